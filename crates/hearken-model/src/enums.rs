@@ -155,9 +155,18 @@ mod tests {
 
     #[test]
     fn aliases_and_codes_round_trip() {
-        assert_eq!(Channel::parse("channel", " E-Mail ").unwrap(), Channel::Email);
-        assert_eq!(Channel::parse("channel", "In Person").unwrap(), Channel::InPerson);
-        assert_eq!(SignalKind::parse("kind", "Survey Response").unwrap(), SignalKind::SurveyResponse);
+        assert_eq!(
+            Channel::parse("channel", " E-Mail ").unwrap(),
+            Channel::Email
+        );
+        assert_eq!(
+            Channel::parse("channel", "In Person").unwrap(),
+            Channel::InPerson
+        );
+        assert_eq!(
+            SignalKind::parse("kind", "Survey Response").unwrap(),
+            SignalKind::SurveyResponse
+        );
         for c in Channel::ALL {
             assert_eq!(Channel::from_code(c.code()), Some(*c));
             assert_eq!(Channel::parse("channel", c.as_str()).unwrap(), *c);
@@ -165,7 +174,10 @@ mod tests {
         for k in SignalKind::ALL {
             assert_eq!(SignalKind::from_code(k.code()), Some(*k));
         }
-        assert_eq!(RecordKind::parse("kind", "case-events").unwrap(), RecordKind::CaseEvents);
+        assert_eq!(
+            RecordKind::parse("kind", "case-events").unwrap(),
+            RecordKind::CaseEvents
+        );
     }
 
     #[test]
@@ -174,6 +186,9 @@ mod tests {
         assert_eq!(e.field, "channel");
         assert_eq!(e.value, "pigeon");
         let hint = e.hint.unwrap();
-        assert!(hint.contains("phone") && hint.contains("in_person"), "{hint}");
+        assert!(
+            hint.contains("phone") && hint.contains("in_person"),
+            "{hint}"
+        );
     }
 }

@@ -39,7 +39,11 @@ impl FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "field '{}': value '{}' {}", self.field, self.value, self.reason)?;
+        write!(
+            f,
+            "field '{}': value '{}' {}",
+            self.field, self.value, self.reason
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
         }

@@ -15,13 +15,18 @@ impl ExtId {
     pub fn parse(field: &str, value: &str) -> Result<ExtId, FieldError> {
         let v = value.trim();
         if v.is_empty() {
-            return Err(FieldError::new(field, value, "is empty").with_hint("every row needs an id"));
+            return Err(
+                FieldError::new(field, value, "is empty").with_hint("every row needs an id")
+            );
         }
         if v.len() > MAX_ID_LEN {
             return Err(FieldError::new(
                 field,
                 value,
-                format!("is {} bytes long, more than the {MAX_ID_LEN} an id may have", v.len()),
+                format!(
+                    "is {} bytes long, more than the {MAX_ID_LEN} an id may have",
+                    v.len()
+                ),
             )
             .with_hint("check the column mapping: this looks like a text column"));
         }
@@ -104,7 +109,10 @@ mod tests {
 
     #[test]
     fn ids_are_trimmed_and_validated() {
-        assert_eq!(CustomerId::parse("customer_id", "  C-1 ").unwrap().as_str(), "C-1");
+        assert_eq!(
+            CustomerId::parse("customer_id", "  C-1 ").unwrap().as_str(),
+            "C-1"
+        );
         let e = CustomerId::parse("customer_id", "   ").unwrap_err();
         assert_eq!(e.field, "customer_id");
         assert!(e.reason.contains("empty"));

@@ -17,7 +17,9 @@ mod time;
 
 pub use enums::{ActionStatus, Channel, RecordKind, SignalKind, Source};
 pub use error::FieldError;
-pub use ids::{ActionId, AgentId, CaseId, CustomerId, EventId, ExtId, ProductId, ResponseId, SignalId};
+pub use ids::{
+    ActionId, AgentId, CaseId, CustomerId, EventId, ExtId, ProductId, ResponseId, SignalId,
+};
 pub use records::{
     Action, Agent, CaseEvent, Customer, Label, Notification, Product, Record, Signal,
     SurveyResponse, Text,

@@ -20,11 +20,19 @@ impl Label {
             return Err(FieldError::new(field, value, "is empty"));
         }
         if v.len() > Self::MAX_LEN {
-            return Err(FieldError::new(field, value, format!("is longer than {} bytes", Self::MAX_LEN))
-                .with_hint("labels are short names; check the column mapping"));
+            return Err(FieldError::new(
+                field,
+                value,
+                format!("is longer than {} bytes", Self::MAX_LEN),
+            )
+            .with_hint("labels are short names; check the column mapping"));
         }
         if v.chars().any(char::is_control) {
-            return Err(FieldError::new(field, value, "contains control characters or line breaks"));
+            return Err(FieldError::new(
+                field,
+                value,
+                "contains control characters or line breaks",
+            ));
         }
         Ok(Label(v.into()))
     }
@@ -52,11 +60,16 @@ impl Text {
             return Err(FieldError::new(
                 field,
                 value,
-                format!("is {} bytes, more than the {} a text may have", value.len(), Self::MAX_LEN),
+                format!(
+                    "is {} bytes, more than the {} a text may have",
+                    value.len(),
+                    Self::MAX_LEN
+                ),
             ));
         }
         if value.contains('\0') {
-            return Err(FieldError::new(field, value, "contains a NUL byte").with_hint("is this a binary file?"));
+            return Err(FieldError::new(field, value, "contains a NUL byte")
+                .with_hint("is this a binary file?"));
         }
         Ok(Some(Text(value.to_string())))
     }
@@ -215,7 +228,10 @@ mod tests {
         assert!(Label::parse("segment", "a\nb").is_err());
         assert!(Label::parse("segment", "").is_err());
         assert_eq!(Text::parse("text", "  ").unwrap(), None);
-        assert_eq!(Text::parse("text", "hi\nthere").unwrap().unwrap().as_str(), "hi\nthere");
+        assert_eq!(
+            Text::parse("text", "hi\nthere").unwrap().unwrap().as_str(),
+            "hi\nthere"
+        );
         let big = "a".repeat(Text::MAX_LEN + 1);
         let e = Text::parse("text", &big).unwrap_err();
         assert!(e.reason.contains("1048577 bytes"), "{e}");

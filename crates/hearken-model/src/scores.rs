@@ -20,13 +20,27 @@ fn parse_number(field: &str, value: &str) -> Result<f64, FieldError> {
     }
 }
 
-fn parse_integer_on(field: &str, value: &str, lo: u8, hi: u8, scale: &str) -> Result<u8, FieldError> {
+fn parse_integer_on(
+    field: &str,
+    value: &str,
+    lo: u8,
+    hi: u8,
+    scale: &str,
+) -> Result<u8, FieldError> {
     let x = parse_number(field, value)?;
     if x.fract() != 0.0 {
-        return Err(FieldError::new(field, value, format!("is not a whole number on the {scale} scale")));
+        return Err(FieldError::new(
+            field,
+            value,
+            format!("is not a whole number on the {scale} scale"),
+        ));
     }
     if x < f64::from(lo) || x > f64::from(hi) {
-        return Err(FieldError::new(field, value, format!("is outside the {scale} scale {lo}..{hi}")));
+        return Err(FieldError::new(
+            field,
+            value,
+            format!("is outside the {scale} scale {lo}..{hi}"),
+        ));
     }
     // In range lo..=hi (both u8), so the cast is exact.
     Ok(x as u8)
@@ -118,8 +132,15 @@ pub struct Money(f64);
 
 impl Money {
     pub fn parse(field: &str, value: &str) -> Result<Money, FieldError> {
-        let cleaned: String = value.trim().chars().filter(|c| !matches!(c, '$' | '€' | '£' | '_' | ' ')).collect();
-        let x = parse_number(field, &cleaned).map_err(|e| FieldError { value: value.to_string(), ..e })?;
+        let cleaned: String = value
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '$' | '€' | '£' | '_' | ' '))
+            .collect();
+        let x = parse_number(field, &cleaned).map_err(|e| FieldError {
+            value: value.to_string(),
+            ..e
+        })?;
         Money::new(x).ok_or_else(|| FieldError::new(field, value, "is negative"))
     }
     pub fn new(v: f64) -> Option<Money> {
@@ -138,17 +159,35 @@ mod tests {
     fn scales_reject_out_of_range() {
         assert_eq!(NpsScore::parse("nps", "10").unwrap().get(), 10);
         assert_eq!(NpsScore::parse("nps", " 0 ").unwrap().get(), 0);
-        assert!(NpsScore::parse("nps", "11").unwrap_err().reason.contains("0..10"));
+        assert!(
+            NpsScore::parse("nps", "11")
+                .unwrap_err()
+                .reason
+                .contains("0..10")
+        );
         assert!(NpsScore::parse("nps", "-1").is_err());
-        assert!(NpsScore::parse("nps", "7.5").unwrap_err().reason.contains("whole"));
-        assert!(NpsScore::parse("nps", "seven").unwrap_err().reason.contains("not a number"));
+        assert!(
+            NpsScore::parse("nps", "7.5")
+                .unwrap_err()
+                .reason
+                .contains("whole")
+        );
+        assert!(
+            NpsScore::parse("nps", "seven")
+                .unwrap_err()
+                .reason
+                .contains("not a number")
+        );
         assert!(NpsScore::parse("nps", "NaN").is_err());
         assert!(CsatScore::parse("csat", "0").is_err());
         assert!(CsatScore::parse("csat", "5").unwrap().is_satisfied());
         assert!(CesScore::parse("ces", "8").is_err());
         assert_eq!(Rating::parse("overall", "7,5").unwrap().get(), 7.5);
         assert!(Rating::parse("overall", "10.5").is_err());
-        assert_eq!(Money::parse("value_per_year", "€1200").unwrap().get(), 1200.0);
+        assert_eq!(
+            Money::parse("value_per_year", "€1200").unwrap().get(),
+            1200.0
+        );
         assert!(Money::parse("value_per_year", "-5").is_err());
     }
 

@@ -35,7 +35,8 @@ pub enum DateOrder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
-const HINT: &str = "write ISO 8601, e.g. 2024-03-05 or 2024-03-05T14:30:00Z, or set date_format in the mapping";
+const HINT: &str =
+    "write ISO 8601, e.g. 2024-03-05 or 2024-03-05T14:30:00Z, or set date_format in the mapping";
 
 impl Timestamp {
     pub const fn from_unix(secs: i64) -> Timestamp {
@@ -62,12 +63,18 @@ impl Timestamp {
                 return Ok(Timestamp(dt.and_utc().timestamp() - offset));
             }
             if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-                return Ok(Timestamp(d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset));
+                return Ok(Timestamp(
+                    d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset,
+                ));
             }
             if let Ok(dt) = DateTime::parse_from_str(v, fmt) {
                 return Ok(Timestamp(dt.timestamp()));
             }
-            return Err(FieldError::new(field, value, format!("does not match date_format '{fmt}'")));
+            return Err(FieldError::new(
+                field,
+                value,
+                format!("does not match date_format '{fmt}'"),
+            ));
         }
         if let Some(ts) = parse_iso(v, offset) {
             return ts.map_err(|reason| FieldError::new(field, value, reason).with_hint(HINT));
@@ -85,10 +92,15 @@ impl Timestamp {
         }
         for fmt in NAMED_MONTH_DATES {
             if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-                return Ok(Timestamp(d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset));
+                return Ok(Timestamp(
+                    d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset,
+                ));
             }
         }
-        Err(FieldError::new(field, value, "is not a date or time Hearken understands").with_hint(HINT))
+        Err(
+            FieldError::new(field, value, "is not a date or time Hearken understands")
+                .with_hint(HINT),
+        )
     }
 
     /// RFC 3339 in UTC, e.g. `2024-03-05T14:30:00Z`.
@@ -125,8 +137,16 @@ const NAMED_MONTH_DATETIMES: &[&str] = &[
     "%d %B %Y %H:%M",
 ];
 
-const NAMED_MONTH_DATES: &[&str] =
-    &["%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%b %d, %Y", "%b %d %Y", "%B %d, %Y", "%B %d %Y", "%a, %d %b %Y"];
+const NAMED_MONTH_DATES: &[&str] = &[
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%b %d %Y",
+    "%B %d, %Y",
+    "%B %d %Y",
+    "%a, %d %b %Y",
+];
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), or None for
 /// an impossible date such as February 30.
@@ -172,14 +192,17 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
     let day = digits(&b[8..10])?;
     // year has four digits, so it fits in i32.
     let Some(days) = civil_to_days(year as i32, month, day) else {
-        return Some(Err(format!("is not a calendar date (month {month}, day {day})")));
+        return Some(Err(format!(
+            "is not a calendar date (month {month}, day {day})"
+        )));
     };
     let mut secs = days * 86_400;
     let rest = &b[10..];
     if rest.is_empty() {
         return Some(Ok(Timestamp(secs - default_offset)));
     }
-    if !(rest[0] == b'T' || rest[0] == b't' || rest[0] == b' ') || rest.len() < 6 || rest[3] != b':' {
+    if !(rest[0] == b'T' || rest[0] == b't' || rest[0] == b' ') || rest.len() < 6 || rest[3] != b':'
+    {
         return None;
     }
     let hour = digits(&rest[1..3])?;
@@ -201,7 +224,9 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
         }
     }
     if hour > 23 || minute > 59 || second > 60 {
-        return Some(Err(format!("is not a time of day ({hour:02}:{minute:02}:{second:02})")));
+        return Some(Err(format!(
+            "is not a time of day ({hour:02}:{minute:02}:{second:02})"
+        )));
     }
     // A leap second is folded into the next minute's first second.
     secs += i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59));
@@ -246,11 +271,20 @@ fn parse_numeric_dmy(
         None => return Ok(None),
     };
     let parts: Vec<&str> = date.split(sep).collect();
-    let [a, b, y] = parts.as_slice() else { return Ok(None) };
-    let (Some(a), Some(b), Some(y)) = (digits(a.as_bytes()), digits(b.as_bytes()), digits(y.as_bytes())) else {
+    let [a, b, y] = parts.as_slice() else {
         return Ok(None);
     };
-    if !(1..=2).contains(&parts[0].len()) || !(1..=2).contains(&parts[1].len()) || parts[2].len() != 4 {
+    let (Some(a), Some(b), Some(y)) = (
+        digits(a.as_bytes()),
+        digits(b.as_bytes()),
+        digits(y.as_bytes()),
+    ) else {
+        return Ok(None);
+    };
+    if !(1..=2).contains(&parts[0].len())
+        || !(1..=2).contains(&parts[1].len())
+        || parts[2].len() != 4
+    {
         if parts[2].len() == 2 {
             return Err(FieldError::new(field, raw, "has a two-digit year").with_hint(HINT));
         }
@@ -275,12 +309,20 @@ fn parse_numeric_dmy(
     };
     // y has four digits, so it fits in i32.
     let Some(days) = civil_to_days(y as i32, month, day) else {
-        return Err(FieldError::new(field, raw, format!("is not a calendar date (day {day}, month {month})")));
+        return Err(FieldError::new(
+            field,
+            raw,
+            format!("is not a calendar date (day {day}, month {month})"),
+        ));
     };
     let mut secs = days * 86_400;
     if let Some(t) = time.filter(|t| !t.is_empty()) {
-        let Ok(t) = NaiveTime::parse_from_str(t, "%H:%M:%S").or_else(|_| NaiveTime::parse_from_str(t, "%H:%M")) else {
-            return Err(FieldError::new(field, raw, "has a time part Hearken cannot read").with_hint(HINT));
+        let Ok(t) = NaiveTime::parse_from_str(t, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+        else {
+            return Err(
+                FieldError::new(field, raw, "has a time part Hearken cannot read").with_hint(HINT),
+            );
         };
         secs += i64::from(chrono::Timelike::num_seconds_from_midnight(&t));
     }
@@ -301,14 +343,29 @@ mod tests {
         assert_eq!(base.unix(), 1_709_596_800);
         assert_eq!(ts("2024-03-05").unwrap(), base);
         assert_eq!(ts("2024/03/05").unwrap(), base);
-        assert_eq!(ts("2024-03-05T14:30:00Z").unwrap().unix(), base.unix() + 52_200);
+        assert_eq!(
+            ts("2024-03-05T14:30:00Z").unwrap().unix(),
+            base.unix() + 52_200
+        );
         assert_eq!(ts("2024-03-05 14:30").unwrap().unix(), base.unix() + 52_200);
-        assert_eq!(ts("2024-03-05T14:30:00.123+01:00").unwrap().unix(), base.unix() + 48_600);
-        assert_eq!(ts("2024-03-05T14:30:00-0500").unwrap().unix(), base.unix() + 70_200);
-        assert_eq!(ts("2024-03-05T14:30:00+02").unwrap().unix(), base.unix() + 45_000);
+        assert_eq!(
+            ts("2024-03-05T14:30:00.123+01:00").unwrap().unix(),
+            base.unix() + 48_600
+        );
+        assert_eq!(
+            ts("2024-03-05T14:30:00-0500").unwrap().unix(),
+            base.unix() + 70_200
+        );
+        assert_eq!(
+            ts("2024-03-05T14:30:00+02").unwrap().unix(),
+            base.unix() + 45_000
+        );
         assert!(ts("2024-02-30").unwrap_err().reason.contains("calendar"));
         assert!(ts("2024-03-05T25:00:00Z").is_err());
-        assert_eq!(ts("2024-02-29").unwrap(), Timestamp::from_ymd(2024, 2, 29).unwrap());
+        assert_eq!(
+            ts("2024-02-29").unwrap(),
+            Timestamp::from_ymd(2024, 2, 29).unwrap()
+        );
         assert!(ts("2023-02-29").is_err());
         assert_eq!(ts("1969-12-31T23:59:59Z").unwrap().unix(), -1);
     }
@@ -326,8 +383,14 @@ mod tests {
         let e = ts("03/04/2024").unwrap_err();
         assert!(e.reason.contains("ambiguous"), "{e}");
         assert!(e.hint.unwrap().contains("date_order"));
-        let dmy = DateOptions { order: Some(DateOrder::Dmy), ..DateOptions::default() };
-        assert_eq!(Timestamp::parse("at", "03/04/2024", &dmy).unwrap(), Timestamp::from_ymd(2024, 4, 3).unwrap());
+        let dmy = DateOptions {
+            order: Some(DateOrder::Dmy),
+            ..DateOptions::default()
+        };
+        assert_eq!(
+            Timestamp::parse("at", "03/04/2024", &dmy).unwrap(),
+            Timestamp::from_ymd(2024, 4, 3).unwrap()
+        );
         assert!(ts("03/04/24").unwrap_err().reason.contains("two-digit"));
         assert!(ts("yesterday").is_err());
         assert!(ts("").is_err());
@@ -335,12 +398,27 @@ mod tests {
 
     #[test]
     fn offsets_and_formats() {
-        let o = DateOptions { utc_offset_minutes: 60, ..DateOptions::default() };
-        assert_eq!(Timestamp::parse("at", "2024-03-05 01:00", &o).unwrap(), Timestamp::from_ymd(2024, 3, 5).unwrap());
-        let f = DateOptions { format: Some("%d-%m-%Y %H.%M".into()), ..DateOptions::default() };
-        assert_eq!(Timestamp::parse("at", "05-03-2024 00.00", &f).unwrap(), Timestamp::from_ymd(2024, 3, 5).unwrap());
+        let o = DateOptions {
+            utc_offset_minutes: 60,
+            ..DateOptions::default()
+        };
+        assert_eq!(
+            Timestamp::parse("at", "2024-03-05 01:00", &o).unwrap(),
+            Timestamp::from_ymd(2024, 3, 5).unwrap()
+        );
+        let f = DateOptions {
+            format: Some("%d-%m-%Y %H.%M".into()),
+            ..DateOptions::default()
+        };
+        assert_eq!(
+            Timestamp::parse("at", "05-03-2024 00.00", &f).unwrap(),
+            Timestamp::from_ymd(2024, 3, 5).unwrap()
+        );
         assert!(Timestamp::parse("at", "2024-03-05", &f).is_err());
-        assert_eq!(Timestamp::from_unix(1_709_596_800).to_rfc3339(), "2024-03-05T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(1_709_596_800).to_rfc3339(),
+            "2024-03-05T00:00:00Z"
+        );
     }
 
     proptest::proptest! {

@@ -1,0 +1,103 @@
+//! Columnar frames: what the store hands the engine.
+//!
+//! One `Vec` per column, all of a frame's columns the same length. Repeated strings (customers,
+//! products, topics, …) are dictionary-coded into dense `u32` codes; [`NONE`] marks a missing
+//! value. Codes index the frame's [`Dict`]s, so a group-by is an array index, not a hash lookup.
+
+/// The code of a missing dictionary value.
+pub const NONE: u32 = u32::MAX;
+
+/// Code -> name for one dictionary-coded column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dict {
+    pub names: Vec<String>,
+}
+
+impl Dict {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+    pub fn name(&self, code: u32) -> Option<&str> {
+        self.names.get(code as usize).map(String::as_str)
+    }
+}
+
+/// Signals in a window. `channel`, `kind` and `source` hold the model's stable codes
+/// (`Channel::code()` …). `sentiment` is the VADER compound score, NaN when not scored.
+#[derive(Debug, Clone, Default)]
+pub struct SignalFrame {
+    pub at: Vec<i64>,
+    pub channel: Vec<u8>,
+    pub kind: Vec<u8>,
+    pub source: Vec<u8>,
+    /// Codes into [`SignalFrame::customers`].
+    pub customer: Vec<u32>,
+    pub product: Vec<u32>,
+    pub agent: Vec<u32>,
+    pub case: Vec<u32>,
+    pub stage: Vec<u32>,
+    pub topic: Vec<u32>,
+    pub sentiment: Vec<f32>,
+    pub customers: Dict,
+    pub products: Dict,
+    pub agents: Dict,
+    pub cases: Dict,
+    pub stages: Dict,
+    pub topics: Dict,
+}
+
+impl SignalFrame {
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+}
+
+/// Survey responses in a window. Missing scores: `u8::MAX` for the integer scales, NaN for
+/// ratings.
+#[derive(Debug, Clone, Default)]
+pub struct SurveyFrame {
+    pub at: Vec<i64>,
+    pub customer: Vec<u32>,
+    pub product: Vec<u32>,
+    pub agent: Vec<u32>,
+    /// Channel code, 0 when not given.
+    pub channel: Vec<u8>,
+    pub nps: Vec<u8>,
+    pub csat: Vec<u8>,
+    pub ces: Vec<u8>,
+    pub overall: Vec<f32>,
+    /// One column per aspect, by name, in a stable order.
+    pub aspects: Vec<(String, Vec<f32>)>,
+    pub customers: Dict,
+    pub products: Dict,
+    pub agents: Dict,
+}
+
+impl SurveyFrame {
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+}
+
+/// Customer attributes, indexed by the same codes as a frame's `customers` dictionary.
+/// `since` and `churned_at` are `i64::MIN` when unknown; `value_per_year` NaN when unknown.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFrame {
+    pub segment: Vec<u32>,
+    pub persona: Vec<u32>,
+    pub since: Vec<i64>,
+    pub value_per_year: Vec<f64>,
+    pub white_glove: Vec<bool>,
+    pub churned_at: Vec<i64>,
+    pub segments: Dict,
+    pub personas: Dict,
+}
