@@ -1,0 +1,69 @@
+//! Subcommands. Each module holds one command's arguments and its glue.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use hearken_store::Store;
+
+use crate::config::Config;
+
+mod import;
+mod quarantine;
+mod status;
+
+/// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
+/// it and measure the effect.
+#[derive(Debug, Parser)]
+#[command(name = "hearken", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The store file [default: ./hearken.db; env: HEARKEN_DB]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// A config file [default: ./hearken.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import files of one kind into the store (CSV, JSON Lines, gzip of either)
+    Import(import::ImportArgs),
+    /// List the rows that could not be imported, with file, line, field, value and reason
+    Quarantine(quarantine::QuarantineArgs),
+    /// Row counts per kind and the store's schema version
+    Status(status::StatusArgs),
+}
+
+pub struct Ctx {
+    pub config: Config,
+}
+
+impl Ctx {
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.config.db)
+            .with_context(|| format!("cannot open the store at {}", self.config.db.display()))
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.global.config.as_deref(), cli.global.db.as_deref())?;
+    let ctx = Ctx { config };
+    match cli.command {
+        Command::Import(a) => import::run(&ctx, a),
+        Command::Quarantine(a) => quarantine::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
+    }
+}

@@ -1,0 +1,73 @@
+//! One `Config`, from defaults, an optional `hearken.toml`, `HEARKEN_*` environment variables and
+//! command-line flags (later wins), validated once at start.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The store file.
+    pub db: PathBuf,
+    /// Rows per import transaction.
+    pub batch_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            db: PathBuf::from("hearken.db"),
+            batch_size: hearken_store::DEFAULT_BATCH,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `./hearken.toml` if present, then applies the
+    /// environment and the `--db` flag.
+    pub fn load(path: Option<&Path>, db_flag: Option<&Path>) -> Result<Config> {
+        let mut cfg = match path {
+            Some(p) => Config::from_file(p)?,
+            None if Path::new("hearken.toml").exists() => {
+                Config::from_file(Path::new("hearken.toml"))?
+            }
+            None => Config::default(),
+        };
+        if let Ok(db) = std::env::var("HEARKEN_DB") {
+            if !db.is_empty() {
+                cfg.db = PathBuf::from(db);
+            }
+        }
+        if let Ok(b) = std::env::var("HEARKEN_BATCH_SIZE") {
+            cfg.batch_size = b
+                .parse()
+                .with_context(|| format!("HEARKEN_BATCH_SIZE='{b}' is not a whole number"))?;
+        }
+        if let Some(db) = db_flag {
+            cfg.db = db.to_path_buf();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn from_file(p: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read config {}", p.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {} is invalid", p.display()))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 || self.batch_size > 1_000_000 {
+            bail!(
+                "batch_size {} is out of range: use 1..=1000000",
+                self.batch_size
+            );
+        }
+        if self.db.as_os_str().is_empty() {
+            bail!("the store path is empty: pass --db PATH or set HEARKEN_DB");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! Opening a file: gzip detection, BOM, byte counting for progress, a guard on line length, and
+//! the fingerprint that tells a re-import of the same file from a new one.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::IngestError;
+
+/// Longest physical line accepted. Far beyond any real row (texts are capped at 1 MiB), low
+/// enough that binary garbage without newlines cannot exhaust memory.
+pub const MAX_LINE: usize = 256 << 20;
+
+const BUF: usize = 256 << 10;
+
+/// Counts the bytes read from the file on disk (compressed bytes for gzip), for progress bars.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<AtomicU64>);
+
+impl Progress {
+    pub fn bytes(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct Counting<R> {
+    inner: R,
+    progress: Progress,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.0.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Fails the read when a physical line grows past [`MAX_LINE`], so memory stays bounded.
+struct LineGuard<R> {
+    inner: R,
+    since_newline: usize,
+    limit: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct LineTooLong;
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("line too long")
+    }
+}
+impl std::error::Error for LineTooLong {}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match buf[..n].iter().rposition(|&b| b == b'\n') {
+            Some(i) => self.since_newline = n - i - 1,
+            None => self.since_newline += n,
+        }
+        if self.since_newline > self.limit {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong));
+        }
+        Ok(n)
+    }
+}
+
+pub(crate) fn is_line_too_long(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LineTooLong>())
+}
+
+/// Data formats Hearken reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    JsonLines,
+}
+
+/// An opened input: decompressed, BOM stripped, ready to parse.
+pub struct Opened {
+    pub reader: Box<dyn BufRead + Send>,
+    pub format: Format,
+    /// Size on disk, for progress.
+    pub size: u64,
+    pub progress: Progress,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Opens `path`, sniffing gzip by its magic bytes and the format by extension, then content.
+pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let size = file.metadata().map_err(io_err(path))?.len();
+    let progress = Progress::default();
+    let mut raw = BufReader::with_capacity(
+        BUF,
+        Counting {
+            inner: file,
+            progress: progress.clone(),
+        },
+    );
+    let head = raw.fill_buf().map_err(io_err(path))?;
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let decoded: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    let mut reader = BufReader::with_capacity(
+        BUF,
+        LineGuard {
+            inner: decoded,
+            since_newline: 0,
+            limit,
+        },
+    );
+    let head = reader.fill_buf().map_err(|e| {
+        if gzip {
+            IngestError::Format {
+                path: path.to_path_buf(),
+                message: format!("not a readable gzip file: {e}"),
+            }
+        } else {
+            IngestError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    if head.is_empty() {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    let first = head
+        .iter()
+        .skip(if bom { 3 } else { 0 })
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    if bom {
+        reader.consume(3);
+    }
+    let format = format_of(path, first);
+    Ok(Opened {
+        reader: Box::new(reader),
+        format,
+        size,
+        progress,
+    })
+}
+
+fn format_of(path: &Path, first_byte: Option<u8>) -> Format {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+        return Format::JsonLines;
+    }
+    if name.ends_with(".csv")
+        || name.ends_with(".tsv")
+        || name.ends_with(".txt")
+        || name.ends_with(".psv")
+    {
+        return Format::Csv;
+    }
+    if first_byte == Some(b'{') {
+        Format::JsonLines
+    } else {
+        Format::Csv
+    }
+}
+
+/// A 128-bit hash of the file's bytes as stored on disk: the same file imported again (or resumed
+/// after a crash) has the same fingerprint.
+pub fn fingerprint(path: &Path) -> Result<String, IngestError> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:032x}", hasher.digest128()))
+}

@@ -1,0 +1,20 @@
+//! Hearken's embedded store: one SQLite database file (`./hearken.db` by default).
+//!
+//! Owns the schema and its migrations, lossless idempotent import (rows, duplicates and
+//! quarantine, counted in the same transaction), and loading columnar frames for the engine.
+//!
+//! Architecture invariant: SQL lives here and nowhere else. Callers see records, counts and
+//! frames; a PostgreSQL backend can implement the same API later.
+
+mod error;
+mod frames;
+mod identity;
+mod import;
+mod schema;
+mod store;
+
+pub use error::StoreError;
+pub use frames::Window;
+pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
+pub use schema::current_version;
+pub use store::{QuarantineEntry, Status, Store};

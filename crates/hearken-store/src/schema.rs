@@ -1,0 +1,175 @@
+//! Versioned migrations. `PRAGMA user_version` holds the schema version; each migration runs in
+//! its own transaction, so a crash mid-migration leaves the previous version intact.
+//!
+//! Times are INTEGER seconds since the Unix epoch (UTC). Channel, kind, source and action status
+//! are the model's stable one-byte codes. Every imported row remembers the import and the line it
+//! came from; `row_hash` is a hash of its content, used to tell a re-import (same hash) from a
+//! conflicting row (same id, other content). A customer, product, agent or case referenced before
+//! it is imported is created as a stub (`row_hash IS NULL`) and filled in when its own row arrives.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    r#"
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    read INTEGER NOT NULL DEFAULT 0,
+    stored INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX imports_fingerprint ON imports(fingerprint);
+
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    segment TEXT,
+    persona TEXT,
+    since INTEGER,
+    value_per_year REAL CHECK (value_per_year IS NULL OR value_per_year >= 0),
+    white_glove INTEGER NOT NULL DEFAULT 0 CHECK (white_glove IN (0, 1)),
+    churned_at INTEGER,
+    row_hash INTEGER,
+    import_id INTEGER REFERENCES imports(id),
+    line INTEGER
+);
+
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    category TEXT,
+    row_hash INTEGER,
+    import_id INTEGER REFERENCES imports(id),
+    line INTEGER
+);
+
+CREATE TABLE agents (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    team TEXT,
+    row_hash INTEGER,
+    import_id INTEGER REFERENCES imports(id),
+    line INTEGER
+);
+
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE signals (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    channel INTEGER NOT NULL CHECK (channel BETWEEN 1 AND 9),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 7),
+    source INTEGER NOT NULL CHECK (source IN (1, 2)),
+    customer_id INTEGER REFERENCES customers(id),
+    product_id INTEGER REFERENCES products(id),
+    case_id INTEGER REFERENCES cases(id),
+    agent_id INTEGER REFERENCES agents(id),
+    stage TEXT,
+    topic TEXT,
+    text TEXT,
+    row_hash INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    line INTEGER NOT NULL
+);
+
+CREATE TABLE surveys (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    customer_id INTEGER REFERENCES customers(id),
+    product_id INTEGER REFERENCES products(id),
+    case_id INTEGER REFERENCES cases(id),
+    agent_id INTEGER REFERENCES agents(id),
+    channel INTEGER CHECK (channel IS NULL OR channel BETWEEN 1 AND 9),
+    nps INTEGER CHECK (nps IS NULL OR nps BETWEEN 0 AND 10),
+    csat INTEGER CHECK (csat IS NULL OR csat BETWEEN 1 AND 5),
+    ces INTEGER CHECK (ces IS NULL OR ces BETWEEN 1 AND 7),
+    overall REAL CHECK (overall IS NULL OR overall BETWEEN 0 AND 10),
+    comment TEXT,
+    row_hash INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    line INTEGER NOT NULL
+);
+
+CREATE TABLE survey_aspects (
+    survey_id INTEGER NOT NULL REFERENCES surveys(id),
+    aspect TEXT NOT NULL,
+    rating REAL NOT NULL CHECK (rating BETWEEN 0 AND 10),
+    PRIMARY KEY (survey_id, aspect)
+) WITHOUT ROWID;
+
+CREATE TABLE case_events (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    at INTEGER NOT NULL,
+    activity TEXT NOT NULL,
+    agent_id INTEGER REFERENCES agents(id),
+    team TEXT,
+    text TEXT,
+    row_hash INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    line INTEGER NOT NULL
+);
+
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    field TEXT,
+    value TEXT,
+    reason TEXT NOT NULL,
+    raw TEXT,
+    UNIQUE (fingerprint, kind, line)
+);
+
+-- Closed loop: improvement actions, what motivated them, and who was told.
+CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    owner_department TEXT NOT NULL,
+    status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 5),
+    created_at INTEGER NOT NULL,
+    done_at INTEGER
+);
+CREATE TABLE action_topics (
+    action_id INTEGER NOT NULL REFERENCES actions(id),
+    topic TEXT NOT NULL,
+    PRIMARY KEY (action_id, topic)
+) WITHOUT ROWID;
+-- Signals (complaints, employee suggestions, ...) that motivated an action.
+CREATE TABLE action_signals (
+    action_id INTEGER NOT NULL REFERENCES actions(id),
+    signal_id INTEGER NOT NULL REFERENCES signals(id),
+    PRIMARY KEY (action_id, signal_id)
+) WITHOUT ROWID;
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    action_id INTEGER NOT NULL REFERENCES actions(id),
+    customer_id INTEGER REFERENCES customers(id),
+    agent_id INTEGER REFERENCES agents(id),
+    at INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+"#,
+];
+
+/// The schema version this build writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,182 @@
+//! Opening the store file, migrations, and read-only views (status, quarantine).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+
+use crate::StoreError;
+use crate::schema::{MIGRATIONS, current_version};
+
+/// The embedded store: one SQLite database file.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Row counts per kind and the schema version: what `hearken status` prints.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Status {
+    pub path: String,
+    pub schema_version: i64,
+    pub customers: i64,
+    pub products: i64,
+    pub agents: i64,
+    pub signals: i64,
+    pub surveys: i64,
+    pub cases: i64,
+    pub case_events: i64,
+    pub quarantined: i64,
+    pub imports: i64,
+    /// Imports that started but never finished (the process was stopped); rerunning the same
+    /// import completes them.
+    pub interrupted_imports: i64,
+}
+
+/// One quarantined row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub kind: String,
+    pub file: String,
+    pub line: i64,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    pub raw: Option<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        let not_a_store = |e: rusqlite::Error| StoreError::NotAStore {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        // The first read of the header tells a database from any other file.
+        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(not_a_store)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;",
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > current_version() {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: current_version(),
+            });
+        }
+        if version == 0 {
+            // A database file that is not ours (tables, but no version) is not silently adopted.
+            let tables: i64 = self.conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?;
+            if tables > 0 {
+                return Err(StoreError::NotAStore {
+                    path: self.path.clone(),
+                    reason: "it is an SQLite database with other tables".into(),
+                });
+            }
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let to = i as i64 + 1;
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", to)?;
+            tx.commit()?;
+            tracing::info!(version = to, "store migrated");
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    pub fn status(&self) -> Result<Status, StoreError> {
+        let count = |sql: &str| -> Result<i64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+        };
+        Ok(Status {
+            path: self.path.display().to_string(),
+            schema_version: self.schema_version()?,
+            customers: count("SELECT count(*) FROM customers")?,
+            products: count("SELECT count(*) FROM products")?,
+            agents: count("SELECT count(*) FROM agents")?,
+            signals: count("SELECT count(*) FROM signals")?,
+            surveys: count("SELECT count(*) FROM surveys")?,
+            cases: count("SELECT count(*) FROM cases")?,
+            case_events: count("SELECT count(*) FROM case_events")?,
+            quarantined: count("SELECT count(*) FROM quarantine")?,
+            imports: count("SELECT count(*) FROM imports")?,
+            interrupted_imports: count(
+                "SELECT count(*) FROM imports i WHERE finished_at IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM imports j WHERE j.fingerprint = i.fingerprint
+                                 AND j.kind = i.kind AND j.id > i.id AND j.finished_at IS NOT NULL)",
+            )?,
+        })
+    }
+
+    /// Quarantined rows, oldest first; `limit` 0 means all.
+    pub fn quarantine(&self, limit: usize) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let limit = if limit == 0 { i64::MAX } else { limit as i64 };
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, file, line, field, value, reason, raw FROM quarantine ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(QuarantineEntry {
+                kind: r.get(0)?,
+                file: r.get(1)?,
+                line: r.get(2)?,
+                field: r.get(3)?,
+                value: r.get(4)?,
+                reason: r.get(5)?,
+                raw: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Runs a read-only query returning one integer (used by tests and the demo overview).
+    pub fn scalar(&self, sql: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row(sql, [], |r| r.get(0)).optional()?)
+    }
+}
