@@ -1,0 +1,606 @@
+//! End-to-end tests of the `hearken` binary: every import path, every kind of bad input, and the
+//! store's guarantees (counts reconcile, re-imports are idempotent, a killed import resumes exactly).
+
+mod helpers;
+
+use std::io::Write;
+
+use helpers::*;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// Import paths
+
+#[test]
+fn canonical_csv_of_every_kind() {
+    let env = Env::new();
+    let c = env.write(
+        "customers.csv",
+        "customer_id,name,segment,persona,customer_since,value_per_year,white_glove,churned_at\n\
+         C1,Ann,smb,pragmatist,2020-01-01,1200.50,true,\n\
+         C2,Bob,enterprise,,2021-06-30,90000,no,2024-02-01\n",
+    );
+    let p = env.write(
+        "products.csv",
+        "product_id,name,category\nP1,Router,hardware\nP2,Fibre,subscription\n",
+    );
+    let a = env.write(
+        "agents.csv",
+        "agent_id,name,team\nA1,Cleo,billing\nA2,Dan,tech\n",
+    );
+    let s = env.write(
+        "signals.csv",
+        "signal_id,at,channel,kind,source,customer_id,product_id,case_id,agent_id,stage,topic,text\n\
+         S1,2024-03-05T10:00:00Z,phone,complaint,customer,C1,P1,K1,A1,purchased,billing/double_charge,charged twice\n\
+         S2,2024-03-06T11:00:00+01:00,e-mail,question,customer,C2,P2,,A2,implemented,,how do I\n\
+         S3,2024-03-07,web,suggestion,employee,,,,A1,,,\"idea: a \"\"status\"\" page\"\n",
+    );
+    let v = env.write(
+        "surveys.csv",
+        "response_id,at,customer_id,product_id,case_id,agent_id,channel,nps,csat,ces,overall,aspect_service,aspect_price,comment\n\
+         R1,2024-03-08,C1,P1,K1,A1,phone,9,5,6,8.5,9,7,great help\n\
+         R2,2024-03-09,C2,,,,,3,,,,,,\n",
+    );
+    let e = env.write(
+        "case_events.csv",
+        "event_id,case_id,at,activity,agent_id,team,text\n\
+         E1,K1,2024-03-05T10:00:00Z,new,A1,billing,\n\
+         E2,K1,2024-03-05T11:00:00Z,escalated,A2,tech,customer is angry\n\
+         E3,K1,2024-03-06T09:00:00Z,resolved,A2,tech,fixed\n",
+    );
+    for (file, kind, stored) in [
+        (&c, "customers", 2),
+        (&p, "products", 2),
+        (&a, "agents", 2),
+        (&s, "signals", 3),
+        (&v, "surveys", 2),
+        (&e, "case-events", 3),
+    ] {
+        let r = env.import(file, kind, &[]);
+        assert_eq!(n(&r, "stored"), stored, "{kind}: {r}");
+        assert_eq!(
+            n(&r, "quarantined"),
+            0,
+            "{kind}: {r} {:?}",
+            env.quarantine()
+        );
+    }
+    let st = env.status();
+    for (k, want) in [
+        ("customers", 2),
+        ("products", 2),
+        ("agents", 2),
+        ("signals", 3),
+        ("surveys", 2),
+        ("cases", 1),
+        ("case_events", 3),
+        ("quarantined", 0),
+    ] {
+        assert_eq!(n(&st, k), want, "status {k}: {st}");
+    }
+    assert_eq!(n(&st, "schema_version"), 1);
+}
+
+#[test]
+fn jsonl_gzip_bom_crlf_semicolons_tabs() {
+    let env = Env::new();
+    let jsonl = env.write(
+        "s.jsonl",
+        "{\"id\":\"J1\",\"created_at\":\"2024-03-05T10:00:00Z\",\"channel\":\"chat\",\"type\":\"question\",\"customer\":42,\"extra\":1}\n\
+         \n\
+         {\"id\":\"J2\",\"created_at\":\"2024-03-05\",\"channel\":\"phone\",\"type\":\"complaint\",\"body\":\"bad\"}\n",
+    );
+    let r = env.import(&jsonl, "signals", &[]);
+    assert_eq!((n(&r, "read"), n(&r, "stored")), (2, 2), "{r}");
+    assert!(
+        r["files"][0]["notes"].to_string().contains("extra"),
+        "ignored keys are reported: {r}"
+    );
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(signals_csv(50).as_bytes()).unwrap();
+    let gz_path = env.write("s.csv.gz", gz.finish().unwrap());
+    assert_eq!(n(&env.import(&gz_path, "signals", &[]), "stored"), 50);
+
+    let bom = env.write(
+        "bom.csv",
+        "\u{feff}Signal ID;Created At;Channel;Type;Text\r\nB1;2024-03-05;phone;question;\"multi\r\nline; with semicolon\"\r\nB2;2024-03-05;email;request;x\r\n",
+    );
+    let r = env.import(&bom, "signals", &[]);
+    assert_eq!(n(&r, "stored"), 2, "{r} {:?}", env.quarantine());
+
+    let tsv = env.write(
+        "t.tsv",
+        "id\tat\tchannel\tkind\nT1\t2024-03-05\tsms\tquestion\n",
+    );
+    assert_eq!(n(&env.import(&tsv, "signals", &[]), "stored"), 1);
+
+    let mut gzj = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzj.write_all(
+        b"{\"id\":\"G1\",\"at\":\"2024-01-01\",\"channel\":\"web\",\"kind\":\"request\"}\n",
+    )
+    .unwrap();
+    let gzj_path = env.write("g.jsonl.gz", gzj.finish().unwrap());
+    assert_eq!(n(&env.import(&gzj_path, "signals", &[]), "stored"), 1);
+    assert_eq!(n(&env.status(), "signals"), 56);
+}
+
+#[test]
+fn qualtrics_export_with_three_header_rows() {
+    let env = Env::new();
+    let f = env.write(
+        "qualtrics.csv",
+        "StartDate,EndDate,Status,RecordedDate,ResponseId,ExternalReference,Q1,Q1_NPS_GROUP,Q2,Q3,Q4_TEXT\n\
+         Start Date,End Date,Response Type,Recorded Date,Response ID,External Data Reference,\"How likely are you to recommend us to a friend?\",Q1 - Group,How satisfied were you with the service?,How easy was it to get your issue resolved? (effort),Why did you give this score?\n\
+         \"{\"\"ImportId\"\":\"\"startDate\"\",\"\"timeZone\"\":\"\"UTC\"\"}\",\"{\"\"ImportId\"\":\"\"endDate\"\"}\",\"{\"\"ImportId\"\":\"\"status\"\"}\",\"{\"\"ImportId\"\":\"\"recordedDate\"\"}\",\"{\"\"ImportId\"\":\"\"_recordId\"\"}\",\"{\"\"ImportId\"\":\"\"externalDataReference\"\"}\",\"{\"\"ImportId\"\":\"\"QID1\"\"}\",\"{\"\"ImportId\"\":\"\"QID1_NPS_GROUP\"\"}\",\"{\"\"ImportId\"\":\"\"QID2\"\"}\",\"{\"\"ImportId\"\":\"\"QID3\"\"}\",\"{\"\"ImportId\"\":\"\"QID4_TEXT\"\"}\"\n\
+         2024-03-01 10:00:00,2024-03-01 10:05:00,0,2024-03-01 10:05:01,R_abc,C1,10,3,5,6,Quick and kind\n\
+         2024-03-02 10:00:00,2024-03-02 10:05:00,0,2024-03-02 10:05:01,R_def,C2,4,1,2,2,Took forever\n",
+    );
+    let r = env.import(&f, "surveys", &[]);
+    assert_eq!(n(&r, "stored"), 2, "{r} {:?}", env.quarantine());
+    assert!(
+        r["files"][0]["notes"].to_string().contains("Qualtrics"),
+        "{r}"
+    );
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (nps, csat, ces, comment): (i64, i64, i64, String) = conn
+        .query_row(
+            "SELECT nps, csat, ces, comment FROM surveys WHERE ext_id = 'R_def'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (nps, csat, ces, comment.as_str()),
+        (4, 2, 2, "Took forever")
+    );
+    // The first data row is at line 4 of the file.
+    let line: i64 = conn
+        .query_row("SELECT line FROM surveys WHERE ext_id = 'R_abc'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn mapping_renames_translates_and_defaults() {
+    let env = Env::new();
+    let f = env.write(
+        "export.csv",
+        "Nummer|Aangemaakt|Kanaal|Omschrijving\n1|03/04/2024 14:30|Telefoon|Kapot\n2|25/12/2024|Brief|Hallo\n",
+    );
+    let m = env.write(
+        "map.toml",
+        "delimiter = \"|\"\ndate_order = \"dmy\"\n\
+         [columns]\nsignal_id = \"Nummer\"\nat = \"Aangemaakt\"\nchannel = \"Kanaal\"\ntext = \"Omschrijving\"\n\
+         [values.channel]\nTelefoon = \"phone\"\nBrief = \"other\"\n\
+         [defaults]\nkind = \"complaint\"\n",
+    );
+    let r = env.import(&f, "signals", &["--mapping", m.to_str().unwrap()]);
+    assert_eq!(n(&r, "stored"), 2, "{r} {:?}", env.quarantine());
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (at, channel): (i64, i64) = conn
+        .query_row(
+            "SELECT at, channel FROM signals WHERE ext_id = '1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(at, 1_712_154_600, "3 April 2024 14:30 UTC");
+    assert_eq!(channel, 1, "phone");
+}
+
+#[test]
+fn mapping_naming_a_missing_column_is_a_clear_error() {
+    let env = Env::new();
+    let f = env.write("s.csv", SIGNALS_HEADER);
+    let m = env.write("m.toml", "[columns]\ntext = \"Description\"\n");
+    let out = env.run(&[
+        "import",
+        f.to_str().unwrap(),
+        "--kind",
+        "signals",
+        "--mapping",
+        m.to_str().unwrap(),
+    ]);
+    let err = assert_clean_failure(&out);
+    assert!(
+        err.contains("m.toml") && err.contains("'Description'") && err.contains("text"),
+        "{err}"
+    );
+    let m2 = env.write("m2.toml", "[columns]\ntexxt = \"text\"\n");
+    let out = env.run(&[
+        "import",
+        f.to_str().unwrap(),
+        "--kind",
+        "signals",
+        "--mapping",
+        m2.to_str().unwrap(),
+    ]);
+    let err = assert_clean_failure(&out);
+    assert!(err.contains("'texxt' is not a field of signals"), "{err}");
+    assert_eq!(n(&env.status(), "signals"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+
+/// Imports `body` as signals and returns the one quarantine entry it must produce.
+fn quarantined_one(body: &str) -> Value {
+    let env = Env::new();
+    let f = env.write("bad.csv", format!("{SIGNALS_HEADER}{body}"));
+    let r = env.import(&f, "signals", &[]);
+    assert_eq!(n(&r, "quarantined"), 1, "{r}");
+    let q = env.quarantine();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0]["file"].as_str().unwrap().ends_with("bad.csv"));
+    assert_eq!(q[0]["line"], 2);
+    q[0].clone()
+}
+
+#[test]
+fn each_bad_value_is_quarantined_with_field_value_and_reason() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "S1,not-a-date,phone,complaint,,,,,,,,\n",
+            "at",
+            "not-a-date",
+            "not a date",
+        ),
+        (
+            "S1,2024-03-05,pigeon,complaint,,,,,,,,\n",
+            "channel",
+            "pigeon",
+            "not a known channel",
+        ),
+        (
+            "S1,2024-03-05,phone,rant,,,,,,,,\n",
+            "kind",
+            "rant",
+            "not a known kind",
+        ),
+        (
+            "S1,2024-03-05,phone,complaint,robot,,,,,,,\n",
+            "source",
+            "robot",
+            "not a known source",
+        ),
+        ("S1,,phone,complaint,,,,,,,,\n", "at", "", "required"),
+        (
+            "S1,05/06/2024,phone,complaint,,,,,,,,\n",
+            "at",
+            "05/06/2024",
+            "ambiguous",
+        ),
+        (
+            "S1,2024-02-30,phone,complaint,,,,,,,,\n",
+            "at",
+            "2024-02-30",
+            "calendar date",
+        ),
+        (
+            "S1,2024-03-05,phone,complaint,,,,,,,a\u{1}b,\n",
+            "topic",
+            "a\u{1}b",
+            "control",
+        ),
+    ];
+    for (row, field, value, reason) in cases {
+        let q = quarantined_one(row);
+        assert_eq!(q["field"], *field, "{row}: {q}");
+        assert_eq!(q["value"], *value, "{row}: {q}");
+        assert!(q["reason"].as_str().unwrap().contains(reason), "{row}: {q}");
+        assert!(
+            q["raw"].as_str().unwrap().contains("S1"),
+            "the raw row is kept: {q}"
+        );
+    }
+    let q = quarantined_one("S1,2024-03-05,phone\n");
+    assert!(
+        q["reason"]
+            .as_str()
+            .unwrap()
+            .contains("has 3 fields but the header has 12"),
+        "{q}"
+    );
+}
+
+#[test]
+fn survey_scores_out_of_range_and_wrong_types() {
+    let env = Env::new();
+    let f = env.write(
+        "s.csv",
+        "response_id,at,nps,csat,ces,overall,aspect_service\n\
+         R1,2024-03-05,11,,,,\n\
+         R2,2024-03-05,,0,,,\n\
+         R3,2024-03-05,,,8,,\n\
+         R4,2024-03-05,,,,10.5,\n\
+         R5,2024-03-05,,,,,eleven\n\
+         R6,2024-03-05,seven,,,,\n\
+         R7,2024-03-05,,,,,\n\
+         R8,2024-03-05,7,3,4,6.5,7\n",
+    );
+    let r = env.import(&f, "surveys", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (1, 7), "{r}");
+    let q = env.quarantine();
+    let fields: Vec<&str> = q
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "nps",
+            "csat",
+            "ces",
+            "overall",
+            "aspect_service",
+            "nps",
+            "nps"
+        ]
+    );
+    assert!(q[0]["reason"].as_str().unwrap().contains("0..10"));
+    assert!(
+        q[6]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("at least one score")
+    );
+}
+
+#[test]
+fn duplicate_ids_within_one_file() {
+    let env = Env::new();
+    let f = env.write(
+        "d.csv",
+        format!("{SIGNALS_HEADER}S1,2024-03-05,phone,complaint,,,,,,,,first\nS1,2024-03-05,phone,complaint,,,,,,,,first\nS1,2024-03-05,phone,complaint,,,,,,,,changed\n"),
+    );
+    let r = env.import(&f, "signals", &[]);
+    assert_eq!(
+        (n(&r, "stored"), n(&r, "duplicates"), n(&r, "quarantined")),
+        (1, 1, 1),
+        "{r}"
+    );
+    let q = env.quarantine();
+    assert_eq!(q[0]["line"], 4);
+    assert_eq!(q[0]["field"], "signal_id");
+    assert_eq!(q[0]["value"], "S1");
+    assert!(
+        q[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 of this file"),
+        "{q:?}"
+    );
+
+    let c = env.write("c.csv", "customer_id,segment\nC1,smb\nC1,enterprise\n");
+    let r = env.import(&c, "customers", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (1, 1), "{r}");
+}
+
+#[test]
+fn rows_without_ids_dedupe_by_content_but_keep_true_repeats() {
+    let env = Env::new();
+    let body = "case_id,at,activity,agent_id\nK1,2024-03-05T10:00:00Z,new,A1\nK1,2024-03-05T10:00:00Z,new,A1\nK1,2024-03-05T11:00:00Z,closed,A1\n";
+    let f = env.write("e.csv", body);
+    let r = env.import(&f, "case-events", &[]);
+    assert_eq!(
+        n(&r, "stored"),
+        3,
+        "two identical events in one file are two events: {r}"
+    );
+    let r = env.import(&f, "case-events", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "duplicates")), (0, 3), "{r}");
+    // The same rows in another file (another export) are the same events.
+    let g = env.write("e.jsonl", "{\"case_id\":\"K1\",\"at\":\"2024-03-05T11:00:00Z\",\"activity\":\"closed\",\"agent_id\":\"A1\"}\n");
+    let r = env.import(&g, "case-events", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "duplicates")), (0, 1), "{r}");
+    assert_eq!(n(&env.status(), "case_events"), 3);
+}
+
+#[test]
+fn empty_header_only_and_binary_files() {
+    let env = Env::new();
+    let empty = env.write("empty.csv", "");
+    let err =
+        assert_clean_failure(&env.run(&["import", empty.to_str().unwrap(), "--kind", "signals"]));
+    assert!(err.contains("empty.csv is empty"), "{err}");
+
+    let header = env.write("header.csv", SIGNALS_HEADER);
+    let r = env.import(&header, "signals", &[]);
+    assert_eq!(n(&r, "read"), 0);
+
+    let missing = env.write(
+        "missing.csv",
+        "signal_id,channel,kind\nS1,phone,complaint\n",
+    );
+    let err =
+        assert_clean_failure(&env.run(&["import", missing.to_str().unwrap(), "--kind", "signals"]));
+    assert!(
+        err.contains("required field 'at'") && err.contains("--mapping"),
+        "{err}"
+    );
+
+    let mut garbage = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..200_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push((x >> 16) as u8);
+    }
+    let bin = env.write("garbage.csv", &garbage);
+    let out = env.run(&["import", bin.to_str().unwrap(), "--kind", "signals"]);
+    let err = assert_clean_failure(&out);
+    assert!(err.contains("garbage.csv"), "{err}");
+    assert_eq!(n(&env.status(), "signals"), 0);
+}
+
+#[test]
+fn invalid_utf8_is_quarantined_naming_the_column() {
+    let env = Env::new();
+    let mut bytes = SIGNALS_HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"S1,2024-03-05,phone,complaint,,,,,,,,caf\xe9 latte\nS2,2024-03-05,phone,complaint,,,,,,,,ok\n");
+    let f = env.write("latin1.csv", bytes);
+    let r = env.import(&f, "signals", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (1, 1), "{r}");
+    let q = env.quarantine();
+    assert_eq!(q[0]["field"], "text");
+    assert!(q[0]["reason"].as_str().unwrap().contains("UTF-8"), "{q:?}");
+}
+
+#[test]
+fn a_100_mb_single_line_is_quarantined_not_fatal() {
+    let env = Env::new();
+    let mut body = String::with_capacity(101 << 20);
+    body.push_str(SIGNALS_HEADER);
+    body.push_str("S1,2024-03-05,phone,complaint,,,,,,,,");
+    body.push_str(&"a".repeat(100 << 20));
+    body.push('\n');
+    body.push_str("S2,2024-03-05,phone,complaint,,,,,,,,fine\n");
+    let f = env.write("huge.csv", body);
+    let r = env.import(&f, "signals", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (1, 1), "{r}");
+    let q = env.quarantine();
+    assert_eq!(q[0]["field"], "text");
+    assert!(
+        q[0]["reason"].as_str().unwrap().contains("104857600 bytes"),
+        "{q:?}"
+    );
+    assert!(
+        q[0]["raw"].as_str().unwrap().len() < 70_000,
+        "the raw copy is capped"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store guarantees
+
+#[test]
+fn importing_the_same_file_twice_changes_nothing() {
+    let env = Env::new();
+    let f = env.write(
+        "s.csv",
+        signals_csv(2_000) + "X1,bad,phone,complaint,,,,,,,,\n",
+    );
+    let first = env.import(&f, "signals", &[]);
+    assert_eq!((n(&first, "stored"), n(&first, "quarantined")), (2_000, 1));
+    let before = env.status();
+    let second = env.import(&f, "signals", &[]);
+    assert_eq!(
+        (
+            n(&second, "stored"),
+            n(&second, "duplicates"),
+            n(&second, "quarantined")
+        ),
+        (0, 2_000, 1)
+    );
+    let after = env.status();
+    for k in [
+        "customers",
+        "products",
+        "agents",
+        "signals",
+        "cases",
+        "quarantined",
+    ] {
+        assert_eq!(before[k], after[k], "{k} changed on re-import");
+    }
+}
+
+fn table_digest(db: &std::path::Path) -> Vec<(String, i64, i64)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT s.ext_id, s.row_hash, s.line FROM signals s ORDER BY s.ext_id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_killed_import_resumes_exactly() {
+    let env = Env::new();
+    let rows = 300_000;
+    let f = env.write(
+        "big.csv",
+        signals_csv(rows) + "X1,bad,phone,complaint,,,,,,,,\n",
+    );
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
+        .current_dir(env.dir.path())
+        .env("HEARKEN_DB", env.db())
+        .env("HEARKEN_BATCH_SIZE", "2000")
+        .args(["import", f.to_str().unwrap(), "--kind", "signals", "--json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are committed, then SIGKILL mid-import.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let stored = rusqlite::Connection::open(env.db())
+            .and_then(|c| c.query_row("SELECT count(*) FROM signals", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if stored >= 10_000 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let partial = n(&env.status(), "signals") as usize;
+    assert!(
+        !status.success(),
+        "the import was killed before it finished (it stored {partial})"
+    );
+    assert!(
+        partial > 0 && partial < rows,
+        "killed mid-way: {partial} of {rows}"
+    );
+    assert_eq!(partial % 2000, 0, "only whole batches are committed");
+    assert_eq!(n(&env.status(), "interrupted_imports"), 1);
+
+    let rerun = env.import(&f, "signals", &[]);
+    assert_eq!(n(&rerun, "read"), rows as u64 + 1);
+    assert_eq!(n(&rerun, "duplicates"), partial as u64);
+    assert_eq!(n(&rerun, "stored"), (rows - partial) as u64);
+    assert_eq!(n(&rerun, "quarantined"), 1);
+    let st = env.status();
+    assert_eq!(n(&st, "signals"), rows as u64);
+    assert_eq!(n(&st, "quarantined"), 1);
+    assert_eq!(n(&st, "interrupted_imports"), 0);
+
+    // Exactly the rows a clean import stores.
+    let clean = Env::new();
+    let g = clean.write("big.csv", std::fs::read(&f).unwrap());
+    clean.import(&g, "signals", &[]);
+    assert_eq!(table_digest(&env.db()), table_digest(&clean.db()));
+}
+
+#[test]
+fn every_command_has_help_and_fails_in_one_line() {
+    let env = Env::new();
+    for cmd in ["import", "quarantine", "status"] {
+        let out = env.run(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("--db"),
+            "{cmd} --help mentions --db"
+        );
+    }
+    let not_db = env.write(
+        "notes.txt",
+        "hello, this is not a database at all, just some text",
+    );
+    let out = env
+        .cmd()
+        .args(["--db", not_db.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let err = assert_clean_failure(&out);
+    assert!(err.contains("not a Hearken store"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let out = env.run(&["import", "nope.csv", "--kind", "signals"]);
+    let err = assert_clean_failure(&out);
+    assert!(err.contains("nope.csv"), "{err}");
+}
