@@ -101,3 +101,12 @@ pub struct CustomerFrame {
     pub segments: Dict,
     pub personas: Dict,
 }
+
+/// Agent attributes, indexed by the same codes as a frame's `agents` dictionary: the team of
+/// each agent ([`NONE`] when unknown), so a per-team view is `keys::via(&f.agent, &a.team,
+/// &a.teams)`.
+#[derive(Debug, Clone, Default)]
+pub struct AgentFrame {
+    pub team: Vec<u32>,
+    pub teams: Dict,
+}
