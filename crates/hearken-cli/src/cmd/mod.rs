@@ -9,6 +9,8 @@ use hearken_store::Store;
 
 use crate::config::Config;
 
+mod demo;
+mod generate;
 mod import;
 mod quarantine;
 mod status;
@@ -45,6 +47,10 @@ pub enum Command {
     Quarantine(quarantine::QuarantineArgs),
     /// Row counts per kind and the store's schema version
     Status(status::StatusArgs),
+    /// Write a realistic organisation's files (with truth.json) from a seed
+    Generate(generate::GenerateArgs),
+    /// Generate a mid-size organisation, import it into the store and print an overview
+    Demo(demo::DemoArgs),
 }
 
 pub struct Ctx {
@@ -65,5 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(a) => import::run(&ctx, a),
         Command::Quarantine(a) => quarantine::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
+        Command::Generate(a) => generate::run(&ctx, a),
+        Command::Demo(a) => demo::run(&ctx, a),
     }
 }

@@ -1,0 +1,179 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
+use hearken_engine::scores::{NpsTally, ScoreOptions, nps};
+use hearken_gen::GenConfig;
+use hearken_model::{Channel, RecordKind, SignalKind};
+use hearken_store::{ImportCounts, Store, Window};
+use serde::Serialize;
+
+use super::Ctx;
+use super::generate;
+use super::import::{import_one, print_report};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the generated organisation's files
+    #[arg(long, default_value = "hearken-demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Customers in the demo organisation
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: u64,
+    /// Months of history
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Print the overview as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `hearken demo` prints.
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub signals: u64,
+    pub by_channel: Vec<(String, u64)>,
+    pub by_kind: Vec<(String, u64)>,
+    pub customers_top20_share: Option<f64>,
+    pub products_top20_share: Option<f64>,
+    pub customers_k80: Option<u64>,
+    pub products_k80: Option<u64>,
+    pub nps: hearken_engine::scores::Nps,
+    pub quarantined: i64,
+}
+
+pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
+    let cfg = GenConfig { customers: args.customers, months: args.months, seed: args.seed, ..GenConfig::default() };
+    let quiet = args.json;
+    if !quiet {
+        println!("1/3 generating a mid-size organisation ({} customers, {} months) into {}", args.customers, args.months, args.out.display());
+    }
+    let summary = generate::generate(&cfg, &args.out, !quiet)?;
+    if !quiet {
+        generate::print_summary(&args.out, &summary);
+        println!("\n2/3 importing into {}", ctx.config.db.display());
+    }
+    let mut store = ctx.open_store()?;
+    let mut totals = ImportCounts::default();
+    for kind in [
+        RecordKind::Customers,
+        RecordKind::Products,
+        RecordKind::Agents,
+        RecordKind::Signals,
+        RecordKind::Surveys,
+        RecordKind::CaseEvents,
+    ] {
+        let file = args.out.join(kind.file_name());
+        let report = import_one(&mut store, &file, kind, None, ctx.config.batch_size, !quiet)?;
+        if let Some(e) = &report.error {
+            anyhow::bail!("importing {} stopped: {e}", file.display());
+        }
+        totals.add(&report.counts);
+        if !quiet {
+            print_report(&report);
+        }
+    }
+    let ov = overview(&store)?;
+    if quiet {
+        output::json(&ov)?;
+    } else {
+        println!("\n3/3 overview");
+        print_overview(&ov);
+        println!(
+            "\nnext: `hearken status`, `hearken quarantine`, or import your own exports with `hearken import FILE --kind signals`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn overview(store: &Store) -> Result<Overview> {
+    let signals = store.signal_frame(&Window::default())?;
+    let surveys = store.survey_frame(&Window::default())?;
+    let mut by_channel = vec![0u64; 256];
+    let mut by_kind = vec![0u64; 256];
+    for (&c, &k) in signals.channel.iter().zip(&signals.kind) {
+        by_channel[c as usize] += 1;
+        by_kind[k as usize] += 1;
+    }
+    let mut by_channel: Vec<(String, u64)> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), by_channel[c.code() as usize]))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    by_channel.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut by_kind: Vec<(String, u64)> = SignalKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_string(), by_kind[k.code() as usize]))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    by_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    let opts = ParetoOptions::default();
+    let n = signals.len();
+    let customers = pareto(
+        &EntityCounts::from_codes(&signals.customer, signals.customers.len(), 0..n),
+        &signals.customers,
+        &opts,
+    );
+    let products = pareto(
+        &EntityCounts::from_codes(&signals.product, signals.products.len(), 0..n),
+        &signals.products,
+        &opts,
+    );
+    let tally = NpsTally::from_column(&surveys.nps, 0, 0..surveys.len());
+    let status = store.status()?;
+    Ok(Overview {
+        signals: n as u64,
+        by_channel,
+        by_kind,
+        customers_top20_share: customers.top20_share,
+        products_top20_share: products.top20_share,
+        customers_k80: customers.k80,
+        products_k80: products.k80,
+        nps: nps(&tally, &ScoreOptions::default()),
+        quarantined: status.quarantined,
+    })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+pub fn print_overview(ov: &Overview) {
+    let total = ov.signals.max(1) as f64;
+    let rows = |v: &[(String, u64)]| -> Vec<Vec<String>> {
+        v.iter()
+            .map(|(k, n)| vec![k.clone(), output::thousands(*n), format!("{:.1}%", *n as f64 / total * 100.0)])
+            .collect()
+    };
+    println!("signals: {}", output::thousands(ov.signals));
+    print!("{}", output::table(&["channel", "signals", "share"], &rows(&ov.by_channel)));
+    println!();
+    print!("{}", output::table(&["kind", "signals", "share"], &rows(&ov.by_kind)));
+    println!();
+    println!(
+        "the top 20% of customers send {} of contacts ({} customers cover 80%)",
+        pct(ov.customers_top20_share),
+        ov.customers_k80.map_or("n/a".into(), |k| output::thousands(k))
+    );
+    println!(
+        "the top 20% of products draw {} of contacts ({} products cover 80%)",
+        pct(ov.products_top20_share),
+        ov.products_k80.map_or("n/a".into(), |k| output::thousands(k))
+    );
+    let n = &ov.nps;
+    match (n.nps, n.low, n.high) {
+        (Some(v), Some(lo), Some(hi)) => println!(
+            "NPS {v:+.1} (90% interval {lo:+.1} to {hi:+.1}; n = {}, {} promoters, {} detractors)",
+            output::thousands(n.n),
+            output::thousands(n.promoters),
+            output::thousands(n.detractors)
+        ),
+        _ => println!("NPS: no responses"),
+    }
+    println!("quarantined rows: {}", ov.quarantined);
+}
