@@ -1,0 +1,402 @@
+//! What to generate: [`GenConfig`], its defaults and its validation, and the window and effect
+//! dates derived from it (from the config alone, never from the clock).
+
+use chrono::{DateTime, Datelike, Months};
+use hearken_model::Timestamp;
+
+use crate::GenError;
+
+/// A satisfaction aspect asked in surveys (`aspect_<name>`) and its true weight in `overall`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aspect {
+    pub name: String,
+    pub weight: f64,
+}
+
+/// A one-week spike: the subtopic's volume in the week starting `week_start` is `multiplier`
+/// times its usual rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spike {
+    /// `topic/subtopic` from the taxonomy.
+    pub topic: String,
+    /// Midnight UTC of the first day of the week; default: the Monday nearest 40% into the window.
+    pub week_start: Option<Timestamp>,
+    pub multiplier: f64,
+}
+
+/// An improvement: from `at` on, the subtopic's volume is `factor` times what it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Improvement {
+    pub topic: String,
+    /// Midnight UTC; default: the first day of the middle month of the window.
+    pub at: Option<Timestamp>,
+    pub factor: f64,
+}
+
+/// Everything the generator needs. Same config (including `seed`) gives the same bytes, whatever
+/// `threads` is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenConfig {
+    pub customers: u64,
+    pub months: u32,
+    pub seed: u64,
+    /// First instant of the window, midnight UTC. The window is `months` calendar months long.
+    pub start: Timestamp,
+    /// Average signals per customer per month over the window (all files' signal rows divided by
+    /// customers x months comes out within a few percent of this).
+    pub signals_per_customer_month: f64,
+    pub products: u32,
+    /// 0 = derived from `customers` (one agent per 2,000 customers, 15..=5,000).
+    pub agents: u32,
+    /// Lognormal sigma of the per-customer activity weight (1.6: top 20% of customers send ~75%
+    /// of contacts).
+    pub customer_sigma: f64,
+    /// Lognormal sigma of the per-product weight.
+    pub product_sigma: f64,
+    /// Share of signals whose `topic` column is filled.
+    pub labelled_topic_share: f64,
+    /// Base monthly churn probability of a customer of average satisfaction.
+    pub monthly_churn: f64,
+    /// Survey aspects and their true weights in `overall` (sum ~1).
+    pub aspects: Vec<Aspect>,
+    pub spike: Option<Spike>,
+    pub improvement: Option<Improvement>,
+    /// Worker threads; 0 = all available cores. Does not change the output.
+    pub threads: usize,
+}
+
+impl Default for GenConfig {
+    fn default() -> GenConfig {
+        GenConfig {
+            customers: 10_000,
+            months: 12,
+            seed: 1,
+            start: default_start(),
+            signals_per_customer_month: 1.0,
+            products: 120,
+            agents: 0,
+            customer_sigma: 1.6,
+            product_sigma: 1.4,
+            labelled_topic_share: 0.6,
+            monthly_churn: 0.01,
+            aspects: vec![
+                Aspect {
+                    name: "service".into(),
+                    weight: 0.55,
+                },
+                Aspect {
+                    name: "product".into(),
+                    weight: 0.25,
+                },
+                Aspect {
+                    name: "price".into(),
+                    weight: 0.12,
+                },
+                Aspect {
+                    name: "ease".into(),
+                    weight: 0.08,
+                },
+            ],
+            spike: Some(Spike {
+                topic: "network/outage".into(),
+                week_start: None,
+                multiplier: 4.0,
+            }),
+            improvement: Some(Improvement {
+                topic: "billing/double_charge".into(),
+                at: None,
+                factor: 0.35,
+            }),
+            threads: 0,
+        }
+    }
+}
+
+fn default_start() -> Timestamp {
+    // 2025-01-01 is a valid date, so from_ymd cannot fail; the fallback is the same instant.
+    Timestamp::from_ymd(2025, 1, 1).unwrap_or(Timestamp::from_unix(1_735_689_600))
+}
+
+pub(crate) const DAY: i64 = 86_400;
+
+/// The window and effect dates resolved from a config.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub start: i64,
+    pub end: i64,
+    pub agents: u32,
+    pub spike_week: Option<i64>,
+    pub improvement_at: Option<i64>,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> GenError {
+    GenError::InvalidConfig {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn add_months(ts: i64, months: u32) -> Option<i64> {
+    let date = DateTime::from_timestamp(ts, 0)?.date_naive();
+    let shifted = date.checked_add_months(Months::new(months))?;
+    Some(shifted.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+}
+
+impl GenConfig {
+    pub(crate) fn resolve(&self) -> Result<Resolved, GenError> {
+        if !(1..=1_000_000_000).contains(&self.customers) {
+            return Err(invalid("customers", "must be between 1 and 1000000000"));
+        }
+        if !(1..=120).contains(&self.months) {
+            return Err(invalid("months", "must be between 1 and 120"));
+        }
+        let start = self.start.unix();
+        let lo = Timestamp::from_ymd(1971, 1, 1).map_or(0, Timestamp::unix);
+        let hi = Timestamp::from_ymd(8000, 1, 1).map_or(i64::MAX, Timestamp::unix);
+        if start % DAY != 0 || start < lo || start > hi {
+            return Err(invalid(
+                "start",
+                "must be midnight UTC of a date between 1971 and 8000, e.g. 2025-01-01",
+            ));
+        }
+        let end = add_months(start, self.months)
+            .ok_or_else(|| invalid("months", "the window ends past the supported dates"))?;
+        let rate = self.signals_per_customer_month;
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1000.0) {
+            return Err(invalid(
+                "signals_per_customer_month",
+                "must be in (0, 1000]",
+            ));
+        }
+        if !(1..=100_000).contains(&self.products) {
+            return Err(invalid("products", "must be between 1 and 100000"));
+        }
+        if self.agents != 0 && !(5..=100_000).contains(&self.agents) {
+            return Err(invalid(
+                "agents",
+                "must be 0 (derived) or between 5 and 100000 (one per team at least)",
+            ));
+        }
+        for (field, v) in [
+            ("customer_sigma", self.customer_sigma),
+            ("product_sigma", self.product_sigma),
+        ] {
+            if !(v.is_finite() && (0.0..=3.0).contains(&v)) {
+                return Err(invalid(field, "must be between 0 and 3"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.labelled_topic_share) {
+            return Err(invalid("labelled_topic_share", "must be between 0 and 1"));
+        }
+        if !(0.0..=0.5).contains(&self.monthly_churn) {
+            return Err(invalid("monthly_churn", "must be between 0 and 0.5"));
+        }
+        self.check_aspects()?;
+        let agents = if self.agents == 0 {
+            (self.customers / 2000).clamp(15, 5000) as u32
+        } else {
+            self.agents
+        };
+        let spike_week = match &self.spike {
+            None => None,
+            Some(s) => {
+                if !(s.multiplier.is_finite() && (1.0..=50.0).contains(&s.multiplier)) {
+                    return Err(invalid("spike.multiplier", "must be between 1 and 50"));
+                }
+                let week = match s.week_start {
+                    Some(t) => t.unix(),
+                    None => default_spike_week(start, end),
+                };
+                if week % DAY != 0 || week < start || week + 7 * DAY > end {
+                    return Err(invalid(
+                        "spike.week_start",
+                        "must be midnight UTC with the whole week inside the window",
+                    ));
+                }
+                Some(week)
+            }
+        };
+        let improvement_at = match &self.improvement {
+            None => None,
+            Some(i) => {
+                if !(i.factor.is_finite() && (0.0..=1.0).contains(&i.factor)) {
+                    return Err(invalid("improvement.factor", "must be between 0 and 1"));
+                }
+                let at = match i.at {
+                    Some(t) => t.unix(),
+                    None if self.months >= 2 => {
+                        add_months(start, self.months / 2).unwrap_or(start + 14 * DAY)
+                    }
+                    None => start + 14 * DAY,
+                };
+                if at % DAY != 0 || at <= start || at >= end {
+                    return Err(invalid(
+                        "improvement.at",
+                        "must be midnight UTC strictly inside the window",
+                    ));
+                }
+                Some(at)
+            }
+        };
+        Ok(Resolved {
+            start,
+            end,
+            agents,
+            spike_week,
+            improvement_at,
+        })
+    }
+
+    fn check_aspects(&self) -> Result<(), GenError> {
+        if self.aspects.is_empty() || self.aspects.len() > 12 {
+            return Err(invalid("aspects", "give between 1 and 12 aspects"));
+        }
+        let mut total = 0.0;
+        for (i, a) in self.aspects.iter().enumerate() {
+            let ok_name = a.name.len() <= 40
+                && a.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && a.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok_name {
+                return Err(invalid(
+                    "aspects",
+                    format!(
+                        "aspect name '{}' must be lowercase letters, digits and _",
+                        a.name
+                    ),
+                ));
+            }
+            if self.aspects[..i].iter().any(|b| b.name == a.name) {
+                return Err(invalid(
+                    "aspects",
+                    format!("aspect '{}' is listed twice", a.name),
+                ));
+            }
+            if !(a.weight.is_finite() && a.weight >= 0.0) {
+                return Err(invalid("aspects", "weights must be non-negative"));
+            }
+            total += a.weight;
+        }
+        if !(0.9..=1.1).contains(&total) {
+            return Err(invalid(
+                "aspects",
+                format!("weights sum to {total}, make them sum to 1"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Monday on or after the point 40% into the window (or the window start when the window is
+/// too short for that week to fit).
+fn default_spike_week(start: i64, end: i64) -> i64 {
+    let target = start + ((end - start) * 2 / 5) / DAY * DAY;
+    let weekday = DateTime::from_timestamp(target, 0)
+        .map(|d| d.weekday().num_days_from_monday())
+        .unwrap_or(0);
+    let monday = target + i64::from((7 - weekday) % 7) * DAY;
+    if monday + 7 * DAY <= end {
+        monday
+    } else {
+        start
+    }
+}
+
+/// `YYYY-MM-DD` of a UTC timestamp, for the truth.
+pub(crate) fn date_of(ts: i64) -> String {
+    Timestamp::from_unix(ts).date_string()
+}
+
+/// Midnight UTC of a date, for tests of the derived dates.
+#[cfg(test)]
+pub(crate) fn ymd(y: i32, m: u32, d: u32) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_resolve_to_calendar_dates() {
+        let cfg = GenConfig {
+            months: 10,
+            ..GenConfig::default()
+        };
+        let r = cfg.resolve().unwrap();
+        assert_eq!(r.start, ymd(2025, 1, 1));
+        assert_eq!(r.end, ymd(2025, 11, 1));
+        assert_eq!(r.improvement_at, Some(ymd(2025, 6, 1)));
+        let week = r.spike_week.unwrap();
+        let monday = DateTime::from_timestamp(week, 0).unwrap().weekday();
+        assert_eq!(monday, chrono::Weekday::Mon);
+        assert!(week > r.start && week + 7 * DAY <= r.end);
+        assert_eq!(r.agents, 15);
+    }
+
+    #[test]
+    fn bad_settings_name_the_field() {
+        let bad = [
+            GenConfig {
+                customers: 0,
+                ..GenConfig::default()
+            },
+            GenConfig {
+                months: 0,
+                ..GenConfig::default()
+            },
+            GenConfig {
+                start: Timestamp::from_unix(ymd(2025, 1, 1) + 5),
+                ..GenConfig::default()
+            },
+            GenConfig {
+                aspects: vec![Aspect {
+                    name: "Service".into(),
+                    weight: 1.0,
+                }],
+                ..GenConfig::default()
+            },
+            GenConfig {
+                aspects: vec![Aspect {
+                    name: "service".into(),
+                    weight: 0.5,
+                }],
+                ..GenConfig::default()
+            },
+            GenConfig {
+                agents: 3,
+                ..GenConfig::default()
+            },
+            GenConfig {
+                signals_per_customer_month: f64::NAN,
+                ..GenConfig::default()
+            },
+        ];
+        let fields = [
+            "customers",
+            "months",
+            "start",
+            "aspects",
+            "aspects",
+            "agents",
+            "signals_per_customer_month",
+        ];
+        for (cfg, field) in bad.iter().zip(fields) {
+            match cfg.resolve() {
+                Err(GenError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let short = GenConfig {
+            months: 1,
+            ..GenConfig::default()
+        };
+        let r = short.resolve().unwrap();
+        assert_eq!(r.improvement_at, Some(r.start + 14 * DAY));
+        assert!(r.spike_week.unwrap() + 7 * DAY <= r.end);
+    }
+}
