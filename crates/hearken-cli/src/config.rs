@@ -35,10 +35,10 @@ impl Config {
             }
             None => Config::default(),
         };
-        if let Ok(db) = std::env::var("HEARKEN_DB") {
-            if !db.is_empty() {
-                cfg.db = PathBuf::from(db);
-            }
+        if let Ok(db) = std::env::var("HEARKEN_DB")
+            && !db.is_empty()
+        {
+            cfg.db = PathBuf::from(db);
         }
         if let Ok(b) = std::env::var("HEARKEN_BATCH_SIZE") {
             cfg.batch_size = b

@@ -154,10 +154,10 @@ impl RowReader {
     /// Things worth telling the person importing: ignored columns, a recognised export format.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
-        if let Inner::Json(j) = &self.inner {
-            if !j.ignored.is_empty() {
-                notes.push(format!("ignored keys: {}", j.ignored.join(", ")));
-            }
+        if let Inner::Json(j) = &self.inner
+            && !j.ignored.is_empty()
+        {
+            notes.push(format!("ignored keys: {}", j.ignored.join(", ")));
         }
         notes
     }
@@ -235,10 +235,8 @@ fn sniff_delimiter(path: &Path, head: &[u8]) -> u8 {
     for &b in line {
         if b == b'"' {
             quoted = !quoted;
-        } else if !quoted {
-            if let Some(i) = candidates.iter().position(|&c| c == b) {
-                counts[i] += 1;
-            }
+        } else if !quoted && let Some(i) = candidates.iter().position(|&c| c == b) {
+            counts[i] += 1;
         }
     }
     let mut best = 0;
@@ -475,14 +473,12 @@ impl CsvRows {
             },
             Err(mut e) => {
                 // Report the file's own column name next to the canonical one.
-                if let Some(f) = &e.field {
-                    if let Some(i) = slot(kind, f) {
-                        if let Some(Some(c)) = self.cols.get(i) {
-                            if &self.headers[*c] != f {
-                                e.field = Some(format!("{f} (column '{}')", self.headers[*c]));
-                            }
-                        }
-                    }
+                if let Some(f) = &e.field
+                    && let Some(i) = slot(kind, f)
+                    && let Some(Some(c)) = self.cols.get(i)
+                    && &self.headers[*c] != f
+                {
+                    e.field = Some(format!("{f} (column '{}')", self.headers[*c]));
                 }
                 fail(e)
             }
@@ -594,11 +590,11 @@ fn bind(
             } else {
                 continue;
             };
-            if let Some(i) = slot(kind, field) {
-                if cols[i].is_none() {
-                    cols[i] = Some(c);
-                    used[c] = true;
-                }
+            if let Some(i) = slot(kind, field)
+                && cols[i].is_none()
+            {
+                cols[i] = Some(c);
+                used[c] = true;
             }
         }
     }

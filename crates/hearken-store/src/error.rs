@@ -23,6 +23,8 @@ pub enum StoreError {
     Ingest(#[from] hearken_ingest::IngestError),
     #[error("reading thread stopped unexpectedly")]
     ReaderGone,
+    #[error("cannot start the reading thread: {0}")]
+    Thread(#[from] std::io::Error),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }

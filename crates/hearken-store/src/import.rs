@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hearken_ingest::{IngestError, ParsedRow, ReadOptions, RowError, RowReader};
 use hearken_model::{Record, RecordKind};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::Serialize;
 
 use crate::identity::{Identity, identity};
@@ -79,6 +79,9 @@ enum Outcome {
     Quarantine(RowError),
 }
 
+/// Where a stored row came from: its row hash, import, line and file.
+type Existing = (Option<i64>, Option<i64>, Option<i64>, String);
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -101,6 +104,9 @@ impl Store {
         let _enter = span.enter();
         let fingerprint = hearken_ingest::fingerprint(path)?;
         let mut reader = RowReader::open(path, opts)?;
+        // Checkpoint once at the end instead of every 1000 pages: pages rewritten by many batches
+        // are copied to the database file once. A crash leaves a longer WAL, replayed on open.
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let bytes = reader.progress();
         let size = reader.size();
         let file = path.display().to_string();
@@ -118,6 +124,9 @@ impl Store {
             ids.collect::<Result<_, _>>()?
         };
         let mut writer = Writer {
+            insert: event_insert_sql(opts.kind)
+                .map(|sql| self.conn.prepare(sql))
+                .transpose()?,
             conn: &self.conn,
             kind: opts.kind,
             import_id,
@@ -135,39 +144,48 @@ impl Store {
         let mut file_error: Option<IngestError> = None;
         let notes = std::thread::scope(|s| -> Result<Vec<String>, StoreError> {
             let (tx, rx) = sync_channel::<Result<Vec<ParsedRow>, IngestError>>(4);
-            let handle = s.spawn(move || {
-                loop {
-                    let mut rows = Vec::with_capacity(batch);
-                    let mut failure = None;
-                    while rows.len() < batch {
-                        match reader.next_row() {
-                            Ok(Some(row)) => rows.push(row),
-                            Ok(None) => break,
-                            Err(e) => {
-                                failure = Some(e);
-                                break;
+            // Written batches go back to the reading thread to be freed where they were allocated:
+            // cross-thread frees contend on the allocator's locks.
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<ParsedRow>>();
+            let handle = std::thread::Builder::new()
+                .name("hearken-read".into())
+                .spawn_scoped(s, move || {
+                    loop {
+                        while let Ok(done) = back_rx.try_recv() {
+                            drop(done);
+                        }
+                        let mut rows = Vec::with_capacity(batch);
+                        let mut failure = None;
+                        while rows.len() < batch {
+                            match reader.next_row() {
+                                Ok(Some(row)) => rows.push(row),
+                                Ok(None) => break,
+                                Err(e) => {
+                                    failure = Some(e);
+                                    break;
+                                }
                             }
                         }
+                        let done = rows.len() < batch;
+                        if !rows.is_empty() && tx.send(Ok(rows)).is_err() {
+                            break;
+                        }
+                        if let Some(e) = failure {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                        if done {
+                            break;
+                        }
                     }
-                    let done = rows.len() < batch;
-                    if !rows.is_empty() && tx.send(Ok(rows)).is_err() {
-                        break;
-                    }
-                    if let Some(e) = failure {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                    if done {
-                        break;
-                    }
-                }
-                reader.notes()
-            });
+                    reader.notes()
+                })?;
             let mut result = Ok(());
             for msg in &rx {
                 match msg {
                     Ok(rows) => match writer.write_batch(&rows) {
                         Ok(c) => {
+                            let _ = back_tx.send(rows);
                             total.add(&c);
                             on_progress(&ImportProgress {
                                 bytes: bytes.bytes(),
@@ -191,6 +209,11 @@ impl Store {
             let notes = handle.join().map_err(|_| StoreError::ReaderGone)?;
             result.map(|()| notes)
         })?;
+        // The writer's prepared statements borrow the connection and the file name.
+        drop(writer);
+        self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         self.conn.execute(
             "UPDATE imports SET finished_at = ?1 WHERE id = ?2",
             params![now(), import_id],
@@ -215,6 +238,8 @@ impl Store {
 
 struct Writer<'a> {
     conn: &'a Connection,
+    /// The INSERT of signals, surveys or case events, prepared once: it runs for every row.
+    insert: Option<Statement<'a>>,
     kind: RecordKind,
     import_id: i64,
     file: &'a str,
@@ -414,31 +439,36 @@ impl Writer<'_> {
                 let topic = x.topic.as_ref().map(|l| l.as_str());
                 let text = x.text.as_ref().map(|t| t.as_str());
                 let (conn, import_id) = (self.conn, self.import_id);
-                let mut stmt = conn.prepare_cached(
-                    "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id,
-                     stage, topic, text, row_hash, import_id, line)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                     ON CONFLICT (ext_id) DO NOTHING",
-                )?;
-                self.insert_event("signals", &ident, line, |key| {
-                    stmt.execute(params![
-                        key,
-                        x.at.unix(),
-                        x.channel.code(),
-                        x.kind.code(),
-                        x.source.code(),
-                        customer,
-                        product,
-                        case,
-                        agent,
-                        stage,
-                        topic,
-                        text,
-                        ident.row_hash,
-                        import_id,
-                        line
-                    ])
-                })
+                let Some(stmt) = self.insert.as_mut() else {
+                    return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
+                };
+                Self::insert_event(
+                    conn,
+                    &self.same_file,
+                    self.kind,
+                    "signals",
+                    &ident,
+                    line,
+                    |key| {
+                        stmt.execute(params![
+                            key,
+                            x.at.unix(),
+                            x.channel.code(),
+                            x.kind.code(),
+                            x.source.code(),
+                            customer,
+                            product,
+                            case,
+                            agent,
+                            stage,
+                            topic,
+                            text,
+                            ident.row_hash,
+                            import_id,
+                            line
+                        ])
+                    },
+                )
             }
             Record::Survey(x) => {
                 let customer =
@@ -449,31 +479,36 @@ impl Writer<'_> {
                 let agent =
                     self.opt_resolve(Entity::Agent, x.agent.as_ref().map(|i| i.as_str()))?;
                 let (conn, import_id) = (self.conn, self.import_id);
-                let mut stmt = conn.prepare_cached(
-                    "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces,
-                     overall, comment, row_hash, import_id, line)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                     ON CONFLICT (ext_id) DO NOTHING",
+                let Some(stmt) = self.insert.as_mut() else {
+                    return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
+                };
+                let outcome = Self::insert_event(
+                    conn,
+                    &self.same_file,
+                    self.kind,
+                    "surveys",
+                    &ident,
+                    line,
+                    |key| {
+                        stmt.execute(params![
+                            key,
+                            x.at.unix(),
+                            customer,
+                            product,
+                            case,
+                            agent,
+                            x.channel.map(|c| c.code()),
+                            x.nps.map(|v| v.get()),
+                            x.csat.map(|v| v.get()),
+                            x.ces.map(|v| v.get()),
+                            x.overall.map(|r| r.get()),
+                            x.comment.as_ref().map(|t| t.as_str()),
+                            ident.row_hash,
+                            import_id,
+                            line
+                        ])
+                    },
                 )?;
-                let outcome = self.insert_event("surveys", &ident, line, |key| {
-                    stmt.execute(params![
-                        key,
-                        x.at.unix(),
-                        customer,
-                        product,
-                        case,
-                        agent,
-                        x.channel.map(|c| c.code()),
-                        x.nps.map(|v| v.get()),
-                        x.csat.map(|v| v.get()),
-                        x.ces.map(|v| v.get()),
-                        x.overall.map(|r| r.get()),
-                        x.comment.as_ref().map(|t| t.as_str()),
-                        ident.row_hash,
-                        import_id,
-                        line
-                    ])
-                })?;
                 if matches!(outcome, Outcome::Stored) {
                     let survey_id = conn.last_insert_rowid();
                     let mut aspect = conn.prepare_cached(
@@ -492,36 +527,38 @@ impl Writer<'_> {
                 let team = x.team.as_ref().map(|l| l.as_str());
                 let text = x.text.as_ref().map(|t| t.as_str());
                 let (conn, import_id) = (self.conn, self.import_id);
-                let mut stmt = conn.prepare_cached(
-                    "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (ext_id) DO NOTHING",
-                )?;
-                self.insert_event("case_events", &ident, line, |key| {
-                    stmt.execute(params![
-                        key,
-                        case,
-                        x.at.unix(),
-                        x.activity.as_str(),
-                        agent,
-                        team,
-                        text,
-                        ident.row_hash,
-                        import_id,
-                        line
-                    ])
-                })
+                let Some(stmt) = self.insert.as_mut() else {
+                    return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
+                };
+                Self::insert_event(
+                    conn,
+                    &self.same_file,
+                    self.kind,
+                    "case_events",
+                    &ident,
+                    line,
+                    |key| {
+                        stmt.execute(params![
+                            key,
+                            case,
+                            x.at.unix(),
+                            x.activity.as_str(),
+                            agent,
+                            team,
+                            text,
+                            ident.row_hash,
+                            import_id,
+                            line
+                        ])
+                    },
+                )
             }
         }
     }
 
     /// Where an existing row with this key came from.
-    fn existing(
-        &self,
-        table: &str,
-        key: &str,
-    ) -> Result<Option<(Option<i64>, Option<i64>, Option<i64>, String)>, StoreError> {
-        Ok(self
-            .conn
+    fn existing(conn: &Connection, table: &str, key: &str) -> Result<Option<Existing>, StoreError> {
+        Ok(conn
             .prepare_cached(&format!(
                 "SELECT t.row_hash, t.import_id, t.line, coalesce(i.file, '') FROM {table} t
                  LEFT JOIN imports i ON i.id = t.import_id WHERE t.ext_id = ?1"
@@ -533,7 +570,9 @@ impl Writer<'_> {
     /// Signals, surveys and case events are facts: never overwritten. The same content again is a
     /// duplicate; the same id with other content is quarantined.
     fn insert_event(
-        &self,
+        conn: &Connection,
+        same_file: &HashSet<i64>,
+        kind: RecordKind,
         table: &str,
         ident: &Identity,
         line: i64,
@@ -545,11 +584,11 @@ impl Writer<'_> {
             if insert(&key)? == 1 {
                 return Ok(Outcome::Stored);
             }
-            let Some((hash, import_id, eline, efile)) = self.existing(table, &key)? else {
+            let Some((hash, import_id, eline, efile)) = Self::existing(conn, table, &key)? else {
                 // Inserted and deleted concurrently: cannot happen within our transaction.
                 return Ok(Outcome::Duplicate);
             };
-            let same_file = import_id.is_some_and(|i| self.same_file.contains(&i));
+            let same_file = import_id.is_some_and(|i| same_file.contains(&i));
             let same_line = same_file && eline == Some(line);
             if hash == Some(ident.row_hash) {
                 if ident.hashed && same_file && !same_line {
@@ -561,7 +600,7 @@ impl Writer<'_> {
                 }
                 return Ok(Outcome::Duplicate);
             }
-            let id_field = id_field(self.kind);
+            let id_field = id_field(kind);
             let reason = if same_file && !same_line {
                 format!(
                     "duplicate {id_field}: line {} of this file has the same id with other content",
@@ -602,7 +641,8 @@ impl Writer<'_> {
             self.cache(entity).insert(ident.key.clone(), id);
             return Ok(Outcome::Stored);
         }
-        let Some((hash, import_id, eline, _)) = self.existing(table, &ident.key)? else {
+        let Some((hash, import_id, eline, _)) = Self::existing(self.conn, table, &ident.key)?
+        else {
             return Ok(Outcome::Duplicate);
         };
         if hash == Some(ident.row_hash) {
@@ -632,6 +672,22 @@ impl Writer<'_> {
             Entity::Agent => &mut self.agents,
             Entity::Case => &mut self.cases,
         }
+    }
+}
+
+/// The INSERT that runs for every row of an event kind (entities go through `upsert_entity`).
+fn event_insert_sql(kind: RecordKind) -> Option<&'static str> {
+    match kind {
+        RecordKind::Signals => Some(
+            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id, stage, topic, text, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (ext_id) DO NOTHING",
+        ),
+        RecordKind::Surveys => Some(
+            "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces, overall, comment, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (ext_id) DO NOTHING",
+        ),
+        RecordKind::CaseEvents => Some(
+            "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (ext_id) DO NOTHING",
+        ),
+        RecordKind::Customers | RecordKind::Products | RecordKind::Agents => None,
     }
 }
 

@@ -48,10 +48,20 @@ pub struct Overview {
 }
 
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
-    let cfg = GenConfig { customers: args.customers, months: args.months, seed: args.seed, ..GenConfig::default() };
+    let cfg = GenConfig {
+        customers: args.customers,
+        months: args.months,
+        seed: args.seed,
+        ..GenConfig::default()
+    };
     let quiet = args.json;
     if !quiet {
-        println!("1/3 generating a mid-size organisation ({} customers, {} months) into {}", args.customers, args.months, args.out.display());
+        println!(
+            "1/3 generating a mid-size organisation ({} customers, {} months) into {}",
+            args.customers,
+            args.months,
+            args.out.display()
+        );
     }
     let summary = generate::generate(&cfg, &args.out, !quiet)?;
     if !quiet {
@@ -105,13 +115,13 @@ pub fn overview(store: &Store) -> Result<Overview> {
         .map(|c| (c.as_str().to_string(), by_channel[c.code() as usize]))
         .filter(|(_, n)| *n > 0)
         .collect();
-    by_channel.sort_by(|a, b| b.1.cmp(&a.1));
+    by_channel.sort_by_key(|e| std::cmp::Reverse(e.1));
     let mut by_kind: Vec<(String, u64)> = SignalKind::ALL
         .iter()
         .map(|k| (k.as_str().to_string(), by_kind[k.code() as usize]))
         .filter(|(_, n)| *n > 0)
         .collect();
-    by_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    by_kind.sort_by_key(|e| std::cmp::Reverse(e.1));
     let opts = ParetoOptions::default();
     let n = signals.len();
     let customers = pareto(
@@ -147,23 +157,35 @@ pub fn print_overview(ov: &Overview) {
     let total = ov.signals.max(1) as f64;
     let rows = |v: &[(String, u64)]| -> Vec<Vec<String>> {
         v.iter()
-            .map(|(k, n)| vec![k.clone(), output::thousands(*n), format!("{:.1}%", *n as f64 / total * 100.0)])
+            .map(|(k, n)| {
+                vec![
+                    k.clone(),
+                    output::thousands(*n),
+                    format!("{:.1}%", *n as f64 / total * 100.0),
+                ]
+            })
             .collect()
     };
     println!("signals: {}", output::thousands(ov.signals));
-    print!("{}", output::table(&["channel", "signals", "share"], &rows(&ov.by_channel)));
+    print!(
+        "{}",
+        output::table(&["channel", "signals", "share"], &rows(&ov.by_channel))
+    );
     println!();
-    print!("{}", output::table(&["kind", "signals", "share"], &rows(&ov.by_kind)));
+    print!(
+        "{}",
+        output::table(&["kind", "signals", "share"], &rows(&ov.by_kind))
+    );
     println!();
     println!(
         "the top 20% of customers send {} of contacts ({} customers cover 80%)",
         pct(ov.customers_top20_share),
-        ov.customers_k80.map_or("n/a".into(), |k| output::thousands(k))
+        ov.customers_k80.map_or("n/a".into(), output::thousands)
     );
     println!(
         "the top 20% of products draw {} of contacts ({} products cover 80%)",
         pct(ov.products_top20_share),
-        ov.products_k80.map_or("n/a".into(), |k| output::thousands(k))
+        ov.products_k80.map_or("n/a".into(), output::thousands)
     );
     let n = &ov.nps;
     match (n.nps, n.low, n.high) {

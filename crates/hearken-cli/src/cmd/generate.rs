@@ -42,8 +42,11 @@ pub fn run(_ctx: &Ctx, args: GenerateArgs) -> Result<ExitCode> {
     };
     let summary = generate(&cfg, &args.out, !args.json)?;
     if args.json {
-        let rows: serde_json::Map<String, serde_json::Value> =
-            summary.rows.iter().map(|(k, v)| ((*k).to_string(), (*v).into())).collect();
+        let rows: serde_json::Map<String, serde_json::Value> = summary
+            .rows
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).into()))
+            .collect();
         output::json(&serde_json::json!({
             "out": args.out.display().to_string(),
             "rows": rows,
@@ -57,7 +60,11 @@ pub fn run(_ctx: &Ctx, args: GenerateArgs) -> Result<ExitCode> {
 }
 
 pub fn generate(cfg: &GenConfig, out: &std::path::Path, progress: bool) -> Result<GenSummary> {
-    let bar = if progress { ProgressBar::new(cfg.customers) } else { ProgressBar::hidden() };
+    let bar = if progress {
+        ProgressBar::new(cfg.customers)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers {msg} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -85,5 +92,7 @@ pub fn print_summary(out: &std::path::Path, s: &GenSummary) {
     for (file, n) in &s.rows {
         println!("  {file:<16} {:>12}", output::thousands(*n));
     }
-    println!("  truth.json       known driver weights, churned customers, injected effects, Pareto shape");
+    println!(
+        "  truth.json       known driver weights, churned customers, injected effects, Pareto shape"
+    );
 }

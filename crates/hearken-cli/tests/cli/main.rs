@@ -1,6 +1,8 @@
 //! End-to-end tests of the `hearken` binary: every import path, every kind of bad input, and the
 //! store's guarantees (counts reconcile, re-imports are idempotent, a killed import resumes exactly).
 
+#![allow(clippy::unwrap_used)]
+
 mod helpers;
 
 use std::io::Write;
