@@ -45,6 +45,7 @@ struct LineGuard<R> {
     inner: R,
     since_newline: usize,
     limit: usize,
+    failed: bool,
 }
 
 #[derive(Debug)]
@@ -59,13 +60,29 @@ impl std::error::Error for LineTooLong {}
 
 impl<R: Read> Read for LineGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        match buf[..n].iter().rposition(|&b| b == b'\n') {
-            Some(i) => self.since_newline = n - i - 1,
-            None => self.since_newline += n,
-        }
-        if self.since_newline > self.limit {
+        if self.failed {
             return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong));
+        }
+        let n = self.inner.read(buf)?;
+        // Every line in the chunk counts, not only the one it ends in. The complete lines before
+        // an over-long one are handed on first, so the rows before it are still read; the next
+        // read fails.
+        let mut start = 0;
+        for (i, segment) in buf[..n].split(|&b| b == b'\n').enumerate() {
+            let len = if i == 0 {
+                self.since_newline + segment.len()
+            } else {
+                segment.len()
+            };
+            if len > self.limit {
+                if start == 0 {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong));
+                }
+                self.failed = true;
+                return Ok(start);
+            }
+            self.since_newline = len;
+            start += segment.len() + 1;
         }
         Ok(n)
     }
@@ -123,10 +140,17 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
             inner: decoded,
             since_newline: 0,
             limit,
+            failed: false,
         },
     );
     let head = reader.fill_buf().map_err(|e| {
-        if gzip {
+        if is_line_too_long(&e) {
+            IngestError::LineTooLong {
+                path: path.to_path_buf(),
+                line: 1,
+                limit,
+            }
+        } else if gzip {
             IngestError::Format {
                 path: path.to_path_buf(),
                 message: format!("not a readable gzip file: {e}"),

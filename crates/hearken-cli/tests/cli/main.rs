@@ -606,3 +606,107 @@ fn every_command_has_help_and_fails_in_one_line() {
     let err = assert_clean_failure(&out);
     assert!(err.contains("nope.csv"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Generator and demo
+
+#[test]
+fn generate_is_deterministic_and_its_files_import_cleanly() {
+    let env = Env::new();
+    let generate = |dir: &str, seed: &str| {
+        let out = env.run(&[
+            "generate",
+            "--out",
+            dir,
+            "--customers",
+            "300",
+            "--months",
+            "3",
+            "--seed",
+            seed,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let a = generate("a", "5");
+    generate("b", "5");
+    generate("c", "6");
+    for f in [
+        "customers.csv",
+        "signals.csv",
+        "surveys.csv",
+        "case_events.csv",
+        "truth.json",
+    ] {
+        assert_eq!(
+            std::fs::read(env.path("a").join(f)).unwrap(),
+            std::fs::read(env.path("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_ne!(
+        std::fs::read(env.path("a/signals.csv")).unwrap(),
+        std::fs::read(env.path("c/signals.csv")).unwrap()
+    );
+    for (file, kind) in [
+        ("customers.csv", "customers"),
+        ("products.csv", "products"),
+        ("agents.csv", "agents"),
+        ("signals.csv", "signals"),
+        ("surveys.csv", "surveys"),
+        ("case_events.csv", "case-events"),
+    ] {
+        let r = env.import(&env.path("a").join(file), kind, &[]);
+        assert_eq!(
+            n(&r, "quarantined"),
+            0,
+            "{file}: {:?}",
+            env.quarantine().first()
+        );
+        assert_eq!(n(&r, "stored"), a["rows"][file].as_u64().unwrap(), "{file}");
+    }
+}
+
+#[test]
+fn demo_imports_a_whole_organisation_and_is_idempotent() {
+    let env = Env::new();
+    let run = || {
+        let out = env.run(&["demo", "--customers", "400", "--months", "3", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = run();
+    let status = env.status();
+    assert_eq!(n(&first, "signals"), n(&status, "signals"));
+    assert!(n(&first, "signals") > 400, "{first}");
+    let share = first["customers_top20_share"].as_f64().unwrap();
+    assert!((0.2..1.0).contains(&share), "heavy-tailed: {share}");
+    assert!(first["nps"]["n"].as_u64().unwrap() > 0);
+    let (nps, lo, hi) = (
+        first["nps"]["nps"].as_f64().unwrap(),
+        first["nps"]["low"].as_f64().unwrap(),
+        first["nps"]["high"].as_f64().unwrap(),
+    );
+    assert!(lo < nps && nps < hi, "{}", first["nps"]);
+    assert_eq!(first["quarantined"], 0);
+    let by_channel: u64 = first["by_channel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_channel, n(&first, "signals"));
+
+    let second = run();
+    assert_eq!(first, second, "the same demo again changes nothing");
+    assert_eq!(status["signals"], env.status()["signals"]);
+}
