@@ -13,6 +13,7 @@ mod demo;
 mod generate;
 mod import;
 mod quarantine;
+mod sentiment;
 mod status;
 
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
@@ -51,6 +52,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Generate a mid-size organisation, import it into the store and print an overview
     Demo(demo::DemoArgs),
+    /// Score the sentiment of one text per line (VADER, identical to vaderSentiment 3.3.2)
+    Sentiment(sentiment::SentimentArgs),
 }
 
 pub struct Ctx {
@@ -73,5 +76,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(a) => status::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
+        Command::Sentiment(a) => sentiment::run(&ctx, a),
     }
 }

@@ -710,3 +710,80 @@ fn demo_imports_a_whole_organisation_and_is_idempotent() {
     assert_eq!(first, second, "the same demo again changes nothing");
     assert_eq!(status["signals"], env.status()["signals"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+#[test]
+fn sentiment_json_matches_python_vader_on_every_reference_text() {
+    use std::io::Read;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hearken-text/tests/data/vader_reference.jsonl.gz"
+    );
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(fixture).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let cases: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // One text per line: texts with line breaks cannot be fed this way.
+    let cases: Vec<&Value> = cases
+        .iter()
+        .filter(|c| !c["text"].as_str().unwrap().contains(['\n', '\r']))
+        .collect();
+    assert!(cases.len() > 23_000, "{}", cases.len());
+    let input: String = cases
+        .iter()
+        .map(|c| format!("{}\n", c["text"].as_str().unwrap()))
+        .collect();
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["sentiment", "--json"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = stdout.lines().collect();
+    assert_eq!(got.len(), cases.len());
+    let mismatches: Vec<String> = cases
+        .iter()
+        .zip(&got)
+        .filter(|(c, g)| c["json"].as_str().unwrap() != **g)
+        .map(|(c, g)| format!("{} {}: python {} hearken {g}", c["set"], c["id"], c["json"]))
+        .take(5)
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+#[test]
+fn sentiment_handles_empty_emoji_and_invalid_utf8_lines() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["sentiment", "--json"])
+        .write_stdin(&b"\n\xf0\x9f\x98\x8a\n!!!\n\xff\xfe\n"[..])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0],
+        r#"{"neg":0.0,"neu":0.0,"pos":0.0,"compound":0.0}"#
+    );
+    let smile: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert!(
+        smile["compound"].as_f64().unwrap() > 0.0,
+        "an emoji is scored by its description"
+    );
+    assert!(lines[3].contains("not valid UTF-8"), "{}", lines[3]);
+}
