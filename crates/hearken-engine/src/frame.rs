@@ -110,3 +110,64 @@ pub struct AgentFrame {
     pub team: Vec<u32>,
     pub teams: Dict,
 }
+
+fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().filter_map(|&r| v.get(r).copied()).collect()
+}
+
+impl SignalFrame {
+    /// The frame restricted to `rows` (indices into this frame), dictionaries shared.
+    pub fn select(&self, rows: &[usize]) -> SignalFrame {
+        SignalFrame {
+            at: pick(&self.at, rows),
+            channel: pick(&self.channel, rows),
+            kind: pick(&self.kind, rows),
+            source: pick(&self.source, rows),
+            customer: pick(&self.customer, rows),
+            product: pick(&self.product, rows),
+            agent: pick(&self.agent, rows),
+            case: pick(&self.case, rows),
+            stage: pick(&self.stage, rows),
+            topic: pick(&self.topic, rows),
+            sentiment: pick(&self.sentiment, rows),
+            ..self.clone_dicts()
+        }
+    }
+
+    fn clone_dicts(&self) -> SignalFrame {
+        SignalFrame {
+            customers: self.customers.clone(),
+            products: self.products.clone(),
+            agents: self.agents.clone(),
+            cases: self.cases.clone(),
+            stages: self.stages.clone(),
+            topics: self.topics.clone(),
+            ..SignalFrame::default()
+        }
+    }
+}
+
+impl SurveyFrame {
+    /// The frame restricted to `rows` (indices into this frame), dictionaries shared.
+    pub fn select(&self, rows: &[usize]) -> SurveyFrame {
+        SurveyFrame {
+            at: pick(&self.at, rows),
+            customer: pick(&self.customer, rows),
+            product: pick(&self.product, rows),
+            agent: pick(&self.agent, rows),
+            channel: pick(&self.channel, rows),
+            nps: pick(&self.nps, rows),
+            csat: pick(&self.csat, rows),
+            ces: pick(&self.ces, rows),
+            overall: pick(&self.overall, rows),
+            aspects: self
+                .aspects
+                .iter()
+                .map(|(n, v)| (n.clone(), pick(v, rows)))
+                .collect(),
+            customers: self.customers.clone(),
+            products: self.products.clone(),
+            agents: self.agents.clone(),
+        }
+    }
+}

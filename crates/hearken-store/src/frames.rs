@@ -197,3 +197,25 @@ impl Store {
         Ok(f)
     }
 }
+
+impl Store {
+    /// Agents' teams by the same codes as the frames' `agents` dictionary.
+    pub fn agent_frame(&self) -> Result<hearken_engine::AgentFrame, StoreError> {
+        let mut f = hearken_engine::AgentFrame::default();
+        let mut teams = Interner::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, team FROM agents ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let idx = (r.get::<_, i64>(0)? - 1).max(0) as usize;
+            while f.team.len() < idx {
+                f.team.push(NONE);
+            }
+            f.team
+                .push(teams.code(r.get::<_, Option<String>>(1)?.as_deref()));
+        }
+        f.teams = teams.dict;
+        Ok(f)
+    }
+}

@@ -12,7 +12,10 @@ use crate::config::Config;
 mod demo;
 mod generate;
 mod import;
+mod pareto;
 mod quarantine;
+mod scores;
+mod select;
 mod sentiment;
 mod status;
 
@@ -54,6 +57,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Score the sentiment of one text per line (VADER, identical to vaderSentiment 3.3.2)
     Sentiment(sentiment::SentimentArgs),
+    /// NPS, CSAT or CES with confidence intervals, overall or by segment, product, channel, period ...
+    Scores(scores::ScoresArgs),
+    /// Which 20% of customers, products, topics or channels cause 80% of the contacts
+    Pareto(pareto::ParetoArgs),
 }
 
 pub struct Ctx {
@@ -77,5 +84,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(a) => generate::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Sentiment(a) => sentiment::run(&ctx, a),
+        Command::Scores(a) => scores::run(&ctx, a),
+        Command::Pareto(a) => pareto::run(&ctx, a),
     }
 }

@@ -787,3 +787,132 @@ fn sentiment_handles_empty_emoji_and_invalid_utf8_lines() {
     );
     assert!(lines[3].contains("not valid UTF-8"), "{}", lines[3]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Quantify
+
+fn demo_env() -> Env {
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "600", "--months", "4", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env
+}
+
+fn json_of(env: &Env, args: &[&str]) -> Value {
+    let out = env.run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn scores_and_pareto_agree_with_direct_counts_in_the_store() {
+    let env = demo_env();
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+
+    let nps = json_of(&env, &["scores", "--metric", "nps", "--json"]);
+    for k in [
+        "nps",
+        "low",
+        "high",
+        "level",
+        "n",
+        "promoters",
+        "detractors",
+    ] {
+        assert!(!nps[k].is_null(), "scores --json has {k}: {nps}");
+    }
+    let (p, d, total_n) = (
+        count("SELECT count(*) FROM surveys WHERE nps >= 9"),
+        count("SELECT count(*) FROM surveys WHERE nps <= 6"),
+        count("SELECT count(*) FROM surveys WHERE nps IS NOT NULL"),
+    );
+    assert_eq!(
+        (n(&nps, "promoters"), n(&nps, "detractors"), n(&nps, "n")),
+        (p, d, total_n)
+    );
+    let expected = 100.0 * (p as f64 - d as f64) / total_n as f64;
+    assert!((nps["nps"].as_f64().unwrap() - expected).abs() < 1e-9);
+    assert_eq!(nps["level"], 0.9);
+
+    let by_segment = json_of(
+        &env,
+        &["scores", "--metric", "nps", "--by", "segment", "--json"],
+    );
+    let total: u64 = by_segment
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["n"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, total_n, "groups partition the responses");
+    let smb = json_of(
+        &env,
+        &["scores", "--metric", "nps", "--segment", "smb", "--json"],
+    );
+    let smb_n = count(
+        "SELECT count(*) FROM surveys s JOIN customers c ON c.id = s.customer_id WHERE c.segment = 'smb' AND s.nps IS NOT NULL",
+    );
+    assert_eq!(n(&smb, "n"), smb_n);
+
+    let pareto = json_of(&env, &["pareto", "--by", "customer", "--json"]);
+    let mut per: Vec<u64> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT count(*) FROM signals WHERE customer_id IS NOT NULL GROUP BY customer_id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|v| v.unwrap() as u64)
+            .collect()
+    };
+    per.sort_unstable_by(|a, b| b.cmp(a));
+    let contacts: u64 = per.iter().sum();
+    let top = per.len().div_ceil(5);
+    let share = per[..top].iter().sum::<u64>() as f64 / contacts as f64;
+    let mut acc = 0;
+    let k80 = per
+        .iter()
+        .position(|c| {
+            acc += c;
+            acc as f64 >= 0.8 * contacts as f64
+        })
+        .unwrap()
+        + 1;
+    assert_eq!(n(&pareto, "entities"), per.len() as u64);
+    assert_eq!(n(&pareto, "contacts"), contacts);
+    assert!((pareto["top20_share"].as_f64().unwrap() - share).abs() < 1e-12);
+    assert_eq!(n(&pareto, "k80"), k80 as u64);
+    let gini = pareto["gini"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&gini));
+}
+
+#[test]
+fn analytics_bad_input_gives_a_clear_message_or_a_defined_result() {
+    let env = demo_env();
+    let err = assert_clean_failure(&env.run(&["scores", "--segment", "nope"]));
+    assert!(
+        err.contains("unknown segment 'nope'") && err.contains("known:"),
+        "{err}"
+    );
+    let err = assert_clean_failure(&env.run(&["scores", "--channel", "pigeon"]));
+    assert!(err.contains("--channel 'pigeon'"), "{err}");
+    let err =
+        assert_clean_failure(&env.run(&["scores", "--from", "2025-05-01", "--to", "2025-04-01"]));
+    assert!(err.contains("--from must be before --to"), "{err}");
+    let err = assert_clean_failure(&env.run(&["pareto", "--by", "month"]));
+    assert!(err.contains("not an entity"), "{err}");
+    let empty = json_of(&env, &["scores", "--from", "2031-01-01", "--json"]);
+    assert_eq!(empty["no_data"], true);
+    assert_eq!(empty["n"], 0);
+    assert!(empty["nps"].is_null(), "no silent zero: {empty}");
+}

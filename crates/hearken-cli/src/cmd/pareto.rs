@@ -1,0 +1,120 @@
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
+
+use super::Ctx;
+use super::select::{self, By, Filters, KeyColumns, RowColumns};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct ParetoArgs {
+    /// Whose contacts: customer, product, topic, channel, agent, segment, team
+    #[arg(long, value_enum, default_value = "customer")]
+    pub by: By,
+    /// How many of the largest to list
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Print JSON (top20_share, k80, entities, contacts, gini, lorenz, top)
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
+    if matches!(args.by, By::Day | By::Week | By::Month | By::Tenure) {
+        bail!(
+            "--by {:?} is not an entity: use customer, product, topic, channel, agent, segment or team",
+            args.by
+        );
+    }
+    let store = ctx.open_store()?;
+    let all = store.signal_frame(&args.filters.window()?)?;
+    let customers = store.customer_frame()?;
+    let agents = store.agent_frame()?;
+    let rows = select::rows(
+        &args.filters,
+        &RowColumns {
+            customer: &all.customer,
+            product: &all.product,
+            agent: &all.agent,
+            channel: &all.channel,
+            products: &all.products,
+            agents: &all.agents,
+        },
+        &customers,
+        &agents,
+    )?;
+    let f = if rows.len() == all.len() {
+        all
+    } else {
+        all.select(&rows)
+    };
+    let key = select::key(
+        args.by,
+        &KeyColumns {
+            at: &f.at,
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            topic: Some(&f.topic),
+            customers: &f.customers,
+            products: &f.products,
+            agents: &f.agents,
+            topics: Some(&f.topics),
+        },
+        &customers,
+        &agents,
+    )?;
+    let counts = EntityCounts::from_codes(&key.codes, key.dict.len(), 0..key.codes.len());
+    let p = pareto(
+        &counts,
+        &key.dict,
+        &ParetoOptions {
+            top: args.top,
+            ..ParetoOptions::default()
+        },
+    );
+    if args.json {
+        output::json(&p)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0));
+    println!(
+        "{} contacts from {} {} entities; the top 20% ({}) account for {}; {} cover 80%; Gini {}",
+        output::thousands(p.contacts),
+        output::thousands(p.entities),
+        args.by.name(),
+        output::thousands(p.top20_entities),
+        pct(p.top20_share),
+        p.k80.map_or("n/a".into(), output::thousands),
+        p.gini.map_or("n/a".into(), |g| format!("{g:.3}"))
+    );
+    if p.unattributed > 0 {
+        println!(
+            "{} contacts have no {:?} and are left out",
+            output::thousands(p.unattributed),
+            args.by
+        );
+    }
+    let rows: Vec<Vec<String>> = p
+        .top
+        .iter()
+        .map(|t| {
+            vec![
+                t.entity.clone(),
+                output::thousands(t.contacts),
+                format!("{:.1}%", t.share * 100.0),
+                format!("{:.1}%", t.cumulative_share * 100.0),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(&["entity", "contacts", "share", "cumulative"], &rows)
+    );
+    Ok(ExitCode::SUCCESS)
+}
