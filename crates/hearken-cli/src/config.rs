@@ -13,6 +13,10 @@ pub struct Config {
     pub db: PathBuf,
     /// Rows per import transaction.
     pub batch_size: usize,
+    /// Score sentiment and detect the language of every text at import.
+    pub enrich: bool,
+    /// Replace e-mail addresses, phone numbers, payment cards and IBANs before storing text.
+    pub redact_pii: bool,
 }
 
 impl Default for Config {
@@ -20,6 +24,8 @@ impl Default for Config {
         Config {
             db: PathBuf::from("hearken.db"),
             batch_size: hearken_store::DEFAULT_BATCH,
+            enrich: true,
+            redact_pii: false,
         }
     }
 }
@@ -44,6 +50,9 @@ impl Config {
             cfg.batch_size = b
                 .parse()
                 .with_context(|| format!("HEARKEN_BATCH_SIZE='{b}' is not a whole number"))?;
+        }
+        if let Ok(v) = std::env::var("HEARKEN_REDACT_PII") {
+            cfg.redact_pii = hearken_model::parse_bool("HEARKEN_REDACT_PII", &v)?;
         }
         if let Some(db) = db_flag {
             cfg.db = db.to_path_buf();

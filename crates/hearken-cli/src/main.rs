@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod cmd;
 mod config;
+mod enrich;
 mod output;
 
 fn main() -> ExitCode {

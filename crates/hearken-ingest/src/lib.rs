@@ -18,4 +18,4 @@ mod reader;
 pub use error::{IngestError, RowError};
 pub use input::{Format, MAX_LINE, Progress, fingerprint};
 pub use mapping::Mapping;
-pub use reader::{MAX_RAW, ParsedRow, ReadOptions, RowReader};
+pub use reader::{Enriched, Enricher, MAX_RAW, ParsedRow, ReadOptions, RowReader};

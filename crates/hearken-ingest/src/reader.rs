@@ -22,6 +22,9 @@ pub struct ReadOptions {
     pub mapping: Option<Mapping>,
     /// Longest physical line accepted (default [`input::MAX_LINE`]).
     pub max_line: usize,
+    /// Runs on every valid record, on the reading thread, before it is handed on: text
+    /// understanding (sentiment, language) and PII redaction plug in here.
+    pub enrich: Option<Enricher>,
 }
 
 impl ReadOptions {
@@ -30,7 +33,30 @@ impl ReadOptions {
             kind,
             mapping: None,
             max_line: input::MAX_LINE,
+            enrich: None,
         }
+    }
+}
+
+/// What enrichment adds to a record's text (a signal's text, a survey comment, a case-event
+/// comment).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Enriched {
+    /// VADER compound score; None when there is no text or it is not scored (not English).
+    pub sentiment: Option<f32>,
+    /// ISO 639-1 code of the detected language, None when there is no text.
+    pub language: Option<&'static str>,
+    /// Personal data replaced by placeholders before storing.
+    pub redactions: u32,
+}
+
+/// A function that may rewrite a record's text (redaction) and scores it.
+#[derive(Clone)]
+pub struct Enricher(pub std::sync::Arc<dyn Fn(&mut Record) -> Enriched + Send + Sync>);
+
+impl std::fmt::Debug for Enricher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enricher")
     }
 }
 
@@ -41,6 +67,7 @@ pub struct ParsedRow {
     pub line: u64,
     pub record: Result<Record, RowError>,
     pub raw: Option<String>,
+    pub enriched: Enriched,
 }
 
 /// Per-field value translations and defaults from the mapping.
@@ -99,6 +126,7 @@ pub struct RowReader {
     progress: Progress,
     size: u64,
     notes: Vec<String>,
+    enrich: Option<Enricher>,
 }
 
 enum Inner {
@@ -139,6 +167,7 @@ impl RowReader {
             progress: opened.progress,
             size: opened.size,
             notes,
+            enrich: opts.enrich.clone(),
         })
     }
 
@@ -165,7 +194,7 @@ impl RowReader {
     /// The next row, or None at the end of the file. An `Err` is a problem with the whole file
     /// (unreadable, a line beyond the limit); the rows before it were returned.
     pub fn next_row(&mut self) -> Result<Option<ParsedRow>, IngestError> {
-        match &mut self.inner {
+        let mut row = match &mut self.inner {
             Inner::Csv(c) => c.next_row(&self.path, self.kind, &self.plan, &self.date),
             Inner::Json(j) => j.next_row(
                 &self.path,
@@ -174,7 +203,19 @@ impl RowReader {
                 &self.date,
                 &mut self.notes,
             ),
+        }?;
+        if let (
+            Some(enrich),
+            Some(ParsedRow {
+                record: Ok(record),
+                enriched,
+                ..
+            }),
+        ) = (&self.enrich, row.as_mut())
+        {
+            *enriched = (enrich.0)(record);
         }
+        Ok(row)
     }
 }
 
@@ -424,6 +465,7 @@ impl CsvRows {
             line,
             record: Err(e),
             raw: Some(self.raw()),
+            enriched: Enriched::default(),
         };
         if self.rec.len() != self.headers.len() {
             return fail(RowError::whole_row(
@@ -473,6 +515,7 @@ impl CsvRows {
                 line,
                 record: Ok(record),
                 raw: None,
+                enriched: Enriched::default(),
             },
             Err(mut e) => {
                 // Report the file's own column name next to the canonical one.
@@ -729,6 +772,7 @@ impl JsonRows {
                     line,
                     record: Err(RowError::whole_row(line, reason)),
                     raw: raw(),
+                    enriched: Enriched::default(),
                 };
             }
         };
@@ -779,6 +823,7 @@ impl JsonRows {
                     line,
                     record: Err(e),
                     raw: raw(),
+                    enriched: Enriched::default(),
                 };
             }
         }
@@ -793,11 +838,13 @@ impl JsonRows {
                 line,
                 record: Ok(record),
                 raw: None,
+                enriched: Enriched::default(),
             },
             Err(e) => ParsedRow {
                 line,
                 record: Err(e),
                 raw: raw(),
+                enriched: Enriched::default(),
             },
         }
     }

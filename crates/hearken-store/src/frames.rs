@@ -76,8 +76,8 @@ impl Store {
         };
         let (mut stages, mut topics) = (Interner::default(), Interner::default());
         let mut stmt = self.conn.prepare(
-            "SELECT at, channel, kind, source, customer_id, product_id, agent_id, case_id, stage, topic
-             FROM signals WHERE at >= ?1 AND at < ?2",
+            "SELECT at, channel, kind, source, customer_id, product_id, agent_id, case_id, stage, topic,
+             sentiment FROM signals WHERE at >= ?1 AND at < ?2",
         )?;
         let mut rows = stmt.query([from, to])?;
         while let Some(r) = rows.next()? {
@@ -93,7 +93,8 @@ impl Store {
                 .push(stages.code(r.get::<_, Option<String>>(8)?.as_deref()));
             f.topic
                 .push(topics.code(r.get::<_, Option<String>>(9)?.as_deref()));
-            f.sentiment.push(f32::NAN);
+            f.sentiment
+                .push(r.get::<_, Option<f64>>(10)?.map_or(f32::NAN, |v| v as f32));
         }
         f.stages = stages.dict;
         f.topics = topics.dict;

@@ -281,7 +281,7 @@ impl Writer<'_> {
             let line = row.line as i64;
             let outcome = match &row.record {
                 Err(e) => Outcome::Quarantine(e.clone()),
-                Ok(record) => self.write_record(record, line)?,
+                Ok(record) => self.write_record(record, line, &row.enriched)?,
             };
             match outcome {
                 Outcome::Stored => c.stored += 1,
@@ -363,7 +363,12 @@ impl Writer<'_> {
         ext.map(|e| self.resolve(entity, e)).transpose()
     }
 
-    fn write_record(&mut self, record: &Record, line: i64) -> Result<Outcome, StoreError> {
+    fn write_record(
+        &mut self,
+        record: &Record,
+        line: i64,
+        enriched: &hearken_ingest::Enriched,
+    ) -> Result<Outcome, StoreError> {
         let ident = identity(record);
         match record {
             Record::Customer(x) => {
@@ -465,7 +470,10 @@ impl Writer<'_> {
                             text,
                             ident.row_hash,
                             import_id,
-                            line
+                            line,
+                            enriched.sentiment,
+                            enriched.language,
+                            enriched.redactions
                         ])
                     },
                 )
@@ -505,7 +513,10 @@ impl Writer<'_> {
                             x.comment.as_ref().map(|t| t.as_str()),
                             ident.row_hash,
                             import_id,
-                            line
+                            line,
+                            enriched.sentiment,
+                            enriched.language,
+                            enriched.redactions
                         ])
                     },
                 )?;
@@ -548,7 +559,10 @@ impl Writer<'_> {
                             text,
                             ident.row_hash,
                             import_id,
-                            line
+                            line,
+                            enriched.sentiment,
+                            enriched.language,
+                            enriched.redactions
                         ])
                     },
                 )
@@ -679,13 +693,13 @@ impl Writer<'_> {
 fn event_insert_sql(kind: RecordKind) -> Option<&'static str> {
     match kind {
         RecordKind::Signals => Some(
-            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id, stage, topic, text, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (ext_id) DO NOTHING",
+            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id, stage, topic, text, row_hash, import_id, line, sentiment, language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::Surveys => Some(
-            "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces, overall, comment, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (ext_id) DO NOTHING",
+            "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces, overall, comment, row_hash, import_id, line, comment_sentiment, comment_language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::CaseEvents => Some(
-            "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (ext_id) DO NOTHING",
+            "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line, sentiment, language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::Customers | RecordKind::Products | RecordKind::Agents => None,
     }

@@ -167,6 +167,19 @@ CREATE TABLE notifications (
     message TEXT NOT NULL
 );
 "#,
+    // 2: text understanding at import. Sentiment is VADER's compound score (NULL: no text, or not
+    // English); language an ISO 639-1 code; redactions the count of personal data replaced.
+    r#"
+ALTER TABLE signals ADD COLUMN sentiment REAL CHECK (sentiment IS NULL OR sentiment BETWEEN -1 AND 1);
+ALTER TABLE signals ADD COLUMN language TEXT;
+ALTER TABLE signals ADD COLUMN redactions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE surveys ADD COLUMN comment_sentiment REAL CHECK (comment_sentiment IS NULL OR comment_sentiment BETWEEN -1 AND 1);
+ALTER TABLE surveys ADD COLUMN comment_language TEXT;
+ALTER TABLE surveys ADD COLUMN redactions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE case_events ADD COLUMN sentiment REAL CHECK (sentiment IS NULL OR sentiment BETWEEN -1 AND 1);
+ALTER TABLE case_events ADD COLUMN language TEXT;
+ALTER TABLE case_events ADD COLUMN redactions INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

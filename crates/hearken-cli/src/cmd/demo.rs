@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use super::generate;
-use super::import::{import_one, print_report};
+use super::import::{TextOptions, import_one, print_report};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -79,7 +79,20 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         RecordKind::CaseEvents,
     ] {
         let file = args.out.join(kind.file_name());
-        let report = import_one(&mut store, &file, kind, None, ctx.config.batch_size, !quiet)?;
+        // The demo redacts personal data, as a production setup should.
+        let text = TextOptions {
+            enrich: ctx.config.enrich,
+            redact: true,
+        };
+        let report = import_one(
+            &mut store,
+            &file,
+            kind,
+            None,
+            text,
+            ctx.config.batch_size,
+            !quiet,
+        )?;
         if let Some(e) = &report.error {
             anyhow::bail!("importing {} stopped: {e}", file.display());
         }

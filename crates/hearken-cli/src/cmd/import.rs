@@ -26,6 +26,12 @@ pub struct ImportArgs {
     /// Print {"read","stored","duplicates","quarantined",...} as JSON
     #[arg(long)]
     pub json: bool,
+    /// Replace e-mail addresses, phone numbers, payment cards and IBANs in texts before storing
+    #[arg(long)]
+    pub redact_pii: bool,
+    /// Do not score sentiment or detect language at import
+    #[arg(long)]
+    pub no_enrich: bool,
 }
 
 fn parse_kind(s: &str) -> Result<RecordKind, String> {
@@ -41,6 +47,10 @@ struct Summary<'a> {
 
 pub fn run(ctx: &Ctx, args: ImportArgs) -> Result<ExitCode> {
     let mapping = args.mapping.as_deref().map(Mapping::load).transpose()?;
+    let text = TextOptions {
+        enrich: ctx.config.enrich && !args.no_enrich,
+        redact: ctx.config.redact_pii || args.redact_pii,
+    };
     let mut store = ctx.open_store()?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
@@ -50,6 +60,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> Result<ExitCode> {
             file,
             args.kind,
             mapping.clone(),
+            text,
             ctx.config.batch_size,
             !args.json,
         ) {
@@ -91,16 +102,26 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
+/// What happens to texts at import.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions {
+    pub enrich: bool,
+    pub redact: bool,
+}
+
 pub fn import_one(
     store: &mut Store,
     file: &Path,
     kind: RecordKind,
     mapping: Option<Mapping>,
+    text: TextOptions,
     batch: usize,
     progress: bool,
 ) -> Result<ImportReport> {
+    let enrich = (text.enrich || text.redact).then(|| crate::enrich::enricher(text.redact));
     let opts = ReadOptions {
         mapping,
+        enrich,
         ..ReadOptions::new(kind)
     };
     let bar = if progress {

@@ -80,7 +80,7 @@ fn canonical_csv_of_every_kind() {
     ] {
         assert_eq!(n(&st, k), want, "status {k}: {st}");
     }
-    assert_eq!(n(&st, "schema_version"), 1);
+    assert_eq!(n(&st, "schema_version"), 2);
 }
 
 #[test]
@@ -915,4 +915,62 @@ fn analytics_bad_input_gives_a_clear_message_or_a_defined_result() {
     assert_eq!(empty["no_data"], true);
     assert_eq!(empty["n"], 0);
     assert!(empty["nps"].is_null(), "no silent zero: {empty}");
+}
+
+#[test]
+fn import_scores_sentiment_flags_language_and_redacts_when_asked() {
+    let env = Env::new();
+    let body = "signal_id,at,channel,kind,text\n\
+        T1,2024-03-05,email,complaint,The service was terrible and the app keeps crashing\n\
+        T2,2024-03-05,email,compliment,Great help from Anna thank you so much\n\
+        T3,2024-03-05,email,complaint,Le service était vraiment très mauvais et je suis déçu\n\
+        T4,2024-03-05,email,question,Mail me at jane.doe@example.com or call +44 20 7946 0958 about order 123456\n\
+        T5,2024-03-05,email,question,\n";
+    let f = env.write("s.csv", body);
+    env.import(&f, "signals", &["--redact-pii"]);
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let row = |id: &str| -> (Option<f64>, Option<String>, i64, Option<String>) {
+        conn.query_row(
+            "SELECT sentiment, language, redactions, text FROM signals WHERE ext_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    };
+    let (s1, l1, _, _) = row("T1");
+    assert!(
+        s1.unwrap() <= -0.05 && l1.as_deref() == Some("en"),
+        "{s1:?} {l1:?}"
+    );
+    assert!(row("T2").0.unwrap() >= 0.05);
+    let (s3, l3, _, _) = row("T3");
+    assert_eq!(
+        (s3, l3.as_deref()),
+        (None, Some("fr")),
+        "French is flagged, not scored as English"
+    );
+    let (_, _, redactions, text) = row("T4");
+    let text = text.unwrap();
+    assert_eq!(redactions, 2, "{text}");
+    assert!(
+        !text.contains("jane.doe") && !text.contains("7946"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[EMAIL]") && text.contains("[PHONE]") && text.contains("order 123456"),
+        "{text}"
+    );
+    assert_eq!(row("T5"), (None, None, 0, None));
+
+    // Without --redact-pii the text is kept as written.
+    let env2 = Env::new();
+    let f2 = env2.write("s.csv", body);
+    env2.import(&f2, "signals", &[]);
+    let conn2 = rusqlite::Connection::open(env2.db()).unwrap();
+    let text: String = conn2
+        .query_row("SELECT text FROM signals WHERE ext_id = 'T4'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(text.contains("jane.doe@example.com"));
 }

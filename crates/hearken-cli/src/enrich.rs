@@ -1,0 +1,40 @@
+//! Text understanding at import: glue between `hearken-text` and the ingest pipeline. Runs on
+//! the reading thread, so it overlaps the store's writes.
+
+use std::sync::Arc;
+
+use hearken_ingest::{Enriched, Enricher};
+use hearken_model::{Record, Text};
+use hearken_text::{Vader, redact_with_report};
+
+/// Scores every text (sentiment, language) and, when `redact`, replaces e-mail addresses, phone
+/// numbers, payment cards and IBANs with placeholders before anything is stored.
+pub fn enricher(redact: bool) -> Enricher {
+    let vader = Vader::shared();
+    Enricher(Arc::new(move |record: &mut Record| {
+        let text = match record {
+            Record::Signal(s) => s.text.as_mut(),
+            Record::Survey(s) => s.comment.as_mut(),
+            Record::CaseEvent(e) => e.text.as_mut(),
+            Record::Customer(_) | Record::Product(_) | Record::Agent(_) => None,
+        };
+        let Some(text) = text else {
+            return Enriched::default();
+        };
+        let mut redactions = 0;
+        if redact {
+            let r = redact_with_report(text.as_str());
+            if !r.is_clean() {
+                redactions = r.counts.iter().sum::<usize>() as u32;
+                let replaced = r.text.into_owned();
+                *text = Text::redacted(replaced);
+            }
+        }
+        let scored = vader.score(text.as_str());
+        Enriched {
+            sentiment: scored.sentiment().map(|s| s.compound as f32),
+            language: Some(scored.language().code()),
+            redactions,
+        }
+    }))
+}
