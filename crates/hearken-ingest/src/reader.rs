@@ -426,26 +426,19 @@ impl CsvRows {
         plan: &Plan,
         date: &DateOptions,
     ) -> Result<Option<ParsedRow>, IngestError> {
-        loop {
-            if let Some(r) = self.pushed_back.pop_front() {
-                self.rec = r;
-            } else {
-                let line = self.rdr.position().line();
-                match self.rdr.read_byte_record(&mut self.rec) {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(None),
-                    Err(e) => return Err(csv_error(path, line, e, self.max_line)),
-                }
+        if let Some(r) = self.pushed_back.pop_front() {
+            self.rec = r;
+        } else {
+            let line = self.rdr.position().line();
+            match self.rdr.read_byte_record(&mut self.rec) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(csv_error(path, line, e, self.max_line)),
             }
-            // A line of spaces is not a row (an empty line yields no record at all); `""` is one.
-            if self.rec.len() == 1
-                && !self.rec[0].is_empty()
-                && self.rec[0].iter().all(u8::is_ascii_whitespace)
-            {
-                continue;
-            }
-            return Ok(Some(self.parse_current(kind, plan, date)));
         }
+        // An empty line yields no record at all. Anything else, even a line of spaces, is a
+        // row: quarantined if it is not a valid one, never silently skipped.
+        Ok(Some(self.parse_current(kind, plan, date)))
     }
 
     fn raw(&self) -> String {
@@ -913,17 +906,17 @@ mod tests {
     }
 
     #[test]
-    fn blank_lines_are_not_rows_but_empty_fields_are() {
+    fn empty_lines_are_not_rows_but_blank_ones_are_quarantined() {
         let rows = read_all(
             b"id,at,channel,kind\n\nS1,2024-01-01,web,request\n   \n\"\"\n",
             "b.csv",
             RecordKind::Signals,
         )
         .expect("read");
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
         assert!(rows[0].record.is_ok());
-        assert_eq!(rows[1].line, 5);
-        assert!(rows[1].record.is_err());
+        assert_eq!((rows[1].line, rows[2].line), (4, 5));
+        assert!(rows[1].record.is_err() && rows[2].record.is_err());
     }
 
     #[test]
