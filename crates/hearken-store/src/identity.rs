@@ -48,7 +48,8 @@ pub struct Identity {
 }
 
 pub fn identity(record: &Record) -> Identity {
-    let mut c = Canon::default();
+    // Sized for a typical row with text, so the buffer rarely grows.
+    let mut c = Canon(Vec::with_capacity(512));
     let id: Option<&str> = match record {
         Record::Customer(x) => {
             c.s(Some(x.id.as_str()))

@@ -73,6 +73,12 @@ pub struct ImportProgress {
     pub counts: ImportCounts,
 }
 
+/// A row and its identity, computed on the reading thread.
+struct Prepared {
+    row: ParsedRow,
+    ident: Option<Identity>,
+}
+
 enum Outcome {
     Stored,
     Duplicate,
@@ -143,10 +149,10 @@ impl Store {
         let mut total = ImportCounts::default();
         let mut file_error: Option<IngestError> = None;
         let notes = std::thread::scope(|s| -> Result<Vec<String>, StoreError> {
-            let (tx, rx) = sync_channel::<Result<Vec<ParsedRow>, IngestError>>(4);
+            let (tx, rx) = sync_channel::<Result<Vec<Prepared>, IngestError>>(4);
             // Written batches go back to the reading thread to be freed where they were allocated:
             // cross-thread frees contend on the allocator's locks.
-            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<ParsedRow>>();
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Prepared>>();
             let handle = std::thread::Builder::new()
                 .name("hearken-read".into())
                 .spawn_scoped(s, move || {
@@ -158,7 +164,11 @@ impl Store {
                         let mut failure = None;
                         while rows.len() < batch {
                             match reader.next_row() {
-                                Ok(Some(row)) => rows.push(row),
+                                Ok(Some(row)) => {
+                                    // Hashing here keeps it off the writing thread.
+                                    let ident = row.record.as_ref().ok().map(identity);
+                                    rows.push(Prepared { row, ident });
+                                }
                                 Ok(None) => break,
                                 Err(e) => {
                                     failure = Some(e);
@@ -273,15 +283,21 @@ impl Entity {
 }
 
 impl Writer<'_> {
-    fn write_batch(&mut self, rows: &[ParsedRow]) -> Result<ImportCounts, StoreError> {
+    fn write_batch(&mut self, rows: &[Prepared]) -> Result<ImportCounts, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let mut c = ImportCounts::default();
-        for row in rows {
+        for Prepared { row, ident } in rows {
             c.read += 1;
             let line = row.line as i64;
-            let outcome = match &row.record {
-                Err(e) => Outcome::Quarantine(e.clone()),
-                Ok(record) => self.write_record(record, line, &row.enriched)?,
+            let outcome = match (&row.record, ident) {
+                (Ok(record), Some(ident)) => {
+                    self.write_record(record, ident, line, &row.enriched)?
+                }
+                (Err(e), _) => Outcome::Quarantine(e.clone()),
+                (Ok(record), None) => {
+                    let ident = identity(record);
+                    self.write_record(record, &ident, line, &row.enriched)?
+                }
             };
             match outcome {
                 Outcome::Stored => c.stored += 1,
@@ -366,10 +382,10 @@ impl Writer<'_> {
     fn write_record(
         &mut self,
         record: &Record,
+        ident: &Identity,
         line: i64,
         enriched: &hearken_ingest::Enriched,
     ) -> Result<Outcome, StoreError> {
-        let ident = identity(record);
         match record {
             Record::Customer(x) => {
                 let import_id = self.import_id;
