@@ -411,7 +411,7 @@ impl Writer<'_> {
                 ];
                 self.upsert_entity(
                     Entity::Customer,
-                    &ident,
+                    ident,
                     line,
                     "INSERT INTO customers (ext_id, name, segment, persona, since, value_per_year, white_glove, churned_at, row_hash, import_id, line)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (ext_id) DO NOTHING",
@@ -426,7 +426,7 @@ impl Writer<'_> {
                 let vals = params![ident.key, x.name, cat, ident.row_hash, import_id, line];
                 self.upsert_entity(
                     Entity::Product,
-                    &ident,
+                    ident,
                     line,
                     "INSERT INTO products (ext_id, name, category, row_hash, import_id, line)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ext_id) DO NOTHING",
@@ -440,7 +440,7 @@ impl Writer<'_> {
                 let vals = params![ident.key, x.name, team, ident.row_hash, import_id, line];
                 self.upsert_entity(
                     Entity::Agent,
-                    &ident,
+                    ident,
                     line,
                     "INSERT INTO agents (ext_id, name, team, row_hash, import_id, line)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ext_id) DO NOTHING",
@@ -468,7 +468,7 @@ impl Writer<'_> {
                     &self.same_file,
                     self.kind,
                     "signals",
-                    &ident,
+                    ident,
                     line,
                     |key| {
                         stmt.execute(params![
@@ -511,7 +511,7 @@ impl Writer<'_> {
                     &self.same_file,
                     self.kind,
                     "surveys",
-                    &ident,
+                    ident,
                     line,
                     |key| {
                         stmt.execute(params![
@@ -562,7 +562,7 @@ impl Writer<'_> {
                     &self.same_file,
                     self.kind,
                     "case_events",
-                    &ident,
+                    ident,
                     line,
                     |key| {
                         stmt.execute(params![
