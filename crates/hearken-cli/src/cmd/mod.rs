@@ -10,8 +10,10 @@ use hearken_store::Store;
 use crate::config::Config;
 
 mod demo;
+mod drivers;
 mod generate;
 mod import;
+mod issues_rank;
 mod pareto;
 mod quarantine;
 mod scores;
@@ -61,6 +63,10 @@ pub enum Command {
     Scores(scores::ScoresArgs),
     /// Which 20% of customers, products, topics or channels cause 80% of the contacts
     Pareto(pareto::ParetoArgs),
+    /// How much of overall satisfaction (or NPS) each survey aspect explains (Shapley, relative weights)
+    Drivers(drivers::DriversArgs),
+    /// Topics stack-ranked by frequency x negative sentiment x customer value
+    IssuesRank(issues_rank::IssuesRankArgs),
 }
 
 pub struct Ctx {
@@ -86,5 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sentiment(a) => sentiment::run(&ctx, a),
         Command::Scores(a) => scores::run(&ctx, a),
         Command::Pareto(a) => pareto::run(&ctx, a),
+        Command::Drivers(a) => drivers::run(&ctx, a),
+        Command::IssuesRank(a) => issues_rank::run(&ctx, a),
     }
 }

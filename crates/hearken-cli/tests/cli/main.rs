@@ -974,3 +974,60 @@ fn import_scores_sentiment_flags_language_and_redacts_when_asked() {
         .unwrap();
     assert!(text.contains("jane.doe@example.com"));
 }
+
+#[test]
+fn drivers_recover_the_generators_known_weights_and_issues_are_ranked() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "3000", "--months", "6", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path("hearken-demo/truth.json")).unwrap(),
+    )
+    .unwrap();
+    let d = json_of(&env, &["drivers", "--json"]);
+    for driver in d["drivers"].as_array().unwrap() {
+        let aspect = driver["aspect"].as_str().unwrap();
+        let want = truth["driver_weights"][aspect]
+            .as_f64()
+            .unwrap_or_else(|| panic!("truth has {aspect}"));
+        let got = driver["ols"]["coef"].as_f64().unwrap();
+        let (lo, hi) = (
+            driver["ols"]["low"].as_f64().unwrap(),
+            driver["ols"]["high"].as_f64().unwrap(),
+        );
+        // Ratings are rounded and clamped to 0..10 by the generator, which biases the fit slightly.
+        assert!(
+            (got - want).abs() < 0.03,
+            "{aspect}: fitted {got:.3} ({lo:.3}..{hi:.3}), true {want}"
+        );
+    }
+    assert_eq!(d["service"]["aspect"], "service");
+    let share: f64 = d["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["shapley"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (share - d["r2"].as_f64().unwrap()).abs() < 1e-9,
+        "Shapley shares add up to R²"
+    );
+
+    let issues = json_of(&env, &["issues-rank", "--limit", "5", "--json"]);
+    let issues = issues.as_array().unwrap();
+    assert_eq!(issues.len(), 5);
+    assert!(
+        issues.iter().all(|i| !i["code"].is_null()),
+        "signals without a topic are not an issue"
+    );
+    let scores: Vec<f64> = issues
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(issues[0]["rank"], 1);
+}

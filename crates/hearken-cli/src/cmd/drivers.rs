@@ -1,0 +1,128 @@
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use hearken_engine::Level;
+use hearken_engine::drivers::{DriverOptions, Target, key_drivers, moments};
+
+use super::Ctx;
+use super::select::{self, Filters, RowColumns};
+use crate::output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriverTarget {
+    /// Overall satisfaction (0-10)
+    Overall,
+    /// Likelihood to recommend (0-10)
+    Nps,
+}
+
+#[derive(Debug, Args)]
+pub struct DriversArgs {
+    /// What the aspects should explain
+    #[arg(long, value_enum, default_value = "overall")]
+    pub target: DriverTarget,
+    /// The aspect that stands for customer service (default: the one named like "service")
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long, default_value_t = 0.9)]
+    pub level: f64,
+    #[command(flatten)]
+    pub filters: Filters,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let all = store.survey_frame(&args.filters.window()?)?;
+    let customers = store.customer_frame()?;
+    let agents = store.agent_frame()?;
+    let rows = select::rows(
+        &args.filters,
+        &RowColumns {
+            customer: &all.customer,
+            product: &all.product,
+            agent: &all.agent,
+            channel: &all.channel,
+            products: &all.products,
+            agents: &all.agents,
+        },
+        &customers,
+        &agents,
+    )?;
+    let f = if rows.len() == all.len() {
+        all
+    } else {
+        all.select(&rows)
+    };
+    if f.aspects.is_empty() {
+        bail!("no survey responses with aspect ratings (aspect_* columns) in this selection");
+    }
+    let names: Vec<&str> = f.aspects.iter().map(|(n, _)| n.as_str()).collect();
+    let columns: Vec<&[f32]> = f.aspects.iter().map(|(_, v)| v.as_slice()).collect();
+    let target = match args.target {
+        DriverTarget::Overall => Target::Rating(&f.overall),
+        DriverTarget::Nps => Target::Score(&f.nps),
+    };
+    let m = moments(target, &columns, 0..f.len())?;
+    let opts = DriverOptions {
+        level: Level::new(args.level)?,
+        service: args.service.clone(),
+        ..DriverOptions::default()
+    };
+    let d = key_drivers(&m, &names, &opts)?;
+    if args.json {
+        output::json(&d)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
+    println!(
+        "{} complete responses; the aspects explain {} of the variance of {:?}",
+        output::thousands(d.n),
+        pct(d.r2),
+        args.target
+    );
+    let table: Vec<Vec<String>> = d
+        .drivers
+        .iter()
+        .map(|x| {
+            vec![
+                x.aspect.clone(),
+                x.ols
+                    .as_ref()
+                    .map_or("-".into(), |c| format!("{:.3}", c.coef)),
+                x.ols
+                    .as_ref()
+                    .map_or("-".into(), |c| format!("{:.3} to {:.3}", c.low, c.high)),
+                pct(x.shapley_share),
+                pct(x.relative_weight_share),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &[
+                "aspect",
+                "weight (OLS)",
+                "interval",
+                "share of explained (Shapley)",
+                "relative weight"
+            ],
+            &table
+        )
+    );
+    if let Some(s) = &d.service {
+        println!(
+            "customer service ('{}') explains {} of what the aspects explain ({} of all variance)",
+            s.aspect,
+            pct(Some(s.of_explained)),
+            pct(Some(s.of_variance))
+        );
+    }
+    for w in &d.quality.warnings {
+        println!("note: {w}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
