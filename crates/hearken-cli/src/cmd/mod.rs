@@ -20,6 +20,7 @@ mod scores;
 mod select;
 mod sentiment;
 mod status;
+mod trends;
 
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
 /// it and measure the effect.
@@ -67,6 +68,8 @@ pub enum Command {
     Drivers(drivers::DriversArgs),
     /// Topics stack-ranked by frequency x negative sentiment x customer value
     IssuesRank(issues_rank::IssuesRankArgs),
+    /// Volume per topic per week (or day, month) with its expected range, and the spikes
+    Trends(trends::TrendsArgs),
 }
 
 pub struct Ctx {
@@ -94,5 +97,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pareto(a) => pareto::run(&ctx, a),
         Command::Drivers(a) => drivers::run(&ctx, a),
         Command::IssuesRank(a) => issues_rank::run(&ctx, a),
+        Command::Trends(a) => trends::run(&ctx, a),
     }
 }

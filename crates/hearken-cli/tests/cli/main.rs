@@ -1031,3 +1031,38 @@ fn drivers_recover_the_generators_known_weights_and_issues_are_ranked() {
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert_eq!(issues[0]["rank"], 1);
 }
+
+#[test]
+fn trends_find_the_generators_injected_spike() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "5000", "--months", "12", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path("hearken-demo/truth.json")).unwrap(),
+    )
+    .unwrap();
+    let spike = truth["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "spike")
+        .unwrap();
+    let t = json_of(&env, &["trends", "--json"]);
+    let biggest = t["spikes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| {
+            a["excess"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["excess"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(biggest["topic"], spike["topic"], "{biggest}");
+    assert_eq!(biggest["period"], spike["week_start"], "{biggest}");
+}
