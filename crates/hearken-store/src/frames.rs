@@ -220,3 +220,39 @@ impl Store {
         Ok(f)
     }
 }
+
+/// Case events as plain columns, in the order they were imported (the order ties keep), for
+/// case-flow analysis.
+#[derive(Debug, Clone, Default)]
+pub struct CaseEventRows {
+    pub case: Vec<String>,
+    pub at: Vec<i64>,
+    pub activity: Vec<String>,
+    pub agent: Vec<Option<String>>,
+    pub team: Vec<Option<String>>,
+    pub text: Vec<Option<String>>,
+    pub sentiment: Vec<Option<f32>>,
+}
+
+impl Store {
+    pub fn case_event_rows(&self, window: &Window) -> Result<CaseEventRows, StoreError> {
+        let (from, to) = window.bounds();
+        let mut out = CaseEventRows::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT c.ext_id, e.at, e.activity, a.ext_id, e.team, e.text, e.sentiment
+             FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN agents a ON a.id = e.agent_id
+             WHERE e.at >= ?1 AND e.at < ?2 ORDER BY e.id",
+        )?;
+        let mut rows = stmt.query([from, to])?;
+        while let Some(r) = rows.next()? {
+            out.case.push(r.get(0)?);
+            out.at.push(r.get(1)?);
+            out.activity.push(r.get(2)?);
+            out.agent.push(r.get(3)?);
+            out.team.push(r.get(4)?);
+            out.text.push(r.get(5)?);
+            out.sentiment.push(r.get::<_, Option<f64>>(6)?.map(|v| v as f32));
+        }
+        Ok(out)
+    }
+}

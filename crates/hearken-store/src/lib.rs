@@ -14,7 +14,7 @@ mod schema;
 mod store;
 
 pub use error::StoreError;
-pub use frames::Window;
+pub use frames::{CaseEventRows, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
 pub use store::{QuarantineEntry, Status, Store};
