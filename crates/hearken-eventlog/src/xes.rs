@@ -1,0 +1,1000 @@
+//! XES (IEEE 1849) streamed with quick-xml: `<log>` / `<trace>` / `<event>` and their typed
+//! attributes. Only the top-level attributes of a trace or event count; nested attributes,
+//! lists, `<global>` defaults (PM4Py ignores them too), `<extension>` and `<classifier>`
+//! declarations and unknown elements are skipped.
+//!
+//! A trace's events are held until `</trace>` because its `concept:name` may come after them;
+//! everything else goes straight into the columnar builder, so memory is the columns plus one
+//! trace per parser.
+//!
+//! Parallel reading: the input is cut into ~8 MiB chunks just before a `<trace` tag (never
+//! inside a comment or CDATA section); worker threads parse chunks into partial logs, which are
+//! appended in input order, so the result is identical to one streaming parse (a test checks
+//! this). A file with no `<trace` tag near its start, or a trace longer than 64 MiB, is read by
+//! one streaming parser from there on. Unnamed traces are named `#trace@<byte offset>`.
+
+use std::borrow::Cow;
+use std::io::{BufRead, Read};
+
+use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event as Xml};
+
+use crate::time::parse_time_ms;
+use crate::{EventLogError, Position, Quarantined, ReadOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Outside,
+    Log,
+    Trace,
+    Event,
+    Done,
+}
+
+/// An event of the open trace, waiting for the trace's case id.
+struct Pending {
+    activity: u32,
+    time_ms: i64,
+    resource: u32,
+    team: u32,
+    text: Option<Box<str>>,
+    attrs: (usize, usize),
+}
+
+/// The event being read.
+#[derive(Default)]
+struct Current {
+    position: u64,
+    activity: Option<u32>,
+    time: Option<Result<i64, String>>,
+    resource: u32,
+    team: u32,
+    text: Option<Box<str>>,
+    attrs_start: usize,
+}
+
+struct Parser<'o> {
+    opts: &'o ReadOptions,
+    b: EventLogBuilder,
+    level: Level,
+    /// Byte offset of this parser's input in the whole (decompressed) file.
+    base: u64,
+    /// Names of the open elements whose content is ignored (nested attributes, globals, …).
+    skip: Vec<String>,
+    trace_key: String,
+    activity_key: String,
+    time_key: String,
+    resource_key: String,
+    team_key: String,
+    text_keys: Vec<String>,
+    /// (attribute key as written in events, column once a value was seen). Columns are made
+    /// lazily: a log without the attribute pays nothing for asking about it.
+    attr_cols: Vec<(String, Option<usize>)>,
+    trace_at: u64,
+    traces_done: u64,
+    trace_name: Option<String>,
+    trace_attrs: Vec<(usize, u32)>,
+    pending: Vec<Pending>,
+    pending_attrs: Vec<(usize, u32)>,
+    pending_quarantine: Vec<(u64, String)>,
+    cur: Current,
+    quarantined: Vec<Quarantined>,
+    merged: Vec<(usize, u32)>,
+}
+
+/// Bytes of XML handed to one parser at a time. Large enough that merging the parts costs
+/// nothing, small enough that memory stays a few chunks per thread.
+const CHUNK: usize = 8 << 20;
+/// A chunk that finds no `<trace` boundary within this many bytes (one huge trace, or traces
+/// written with a namespace prefix) is read to the end by one streaming parser instead.
+const MAX_CHUNK: usize = 64 << 20;
+
+/// `size_hint`: the XML's size in bytes when known (a plain file), to size the columns once.
+pub fn read(
+    name: &str,
+    mut input: impl BufRead,
+    opts: &ReadOptions,
+    size_hint: Option<u64>,
+) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let head = input.fill_buf().map_err(|e| EventLogError::Io {
+        path: name.to_string(),
+        source: e,
+    })?;
+    // Parallel parsing cuts the file before `<trace`; without such a tag near the start (an
+    // empty log, or prefixed element names) the file is streamed through one parser.
+    if threads > 1 && next_boundary(head, 0).is_some() {
+        read_parallel(name, input, opts, threads, CHUNK, size_hint)
+    } else {
+        let out = parse_stream(input, opts, 0, true);
+        let mut acc = Merged {
+            size_hint,
+            ..Merged::default()
+        };
+        acc.add(name, opts, out);
+        acc.finish()
+    }
+}
+
+/// The position of the next `<trace` tag at or after `from` that is not inside a comment or
+/// CDATA section, if any.
+fn next_boundary(buf: &[u8], from: usize) -> Option<usize> {
+    let finder = memchr::memmem::Finder::new(b"<trace");
+    let mut at = from;
+    while let Some(i) = finder.find(&buf[at.min(buf.len())..]) {
+        let pos = at + i;
+        let after = buf.get(pos + 6).copied();
+        let is_tag = matches!(after, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'));
+        if is_tag && !in_comment_or_cdata(&buf[..pos]) {
+            return Some(pos);
+        }
+        at = pos + 6;
+    }
+    None
+}
+
+/// Whether `head` ends inside a comment or CDATA section. XES bodies almost never have either,
+/// so one fast scan for `<!` settles it; only a chunk that has one is looked at closely.
+fn in_comment_or_cdata(head: &[u8]) -> bool {
+    if memchr::memmem::find(head, b"<!").is_none() {
+        return false;
+    }
+    let open = |o: &[u8], c: &[u8]| {
+        let last_open = memchr::memmem::rfind(head, o);
+        let last_close = memchr::memmem::rfind(head, c);
+        matches!((last_open, last_close), (Some(a), b) if b.is_none_or(|b| b < a))
+    };
+    open(b"<!--", b"-->") || open(b"<![CDATA[", b"]]>")
+}
+
+/// Reads `input` in chunks cut before `<trace` tags, parses the chunks on `threads` threads and
+/// joins their logs in input order.
+fn read_parallel(
+    name: &str,
+    mut input: impl BufRead,
+    opts: &ReadOptions,
+    threads: usize,
+    chunk_size: usize,
+    size_hint: Option<u64>,
+) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::{channel, sync_channel};
+    use std::sync::{Arc, Mutex};
+
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (work_tx, work_rx) = sync_channel::<(usize, u64, Vec<u8>, bool)>(threads);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = channel::<(usize, ChunkOut)>();
+        // Parsed chunks' buffers come back for reuse (fresh 8 MiB buffers cost page faults).
+        let (spare_tx, spare_rx) = channel::<Vec<u8>>();
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            let spare_tx = spare_tx.clone();
+            s.spawn(move || {
+                loop {
+                    // A poisoned lock means another worker panicked; the scope re-raises it.
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((i, offset, chunk, last)) = job else {
+                        return;
+                    };
+                    let out = parse_chunk(&chunk, opts, offset, i == 0, last);
+                    let _ = spare_tx.send(chunk);
+                    if done_tx.send((i, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let stop = &stop;
+        let merger = s.spawn(move || {
+            let mut acc = Merged {
+                size_hint,
+                ..Merged::default()
+            };
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0;
+            for (i, out) in done_rx {
+                waiting.insert(i, out);
+                while let Some(out) = waiting.remove(&next) {
+                    if !acc.add(name, opts, out) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    next += 1;
+                }
+            }
+            acc
+        });
+
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk_size + (1 << 20));
+        let mut offset = 0u64;
+        let mut index = 0usize;
+        let mut eof = false;
+        let mut io_error = None;
+        while !stop.load(Ordering::Relaxed) {
+            // Fill to at least CHUNK bytes (or the end of the input).
+            let want = chunk_size.saturating_sub(buf.len());
+            fill(&mut input, &mut buf, want, &mut eof, &mut io_error);
+            if eof {
+                // Always send a last part, even empty: it is what checks that </log> was seen.
+                let _ = work_tx.send((index, offset, std::mem::take(&mut buf), true));
+                break;
+            }
+            // Cut before a `<trace` near the end of the buffer (little to carry over), else
+            // past its middle.
+            let near_end = buf.len().saturating_sub(256 << 10).max(chunk_size / 2);
+            let cut = next_boundary(&buf, near_end)
+                .or_else(|| next_boundary(&buf, chunk_size / 2))
+                .filter(|&b| b > 0);
+            match cut {
+                Some(cut) => {
+                    let mut next = spare_rx.try_recv().unwrap_or_default();
+                    next.clear();
+                    next.reserve(chunk_size + (1 << 20));
+                    next.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    let chunk = std::mem::replace(&mut buf, next);
+                    if work_tx.send((index, offset, chunk, false)).is_err() {
+                        break;
+                    }
+                    offset += cut as u64;
+                    index += 1;
+                }
+                None if buf.len() < chunk_size * (MAX_CHUNK / CHUNK) => {
+                    // Read on: the trace is longer than a chunk.
+                    fill(&mut input, &mut buf, chunk_size, &mut eof, &mut io_error);
+                    if eof {
+                        let _ = work_tx.send((index, offset, std::mem::take(&mut buf), true));
+                        break;
+                    }
+                }
+                None => {
+                    // No boundary in sight: stream the rest through one parser, here.
+                    drop(work_tx);
+                    let tail = std::io::Cursor::new(std::mem::take(&mut buf)).chain(input);
+                    let out = parse_stream(tail, opts, offset, index == 0);
+                    let _ = done_tx.send((index, out));
+                    drop(done_tx);
+                    return finish_parallel(name, merger, io_error);
+                }
+            }
+        }
+        drop(work_tx);
+        drop(done_tx);
+        finish_parallel(name, merger, io_error)
+    })
+}
+
+/// Appends up to `want` bytes of `input` to `buf`. `read_to_end` writes into the spare capacity
+/// directly (no zeroing), and a large read passes a `BufReader` by, so file data is copied once.
+fn fill(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    want: usize,
+    eof: &mut bool,
+    io_error: &mut Option<std::io::Error>,
+) {
+    if want == 0 || *eof {
+        return;
+    }
+    match input.take(want as u64).read_to_end(buf) {
+        Ok(n) if n < want => *eof = true,
+        Ok(_) => {}
+        Err(e) => {
+            *io_error = Some(e);
+            *eof = true;
+        }
+    }
+}
+
+fn finish_parallel(
+    name: &str,
+    merger: std::thread::ScopedJoinHandle<'_, Merged>,
+    io_error: Option<std::io::Error>,
+) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+    let acc = merger
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    if let (Some(e), None) = (io_error, &acc.error) {
+        return Err(EventLogError::Io {
+            path: name.to_string(),
+            source: e,
+        });
+    }
+    acc.finish()
+}
+
+/// What one parser made of its part of the file.
+struct ChunkOut {
+    log: EventLog,
+    /// Bytes of XML this part covered.
+    bytes: u64,
+    quarantined: Vec<Quarantined>,
+    traces: u64,
+    /// Why the part ended early, and where.
+    stop: Option<(Stop, u64)>,
+}
+
+/// The parts joined so far, in input order.
+#[derive(Default)]
+struct Merged {
+    b: EventLogBuilder,
+    quarantined: Vec<Quarantined>,
+    traces: u64,
+    error: Option<EventLogError>,
+    /// Reading stopped (an error, or the partial log kept): later parts are dropped.
+    stopped: bool,
+    /// Bytes of XML in the whole input, when known.
+    size_hint: Option<u64>,
+}
+
+impl Merged {
+    /// Adds the next part; false once reading should stop.
+    fn add(&mut self, name: &str, opts: &ReadOptions, out: ChunkOut) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let events = (self.b.len() + out.log.len()) as u64;
+        let traces = self.traces + out.traces;
+        if let (true, Some(total), false) = (self.b.is_empty(), self.size_hint, out.log.is_empty())
+        {
+            // Events per byte of the first part, times the file size, plus 5%.
+            let estimate = total as f64 * out.log.len() as f64 / out.bytes.max(1) as f64 * 1.05;
+            self.b
+                .reserve((estimate as usize).min(hearken_flow::MAX_EVENTS));
+        }
+        if let Err(source) = self.b.append(out.log) {
+            self.error = Some(EventLogError::Log {
+                path: name.to_string(),
+                source,
+            });
+            self.stopped = true;
+            return false;
+        }
+        self.quarantined.extend(out.quarantined);
+        self.traces = traces;
+        let Some((stop, position)) = out.stop else {
+            return true;
+        };
+        self.stopped = true;
+        let err = match stop {
+            Stop::Xml(at, message) => EventLogError::Xml {
+                path: name.to_string(),
+                position: at,
+                events,
+                traces,
+                message,
+            },
+            Stop::Truncated(open) => EventLogError::Truncated {
+                path: name.to_string(),
+                position,
+                open: open.to_string(),
+                events,
+                traces,
+            },
+            Stop::NotXes(message) => EventLogError::NotXes {
+                path: name.to_string(),
+                message,
+            },
+            Stop::Log(source) => EventLogError::Log {
+                path: name.to_string(),
+                source,
+            },
+        };
+        let partial_ok = matches!(
+            err,
+            EventLogError::Xml { .. } | EventLogError::Truncated { .. }
+        );
+        if opts.keep_partial && partial_ok {
+            self.quarantined.push(Quarantined {
+                position: Position::Byte(position),
+                case: None,
+                reason: format!("{err}; the unfinished trace is not loaded"),
+            });
+        } else {
+            self.error = Some(err);
+        }
+        false
+    }
+
+    fn finish(self) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.b.finish(), self.quarantined)),
+        }
+    }
+}
+
+/// Parses one chunk (a slice cut before a `<trace`, or the whole file) without copying events.
+fn parse_chunk(chunk: &[u8], opts: &ReadOptions, offset: u64, first: bool, last: bool) -> ChunkOut {
+    let mut reader = Reader::from_reader(chunk);
+    configure(&mut reader);
+    let mut p = Parser::new(opts, offset, first);
+    loop {
+        let at = reader.buffer_position();
+        let event = reader.read_event();
+        let pos = reader.buffer_position();
+        let err_pos = reader.error_position();
+        match p.on_event(event, at, err_pos) {
+            Ok(true) => {}
+            Ok(false) => return p.end_of_input(pos, last),
+            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
+        }
+    }
+}
+
+/// Parses a stream with one parser (no boundary to cut at, or a single core).
+fn parse_stream(input: impl BufRead, opts: &ReadOptions, offset: u64, first: bool) -> ChunkOut {
+    let mut reader = Reader::from_reader(input);
+    configure(&mut reader);
+    let mut p = Parser::new(opts, offset, first);
+    let mut buf = Vec::with_capacity(8 * 1024);
+    loop {
+        let at = reader.buffer_position();
+        let event = reader.read_event_into(&mut buf);
+        let pos = reader.buffer_position();
+        let err_pos = reader.error_position();
+        match p.on_event(event, at, err_pos) {
+            Ok(true) => {}
+            Ok(false) => return p.end_of_input(pos, true),
+            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
+        }
+        buf.clear();
+    }
+}
+
+fn configure<R>(reader: &mut Reader<R>) {
+    let c = reader.config_mut();
+    c.trim_text(true);
+    // Chunks start and end mid-document; the parser checks end tags itself.
+    c.check_end_names = false;
+    c.allow_unmatched_ends = true;
+}
+
+/// Why reading stopped early.
+#[derive(Debug)]
+enum Stop {
+    Xml(u64, String),
+    Truncated(&'static str),
+    NotXes(String),
+    Log(hearken_flow::LogError),
+}
+
+fn is_attribute(name: &str) -> bool {
+    matches!(
+        name,
+        "string" | "date" | "int" | "float" | "boolean" | "id" | "list" | "container"
+    )
+}
+
+/// The `key` and (unescaped) `value` of an attribute element.
+///
+/// Scans the raw attribute text directly: quick-xml's general attribute iterator was the largest
+/// single cost of reading XES, and an attribute element has only these two attributes that matter.
+fn key_value<'a>(e: &'a BytesStart<'a>) -> Result<(Option<&'a str>, Option<Cow<'a, str>>), String> {
+    let raw = e.attributes_raw();
+    let b = raw.as_bytes();
+    let mut key = None;
+    let mut value = None;
+    let mut i = 0;
+    // Each round reads `name = "value"`; XES attribute elements have `key` and `value`.
+    while let Some(eq) = memchr::memchr(b'=', &b[i..]) {
+        // Only whitespace separates a name from the previous value's closing quote.
+        let name = raw[i..i + eq].trim_ascii();
+        i += eq + 1;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let Some(&quote) = b.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
+            return Err(format!("the value of attribute '{name}' is not quoted"));
+        };
+        i += 1;
+        let Some(len) = memchr::memchr(quote, &b[i..]) else {
+            return Err(format!("the value of attribute '{name}' is not closed"));
+        };
+        // Quotes and '=' are ASCII, so every cut is on a char boundary.
+        let v = &raw[i..i + len];
+        i += len + 1;
+        match name {
+            "key" => key = Some(v),
+            "value" => {
+                value = Some(if v.contains('&') {
+                    quick_xml::escape::unescape(v).map_err(|e| e.to_string())?
+                } else {
+                    Cow::Borrowed(v)
+                });
+            }
+            _ => {}
+        }
+    }
+    if !raw[i..]
+        .trim_matches(|c: char| c.is_ascii_whitespace() || c == '/')
+        .is_empty()
+    {
+        return Err(format!("stray text '{}' in a tag", raw[i..].trim()));
+    }
+    Ok((key, value))
+}
+
+impl<'o> Parser<'o> {
+    fn new(opts: &'o ReadOptions, base: u64, first: bool) -> Parser<'o> {
+        let k = &opts.keys;
+        let strip = |s: &str| s.strip_prefix("case:").unwrap_or(s).to_string();
+        let b = EventLogBuilder::new();
+        let attr_cols = opts.attributes.iter().map(|a| (a.clone(), None)).collect();
+        Parser {
+            opts,
+            b,
+            level: if first { Level::Outside } else { Level::Log },
+            base,
+            skip: Vec::new(),
+            trace_key: k.case.as_deref().map_or("concept:name".to_string(), strip),
+            activity_key: k.activity.clone().unwrap_or_else(|| "concept:name".into()),
+            time_key: k.time.clone().unwrap_or_else(|| "time:timestamp".into()),
+            resource_key: k.resource.clone().unwrap_or_else(|| "org:resource".into()),
+            team_key: k.team.clone().unwrap_or_else(|| "org:group".into()),
+            text_keys: match &k.text {
+                Some(t) => vec![t.clone()],
+                None => vec!["text".into(), "comment".into()],
+            },
+            attr_cols,
+            trace_at: 0,
+            traces_done: 0,
+            trace_name: None,
+            trace_attrs: Vec::new(),
+            pending: Vec::new(),
+            pending_attrs: Vec::new(),
+            pending_quarantine: Vec::new(),
+            cur: Current::default(),
+            quarantined: Vec::new(),
+            merged: Vec::new(),
+        }
+    }
+
+    /// Handles one XML event; `Ok(false)` at the end of the input.
+    fn on_event(
+        &mut self,
+        event: quick_xml::Result<Xml<'_>>,
+        at: u64,
+        err_at: u64,
+    ) -> Result<bool, Stop> {
+        match event {
+            Ok(Xml::Start(e)) => self.start(&e, at, false)?,
+            Ok(Xml::Empty(e)) => self.start(&e, at, true)?,
+            Ok(Xml::End(e)) => self.end(e.local_name().as_ref(), at)?,
+            Ok(Xml::Eof) => return Ok(false),
+            Ok(_) => {}
+            // Every quick-xml syntax error is "the input ended inside a tag, comment, …".
+            Err(quick_xml::Error::Syntax(_)) => return Err(Stop::Truncated(self.open_element())),
+            Err(e) => return Err(Stop::Xml(self.base + err_at, e.to_string())),
+        }
+        Ok(true)
+    }
+
+    /// The end of this parser's input: the end of the file when `last`, else a cut before the
+    /// next `<trace`.
+    fn end_of_input(self, at: u64, last: bool) -> ChunkOut {
+        let pos = self.base + at;
+        let stop = match (self.level, last) {
+            (Level::Done, _) | (Level::Log, false) => None,
+            (Level::Outside, _) => Some(Stop::NotXes("there is no <log> element".to_string())),
+            (Level::Trace | Level::Event, false) => Some(Stop::Xml(
+                pos,
+                "a <trace> is not closed before the next <trace>".to_string(),
+            )),
+            (_, true) => Some(Stop::Truncated(self.open_element())),
+        };
+        self.into_out(stop.map(|s| (s, pos)), at)
+    }
+
+    fn into_out(self, stop: Option<(Stop, u64)>, bytes: u64) -> ChunkOut {
+        ChunkOut {
+            bytes,
+            log: self.b.finish(),
+            quarantined: self.quarantined,
+            traces: self.traces_done,
+            stop,
+        }
+    }
+
+    fn open_element(&self) -> &'static str {
+        match self.level {
+            Level::Event => "an <event>",
+            Level::Trace => "a <trace>",
+            Level::Log => "the <log>",
+            Level::Outside | Level::Done => "the document",
+        }
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, at: u64, empty: bool) -> Result<(), Stop> {
+        let at = self.base + at;
+        let local = e.local_name();
+        let name = local.as_ref();
+        if !self.skip.is_empty() {
+            if !empty {
+                self.skip.push(name.to_string());
+            }
+            return Ok(());
+        }
+        match (self.level, name) {
+            // By far the most frequent element: an event's attribute.
+            (Level::Event, n) if is_attribute(n) => {
+                self.event_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                if !empty {
+                    self.skip.push(name.to_string());
+                }
+            }
+            (Level::Outside, "log") => {
+                self.level = if empty { Level::Done } else { Level::Log };
+            }
+            (Level::Outside, other) => {
+                return Err(Stop::NotXes(format!("the first element is <{}>", other)));
+            }
+            (Level::Log, "trace") => {
+                self.trace_at = at;
+                self.trace_name = None;
+                self.trace_attrs.clear();
+                self.pending.clear();
+                self.pending_attrs.clear();
+                self.pending_quarantine.clear();
+                self.level = Level::Trace;
+                if empty {
+                    self.end_trace()?;
+                }
+            }
+            (Level::Trace, "event") => {
+                self.cur = Current {
+                    position: at,
+                    resource: NONE,
+                    team: NONE,
+                    attrs_start: self.pending_attrs.len(),
+                    ..Current::default()
+                };
+                self.level = Level::Event;
+                if empty {
+                    self.end_event();
+                }
+            }
+            (Level::Trace, n) if is_attribute(n) => {
+                self.trace_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                if !empty {
+                    self.skip.push(name.to_string());
+                }
+            }
+            (Level::Log, "event") => {
+                self.quarantined.push(Quarantined {
+                    position: Position::Byte(at),
+                    case: None,
+                    reason: "event outside any trace (XES puts events in traces)".to_string(),
+                });
+                if !empty {
+                    self.skip.push(name.to_string());
+                }
+            }
+            // <global>, <extension>, <classifier>, log attributes, unknown elements.
+            _ => {
+                if !empty {
+                    self.skip.push(name.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, name: &str, at: u64) -> Result<(), Stop> {
+        let at = self.base + at;
+        if let Some(open) = self.skip.pop() {
+            if open != name {
+                return Err(Stop::Xml(at, format!("</{name}> closes <{open}>")));
+            }
+            return Ok(());
+        }
+        match (self.level, name) {
+            (Level::Event, "event") => self.end_event(),
+            (Level::Trace, "trace") => self.end_trace()?,
+            (Level::Log, "log") => self.level = Level::Done,
+            (Level::Done | Level::Outside, _) => {}
+            (_, other) => {
+                return Err(Stop::Xml(
+                    at,
+                    format!("</{other}> closes {}", self.open_element()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn trace_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        let (Some(key), Some(value)) = key_value(e)? else {
+            return Ok(());
+        };
+        if key == self.trace_key {
+            self.trace_name = Some(value.into_owned());
+            return Ok(());
+        }
+        let key = key.strip_prefix("case:").unwrap_or(key);
+        let at = self
+            .attr_cols
+            .iter()
+            .position(|(k, _)| k == key || k.strip_prefix("case:") == Some(key));
+        if let Some(at) = at {
+            let col = self.attr_column(at);
+            let code = self.b.attribute_code(col, &value);
+            self.trace_attrs.push((col, code));
+        }
+        Ok(())
+    }
+
+    /// The builder column of the `at`-th asked-for attribute, made on first use.
+    fn attr_column(&mut self, at: usize) -> usize {
+        let (name, col) = &mut self.attr_cols[at];
+        *col.get_or_insert_with(|| self.b.attribute_column(name))
+    }
+
+    fn event_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        let (Some(key), Some(value)) = key_value(e)? else {
+            return Ok(());
+        };
+        if key == self.activity_key {
+            self.cur.activity = Some(self.b.activity_code(&value));
+        } else if key == self.time_key {
+            self.cur.time =
+                Some(parse_time_ms(key, &value, &self.opts.dates).map_err(|e| e.to_string()));
+        } else if key == self.resource_key {
+            self.cur.resource = self.b.resource_code(&value);
+        } else if key == self.team_key {
+            self.cur.team = self.b.team_code(&value);
+        } else if self.text_keys.iter().any(|k| k == key) {
+            if !value.trim().is_empty() {
+                self.cur.text = Some(value.into());
+            }
+        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k == key) {
+            let col = self.attr_column(at);
+            let code = self.b.attribute_code(col, &value);
+            self.pending_attrs.push((col, code));
+        }
+        Ok(())
+    }
+
+    fn end_event(&mut self) {
+        self.level = Level::Trace;
+        let cur = std::mem::take(&mut self.cur);
+        let problem = match (cur.activity, &cur.time) {
+            (Some(activity), Some(Ok(time_ms))) => {
+                self.pending.push(Pending {
+                    activity,
+                    time_ms: *time_ms,
+                    resource: cur.resource,
+                    team: cur.team,
+                    text: cur.text,
+                    attrs: (cur.attrs_start, self.pending_attrs.len()),
+                });
+                return;
+            }
+            (None, _) => format!("event has no {} (activity)", self.activity_key),
+            (Some(_), None) => format!("event has no {} (timestamp)", self.time_key),
+            (Some(_), Some(Err(msg))) => msg.clone(),
+        };
+        self.pending_attrs.truncate(cur.attrs_start);
+        self.pending_quarantine.push((cur.position, problem));
+    }
+
+    fn end_trace(&mut self) -> Result<(), Stop> {
+        self.level = Level::Log;
+        let name = self
+            .trace_name
+            .take()
+            .unwrap_or_else(|| format!("#trace@{}", self.trace_at));
+        for (pos, reason) in self.pending_quarantine.drain(..) {
+            self.quarantined.push(Quarantined {
+                position: Position::Byte(pos),
+                case: Some(name.clone()),
+                reason,
+            });
+        }
+        if self.pending.is_empty() {
+            self.traces_done += 1;
+            return Ok(());
+        }
+        let case = self.b.case_code(&name);
+        for p in &self.pending {
+            self.merged.clear();
+            self.merged
+                .extend_from_slice(&self.pending_attrs[p.attrs.0..p.attrs.1]);
+            for &(col, code) in &self.trace_attrs {
+                if !self.merged.iter().any(|(c, _)| *c == col) {
+                    self.merged.push((col, code));
+                }
+            }
+            self.b
+                .push_coded(&CodedEvent {
+                    case,
+                    activity: p.activity,
+                    time_ms: p.time_ms,
+                    resource: p.resource,
+                    team: p.team,
+                    text: p.text.as_deref(),
+                    attributes: &self.merged,
+                })
+                .map_err(Stop::Log)?;
+        }
+        self.pending.clear();
+        self.pending_attrs.clear();
+        self.traces_done += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read_bytes;
+
+    fn read_str(xml: &str) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+        read_bytes("t.xes", xml.as_bytes(), &ReadOptions::default())
+    }
+
+    const LOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
+  <extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>
+  <extension name="Weird" prefix="weird" uri="http://example.invalid/weird.xesext"/>
+  <global scope="event"><string key="org:resource" value="DEFAULT"/></global>
+  <classifier name="Activity" keys="concept:name"/>
+  <string key="origin" value="test"/>
+  <trace>
+    <event>
+      <string key="concept:name" value="Open &amp; triage"/>
+      <date key="time:timestamp" value="2024-01-01T10:00:00.250+01:00"/>
+      <string key="org:resource" value="ann"/>
+      <string key="weird:thing" value="x"><string key="nested" value="y"/></string>
+      <list key="tags"><values><string key="t" value="a"/></values></list>
+    </event>
+    <event>
+      <string key="concept:name" value="Close"/>
+      <date key="time:timestamp" value="2024-01-01T10:00:01Z"/>
+      <string key="comment" value="thanks, solved"/>
+    </event>
+    <event><string key="concept:name" value="Lost"/></event>
+    <string key="concept:name" value="case-1"/>
+    <string key="product" value="router"/>
+  </trace>
+  <trace><event><string key="concept:name" value="A"/><date key="time:timestamp" value="2024-01-02"/></event></trace>
+</log>"#;
+
+    #[test]
+    fn reads_traces_events_and_skips_what_it_does_not_know() {
+        let (log, q) = read_str(LOG).unwrap();
+        assert_eq!(log.len(), 3);
+        // Unnamed traces are named by the byte offset where they start (at or just before the tag:
+        // the whitespace before it belongs to no element).
+        let tag = LOG.find("<trace><event>").unwrap() as u64;
+        let cases: Vec<&str> = log.case_dict().names().collect();
+        assert_eq!(cases[0], "case-1");
+        let at: u64 = cases[1].strip_prefix("#trace@").unwrap().parse().unwrap();
+        assert!(at <= tag && at + 3 >= tag, "{at} vs {tag}");
+        assert_eq!(log.activity_dict().name(0), Some("Open & triage"));
+        // 10:00:00.250+01:00 is 09:00:00.250Z.
+        assert_eq!(log.times_ms()[1] - log.times_ms()[0], 3_600_000 + 750);
+        assert_eq!(log.resource_codes()[1], NONE, "globals are not defaults");
+        assert_eq!(log.text(1), Some("thanks, solved"));
+        let product = log.attribute("product").unwrap();
+        assert_eq!(product.codes[..2], [0, 0]);
+        assert_eq!(product.codes[2], NONE);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].case.as_deref(), Some("case-1"));
+        assert!(q[0].reason.contains("time:timestamp"), "{}", q[0]);
+        assert!(matches!(q[0].position, Position::Byte(n) if n > 0));
+    }
+
+    #[test]
+    fn truncated_file_is_a_clear_error_or_partial_log() {
+        let cut = &LOG[..LOG.find("<trace><event>").unwrap() + 20];
+        let e = read_str(cut).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("truncated")
+                && msg.contains("2 events")
+                && msg.contains("1 complete traces"),
+            "{msg}"
+        );
+        let opts = ReadOptions {
+            keep_partial: true,
+            ..ReadOptions::default()
+        };
+        let (log, q) = read_bytes("t.xes", cut.as_bytes(), &opts).unwrap();
+        assert_eq!(log.len(), 2);
+        assert!(q.last().unwrap().reason.contains("truncated"));
+    }
+
+    #[test]
+    fn malformed_xml_names_the_byte() {
+        let bad = LOG.replace("</event>\n    <event>", "</evnt>\n    <event>");
+        let e = read_str(&bad).unwrap_err();
+        match e {
+            EventLogError::Xml { position, .. } => assert!(position > 100),
+            other => panic!("{other}"),
+        }
+        assert!(matches!(
+            read_str("<html></html>"),
+            Err(EventLogError::NotXes { .. })
+        ));
+    }
+
+    fn columns(log: &EventLog) -> Vec<(String, String, i64, Option<String>)> {
+        (0..log.len())
+            .map(|i| {
+                (
+                    log.case_dict()
+                        .name(log.case_codes()[i])
+                        .unwrap()
+                        .to_string(),
+                    log.activity_dict()
+                        .name(log.activity_codes()[i])
+                        .unwrap()
+                        .to_string(),
+                    log.times_ms()[i],
+                    log.resource_dict()
+                        .name(log.resource_codes()[i])
+                        .map(str::to_string),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parallel_chunks_read_exactly_what_one_stream_reads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/receipt.xes.gz");
+        let opts = ReadOptions::default();
+        let stream = parse_stream(crate::source::open(path.as_ref()).unwrap(), &opts, 0, true).log;
+        for chunk in [512, 4096, 100_000] {
+            let input = crate::source::open(path.as_ref()).unwrap();
+            let (log, q) = read_parallel("r.xes.gz", input, &opts, 3, chunk, None).unwrap();
+            assert!(q.is_empty());
+            assert_eq!(columns(&log), columns(&stream), "chunk {chunk}");
+        }
+        // Cut inside the file: the error counts the complete traces of the parts before it.
+        let mut xml = Vec::new();
+        crate::source::open(path.as_ref())
+            .unwrap()
+            .read_to_end(&mut xml)
+            .unwrap();
+        let cut = &xml[..xml.len() * 2 / 3];
+        let e = read_parallel("r.xes", cut, &opts, 2, 4096, Some(cut.len() as u64)).unwrap_err();
+        let EventLogError::Truncated { events, traces, .. } = e else {
+            panic!("{e}")
+        };
+        assert!(events > 4000 && traces > 900, "{events} {traces}");
+        let partial = ReadOptions {
+            keep_partial: true,
+            ..ReadOptions::default()
+        };
+        let (log, q) = read_parallel("r.xes", cut, &partial, 2, 4096, None).unwrap();
+        assert_eq!(log.len() as u64, events);
+        assert_eq!(q.len(), 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunked_reading_never_panics(cut in 0usize..1500, flip in 0usize..1500, byte in 0u8..255, chunk in 16usize..600) {
+            let mut b = LOG.as_bytes().to_vec();
+            if flip < b.len() { b[flip] = byte; }
+            b.truncate(cut.min(b.len()));
+            let _ = read_parallel("t.xes", b.as_slice(), &ReadOptions::default(), 2, chunk, Some(7));
+        }
+
+        #[test]
+        fn never_panics_on_cut_or_mangled_input(cut in 0usize..1500, flip in 0usize..1500, byte in 0u8..255) {
+            let mut b = LOG.as_bytes().to_vec();
+            if flip < b.len() { b[flip] = byte; }
+            b.truncate(cut.min(b.len()));
+            let _ = read_bytes("t.xes", &b, &ReadOptions::default());
+        }
+    }
+}

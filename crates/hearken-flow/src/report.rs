@@ -1,0 +1,562 @@
+//! The flow report: what [`crate::analyze`] returns, how it serialises (one JSON object), the
+//! plain-text tables the CLI prints, and the handover-matrix export.
+//!
+//! Times are in hours (f64); a figure with no data (a median over no cases) is `None` / `null`,
+//! never NaN.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// Every case-flow figure of one log (or one group of its cases).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowReport {
+    pub events: u64,
+    pub cases: u64,
+    /// Distinct (stage, next stage) pairs among consecutive events of a case.
+    pub dfg_edges: u64,
+    /// Consecutive event pairs (events - cases).
+    pub dfg_total: u64,
+    /// Per stage, the cases in which it occurs more than once (stages with none are left out).
+    pub rework_cases: BTreeMap<String, u64>,
+    pub median_case_duration_hours: Option<f64>,
+    pub p90_case_duration_hours: Option<f64>,
+    pub mean_case_duration_hours: Option<f64>,
+    /// Consecutive events of a case whose (known) resources differ.
+    pub transfers_total: u64,
+    pub transfers_per_case: f64,
+    pub cases_with_transfers: u64,
+    /// Distinct ordered (from, to) resource pairs among transfers.
+    pub handover_pairs: u64,
+    /// % of cases whose first known resource is their last known resource (events without a
+    /// resource are passed over), among cases with any resource.
+    pub first_owner_resolution_pct: Option<f64>,
+    pub first_owner_cases: u64,
+    pub first_owner_resolved: u64,
+    /// Cases left out of the first-owner figure because none of their events has a resource.
+    pub first_owner_unknown: u64,
+    /// Times a case re-entered a stage it had left.
+    pub loops_total: u64,
+    pub cases_with_loops: u64,
+    /// Cases whose last activity is not a closing one; `None` when no closing activity is set.
+    pub open_cases: Option<u64>,
+    pub stages: Vec<StageRow>,
+    pub agents: Vec<AgentRow>,
+    pub teams: Vec<TeamRow>,
+    pub transitions: Vec<TransitionRow>,
+    pub handovers: Vec<HandoverRow>,
+    pub escalation: EscalationSummary,
+    pub comments: CommentSummary,
+    pub groups: Option<FlowGroups>,
+    /// Diagnostics: what the analysis could not do as asked, and why.
+    pub notes: Vec<String>,
+}
+
+/// Per stage (activity, or lifecycle stage under a mapping). Stage time runs from an event to
+/// the next event of the same case and is counted for the first event's stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageRow {
+    pub stage: String,
+    pub events: u64,
+    /// Cases that visit the stage.
+    pub cases: u64,
+    pub rework_cases: u64,
+    /// Times a case re-entered the stage after leaving it.
+    pub loops: u64,
+    /// Stage-time intervals (events of the stage that have a next event).
+    pub intervals: u64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub mean_hours: Option<f64>,
+    pub total_hours: f64,
+    pub comments: u64,
+    pub positive_comments: u64,
+    pub negative_comments: u64,
+    pub cases_with_comments: u64,
+    pub cases_with_positive: u64,
+    pub cases_with_negative: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentRow {
+    pub agent: String,
+    pub events: u64,
+    pub transfers_out: u64,
+    pub transfers_in: u64,
+    /// Cases this agent owned first (first event), with a known last resource.
+    pub first_owner_cases: u64,
+    pub first_owner_resolved: u64,
+    pub first_owner_resolution_pct: Option<f64>,
+}
+
+/// First-owner resolution by the team of the case's first event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamRow {
+    pub team: String,
+    pub first_owner_cases: u64,
+    pub first_owner_resolved: u64,
+    pub first_owner_resolution_pct: Option<f64>,
+}
+
+/// A directly-follows edge with its count and mean time between the two events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRow {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    pub mean_hours: f64,
+}
+
+/// One cell of the handover matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoverRow {
+    pub from: String,
+    pub to: String,
+    pub transfers: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalationSummary {
+    /// False when no escalation activity or stage is configured (all figures are then 0).
+    pub configured: bool,
+    /// Entries into an escalation activity/stage (consecutive escalation events count once).
+    pub escalations_total: u64,
+    pub escalations_per_case: f64,
+    pub escalated_cases: u64,
+    pub escalation_rate_pct: Option<f64>,
+    /// Escalated cases still open; `None` when no closing activity is configured.
+    pub open_escalated_cases: Option<u64>,
+    /// The first `max_listed_cases` open escalated cases, in case order.
+    pub open_escalated_case_ids: Vec<String>,
+}
+
+/// Comments (events with text or a sentiment score). Positive: compound >= 0.05; negative:
+/// compound <= -0.05.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommentSummary {
+    pub comments: u64,
+    pub scored: u64,
+    pub positive: u64,
+    pub negative: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowGroups {
+    pub by: String,
+    pub groups: Vec<FlowGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowGroup {
+    pub key: String,
+    pub report: FlowReport,
+}
+
+/// The handover matrix: `counts[i][j]` = transfers from `agents[i]` to `agents[j]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoverMatrix {
+    pub agents: Vec<String>,
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl HandoverMatrix {
+    /// The matrix of a report, agents in name order.
+    pub fn from_report(report: &FlowReport) -> HandoverMatrix {
+        let mut agents: Vec<String> = report
+            .handovers
+            .iter()
+            .flat_map(|h| [h.from.clone(), h.to.clone()])
+            .collect();
+        agents.sort();
+        agents.dedup();
+        let at = |a: &str| agents.binary_search_by(|x| x.as_str().cmp(a)).ok();
+        let mut counts = vec![vec![0u64; agents.len()]; agents.len()];
+        for h in &report.handovers {
+            if let (Some(i), Some(j)) = (at(&h.from), at(&h.to)) {
+                counts[i][j] += h.transfers;
+            }
+        }
+        HandoverMatrix { agents, counts }
+    }
+
+    /// CSV: a header `from\to,<agent>…`, then one row per sending agent.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("from\\to");
+        for a in &self.agents {
+            out.push(',');
+            out.push_str(&csv_field(a));
+        }
+        out.push('\n');
+        for (a, row) in self.agents.iter().zip(&self.counts) {
+            out.push_str(&csv_field(a));
+            for c in row {
+                let _ = write!(out, ",{c}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A duration in the unit a person reads best: seconds, minutes, hours, or days past two days.
+fn hours(v: Option<f64>) -> String {
+    match v {
+        Some(h) if h >= 48.0 => format!("{:.1}d", h / 24.0),
+        Some(h) if h >= 1.0 => format!("{h:.1}h"),
+        Some(h) if h * 60.0 >= 1.0 => format!("{:.0}m", h * 60.0),
+        Some(h) => format!("{:.0}s", h * 3600.0),
+        None => "-".to_string(),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |p| format!("{p:.1}%"))
+}
+
+/// A plain-text table: columns padded to their widest cell, numbers right-aligned.
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(x) = w.get_mut(i) {
+                *x = (*x).max(c.chars().count());
+            }
+        }
+    }
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, c) in cells.iter().enumerate() {
+            let width = w.get(i).copied().unwrap_or(0);
+            let pad = width.saturating_sub(c.chars().count());
+            if i > 0 {
+                out.push_str("  ");
+            }
+            // First column is a name: left-aligned; the rest are figures.
+            if i == 0 {
+                out.push_str(c);
+                if i + 1 < cells.len() {
+                    out.push_str(&" ".repeat(pad));
+                }
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            }
+        }
+        out.push('\n');
+    };
+    let head: Vec<String> = header.iter().map(|h| (*h).to_string()).collect();
+    line(out, &head);
+    let rule: Vec<String> = w.iter().map(|n| "-".repeat(*n)).collect();
+    line(out, &rule);
+    for r in rows {
+        line(out, r);
+    }
+}
+
+/// How many rows of the long tables (agents, transitions, handovers) the text shows.
+const TOP: usize = 15;
+
+/// The report as plain-text tables, for a terminal.
+pub fn render_text(report: &FlowReport) -> String {
+    let mut out = String::new();
+    render_into(&mut out, report, true);
+    out
+}
+
+fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
+    let _ = writeln!(
+        out,
+        "{} events in {} cases; {} directly-follows pairs over {} distinct edges",
+        r.events, r.cases, r.dfg_total, r.dfg_edges
+    );
+    let _ = writeln!(
+        out,
+        "case duration: median {}, p90 {}, mean {}",
+        hours(r.median_case_duration_hours),
+        hours(r.p90_case_duration_hours),
+        hours(r.mean_case_duration_hours)
+    );
+    let _ = writeln!(
+        out,
+        "transfers: {} ({:.2} per case, {} cases with at least one), {} distinct handover pairs",
+        r.transfers_total, r.transfers_per_case, r.cases_with_transfers, r.handover_pairs
+    );
+    let _ = writeln!(
+        out,
+        "resolved by first owner: {} ({} of {} cases; {} with no known owner)",
+        pct(r.first_owner_resolution_pct),
+        r.first_owner_resolved,
+        r.first_owner_cases,
+        r.first_owner_unknown
+    );
+    let _ = writeln!(
+        out,
+        "loops: {} re-entries into a stage already left, in {} cases",
+        r.loops_total, r.cases_with_loops
+    );
+    if let Some(open) = r.open_cases {
+        let _ = writeln!(out, "open cases: {open}");
+    }
+    let e = &r.escalation;
+    if e.configured {
+        let _ = write!(
+            out,
+            "escalations: {} ({:.2} per case) in {} cases ({})",
+            e.escalations_total,
+            e.escalations_per_case,
+            e.escalated_cases,
+            pct(e.escalation_rate_pct)
+        );
+        if let Some(o) = e.open_escalated_cases {
+            let _ = write!(out, ", {o} still open");
+        }
+        out.push('\n');
+    }
+    if r.comments.comments > 0 {
+        let c = &r.comments;
+        let _ = writeln!(
+            out,
+            "comments: {} ({} scored: {} positive, {} negative)",
+            c.comments, c.scored, c.positive, c.negative
+        );
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = r
+        .stages
+        .iter()
+        .map(|s| {
+            vec![
+                s.stage.clone(),
+                s.events.to_string(),
+                s.cases.to_string(),
+                hours(s.median_hours),
+                hours(s.p90_hours),
+                s.loops.to_string(),
+                s.rework_cases.to_string(),
+                format!("{}/{}", s.positive_comments, s.negative_comments),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "stage",
+            "events",
+            "cases",
+            "median",
+            "p90",
+            "loops",
+            "rework",
+            "comments +/-",
+        ],
+        &rows,
+    );
+    out.push('\n');
+    let rows: Vec<Vec<String>> = r
+        .agents
+        .iter()
+        .take(TOP)
+        .map(|a| {
+            vec![
+                a.agent.clone(),
+                a.events.to_string(),
+                a.transfers_out.to_string(),
+                a.transfers_in.to_string(),
+                a.first_owner_cases.to_string(),
+                pct(a.first_owner_resolution_pct),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "agent",
+            "events",
+            "transfers out",
+            "in",
+            "first-owned",
+            "resolved",
+        ],
+        &rows,
+    );
+    if r.agents.len() > TOP {
+        let _ = writeln!(
+            out,
+            "… {} more agents in the JSON output",
+            r.agents.len() - TOP
+        );
+    }
+    if r.teams.len() > 1 || r.teams.first().is_some_and(|t| t.team != "(none)") {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = r
+            .teams
+            .iter()
+            .map(|t| {
+                vec![
+                    t.team.clone(),
+                    t.first_owner_cases.to_string(),
+                    pct(t.first_owner_resolution_pct),
+                ]
+            })
+            .collect();
+        table(out, &["team", "first-owned", "resolved"], &rows);
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = r
+        .handovers
+        .iter()
+        .take(TOP)
+        .map(|h| vec![h.from.clone(), h.to.clone(), h.transfers.to_string()])
+        .collect();
+    table(out, &["from", "to", "transfers"], &rows);
+    if !e.open_escalated_case_ids.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nopen escalated cases: {}",
+            e.open_escalated_case_ids.join(", ")
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if let (true, Some(g)) = (with_groups, &r.groups) {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = g
+            .groups
+            .iter()
+            .map(|x| {
+                let r = &x.report;
+                vec![
+                    x.key.clone(),
+                    r.cases.to_string(),
+                    r.events.to_string(),
+                    hours(r.median_case_duration_hours),
+                    hours(r.p90_case_duration_hours),
+                    format!("{:.2}", r.transfers_per_case),
+                    pct(r.first_owner_resolution_pct),
+                    r.loops_total.to_string(),
+                    r.escalation.escalated_cases.to_string(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                &g.by,
+                "cases",
+                "events",
+                "median",
+                "p90",
+                "transfers/case",
+                "first owner",
+                "loops",
+                "escalated",
+            ],
+            &rows,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Event, EventLogBuilder, FlowConfig, GroupBy, Period, analyze};
+
+    fn sample() -> FlowReport {
+        let mut b = EventLogBuilder::new();
+        let h = 3_600_000;
+        let rows = [
+            (
+                "T-1",
+                "new",
+                0,
+                Some("ann"),
+                "L1",
+                Some("my router is broken, awful"),
+            ),
+            ("T-1", "open", h, Some("ann"), "L1", None),
+            (
+                "T-1",
+                "escalated",
+                5 * h,
+                Some("bob, jr"),
+                "L2",
+                Some("moved to L2"),
+            ),
+            ("T-1", "open", 30 * h, Some("bob, jr"), "L2", None),
+            (
+                "T-1",
+                "closed",
+                50 * h,
+                Some("bob, jr"),
+                "L2",
+                Some("thanks, great help"),
+            ),
+            ("T-2", "new", 10 * h, None, "L1", None),
+            ("T-2", "open", 11 * h, Some("ann"), "L1", None),
+            ("T-2", "escalated", 12 * h, Some("cy"), "L2", None),
+        ];
+        for (case, activity, t, resource, team, text) in rows {
+            b.push(&Event {
+                case,
+                activity,
+                time_ms: t,
+                resource,
+                team: Some(team),
+                text,
+                attributes: &[],
+            })
+            .unwrap();
+        }
+        let mut log = b.finish();
+        let scores = vec![
+            Some(-0.7),
+            None,
+            Some(0.0),
+            None,
+            Some(0.8),
+            None,
+            None,
+            None,
+        ];
+        log.set_sentiment(scores).unwrap();
+        let cfg = FlowConfig {
+            escalation: vec!["escalated".into()],
+            closing: vec!["closed".into()],
+            group_by: Some(GroupBy::Period(Period::Day)),
+            ..FlowConfig::default()
+        };
+        analyze(&log, &cfg)
+    }
+
+    #[test]
+    fn durations_read_in_a_sensible_unit() {
+        let shown: Vec<String> = [Some(0.001), Some(0.5), Some(5.25), Some(72.0), None]
+            .into_iter()
+            .map(hours)
+            .collect();
+        assert_eq!(shown, ["4s", "30m", "5.2h", "3.0d", "-"]);
+    }
+
+    #[test]
+    fn text_rendering() {
+        insta::assert_snapshot!(render_text(&sample()));
+    }
+
+    #[test]
+    fn json_and_handover_exports() {
+        let r = sample();
+        insta::assert_snapshot!(HandoverMatrix::from_report(&r).to_csv());
+        insta::assert_json_snapshot!(serde_json::to_value(&r.escalation).unwrap());
+        let m = serde_json::to_value(HandoverMatrix::from_report(&r)).unwrap();
+        assert_eq!(m["agents"].as_array().unwrap().len(), 3);
+    }
+}
