@@ -251,7 +251,8 @@ impl Store {
             out.agent.push(r.get(3)?);
             out.team.push(r.get(4)?);
             out.text.push(r.get(5)?);
-            out.sentiment.push(r.get::<_, Option<f64>>(6)?.map(|v| v as f32));
+            out.sentiment
+                .push(r.get::<_, Option<f64>>(6)?.map(|v| v as f32));
         }
         Ok(out)
     }

@@ -11,6 +11,7 @@ use crate::config::Config;
 
 mod demo;
 mod drivers;
+mod flow;
 mod generate;
 mod import;
 mod issues_rank;
@@ -70,6 +71,8 @@ pub enum Command {
     IssuesRank(issues_rank::IssuesRankArgs),
     /// Volume per topic per week (or day, month) with its expected range, and the spikes
     Trends(trends::TrendsArgs),
+    /// Case flow: stage times, loops, transfers, first-owner resolution, escalations, comments per stage
+    Flow(flow::FlowArgs),
 }
 
 pub struct Ctx {
@@ -98,5 +101,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Drivers(a) => drivers::run(&ctx, a),
         Command::IssuesRank(a) => issues_rank::run(&ctx, a),
         Command::Trends(a) => trends::run(&ctx, a),
+        Command::Flow(a) => flow::run(&ctx, a),
     }
 }

@@ -1066,3 +1066,68 @@ fn trends_find_the_generators_injected_spike() {
     assert_eq!(biggest["topic"], spike["topic"], "{biggest}");
     assert_eq!(biggest["period"], spike["week_start"], "{biggest}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Case flow
+
+fn pm4py_reference(file: &str) -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hearken-flow/tests/data/pm4py_reference.json"
+    );
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    all["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["file"] == file)
+        .unwrap()
+        .clone()
+}
+
+fn assert_flow_matches(got: &Value, want: &Value) {
+    for k in [
+        "events",
+        "cases",
+        "dfg_edges",
+        "dfg_total",
+        "transfers_total",
+        "handover_pairs",
+        "rework_cases",
+    ] {
+        assert_eq!(got[k], want[k], "{k}");
+    }
+    for k in ["median_case_duration_hours", "p90_case_duration_hours"] {
+        let (g, w) = (got[k].as_f64().unwrap(), want[k].as_f64().unwrap());
+        assert!((g - w).abs() * 3600.0 <= 1.0, "{k}: {g} vs PM4Py {w}");
+    }
+    let (g, w) = (
+        got["first_owner_resolution_pct"].as_f64().unwrap(),
+        want["first_owner_resolution_pct"].as_f64().unwrap(),
+    );
+    assert!((g - w).abs() < 1e-9, "first owner: {g} vs {w}");
+}
+
+#[test]
+fn flow_on_a_log_file_and_on_the_store_matches_pm4py() {
+    let logs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hearken-eventlog/tests/data"
+    );
+    let env = Env::new();
+    // Straight from the XES file.
+    let xes = format!("{logs}/receipt.xes.gz");
+    let got = json_of(&env, &["flow", &xes, "--json"]);
+    assert_flow_matches(&got, &pm4py_reference("receipt.xes.gz"));
+    // Imported into the store with PM4Py's column names, then analysed from the store.
+    let csv = std::path::PathBuf::from(format!("{logs}/helpdesk.events.csv.gz"));
+    let r = env.import(&csv, "case-events", &[]);
+    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (21_348, 0), "{r}");
+    let got = json_of(&env, &["flow", "--json"]);
+    assert_flow_matches(&got, &pm4py_reference("helpdesk.events.csv.gz"));
+    // The handover matrix is exportable.
+    let matrix = env.path("handover.csv");
+    let out = env.run(&["flow", "--handover-csv", matrix.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&matrix).unwrap().lines().count() > 10);
+}
