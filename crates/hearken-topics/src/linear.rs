@@ -1,0 +1,325 @@
+//! Multinomial logistic regression (softmax) over sparse vectors, trained by stochastic gradient
+//! descent with L2 regularisation.
+//!
+//! Weights are stored feature-major (`w[feature * k + class]`), so scoring a sparse text walks a
+//! few hundred contiguous rows of `k` floats, which the compiler vectorises. The L2 shrinkage is
+//! applied through one global scale factor (Bottou's trick), so each step costs only the text's
+//! non-zeros, never the whole weight matrix.
+
+use crate::features::Csr;
+
+/// A trained softmax layer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Linear {
+    pub k: usize,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SgdConfig {
+    pub epochs: u32,
+    pub learning_rate: f32,
+    /// L2 penalty per example (lambda in `loss + lambda/2 * |w|^2`).
+    pub l2: f32,
+    /// Share of a text's features hidden at each step (dropout training).
+    pub dropout: f32,
+    /// Weigh each example by `n / (k * n_class)` so every class counts the same in the loss.
+    pub balance: bool,
+    pub seed: u64,
+}
+
+/// A small, stable pseudo-random generator (SplitMix64). Its own so that a dependency upgrade can
+/// never change which model a seed trains.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0); the tiny modulo bias does not matter for shuffling.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+}
+
+// The numeric kernels have two bodies computing the same thing. Optimised builds use the
+// forms LLVM vectorises best (plain zips; four partial sums for the dot product). Unoptimised
+// builds, which is how the test profile compiles this crate, use `while` loops over four lanes,
+// because there every iterator step is a function call: that alone made the banking77 tests
+// several times slower.
+
+/// `y += a * x`.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (yy, xx) in y.iter_mut().zip(x) {
+        *yy += a * xx;
+    }
+}
+
+/// `y += a * x` with `x` in bf16.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub(crate) fn axpy_bf16(a: f32, x: &[u16], y: &mut [f32]) {
+    for (yy, &xx) in y.iter_mut().zip(x) {
+        *yy += a * from_bf16(xx);
+    }
+}
+
+/// `y += a * x` in f64.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub(crate) fn axpy64(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yy, xx) in y.iter_mut().zip(x) {
+        *yy += a * xx;
+    }
+}
+
+/// `x . y` in f64, with four partial sums.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub(crate) fn dot64(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut acc = [0.0f64; 4];
+    let (xc, yc) = (x.chunks_exact(4), y.chunks_exact(4));
+    let rest: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (xx, yy) in xc.zip(yc) {
+        acc[0] += xx[0] * yy[0];
+        acc[1] += xx[1] * yy[1];
+        acc[2] += xx[2] * yy[2];
+        acc[3] += xx[3] * yy[3];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
+#[cfg(debug_assertions)]
+pub(crate) use unoptimised::{axpy, axpy_bf16, axpy64, dot64};
+
+#[cfg(debug_assertions)]
+mod unoptimised {
+    use super::from_bf16;
+
+    macro_rules! lanes {
+        ($n:expr, $i:ident, $body:block) => {
+            let mut $i = 0;
+            while $i + 4 <= $n {
+                $body;
+                $i += 1;
+                $body;
+                $i += 1;
+                $body;
+                $i += 1;
+                $body;
+                $i += 1;
+            }
+            while $i < $n {
+                $body;
+                $i += 1;
+            }
+        };
+    }
+
+    pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        lanes!(n, i, { y[i] += a * x[i] });
+    }
+
+    pub(crate) fn axpy_bf16(a: f32, x: &[u16], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        lanes!(n, i, { y[i] += a * from_bf16(x[i]) });
+    }
+
+    pub(crate) fn axpy64(a: f64, x: &[f64], y: &mut [f64]) {
+        let n = x.len().min(y.len());
+        lanes!(n, i, { y[i] += a * x[i] });
+    }
+
+    pub(crate) fn dot64(x: &[f64], y: &[f64]) -> f64 {
+        let n = x.len().min(y.len());
+        let mut s = 0.0;
+        lanes!(n, i, { s += x[i] * y[i] });
+        s
+    }
+}
+
+/// `out = b + x . W` for one sparse row.
+pub(crate) fn scores(w: &[f32], b: &[f32], k: usize, idx: &[u32], val: &[f32], out: &mut [f32]) {
+    out.copy_from_slice(b);
+    for (&j, &v) in idx.iter().zip(val) {
+        let j = j as usize;
+        axpy(v, &w[j * k..j * k + k], out);
+    }
+}
+
+/// In-place softmax; returns nothing because the input is always finite and non-empty here.
+pub(crate) fn softmax(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in z.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// bfloat16: the top 16 bits of an f32, rounded to nearest even. Keeps 8 bits of mantissa,
+/// ample for weights, and halves the memory that prediction reads (it was memory-bound).
+pub(crate) fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let round = 0x7fff + ((bits >> 16) & 1);
+    (bits.wrapping_add(round) >> 16) as u16
+}
+
+pub(crate) fn from_bf16(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
+/// A softmax layer as used for prediction: bf16 weights, f32 biases.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Compact {
+    pub k: usize,
+    pub w: Vec<u16>,
+    pub b: Vec<f32>,
+}
+
+impl Compact {
+    pub fn from_linear(l: &Linear) -> Compact {
+        Compact {
+            k: l.k,
+            w: l.w.iter().map(|&x| to_bf16(x)).collect(),
+            b: l.b.clone(),
+        }
+    }
+
+    /// `out += x . W` for sparse entries `(column, value)`.
+    pub fn accumulate(&self, entries: &[(u32, f32)], out: &mut [f32]) {
+        let k = self.k;
+        for &(j, v) in entries {
+            let j = j as usize;
+            axpy_bf16(v, &self.w[j * k..j * k + k], out);
+        }
+    }
+
+    /// `out = b + x . W` for one sparse row (the slow path prediction is checked against).
+    #[cfg(test)]
+    pub fn scores(&self, idx: &[u32], val: &[f32], out: &mut [f32]) {
+        let k = self.k;
+        out.copy_from_slice(&self.b);
+        for (&j, &v) in idx.iter().zip(val) {
+            let j = j as usize;
+            axpy_bf16(v, &self.w[j * k..j * k + k], out);
+        }
+    }
+}
+
+impl Linear {
+    /// Trains on rows of `x` with classes `y` (each `< k`). Deterministic for a given seed.
+    pub fn train(x: &Csr, y: &[u32], dim: usize, k: usize, cfg: &SgdConfig) -> Linear {
+        let mut w = vec![0f32; dim * k];
+        let mut b = vec![0f32; k];
+        // w_true = scale * w; shrinking `scale` applies the L2 step to every weight at once.
+        let mut scale = 1.0f32;
+        let mut rng = Rng::new(cfg.seed);
+        let mut order: Vec<usize> = (0..x.rows()).collect();
+        let mut z = vec![0f32; k];
+        let total = (cfg.epochs as usize * order.len()).max(1) as f32;
+        let mut class_weight = vec![1.0f32; k];
+        if cfg.balance {
+            let mut counts = vec![0usize; k];
+            y.iter().for_each(|&c| counts[c as usize] += 1);
+            for (w, &c) in class_weight.iter_mut().zip(&counts) {
+                *w = if c > 0 {
+                    y.len() as f32 / (k * c) as f32
+                } else {
+                    0.0
+                };
+            }
+        }
+        let mut t = 0usize;
+        let (mut kidx, mut kval) = (Vec::new(), Vec::new());
+        let keep = 1.0 - cfg.dropout;
+        let keep_bits = (f64::from(keep) * (1u64 << 32) as f64) as u64;
+        for _ in 0..cfg.epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                // Linear decay to zero: large steps early, a settled model at the end.
+                let lr = cfg.learning_rate * (1.0 - t as f32 / total);
+                t += 1;
+                let (idx, val) = x.row(i);
+                let (idx, val) = if cfg.dropout > 0.0 {
+                    kidx.clear();
+                    kval.clear();
+                    for (&j, &v) in idx.iter().zip(val) {
+                        if rng.next_u64() >> 32 < keep_bits {
+                            kidx.push(j);
+                            kval.push(v / keep);
+                        }
+                    }
+                    (&kidx[..], &kval[..])
+                } else {
+                    (idx, val)
+                };
+                scores(&w, &b, k, idx, val, &mut z);
+                for (zc, &bc) in z.iter_mut().zip(&b) {
+                    // scores() used the unscaled weights; rescale the weight part only.
+                    *zc = (*zc - bc) * scale + bc;
+                }
+                softmax(&mut z);
+                z[y[i] as usize] -= 1.0;
+                let cw = class_weight[y[i] as usize];
+                if cw != 1.0 {
+                    z.iter_mut().for_each(|g| *g *= cw);
+                }
+                scale *= 1.0 - lr * cfg.l2;
+                let step = lr / scale;
+                for (&j, &v) in idx.iter().zip(val) {
+                    let j = j as usize;
+                    axpy(-step * v, &z, &mut w[j * k..j * k + k]);
+                }
+                axpy(-lr, &z, &mut b);
+                if scale < 1e-4 {
+                    for v in &mut w {
+                        *v *= scale;
+                    }
+                    scale = 1.0;
+                }
+            }
+        }
+        for v in &mut w {
+            *v *= scale;
+        }
+        Linear { k, w, b }
+    }
+}
