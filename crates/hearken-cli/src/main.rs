@@ -11,6 +11,7 @@ mod enrich;
 mod output;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = cmd::Cli::parse();
     init_tracing(cli.global.verbose);
     match cmd::run(cli) {
@@ -22,6 +23,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `hearken ... | head` closes our stdout early; like other Unix tools we then stop quietly (exit
+/// status 141, as if killed by SIGPIPE) instead of reporting a panic. Rust ignores SIGPIPE, so
+/// the failed write surfaces as a panic in `println!`; every other panic keeps the default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Quiet unless asked: `-v` for info, `-vv` for debug, or `RUST_LOG`.

@@ -257,3 +257,21 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// The texts of the newest `limit` signals in the window (with their times), newest first.
+    pub fn signal_texts(
+        &self,
+        window: &Window,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let (from, to) = window.bounds();
+        let mut stmt = self.conn.prepare(
+            "SELECT at, text FROM signals WHERE text IS NOT NULL AND at >= ?1 AND at < ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![from, to, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -17,4 +17,4 @@ pub use error::StoreError;
 pub use frames::{CaseEventRows, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
-pub use store::{QuarantineEntry, Status, Store};
+pub use store::{ModelInfo, QuarantineEntry, Status, Store};

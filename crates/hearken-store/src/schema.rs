@@ -180,6 +180,19 @@ ALTER TABLE case_events ADD COLUMN sentiment REAL CHECK (sentiment IS NULL OR se
 ALTER TABLE case_events ADD COLUMN language TEXT;
 ALTER TABLE case_events ADD COLUMN redactions INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3: topic models, versioned: every training adds a version; the newest of a name is used.
+    r#"
+CREATE TABLE topic_models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    labels INTEGER NOT NULL,
+    examples INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (name, version)
+);
+"#,
 ];
 
 /// The schema version this build writes.

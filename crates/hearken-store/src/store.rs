@@ -180,3 +180,64 @@ impl Store {
         Ok(self.conn.query_row(sql, [], |r| r.get(0)).optional()?)
     }
 }
+
+/// A stored topic model's description (the bytes are loaded separately).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub labels: i64,
+    pub examples: i64,
+}
+
+impl Store {
+    /// Saves a new version of the named model and returns its version number.
+    pub fn save_model(
+        &self,
+        name: &str,
+        labels: usize,
+        examples: usize,
+        bytes: &[u8],
+    ) -> Result<i64, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let tx = self.conn.unchecked_transaction()?;
+        let version: i64 = tx.query_row(
+            "SELECT coalesce(max(version), 0) + 1 FROM topic_models WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO topic_models (name, version, created_at, labels, examples, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![name, version, now, labels as i64, examples as i64, bytes],
+        )?;
+        tx.commit()?;
+        Ok(version)
+    }
+
+    /// The newest version of the named model, if any.
+    pub fn load_model(&self, name: &str) -> Result<Option<(ModelInfo, Vec<u8>)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, version, created_at, labels, examples, bytes FROM topic_models
+                 WHERE name = ?1 ORDER BY version DESC LIMIT 1",
+                [name],
+                |r| {
+                    Ok((
+                        ModelInfo {
+                            name: r.get(0)?,
+                            version: r.get(1)?,
+                            created_at: r.get(2)?,
+                            labels: r.get(3)?,
+                            examples: r.get(4)?,
+                        },
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?)
+    }
+}

@@ -21,6 +21,8 @@ mod scores;
 mod select;
 mod sentiment;
 mod status;
+mod themes;
+mod topics;
 mod trends;
 
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
@@ -73,6 +75,10 @@ pub enum Command {
     Trends(trends::TrendsArgs),
     /// Case flow: stage times, loops, transfers, first-owner resolution, escalations, comments per stage
     Flow(flow::FlowArgs),
+    /// Train, evaluate and apply a topic classifier (models are versioned in the store)
+    Topics(topics::TopicsArgs),
+    /// Discover themes in signal texts nobody labelled: clusters with key phrases, size and trend
+    Themes(themes::ThemesArgs),
 }
 
 pub struct Ctx {
@@ -102,5 +108,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::IssuesRank(a) => issues_rank::run(&ctx, a),
         Command::Trends(a) => trends::run(&ctx, a),
         Command::Flow(a) => flow::run(&ctx, a),
+        Command::Topics(a) => topics::run(&ctx, a),
+        Command::Themes(a) => themes::run(&ctx, a),
     }
 }

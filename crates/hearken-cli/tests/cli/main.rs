@@ -80,7 +80,7 @@ fn canonical_csv_of_every_kind() {
     ] {
         assert_eq!(n(&st, k), want, "status {k}: {st}");
     }
-    assert_eq!(n(&st, "schema_version"), 2);
+    assert_eq!(n(&st, "schema_version"), 3);
 }
 
 #[test]
@@ -1130,4 +1130,158 @@ fn flow_on_a_log_file_and_on_the_store_matches_pm4py() {
     let out = env.run(&["flow", "--handover-csv", matrix.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(std::fs::read_to_string(&matrix).unwrap().lines().count() > 10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topics and themes
+
+fn labelled_csv(
+    env: &Env,
+    name: &str,
+    classes: &[(&str, &[&str])],
+    repeat: usize,
+) -> std::path::PathBuf {
+    let mut s = String::from("text,category\n");
+    for (label, phrases) in classes {
+        for i in 0..repeat {
+            for p in *phrases {
+                s.push_str(&format!(
+                    "\"{p} {}\",{label}\n",
+                    ["please", "today", "again", "now"][i % 4]
+                ));
+            }
+        }
+    }
+    env.write(name, s)
+}
+
+#[test]
+fn topics_train_eval_predict_and_version_models() {
+    let env = Env::new();
+    let classes: &[(&str, &[&str])] = &[
+        (
+            "billing/double_charge",
+            &[
+                "I was charged twice",
+                "double payment on my card",
+                "two charges for one order",
+            ],
+        ),
+        (
+            "delivery/late",
+            &[
+                "my parcel is late",
+                "the delivery has not arrived",
+                "where is my package",
+            ],
+        ),
+        (
+            "account/login",
+            &[
+                "I cannot log in",
+                "password reset does not work",
+                "locked out of my account",
+            ],
+        ),
+    ];
+    let train = labelled_csv(&env, "train.csv", classes, 8);
+    let v1 = json_of(
+        &env,
+        &[
+            "topics",
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (v1["version"].as_i64(), v1["labels"].as_i64()),
+        (Some(1), Some(3))
+    );
+    let v2 = json_of(
+        &env,
+        &[
+            "topics",
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(v2["version"], 2, "each training adds a version");
+
+    let test = env.write(
+        "test.csv",
+        "text,category\n\"charged twice on my card\",billing/double_charge\n\"the parcel is late again\",delivery/late\n\"cannot log in to my account\",account/login\n\"a new kind of question\",other/new\n",
+    );
+    let e = json_of(
+        &env,
+        &["topics", "eval", "--data", test.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(e["n"], 3, "unknown labels are left out: {e}");
+    assert_eq!(e["unknown_labels"]["other/new"], 1);
+    assert_eq!(e["accuracy"], 1.0, "{e}");
+
+    let out = env
+        .cmd()
+        .args(["topics", "predict", "--json"])
+        .write_stdin("where is my package\n\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["label"], "delivery/late");
+    assert!(lines[1]["label"].is_null(), "an empty text is unclassified");
+
+    let one = labelled_csv(&env, "one.csv", &classes[..1], 3);
+    let err = assert_clean_failure(&env.run(&["topics", "train", "--data", one.to_str().unwrap()]));
+    assert!(err.to_lowercase().contains("one"), "{err}");
+    let fresh = Env::new();
+    let err = assert_clean_failure(&fresh.run(&["topics", "predict"]));
+    assert!(err.contains("no topic model"), "{err}");
+}
+
+#[test]
+fn themes_group_unlabelled_signal_texts() {
+    let env = demo_env();
+    let t = json_of(&env, &["themes", "--k", "6", "--json"]);
+    let themes = t.as_array().unwrap();
+    assert_eq!(themes.len(), 6);
+    let total: u64 = themes.iter().map(|x| x["size"].as_u64().unwrap()).sum();
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let texts: u64 = conn
+        .query_row(
+            "SELECT count(*) FROM signals WHERE text IS NOT NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as u64;
+    assert_eq!(total, texts.min(20_000), "every text is in one theme");
+    for th in themes {
+        let k = th["key_phrases"].as_array().unwrap().len();
+        assert!((3..=5).contains(&k), "{th}");
+        assert!(!th["examples"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let env = demo_env();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
+        .current_dir(env.dir.path())
+        .env("HEARKEN_DB", env.db())
+        .args(["pareto", "--by", "customer", "--top", "100000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }
