@@ -11,7 +11,9 @@
 //! - **Nothing dropped**: a row that cannot be stored (invalid, or the same id with other content)
 //!   is quarantined with its file, line, field, value and reason.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -139,10 +141,10 @@ impl Store {
             file: &file,
             fingerprint: &fingerprint,
             same_file,
-            customers: HashMap::new(),
-            products: HashMap::new(),
-            agents: HashMap::new(),
-            cases: HashMap::new(),
+            customers: HashMap::default(),
+            products: HashMap::default(),
+            agents: HashMap::default(),
+            cases: HashMap::default(),
         };
 
         let batch = batch.max(1);
@@ -280,6 +282,29 @@ impl Entity {
             Entity::Case => "cases",
         }
     }
+
+    /// The statements that create a stub and find an entity by its id (constants: they run for
+    /// every entity first seen in an import).
+    fn stub_sql(self) -> (&'static str, &'static str) {
+        match self {
+            Entity::Customer => (
+                "INSERT INTO customers (ext_id) VALUES (?1) ON CONFLICT (ext_id) DO NOTHING",
+                "SELECT id FROM customers WHERE ext_id = ?1",
+            ),
+            Entity::Product => (
+                "INSERT INTO products (ext_id) VALUES (?1) ON CONFLICT (ext_id) DO NOTHING",
+                "SELECT id FROM products WHERE ext_id = ?1",
+            ),
+            Entity::Agent => (
+                "INSERT INTO agents (ext_id) VALUES (?1) ON CONFLICT (ext_id) DO NOTHING",
+                "SELECT id FROM agents WHERE ext_id = ?1",
+            ),
+            Entity::Case => (
+                "INSERT INTO cases (ext_id) VALUES (?1) ON CONFLICT (ext_id) DO NOTHING",
+                "SELECT id FROM cases WHERE ext_id = ?1",
+            ),
+        }
+    }
 }
 
 impl Writer<'_> {
@@ -357,16 +382,15 @@ impl Writer<'_> {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        let table = entity.table();
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO {table} (ext_id) VALUES (?1) ON CONFLICT (ext_id) DO NOTHING"
-            ))?
-            .execute([ext])?;
-        let id: i64 = self
-            .conn
-            .prepare_cached(&format!("SELECT id FROM {table} WHERE ext_id = ?1"))?
-            .query_row([ext], |r| r.get(0))?;
+        let (insert, select) = entity.stub_sql();
+        // A new entity costs one statement; only one created meanwhile needs the lookup.
+        let id: i64 = if self.conn.prepare_cached(insert)?.execute([ext])? == 1 {
+            self.conn.last_insert_rowid()
+        } else {
+            self.conn
+                .prepare_cached(select)?
+                .query_row([ext], |r| r.get(0))?
+        };
         cache.insert(ext.to_string(), id);
         Ok(id)
     }

@@ -8,6 +8,10 @@ use serde::Serialize;
 use crate::StoreError;
 use crate::schema::{MIGRATIONS, current_version};
 
+/// Page size of new store files, in bytes.
+/// 16 KiB measured 12-20% faster imports than SQLite's 4 KiB default (docs/benchmarks.md).
+const PAGE_SIZE: u32 = 16_384;
+
 /// The embedded store: one SQLite database file.
 pub struct Store {
     pub(crate) conn: Connection,
@@ -70,6 +74,12 @@ impl Store {
         conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
             .map_err(not_a_store)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // A new file gets larger pages: fewer page fetches and splits per imported row. It must be
+        // set before the first table (and before WAL mode) to take effect.
+        let fresh: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if fresh == 0 {
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
