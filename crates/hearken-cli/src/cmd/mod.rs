@@ -28,7 +28,12 @@ mod trends;
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
 /// it and measure the effect.
 #[derive(Debug, Parser)]
-#[command(name = "hearken", version, about, propagate_version = true)]
+#[command(
+    name = "hearken",
+    version,
+    about = "Hearken: customer signals management. Capture every signal, understand it, quantify it, act on it and measure the effect.",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
