@@ -17,6 +17,7 @@ mod import;
 mod issues_rank;
 mod pareto;
 mod quarantine;
+mod repeats;
 mod scores;
 mod select;
 mod sentiment;
@@ -78,6 +79,8 @@ pub enum Command {
     IssuesRank(issues_rank::IssuesRankArgs),
     /// Volume per topic per week (or day, month) with its expected range, and the spikes
     Trends(trends::TrendsArgs),
+    /// Repeat (avoidable) contacts: same customer, same topic within N days, by topic and product
+    Repeats(repeats::RepeatsArgs),
     /// Case flow: stage times, loops, transfers, first-owner resolution, escalations, comments per stage
     Flow(flow::FlowArgs),
     /// Train, evaluate and apply a topic classifier (models are versioned in the store)
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Drivers(a) => drivers::run(&ctx, a),
         Command::IssuesRank(a) => issues_rank::run(&ctx, a),
         Command::Trends(a) => trends::run(&ctx, a),
+        Command::Repeats(a) => repeats::run(&ctx, a),
         Command::Flow(a) => flow::run(&ctx, a),
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),

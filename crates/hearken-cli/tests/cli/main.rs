@@ -1285,3 +1285,39 @@ fn a_closed_pipe_is_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn repeat_contacts_agree_with_a_sql_window_count() {
+    let env = demo_env();
+    let r = json_of(
+        &env,
+        &[
+            "repeats",
+            "--days",
+            "7",
+            "--cost-per-contact",
+            "4.5",
+            "--json",
+        ],
+    );
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (eligible, repeats): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), coalesce(sum(prev IS NOT NULL AND at - prev <= 7 * 86400), 0) FROM (
+                 SELECT at, lag(at) OVER (PARTITION BY customer_id, topic ORDER BY at, id) AS prev
+                 FROM signals WHERE customer_id IS NOT NULL AND topic IS NOT NULL)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(n(&r, "eligible"), eligible as u64);
+    assert_eq!(n(&r, "repeats"), repeats as u64, "{r}");
+    assert!((r["cost"].as_f64().unwrap() - 4.5 * repeats as f64).abs() < 1e-6);
+    let by_topic: u64 = r["by_topic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["repeats"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_topic, repeats as u64);
+}

@@ -1,0 +1,98 @@
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use hearken_engine::Level;
+use hearken_engine::repeats::{ContactColumns, RepeatOptions, repeat_contacts};
+
+use super::Ctx;
+use super::select::{self, Filters, RowColumns};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct RepeatsArgs {
+    /// A contact is a repeat when the same customer raised the same topic within this many days
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Cost of handling one contact, to put a price on avoidable contacts
+    #[arg(long, value_name = "AMOUNT")]
+    pub cost_per_contact: Option<f64>,
+    #[arg(long, default_value_t = 0.9)]
+    pub level: f64,
+    #[command(flatten)]
+    pub filters: Filters,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
+    if let Some(c) = args.cost_per_contact {
+        anyhow::ensure!(
+            c.is_finite() && c >= 0.0,
+            "--cost-per-contact {c} must be a non-negative amount"
+        );
+    }
+    let store = ctx.open_store()?;
+    let all = store.signal_frame(&args.filters.window()?)?;
+    let customers = store.customer_frame()?;
+    let agents = store.agent_frame()?;
+    let rows = select::rows(
+        &args.filters,
+        &RowColumns {
+            customer: &all.customer,
+            product: &all.product,
+            agent: &all.agent,
+            channel: &all.channel,
+            products: &all.products,
+            agents: &all.agents,
+        },
+        &customers,
+        &agents,
+    )?;
+    let f = if rows.len() == all.len() {
+        all
+    } else {
+        all.select(&rows)
+    };
+    let opts = RepeatOptions {
+        window_days: args.days,
+        cost_per_contact: args.cost_per_contact,
+        level: Level::new(args.level)?,
+        ..RepeatOptions::default()
+    };
+    let r = repeat_contacts(&ContactColumns::of(&f), &opts)?;
+    if args.json {
+        output::json(&r)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
+    println!(
+        "{} of {} contacts with a customer and a topic were repeats within {} days: {} ({} to {}){}",
+        output::thousands(r.repeats),
+        output::thousands(r.eligible),
+        r.window_days,
+        pct(r.rate),
+        pct(r.low),
+        pct(r.high),
+        r.cost
+            .map_or(String::new(), |c| format!("; avoidable cost {c:.0}"))
+    );
+    let table: Vec<Vec<String>> = r
+        .by_topic
+        .iter()
+        .take(15)
+        .map(|g| {
+            vec![
+                g.group.clone(),
+                output::thousands(g.repeats),
+                output::thousands(g.eligible),
+                pct(g.rate),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(&["topic", "repeats", "contacts", "rate"], &table)
+    );
+    Ok(ExitCode::SUCCESS)
+}
