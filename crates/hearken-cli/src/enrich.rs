@@ -1,17 +1,25 @@
-//! Text understanding at import: glue between `hearken-text` and the ingest pipeline. Runs on
-//! the reading thread, so it overlaps the store's writes.
+//! Text understanding at import: glue between `hearken-text`, `hearken-topics` and the ingest
+//! pipeline. Runs on the reading thread, so it overlaps the store's writes.
 
 use std::sync::Arc;
 
 use hearken_ingest::{Enriched, Enricher};
 use hearken_model::{Record, Text};
 use hearken_text::{Vader, redact_with_report};
+use hearken_topics::{Model, PredictScratch};
 
-/// Scores every text (sentiment, language) and, when `redact`, replaces e-mail addresses, phone
-/// numbers, payment cards and IBANs with placeholders before anything is stored.
-pub fn enricher(redact: bool) -> Enricher {
+thread_local! {
+    /// Prediction buffers, reused for every text on the reading thread.
+    static SCRATCH: std::cell::RefCell<PredictScratch> = std::cell::RefCell::new(PredictScratch::default());
+}
+
+/// Scores every text (sentiment, language), predicts its topic when a model is given, and, when
+/// `redact`, replaces e-mail addresses, phone numbers, payment cards and IBANs with placeholders
+/// before anything is stored.
+pub fn enricher(redact: bool, model: Option<Arc<Model>>) -> Enricher {
     let vader = Vader::shared();
     Enricher(Arc::new(move |record: &mut Record| {
+        let is_signal = matches!(record, Record::Signal(_));
         let text = match record {
             Record::Signal(s) => s.text.as_mut(),
             Record::Survey(s) => s.comment.as_mut(),
@@ -31,10 +39,19 @@ pub fn enricher(redact: bool) -> Enricher {
             }
         }
         let scored = vader.score(text.as_str());
+        let (topic, topic_probability) = match (&model, is_signal) {
+            (Some(m), true) => {
+                let p = SCRATCH.with(|s| m.predict_with(text.as_str(), &mut s.borrow_mut()));
+                (p.label, Some(p.probability))
+            }
+            _ => (None, None),
+        };
         Enriched {
             sentiment: scored.sentiment().map(|s| s.compound as f32),
             language: Some(scored.language().code()),
             redactions,
+            topic,
+            topic_probability,
         }
     }))
 }

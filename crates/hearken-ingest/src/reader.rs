@@ -40,7 +40,7 @@ impl ReadOptions {
 
 /// What enrichment adds to a record's text (a signal's text, a survey comment, a case-event
 /// comment).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Enriched {
     /// VADER compound score; None when there is no text or it is not scored (not English).
     pub sentiment: Option<f32>,
@@ -48,6 +48,10 @@ pub struct Enriched {
     pub language: Option<&'static str>,
     /// Personal data replaced by placeholders before storing.
     pub redactions: u32,
+    /// The topic model's label for the text (None: no model, no text, or below its threshold).
+    pub topic: Option<String>,
+    /// The model's probability for its top label.
+    pub topic_probability: Option<f32>,
 }
 
 /// A function that may rewrite a record's text (redaction) and scores it.

@@ -76,8 +76,9 @@ impl Store {
         };
         let (mut stages, mut topics) = (Interner::default(), Interner::default());
         let mut stmt = self.conn.prepare(
-            "SELECT at, channel, kind, source, customer_id, product_id, agent_id, case_id, stage, topic,
-             sentiment FROM signals WHERE at >= ?1 AND at < ?2",
+            // The source's own topic wins; otherwise the topic model's prediction, if any.
+            "SELECT at, channel, kind, source, customer_id, product_id, agent_id, case_id, stage,
+             coalesce(topic, predicted_topic), sentiment FROM signals WHERE at >= ?1 AND at < ?2",
         )?;
         let mut rows = stmt.query([from, to])?;
         while let Some(r) = rows.next()? {

@@ -513,7 +513,9 @@ impl Writer<'_> {
                             line,
                             enriched.sentiment,
                             enriched.language,
-                            enriched.redactions
+                            enriched.redactions,
+                            enriched.topic,
+                            enriched.topic_probability
                         ])
                     },
                 )
@@ -733,7 +735,7 @@ impl Writer<'_> {
 fn event_insert_sql(kind: RecordKind) -> Option<&'static str> {
     match kind {
         RecordKind::Signals => Some(
-            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id, stage, topic, text, row_hash, import_id, line, sentiment, language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (ext_id) DO NOTHING",
+            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id, case_id, agent_id, stage, topic, text, row_hash, import_id, line, sentiment, language, redactions, predicted_topic, topic_probability) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::Surveys => Some(
             "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces, overall, comment, row_hash, import_id, line, comment_sentiment, comment_language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (ext_id) DO NOTHING",

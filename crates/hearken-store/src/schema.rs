@@ -193,6 +193,11 @@ CREATE TABLE topic_models (
     UNIQUE (name, version)
 );
 "#,
+    // 4: topics predicted by the organisation's topic model, at import or by `topics classify`.
+    r#"
+ALTER TABLE signals ADD COLUMN predicted_topic TEXT;
+ALTER TABLE signals ADD COLUMN topic_probability REAL;
+"#,
 ];
 
 /// The schema version this build writes.

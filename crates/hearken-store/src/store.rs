@@ -251,3 +251,41 @@ impl Store {
             .optional()?)
     }
 }
+
+impl Store {
+    /// Runs `classify` over every stored signal text and stores its label and probability,
+    /// 10,000 signals per transaction. Returns how many signals were classified.
+    pub fn reclassify(
+        &mut self,
+        classify: &mut dyn FnMut(&str) -> (Option<String>, f32),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let mut after = 0i64;
+        let mut done = 0u64;
+        loop {
+            let batch: Vec<(i64, String)> = {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT id, text FROM signals WHERE id > ?1 AND text IS NOT NULL ORDER BY id LIMIT 10000",
+                )?;
+                let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let Some(last) = batch.last() else { break };
+            after = last.0;
+            let tx = self.conn.transaction()?;
+            {
+                let mut update = tx.prepare_cached(
+                    "UPDATE signals SET predicted_topic = ?2, topic_probability = ?3 WHERE id = ?1",
+                )?;
+                for (id, text) in &batch {
+                    let (label, p) = classify(text);
+                    update.execute(rusqlite::params![id, label, p])?;
+                }
+            }
+            tx.commit()?;
+            done += batch.len() as u64;
+            on_progress(done);
+        }
+        Ok(done)
+    }
+}

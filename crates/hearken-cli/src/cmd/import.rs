@@ -102,6 +102,9 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
+/// The topic model used at import.
+pub const TOPIC_MODEL: &str = "default";
+
 /// What happens to texts at import.
 #[derive(Debug, Clone, Copy)]
 pub struct TextOptions {
@@ -118,7 +121,23 @@ pub fn import_one(
     batch: usize,
     progress: bool,
 ) -> Result<ImportReport> {
-    let enrich = (text.enrich || text.redact).then(|| crate::enrich::enricher(text.redact));
+    // Signals are classified by the store's topic model, when one has been trained.
+    let model = if text.enrich && kind == RecordKind::Signals {
+        match store.load_model(TOPIC_MODEL)? {
+            Some((info, bytes)) => Some(std::sync::Arc::new(
+                hearken_topics::Model::from_bytes(&bytes).with_context(|| {
+                    format!(
+                        "topic model '{}' version {} cannot be read",
+                        info.name, info.version
+                    )
+                })?,
+            )),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let enrich = (text.enrich || text.redact).then(|| crate::enrich::enricher(text.redact, model));
     let opts = ReadOptions {
         mapping,
         enrich,

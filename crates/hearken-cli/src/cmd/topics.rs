@@ -39,6 +39,11 @@ pub enum TopicsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Classify every stored signal again with the newest model (after training a new version)
+    Classify {
+        #[arg(long)]
+        json: bool,
+    },
     /// Topic and probability for one text per line
     Predict {
         #[arg(value_name = "FILE|-")]
@@ -177,6 +182,35 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
                         e.unknown_labels
                     );
                 }
+            }
+        }
+        TopicsCommand::Classify { json } => {
+            let model = load(ctx, &args.model)?;
+            let mut store = ctx.open_store()?;
+            let started = Instant::now();
+            let mut scratch = PredictScratch::default();
+            let (mut classified, mut labelled) = (0u64, 0u64);
+            let n = store.reclassify(
+                &mut |text| {
+                    let p = model.predict_with(text, &mut scratch);
+                    classified += 1;
+                    labelled += u64::from(p.label.is_some());
+                    (p.label, p.probability)
+                },
+                &mut |_| {},
+            )?;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                output::json(
+                    &serde_json::json!({"classified": n, "labelled": labelled, "seconds": seconds}),
+                )?;
+            } else {
+                println!(
+                    "classified {} signal texts in {seconds:.1} s; {} got a topic above the threshold ({} unclassified)",
+                    output::thousands(n),
+                    output::thousands(labelled),
+                    output::thousands(classified - labelled)
+                );
             }
         }
         TopicsCommand::Predict { file, json } => {

@@ -80,7 +80,7 @@ fn canonical_csv_of_every_kind() {
     ] {
         assert_eq!(n(&st, k), want, "status {k}: {st}");
     }
-    assert_eq!(n(&st, "schema_version"), 3);
+    assert_eq!(n(&st, "schema_version"), 4);
 }
 
 #[test]
@@ -1237,6 +1237,34 @@ fn topics_train_eval_predict_and_version_models() {
         .collect();
     assert_eq!(lines[0]["label"], "delivery/late");
     assert!(lines[1]["label"].is_null(), "an empty text is unclassified");
+
+    // Signals imported after training are classified at import; stored ones can be re-classified.
+    let sig = env.write(
+        "sig.csv",
+        "signal_id,at,channel,kind,text\nQ1,2024-03-05,email,complaint,I was charged twice for my order\nQ2,2024-03-05,chat,question,where is my package please\n",
+    );
+    env.import(&sig, "signals", &[]);
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let predicted = |id: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT predicted_topic FROM signals WHERE ext_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(predicted("Q1").as_deref(), Some("billing/double_charge"));
+    assert_eq!(predicted("Q2").as_deref(), Some("delivery/late"));
+    conn.execute("UPDATE signals SET predicted_topic = NULL", [])
+        .unwrap();
+    let c = json_of(&env, &["topics", "classify", "--json"]);
+    assert_eq!(c["classified"], 2);
+    assert_eq!(predicted("Q1").as_deref(), Some("billing/double_charge"));
+    let p = json_of(&env, &["pareto", "--by", "topic", "--json"]);
+    assert_eq!(
+        p["entities"], 2,
+        "analytics use the predicted topic where the source gave none: {p}"
+    );
 
     let one = labelled_csv(&env, "one.csv", &classes[..1], 3);
     let err = assert_clean_failure(&env.run(&["topics", "train", "--data", one.to_str().unwrap()]));
