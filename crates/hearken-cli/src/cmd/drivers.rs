@@ -6,7 +6,7 @@ use hearken_engine::Level;
 use hearken_engine::drivers::{DriverOptions, Target, key_drivers, moments};
 
 use super::Ctx;
-use super::select::{self, Filters, RowColumns};
+use super::select::{self, Filters};
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,27 +35,7 @@ pub struct DriversArgs {
 
 pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let all = store.survey_frame(&args.filters.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Surveys { frame: f, .. } = select::surveys(&store, &args.filters)?;
     if f.aspects.is_empty() {
         bail!("no survey responses with aspect ratings (aspect_* columns) in this selection");
     }

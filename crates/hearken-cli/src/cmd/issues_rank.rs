@@ -5,7 +5,7 @@ use clap::Args;
 use hearken_engine::issues::{IssueColumns, IssueOptions, rank_issues};
 
 use super::Ctx;
-use super::select::{self, Filters, RowColumns};
+use super::select::{self, Filters};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -22,27 +22,11 @@ pub struct IssuesRankArgs {
 
 pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let all = store.signal_frame(&args.filters.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Signals {
+        frame: f,
+        customers,
+        ..
+    } = select::signals(&store, &args.filters)?;
     // Signals without a topic are not an issue; rank the rest.
     let mut issues = rank_issues(
         &IssueColumns::of(&f, &customers.value_per_year),

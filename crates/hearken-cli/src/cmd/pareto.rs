@@ -5,7 +5,7 @@ use clap::Args;
 use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
 
 use super::Ctx;
-use super::select::{self, By, Filters, KeyColumns, RowColumns};
+use super::select::{self, By, Filters, KeyColumns};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -31,27 +31,11 @@ pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
         );
     }
     let store = ctx.open_store()?;
-    let all = store.signal_frame(&args.filters.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Signals {
+        frame: f,
+        customers,
+        agents,
+    } = select::signals(&store, &args.filters)?;
     let key = select::key(
         args.by,
         &KeyColumns {

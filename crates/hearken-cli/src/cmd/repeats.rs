@@ -6,7 +6,7 @@ use hearken_engine::Level;
 use hearken_engine::repeats::{ContactColumns, RepeatOptions, repeat_contacts};
 
 use super::Ctx;
-use super::select::{self, Filters, RowColumns};
+use super::select::{self, Filters};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -33,27 +33,7 @@ pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
         );
     }
     let store = ctx.open_store()?;
-    let all = store.signal_frame(&args.filters.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Signals { frame: f, .. } = select::signals(&store, &args.filters)?;
     let opts = RepeatOptions {
         window_days: args.days,
         cost_per_contact: args.cost_per_contact,

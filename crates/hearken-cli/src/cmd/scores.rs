@@ -7,7 +7,7 @@ use hearken_engine::scores::{self, CesTally, CsatTally, NpsTally, ScoreOptions};
 use serde::Serialize;
 
 use super::Ctx;
-use super::select::{self, By, Filters, KeyColumns, RowColumns};
+use super::select::{self, By, Filters, KeyColumns};
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,28 +39,11 @@ pub struct ScoresArgs {
 
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let window = args.filters.window()?;
-    let all = store.survey_frame(&window)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Surveys {
+        frame: f,
+        customers,
+        agents,
+    } = select::surveys(&store, &args.filters)?;
     let opts = ScoreOptions {
         level: Level::new(args.level)?,
         ..ScoreOptions::default()

@@ -211,3 +211,75 @@ pub fn key<'a>(
         By::Tenure => keys::new_vs_long_standing(c.at, c.customer, &customers.since, 90)?,
     })
 }
+
+/// The signals that pass the filters, with the customer and agent attributes they refer to.
+pub struct Signals {
+    pub frame: hearken_engine::SignalFrame,
+    pub customers: CustomerFrame,
+    pub agents: AgentFrame,
+}
+
+/// The survey responses that pass the filters, with the customer and agent attributes.
+pub struct Surveys {
+    pub frame: hearken_engine::SurveyFrame,
+    pub customers: CustomerFrame,
+    pub agents: AgentFrame,
+}
+
+pub fn signals(store: &hearken_store::Store, f: &Filters) -> Result<Signals> {
+    let all = store.signal_frame(&f.window()?)?;
+    let customers = store.customer_frame()?;
+    let agents = store.agent_frame()?;
+    let keep = rows(
+        f,
+        &RowColumns {
+            customer: &all.customer,
+            product: &all.product,
+            agent: &all.agent,
+            channel: &all.channel,
+            products: &all.products,
+            agents: &all.agents,
+        },
+        &customers,
+        &agents,
+    )?;
+    let frame = if keep.len() == all.len() {
+        all
+    } else {
+        all.select(&keep)
+    };
+    Ok(Signals {
+        frame,
+        customers,
+        agents,
+    })
+}
+
+pub fn surveys(store: &hearken_store::Store, f: &Filters) -> Result<Surveys> {
+    let all = store.survey_frame(&f.window()?)?;
+    let customers = store.customer_frame()?;
+    let agents = store.agent_frame()?;
+    let keep = rows(
+        f,
+        &RowColumns {
+            customer: &all.customer,
+            product: &all.product,
+            agent: &all.agent,
+            channel: &all.channel,
+            products: &all.products,
+            agents: &all.agents,
+        },
+        &customers,
+        &agents,
+    )?;
+    let frame = if keep.len() == all.len() {
+        all
+    } else {
+        all.select(&keep)
+    };
+    Ok(Surveys {
+        frame,
+        customers,
+        agents,
+    })
+}

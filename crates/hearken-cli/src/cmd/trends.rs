@@ -6,7 +6,7 @@ use hearken_engine::keys::Period;
 use hearken_engine::trends::{SpikeOptions, period_counts, trends};
 
 use super::Ctx;
-use super::select::{self, Filters, RowColumns};
+use super::select::{self, Filters};
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,27 +35,7 @@ pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
         PeriodArg::Month => Period::Month,
     };
     let store = ctx.open_store()?;
-    let all = store.signal_frame(&args.filters.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
-    let rows = select::rows(
-        &args.filters,
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
-        &customers,
-        &agents,
-    )?;
-    let f = if rows.len() == all.len() {
-        all
-    } else {
-        all.select(&rows)
-    };
+    let select::Signals { frame: f, .. } = select::signals(&store, &args.filters)?;
     let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {
         if args.json {
             output::json(
