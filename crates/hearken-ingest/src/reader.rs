@@ -22,8 +22,8 @@ pub struct ReadOptions {
     pub mapping: Option<Mapping>,
     /// Longest physical line accepted (default [`input::MAX_LINE`]).
     pub max_line: usize,
-    /// Runs on every valid record, on the reading thread, before it is handed on: text
-    /// understanding (sentiment, language) and PII redaction plug in here.
+    /// Runs on valid records through [`RowReader::enrich`]: text understanding (sentiment,
+    /// language, topic) and PII redaction plug in here.
     pub enrich: Option<Enricher>,
 }
 
@@ -198,7 +198,7 @@ impl RowReader {
     /// The next row, or None at the end of the file. An `Err` is a problem with the whole file
     /// (unreadable, a line beyond the limit); the rows before it were returned.
     pub fn next_row(&mut self) -> Result<Option<ParsedRow>, IngestError> {
-        let mut row = match &mut self.inner {
+        match &mut self.inner {
             Inner::Csv(c) => c.next_row(&self.path, self.kind, &self.plan, &self.date),
             Inner::Json(j) => j.next_row(
                 &self.path,
@@ -207,19 +207,16 @@ impl RowReader {
                 &self.date,
                 &mut self.notes,
             ),
-        }?;
-        if let (
-            Some(enrich),
-            Some(ParsedRow {
-                record: Ok(record),
-                enriched,
-                ..
-            }),
-        ) = (&self.enrich, row.as_mut())
-        {
-            *enriched = (enrich.0)(record);
         }
-        Ok(row)
+    }
+
+    /// Runs the configured [`Enricher`] on a valid row. Separate from [`RowReader::next_row`] so
+    /// the caller can take the row's identity from its source content first: redaction rewrites
+    /// text, and the same source row must stay the same row whatever the enrichment settings.
+    pub fn enrich(&self, row: &mut ParsedRow) {
+        if let (Some(enrich), Ok(record)) = (&self.enrich, row.record.as_mut()) {
+            row.enriched = (enrich.0)(record);
+        }
     }
 }
 

@@ -166,9 +166,12 @@ impl Store {
                         let mut failure = None;
                         while rows.len() < batch {
                             match reader.next_row() {
-                                Ok(Some(row)) => {
-                                    // Hashing here keeps it off the writing thread.
+                                Ok(Some(mut row)) => {
+                                    // Identity is the source row's, taken before enrichment
+                                    // (redaction) rewrites its text; hashing here keeps it off
+                                    // the writing thread.
                                     let ident = row.record.as_ref().ok().map(identity);
+                                    reader.enrich(&mut row);
                                     rows.push(Prepared { row, ident });
                                 }
                                 Ok(None) => break,

@@ -962,6 +962,18 @@ fn import_scores_sentiment_flags_language_and_redacts_when_asked() {
     );
     assert_eq!(row("T5"), (None, None, 0, None));
 
+    // The same file again without redaction is the same rows: identity is the source content.
+    let again = env.import(&f, "signals", &[]);
+    assert_eq!(
+        (
+            n(&again, "stored"),
+            n(&again, "duplicates"),
+            n(&again, "quarantined")
+        ),
+        (0, 5, 0),
+        "{again}"
+    );
+
     // Without --redact-pii the text is kept as written.
     let env2 = Env::new();
     let f2 = env2.write("s.csv", body);
