@@ -59,3 +59,14 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// A spinner with `message` on stderr when it is a terminal; hidden otherwise (scripts, pipes).
+pub fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message(message.to_string());
+    bar
+}

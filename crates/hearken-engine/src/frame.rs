@@ -50,11 +50,28 @@ pub struct SignalFrame {
 }
 
 impl SignalFrame {
+    /// Rows in the frame. A frame may be loaded with only the columns a computation needs (the
+    /// others empty), so this is the length of its longest column.
     pub fn len(&self) -> usize {
-        self.at.len()
+        [
+            self.at.len(),
+            self.channel.len(),
+            self.kind.len(),
+            self.source.len(),
+            self.customer.len(),
+            self.product.len(),
+            self.agent.len(),
+            self.case.len(),
+            self.stage.len(),
+            self.topic.len(),
+            self.sentiment.len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
+        self.len() == 0
     }
 }
 
@@ -80,11 +97,26 @@ pub struct SurveyFrame {
 }
 
 impl SurveyFrame {
+    /// Rows in the frame: the length of its longest column (see [`SignalFrame::len`]).
     pub fn len(&self) -> usize {
-        self.at.len()
+        [
+            self.at.len(),
+            self.customer.len(),
+            self.product.len(),
+            self.agent.len(),
+            self.channel.len(),
+            self.nps.len(),
+            self.csat.len(),
+            self.ces.len(),
+            self.overall.len(),
+        ]
+        .into_iter()
+        .chain(self.aspects.iter().map(|(_, v)| v.len()))
+        .max()
+        .unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
+        self.len() == 0
     }
 }
 

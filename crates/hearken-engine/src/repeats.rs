@@ -214,7 +214,8 @@ pub struct ContactColumns<'a> {
     pub customer: &'a [u32],
     pub topic: &'a [u32],
     pub product: &'a [u32],
-    pub customers: &'a Dict,
+    /// How many customer codes there are (codes are `0..n_customers`).
+    pub n_customers: usize,
     pub topics: &'a Dict,
     pub products: &'a Dict,
 }
@@ -226,7 +227,14 @@ impl<'a> ContactColumns<'a> {
             customer: &f.customer,
             topic: &f.topic,
             product: &f.product,
-            customers: &f.customers,
+            // The names need not be loaded to count repeats: the largest code bounds them.
+            n_customers: f.customers.len().max(
+                f.customer
+                    .iter()
+                    .filter(|&&c| c != crate::NONE)
+                    .max()
+                    .map_or(0, |&c| c as usize + 1),
+            ),
             topics: &f.topics,
             products: &f.products,
         }
@@ -251,7 +259,7 @@ pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Resul
         cols.customer,
         cols.topic,
         Some(cols.product),
-        cols.customers.len(),
+        cols.n_customers,
         cols.topics.len(),
         opts.window_days,
         |_, topic, product, rep| {
@@ -358,7 +366,7 @@ mod tests {
             customer: &[],
             topic: &[],
             product: &[],
-            customers: &d,
+            n_customers: 0,
             topics: &d,
             products: &d,
         };

@@ -25,6 +25,8 @@ pub enum StoreError {
     ReaderGone,
     #[error("cannot start the reading thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("{0}")]
+    Snapshot(String),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }

@@ -11,10 +11,12 @@ mod frames;
 mod identity;
 mod import;
 mod schema;
+mod snapshot;
 mod store;
 
 pub use error::StoreError;
 pub use frames::{CaseEventRows, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
+pub use snapshot::{CHUNK, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{ModelInfo, QuarantineEntry, Status, Store};

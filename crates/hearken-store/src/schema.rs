@@ -198,6 +198,31 @@ CREATE TABLE topic_models (
 ALTER TABLE signals ADD COLUMN predicted_topic TEXT;
 ALTER TABLE signals ADD COLUMN topic_probability REAL;
 "#,
+    // 5: the columnar snapshot the engine reads (see snapshot.rs), and generation counters that
+    // tell it when rows were rewritten in place (`topics classify`).
+    r#"
+CREATE TABLE snapshot_parts (
+    part TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    last_id INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    format INTEGER NOT NULL
+);
+CREATE TABLE snapshot_chunks (
+    part TEXT NOT NULL,
+    col TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    min_at INTEGER,
+    max_at INTEGER,
+    data BLOB NOT NULL,
+    PRIMARY KEY (part, col, chunk)
+);
+CREATE TABLE store_generations (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -16,6 +16,8 @@ const PAGE_SIZE: u32 = 16_384;
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    /// Rows per chunk of the columnar snapshot (see snapshot.rs).
+    pub(crate) chunk_rows: usize,
 }
 
 impl std::fmt::Debug for Store {
@@ -41,6 +43,9 @@ pub struct Status {
     /// Imports that started but never finished (the process was stopped); rerunning the same
     /// import completes them.
     pub interrupted_imports: i64,
+    /// Whether the columnar snapshot the analytics read is up to date with the tables (the next
+    /// analytics command refreshes it when not).
+    pub snapshot_fresh: bool,
 }
 
 /// One quarantined row.
@@ -90,6 +95,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            chunk_rows: crate::snapshot::CHUNK,
         };
         store.migrate()?;
         Ok(store)
@@ -162,6 +168,7 @@ impl Store {
                  AND NOT EXISTS (SELECT 1 FROM imports j WHERE j.fingerprint = i.fingerprint
                                  AND j.kind = i.kind AND j.id > i.id AND j.finished_at IS NOT NULL)",
             )?,
+            snapshot_fresh: self.snapshot_is_fresh()?,
         })
     }
 
@@ -260,6 +267,9 @@ impl Store {
         classify: &mut dyn FnMut(&str) -> (Option<String>, f32),
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StoreError> {
+        // The topic generation changes before the first row and after the last one is
+        // rewritten, so a snapshot taken in between is rebuilt (snapshot.rs).
+        self.bump_generation("topics")?;
         let mut after = 0i64;
         let mut done = 0u64;
         loop {
@@ -286,6 +296,16 @@ impl Store {
             done += batch.len() as u64;
             on_progress(done);
         }
+        self.bump_generation("topics")?;
         Ok(done)
+    }
+
+    fn bump_generation(&self, name: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO store_generations (name, value) VALUES (?1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = value + 1",
+            [name],
+        )?;
+        Ok(())
     }
 }

@@ -115,8 +115,9 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
 }
 
 pub fn overview(store: &Store) -> Result<Overview> {
-    let signals = store.signal_frame(&Window::default())?;
-    let surveys = store.survey_frame(&Window::default())?;
+    super::select::fresh_snapshot(store)?;
+    let signals = store.snapshot_signals(&Window::default(), &hearken_store::SignalColumns::ALL)?;
+    let surveys = store.snapshot_surveys(&Window::default(), &hearken_store::SurveyColumns::ALL)?;
     let mut by_channel = vec![0u64; 256];
     let mut by_kind = vec![0u64; 256];
     for (&c, &k) in signals.channel.iter().zip(&signals.kind) {

@@ -35,7 +35,17 @@ pub struct DriversArgs {
 
 pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let select::Surveys { frame: f, .. } = select::surveys(&store, &args.filters)?;
+    let select::Surveys { frame: f, .. } = select::surveys(
+        &store,
+        &args.filters,
+        None,
+        hearken_store::SurveyColumns {
+            overall: true,
+            nps: true,
+            aspects: true,
+            ..hearken_store::SurveyColumns::default()
+        },
+    )?;
     if f.aspects.is_empty() {
         bail!("no survey responses with aspect ratings (aspect_* columns) in this selection");
     }

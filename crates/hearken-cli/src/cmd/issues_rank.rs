@@ -26,7 +26,18 @@ pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
         frame: f,
         customers,
         ..
-    } = select::signals(&store, &args.filters)?;
+    } = select::signals(
+        &store,
+        &args.filters,
+        None,
+        hearken_store::SignalColumns {
+            customer: true,
+            topic: true,
+            sentiment: true,
+            ..hearken_store::SignalColumns::default()
+        },
+        true,
+    )?;
     // Signals without a topic are not an issue; rank the rest.
     let mut issues = rank_issues(
         &IssueColumns::of(&f, &customers.value_per_year),

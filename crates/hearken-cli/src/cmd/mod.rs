@@ -21,6 +21,7 @@ mod repeats;
 mod scores;
 mod select;
 mod sentiment;
+mod snapshot;
 mod status;
 mod themes;
 mod topics;
@@ -85,6 +86,8 @@ pub enum Command {
     Flow(flow::FlowArgs),
     /// Train, evaluate and apply a topic classifier (models are versioned in the store)
     Topics(topics::TopicsArgs),
+    /// Bring the columnar snapshot the analytics read up to date now (they do it themselves when needed)
+    Snapshot(snapshot::SnapshotArgs),
     /// Discover themes in signal texts nobody labelled: clusters with key phrases, size and trend
     Themes(themes::ThemesArgs),
 }
@@ -119,5 +122,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Flow(a) => flow::run(&ctx, a),
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),
+        Command::Snapshot(a) => snapshot::run(&ctx, a),
     }
 }

@@ -35,7 +35,13 @@ pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
         frame: f,
         customers,
         agents,
-    } = select::signals(&store, &args.filters)?;
+    } = select::signals(
+        &store,
+        &args.filters,
+        Some(args.by),
+        hearken_store::SignalColumns::default(),
+        false,
+    )?;
     let key = select::key(
         args.by,
         &KeyColumns {

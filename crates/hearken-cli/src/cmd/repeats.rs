@@ -33,7 +33,20 @@ pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
         );
     }
     let store = ctx.open_store()?;
-    let select::Signals { frame: f, .. } = select::signals(&store, &args.filters)?;
+    let select::Signals { frame: f, .. } = select::signals(
+        &store,
+        &args.filters,
+        None,
+        hearken_store::SignalColumns {
+            at: true,
+            customer: true,
+            topic: true,
+            product: true,
+            product_names: true,
+            ..hearken_store::SignalColumns::default()
+        },
+        false,
+    )?;
     let opts = RepeatOptions {
         window_days: args.days,
         cost_per_contact: args.cost_per_contact,

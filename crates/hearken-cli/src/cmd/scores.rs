@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use hearken_engine::Level;
-use hearken_engine::scores::{self, CesTally, CsatTally, NpsTally, ScoreOptions};
+use hearken_engine::scores::{self, CesTally, CsatTally, NpsTally, ScoreOptions, SentimentTally};
+use hearken_store::{SignalColumns, SurveyColumns};
 use serde::Serialize;
 
 use super::Ctx;
@@ -18,6 +19,8 @@ pub enum Metric {
     Csat,
     /// Mean customer effort on 1-7
     Ces,
+    /// Net sentiment of signals: % positive minus % negative (VADER compound >= 0.05 / <= -0.05)
+    Sentiment,
 }
 
 #[derive(Debug, Args)]
@@ -39,35 +42,76 @@ pub struct ScoresArgs {
 
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let select::Surveys {
-        frame: f,
-        customers,
-        agents,
-    } = select::surveys(&store, &args.filters)?;
     let opts = ScoreOptions {
         level: Level::new(args.level)?,
         ..ScoreOptions::default()
     };
-    let n = f.len();
-    let Some(by) = args.by else {
-        let value = match args.metric {
-            Metric::Nps => {
-                serde_json::to_value(scores::nps(&NpsTally::from_column(&f.nps, 0, 0..n), &opts))?
-            }
-            Metric::Csat => serde_json::to_value(scores::csat(
-                &CsatTally::from_column(&f.csat, 1, 0..n),
-                &opts,
-            ))?,
-            Metric::Ces => {
-                serde_json::to_value(scores::ces(&CesTally::from_column(&f.ces, 1, 0..n), &opts))?
-            }
-        };
+    let (overall, groups) = if args.metric == Metric::Sentiment {
+        sentiment(&store, &args, &opts)?
+    } else {
+        survey_scores(&store, &args, &opts)?
+    };
+    if let Some(value) = overall {
         if args.json {
             output::json(&value)?;
         } else {
             print_rows(args.metric, &[("all".to_string(), value)]);
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.json {
+        let list: Vec<serde_json::Value> = groups
+            .into_iter()
+            .map(|(g, mut v)| {
+                v["group"] = g.into();
+                v
+            })
+            .collect();
+        output::json(&list)?;
+    } else {
+        print_rows(args.metric, &groups);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The whole selection's estimate (no `--by`), or one per group.
+type Scored = (Option<serde_json::Value>, Vec<(String, serde_json::Value)>);
+
+fn survey_scores(
+    store: &hearken_store::Store,
+    args: &ScoresArgs,
+    opts: &ScoreOptions,
+) -> Result<Scored> {
+    let want = SurveyColumns {
+        nps: args.metric == Metric::Nps,
+        csat: args.metric == Metric::Csat,
+        ces: args.metric == Metric::Ces,
+        ..SurveyColumns::default()
+    };
+    let select::Surveys {
+        frame: f,
+        customers,
+        agents,
+    } = select::surveys(store, &args.filters, args.by, want)?;
+    let n = f.len();
+    let Some(by) = args.by else {
+        return Ok((
+            Some(match args.metric {
+                Metric::Nps => serde_json::to_value(scores::nps(
+                    &NpsTally::from_column(&f.nps, 0, 0..n),
+                    opts,
+                ))?,
+                Metric::Csat => serde_json::to_value(scores::csat(
+                    &CsatTally::from_column(&f.csat, 1, 0..n),
+                    opts,
+                ))?,
+                _ => serde_json::to_value(scores::ces(
+                    &CesTally::from_column(&f.ces, 1, 0..n),
+                    opts,
+                ))?,
+            }),
+            Vec::new(),
+        ));
     };
     let key = select::key(
         by,
@@ -86,24 +130,56 @@ pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
         &customers,
         &agents,
     )?;
-    let groups: Vec<(String, serde_json::Value)> = match args.metric {
-        Metric::Nps => to_rows(scores::nps_by(&f.nps, &key, &opts)?)?,
-        Metric::Csat => to_rows(scores::csat_by(&f.csat, &key, &opts)?)?,
-        Metric::Ces => to_rows(scores::ces_by(&f.ces, &key, &opts)?)?,
+    let groups = match args.metric {
+        Metric::Nps => to_rows(scores::nps_by(&f.nps, &key, opts)?)?,
+        Metric::Csat => to_rows(scores::csat_by(&f.csat, &key, opts)?)?,
+        _ => to_rows(scores::ces_by(&f.ces, &key, opts)?)?,
     };
-    if args.json {
-        let list: Vec<serde_json::Value> = groups
-            .into_iter()
-            .map(|(g, mut v)| {
-                v["group"] = g.into();
-                v
-            })
-            .collect();
-        output::json(&list)?;
-    } else {
-        print_rows(args.metric, &groups);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((None, groups))
+}
+
+fn sentiment(
+    store: &hearken_store::Store,
+    args: &ScoresArgs,
+    opts: &ScoreOptions,
+) -> Result<Scored> {
+    let want = SignalColumns {
+        sentiment: true,
+        ..SignalColumns::default()
+    };
+    let select::Signals {
+        frame: f,
+        customers,
+        agents,
+    } = select::signals(store, &args.filters, args.by, want, false)?;
+    let Some(by) = args.by else {
+        let t = SentimentTally::from_column(&f.sentiment, 0..f.len());
+        return Ok((
+            Some(serde_json::to_value(scores::net_sentiment(&t, opts))?),
+            Vec::new(),
+        ));
+    };
+    let key = select::key(
+        by,
+        &KeyColumns {
+            at: &f.at,
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            topic: Some(&f.topic),
+            customers: &f.customers,
+            products: &f.products,
+            agents: &f.agents,
+            topics: Some(&f.topics),
+        },
+        &customers,
+        &agents,
+    )?;
+    Ok((
+        None,
+        to_rows(scores::net_sentiment_by(&f.sentiment, &key, opts)?)?,
+    ))
 }
 
 fn to_rows<T: Serialize>(
@@ -120,6 +196,7 @@ fn print_rows(metric: Metric, rows: &[(String, serde_json::Value)]) {
         Metric::Nps => "nps",
         Metric::Csat => "csat",
         Metric::Ces => "ces",
+        Metric::Sentiment => "net_sentiment",
     };
     let fmt = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.1}"));
     let table: Vec<Vec<String>> = rows

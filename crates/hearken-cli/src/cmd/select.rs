@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use hearken_engine::keys::{self, Period};
 use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE};
 use hearken_model::{Channel, DateOptions, Timestamp};
-use hearken_store::Window;
+use hearken_store::{SignalColumns, SurveyColumns, Window};
 
 #[derive(Debug, Args, Default)]
 pub struct Filters {
@@ -103,7 +103,8 @@ pub fn code_of(dict: &Dict, name: &str, what: &str) -> Result<u32> {
     bail!("unknown {what} '{name}' (known: {shown})")
 }
 
-/// Rows of a frame (given its columns) that pass the filters.
+/// Rows of a frame (given its columns) that pass the filters. Only the columns an active
+/// filter names need to be loaded.
 pub struct RowColumns<'a> {
     pub customer: &'a [u32],
     pub product: &'a [u32],
@@ -113,12 +114,28 @@ pub struct RowColumns<'a> {
     pub agents: &'a Dict,
 }
 
+impl Filters {
+    /// Whether any filter other than the time window is set.
+    pub fn narrows_rows(&self) -> bool {
+        self.segment.is_some()
+            || self.product.is_some()
+            || self.channel.is_some()
+            || self.agent.is_some()
+            || self.team.is_some()
+    }
+}
+
+/// The rows that pass, or `None` when no row filter is set (every row passes).
 pub fn rows(
     f: &Filters,
+    n: usize,
     cols: &RowColumns<'_>,
     customers: &CustomerFrame,
     agents: &AgentFrame,
-) -> Result<Vec<usize>> {
+) -> Result<Option<Vec<usize>>> {
+    if !f.narrows_rows() {
+        return Ok(None);
+    }
     let segment = f
         .segment
         .as_deref()
@@ -154,7 +171,6 @@ pub fn rows(
                 })
         })
         .transpose()?;
-    let n = cols.customer.len();
     let lookup = |map: &[u32], code: u32| {
         if code == NONE {
             NONE
@@ -162,15 +178,18 @@ pub fn rows(
             map.get(code as usize).copied().unwrap_or(NONE)
         }
     };
-    Ok((0..n)
-        .filter(|&r| {
-            segment.is_none_or(|s| lookup(&customers.segment, cols.customer[r]) == s)
-                && product.is_none_or(|p| cols.product[r] == p)
-                && agent.is_none_or(|a| cols.agent[r] == a)
-                && team.is_none_or(|t| lookup(&agents.team, cols.agent[r]) == t)
-                && channel.is_none_or(|c| cols.channel[r] == c)
-        })
-        .collect())
+    let at = |col: &[u32], r: usize| col.get(r).copied().unwrap_or(NONE);
+    Ok(Some(
+        (0..n)
+            .filter(|&r| {
+                segment.is_none_or(|s| lookup(&customers.segment, at(cols.customer, r)) == s)
+                    && product.is_none_or(|p| at(cols.product, r) == p)
+                    && agent.is_none_or(|a| at(cols.agent, r) == a)
+                    && team.is_none_or(|t| lookup(&agents.team, at(cols.agent, r)) == t)
+                    && channel.is_none_or(|c| cols.channel.get(r) == Some(&c))
+            })
+            .collect(),
+    ))
 }
 
 /// The grouping key for `by` over a frame's columns.
@@ -226,12 +245,109 @@ pub struct Surveys {
     pub agents: AgentFrame,
 }
 
-pub fn signals(store: &hearken_store::Store, f: &Filters) -> Result<Signals> {
-    let all = store.signal_frame(&f.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
+/// What a command reads besides the columns it computes on: the columns its filters and its
+/// grouping need, and whether customer or agent attributes are needed.
+struct Extra {
+    customer: bool,
+    product: bool,
+    agent: bool,
+    channel: bool,
+    at: bool,
+    topic: bool,
+    customer_names: bool,
+    product_names: bool,
+    agent_names: bool,
+    customer_attrs: bool,
+    agent_attrs: bool,
+}
+
+fn extra(f: &Filters, by: Option<By>) -> Extra {
+    let by_is = |b: By| by == Some(b);
+    Extra {
+        customer: f.segment.is_some()
+            || [By::Customer, By::Segment, By::Persona, By::Tenure]
+                .into_iter()
+                .any(by_is),
+        product: f.product.is_some() || by_is(By::Product),
+        agent: f.agent.is_some() || f.team.is_some() || by_is(By::Agent) || by_is(By::Team),
+        channel: f.channel.is_some() || by_is(By::Channel),
+        at: [By::Day, By::Week, By::Month, By::Tenure]
+            .into_iter()
+            .any(by_is),
+        topic: by_is(By::Topic),
+        customer_names: by_is(By::Customer),
+        product_names: f.product.is_some() || by_is(By::Product),
+        agent_names: f.agent.is_some() || by_is(By::Agent),
+        customer_attrs: f.segment.is_some()
+            || [By::Segment, By::Persona, By::Tenure]
+                .into_iter()
+                .any(by_is),
+        agent_attrs: f.team.is_some() || by_is(By::Team),
+    }
+}
+
+/// Brings the store's columnar snapshot up to date (after an import), saying so on stderr when
+/// it takes a while.
+pub fn fresh_snapshot(store: &hearken_store::Store) -> Result<()> {
+    if store.snapshot_is_fresh()? {
+        return Ok(());
+    }
+    let bar =
+        crate::output::spinner("updating the columnar snapshot (first analytics after an import)");
+    let started = std::time::Instant::now();
+    let report = store.refresh_snapshot(false, &mut |part, n| {
+        bar.set_message(format!(
+            "updating the columnar snapshot: {part} {}",
+            crate::output::thousands(n)
+        ));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    tracing::info!(
+        ?report,
+        seconds = started.elapsed().as_secs_f64(),
+        "snapshot refreshed"
+    );
+    Ok(())
+}
+
+/// The signals that pass the filters, with the columns in `want` plus those the filters and
+/// the grouping `by` need. Columns not asked for are empty.
+pub fn signals(
+    store: &hearken_store::Store,
+    f: &Filters,
+    by: Option<By>,
+    want: SignalColumns,
+    customer_attrs: bool,
+) -> Result<Signals> {
+    fresh_snapshot(store)?;
+    let x = extra(f, by);
+    let cols = SignalColumns {
+        at: want.at || x.at,
+        channel: want.channel || x.channel,
+        customer: want.customer || x.customer,
+        product: want.product || x.product,
+        agent: want.agent || x.agent,
+        topic: want.topic || x.topic,
+        customer_names: want.customer_names || x.customer_names,
+        product_names: want.product_names || x.product_names,
+        agent_names: want.agent_names || x.agent_names,
+        ..want
+    };
+    let all = store.snapshot_signals(&f.window()?, &cols)?;
+    let customers = if customer_attrs || x.customer_attrs {
+        store.snapshot_customers()?
+    } else {
+        CustomerFrame::default()
+    };
+    let agents = if x.agent_attrs {
+        store.snapshot_agents()?
+    } else {
+        AgentFrame::default()
+    };
     let keep = rows(
         f,
+        all.len(),
         &RowColumns {
             customer: &all.customer,
             product: &all.product,
@@ -243,10 +359,9 @@ pub fn signals(store: &hearken_store::Store, f: &Filters) -> Result<Signals> {
         &customers,
         &agents,
     )?;
-    let frame = if keep.len() == all.len() {
-        all
-    } else {
-        all.select(&keep)
+    let frame = match keep {
+        Some(keep) => all.select(&keep),
+        None => all,
     };
     Ok(Signals {
         frame,
@@ -255,12 +370,44 @@ pub fn signals(store: &hearken_store::Store, f: &Filters) -> Result<Signals> {
     })
 }
 
-pub fn surveys(store: &hearken_store::Store, f: &Filters) -> Result<Surveys> {
-    let all = store.survey_frame(&f.window()?)?;
-    let customers = store.customer_frame()?;
-    let agents = store.agent_frame()?;
+/// The survey responses that pass the filters, with the columns in `want` plus those the
+/// filters and the grouping `by` need.
+pub fn surveys(
+    store: &hearken_store::Store,
+    f: &Filters,
+    by: Option<By>,
+    want: SurveyColumns,
+) -> Result<Surveys> {
+    fresh_snapshot(store)?;
+    let x = extra(f, by);
+    if x.topic {
+        bail!("--by topic applies to signals, not survey responses");
+    }
+    let cols = SurveyColumns {
+        at: want.at || x.at,
+        channel: want.channel || x.channel,
+        customer: want.customer || x.customer,
+        product: want.product || x.product,
+        agent: want.agent || x.agent,
+        customer_names: want.customer_names || x.customer_names,
+        product_names: want.product_names || x.product_names,
+        agent_names: want.agent_names || x.agent_names,
+        ..want
+    };
+    let all = store.snapshot_surveys(&f.window()?, &cols)?;
+    let customers = if x.customer_attrs {
+        store.snapshot_customers()?
+    } else {
+        CustomerFrame::default()
+    };
+    let agents = if x.agent_attrs {
+        store.snapshot_agents()?
+    } else {
+        AgentFrame::default()
+    };
     let keep = rows(
         f,
+        all.len(),
         &RowColumns {
             customer: &all.customer,
             product: &all.product,
@@ -272,10 +419,9 @@ pub fn surveys(store: &hearken_store::Store, f: &Filters) -> Result<Surveys> {
         &customers,
         &agents,
     )?;
-    let frame = if keep.len() == all.len() {
-        all
-    } else {
-        all.select(&keep)
+    let frame = match keep {
+        Some(keep) => all.select(&keep),
+        None => all,
     };
     Ok(Surveys {
         frame,

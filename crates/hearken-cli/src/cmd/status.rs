@@ -35,6 +35,11 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<ExitCode> {
     .map(|(k, v)| vec![k.to_string(), output::thousands(*v as u64)])
     .collect();
     print!("{}", output::table(&["kind", "rows"], &rows));
+    if !s.snapshot_fresh {
+        println!(
+            "the columnar snapshot is behind the tables: the next analytics command (or `hearken snapshot`) brings it up to date"
+        );
+    }
     if s.interrupted_imports > 0 {
         println!(
             "{} import(s) were interrupted: run the same import again to complete them",

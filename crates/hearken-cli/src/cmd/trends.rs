@@ -35,7 +35,17 @@ pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
         PeriodArg::Month => Period::Month,
     };
     let store = ctx.open_store()?;
-    let select::Signals { frame: f, .. } = select::signals(&store, &args.filters)?;
+    let select::Signals { frame: f, .. } = select::signals(
+        &store,
+        &args.filters,
+        None,
+        hearken_store::SignalColumns {
+            at: true,
+            topic: true,
+            ..hearken_store::SignalColumns::default()
+        },
+        false,
+    )?;
     let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {
         if args.json {
             output::json(

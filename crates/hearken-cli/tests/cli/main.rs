@@ -80,7 +80,7 @@ fn canonical_csv_of_every_kind() {
     ] {
         assert_eq!(n(&st, k), want, "status {k}: {st}");
     }
-    assert_eq!(n(&st, "schema_version"), 4);
+    assert_eq!(n(&st, "schema_version"), 5);
 }
 
 #[test]

@@ -1,0 +1,382 @@
+//! The columnar snapshot against the tables: after every kind of change (new rows, a second
+//! file, changed customer attributes, re-classified topics) the frames read from the snapshot
+//! hold exactly what the row-by-row SQL frames hold, for the whole store and for windows that
+//! cut chunks.
+
+use hearken_engine::{Dict, NONE, SignalFrame, SurveyFrame};
+use hearken_ingest::ReadOptions;
+use hearken_model::RecordKind;
+use hearken_store::{SignalColumns, Store, SurveyColumns, Window};
+
+/// A small deterministic generator (an LCG), so the test needs no data files.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+const T0: i64 = 1_704_067_200; // 2024-01-01
+
+fn signals_csv(rng: &mut Lcg, first: usize, n: usize) -> String {
+    let channels = ["web", "phone", "email", "chat"];
+    let kinds = ["question", "complaint", "compliment", "request"];
+    let topics = ["", "billing", "delivery", "login", "refund"];
+    let stages = ["", "onboarding", "renewal"];
+    let texts = [
+        "",
+        "great service thank you",
+        "this is terrible",
+        "where is my order",
+    ];
+    let mut s =
+        String::from("id,at,channel,kind,customer_id,product_id,agent_id,stage,topic,text\n");
+    for i in first..first + n {
+        // Mostly in time order, with some rows out of order.
+        let at = T0 + (i as i64) * 600 + rng.next(5000) as i64;
+        let cust = rng.next(300);
+        let customer = if cust < 290 {
+            format!("C{cust}")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "S{i},{},{},{},{customer},P{},{},{},{},{}\n",
+            hearken_model::Timestamp::from_unix(at).to_rfc3339(),
+            channels[rng.next(4) as usize],
+            kinds[rng.next(4) as usize],
+            rng.next(12),
+            if rng.next(3) == 0 {
+                String::new()
+            } else {
+                format!("A{}", rng.next(20))
+            },
+            stages[rng.next(3) as usize],
+            topics[rng.next(5) as usize],
+            texts[rng.next(4) as usize],
+        ));
+    }
+    s
+}
+
+fn surveys_csv(rng: &mut Lcg, first: usize, n: usize, aspects: &[&str]) -> String {
+    let mut s = String::from("id,at,customer_id,nps,csat,overall");
+    for a in aspects {
+        s.push_str(&format!(",aspect_{a}"));
+    }
+    s.push('\n');
+    for i in first..first + n {
+        let at = T0 + (i as i64) * 3000 + rng.next(9000) as i64;
+        s.push_str(&format!(
+            "R{i},{},C{},{},{},{}",
+            hearken_model::Timestamp::from_unix(at).to_rfc3339(),
+            rng.next(300),
+            rng.next(11),
+            if rng.next(4) == 0 {
+                String::new()
+            } else {
+                (1 + rng.next(5)).to_string()
+            },
+            rng.next(11),
+        ));
+        for _ in aspects {
+            if rng.next(5) == 0 {
+                s.push(',');
+            } else {
+                s.push_str(&format!(",{}", rng.next(11)));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn import(store: &mut Store, dir: &std::path::Path, name: &str, kind: RecordKind, body: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("write");
+    let r = store
+        .import_file(&path, &ReadOptions::new(kind), 500, &mut |_| {})
+        .expect("import");
+    let q = store.quarantine(3).expect("quarantine");
+    assert_eq!(
+        r.counts.quarantined, 0,
+        "{name}: the test's own rows are valid: {q:?}"
+    );
+}
+
+fn name(d: &Dict, code: u32) -> Option<String> {
+    (code != NONE).then(|| d.name(code).unwrap_or("?").to_string())
+}
+
+/// A signal frame as rows of names, so frames with other dictionary codes compare.
+fn signal_rows(f: &SignalFrame) -> Vec<String> {
+    (0..f.len())
+        .map(|r| {
+            format!(
+                "{} {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                f.at[r],
+                f.channel[r],
+                f.kind[r],
+                f.source[r],
+                name(&f.customers, f.customer[r]),
+                name(&f.products, f.product[r]),
+                name(&f.agents, f.agent[r]),
+                name(&f.cases, f.case[r]),
+                name(&f.stages, f.stage[r]),
+                name(&f.topics, f.topic[r]),
+                f.sentiment[r].to_bits()
+            )
+        })
+        .collect()
+}
+
+fn survey_rows(f: &SurveyFrame) -> Vec<String> {
+    (0..f.len())
+        .map(|r| {
+            let aspects: Vec<String> = f
+                .aspects
+                .iter()
+                .map(|(n, v)| format!("{n}={}", v[r].to_bits()))
+                .collect();
+            format!(
+                "{} {:?} {:?} {:?} {} {} {} {} {} {}",
+                f.at[r],
+                name(&f.customers, f.customer[r]),
+                name(&f.products, f.product[r]),
+                name(&f.agents, f.agent[r]),
+                f.channel[r],
+                f.nps[r],
+                f.csat[r],
+                f.ces[r],
+                f.overall[r].to_bits(),
+                aspects.join(",")
+            )
+        })
+        .collect()
+}
+
+fn check(store: &Store, what: &str) {
+    let windows = [
+        Window::default(),
+        Window {
+            from: Some(T0 + 400_000),
+            to: Some(T0 + 1_300_000),
+        },
+        Window {
+            from: Some(T0 + 777_777),
+            to: None,
+        },
+        Window {
+            from: None,
+            to: Some(T0 + 5),
+        },
+    ];
+    for w in &windows {
+        let sql = store.signal_frame(w).expect("sql frame");
+        let snap = store
+            .snapshot_signals(w, &SignalColumns::ALL)
+            .expect("snapshot frame");
+        assert_eq!(snap.len(), sql.len(), "{what}: signal rows in {w:?}");
+        assert_eq!(
+            signal_rows(&snap),
+            signal_rows(&sql),
+            "{what}: signals in {w:?}"
+        );
+        let sql = store.survey_frame(w).expect("sql surveys");
+        let snap = store
+            .snapshot_surveys(w, &SurveyColumns::ALL)
+            .expect("snapshot surveys");
+        assert_eq!(
+            survey_rows(&snap),
+            survey_rows(&sql),
+            "{what}: surveys in {w:?}"
+        );
+    }
+    let (sql, snap) = (
+        store.customer_frame().expect("customers"),
+        store.snapshot_customers().expect("snapshot customers"),
+    );
+    let names = |f: &hearken_engine::CustomerFrame| -> Vec<String> {
+        (0..f.segment.len())
+            .map(|i| {
+                format!(
+                    "{:?} {:?} {} {} {} {}",
+                    name(&f.segments, f.segment[i]),
+                    name(&f.personas, f.persona[i]),
+                    f.since[i],
+                    f.value_per_year[i].to_bits(),
+                    f.white_glove[i],
+                    f.churned_at[i]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(names(&snap), names(&sql), "{what}: customers");
+    let (sql, snap) = (
+        store.agent_frame().expect("agents"),
+        store.snapshot_agents().expect("snapshot agents"),
+    );
+    let teams = |f: &hearken_engine::AgentFrame| -> Vec<Option<String>> {
+        f.team.iter().map(|&t| name(&f.teams, t)).collect()
+    };
+    assert_eq!(teams(&snap), teams(&sql), "{what}: agents");
+}
+
+#[test]
+fn snapshot_frames_equal_the_tables_through_every_change() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = Store::open(&dir.path().join("h.db")).expect("open");
+    // Small chunks, so appends land in partial chunks and windows cut chunks.
+    store.set_snapshot_chunk_rows(700);
+    let mut rng = Lcg(7);
+
+    // An empty store has a fresh, empty snapshot once refreshed.
+    store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    assert!(store.snapshot_is_fresh().expect("fresh"));
+    assert_eq!(
+        store
+            .snapshot_signals(&Window::default(), &SignalColumns::ALL)
+            .expect("empty")
+            .len(),
+        0
+    );
+
+    import(
+        &mut store,
+        dir.path(),
+        "agents.csv",
+        RecordKind::Agents,
+        &(0..20).fold(String::from("agent_id,team\n"), |s, i| {
+            s + &format!("A{i},T{}\n", i % 3)
+        }),
+    );
+    import(
+        &mut store,
+        dir.path(),
+        "s1.csv",
+        RecordKind::Signals,
+        &signals_csv(&mut rng, 0, 2000),
+    );
+    import(
+        &mut store,
+        dir.path(),
+        "v1.csv",
+        RecordKind::Surveys,
+        &surveys_csv(&mut rng, 0, 500, &["price", "service"]),
+    );
+    assert!(!store.snapshot_is_fresh().expect("stale after import"));
+    let first = store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    assert!(
+        first
+            .rebuilt
+            .iter()
+            .any(|(p, n)| p == "signals" && *n == 2000)
+    );
+    assert!(store.snapshot_is_fresh().expect("fresh"));
+    check(&store, "first import");
+
+    // New rows are appended: the partial last chunk is completed and new chunks follow.
+    import(
+        &mut store,
+        dir.path(),
+        "s2.csv",
+        RecordKind::Signals,
+        &signals_csv(&mut rng, 2000, 1234),
+    );
+    import(
+        &mut store,
+        dir.path(),
+        "v2.csv",
+        RecordKind::Surveys,
+        &surveys_csv(&mut rng, 500, 900, &["service", "speed"]),
+    );
+    let second = store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    assert!(
+        second
+            .appended
+            .iter()
+            .any(|(p, n)| p == "signals" && *n == 1234),
+        "{second:?}"
+    );
+    check(&store, "appended rows and a new aspect");
+
+    // Changed customer attributes rebuild the customers part.
+    import(
+        &mut store,
+        dir.path(),
+        "c.csv",
+        RecordKind::Customers,
+        &(0..300).fold(
+            String::from("customer_id,segment,value_per_year\n"),
+            |s, i| s + &format!("C{i},{},{}\n", ["smb", "enterprise"][i % 2], i * 10),
+        ),
+    );
+    store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    check(&store, "customer attributes");
+    import(
+        &mut store,
+        dir.path(),
+        "c2.csv",
+        RecordKind::Customers,
+        "customer_id,segment\nC1,public sector\n",
+    );
+    store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    check(&store, "an updated customer");
+
+    // Re-classification rewrites predicted topics in place: the signals part is rebuilt.
+    let mut n = 0u64;
+    store
+        .reclassify(
+            &mut |text| {
+                n += 1;
+                (Some(format!("predicted-{}", text.len() % 3)), 0.9)
+            },
+            &mut |_| {},
+        )
+        .expect("reclassify");
+    assert!(n > 0);
+    assert!(!store.snapshot_is_fresh().expect("stale after reclassify"));
+    let third = store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    assert!(
+        third.rebuilt.iter().any(|(p, _)| p == "signals"),
+        "{third:?}"
+    );
+    check(&store, "re-classified topics");
+
+    // Another chunk size rebuilds everything, with the same frames.
+    store.set_snapshot_chunk_rows(1 << 20);
+    assert!(!store.snapshot_is_fresh().expect("other chunk size"));
+    store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("refresh");
+    check(&store, "one chunk");
+    // Only the asked-for columns are read.
+    let some = store
+        .snapshot_signals(
+            &Window::default(),
+            &SignalColumns {
+                topic: true,
+                ..SignalColumns::default()
+            },
+        )
+        .expect("topic only");
+    assert_eq!(some.len(), 3234);
+    assert!(some.at.is_empty() && some.customer.is_empty() && some.customers.is_empty());
+}
