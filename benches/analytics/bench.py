@@ -39,7 +39,7 @@ VENV = os.path.join(ROOT, "benches", "analytics", ".venv")
 
 def ensure_venv():
     py = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.executable) == os.path.realpath(py) or sys.prefix == VENV:
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         return
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])

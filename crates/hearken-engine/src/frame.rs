@@ -29,6 +29,8 @@ impl Dict {
 /// (`Channel::code()` …). `sentiment` is the VADER compound score, NaN when not scored.
 #[derive(Debug, Clone, Default)]
 pub struct SignalFrame {
+    /// The store's id of each signal, to look the signal up again (evidence); often not loaded.
+    pub id: Vec<i64>,
     pub at: Vec<i64>,
     pub channel: Vec<u8>,
     pub kind: Vec<u8>,
@@ -54,6 +56,7 @@ impl SignalFrame {
     /// others empty), so this is the length of its longest column.
     pub fn len(&self) -> usize {
         [
+            self.id.len(),
             self.at.len(),
             self.channel.len(),
             self.kind.len(),
@@ -151,6 +154,7 @@ impl SignalFrame {
     /// The frame restricted to `rows` (indices into this frame), dictionaries shared.
     pub fn select(&self, rows: &[usize]) -> SignalFrame {
         SignalFrame {
+            id: pick(&self.id, rows),
             at: pick(&self.at, rows),
             channel: pick(&self.channel, rows),
             kind: pick(&self.kind, rows),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use hearken_engine::{CustomerFrame, Dict, NONE, SignalFrame, SurveyFrame};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::{Store, StoreError};
 
@@ -78,11 +78,12 @@ impl Store {
         let mut stmt = self.conn.prepare(
             // The source's own topic wins; otherwise the topic model's prediction, if any.
             "SELECT at, channel, kind, source, customer_id, product_id, agent_id, case_id, stage,
-             coalesce(topic, predicted_topic), sentiment FROM signals WHERE at >= ?1 AND at < ?2",
+             coalesce(topic, predicted_topic), sentiment, id FROM signals WHERE at >= ?1 AND at < ?2",
         )?;
         let mut rows = stmt.query([from, to])?;
         while let Some(r) = rows.next()? {
             f.at.push(r.get(0)?);
+            f.id.push(r.get(11)?);
             f.channel.push(r.get(1)?);
             f.kind.push(r.get(2)?);
             f.source.push(r.get(3)?);
@@ -222,6 +223,16 @@ impl Store {
     }
 }
 
+/// One signal as evidence behind a figure: its source id, time, customer, text and sentiment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SignalBrief {
+    pub id: String,
+    pub at: i64,
+    pub customer: Option<String>,
+    pub text: Option<String>,
+    pub sentiment: Option<f64>,
+}
+
 /// Case events as plain columns, in the order they were imported (the order ties keep), for
 /// case-flow analysis.
 #[derive(Debug, Clone, Default)]
@@ -260,6 +271,31 @@ impl Store {
 }
 
 impl Store {
+    /// The signals with these store ids (as in `SignalFrame::id`), in the order given; ids
+    /// that do not exist are left out.
+    pub fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.ext_id, s.at, c.ext_id, s.text, s.sentiment FROM signals s
+             LEFT JOIN customers c ON c.id = s.customer_id WHERE s.id = ?1",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok(SignalBrief {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        customer: r.get(2)?,
+                        text: r.get(3)?,
+                        sentiment: r.get(4)?,
+                    })
+                })
+                .optional()?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
     /// The texts of the newest `limit` signals in the window (with their times), newest first.
     pub fn signal_texts(
         &self,

@@ -174,6 +174,8 @@ fn corrupt(part: &str, col: &str, why: impl std::fmt::Display) -> StoreError {
 /// Which columns of the signals to load; the rest stay empty in the frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SignalColumns {
+    /// The store's row ids (to look signals up again).
+    pub id: bool,
     pub at: bool,
     pub channel: bool,
     pub kind: bool,
@@ -194,6 +196,7 @@ pub struct SignalColumns {
 
 impl SignalColumns {
     pub const ALL: SignalColumns = SignalColumns {
+        id: true,
         at: true,
         channel: true,
         kind: true,
@@ -659,6 +662,7 @@ fn scan_part(
         }
         match def.name {
             "signals" => {
+                push_i64(b, "id", id);
                 push_i64(b, "at", r.get(1)?);
                 push_u8(b, "channel", r.get(2)?);
                 push_u8(b, "kind", r.get(3)?);
@@ -970,6 +974,7 @@ impl Store {
     ) -> Result<SignalFrame, StoreError> {
         let mut names = Vec::new();
         for (on, name) in [
+            (want.id, "id"),
             (want.at, "at"),
             (want.channel, "channel"),
             (want.kind, "kind"),
@@ -995,6 +1000,7 @@ impl Store {
             }
         };
         Ok(SignalFrame {
+            id: take_i64(&mut c, "id"),
             at: take_i64(&mut c, "at"),
             channel: take_u8(&mut c, "channel"),
             kind: take_u8(&mut c, "kind"),

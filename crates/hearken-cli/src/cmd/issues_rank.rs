@@ -31,6 +31,7 @@ pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
         &args.filters,
         None,
         hearken_store::SignalColumns {
+            id: args.json,
             customer: true,
             topic: true,
             sentiment: true,
@@ -52,7 +53,20 @@ pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
         issue.rank = rank + 1;
     }
     if args.json {
-        output::json(&issues)?;
+        // Evidence as the signals themselves (source id, time, customer, text, sentiment), not
+        // row numbers of a frame.
+        let mut list = Vec::with_capacity(issues.len());
+        for issue in &issues {
+            let ids: Vec<i64> = issue
+                .evidence
+                .iter()
+                .filter_map(|&r| f.id.get(r as usize).copied())
+                .collect();
+            let mut v = serde_json::to_value(issue)?;
+            v["evidence"] = serde_json::to_value(store.signal_briefs(&ids)?)?;
+            list.push(v);
+        }
+        output::json(&list)?;
         return Ok(ExitCode::SUCCESS);
     }
     if issues.is_empty() {

@@ -1042,6 +1042,37 @@ fn drivers_recover_the_generators_known_weights_and_issues_are_ranked() {
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert_eq!(issues[0]["rank"], 1);
+    // The evidence is the signals themselves: the most negative of the topic first, each one
+    // stored with that topic.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    for issue in issues {
+        let topic = issue["topic"].as_str().unwrap();
+        let evidence = issue["evidence"].as_array().unwrap();
+        assert!(!evidence.is_empty(), "{topic} has evidence");
+        let mut last = f64::NEG_INFINITY;
+        for e in evidence {
+            let (stored_topic, sentiment): (String, f64) = conn
+                .query_row(
+                    "SELECT coalesce(topic, predicted_topic), sentiment FROM signals WHERE ext_id = ?1",
+                    [e["id"].as_str().unwrap()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(stored_topic, topic);
+            // (serde_json parses floats to within one ulp)
+            assert!((e["sentiment"].as_f64().unwrap() - sentiment).abs() < 1e-12);
+            assert!(sentiment >= last, "most negative first");
+            last = sentiment;
+        }
+        let most_negative: f64 = conn
+            .query_row(
+                "SELECT min(sentiment) FROM signals WHERE coalesce(topic, predicted_topic) = ?1",
+                [topic],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!((evidence[0]["sentiment"].as_f64().unwrap() - most_negative).abs() < 1e-12);
+    }
 }
 
 #[test]

@@ -176,6 +176,7 @@ pub fn signals(expected: &Value) -> (SignalFrame, Vec<f64>) {
     let (h, b) = rows("signals.csv");
     let n = b.len();
     let frame = SignalFrame {
+        id: Vec::new(),
         at: col(&h, &b, "at")
             .iter()
             .map(|s| s.parse().expect("at"))
