@@ -181,16 +181,27 @@ def d_trends(con):
     return {"topics": len(series), "weekly_total": sum(n for _, _, n in rows)}
 
 
-def d_issues(con):
+def d_issues(con, limit=10, evidence=20):
     rows = con.execute("""
-        SELECT s.topic, count(*), count(*) FILTER (WHERE s.sentiment <= -0.05), count(s.sentiment),
-               avg(c.value_per_year)
+        SELECT s.topic, count(*) AS n, count(*) FILTER (WHERE s.sentiment <= -0.05) AS neg,
+               count(s.sentiment) AS scored, avg(c.value_per_year) AS mean_value
         FROM signals s LEFT JOIN customers c ON c.id = s.customer_id
         WHERE s.topic IS NOT NULL GROUP BY 1""").fetchall()
-    evidence = con.execute("""
-        SELECT topic, id FROM signals WHERE topic IS NOT NULL AND sentiment IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY topic ORDER BY sentiment, id) <= 20""").fetchall()
-    return {"topics": len(rows), "signals": sum(r[1] for r in rows), "evidence": len(evidence)}
+    overall = con.execute("""
+        SELECT avg(c.value_per_year) FROM signals s JOIN customers c ON c.id = s.customer_id
+        WHERE s.topic IS NOT NULL""").fetchone()[0]
+    ranked = []
+    for topic, n, neg, scored, mean_value in rows:
+        factor = mean_value / overall if mean_value is not None and overall else 1.0
+        score = n * (neg / scored) * factor if scored else float("-inf")
+        ranked.append((score, n, topic))
+    ranked.sort(key=lambda r: (-r[0], -r[1]))
+    top = [t for _, _, t in ranked[:limit]]
+    ev = con.execute("""
+        SELECT topic, id FROM signals WHERE topic IN (SELECT unnest(?)) AND sentiment IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY topic ORDER BY sentiment, id) <= ?""",
+                     [top, evidence]).fetchall()
+    return {"topics": top, "evidence": len(ev)}
 
 
 def d_drivers(con):
@@ -255,7 +266,8 @@ def agree(label, h, d):
     elif label == "trends":
         checks = [sum(t["total"] for t in h["topics"]) + h.get("outside", 0) == d["weekly_total"]]
     elif label == "issues-rank":
-        checks = [len(h) > 0]
+        checks = [[i["topic"] for i in h] == d["topics"],
+                  sum(len(i["evidence"]) for i in h) == d["evidence"]]
     elif label == "drivers":
         checks = [h["n"] == d["n"], close(h["r2"], d["r2"], 1e-6)]
     return "same" if checks and all(checks) else "DIFFERENT"

@@ -409,12 +409,20 @@ def repeats_ref(df, window_days, cost, level=0.9):
                                 el["repeat"].reindex(range(200)).tolist()]}
 
 
-def expected_range(hist, z):
-    h = np.asarray(hist, dtype=float)
+def expected_range(hist, z, level):
+    """The engine's rule (crates/hearken-engine/src/trends.rs docs), with numpy and scipy."""
+    h = np.sort(np.asarray(hist, dtype=float))
+    n = len(h)
     m = float(np.median(h))
-    mad = float(np.median(np.abs(h - m)))
-    spread = max(1.4826 * mad, math.sqrt(max(m, 1.0)))
-    return m, max(0.0, m - z * spread), m + z * spread
+    if n >= 3:
+        w = h.copy()
+        w[-1] = w[-2]  # winsorise the largest value
+        sd = float(np.std(w, ddof=1))
+    else:
+        sd = 0.0
+    t = stats.t.ppf(level, max(n - 2.0, 1.0))
+    half = max(t * sd, z * math.sqrt(max(m, 1.0))) * math.sqrt(1.0 + math.pi / (2.0 * n))
+    return m, max(0.0, m - half), m + half
 
 
 def series_ref(series, season, history=8, min_history=4, level=0.99, min_count=5):
@@ -426,7 +434,7 @@ def series_ref(series, season, history=8, min_history=4, level=0.99, min_count=5
             out.append({"count": int(c), "expected": None, "low": None, "high": None,
                         "spike": False})
             continue
-        m, lo, hi = expected_range(hist, z)
+        m, lo, hi = expected_range(hist, z, level)
         out.append({"count": int(c), "expected": m, "low": lo, "high": hi,
                     "spike": bool(c > hi and c >= min_count)})
     return out
