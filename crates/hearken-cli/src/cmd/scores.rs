@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use hearken_engine::Level;
 use hearken_engine::scores::{self, CesTally, CsatTally, NpsTally, ScoreOptions, SentimentTally};
+use hearken_engine::{IntervalMethod, Level};
 use hearken_store::{SignalColumns, SurveyColumns};
 use serde::Serialize;
 
@@ -35,6 +35,16 @@ pub struct ScoresArgs {
     pub level: f64,
     #[command(flatten)]
     pub filters: Filters,
+    /// Compare with the window starting at this date (the selection, --from/--to, is the later
+    /// one): the change with its interval and two-sided p-value
+    #[arg(long, value_name = "DATE", requires = "against_to")]
+    pub against_from: Option<String>,
+    /// End (exclusive) of the window to compare with
+    #[arg(long, value_name = "DATE", requires = "against_from")]
+    pub against_to: Option<String>,
+    /// Percentile bootstrap intervals from this many resamples instead of the closed-form ones
+    #[arg(long, value_name = "RESAMPLES")]
+    pub bootstrap: Option<u32>,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -44,21 +54,39 @@ pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     let opts = ScoreOptions {
         level: Level::new(args.level)?,
+        method: match args.bootstrap {
+            None => IntervalMethod::Analytic,
+            Some(resamples) => {
+                anyhow::ensure!(
+                    (100..=1_000_000).contains(&resamples),
+                    "--bootstrap {resamples}: give between 100 and 1000000 resamples"
+                );
+                IntervalMethod::Bootstrap { resamples, seed: 1 }
+            }
+        },
         ..ScoreOptions::default()
     };
-    let (overall, groups) = if args.metric == Metric::Sentiment {
-        sentiment(&store, &args, &opts)?
-    } else {
-        survey_scores(&store, &args, &opts)?
-    };
-    if let Some(value) = overall {
+    if args.against_from.is_some() {
+        anyhow::ensure!(
+            args.by.is_none(),
+            "--against-from compares the whole selection with an earlier window; leave out --by"
+        );
+        return change(&store, &args, &opts);
+    }
+    let Some(by) = args.by else {
+        let value = estimate(&tally(&store, &args.filters, args.metric)?, &opts)?;
         if args.json {
             output::json(&value)?;
         } else {
             print_rows(args.metric, &[("all".to_string(), value)]);
         }
         return Ok(ExitCode::SUCCESS);
-    }
+    };
+    let groups = if args.metric == Metric::Sentiment {
+        sentiment_groups(&store, &args, by, &opts)?
+    } else {
+        survey_groups(&store, &args, by, &opts)?
+    };
     if args.json {
         let list: Vec<serde_json::Value> = groups
             .into_iter()
@@ -74,14 +102,15 @@ pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The whole selection's estimate (no `--by`), or one per group.
-type Scored = (Option<serde_json::Value>, Vec<(String, serde_json::Value)>);
+/// Estimates per group of `by`.
+type Groups = Vec<(String, serde_json::Value)>;
 
-fn survey_scores(
+fn survey_groups(
     store: &hearken_store::Store,
     args: &ScoresArgs,
+    by: By,
     opts: &ScoreOptions,
-) -> Result<Scored> {
+) -> Result<Groups> {
     let want = SurveyColumns {
         nps: args.metric == Metric::Nps,
         csat: args.metric == Metric::Csat,
@@ -92,27 +121,7 @@ fn survey_scores(
         frame: f,
         customers,
         agents,
-    } = select::surveys(store, &args.filters, args.by, want)?;
-    let n = f.len();
-    let Some(by) = args.by else {
-        return Ok((
-            Some(match args.metric {
-                Metric::Nps => serde_json::to_value(scores::nps(
-                    &NpsTally::from_column(&f.nps, 0, 0..n),
-                    opts,
-                ))?,
-                Metric::Csat => serde_json::to_value(scores::csat(
-                    &CsatTally::from_column(&f.csat, 1, 0..n),
-                    opts,
-                ))?,
-                _ => serde_json::to_value(scores::ces(
-                    &CesTally::from_column(&f.ces, 1, 0..n),
-                    opts,
-                ))?,
-            }),
-            Vec::new(),
-        ));
-    };
+    } = select::surveys(store, &args.filters, Some(by), want)?;
     let key = select::key(
         by,
         &KeyColumns {
@@ -135,14 +144,15 @@ fn survey_scores(
         Metric::Csat => to_rows(scores::csat_by(&f.csat, &key, opts)?)?,
         _ => to_rows(scores::ces_by(&f.ces, &key, opts)?)?,
     };
-    Ok((None, groups))
+    Ok(groups)
 }
 
-fn sentiment(
+fn sentiment_groups(
     store: &hearken_store::Store,
     args: &ScoresArgs,
+    by: By,
     opts: &ScoreOptions,
-) -> Result<Scored> {
+) -> Result<Groups> {
     let want = SignalColumns {
         sentiment: true,
         ..SignalColumns::default()
@@ -151,14 +161,7 @@ fn sentiment(
         frame: f,
         customers,
         agents,
-    } = select::signals(store, &args.filters, args.by, want, false)?;
-    let Some(by) = args.by else {
-        let t = SentimentTally::from_column(&f.sentiment, 0..f.len());
-        return Ok((
-            Some(serde_json::to_value(scores::net_sentiment(&t, opts))?),
-            Vec::new(),
-        ));
-    };
+    } = select::signals(store, &args.filters, Some(by), want, false)?;
     let key = select::key(
         by,
         &KeyColumns {
@@ -176,10 +179,113 @@ fn sentiment(
         &customers,
         &agents,
     )?;
-    Ok((
-        None,
-        to_rows(scores::net_sentiment_by(&f.sentiment, &key, opts)?)?,
-    ))
+    to_rows(scores::net_sentiment_by(&f.sentiment, &key, opts)?)
+}
+
+/// A metric's mergeable tally over a whole selection.
+enum Tally {
+    Nps(NpsTally),
+    Csat(CsatTally),
+    Ces(CesTally),
+    Sentiment(SentimentTally),
+}
+
+fn tally(store: &hearken_store::Store, filters: &Filters, metric: Metric) -> Result<Tally> {
+    if metric == Metric::Sentiment {
+        let want = SignalColumns {
+            sentiment: true,
+            ..SignalColumns::default()
+        };
+        let f = select::signals(store, filters, None, want, false)?.frame;
+        return Ok(Tally::Sentiment(SentimentTally::from_column(
+            &f.sentiment,
+            0..f.len(),
+        )));
+    }
+    let want = SurveyColumns {
+        nps: metric == Metric::Nps,
+        csat: metric == Metric::Csat,
+        ces: metric == Metric::Ces,
+        ..SurveyColumns::default()
+    };
+    let f = select::surveys(store, filters, None, want)?.frame;
+    let n = f.len();
+    Ok(match metric {
+        Metric::Nps => Tally::Nps(NpsTally::from_column(&f.nps, 0, 0..n)),
+        Metric::Csat => Tally::Csat(CsatTally::from_column(&f.csat, 1, 0..n)),
+        _ => Tally::Ces(CesTally::from_column(&f.ces, 1, 0..n)),
+    })
+}
+
+fn estimate(t: &Tally, opts: &ScoreOptions) -> Result<serde_json::Value> {
+    Ok(match t {
+        Tally::Nps(t) => serde_json::to_value(scores::nps(t, opts))?,
+        Tally::Csat(t) => serde_json::to_value(scores::csat(t, opts))?,
+        Tally::Ces(t) => serde_json::to_value(scores::ces(t, opts))?,
+        Tally::Sentiment(t) => serde_json::to_value(scores::net_sentiment(t, opts))?,
+    })
+}
+
+/// The selection against an earlier window: both estimates and the change between them.
+fn change(
+    store: &hearken_store::Store,
+    args: &ScoresArgs,
+    opts: &ScoreOptions,
+) -> Result<ExitCode> {
+    let baseline_filters = Filters {
+        from: args.against_from.clone(),
+        to: args.against_to.clone(),
+        ..args.filters.clone()
+    };
+    // The baseline window's dates are checked like --from/--to, and named as such on error.
+    baseline_filters.window().map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.to_string()
+                .replace("--from", "--against-from")
+                .replace("--to", "--against-to")
+        )
+    })?;
+    let before = tally(store, &baseline_filters, args.metric)?;
+    let after = tally(store, &args.filters, args.metric)?;
+    let diff = match (&before, &after) {
+        (Tally::Nps(b), Tally::Nps(a)) => scores::nps_change(b, a, opts),
+        (Tally::Csat(b), Tally::Csat(a)) => scores::csat_change(b, a, opts),
+        (Tally::Ces(b), Tally::Ces(a)) => scores::ces_change(b, a, opts),
+        (Tally::Sentiment(b), Tally::Sentiment(a)) => scores::net_sentiment_change(b, a, opts),
+        _ => anyhow::bail!("internal: tallies of two metrics"),
+    };
+    let (before, after) = (estimate(&before, opts)?, estimate(&after, opts)?);
+    if args.json {
+        output::json(&serde_json::json!({
+            "baseline": before,
+            "selection": after,
+            "change": diff,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_rows(
+        args.metric,
+        &[
+            ("baseline".to_string(), before),
+            ("selection".to_string(), after),
+        ],
+    );
+    let num = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:+.1}"));
+    println!(
+        "change {} ({:.0}% interval {} to {}), p = {}{}",
+        num(diff.diff),
+        diff.level * 100.0,
+        num(diff.low),
+        num(diff.high),
+        diff.p_value.map_or("-".to_string(), |p| format!("{p:.3}")),
+        match diff.significant {
+            Some(true) => ": a real change at this level",
+            Some(false) => ": not distinguishable from no change at this level",
+            None => "",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn to_rows<T: Serialize>(

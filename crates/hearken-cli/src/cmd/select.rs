@@ -8,7 +8,7 @@ use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE};
 use hearken_model::{Channel, DateOptions, Timestamp};
 use hearken_store::{SignalColumns, SurveyColumns, Window};
 
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct Filters {
     /// Only rows at or after this date/time (ISO 8601)
     #[arg(long, value_name = "DATE")]

@@ -897,6 +897,108 @@ fn scores_and_pareto_agree_with_direct_counts_in_the_store() {
 }
 
 #[test]
+fn score_changes_bootstrap_and_net_sentiment_agree_with_the_store() {
+    let env = demo_env();
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (first, mid, end): (String, String, String) = conn
+        .query_row(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', min(at), 'unixepoch'),
+                    strftime('%Y-%m-%dT%H:%M:%SZ', (min(at) + max(at)) / 2, 'unixepoch'),
+                    strftime('%Y-%m-%dT%H:%M:%SZ', max(at) + 1, 'unixepoch') FROM surveys",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let count = |sql: &str, a: &str, b: &str| -> u64 {
+        conn.query_row(sql, [a, b], |r| r.get::<_, i64>(0)).unwrap() as u64
+    };
+    let in_window = "SELECT count(*) FROM surveys WHERE nps IS NOT NULL
+                     AND at >= unixepoch(?1) AND at < unixepoch(?2)";
+    let c = json_of(
+        &env,
+        &[
+            "scores",
+            "--metric",
+            "nps",
+            "--from",
+            &mid,
+            "--to",
+            &end,
+            "--against-from",
+            &first,
+            "--against-to",
+            &mid,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        n(&c["baseline"], "n"),
+        count(in_window, &first, &mid),
+        "{c}"
+    );
+    assert_eq!(n(&c["selection"], "n"), count(in_window, &mid, &end), "{c}");
+    let (before, after) = (
+        c["baseline"]["nps"].as_f64().unwrap(),
+        c["selection"]["nps"].as_f64().unwrap(),
+    );
+    let diff = c["change"]["diff"].as_f64().unwrap();
+    assert!((diff - (after - before)).abs() < 1e-9, "{c}");
+    let (lo, hi) = (
+        c["change"]["low"].as_f64().unwrap(),
+        c["change"]["high"].as_f64().unwrap(),
+    );
+    assert!(lo < diff && diff < hi, "{c}");
+    let p = c["change"]["p_value"].as_f64().unwrap();
+    assert!(p > 0.0 && p <= 1.0);
+    assert_eq!(c["change"]["significant"], (p < 0.1), "{c}");
+    let err = assert_clean_failure(&env.run(&[
+        "scores",
+        "--against-from",
+        &first,
+        "--against-to",
+        &mid,
+        "--by",
+        "segment",
+    ]));
+    assert!(err.contains("leave out --by"), "{err}");
+
+    // Bootstrap intervals: deterministic, and close to the closed-form ones at this size.
+    let analytic = json_of(&env, &["scores", "--metric", "nps", "--json"]);
+    let boot = json_of(
+        &env,
+        &["scores", "--metric", "nps", "--bootstrap", "2000", "--json"],
+    );
+    assert_eq!(
+        boot,
+        json_of(
+            &env,
+            &["scores", "--metric", "nps", "--bootstrap", "2000", "--json"]
+        )
+    );
+    assert_eq!(boot["method"], "bootstrap", "{boot}");
+    for k in ["low", "high"] {
+        let (a, b) = (analytic[k].as_f64().unwrap(), boot[k].as_f64().unwrap());
+        assert!((a - b).abs() < 2.0, "{k}: analytic {a}, bootstrap {b}");
+    }
+
+    // Net sentiment counts every scored signal once.
+    let s = json_of(&env, &["scores", "--metric", "sentiment", "--json"]);
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    assert_eq!(
+        n(&s, "positive"),
+        one("SELECT count(*) FROM signals WHERE sentiment >= 0.05")
+    );
+    assert_eq!(
+        n(&s, "negative"),
+        one("SELECT count(*) FROM signals WHERE sentiment <= -0.05")
+    );
+    assert_eq!(
+        n(&s, "n"),
+        one("SELECT count(*) FROM signals WHERE sentiment IS NOT NULL")
+    );
+}
+
+#[test]
 fn analytics_bad_input_gives_a_clear_message_or_a_defined_result() {
     let env = demo_env();
     let err = assert_clean_failure(&env.run(&["scores", "--segment", "nope"]));
