@@ -460,6 +460,73 @@ fn relative_weights(rxx: &[f64], rxy: &[f64], p: usize) -> Vec<f64> {
         .collect()
 }
 
+/// An internal KPI (time to first answer, handle time, ...) set beside what customers value: how
+/// it moves with the target, over the responses where both are known.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiLink {
+    pub kpi: String,
+    /// Responses with both the KPI and the target.
+    pub n: u64,
+    /// Pearson correlation with the target.
+    pub correlation: Option<f64>,
+    /// Its interval (Fisher z transform) at `level`.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub level: f64,
+}
+
+/// Pearson correlation of each KPI column (NaN when unknown) with the target, with Fisher-z
+/// intervals; a KPI known for fewer than 4 responses, or constant, has no correlation.
+pub fn kpi_links(
+    target: Target<'_>,
+    kpis: &[(&str, &[f32])],
+    level: Level,
+) -> Result<Vec<KpiLink>> {
+    let z = level.z();
+    kpis.iter()
+        .map(|&(name, col)| {
+            same_len("kpi", col.len(), "target", target.len())?;
+            let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) =
+                (0u64, 0.0, 0.0, 0.0, 0.0, 0.0);
+            // Two passes (means, then centred sums) keep the sums exact enough for large counts.
+            for (row, &x) in col.iter().enumerate() {
+                let y = target.get(row);
+                if x.is_nan() || y.is_nan() {
+                    continue;
+                }
+                n += 1;
+                sx += f64::from(x);
+                sy += y;
+            }
+            let (mx, my) = (sx / n.max(1) as f64, sy / n.max(1) as f64);
+            for (row, &x) in col.iter().enumerate() {
+                let y = target.get(row);
+                if x.is_nan() || y.is_nan() {
+                    continue;
+                }
+                let (dx, dy) = (f64::from(x) - mx, y - my);
+                sxx += dx * dx;
+                syy += dy * dy;
+                sxy += dx * dy;
+            }
+            let r = (n >= 4 && sxx > 0.0 && syy > 0.0)
+                .then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0));
+            let interval = r.filter(|r| r.abs() < 1.0).map(|r| {
+                let half = z / ((n - 3) as f64).sqrt();
+                ((r.atanh() - half).tanh(), (r.atanh() + half).tanh())
+            });
+            Ok(KpiLink {
+                kpi: name.to_string(),
+                n,
+                correlation: r,
+                low: interval.map(|i| i.0),
+                high: interval.map(|i| i.1),
+                level: level.get(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -481,6 +481,36 @@ def issues_ref(df, cdf, evidence=5):
     return out
 
 
+def kpis_ref(rng, surveys, level=0.9):
+    """Internal KPIs beside the drivers: per-response KPI columns (20% unknown), Pearson
+    correlation with overall satisfaction over complete pairs and its Fisher-z interval, by
+    scipy.stats.pearsonr. Values are float32, as the engine holds them."""
+    n = len(surveys)
+    y = surveys["overall"].to_numpy(dtype=np.float32).astype(float)
+    kpis = {
+        # Handle time: longer cases, slightly less satisfied customers.
+        "handle_hours": np.round(rng.gamma(2.0, 6.0, n) - 0.3 * np.nan_to_num(y, nan=5.0), 3),
+        # Unrelated to satisfaction.
+        "events": rng.integers(1, 12, n).astype(float),
+        # Constant: no correlation is defined.
+        "constant": np.full(n, 3.0),
+    }
+    out = {"values": {}, "links": {}}
+    for name, x in kpis.items():
+        x = x.astype(np.float32).astype(float)
+        x[rng.random(n) < 0.2] = np.nan
+        out["values"][name] = [None if math.isnan(v) else v for v in x]
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if np.ptp(x[ok]) == 0:
+            out["links"][name] = {"n": int(ok.sum()), "correlation": None, "low": None, "high": None}
+            continue
+        r = stats.pearsonr(x[ok], y[ok])
+        ci = r.confidence_interval(confidence_level=level)
+        out["links"][name] = {"n": int(ok.sum()), "correlation": float(r.statistic),
+                              "low": float(ci.low), "high": float(ci.high)}
+    return out
+
+
 def to_json(x):
     if isinstance(x, dict):
         return {k: to_json(v) for k, v in x.items()}
@@ -520,6 +550,7 @@ def main():
         "repeats": [repeats_ref(signals, 7, 4.5), repeats_ref(signals, 2, 12.0)],
         "trends": trends_ref(signals),
         "issues": issues_ref(signals, customers),
+        "kpis": kpis_ref(np.random.default_rng(23), surveys),
     }
     with open(OUT / "expected.json", "w") as f:
         json.dump(to_json(expected), f, indent=1)

@@ -69,3 +69,54 @@ fn drivers_match_statsmodels_and_brute_force_shapley() {
         );
     }
 }
+
+/// Internal KPIs beside the drivers: correlation and Fisher-z interval against
+/// scipy.stats.pearsonr on the same float32 values, including unknowns and a constant KPI.
+#[test]
+fn kpi_links_match_scipy_pearsonr() {
+    let exp = expected();
+    let (frame, _, _) = surveys();
+    let w = &exp["kpis"];
+    let names = ["handle_hours", "events", "constant"];
+    let cols: Vec<Vec<f32>> = names
+        .iter()
+        .map(|k| {
+            w["values"][*k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().map_or(f32::NAN, |x| x as f32))
+                .collect()
+        })
+        .collect();
+    let kpis: Vec<(&str, &[f32])> = names
+        .iter()
+        .zip(&cols)
+        .map(|(n, c)| (*n, c.as_slice()))
+        .collect();
+    let links = drivers::kpi_links(
+        Target::Rating(&frame.overall),
+        &kpis,
+        hearken_engine::Level::NINETY,
+    )
+    .unwrap();
+    for link in &links {
+        let want = &w["links"][&link.kpi];
+        assert_eq!(link.n, u(&want["n"]), "{}", link.kpi);
+        close_opt(link.correlation, &want["correlation"], &link.kpi);
+        close_opt(link.low, &want["low"], &link.kpi);
+        close_opt(link.high, &want["high"], &link.kpi);
+    }
+    assert!(
+        links[2].correlation.is_none(),
+        "a constant KPI has no correlation"
+    );
+    assert!(
+        drivers::kpi_links(
+            Target::Rating(&frame.overall[..3]),
+            &kpis,
+            hearken_engine::Level::NINETY
+        )
+        .is_err()
+    );
+}
