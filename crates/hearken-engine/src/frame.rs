@@ -86,6 +86,9 @@ pub struct SurveyFrame {
     pub customer: Vec<u32>,
     pub product: Vec<u32>,
     pub agent: Vec<u32>,
+    /// The case the response is about (codes are the store's `cases` row ids - 1); often not
+    /// loaded.
+    pub case: Vec<u32>,
     /// Channel code, 0 when not given.
     pub channel: Vec<u8>,
     pub nps: Vec<u8>,
@@ -107,6 +110,7 @@ impl SurveyFrame {
             self.customer.len(),
             self.product.len(),
             self.agent.len(),
+            self.case.len(),
             self.channel.len(),
             self.nps.len(),
             self.csat.len(),
@@ -191,6 +195,7 @@ impl SurveyFrame {
             customer: pick(&self.customer, rows),
             product: pick(&self.product, rows),
             agent: pick(&self.agent, rows),
+            case: pick(&self.case, rows),
             channel: pick(&self.channel, rows),
             nps: pick(&self.nps, rows),
             csat: pick(&self.csat, rows),

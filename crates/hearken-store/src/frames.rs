@@ -114,8 +114,8 @@ impl Store {
         let mut ids: Vec<i64> = Vec::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall
-                 FROM surveys WHERE at >= ?1 AND at < ?2 ORDER BY id",
+                "SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall,
+                 case_id FROM surveys WHERE at >= ?1 AND at < ?2 ORDER BY id",
             )?;
             let mut rows = stmt.query([from, to])?;
             while let Some(r) = rows.next()? {
@@ -124,6 +124,7 @@ impl Store {
                 f.customer.push(code(r.get(2)?));
                 f.product.push(code(r.get(3)?));
                 f.agent.push(code(r.get(4)?));
+                f.case.push(code(r.get(10)?));
                 f.channel.push(r.get::<_, Option<u8>>(5)?.unwrap_or(0));
                 f.nps.push(r.get::<_, Option<u8>>(6)?.unwrap_or(u8::MAX));
                 f.csat.push(r.get::<_, Option<u8>>(7)?.unwrap_or(u8::MAX));

@@ -18,5 +18,5 @@ pub use error::StoreError;
 pub use frames::{CaseEventRows, SignalBrief, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
-pub use snapshot::{CHUNK, SignalColumns, SnapshotRefresh, SurveyColumns};
+pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{ModelInfo, QuarantineEntry, Status, Store};

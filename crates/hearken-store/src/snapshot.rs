@@ -222,6 +222,7 @@ pub struct SurveyColumns {
     pub customer: bool,
     pub product: bool,
     pub agent: bool,
+    pub case: bool,
     pub channel: bool,
     pub nps: bool,
     pub csat: bool,
@@ -239,6 +240,7 @@ impl SurveyColumns {
         customer: true,
         product: true,
         agent: true,
+        case: true,
         channel: true,
         nps: true,
         csat: true,
@@ -321,6 +323,15 @@ const PARTS: &[PartDef] = &[
         dense: true,
         timed: false,
         key_sql: "SELECT 0",
+    },
+    // Per case, from its events: any new event can change an old case, so the key is the
+    // newest event and a change rebuilds the part.
+    PartDef {
+        name: "case_kpis",
+        table: "cases",
+        dense: true,
+        timed: false,
+        key_sql: "SELECT coalesce(max(id), 0) FROM case_events",
     },
 ];
 
@@ -606,7 +617,8 @@ fn write_dict(
 fn scan_part(
     conn: &Connection,
     def: &'static PartDef,
-    after: i64,
+    // Source ids after the first, up to the second (dense parts end at it).
+    (after, upto): (i64, i64),
     mut start: Builder,
     dicts: &mut HashMap<&'static str, Interner>,
     w: &mut PartWriter<'_>,
@@ -618,14 +630,18 @@ fn scan_part(
              coalesce(topic, predicted_topic), sentiment FROM signals WHERE id > ?1 ORDER BY id"
         }
         "surveys" => {
-            "SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall
-             FROM surveys WHERE id > ?1 ORDER BY id"
+            "SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall,
+             case_id FROM surveys WHERE id > ?1 ORDER BY id"
         }
         "customers" => {
             "SELECT id, ext_id, segment, persona, since, value_per_year, white_glove, churned_at
              FROM customers WHERE id > ?1 ORDER BY id"
         }
         "agents" => "SELECT id, ext_id, team FROM agents WHERE id > ?1 ORDER BY id",
+        "case_kpis" => {
+            "SELECT case_id, min(at), max(at), min(CASE WHEN agent_id IS NOT NULL THEN at END),
+             count(*) FROM case_events WHERE case_id > ?1 GROUP BY case_id ORDER BY case_id"
+        }
         "products" => "SELECT id, ext_id FROM products WHERE id > ?1 ORDER BY id",
         _ => "SELECT id, ext_id FROM cases WHERE id > ?1 ORDER BY id",
     };
@@ -683,6 +699,7 @@ fn scan_part(
                 push_u32(b, "customer", code(r.get(2)?));
                 push_u32(b, "product", code(r.get(3)?));
                 push_u32(b, "agent", code(r.get(4)?));
+                push_u32(b, "case", code(r.get(10)?));
                 push_u8(b, "channel", r.get::<_, Option<u8>>(5)?.unwrap_or(0));
                 push_u8(b, "nps", r.get::<_, Option<u8>>(6)?.unwrap_or(u8::MAX));
                 push_u8(b, "csat", r.get::<_, Option<u8>>(7)?.unwrap_or(u8::MAX));
@@ -727,6 +744,20 @@ fn scan_part(
                     r.get::<_, Option<i64>>(7)?.unwrap_or(i64::MIN),
                 );
             }
+            "case_kpis" => {
+                push_i64(b, "first_at", r.get(1)?);
+                push_i64(b, "last_at", r.get(2)?);
+                push_i64(
+                    b,
+                    "first_agent_at",
+                    r.get::<_, Option<i64>>(3)?.unwrap_or(i64::MIN),
+                );
+                push_u32(
+                    b,
+                    "events",
+                    r.get::<_, i64>(4)?.clamp(0, i64::from(u32::MAX - 1)) as u32,
+                );
+            }
             "agents" => {
                 push_str(b, "ext_id", r.get(1)?);
                 let team = dicts.entry("team").or_default().code(r.get(2)?);
@@ -741,6 +772,19 @@ fn scan_part(
             w.chunk += 1;
             *b = Builder::default();
             on_rows(added);
+        }
+    }
+    if def.dense {
+        // Entities after the last one with rows (cases without events) read as missing too, so
+        // the part always ends at the table's last id and appends continue from there.
+        while next_dense <= upto {
+            b.finish_row();
+            next_dense += 1;
+            if b.rows == w.chunk_rows {
+                w.write_chunk(b)?;
+                w.chunk += 1;
+                *b = Builder::default();
+            }
         }
     }
     w.write_chunk(b)?;
@@ -801,19 +845,26 @@ impl Store {
                     } else {
                         Builder::default()
                     };
-                    let first_chunk = if start.rows > 0 {
-                        last_chunk
+                    if rows % chunk != 0 && start.rows as i64 != rows - last_chunk * chunk {
+                        // The last chunk holds padding only (an entity part with no stored
+                        // columns yet): nothing to extend, so build the part again.
+                        tx.execute("DELETE FROM snapshot_chunks WHERE part = ?1", [def.name])?;
+                        (0, 0, Builder::default(), HashMap::new())
                     } else {
-                        rows / chunk
-                    };
-                    let mut dicts = HashMap::new();
-                    for d in ["stage", "topic", "segment", "persona", "team"] {
-                        let names = read_dict(&tx, def.name, &format!("dict:{d}"))?;
-                        if !names.is_empty() {
-                            dicts.insert(d, Interner::from_names(names));
+                        let first_chunk = if start.rows > 0 {
+                            last_chunk
+                        } else {
+                            rows / chunk
+                        };
+                        let mut dicts = HashMap::new();
+                        for d in ["stage", "topic", "segment", "persona", "team"] {
+                            let names = read_dict(&tx, def.name, &format!("dict:{d}"))?;
+                            if !names.is_empty() {
+                                dicts.insert(d, Interner::from_names(names));
+                            }
                         }
+                        (after, first_chunk, start, dicts)
                     }
-                    (after, first_chunk, start, dicts)
                 }
                 _ => {
                     tx.execute("DELETE FROM snapshot_chunks WHERE part = ?1", [def.name])?;
@@ -827,9 +878,15 @@ impl Store {
                 rows_written: first_chunk * chunk,
                 chunk_rows: self.chunk_rows,
             };
-            let added = scan_part(&tx, def, after, start, &mut dicts, &mut w, &mut |n| {
-                on_rows(def.name, n)
-            })?;
+            let added = scan_part(
+                &tx,
+                def,
+                (after, last),
+                start,
+                &mut dicts,
+                &mut w,
+                &mut |n| on_rows(def.name, n),
+            )?;
             for (name, interner) in &dicts {
                 write_dict(&tx, def.name, &format!("dict:{name}"), &interner.names)?;
             }
@@ -1045,6 +1102,7 @@ impl Store {
             (want.customer, "customer"),
             (want.product, "product"),
             (want.agent, "agent"),
+            (want.case, "case"),
             (want.channel, "channel"),
             (want.nps, "nps"),
             (want.csat, "csat"),
@@ -1090,6 +1148,7 @@ impl Store {
             customer: take_u32(&mut c, "customer"),
             product: take_u32(&mut c, "product"),
             agent: take_u32(&mut c, "agent"),
+            case: take_u32(&mut c, "case"),
             channel: take_u8(&mut c, "channel"),
             nps: take_u8(&mut c, "nps"),
             csat: take_u8(&mut c, "csat"),
@@ -1143,6 +1202,37 @@ impl Store {
             teams: Dict {
                 names: read_dict(&self.conn, "agents", "dict:team")?,
             },
+        })
+    }
+}
+
+/// What the case events say about each case, by the frames' case codes: first and last event
+/// time, the first event with an agent (`i64::MIN` when none, as for cases without events) and
+/// the number of events (0 for cases without events).
+#[derive(Debug, Clone, Default)]
+pub struct CaseKpis {
+    pub first_at: Vec<i64>,
+    pub last_at: Vec<i64>,
+    pub first_agent_at: Vec<i64>,
+    pub events: Vec<u32>,
+}
+
+impl Store {
+    /// Per-case figures from the case events, from the snapshot.
+    pub fn snapshot_case_kpis(&self) -> Result<CaseKpis, StoreError> {
+        let (_, mut c) = self.read_columns(
+            "case_kpis",
+            &["first_at", "last_at", "first_agent_at", "events"],
+            &Window::default(),
+        )?;
+        Ok(CaseKpis {
+            first_at: take_i64(&mut c, "first_at"),
+            last_at: take_i64(&mut c, "last_at"),
+            first_agent_at: take_i64(&mut c, "first_agent_at"),
+            events: take_u32(&mut c, "events")
+                .into_iter()
+                .map(|e| if e == NONE { 0 } else { e })
+                .collect(),
         })
     }
 }

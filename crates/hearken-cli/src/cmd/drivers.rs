@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use hearken_engine::Level;
-use hearken_engine::drivers::{DriverOptions, Target, key_drivers, moments};
+use hearken_engine::drivers::{DriverOptions, KpiLink, Target, key_drivers, kpi_links, moments};
 
 use super::Ctx;
 use super::select::{self, Filters};
@@ -43,6 +43,7 @@ pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
             overall: true,
             nps: true,
             aspects: true,
+            case: true,
             ..hearken_store::SurveyColumns::default()
         },
     )?;
@@ -62,8 +63,11 @@ pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
         ..DriverOptions::default()
     };
     let d = key_drivers(&m, &names, &opts)?;
+    let kpis = internal_kpis(&store, &f, target, opts.level)?;
     if args.json {
-        output::json(&d)?;
+        let mut v = serde_json::to_value(&d)?;
+        v["kpis"] = serde_json::to_value(&kpis)?;
+        output::json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
     let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
@@ -111,8 +115,69 @@ pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
             pct(Some(s.of_variance))
         );
     }
+    if !kpis.is_empty() {
+        println!("\ninternal KPIs of the responses' cases, beside what customers value:");
+        let num = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:+.3}"));
+        let rows: Vec<Vec<String>> = kpis
+            .iter()
+            .map(|k| {
+                vec![
+                    k.kpi.clone(),
+                    num(k.correlation),
+                    format!("{} to {}", num(k.low), num(k.high)),
+                    output::thousands(k.n),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            output::table(&["kpi", "correlation", "interval", "n"], &rows)
+        );
+    }
     for w in &d.quality.warnings {
         println!("note: {w}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Time to first answer, handle time and events of each response's case (from the case events
+/// in the store) against the target; empty when no response has a case with events.
+fn internal_kpis(
+    store: &hearken_store::Store,
+    f: &hearken_engine::SurveyFrame,
+    target: Target<'_>,
+    level: Level,
+) -> Result<Vec<KpiLink>> {
+    let k = store.snapshot_case_kpis()?;
+    if k.events.iter().all(|&e| e == 0) {
+        return Ok(Vec::new());
+    }
+    let hours = |a: i64, b: i64| {
+        if a == i64::MIN || b == i64::MIN {
+            f32::NAN
+        } else {
+            (b - a) as f32 / 3600.0
+        }
+    };
+    let n = f.case.len();
+    let (mut first_answer, mut handle, mut events) =
+        (vec![f32::NAN; n], vec![f32::NAN; n], vec![f32::NAN; n]);
+    for (row, &c) in f.case.iter().enumerate() {
+        let c = c as usize;
+        if k.events.get(c).is_none_or(|&e| e == 0) {
+            continue;
+        }
+        first_answer[row] = hours(k.first_at[c], k.first_agent_at[c]);
+        handle[row] = hours(k.first_at[c], k.last_at[c]);
+        events[row] = k.events[c] as f32;
+    }
+    Ok(kpi_links(
+        target,
+        &[
+            ("hours to first answer", &first_answer),
+            ("handle hours", &handle),
+            ("case events", &events),
+        ],
+        level,
+    )?)
 }

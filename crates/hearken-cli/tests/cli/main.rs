@@ -1120,6 +1120,19 @@ fn drivers_recover_the_generators_known_weights_and_issues_are_ranked() {
         );
     }
     assert_eq!(d["service"]["aspect"], "service");
+    // Internal KPIs of the responses' cases, beside the drivers.
+    let kpis = d["kpis"].as_array().unwrap();
+    let names: Vec<&str> = kpis.iter().map(|k| k["kpi"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["hours to first answer", "handle hours", "case events"],
+        "{d}"
+    );
+    for k in kpis {
+        assert!(k["n"].as_u64().unwrap() > 100, "{k}");
+        let r = k["correlation"].as_f64().unwrap();
+        assert!(k["low"].as_f64().unwrap() <= r && r <= k["high"].as_f64().unwrap());
+    }
     let share: f64 = d["drivers"]
         .as_array()
         .unwrap()

@@ -129,6 +129,7 @@ pub fn surveys() -> (SurveyFrame, Vec<u32>, Dict) {
         .collect();
     let n = b.len();
     let frame = SurveyFrame {
+        case: Vec::new(),
         at: col(&h, &b, "at")
             .iter()
             .map(|s| s.parse().expect("at"))

@@ -160,6 +160,64 @@ fn survey_rows(f: &SurveyFrame) -> Vec<String> {
         .collect()
 }
 
+fn case_events_csv(rng: &mut Lcg, first: usize, n: usize) -> String {
+    let mut s = String::from("event_id,case_id,at,activity,agent_id\n");
+    for i in first..first + n {
+        let at = T0 + (i as i64) * 900;
+        let agent = if rng.next(3) == 0 {
+            String::new()
+        } else {
+            format!("A{}", rng.next(20))
+        };
+        s.push_str(&format!(
+            "E{i},K{},{},step{},{agent}\n",
+            rng.next(40),
+            hearken_model::Timestamp::from_unix(at).to_rfc3339(),
+            rng.next(4)
+        ));
+    }
+    s
+}
+
+/// Case KPIs of the snapshot against one SQL aggregate per case.
+fn check_case_kpis(store: &Store, db: &std::path::Path, what: &str) {
+    let k = store.snapshot_case_kpis().expect("case kpis");
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT c.id, min(e.at), max(e.at), min(CASE WHEN e.agent_id IS NOT NULL THEN e.at END),
+             count(e.id) FROM cases c LEFT JOIN case_events e ON e.case_id = c.id GROUP BY c.id",
+        )
+        .expect("sql");
+    type Row = (i64, Option<i64>, Option<i64>, Option<i64>, i64);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(k.events.len(), rows.len(), "{what}: one entry per case");
+    for (id, first, last, agent, n) in rows {
+        let i = (id - 1) as usize;
+        assert_eq!(
+            (
+                k.first_at[i],
+                k.last_at[i],
+                k.first_agent_at[i],
+                i64::from(k.events[i])
+            ),
+            (
+                first.unwrap_or(i64::MIN),
+                last.unwrap_or(i64::MIN),
+                agent.unwrap_or(i64::MIN),
+                n
+            ),
+            "{what}: case {id}"
+        );
+    }
+}
+
 fn check(store: &Store, what: &str) {
     let windows = [
         Window::default(),
@@ -272,6 +330,13 @@ fn snapshot_frames_equal_the_tables_through_every_change() {
         &surveys_csv(&mut rng, 0, 500, &["price", "service"]),
     );
     assert!(!store.snapshot_is_fresh().expect("stale after import"));
+    import(
+        &mut store,
+        dir.path(),
+        "e1.csv",
+        RecordKind::CaseEvents,
+        &case_events_csv(&mut rng, 0, 300),
+    );
     let first = store
         .refresh_snapshot(false, &mut |_, _| {})
         .expect("refresh");
@@ -283,6 +348,7 @@ fn snapshot_frames_equal_the_tables_through_every_change() {
     );
     assert!(store.snapshot_is_fresh().expect("fresh"));
     check(&store, "first import");
+    check_case_kpis(&store, &dir.path().join("h.db"), "first case events");
 
     // New rows are appended: the partial last chunk is completed and new chunks follow.
     import(
@@ -299,9 +365,18 @@ fn snapshot_frames_equal_the_tables_through_every_change() {
         RecordKind::Surveys,
         &surveys_csv(&mut rng, 500, 900, &["service", "speed"]),
     );
+    // New events of old cases (and new cases): the case KPIs are rebuilt.
+    import(
+        &mut store,
+        dir.path(),
+        "e2.csv",
+        RecordKind::CaseEvents,
+        &case_events_csv(&mut rng, 300, 250),
+    );
     let second = store
         .refresh_snapshot(false, &mut |_, _| {})
         .expect("refresh");
+    check_case_kpis(&store, &dir.path().join("h.db"), "more case events");
     assert!(
         second
             .appended
