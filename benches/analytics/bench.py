@@ -64,9 +64,9 @@ def build_store(h, args, out):
         sh([h, "generate", "--out", data, "--customers", str(args.customers), "--months",
             str(args.months), "--seed", "1", "--json"], stdout=subprocess.DEVNULL)
     if not os.path.exists(db):
-        for kind in ["customers", "products", "agents", "signals", "surveys"]:
+        for kind in ["customers", "products", "agents", "signals", "surveys", "case_events"]:
             t = time.time()
-            sh([h, "--db", db, "import", os.path.join(data, f"{kind}.csv"), "--kind", kind, "--json"],
+            sh([h, "--db", db, "import", os.path.join(data, f"{kind}.csv"), "--kind", kind.replace("_", "-"), "--json"],
                stdout=subprocess.DEVNULL)
             print(f"   imported {kind} in {time.time() - t:.1f} s", flush=True)
     return db
