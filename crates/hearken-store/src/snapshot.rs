@@ -29,9 +29,13 @@ use crate::{Store, StoreError};
 /// Rows per chunk: 4 MB for a column of `u32`.
 pub const CHUNK: usize = 1 << 20;
 
-/// Written into every part; a snapshot written by another format (or a machine of the other
-/// byte order) is rebuilt rather than misread.
-const FORMAT: i64 = if cfg!(target_endian = "little") { 1 } else { 2 };
+/// The layout of the parts' columns; bumped whenever a part gains or changes a column, so
+/// snapshots written by an older build are rebuilt rather than read without it.
+const LAYOUT: i64 = 2;
+
+/// Written into every part; a snapshot written with another layout (or on a machine of the
+/// other byte order) is rebuilt rather than misread.
+const FORMAT: i64 = LAYOUT * 2 + if cfg!(target_endian = "little") { 1 } else { 0 };
 
 /// One column of a chunk, decoded.
 #[derive(Debug, Clone)]
@@ -389,10 +393,10 @@ enum Need {
     Rebuild,
 }
 
-/// The format stamp of a part: byte order and chunk size, either of which changing means a
-/// rebuild.
+/// The format stamp of a part: layout, byte order and chunk size, any of which changing means
+/// a rebuild.
 fn format_of(chunk_rows: usize) -> i64 {
-    FORMAT + ((chunk_rows as i64) << 8)
+    FORMAT + ((chunk_rows as i64) << 16)
 }
 
 fn need(conn: &Connection, def: &PartDef, format: i64) -> Result<(Need, String, i64), StoreError> {

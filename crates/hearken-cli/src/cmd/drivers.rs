@@ -148,6 +148,9 @@ fn internal_kpis(
     target: Target<'_>,
     level: Level,
 ) -> Result<Vec<KpiLink>> {
+    if f.case.len() != f.len() {
+        return Ok(Vec::new());
+    }
     let k = store.snapshot_case_kpis()?;
     if k.events.iter().all(|&e| e == 0) {
         return Ok(Vec::new());
