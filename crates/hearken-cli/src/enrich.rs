@@ -1,5 +1,5 @@
 //! Text understanding at import: glue between `hearken-text`, `hearken-topics` and the ingest
-//! pipeline. Runs on the reading thread, so it overlaps the store's writes.
+//! pipeline. Runs on the store's enrichment workers, in parallel with reading and writing.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use hearken_text::{Vader, redact_with_report};
 use hearken_topics::{Model, PredictScratch};
 
 thread_local! {
-    /// Prediction buffers, reused for every text on the reading thread.
+    /// Prediction buffers, reused for every text on each enrichment thread.
     static SCRATCH: std::cell::RefCell<PredictScratch> = std::cell::RefCell::new(PredictScratch::default());
 }
 
