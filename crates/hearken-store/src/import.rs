@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,6 +32,9 @@ use pipeline::Prepared;
 /// Rows per transaction: large enough to amortise the commit, small enough that a crash loses
 /// little work and memory stays flat.
 pub const DEFAULT_BATCH: usize = 20_000;
+
+/// Entity-id caches are cleared past this many entries, so memory stays bounded on huge imports.
+const CACHE_LIMIT: usize = 2_000_000;
 
 /// What happened to the rows of one import. `read = stored + duplicates + quarantined`, always.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -141,7 +145,10 @@ impl Store {
             file: &file,
             fingerprint: &fingerprint,
             same_file,
-            ids: Default::default(),
+            customers: HashMap::default(),
+            products: HashMap::default(),
+            agents: HashMap::default(),
+            cases: HashMap::default(),
             batch: batch as u64,
             open: false,
             pending: ImportCounts::default(),
@@ -214,9 +221,10 @@ struct Writer<'a> {
     fingerprint: &'a str,
     /// Imports of this same file (same bytes, same kind), this one included.
     same_file: HashSet<i64>,
-    /// Row ids of the entities referenced so far, by entity (in `Entity` order) and by the
-    /// number the reading thread gave the id (see [`pipeline::Refs`]); 0: not resolved yet.
-    ids: [Vec<i64>; 4],
+    customers: HashMap<String, i64>,
+    products: HashMap<String, i64>,
+    agents: HashMap<String, i64>,
+    cases: HashMap<String, i64>,
     /// The stub INSERT of each entity (in `Entity` order), prepared once: it runs for every
     /// entity first seen.
     stubs: [Statement<'a>; 4],
@@ -227,14 +235,6 @@ struct Writer<'a> {
     /// Counts of the rows written in the open transaction.
     pending: ImportCounts,
 }
-
-/// Entities in `Entity` order, which is also [`pipeline::Refs`]'s.
-const ENTITIES: [Entity; 4] = [
-    Entity::Customer,
-    Entity::Product,
-    Entity::Agent,
-    Entity::Case,
-];
 
 /// The entity tables a row may reference.
 #[derive(Clone, Copy)]
@@ -300,17 +300,15 @@ impl Writer<'_> {
 
     /// Writes one row: stored, a duplicate, or quarantined.
     fn write_one(&mut self, p: &Prepared, c: &mut ImportCounts) -> Result<(), StoreError> {
-        let Prepared { row, ident, refs } = p;
+        let Prepared { row, ident } = p;
         c.read += 1;
         let line = row.line as i64;
         let outcome = match (&row.record, ident) {
-            (Ok(record), Some(ident)) => {
-                self.write_record(record, ident, refs, line, &row.enriched)?
-            }
+            (Ok(record), Some(ident)) => self.write_record(record, ident, line, &row.enriched)?,
             (Err(e), _) => Outcome::Quarantine(e.clone()),
             (Ok(record), None) => {
                 let ident = identity(record);
-                self.write_record(record, &ident, refs, line, &row.enriched)?
+                self.write_record(record, &ident, line, &row.enriched)?
             }
         };
         match outcome {
@@ -385,15 +383,19 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The row id of an entity, creating a stub row when it is referenced before it is imported.
-    /// `number` is the reading thread's number for `ext` (0: none, then nothing is remembered).
-    fn resolve(&mut self, entity: Entity, ext: &str, number: u32) -> Result<i64, StoreError> {
-        let ids = &mut self.ids[entity as usize];
-        let slot = number as usize;
-        if let Some(&id) = ids.get(slot)
-            && id != 0
-        {
-            return Ok(id);
+    /// The integer id of an entity, creating a stub row when it is referenced before it is imported.
+    fn resolve(&mut self, entity: Entity, ext: &str) -> Result<i64, StoreError> {
+        let cache = match entity {
+            Entity::Customer => &mut self.customers,
+            Entity::Product => &mut self.products,
+            Entity::Agent => &mut self.agents,
+            Entity::Case => &mut self.cases,
+        };
+        if let Some(id) = cache.get(ext) {
+            return Ok(*id);
+        }
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
         }
         let select = entity.stub_sql().1;
         let insert = &mut self.stubs[entity as usize];
@@ -405,45 +407,25 @@ impl Writer<'_> {
                 .prepare_cached(select)?
                 .query_row([ext], |r| r.get(0))?
         };
-        if slot > 0 {
-            if ids.len() <= slot {
-                // Numbers come in order, so this grows by one slot at a time.
-                ids.resize(slot + 1, 0);
-            }
-            ids[slot] = id;
-        }
+        cache.insert(ext.to_string(), id);
         Ok(id)
     }
 
-    /// The row ids of the entities `record` references, in `Entity` order.
-    fn resolve_all(
+    fn opt_resolve(
         &mut self,
-        record: &Record,
-        refs: &pipeline::Refs,
-    ) -> Result<[Option<i64>; 4], StoreError> {
-        for (e, ids) in self.ids.iter_mut().enumerate() {
-            if refs.restarted & (1 << e) != 0 {
-                ids.clear();
-            }
-        }
-        let mut out = [None; 4];
-        for (e, ext) in pipeline::referenced(record).into_iter().enumerate() {
-            if let Some(ext) = ext {
-                out[e] = Some(self.resolve(ENTITIES[e], ext, refs.numbers[e])?);
-            }
-        }
-        Ok(out)
+        entity: Entity,
+        ext: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        ext.map(|e| self.resolve(entity, e)).transpose()
     }
 
     fn write_record(
         &mut self,
         record: &Record,
         ident: &Identity,
-        refs: &pipeline::Refs,
         line: i64,
         enriched: &hearken_ingest::Enriched,
     ) -> Result<Outcome, StoreError> {
-        let [customer, product, agent, case] = self.resolve_all(record, refs)?;
         match record {
             Record::Customer(x) => {
                 let import_id = self.import_id;
@@ -507,6 +489,13 @@ impl Writer<'_> {
                 )
             }
             Record::Signal(x) => {
+                let customer =
+                    self.opt_resolve(Entity::Customer, x.customer.as_ref().map(|i| i.as_str()))?;
+                let product =
+                    self.opt_resolve(Entity::Product, x.product.as_ref().map(|i| i.as_str()))?;
+                let case = self.opt_resolve(Entity::Case, x.case.as_ref().map(|i| i.as_str()))?;
+                let agent =
+                    self.opt_resolve(Entity::Agent, x.agent.as_ref().map(|i| i.as_str()))?;
                 let stage = x.stage.as_ref().map(|l| l.as_str());
                 let topic = x.topic.as_ref().map(|l| l.as_str());
                 let text = x.text.as_ref().map(|t| t.as_str());
@@ -548,6 +537,13 @@ impl Writer<'_> {
                 )
             }
             Record::Survey(x) => {
+                let customer =
+                    self.opt_resolve(Entity::Customer, x.customer.as_ref().map(|i| i.as_str()))?;
+                let product =
+                    self.opt_resolve(Entity::Product, x.product.as_ref().map(|i| i.as_str()))?;
+                let case = self.opt_resolve(Entity::Case, x.case.as_ref().map(|i| i.as_str()))?;
+                let agent =
+                    self.opt_resolve(Entity::Agent, x.agent.as_ref().map(|i| i.as_str()))?;
                 let (conn, import_id) = (self.conn, self.import_id);
                 let Some(stmt) = self.insert.as_mut() else {
                     return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
@@ -594,6 +590,9 @@ impl Writer<'_> {
                 Ok(outcome)
             }
             Record::CaseEvent(x) => {
+                let case = self.resolve(Entity::Case, x.case.as_str())?;
+                let agent =
+                    self.opt_resolve(Entity::Agent, x.agent.as_ref().map(|i| i.as_str()))?;
                 let team = x.team.as_ref().map(|l| l.as_str());
                 let text = x.text.as_ref().map(|t| t.as_str());
                 let (conn, import_id) = (self.conn, self.import_id);
@@ -711,6 +710,8 @@ impl Writer<'_> {
     ) -> Result<Outcome, StoreError> {
         let table = entity.table();
         if self.conn.prepare_cached(insert)?.execute(vals)? == 1 {
+            let id = self.conn.last_insert_rowid();
+            self.cache(entity).insert(ident.key.clone(), id);
             return Ok(Outcome::Stored);
         }
         let Some((hash, import_id, eline, _)) = Self::existing(self.conn, table, &ident.key)?
@@ -735,6 +736,15 @@ impl Writer<'_> {
         }
         self.conn.prepare_cached(update)?.execute(vals)?;
         Ok(Outcome::Stored)
+    }
+
+    fn cache(&mut self, entity: Entity) -> &mut HashMap<String, i64> {
+        match entity {
+            Entity::Customer => &mut self.customers,
+            Entity::Product => &mut self.products,
+            Entity::Agent => &mut self.agents,
+            Entity::Case => &mut self.cases,
+        }
     }
 }
 

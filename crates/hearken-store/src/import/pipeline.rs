@@ -15,8 +15,6 @@ use std::sync::Mutex;
 use std::sync::mpsc::{Sender, channel, sync_channel};
 
 use hearken_ingest::{Enricher, IngestError, ParsedRow, RowReader};
-use hearken_model::Record;
-use rustc_hash::FxHashMap;
 
 use crate::StoreError;
 use crate::identity::{Identity, identity};
@@ -25,78 +23,10 @@ use crate::identity::{Identity, identity};
 /// workers, large enough that the hand-over costs nothing next to enriching it.
 const ENRICH_CHUNK: usize = 1024;
 
-/// A row, its identity and the entities it references, computed on the reading thread.
+/// A row and its identity, computed on the reading thread.
 pub(crate) struct Prepared {
     pub row: ParsedRow,
     pub ident: Option<Identity>,
-    pub refs: Refs,
-}
-
-/// Entity numbers past which the reading thread starts numbering afresh, so memory stays bounded
-/// on huge imports.
-const INTERN_LIMIT: usize = 2_000_000;
-
-/// The entities (customer, product, agent, case, in that order) a row references, as numbers the
-/// reading thread gives each distinct id of this import (from 1; 0: none). The writer maps a
-/// number to the entity's row id with an array index instead of hashing the id string again.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Refs {
-    pub numbers: [u32; 4],
-    /// Bit `e` set: numbering of entity `e` started afresh at this row; earlier numbers are void.
-    pub restarted: u8,
-}
-
-/// The ids a record references, in [`Refs`] order.
-pub(crate) fn referenced(record: &Record) -> [Option<&str>; 4] {
-    match record {
-        Record::Signal(x) => [
-            x.customer.as_ref().map(|i| i.as_str()),
-            x.product.as_ref().map(|i| i.as_str()),
-            x.agent.as_ref().map(|i| i.as_str()),
-            x.case.as_ref().map(|i| i.as_str()),
-        ],
-        Record::Survey(x) => [
-            x.customer.as_ref().map(|i| i.as_str()),
-            x.product.as_ref().map(|i| i.as_str()),
-            x.agent.as_ref().map(|i| i.as_str()),
-            x.case.as_ref().map(|i| i.as_str()),
-        ],
-        Record::CaseEvent(x) => [
-            None,
-            None,
-            x.agent.as_ref().map(|i| i.as_str()),
-            Some(x.case.as_str()),
-        ],
-        Record::Customer(_) | Record::Product(_) | Record::Agent(_) => [None; 4],
-    }
-}
-
-/// Numbers entity ids on the reading thread (see [`Refs`]).
-#[derive(Default)]
-struct Numbering {
-    maps: [FxHashMap<String, u32>; 4],
-}
-
-impl Numbering {
-    fn refs(&mut self, record: &Record) -> Refs {
-        let mut refs = Refs::default();
-        for (e, ext) in referenced(record).into_iter().enumerate() {
-            let Some(ext) = ext else { continue };
-            let map = &mut self.maps[e];
-            if let Some(&n) = map.get(ext) {
-                refs.numbers[e] = n;
-                continue;
-            }
-            if map.len() >= INTERN_LIMIT {
-                map.clear();
-                refs.restarted |= 1 << e;
-            }
-            let n = map.len() as u32 + 1;
-            map.insert(ext.to_string(), n);
-            refs.numbers[e] = n;
-        }
-        refs
-    }
 }
 
 /// How the file's reading ended.
@@ -178,7 +108,6 @@ pub(crate) fn run(
             .spawn_scoped(s, move || {
                 let mut seq = 0u64;
                 let mut sent = 0usize;
-                let mut numbering = Numbering::default();
                 loop {
                     while let Ok(done) = back_rx.try_recv() {
                         drop(done);
@@ -197,11 +126,7 @@ pub(crate) fn run(
                                 // Identity is the source row's, taken before enrichment
                                 // (redaction) rewrites its text.
                                 let ident = row.record.as_ref().ok().map(identity);
-                                let refs = row
-                                    .record
-                                    .as_ref()
-                                    .map_or(Refs::default(), |r| numbering.refs(r));
-                                rows.push(Prepared { row, ident, refs });
+                                rows.push(Prepared { row, ident });
                             }
                             Ok(None) => break,
                             Err(e) => {
