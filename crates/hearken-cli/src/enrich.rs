@@ -136,3 +136,68 @@ pub fn enricher(redact: bool, model: Option<Arc<Model>>) -> Enricher {
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearken_model::{Channel, Signal, SignalKind, Source, Timestamp};
+
+    fn signal(text: &str) -> Record {
+        Record::Signal(Signal {
+            id: None,
+            at: Timestamp::from_unix(0),
+            channel: Channel::Email,
+            kind: SignalKind::Complaint,
+            source: Source::Customer,
+            customer: None,
+            product: None,
+            case: None,
+            agent: None,
+            stage: None,
+            topic: None,
+            text: Text::parse("text", text).ok().flatten(),
+        })
+    }
+
+    #[test]
+    fn a_remembered_text_gets_the_scores_of_scoring_it_afresh() {
+        let texts = [
+            "I love the new app, great job!",
+            "The outage is terrible and nobody answers.",
+            "I love the new app, great job!",
+            "Je voudrais annuler mon abonnement, s'il vous plaît.",
+            "The outage is terrible and nobody answers.",
+            "Je voudrais annuler mon abonnement, s'il vous plaît.",
+        ];
+        let enrich = enricher(false, None);
+        for text in texts {
+            let got = (enrich.0)(&mut signal(text));
+            let fresh = hearken_text::score(text);
+            assert_eq!(
+                got.sentiment,
+                fresh.sentiment().map(|s| s.compound as f32),
+                "{text}"
+            );
+            assert_eq!(got.language, Some(fresh.language().code()), "{text}");
+        }
+    }
+
+    #[test]
+    fn texts_sharing_a_slot_are_told_apart() {
+        let mut memo = Memo::default();
+        let scores = |sentiment| Scores {
+            sentiment: Some(sentiment),
+            language: "en",
+            topic: None,
+            topic_probability: None,
+        };
+        memo.put(0, 7, "good", &scores(0.5));
+        assert_eq!(memo.get(0, 7, "good").and_then(|s| s.sentiment), Some(0.5));
+        // Same slot (hash), other text or other enricher: not a hit.
+        assert!(memo.get(0, 7, "bad").is_none());
+        assert!(memo.get(2, 7, "good").is_none());
+        memo.put(0, 7 + MEMO_SLOTS as u64, "bad", &scores(-0.5));
+        assert!(memo.get(0, 7, "good").is_none());
+        assert_eq!(memo.get(0, 7, "bad").and_then(|s| s.sentiment), Some(-0.5));
+    }
+}
