@@ -17,7 +17,8 @@ need sqlite3 sqlite3
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 
 cargo build --release -q -p hearken-cli
-H=target/release/hearken
+H=${CARGO_TARGET_DIR:-target}/release/hearken
+BANKING77=${BANKING77:-../shared/data/banking77}
 mkdir -p "$OUT"
 
 echo "== generate ($CUSTOMERS customers x $MONTHS months; load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -44,6 +45,13 @@ rm -f "$OUT/e.db" "$OUT/e.db-wal" "$OUT/e.db-shm"
   $H --db "$OUT/e.db" import "$OUT/data/signals.csv" --kind signals --json > /dev/null
 read -r E_S E_KB < "$OUT/e.time"
 
+echo "== hearken import with enrichment and a topic model (trained on banking77)"
+rm -f "$OUT/t.db" "$OUT/t.db-wal" "$OUT/t.db-shm"
+$H --db "$OUT/t.db" topics train --data "$BANKING77/train.csv" --json > /dev/null
+/usr/bin/time -f "%e %M" -o "$OUT/t.time" \
+  $H --db "$OUT/t.db" import "$OUT/data/signals.csv" --kind signals --json > /dev/null
+read -r T_S T_KB < "$OUT/t.time"
+
 echo "== sqlite3 .import (bulk loader, no validation, no dedupe, no quarantine)"
 rm -f "$OUT/s.db"
 cat > "$OUT/s.sql" <<SQL
@@ -57,10 +65,10 @@ SQL
 read -r S_S S_KB < "$OUT/s.time"
 S_ROWS=$(sqlite3 "$OUT/s.db" "SELECT count(*) FROM signals")
 
-python3 - "$SIGNALS" "$H_S" "$H_KB" "$S_S" "$S_KB" "$S_ROWS" "$ALLROWS" "$GEN_S" "$E_S" "$E_KB" <<'PY'
+python3 - "$SIGNALS" "$H_S" "$H_KB" "$S_S" "$S_KB" "$S_ROWS" "$ALLROWS" "$GEN_S" "$E_S" "$E_KB" "$T_S" "$T_KB" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import sys
-signals, h_s, h_kb, s_s, s_kb, s_rows, allrows, gen_s, e_s, e_kb = sys.argv[1:]
-e_s = float(e_s)
+signals, h_s, h_kb, s_s, s_kb, s_rows, allrows, gen_s, e_s, e_kb, t_s, t_kb, load = sys.argv[1:]
+e_s, t_s = float(e_s), float(t_s)
 signals, s_rows, allrows = int(signals), int(s_rows), int(allrows)
 h_s, s_s, gen_s = float(h_s), float(s_s), float(gen_s)
 print()
@@ -69,6 +77,8 @@ print("|---|---|---|---|---|---|---|")
 print(f"| {signals:,} | {h_s:.2f} s | {signals/h_s:,.0f} | {int(h_kb)/1024:.0f} MB | {s_s:.2f} s ({s_rows:,} rows) | {s_rows/s_s:,.0f} | {h_s/s_s:.2f} |")
 print()
 print(f"with enrichment: {e_s:.2f} s = {signals/e_s:,.0f} rows/s, peak RSS {int(e_kb)/1024:.0f} MB, {e_s/h_s:.2f}x the plain import")
+print(f"with enrichment and topic model: {t_s:.2f} s = {signals/t_s:,.0f} rows/s, peak RSS {int(t_kb)/1024:.0f} MB, {t_s/h_s:.2f}x the plain import")
+print(f"load average at the end: {load}")
 print()
 print(f"generator: {allrows:,} rows in all files ({signals:,} signals) in {gen_s:.2f} s = {signals/gen_s:,.0f} signal rows/s, {allrows/gen_s:,.0f} rows/s all files")
 PY

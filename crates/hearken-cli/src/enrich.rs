@@ -1,5 +1,11 @@
 //! Text understanding at import: glue between `hearken-text`, `hearken-topics` and the ingest
-//! pipeline. Runs on the reading thread, so it overlaps the store's writes.
+//! pipeline. Runs on the store's enrichment workers, in parallel with reading and writing.
+//!
+//! Texts repeat (templated messages, auto-replies, "thanks"), and scoring one is a pure function
+//! of its characters, so each worker remembers the scores of recent texts in a small
+//! direct-mapped table: a repeated text costs a hash and a comparison instead of VADER, the
+//! language gate and the topic model. A hit compares the whole text, so the result is exactly
+//! that of scoring it again.
 
 use std::sync::Arc;
 
@@ -9,8 +15,67 @@ use hearken_text::{Vader, redact_with_report};
 use hearken_topics::{Model, PredictScratch};
 
 thread_local! {
-    /// Prediction buffers, reused for every text on the reading thread.
+    /// Prediction buffers, reused for every text on each enrichment thread.
     static SCRATCH: std::cell::RefCell<PredictScratch> = std::cell::RefCell::new(PredictScratch::default());
+    /// Scores of recent texts, per enrichment thread.
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
+}
+
+/// Slots of the per-thread memo: a power of two. About 64 bytes plus the text per filled slot.
+const MEMO_SLOTS: usize = 1 << 16;
+
+/// Texts longer than this are not remembered: long texts rarely repeat and would hold memory.
+const MEMO_MAX_TEXT: usize = 1024;
+
+/// What scoring a text gives, whatever record it belongs to.
+#[derive(Clone)]
+struct Scores {
+    sentiment: Option<f32>,
+    language: &'static str,
+    topic: Option<String>,
+    topic_probability: Option<f32>,
+}
+
+/// A direct-mapped table from a text (by hash, then compared in full) to its scores. Entries are
+/// tagged with the enricher's serial number, so a thread that outlives one enricher (and its
+/// topic model) never sees another's scores, and with whether the text was a signal's (only
+/// those are classified).
+#[derive(Default)]
+struct Memo {
+    slots: Vec<Option<(u64, Box<str>, Scores)>>,
+}
+
+/// Serial numbers of enrichers, for [`Memo`].
+static ENRICHERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Memo {
+    fn slot(hash: u64) -> usize {
+        (hash as usize) & (MEMO_SLOTS - 1)
+    }
+
+    fn get(&self, tag: u64, hash: u64, text: &str) -> Option<Scores> {
+        match self.slots.get(Self::slot(hash)) {
+            Some(Some((t, remembered, scores))) if *t == tag && &**remembered == text => {
+                Some(scores.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, tag: u64, hash: u64, text: &str, scores: &Scores) {
+        if text.len() > MEMO_MAX_TEXT {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(MEMO_SLOTS, || None);
+        }
+        self.slots[Self::slot(hash)] = Some((tag, text.into(), scores.clone()));
+    }
+}
+
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
 }
 
 /// Scores every text (sentiment, language), predicts its topic when a model is given, and, when
@@ -18,6 +83,7 @@ thread_local! {
 /// before anything is stored.
 pub fn enricher(redact: bool, model: Option<Arc<Model>>) -> Enricher {
     let vader = Vader::shared();
+    let serial = ENRICHERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Enricher(Arc::new(move |record: &mut Record| {
         let is_signal = matches!(record, Record::Signal(_));
         let text = match record {
@@ -38,20 +104,100 @@ pub fn enricher(redact: bool, model: Option<Arc<Model>>) -> Enricher {
                 *text = Text::redacted(replaced);
             }
         }
-        let scored = vader.score(text.as_str());
-        let (topic, topic_probability) = match (&model, is_signal) {
-            (Some(m), true) => {
-                let p = SCRATCH.with(|s| m.predict_with(text.as_str(), &mut s.borrow_mut()));
-                (p.label, Some(p.probability))
+        let (tag, hash) = (serial << 1 | u64::from(is_signal), text_hash(text.as_str()));
+        let scores = match MEMO.with(|m| m.borrow().get(tag, hash, text.as_str())) {
+            Some(scores) => scores,
+            None => {
+                let scored = vader.score(text.as_str());
+                let (topic, topic_probability) = match (&model, is_signal) {
+                    (Some(m), true) => {
+                        let p =
+                            SCRATCH.with(|s| m.predict_with(text.as_str(), &mut s.borrow_mut()));
+                        (p.label, Some(p.probability))
+                    }
+                    _ => (None, None),
+                };
+                let scores = Scores {
+                    sentiment: scored.sentiment().map(|s| s.compound as f32),
+                    language: scored.language().code(),
+                    topic,
+                    topic_probability,
+                };
+                MEMO.with(|m| m.borrow_mut().put(tag, hash, text.as_str(), &scores));
+                scores
             }
-            _ => (None, None),
         };
         Enriched {
-            sentiment: scored.sentiment().map(|s| s.compound as f32),
-            language: Some(scored.language().code()),
+            sentiment: scores.sentiment,
+            language: Some(scores.language),
             redactions,
-            topic,
-            topic_probability,
+            topic: scores.topic,
+            topic_probability: scores.topic_probability,
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearken_model::{Channel, Signal, SignalKind, Source, Timestamp};
+
+    fn signal(text: &str) -> Record {
+        Record::Signal(Signal {
+            id: None,
+            at: Timestamp::from_unix(0),
+            channel: Channel::Email,
+            kind: SignalKind::Complaint,
+            source: Source::Customer,
+            customer: None,
+            product: None,
+            case: None,
+            agent: None,
+            stage: None,
+            topic: None,
+            text: Text::parse("text", text).ok().flatten(),
+        })
+    }
+
+    #[test]
+    fn a_remembered_text_gets_the_scores_of_scoring_it_afresh() {
+        let texts = [
+            "I love the new app, great job!",
+            "The outage is terrible and nobody answers.",
+            "I love the new app, great job!",
+            "Je voudrais annuler mon abonnement, s'il vous plaît.",
+            "The outage is terrible and nobody answers.",
+            "Je voudrais annuler mon abonnement, s'il vous plaît.",
+        ];
+        let enrich = enricher(false, None);
+        for text in texts {
+            let got = (enrich.0)(&mut signal(text));
+            let fresh = hearken_text::score(text);
+            assert_eq!(
+                got.sentiment,
+                fresh.sentiment().map(|s| s.compound as f32),
+                "{text}"
+            );
+            assert_eq!(got.language, Some(fresh.language().code()), "{text}");
+        }
+    }
+
+    #[test]
+    fn texts_sharing_a_slot_are_told_apart() {
+        let mut memo = Memo::default();
+        let scores = |sentiment| Scores {
+            sentiment: Some(sentiment),
+            language: "en",
+            topic: None,
+            topic_probability: None,
+        };
+        memo.put(0, 7, "good", &scores(0.5));
+        assert_eq!(memo.get(0, 7, "good").and_then(|s| s.sentiment), Some(0.5));
+        // Same slot (hash), other text or other enricher: not a hit.
+        assert!(memo.get(0, 7, "bad").is_none());
+        assert!(memo.get(2, 7, "good").is_none());
+        memo.put(0, 7 + MEMO_SLOTS as u64, "bad", &scores(-0.5));
+        assert!(memo.get(0, 7, "good").is_none());
+        assert_eq!(memo.get(0, 7, "bad").and_then(|s| s.sentiment), Some(-0.5));
+    }
 }

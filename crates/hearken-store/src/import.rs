@@ -15,16 +15,19 @@ use std::collections::HashSet;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
-use std::sync::mpsc::sync_channel;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hearken_ingest::{IngestError, ParsedRow, ReadOptions, RowError, RowReader};
+use hearken_ingest::{ReadOptions, RowError, RowReader};
 use hearken_model::{Record, RecordKind};
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::Serialize;
 
 use crate::identity::{Identity, identity};
 use crate::{Store, StoreError};
+
+mod checkpoint;
+mod pipeline;
+use pipeline::Prepared;
 
 /// Rows per transaction: large enough to amortise the commit, small enough that a crash loses
 /// little work and memory stays flat.
@@ -75,12 +78,6 @@ pub struct ImportProgress {
     pub counts: ImportCounts,
 }
 
-/// A row and its identity, computed on the reading thread.
-struct Prepared {
-    row: ParsedRow,
-    ident: Option<Identity>,
-}
-
 enum Outcome {
     Stored,
     Duplicate,
@@ -111,7 +108,7 @@ impl Store {
         let span = tracing::info_span!("import", file = %path.display(), kind = %opts.kind);
         let _enter = span.enter();
         let fingerprint = hearken_ingest::fingerprint(path)?;
-        let mut reader = RowReader::open(path, opts)?;
+        let reader = RowReader::open(path, opts)?;
         // Checkpoint once at the end instead of every 1000 pages: pages rewritten by many batches
         // are copied to the database file once. A crash leaves a longer WAL, replayed on open.
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -131,10 +128,17 @@ impl Store {
             let ids = stmt.query_map(params![fingerprint, opts.kind.as_str()], |r| r.get(0))?;
             ids.collect::<Result<_, _>>()?
         };
+        let batch = batch.max(1);
         let mut writer = Writer {
             insert: event_insert_sql(opts.kind)
                 .map(|sql| self.conn.prepare(sql))
                 .transpose()?,
+            stubs: [
+                self.conn.prepare(Entity::Customer.stub_sql().0)?,
+                self.conn.prepare(Entity::Product.stub_sql().0)?,
+                self.conn.prepare(Entity::Agent.stub_sql().0)?,
+                self.conn.prepare(Entity::Case.stub_sql().0)?,
+            ],
             conn: &self.conn,
             kind: opts.kind,
             import_id,
@@ -145,87 +149,43 @@ impl Store {
             products: HashMap::default(),
             agents: HashMap::default(),
             cases: HashMap::default(),
+            batch: batch as u64,
+            open: false,
+            pending: ImportCounts::default(),
         };
 
-        let batch = batch.max(1);
+        let mut checkpointer = checkpoint::Checkpointer::start(&self.path);
         let mut total = ImportCounts::default();
-        let mut file_error: Option<IngestError> = None;
-        let notes = std::thread::scope(|s| -> Result<Vec<String>, StoreError> {
-            let (tx, rx) = sync_channel::<Result<Vec<Prepared>, IngestError>>(4);
-            // Written batches go back to the reading thread to be freed where they were allocated:
-            // cross-thread frees contend on the allocator's locks.
-            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Prepared>>();
-            let handle = std::thread::Builder::new()
-                .name("hearken-read".into())
-                .spawn_scoped(s, move || {
-                    loop {
-                        while let Ok(done) = back_rx.try_recv() {
-                            drop(done);
-                        }
-                        let mut rows = Vec::with_capacity(batch);
-                        let mut failure = None;
-                        while rows.len() < batch {
-                            match reader.next_row() {
-                                Ok(Some(mut row)) => {
-                                    // Identity is the source row's, taken before enrichment
-                                    // (redaction) rewrites its text; hashing here keeps it off
-                                    // the writing thread.
-                                    let ident = row.record.as_ref().ok().map(identity);
-                                    reader.enrich(&mut row);
-                                    rows.push(Prepared { row, ident });
-                                }
-                                Ok(None) => break,
-                                Err(e) => {
-                                    failure = Some(e);
-                                    break;
-                                }
-                            }
-                        }
-                        let done = rows.len() < batch;
-                        if !rows.is_empty() && tx.send(Ok(rows)).is_err() {
-                            break;
-                        }
-                        if let Some(e) = failure {
-                            let _ = tx.send(Err(e));
-                            break;
-                        }
-                        if done {
-                            break;
-                        }
-                    }
-                    reader.notes()
-                })?;
-            let mut result = Ok(());
-            for msg in &rx {
-                match msg {
-                    Ok(rows) => match writer.write_batch(&rows) {
-                        Ok(c) => {
-                            let _ = back_tx.send(rows);
-                            total.add(&c);
-                            on_progress(&ImportProgress {
-                                bytes: bytes.bytes(),
-                                size,
-                                counts: total,
-                            });
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    },
-                    Err(e) => {
-                        file_error = Some(e);
-                        break;
-                    }
-                }
+        let finished = pipeline::run(reader, opts.enrich.clone(), batch, &mut |rows| {
+            if let Some(c) = writer.write_rows(rows)? {
+                checkpointer.committed();
+                total.add(&c);
+                on_progress(&ImportProgress {
+                    bytes: bytes.bytes(),
+                    size,
+                    counts: total,
+                });
             }
-            // Dropping the receiver stops the reading thread if we stopped early.
-            drop(rx);
-            let notes = handle.join().map_err(|_| StoreError::ReaderGone)?;
-            result.map(|()| notes)
-        })?;
+            Ok(())
+        });
+        // The rows after the last full batch, also when the file stopped part-way.
+        let finished = finished.and_then(|f| {
+            if let Some(c) = writer.commit()? {
+                total.add(&c);
+            }
+            Ok(f)
+        });
+        let finished = match finished {
+            Ok(f) => f,
+            Err(e) => {
+                writer.rollback();
+                return Err(e);
+            }
+        };
+        let (notes, file_error) = (finished.notes, finished.error);
         // The writer's prepared statements borrow the connection and the file name.
         drop(writer);
+        checkpointer.finish();
         self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -265,12 +225,21 @@ struct Writer<'a> {
     products: HashMap<String, i64>,
     agents: HashMap<String, i64>,
     cases: HashMap<String, i64>,
+    /// The stub INSERT of each entity (in `Entity` order), prepared once: it runs for every
+    /// entity first seen.
+    stubs: [Statement<'a>; 4],
+    /// Rows per transaction.
+    batch: u64,
+    /// A transaction is open.
+    open: bool,
+    /// Counts of the rows written in the open transaction.
+    pending: ImportCounts,
 }
 
 /// The entity tables a row may reference.
 #[derive(Clone, Copy)]
 enum Entity {
-    Customer,
+    Customer = 0,
     Product,
     Agent,
     Case,
@@ -311,43 +280,86 @@ impl Entity {
 }
 
 impl Writer<'_> {
-    fn write_batch(&mut self, rows: &[Prepared]) -> Result<ImportCounts, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+    /// Writes rows in the open transaction (opening one when needed), and commits once it holds
+    /// a batch of rows: the counts committed then are returned.
+    fn write_rows(&mut self, rows: &[Prepared]) -> Result<Option<ImportCounts>, StoreError> {
+        if !self.open {
+            self.conn.execute_batch("BEGIN")?;
+            self.open = true;
+        }
         let mut c = ImportCounts::default();
-        for Prepared { row, ident } in rows {
-            c.read += 1;
-            let line = row.line as i64;
-            let outcome = match (&row.record, ident) {
-                (Ok(record), Some(ident)) => {
-                    self.write_record(record, ident, line, &row.enriched)?
-                }
-                (Err(e), _) => Outcome::Quarantine(e.clone()),
-                (Ok(record), None) => {
-                    let ident = identity(record);
-                    self.write_record(record, &ident, line, &row.enriched)?
-                }
-            };
-            match outcome {
-                Outcome::Stored => c.stored += 1,
-                Outcome::Duplicate => c.duplicates += 1,
-                Outcome::Quarantine(e) => {
-                    let raw = match (&row.raw, &row.record) {
-                        (Some(raw), _) => Some(raw.clone()),
-                        (None, Ok(record)) => Some(format!("{record:?}")),
-                        (None, Err(_)) => None,
-                    };
-                    self.quarantine(&e, raw.as_deref())?;
-                    c.quarantined += 1;
-                }
+        for p in rows {
+            self.write_one(p, &mut c)?;
+        }
+        self.pending.add(&c);
+        if self.pending.read >= self.batch {
+            return self.commit();
+        }
+        Ok(None)
+    }
+
+    /// Writes one row: stored, a duplicate, or quarantined.
+    fn write_one(&mut self, p: &Prepared, c: &mut ImportCounts) -> Result<(), StoreError> {
+        let Prepared { row, ident } = p;
+        c.read += 1;
+        let line = row.line as i64;
+        let outcome = match (&row.record, ident) {
+            (Ok(record), Some(ident)) => self.write_record(record, ident, line, &row.enriched)?,
+            (Err(e), _) => Outcome::Quarantine(e.clone()),
+            (Ok(record), None) => {
+                let ident = identity(record);
+                self.write_record(record, &ident, line, &row.enriched)?
+            }
+        };
+        match outcome {
+            Outcome::Stored => c.stored += 1,
+            Outcome::Duplicate => c.duplicates += 1,
+            Outcome::Quarantine(e) => {
+                let raw = match (&row.raw, &row.record) {
+                    (Some(raw), _) => Some(raw.clone()),
+                    (None, Ok(record)) => Some(format!("{record:?}")),
+                    (None, Err(_)) => None,
+                };
+                self.quarantine(&e, raw.as_deref())?;
+                c.quarantined += 1;
             }
         }
-        tx.execute(
-            "UPDATE imports SET read = read + ?1, stored = stored + ?2, duplicates = duplicates + ?3,
-             quarantined = quarantined + ?4 WHERE id = ?5",
-            params![c.read as i64, c.stored as i64, c.duplicates as i64, c.quarantined as i64, self.import_id],
-        )?;
-        tx.commit()?;
-        Ok(c)
+        Ok(())
+    }
+
+    /// Commits the open transaction with its counts, in the same transaction as the rows they
+    /// count. None when no transaction is open.
+    fn commit(&mut self) -> Result<Option<ImportCounts>, StoreError> {
+        if !self.open {
+            return Ok(None);
+        }
+        let c = self.pending;
+        self.conn
+            .prepare_cached(
+                "UPDATE imports SET read = read + ?1, stored = stored + ?2, duplicates = duplicates + ?3,
+                 quarantined = quarantined + ?4 WHERE id = ?5",
+            )?
+            .execute(params![
+                c.read as i64,
+                c.stored as i64,
+                c.duplicates as i64,
+                c.quarantined as i64,
+                self.import_id
+            ])?;
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        self.pending = ImportCounts::default();
+        Ok(Some(c))
+    }
+
+    /// Abandons the open transaction after an error: the batches committed before it stay.
+    fn rollback(&mut self) {
+        if self.open {
+            // Best effort: if even this fails, closing the connection rolls back.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.open = false;
+            self.pending = ImportCounts::default();
+        }
     }
 
     fn quarantine(&self, e: &RowError, raw: Option<&str>) -> Result<(), StoreError> {
@@ -385,9 +397,10 @@ impl Writer<'_> {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        let (insert, select) = entity.stub_sql();
+        let select = entity.stub_sql().1;
+        let insert = &mut self.stubs[entity as usize];
         // A new entity costs one statement; only one created meanwhile needs the lookup.
-        let id: i64 = if self.conn.prepare_cached(insert)?.execute([ext])? == 1 {
+        let id: i64 = if insert.execute([ext])? == 1 {
             self.conn.last_insert_rowid()
         } else {
             self.conn
@@ -637,7 +650,8 @@ impl Writer<'_> {
         line: i64,
         mut insert: impl FnMut(&str) -> rusqlite::Result<usize>,
     ) -> Result<Outcome, StoreError> {
-        let mut key = ident.key.clone();
+        // The key is only rebuilt for an identical row repeated within the file.
+        let mut key = std::borrow::Cow::Borrowed(ident.key.as_str());
         let mut repeat = 0u32;
         loop {
             if insert(&key)? == 1 {
@@ -654,7 +668,7 @@ impl Writer<'_> {
                     // An identical row repeated within one file (two identical events with no id) is
                     // a second event, keyed by its occurrence, so a re-import still finds it.
                     repeat += 1;
-                    key = format!("{}.{repeat}", ident.key);
+                    key = std::borrow::Cow::Owned(format!("{}.{repeat}", ident.key));
                     continue;
                 }
                 return Ok(Outcome::Duplicate);
