@@ -100,6 +100,15 @@ fn main() -> anyhow::Result<()> {
     }
     let bytes = model.to_bytes();
 
+    if std::env::var_os("TOPICS_SKIP_THEMES").is_some() {
+        println!(
+            "{}",
+            serde_json::json!({"accuracy": eval.accuracy, "train_seconds": train_seconds,
+                "predict_per_second": texts.len() as f64 / best,
+                "predict_per_cpu_second": texts.len() as f64 / best_cpu, "checksum": sink})
+        );
+        return Ok(());
+    }
     let truth: Vec<&str> = te.iter().map(|(_, l)| *l).collect();
     let t = Instant::now();
     let themes = discover_themes(

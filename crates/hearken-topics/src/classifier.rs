@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TopicsError, bad_option};
-use crate::features::{Csr, FeatureConfig, KeyMap, KeyTable, VecScratch, Vectorizer};
-use crate::linear::{Compact, Linear, SgdConfig, axpy_bf16, from_bf16, softmax, to_bf16};
+use crate::features::{Csr, FeatureConfig, KeyMap, KeyTable, NOT_FOUND, VecScratch, Vectorizer};
+#[cfg(test)]
+use crate::linear::softmax;
+use crate::linear::{Bf16Rows, Compact, Linear, SgdConfig, exp_neg, from_bf16, to_bf16};
 use crate::taxonomy::{Taxonomy, TaxonomyPrediction};
 use crate::text;
 
@@ -37,6 +39,8 @@ pub struct TrainConfig {
     /// Give every topic the same total weight in training, however many examples it has: how
     /// many examples someone labelled per topic says little about how often the topic occurs.
     pub balance_classes: bool,
+    /// Average the weights of this many final epochs (1: keep the last iterate only).
+    pub average_epochs: u32,
     /// Number of softmax models trained with different seeds and averaged.
     pub ensemble: u32,
     /// Threads used for training (the members of the ensemble train in parallel).
@@ -57,6 +61,7 @@ impl Default for TrainConfig {
             l2: 1e-6,
             dropout: 0.6,
             balance_classes: true,
+            average_epochs: 1,
             ensemble: 2,
             threads: 2,
             seed: 77,
@@ -91,6 +96,15 @@ impl TrainConfig {
             return Err(bad_option(
                 "dropout",
                 format!("is {}; use a share in 0..0.95", self.dropout),
+            ));
+        }
+        if self.average_epochs == 0 || self.average_epochs > self.epochs {
+            return Err(bad_option(
+                "average_epochs",
+                format!(
+                    "is {}; use 1..=epochs ({})",
+                    self.average_epochs, self.epochs
+                ),
             ));
         }
         if self.ensemble == 0 || self.ensemble > 64 {
@@ -202,6 +216,7 @@ fn train_members(x: &Csr, y: &[u32], dim: usize, k: usize, config: &TrainConfig)
         l2: config.l2,
         dropout: config.dropout,
         balance: config.balance_classes,
+        average_epochs: config.average_epochs,
         seed: config
             .seed
             .wrapping_add(u64::from(m).wrapping_mul(0x9e37_79b9)),
@@ -253,8 +268,8 @@ fn average(mut members: Vec<Linear>) -> Linear {
 struct WordTable {
     keys: Vec<u64>,
     norms: Vec<f32>,
-    /// bf16, `k` per word.
-    logits: Vec<u16>,
+    /// `k` per word.
+    logits: Bf16Rows,
     lookup: KeyTable,
 }
 
@@ -283,14 +298,16 @@ impl WordTable {
             lookup: KeyTable::new(&keys),
             keys,
             norms: sorted.iter().map(|e| e.1.0).collect(),
-            logits: sorted
-                .iter()
-                .flat_map(|e| e.1.1.iter().map(|&x| to_bf16(x)))
-                .collect(),
+            logits: Bf16Rows::new(
+                w.k,
+                sorted
+                    .iter()
+                    .flat_map(|e| e.1.1.iter().map(|&x| to_bf16(x))),
+            ),
         }
     }
 
-    fn from_parts(keys: Vec<u64>, norms: Vec<f32>, logits: Vec<u16>) -> WordTable {
+    fn from_parts(keys: Vec<u64>, norms: Vec<f32>, logits: Bf16Rows) -> WordTable {
         WordTable {
             lookup: KeyTable::new(&keys),
             keys,
@@ -304,10 +321,18 @@ impl WordTable {
 #[derive(Debug, Default)]
 pub struct PredictScratch {
     vec: VecScratch,
-    /// Word-block and character-block logits, then the probabilities.
-    wz: Vec<f32>,
-    cz: Vec<f32>,
+    /// Rows of the weight matrix and of the word table to add, with their coefficients.
+    w_rows: Vec<(u32, f32)>,
+    t_rows: Vec<(u32, f32)>,
+    /// Character-block entries of words not in the word table.
+    unknown: Vec<(u32, f32)>,
+    /// Logits (padded to the rows' stride), then the probabilities.
     p: Vec<f32>,
+    /// Labels ranked by [`Model::predict_with`].
+    order: Vec<usize>,
+    /// Word-table lookups: home slots, rows found.
+    home: Vec<u64>,
+    found: Vec<u32>,
 }
 
 impl Model {
@@ -339,40 +364,58 @@ impl Model {
     /// Probabilities of every label (in [`Model::labels`] order) into `scratch.p`; false when the
     /// text has no known feature.
     fn probabilities(&self, text: &str, s: &mut PredictScratch) -> bool {
+        if !self.logits(text, s) {
+            return false;
+        }
+        let max = s.p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        // Separate loops, so that the exponentials vectorise (the sum is a reduction, which
+        // the compiler may not reorder) and the sum runs over eight partial sums.
+        s.p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
+        let inv = 1.0 / sum8(&s.p);
+        s.p.iter_mut().for_each(|p| *p *= inv);
+        true
+    }
+
+    /// Logits of every label into `s.p` (length `k`); false when the text has no known feature.
+    ///
+    /// First collects which rows to add and with what coefficient (the block scales need both
+    /// blocks' norms), then adds them all in one pass over the rows (see [`Bf16Rows::gather`]).
+    fn logits(&self, text: &str, s: &mut PredictScratch) -> bool {
         let v = &self.vectorizer;
-        let k = self.labels.len();
         let word_norm = v.word_block(text, &mut s.vec);
-        s.wz.clear();
-        s.wz.resize(k, 0.0);
-        s.cz.clear();
-        s.cz.resize(k, 0.0);
-        self.weights.accumulate(&s.vec.words, &mut s.wz);
+        s.unknown.clear();
+        s.t_rows.clear();
         let mut char_norm = 0.0;
         if !v.config.char_ngrams.is_off() {
             let t = &s.vec.text;
-            for (&(a, b), &h) in t.spans.iter().zip(&t.hashes) {
-                if let Some(j) = self.words.lookup.get(h) {
-                    let j = j as usize;
-                    char_norm += self.words.norms[j];
-                    axpy_bf16(1.0, &self.words.logits[j * k..j * k + k], &mut s.cz);
+            let lookup = &self.words.lookup;
+            lookup.get_many(t.hashes.iter().copied(), &mut s.home, &mut s.found);
+            for (&(a, b), &j) in t.spans.iter().zip(&s.found) {
+                if j != NOT_FOUND {
+                    char_norm += self.words.norms[j as usize];
+                    s.t_rows.push((j, 1.0));
                 } else {
                     char_norm += v.token_vector(&t.words[a..b], &mut s.vec.tok);
-                    self.weights.accumulate(&s.vec.tok.out, &mut s.cz);
+                    s.unknown.extend_from_slice(&s.vec.tok.out);
                 }
             }
         }
         let Some(scale) = v.scales(word_norm, char_norm) else {
             return false;
         };
+        s.w_rows.clear();
+        s.w_rows
+            .extend(s.vec.words.iter().map(|&(j, x)| (j, x * scale.word)));
+        s.w_rows
+            .extend(s.unknown.iter().map(|&(j, x)| (j, x * scale.char)));
+        s.t_rows.iter_mut().for_each(|r| r.1 = scale.char);
+        let w = &self.weights;
         s.p.clear();
-        s.p.extend(
-            self.weights
-                .b
-                .iter()
-                .zip(s.wz.iter().zip(&s.cz))
-                .map(|(b, (w, c))| b + scale.word * w + scale.char * c),
-        );
-        softmax(&mut s.p);
+        s.p.resize(w.w.stride(), 0.0);
+        w.w.gather(&s.w_rows, &mut s.p);
+        self.words.logits.gather(&s.t_rows, &mut s.p);
+        s.p.truncate(w.k);
+        s.p.iter_mut().zip(&w.b).for_each(|(p, b)| *p += b);
         true
     }
 
@@ -387,7 +430,8 @@ impl Model {
             return Prediction::unclassified();
         }
         let p = &scratch.p;
-        let mut order: Vec<usize> = Vec::with_capacity(self.top_k + 1);
+        let order = &mut scratch.order;
+        order.clear();
         // Partial top-k by insertion: k is small, so this beats sorting all labels.
         for i in 0..p.len() {
             if order.len() == self.top_k.max(1) && p[i] <= p[order[order.len() - 1]] {
@@ -411,6 +455,27 @@ impl Model {
                 .map(|&i| (self.labels[i].clone(), p[i]))
                 .collect(),
         }
+    }
+
+    /// The most probable topic and its probability, allocating nothing: what import needs for
+    /// every text. Agrees with [`Model::predict_with`]'s `label` and `probability`: the label is
+    /// `None` below the threshold, and `(None, 0.0)` for a text with no known feature.
+    pub fn predict_label(&self, text: &str, scratch: &mut PredictScratch) -> (Option<&str>, f32) {
+        if !self.logits(text, scratch) {
+            return (None, 0.0);
+        }
+        let p = &mut scratch.p;
+        let (mut best, mut max) = (0, f32::NEG_INFINITY);
+        for (i, &z) in p.iter().enumerate() {
+            if z > max {
+                (best, max) = (i, z);
+            }
+        }
+        // The top probability is exp(0) / sum of exp(z - max): no need to normalise the rest.
+        p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
+        let probability = 1.0 / sum8(p);
+        let label = (probability >= self.threshold).then(|| self.labels[best].as_str());
+        (label, probability)
     }
 
     /// The index of the most probable label and its probability, without allocating; `None` for
@@ -453,6 +518,19 @@ impl Model {
         let mut s = PredictScratch::default();
         texts.iter().map(|t| self.predict_with(t, &mut s)).collect()
     }
+}
+
+/// Sum with eight partial sums (vectorises; a plain fold is one long dependency chain).
+fn sum8(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
 }
 
 const MAGIC: &[u8; 8] = b"HKTOPICS";
@@ -573,7 +651,7 @@ impl Model {
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         out.extend_from_slice(&v.blocks);
         let w = &self.weights;
-        w.w.iter()
+        w.w.values()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         w.b.iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
@@ -585,7 +663,7 @@ impl Model {
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         t.logits
-            .iter()
+            .values()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         out
     }
@@ -638,11 +716,11 @@ impl Model {
             feature_keys: self.vectorizer.keys.clone(),
             idf: self.vectorizer.idf.clone(),
             blocks: self.vectorizer.blocks.clone(),
-            weights: self.weights.w.iter().map(|&h| from_bf16(h)).collect(),
+            weights: self.weights.w.values().map(from_bf16).collect(),
             bias: self.weights.b.clone(),
             word_keys: self.words.keys.clone(),
             word_norms: self.words.norms.clone(),
-            word_logits: self.words.logits.iter().map(|&h| from_bf16(h)).collect(),
+            word_logits: self.words.logits.values().map(from_bf16).collect(),
         };
         // Only strings and finite numbers: serialising to a String cannot fail.
         serde_json::to_string(&json).unwrap_or_default()
@@ -686,7 +764,7 @@ impl Model {
         }
         let weights = Compact {
             k,
-            w: m.weights.iter().map(|&x| to_bf16(x)).collect(),
+            w: Bf16Rows::from_f32(k, &m.weights),
             b: m.bias,
         };
         let nw = h.n_words;
@@ -710,7 +788,7 @@ impl Model {
         let words = WordTable::from_parts(
             m.word_keys,
             m.word_norms,
-            m.word_logits.iter().map(|&x| to_bf16(x)).collect(),
+            Bf16Rows::from_f32(k, &m.word_logits),
         );
         if !m.idf.iter().all(|x| x.is_finite()) {
             return Err(bad("idf contains NaN or infinity"));
@@ -794,6 +872,32 @@ mod tests {
         // Unknown words still have character n-grams in common with the vocabulary.
         let p = m.predict("zzqx");
         assert!(p.probability > 0.0 || p.label.is_none());
+    }
+
+    #[test]
+    fn predict_label_agrees_with_predict() {
+        let mut m = model();
+        let mut s = PredictScratch::default();
+        let long = "my card has not arrived ".repeat(40_000);
+        let texts = [
+            "my card has not arrived",
+            "fee?",
+            "",
+            "  ?? ",
+            "zzqx",
+            "top up top up top up",
+            "😀😀",
+            long.as_str(),
+        ];
+        for threshold in [0.0, 0.5, 1.0] {
+            m.set_threshold(threshold).unwrap();
+            for text in texts {
+                let p = m.predict_with(text, &mut s);
+                let (label, probability) = m.predict_label(text, &mut s);
+                assert_eq!(label, p.label.as_deref(), "{text:.40}");
+                assert_eq!(probability, p.probability, "{text:.40}");
+            }
+        }
     }
 
     #[test]
