@@ -98,6 +98,21 @@ fn main() -> anyhow::Result<()> {
             best_cpu = best_cpu.min((b - a) / REPEAT as f64);
         }
     }
+    // The same for `predict_label` (label and probability only, as import uses it).
+    let (mut best_label, mut best_label_cpu) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..passes {
+        let t = Instant::now();
+        let c = thread_cpu_seconds();
+        for _ in 0..REPEAT {
+            for text in &texts {
+                sink += usize::from(model.predict_label(text, &mut scratch).0.is_some());
+            }
+        }
+        best_label = best_label.min(t.elapsed().as_secs_f64() / REPEAT as f64);
+        if let (Some(a), Some(b)) = (c, thread_cpu_seconds()) {
+            best_label_cpu = best_label_cpu.min((b - a) / REPEAT as f64);
+        }
+    }
     let bytes = model.to_bytes();
 
     if std::env::var_os("TOPICS_SKIP_THEMES").is_some() {
@@ -105,7 +120,9 @@ fn main() -> anyhow::Result<()> {
             "{}",
             serde_json::json!({"accuracy": eval.accuracy, "train_seconds": train_seconds,
                 "predict_per_second": texts.len() as f64 / best,
-                "predict_per_cpu_second": texts.len() as f64 / best_cpu, "checksum": sink})
+                "predict_per_cpu_second": texts.len() as f64 / best_cpu,
+                "predict_label_per_cpu_second": texts.len() as f64 / best_label_cpu,
+                "checksum": sink})
         );
         return Ok(());
     }
@@ -149,6 +166,8 @@ fn main() -> anyhow::Result<()> {
             "predict_per_second": texts.len() as f64 / best,
             "predict_cpu_seconds": best_cpu,
             "predict_per_cpu_second": texts.len() as f64 / best_cpu,
+            "predict_label_per_second": texts.len() as f64 / best_label,
+            "predict_label_per_cpu_second": texts.len() as f64 / best_label_cpu,
             "n_test": eval.n,
             "n_features": model.n_features(),
             "model_bytes": bytes.len(),

@@ -878,7 +878,10 @@ mod tests {
     fn predict_label_agrees_with_predict() {
         let mut m = model();
         let mut s = PredictScratch::default();
-        let long = "my card has not arrived ".repeat(40_000);
+        // Over 1 MB each: many words, one word, no word at all.
+        let long = "my card has not arrived ".repeat(45_000);
+        let one_word = "a".repeat(1 << 20);
+        let emoji = "😀".repeat(1 << 18);
         let texts = [
             "my card has not arrived",
             "fee?",
@@ -888,6 +891,8 @@ mod tests {
             "top up top up top up",
             "😀😀",
             long.as_str(),
+            one_word.as_str(),
+            emoji.as_str(),
         ];
         for threshold in [0.0, 0.5, 1.0] {
             m.set_threshold(threshold).unwrap();
@@ -898,6 +903,19 @@ mod tests {
                 assert_eq!(probability, p.probability, "{text:.40}");
             }
         }
+    }
+
+    #[test]
+    fn a_one_megabyte_training_text_is_just_another_example() {
+        let mut examples = EXAMPLES.to_vec();
+        let long = "card arrived late ".repeat(60_000);
+        examples.push((long.as_str(), "card_arrival"));
+        let m = train(&examples, &small()).unwrap();
+        assert_eq!(
+            m.predict("my card has not arrived").label.as_deref(),
+            Some("card_arrival")
+        );
+        assert!(m.predict(&long).probability.is_finite());
     }
 
     #[test]

@@ -175,27 +175,53 @@ mod unoptimised {
     }
 }
 
-/// `out = b + x . W` for one sparse row.
-pub(crate) fn scores(w: &[f32], b: &[f32], k: usize, idx: &[u32], val: &[f32], out: &mut [f32]) {
-    out.copy_from_slice(b);
-    for (&j, &v) in idx.iter().zip(val) {
-        let j = j as usize;
-        axpy(v, &w[j * k..j * k + k], out);
+/// The first `k` of every `stride` values.
+fn unpad(w: &[f32], k: usize, stride: usize) -> Vec<f32> {
+    w.chunks_exact(stride)
+        .flat_map(|r| &r[..k])
+        .copied()
+        .collect()
+}
+
+/// `out[..stride] += sum of val[i] * row(idx[i])` of a row-major matrix with padded rows, in
+/// the order of [`Bf16Rows::gather`] and for the same reason (training is memory-bound too).
+fn gather_f32(w: &[f32], stride: usize, idx: &[u32], val: &[f32], out: &mut [f32]) {
+    for c0 in (0..stride).step_by(LANES) {
+        let mut acc = [0f32; LANES];
+        for (&j, &a) in idx.iter().zip(val) {
+            let o = j as usize * stride + c0;
+            // Every column index is below the matrix's row count (the vectorizer made both).
+            if let Some(x) = w
+                .get(o..o + LANES)
+                .and_then(|x| <&[f32; LANES]>::try_from(x).ok())
+            {
+                for (acc, &x) in acc.iter_mut().zip(x) {
+                    *acc += a * x;
+                }
+            }
+        }
+        if let Some(out) = out.get_mut(c0..c0 + LANES) {
+            for (o, a) in out.iter_mut().zip(acc) {
+                *o += a;
+            }
+        }
     }
 }
 
-/// In-place softmax; returns nothing because the input is always finite and non-empty here.
+/// In-place softmax with the vectorising [`exp_neg`].
 pub(crate) fn softmax(z: &mut [f32]) {
     let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in z.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+    z.iter_mut().for_each(|v| *v = exp_neg(*v - max));
+    let mut acc = [0f32; 8];
+    let chunks = z.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
     }
-    let inv = 1.0 / sum;
-    for v in z.iter_mut() {
-        *v *= inv;
-    }
+    let inv = 1.0 / (acc.iter().sum::<f32>() + rest);
+    z.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// bfloat16: the top 16 bits of an f32, rounded to nearest even. Keeps 8 bits of mantissa,
@@ -356,13 +382,15 @@ pub(crate) fn exp_neg(x: f32) -> f32 {
 impl Linear {
     /// Trains on rows of `x` with classes `y` (each `< k`). Deterministic for a given seed.
     pub fn train(x: &Csr, y: &[u32], dim: usize, k: usize, cfg: &SgdConfig) -> Linear {
-        let mut w = vec![0f32; dim * k];
+        // Rows padded to whole chunks while training, for `gather_f32`; stripped at the end.
+        let stride = k.div_ceil(LANES) * LANES;
+        let mut w = vec![0f32; dim * stride];
         let mut b = vec![0f32; k];
         // w_true = scale * w; shrinking `scale` applies the L2 step to every weight at once.
         let mut scale = 1.0f32;
         let mut rng = Rng::new(cfg.seed);
         let mut order: Vec<usize> = (0..x.rows()).collect();
-        let mut z = vec![0f32; k];
+        let mut z = vec![0f32; stride];
         let total = (cfg.epochs as usize * order.len()).max(1) as f32;
         let mut class_weight = vec![1.0f32; k];
         if cfg.balance {
@@ -402,12 +430,13 @@ impl Linear {
                 } else {
                     (idx, val)
                 };
-                scores(&w, &b, k, idx, val, &mut z);
+                z.iter_mut().for_each(|v| *v = 0.0);
+                gather_f32(&w, stride, idx, val, &mut z);
                 for (zc, &bc) in z.iter_mut().zip(&b) {
-                    // scores() used the unscaled weights; rescale the weight part only.
-                    *zc = (*zc - bc) * scale + bc;
+                    // The sum used the unscaled weights.
+                    *zc = *zc * scale + bc;
                 }
-                softmax(&mut z);
+                softmax(&mut z[..k]);
                 z[y[i] as usize] -= 1.0;
                 let cw = class_weight[y[i] as usize];
                 if cw != 1.0 {
@@ -417,7 +446,7 @@ impl Linear {
                 let step = lr / scale;
                 for (&j, &v) in idx.iter().zip(val) {
                     let j = j as usize;
-                    axpy(-step * v, &z, &mut w[j * k..j * k + k]);
+                    axpy(-step * v, &z[..k], &mut w[j * stride..j * stride + k]);
                 }
                 axpy(-lr, &z, &mut b);
                 if scale < 1e-4 {
@@ -441,13 +470,17 @@ impl Linear {
             sum_b.iter_mut().for_each(|v| *v *= inv);
             return Linear {
                 k,
-                w: sum_w,
+                w: unpad(&sum_w, k, stride),
                 b: sum_b,
             };
         }
         for v in &mut w {
             *v *= scale;
         }
-        Linear { k, w, b }
+        Linear {
+            k,
+            w: unpad(&w, k, stride),
+            b,
+        }
     }
 }
