@@ -21,8 +21,11 @@ use crate::text;
 /// changes meaning. Loading another version is an error, never a silent misread.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// How to train a [`Model`]. The defaults were chosen on a held-out fifth of banking77's
-/// training file (dropout and epochs) and on its test set (feature set), see the crate docs.
+/// How to train a [`Model`]. The defaults were chosen by 5-fold cross-validation on banking77's
+/// training file only (`examples/topics_tune.rs`; the test file was not used to choose): 40
+/// epochs averaged over the last 20 and the word block weighted 2:1 raised cross-validated
+/// accuracy from 91.19% to 91.51% (word weights 1.7-2.2 all within 0.03 points; 0.8 and 3.0
+/// worse; dropout 0.5 and 0.7 no better than 0.6; 50 epochs no better than 40).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
@@ -55,13 +58,16 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
         TrainConfig {
-            features: FeatureConfig::default(),
-            epochs: 25,
+            features: FeatureConfig {
+                word_weight: 2.0,
+                ..FeatureConfig::default()
+            },
+            epochs: 40,
             learning_rate: 1.0,
             l2: 1e-6,
             dropout: 0.6,
             balance_classes: true,
-            average_epochs: 1,
+            average_epochs: 20,
             ensemble: 2,
             threads: 2,
             seed: 77,
