@@ -26,6 +26,7 @@ rows = [
     ("macro-F1", hc["macro_f1"], sc["macro_f1"], "{:.4f}"),
     ("ECE (10 bins)", hc["ece"], sc["ece"], "{:.4f}"),
     ("train seconds (wall)", hc["train_seconds"], sc["train_seconds"], "{:.2f}"),
+    ("train CPU seconds, all threads", hc["train_cpu_seconds"], sc["train_cpu_seconds"], "{:.2f}"),
     ("predict texts/s, 1 core (wall)", hc["predict_per_second"], sc["predict_per_second"], "{:.0f}"),
     ("predict texts/s, 1 core (CPU time)", hc["predict_per_cpu_second"], sc["predict_per_cpu_second"], "{:.0f}"),
     ("  label+probability only (wall)", hc["predict_label_per_second"], sc["predict_per_second"], "{:.0f}"),
