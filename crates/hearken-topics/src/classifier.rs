@@ -42,7 +42,8 @@ pub struct TrainConfig {
     /// Give every topic the same total weight in training, however many examples it has: how
     /// many examples someone labelled per topic says little about how often the topic occurs.
     pub balance_classes: bool,
-    /// Average the weights of this many final epochs (1: keep the last iterate only).
+    /// Average the weights of this many final epochs (1: keep the last iterate only; more than
+    /// `epochs`: all of them).
     pub average_epochs: u32,
     /// Number of softmax models trained with different seeds and averaged.
     pub ensemble: u32,
@@ -104,13 +105,12 @@ impl TrainConfig {
                 format!("is {}; use a share in 0..0.95", self.dropout),
             ));
         }
-        if self.average_epochs == 0 || self.average_epochs > self.epochs {
+        // Not bounded by `epochs` (at most all epochs are averaged): models saved before this
+        // option existed read it as the default, whatever their number of epochs.
+        if self.average_epochs == 0 || self.average_epochs > 1000 {
             return Err(bad_option(
                 "average_epochs",
-                format!(
-                    "is {}; use 1..=epochs ({})",
-                    self.average_epochs, self.epochs
-                ),
+                format!("is {}; use 1..=1000", self.average_epochs),
             ));
         }
         if self.ensemble == 0 || self.ensemble > 64 {
@@ -964,6 +964,10 @@ mod tests {
                 ..small()
             },
             TrainConfig {
+                average_epochs: 0,
+                ..small()
+            },
+            TrainConfig {
                 threshold: -0.1,
                 ..small()
             },
@@ -1012,6 +1016,20 @@ mod tests {
         }
         assert_eq!(from_json.to_bytes(), a.to_bytes());
         assert_eq!(from_bytes.config(), a.config());
+    }
+
+    #[test]
+    fn models_saved_before_epoch_averaging_still_load() {
+        let old = TrainConfig {
+            epochs: 5,
+            average_epochs: 1,
+            ..small()
+        };
+        let m = train(&EXAMPLES, &old).unwrap();
+        let json = m.to_json().replacen("\"average_epochs\":1,", "", 1);
+        assert_ne!(json, m.to_json());
+        let loaded = Model::from_json(&json).unwrap();
+        assert_eq!(loaded.predict("fee?"), m.predict("fee?"));
     }
 
     #[test]
