@@ -373,7 +373,7 @@ impl Model {
         if !self.logits(text, s) {
             return false;
         }
-        let max = s.p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = max8(&s.p);
         // Separate loops, so that the exponentials vectorise (the sum is a reduction, which
         // the compiler may not reorder) and the sum runs over eight partial sums.
         s.p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
@@ -471,12 +471,9 @@ impl Model {
             return (None, 0.0);
         }
         let p = &mut scratch.p;
-        let (mut best, mut max) = (0, f32::NEG_INFINITY);
-        for (i, &z) in p.iter().enumerate() {
-            if z > max {
-                (best, max) = (i, z);
-            }
-        }
+        let max = max8(p);
+        // The first label with the largest logit, as `predict_with` ranks them.
+        let best = p.iter().position(|&z| z == max).unwrap_or(0);
         // The top probability is exp(0) / sum of exp(z - max): no need to normalise the rest.
         p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
         let probability = 1.0 / sum8(p);
@@ -524,6 +521,23 @@ impl Model {
         let mut s = PredictScratch::default();
         texts.iter().map(|t| self.predict_with(t, &mut s)).collect()
     }
+}
+
+/// Maximum with eight partial maxima (vectorises, unlike a fold with `f32::max`). Logits are
+/// finite, so the comparison's NaN rules do not matter.
+fn max8(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    acc.iter().fold(rest, |a, &b| if b > a { b } else { a })
 }
 
 /// Sum with eight partial sums (vectorises; a plain fold is one long dependency chain).
