@@ -334,8 +334,9 @@ pub struct PredictScratch {
     unknown: Vec<(u32, f32)>,
     /// Logits (padded to the rows' stride), then the probabilities.
     p: Vec<f32>,
-    /// Labels ranked by [`Model::predict_with`].
+    /// Labels ranked by [`Model::predict_with`], and the probabilities not ranked yet.
     order: Vec<usize>,
+    rest: Vec<f32>,
     /// Word-table lookups: home slots, rows found.
     home: Vec<u64>,
     found: Vec<u32>,
@@ -438,17 +439,16 @@ impl Model {
         let p = &scratch.p;
         let order = &mut scratch.order;
         order.clear();
-        // Partial top-k by insertion: k is small, so this beats sorting all labels.
-        for i in 0..p.len() {
-            if order.len() == self.top_k.max(1) && p[i] <= p[order[order.len() - 1]] {
-                continue;
-            }
-            let pos = order
-                .iter()
-                .position(|&o| p[i] > p[o])
-                .unwrap_or(order.len());
-            order.insert(pos, i);
-            order.truncate(self.top_k.max(1));
+        // Top-k by k passes of a vectorised maximum, each taking the first label at the maximum
+        // (ties keep label order): k is small, and this beats sorting or a branchy insertion.
+        let rest = &mut scratch.rest;
+        rest.clear();
+        rest.extend_from_slice(p);
+        for _ in 0..self.top_k.max(1).min(p.len()) {
+            let max = max8(rest);
+            let i = rest.iter().position(|&z| z == max).unwrap_or(0);
+            order.push(i);
+            rest[i] = f32::NEG_INFINITY;
         }
         let best = order[0];
         let probability = p[best];
