@@ -292,7 +292,8 @@ impl Bf16Rows {
     /// Walks the classes in chunks on the outside and the rows on the inside: prediction is
     /// bound by fetching rows from memory, and this order lets the processor have the next
     /// chunk of every row in flight at once (row by row, the loads queue behind each row's
-    /// arithmetic and only a row or two are fetched at a time). It doubled prediction speed.
+    /// arithmetic and only a row or two are fetched at a time). With the vectorised softmax
+    /// and batched lookups it made prediction about 20% faster on banking77.
     pub fn gather(&self, rows: &[(u32, f32)], out: &mut [f32]) {
         for c0 in (0..self.stride).step_by(LANES) {
             let mut acc = [0f32; LANES];
