@@ -26,8 +26,11 @@ rows = [
     ("macro-F1", hc["macro_f1"], sc["macro_f1"], "{:.4f}"),
     ("ECE (10 bins)", hc["ece"], sc["ece"], "{:.4f}"),
     ("train seconds (wall)", hc["train_seconds"], sc["train_seconds"], "{:.2f}"),
+    ("train CPU seconds, all threads", hc["train_cpu_seconds"], sc["train_cpu_seconds"], "{:.2f}"),
     ("predict texts/s, 1 core (wall)", hc["predict_per_second"], sc["predict_per_second"], "{:.0f}"),
     ("predict texts/s, 1 core (CPU time)", hc["predict_per_cpu_second"], sc["predict_per_cpu_second"], "{:.0f}"),
+    ("  label+probability only (wall)", hc["predict_label_per_second"], sc["predict_per_second"], "{:.0f}"),
+    ("  label+probability only (CPU time)", hc["predict_label_per_cpu_second"], sc["predict_per_cpu_second"], "{:.0f}"),
     ("themes ARI, k=77 (test set)", ht["ari"], st["ari"], "{:.4f}"),
     ("themes NMI, k=77 (test set)", ht["nmi"], st["nmi"], "{:.4f}"),
     ("themes seconds", ht["seconds"], st["seconds"], "{:.2f}"),
@@ -39,6 +42,9 @@ print()
 print(f"train speed-up            {sc['train_seconds'] / hc['train_seconds']:.1f}x")
 print(f"prediction speed-up (wall) {hc['predict_per_second'] / sc['predict_per_second']:.1f}x")
 print(f"prediction speed-up (CPU)  {hc['predict_per_cpu_second'] / sc['predict_per_cpu_second']:.1f}x")
+print(f"label+probability speed-up (wall / CPU) "
+      f"{hc['predict_label_per_second'] / sc['predict_per_second']:.1f}x / "
+      f"{hc['predict_label_per_cpu_second'] / sc['predict_per_cpu_second']:.1f}x")
 print(f"accuracy difference       {100 * (hc['accuracy'] - sc['accuracy']):+.2f} points")
 print(f"themes ARI / NMI ratio    {ht['ari'] / st['ari']:.2f} / {ht['nmi'] / st['nmi']:.2f}")
 print(f"sklearn {s['sklearn_version']}, model {hc['n_features']} features, {hc['model_bytes']} bytes")

@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TopicsError, bad_option};
-use crate::features::{Csr, FeatureConfig, KeyMap, KeyTable, VecScratch, Vectorizer};
-use crate::linear::{Compact, Linear, SgdConfig, axpy_bf16, from_bf16, softmax, to_bf16};
+use crate::features::{Csr, FeatureConfig, KeyMap, KeyTable, NOT_FOUND, VecScratch, Vectorizer};
+#[cfg(test)]
+use crate::linear::softmax;
+use crate::linear::{Bf16Rows, Compact, Linear, SgdConfig, exp_neg, from_bf16, to_bf16};
 use crate::taxonomy::{Taxonomy, TaxonomyPrediction};
 use crate::text;
 
@@ -19,8 +21,11 @@ use crate::text;
 /// changes meaning. Loading another version is an error, never a silent misread.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// How to train a [`Model`]. The defaults were chosen on a held-out fifth of banking77's
-/// training file (dropout and epochs) and on its test set (feature set), see the crate docs.
+/// How to train a [`Model`]. The defaults were chosen by 5-fold cross-validation on banking77's
+/// training file only (`examples/topics_tune.rs`; the test file was not used to choose): 40
+/// epochs averaged over the last 20 and the word block weighted 2:1 raised cross-validated
+/// accuracy from 91.19% to 91.51% (word weights 1.7-2.2 all within 0.03 points; 0.8 and 3.0
+/// worse; dropout 0.5 and 0.7 no better than 0.6; 50 epochs no better than 40).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
@@ -37,6 +42,9 @@ pub struct TrainConfig {
     /// Give every topic the same total weight in training, however many examples it has: how
     /// many examples someone labelled per topic says little about how often the topic occurs.
     pub balance_classes: bool,
+    /// Average the weights of this many final epochs (1: keep the last iterate only; more than
+    /// `epochs`: all of them).
+    pub average_epochs: u32,
     /// Number of softmax models trained with different seeds and averaged.
     pub ensemble: u32,
     /// Threads used for training (the members of the ensemble train in parallel).
@@ -51,12 +59,16 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
         TrainConfig {
-            features: FeatureConfig::default(),
-            epochs: 25,
+            features: FeatureConfig {
+                word_weight: 2.0,
+                ..FeatureConfig::default()
+            },
+            epochs: 40,
             learning_rate: 1.0,
             l2: 1e-6,
             dropout: 0.6,
             balance_classes: true,
+            average_epochs: 20,
             ensemble: 2,
             threads: 2,
             seed: 77,
@@ -91,6 +103,14 @@ impl TrainConfig {
             return Err(bad_option(
                 "dropout",
                 format!("is {}; use a share in 0..0.95", self.dropout),
+            ));
+        }
+        // Not bounded by `epochs` (at most all epochs are averaged): models saved before this
+        // option existed read it as the default, whatever their number of epochs.
+        if self.average_epochs == 0 || self.average_epochs > 1000 {
+            return Err(bad_option(
+                "average_epochs",
+                format!("is {}; use 1..=1000", self.average_epochs),
             ));
         }
         if self.ensemble == 0 || self.ensemble > 64 {
@@ -202,6 +222,7 @@ fn train_members(x: &Csr, y: &[u32], dim: usize, k: usize, config: &TrainConfig)
         l2: config.l2,
         dropout: config.dropout,
         balance: config.balance_classes,
+        average_epochs: config.average_epochs,
         seed: config
             .seed
             .wrapping_add(u64::from(m).wrapping_mul(0x9e37_79b9)),
@@ -253,8 +274,8 @@ fn average(mut members: Vec<Linear>) -> Linear {
 struct WordTable {
     keys: Vec<u64>,
     norms: Vec<f32>,
-    /// bf16, `k` per word.
-    logits: Vec<u16>,
+    /// `k` per word.
+    logits: Bf16Rows,
     lookup: KeyTable,
 }
 
@@ -283,14 +304,16 @@ impl WordTable {
             lookup: KeyTable::new(&keys),
             keys,
             norms: sorted.iter().map(|e| e.1.0).collect(),
-            logits: sorted
-                .iter()
-                .flat_map(|e| e.1.1.iter().map(|&x| to_bf16(x)))
-                .collect(),
+            logits: Bf16Rows::new(
+                w.k,
+                sorted
+                    .iter()
+                    .flat_map(|e| e.1.1.iter().map(|&x| to_bf16(x))),
+            ),
         }
     }
 
-    fn from_parts(keys: Vec<u64>, norms: Vec<f32>, logits: Vec<u16>) -> WordTable {
+    fn from_parts(keys: Vec<u64>, norms: Vec<f32>, logits: Bf16Rows) -> WordTable {
         WordTable {
             lookup: KeyTable::new(&keys),
             keys,
@@ -304,10 +327,19 @@ impl WordTable {
 #[derive(Debug, Default)]
 pub struct PredictScratch {
     vec: VecScratch,
-    /// Word-block and character-block logits, then the probabilities.
-    wz: Vec<f32>,
-    cz: Vec<f32>,
+    /// Rows of the weight matrix and of the word table to add, with their coefficients.
+    w_rows: Vec<(u32, f32)>,
+    t_rows: Vec<(u32, f32)>,
+    /// Character-block entries of words not in the word table.
+    unknown: Vec<(u32, f32)>,
+    /// Logits (padded to the rows' stride), then the probabilities.
     p: Vec<f32>,
+    /// Labels ranked by [`Model::predict_with`], and the probabilities not ranked yet.
+    order: Vec<usize>,
+    rest: Vec<f32>,
+    /// Word-table lookups: home slots, rows found.
+    home: Vec<u64>,
+    found: Vec<u32>,
 }
 
 impl Model {
@@ -339,40 +371,58 @@ impl Model {
     /// Probabilities of every label (in [`Model::labels`] order) into `scratch.p`; false when the
     /// text has no known feature.
     fn probabilities(&self, text: &str, s: &mut PredictScratch) -> bool {
+        if !self.logits(text, s) {
+            return false;
+        }
+        let max = max8(&s.p);
+        // Separate loops, so that the exponentials vectorise (the sum is a reduction, which
+        // the compiler may not reorder) and the sum runs over eight partial sums.
+        s.p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
+        let inv = 1.0 / sum8(&s.p);
+        s.p.iter_mut().for_each(|p| *p *= inv);
+        true
+    }
+
+    /// Logits of every label into `s.p` (length `k`); false when the text has no known feature.
+    ///
+    /// First collects which rows to add and with what coefficient (the block scales need both
+    /// blocks' norms), then adds them all in one pass over the rows (see [`Bf16Rows::gather`]).
+    fn logits(&self, text: &str, s: &mut PredictScratch) -> bool {
         let v = &self.vectorizer;
-        let k = self.labels.len();
         let word_norm = v.word_block(text, &mut s.vec);
-        s.wz.clear();
-        s.wz.resize(k, 0.0);
-        s.cz.clear();
-        s.cz.resize(k, 0.0);
-        self.weights.accumulate(&s.vec.words, &mut s.wz);
+        s.unknown.clear();
+        s.t_rows.clear();
         let mut char_norm = 0.0;
         if !v.config.char_ngrams.is_off() {
             let t = &s.vec.text;
-            for (&(a, b), &h) in t.spans.iter().zip(&t.hashes) {
-                if let Some(j) = self.words.lookup.get(h) {
-                    let j = j as usize;
-                    char_norm += self.words.norms[j];
-                    axpy_bf16(1.0, &self.words.logits[j * k..j * k + k], &mut s.cz);
+            let lookup = &self.words.lookup;
+            lookup.get_many(t.hashes.iter().copied(), &mut s.home, &mut s.found);
+            for (&(a, b), &j) in t.spans.iter().zip(&s.found) {
+                if j != NOT_FOUND {
+                    char_norm += self.words.norms[j as usize];
+                    s.t_rows.push((j, 1.0));
                 } else {
                     char_norm += v.token_vector(&t.words[a..b], &mut s.vec.tok);
-                    self.weights.accumulate(&s.vec.tok.out, &mut s.cz);
+                    s.unknown.extend_from_slice(&s.vec.tok.out);
                 }
             }
         }
         let Some(scale) = v.scales(word_norm, char_norm) else {
             return false;
         };
+        s.w_rows.clear();
+        s.w_rows
+            .extend(s.vec.words.iter().map(|&(j, x)| (j, x * scale.word)));
+        s.w_rows
+            .extend(s.unknown.iter().map(|&(j, x)| (j, x * scale.char)));
+        s.t_rows.iter_mut().for_each(|r| r.1 = scale.char);
+        let w = &self.weights;
         s.p.clear();
-        s.p.extend(
-            self.weights
-                .b
-                .iter()
-                .zip(s.wz.iter().zip(&s.cz))
-                .map(|(b, (w, c))| b + scale.word * w + scale.char * c),
-        );
-        softmax(&mut s.p);
+        s.p.resize(w.w.stride(), 0.0);
+        w.w.gather(&s.w_rows, &mut s.p);
+        self.words.logits.gather(&s.t_rows, &mut s.p);
+        s.p.truncate(w.k);
+        s.p.iter_mut().zip(&w.b).for_each(|(p, b)| *p += b);
         true
     }
 
@@ -387,18 +437,18 @@ impl Model {
             return Prediction::unclassified();
         }
         let p = &scratch.p;
-        let mut order: Vec<usize> = Vec::with_capacity(self.top_k + 1);
-        // Partial top-k by insertion: k is small, so this beats sorting all labels.
-        for i in 0..p.len() {
-            if order.len() == self.top_k.max(1) && p[i] <= p[order[order.len() - 1]] {
-                continue;
-            }
-            let pos = order
-                .iter()
-                .position(|&o| p[i] > p[o])
-                .unwrap_or(order.len());
-            order.insert(pos, i);
-            order.truncate(self.top_k.max(1));
+        let order = &mut scratch.order;
+        order.clear();
+        // Top-k by k passes of a vectorised maximum, each taking the first label at the maximum
+        // (ties keep label order): k is small, and this beats sorting or a branchy insertion.
+        let rest = &mut scratch.rest;
+        rest.clear();
+        rest.extend_from_slice(p);
+        for _ in 0..self.top_k.max(1).min(p.len()) {
+            let max = max8(rest);
+            let i = rest.iter().position(|&z| z == max).unwrap_or(0);
+            order.push(i);
+            rest[i] = f32::NEG_INFINITY;
         }
         let best = order[0];
         let probability = p[best];
@@ -411,6 +461,24 @@ impl Model {
                 .map(|&i| (self.labels[i].clone(), p[i]))
                 .collect(),
         }
+    }
+
+    /// The most probable topic and its probability, allocating nothing: what import needs for
+    /// every text. Agrees with [`Model::predict_with`]'s `label` and `probability`: the label is
+    /// `None` below the threshold, and `(None, 0.0)` for a text with no known feature.
+    pub fn predict_label(&self, text: &str, scratch: &mut PredictScratch) -> (Option<&str>, f32) {
+        if !self.logits(text, scratch) {
+            return (None, 0.0);
+        }
+        let p = &mut scratch.p;
+        let max = max8(p);
+        // The first label with the largest logit, as `predict_with` ranks them.
+        let best = p.iter().position(|&z| z == max).unwrap_or(0);
+        // The top probability is exp(0) / sum of exp(z - max): no need to normalise the rest.
+        p.iter_mut().for_each(|z| *z = exp_neg(*z - max));
+        let probability = 1.0 / sum8(p);
+        let label = (probability >= self.threshold).then(|| self.labels[best].as_str());
+        (label, probability)
     }
 
     /// The index of the most probable label and its probability, without allocating; `None` for
@@ -453,6 +521,36 @@ impl Model {
         let mut s = PredictScratch::default();
         texts.iter().map(|t| self.predict_with(t, &mut s)).collect()
     }
+}
+
+/// Maximum with eight partial maxima (vectorises, unlike a fold with `f32::max`). Logits are
+/// finite, so the comparison's NaN rules do not matter.
+fn max8(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    acc.iter().fold(rest, |a, &b| if b > a { b } else { a })
+}
+
+/// Sum with eight partial sums (vectorises; a plain fold is one long dependency chain).
+fn sum8(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
 }
 
 const MAGIC: &[u8; 8] = b"HKTOPICS";
@@ -573,7 +671,7 @@ impl Model {
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         out.extend_from_slice(&v.blocks);
         let w = &self.weights;
-        w.w.iter()
+        w.w.values()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         w.b.iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
@@ -585,7 +683,7 @@ impl Model {
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         t.logits
-            .iter()
+            .values()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         out
     }
@@ -638,11 +736,11 @@ impl Model {
             feature_keys: self.vectorizer.keys.clone(),
             idf: self.vectorizer.idf.clone(),
             blocks: self.vectorizer.blocks.clone(),
-            weights: self.weights.w.iter().map(|&h| from_bf16(h)).collect(),
+            weights: self.weights.w.values().map(from_bf16).collect(),
             bias: self.weights.b.clone(),
             word_keys: self.words.keys.clone(),
             word_norms: self.words.norms.clone(),
-            word_logits: self.words.logits.iter().map(|&h| from_bf16(h)).collect(),
+            word_logits: self.words.logits.values().map(from_bf16).collect(),
         };
         // Only strings and finite numbers: serialising to a String cannot fail.
         serde_json::to_string(&json).unwrap_or_default()
@@ -686,7 +784,7 @@ impl Model {
         }
         let weights = Compact {
             k,
-            w: m.weights.iter().map(|&x| to_bf16(x)).collect(),
+            w: Bf16Rows::from_f32(k, &m.weights),
             b: m.bias,
         };
         let nw = h.n_words;
@@ -710,7 +808,7 @@ impl Model {
         let words = WordTable::from_parts(
             m.word_keys,
             m.word_norms,
-            m.word_logits.iter().map(|&x| to_bf16(x)).collect(),
+            Bf16Rows::from_f32(k, &m.word_logits),
         );
         if !m.idf.iter().all(|x| x.is_finite()) {
             return Err(bad("idf contains NaN or infinity"));
@@ -797,6 +895,50 @@ mod tests {
     }
 
     #[test]
+    fn predict_label_agrees_with_predict() {
+        let mut m = model();
+        let mut s = PredictScratch::default();
+        // Over 1 MB each: many words, one word, no word at all.
+        let long = "my card has not arrived ".repeat(45_000);
+        let one_word = "a".repeat(1 << 20);
+        let emoji = "😀".repeat(1 << 18);
+        let texts = [
+            "my card has not arrived",
+            "fee?",
+            "",
+            "  ?? ",
+            "zzqx",
+            "top up top up top up",
+            "😀😀",
+            long.as_str(),
+            one_word.as_str(),
+            emoji.as_str(),
+        ];
+        for threshold in [0.0, 0.5, 1.0] {
+            m.set_threshold(threshold).unwrap();
+            for text in texts {
+                let p = m.predict_with(text, &mut s);
+                let (label, probability) = m.predict_label(text, &mut s);
+                assert_eq!(label, p.label.as_deref(), "{text:.40}");
+                assert_eq!(probability, p.probability, "{text:.40}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_megabyte_training_text_is_just_another_example() {
+        let mut examples = EXAMPLES.to_vec();
+        let long = "card arrived late ".repeat(60_000);
+        examples.push((long.as_str(), "card_arrival"));
+        let m = train(&examples, &small()).unwrap();
+        assert_eq!(
+            m.predict("my card has not arrived").label.as_deref(),
+            Some("card_arrival")
+        );
+        assert!(m.predict(&long).probability.is_finite());
+    }
+
+    #[test]
     fn threshold_turns_low_confidence_into_unclassified() {
         let mut m = model();
         let p = m.predict("card fee");
@@ -833,6 +975,10 @@ mod tests {
             },
             TrainConfig {
                 ensemble: 0,
+                ..small()
+            },
+            TrainConfig {
+                average_epochs: 0,
                 ..small()
             },
             TrainConfig {
@@ -884,6 +1030,20 @@ mod tests {
         }
         assert_eq!(from_json.to_bytes(), a.to_bytes());
         assert_eq!(from_bytes.config(), a.config());
+    }
+
+    #[test]
+    fn models_saved_before_epoch_averaging_still_load() {
+        let old = TrainConfig {
+            epochs: 5,
+            average_epochs: 1,
+            ..small()
+        };
+        let m = train(&EXAMPLES, &old).unwrap();
+        let json = m.to_json().replacen("\"average_epochs\":1,", "", 1);
+        assert_ne!(json, m.to_json());
+        let loaded = Model::from_json(&json).unwrap();
+        assert_eq!(loaded.predict("fee?"), m.predict("fee?"));
     }
 
     #[test]

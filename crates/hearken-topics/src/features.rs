@@ -101,6 +101,9 @@ impl Hasher for KeyHasher {
 
 pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
+/// What [`KeyTable::get_many`] gives for an unknown key.
+pub(crate) const NOT_FOUND: u32 = u32::MAX;
+
 /// Vocabulary lookup for prediction: open addressing with linear probing, one `u64` per slot
 /// packing the key's high 32 bits (a tag) and the column. One cache line per lookup, where a
 /// general hash map needs two; lookups were the largest share of prediction time. Slots are
@@ -133,12 +136,34 @@ impl KeyTable {
         t
     }
 
+    /// Looks up every key of `keys`, pushing its column or [`NOT_FOUND`] to `out`.
+    ///
+    /// Loads every key's home slot first, in a loop without branches, so that the cache misses
+    /// overlap; then resolves them. Looking keys up one by one, each lookup's branches (found?
+    /// probe on?) depend on a load that may miss the cache, and a mispredicted branch discards
+    /// the loads issued after it. (On banking77 the gain was within measurement noise.)
+    pub(crate) fn get_many(
+        &self,
+        keys: impl Iterator<Item = u64> + Clone,
+        home: &mut Vec<u64>,
+        out: &mut Vec<u32>,
+    ) {
+        home.clear();
+        home.extend(keys.clone().map(|k| self.slots[k as usize & self.mask]));
+        out.clear();
+        out.extend(
+            keys.zip(home.iter())
+                .map(|(k, &s)| self.resolve(k, s).unwrap_or(NOT_FOUND)),
+        );
+    }
+
+    /// Finishes the lookup of `k` whose home slot holds `first`.
     #[inline]
-    pub(crate) fn get(&self, k: u64) -> Option<u32> {
+    fn resolve(&self, k: u64, first: u64) -> Option<u32> {
         let tag = k & 0xffff_ffff_0000_0000;
         let mut i = k as usize & self.mask;
+        let mut s = first;
         loop {
-            let s = self.slots[i];
             if s == 0 {
                 return None;
             }
@@ -146,6 +171,7 @@ impl KeyTable {
                 return Some((s as u32).wrapping_sub(1));
             }
             i = (i + 1) & self.mask;
+            s = self.slots[i];
         }
     }
 }
@@ -206,6 +232,9 @@ pub(crate) struct Vectorizer {
 pub(crate) struct TokenScratch {
     chars: text::CharScratch,
     keys: Vec<u64>,
+    /// Home slots and columns of the keys being looked up.
+    home: Vec<u64>,
+    cols: Vec<u32>,
     /// Per-column n-gram counts; all zero between uses.
     counts: Vec<u16>,
     touched: Vec<u32>,
@@ -297,16 +326,16 @@ impl Vectorizer {
 
     /// Counts `keys` per known column and writes `(column, tf * idf)` entries to `t.out`;
     /// returns their squared norm.
-    fn weigh(&self, keys: impl Iterator<Item = u64>, t: &mut TokenScratch) -> f32 {
+    fn weigh(&self, keys: impl Iterator<Item = u64> + Clone, t: &mut TokenScratch) -> f32 {
         // A dense counter instead of sorting the keys: a text has a few hundred n-grams, and
         // sorting them was a third of the prediction time.
         if t.counts.len() != self.dim() {
             t.counts = vec![0; self.dim()];
         }
+        self.lookup.get_many(keys, &mut t.home, &mut t.cols);
         t.touched.clear();
-        for k in keys {
-            if let Some(col) = self.lookup.get(k) {
-                let c = &mut t.counts[col as usize];
+        for &col in &t.cols {
+            if let Some(c) = t.counts.get_mut(col as usize) {
                 if *c == 0 {
                     t.touched.push(col);
                 }
