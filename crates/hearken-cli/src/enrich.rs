@@ -110,11 +110,11 @@ pub fn enricher(redact: bool, model: Option<Arc<Model>>) -> Enricher {
             None => {
                 let scored = vader.score(text.as_str());
                 let (topic, topic_probability) = match (&model, is_signal) {
-                    (Some(m), true) => {
-                        let p =
-                            SCRATCH.with(|s| m.predict_with(text.as_str(), &mut s.borrow_mut()));
-                        (p.label, Some(p.probability))
-                    }
+                    (Some(m), true) => SCRATCH.with(|s| {
+                        // The label and its probability only: no full ranking per signal.
+                        let (label, p) = m.predict_label(text.as_str(), &mut s.borrow_mut());
+                        (label.map(str::to_owned), Some(p))
+                    }),
                     _ => (None, None),
                 };
                 let scores = Scores {
