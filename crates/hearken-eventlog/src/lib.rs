@@ -15,6 +15,7 @@
 
 mod csvlog;
 mod error;
+mod scan;
 mod source;
 mod time;
 mod xes;

@@ -17,9 +17,8 @@ use std::borrow::Cow;
 use std::io::{BufRead, Read};
 
 use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event as Xml};
 
+use crate::scan::{BadAttr, Kind, Scan, Tag, next_tag};
 use crate::time::parse_time_ms;
 use crate::{EventLogError, Position, Quarantined, ReadOptions};
 
@@ -61,7 +60,7 @@ struct Parser<'o> {
     /// Byte offset of this parser's input in the whole (decompressed) file.
     base: u64,
     /// Names of the open elements whose content is ignored (nested attributes, globals, …).
-    skip: Vec<String>,
+    skip: Vec<Box<[u8]>>,
     trace_key: String,
     activity_key: String,
     time_key: String,
@@ -414,48 +413,94 @@ impl Merged {
 
 /// Parses one chunk (a slice cut before a `<trace`, or the whole file) without copying events.
 fn parse_chunk(chunk: &[u8], opts: &ReadOptions, offset: u64, first: bool, last: bool) -> ChunkOut {
-    let mut reader = Reader::from_reader(chunk);
-    configure(&mut reader);
     let mut p = Parser::new(opts, offset, first);
+    let mut i = 0;
     loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event();
-        let pos = reader.buffer_position();
-        let err_pos = reader.error_position();
-        match p.on_event(event, at, err_pos) {
-            Ok(true) => {}
-            Ok(false) => return p.end_of_input(pos, last),
-            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
+        match next_tag(chunk, i) {
+            Scan::Tag(tag, next) => {
+                if let Err(stop) = p.tag(chunk, &tag, tag.at as u64) {
+                    return p.into_out(Some((stop, offset + next as u64)), next as u64);
+                }
+                i = next;
+            }
+            Scan::End => return p.end_of_input(chunk.len() as u64, last),
+            Scan::Incomplete(at) => {
+                let stop = if last {
+                    Stop::Truncated(p.open_element())
+                } else {
+                    Stop::Xml(
+                        offset + at as u64,
+                        "a tag is not closed before the next <trace>".to_string(),
+                    )
+                };
+                let end = chunk.len() as u64;
+                return p.into_out(Some((stop, offset + end)), end);
+            }
+            Scan::Malformed(at, what) => {
+                let at = at as u64;
+                return p.into_out(
+                    Some((Stop::Xml(offset + at, what.to_string()), offset + at)),
+                    at,
+                );
+            }
         }
     }
 }
 
-/// Parses a stream with one parser (no boundary to cut at, or a single core).
-fn parse_stream(input: impl BufRead, opts: &ReadOptions, offset: u64, first: bool) -> ChunkOut {
-    let mut reader = Reader::from_reader(input);
-    configure(&mut reader);
-    let mut p = Parser::new(opts, offset, first);
-    let mut buf = Vec::with_capacity(8 * 1024);
-    loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event_into(&mut buf);
-        let pos = reader.buffer_position();
-        let err_pos = reader.error_position();
-        match p.on_event(event, at, err_pos) {
-            Ok(true) => {}
-            Ok(false) => return p.end_of_input(pos, true),
-            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
-        }
-        buf.clear();
-    }
-}
+/// Bytes read at a time by the streaming parser.
+const STREAM_BLOCK: usize = 1 << 20;
 
-fn configure<R>(reader: &mut Reader<R>) {
-    let c = reader.config_mut();
-    c.trim_text(true);
-    // Chunks start and end mid-document; the parser checks end tags itself.
-    c.check_end_names = false;
-    c.allow_unmatched_ends = true;
+/// Parses a stream with one parser (no boundary to cut at, or a single core): blocks are read
+/// into a buffer, whole tags are parsed, and the unfinished tag at the end is kept for the next
+/// block, so memory is a block plus the longest tag.
+fn parse_stream(mut input: impl BufRead, opts: &ReadOptions, offset: u64, first: bool) -> ChunkOut {
+    let mut p = Parser::new(opts, offset, first);
+    let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK + (64 << 10));
+    // Bytes of the stream dropped from the front of `buf`.
+    let mut shift = 0u64;
+    let mut i = 0;
+    let mut eof = false;
+    let mut io_error = None;
+    loop {
+        let scan = next_tag(&buf, i);
+        let keep_from = match scan {
+            Scan::Tag(tag, next) => {
+                if let Err(stop) = p.tag(&buf, &tag, shift + tag.at as u64) {
+                    let pos = shift + next as u64;
+                    return p.into_out(Some((stop, offset + pos)), pos);
+                }
+                i = next;
+                continue;
+            }
+            Scan::Malformed(at, what) => {
+                let at = shift + at as u64;
+                return p.into_out(
+                    Some((Stop::Xml(offset + at, what.to_string()), offset + at)),
+                    at,
+                );
+            }
+            _ if eof => {
+                let end = shift + buf.len() as u64;
+                if let Some(e) = io_error {
+                    let stop = Stop::Xml(offset + end, format!("cannot read the input: {e}"));
+                    return p.into_out(Some((stop, offset + end)), end);
+                }
+                if matches!(scan, Scan::Incomplete(_)) {
+                    let stop = Stop::Truncated(p.open_element());
+                    return p.into_out(Some((stop, offset + end)), end);
+                }
+                return p.end_of_input(end, true);
+            }
+            Scan::Incomplete(at) => at,
+            Scan::End => buf.len(),
+        };
+        // Keep the unfinished tag, read the next block after it.
+        buf.drain(..keep_from);
+        shift += keep_from as u64;
+        i = 0;
+        let want = STREAM_BLOCK.max(buf.len());
+        fill(&mut input, &mut buf, want, &mut eof, &mut io_error);
+    }
 }
 
 /// Why reading stopped early.
@@ -467,59 +512,48 @@ enum Stop {
     Log(hearken_flow::LogError),
 }
 
-fn is_attribute(name: &str) -> bool {
+fn is_attribute(name: &[u8]) -> bool {
     matches!(
         name,
-        "string" | "date" | "int" | "float" | "boolean" | "id" | "list" | "container"
+        b"string" | b"date" | b"int" | b"float" | b"boolean" | b"id" | b"list" | b"container"
     )
 }
 
-/// The `key` and (unescaped) `value` of an attribute element.
-///
-/// Scans the raw attribute text directly: quick-xml's general attribute iterator was the largest
-/// single cost of reading XES, and an attribute element has only these two attributes that matter.
-fn key_value<'a>(e: &'a BytesStart<'a>) -> Result<(Option<&'a str>, Option<Cow<'a, str>>), String> {
-    let raw = e.attributes_raw();
-    let b = raw.as_bytes();
-    let mut key = None;
-    let mut value = None;
-    let mut i = 0;
-    // Each round reads `name = "value"`; XES attribute elements have `key` and `value`.
-    while let Some(eq) = memchr::memchr(b'=', &b[i..]) {
-        // Only whitespace separates a name from the previous value's closing quote.
-        let name = raw[i..i + eq].trim_ascii();
-        i += eq + 1;
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let Some(&quote) = b.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
-            return Err(format!("the value of attribute '{name}' is not quoted"));
-        };
-        i += 1;
-        let Some(len) = memchr::memchr(quote, &b[i..]) else {
-            return Err(format!("the value of attribute '{name}' is not closed"));
-        };
-        // Quotes and '=' are ASCII, so every cut is on a char boundary.
-        let v = &raw[i..i + len];
-        i += len + 1;
-        match name {
-            "key" => key = Some(v),
-            "value" => {
-                value = Some(if v.contains('&') {
-                    quick_xml::escape::unescape(v).map_err(|e| e.to_string())?
-                } else {
-                    Cow::Borrowed(v)
-                });
+/// The `key` and (unescaped) `value` of an attribute element, found by the scanner.
+fn key_value<'a>(
+    buf: &[u8],
+    tag: &Tag<'a>,
+) -> Result<(Option<&'a str>, Option<Cow<'a, str>>), String> {
+    if let Some(bad) = tag.bad {
+        let text =
+            |a: usize, b: usize| String::from_utf8_lossy(&buf[a..b.min(buf.len())]).into_owned();
+        return Err(match bad {
+            BadAttr::Unquoted(a, b) => {
+                format!("the value of attribute '{}' is not quoted", text(a, b))
             }
-            _ => {}
+            BadAttr::Stray(a, b) => format!("stray text '{}' in a tag", text(a, b)),
+        });
+    }
+    let utf8 = |v: &'a [u8]| {
+        std::str::from_utf8(v).map_err(|_| {
+            format!(
+                "invalid UTF-8 in '{}'; XES files are UTF-8",
+                String::from_utf8_lossy(v)
+            )
+        })
+    };
+    let key = tag.key.map(utf8).transpose()?;
+    let value = match tag.value {
+        None => None,
+        Some(v) => {
+            let v = utf8(v)?;
+            Some(if memchr::memchr(b'&', v.as_bytes()).is_some() {
+                quick_xml::escape::unescape(v).map_err(|e| e.to_string())?
+            } else {
+                Cow::Borrowed(v)
+            })
         }
-    }
-    if !raw[i..]
-        .trim_matches(|c: char| c.is_ascii_whitespace() || c == '/')
-        .is_empty()
-    {
-        return Err(format!("stray text '{}' in a tag", raw[i..].trim()));
-    }
+    };
     Ok((key, value))
 }
 
@@ -558,24 +592,13 @@ impl<'o> Parser<'o> {
         }
     }
 
-    /// Handles one XML event; `Ok(false)` at the end of the input.
-    fn on_event(
-        &mut self,
-        event: quick_xml::Result<Xml<'_>>,
-        at: u64,
-        err_at: u64,
-    ) -> Result<bool, Stop> {
-        match event {
-            Ok(Xml::Start(e)) => self.start(&e, at, false)?,
-            Ok(Xml::Empty(e)) => self.start(&e, at, true)?,
-            Ok(Xml::End(e)) => self.end(e.local_name().as_ref(), at)?,
-            Ok(Xml::Eof) => return Ok(false),
-            Ok(_) => {}
-            // Every quick-xml syntax error is "the input ended inside a tag, comment, …".
-            Err(quick_xml::Error::Syntax(_)) => return Err(Stop::Truncated(self.open_element())),
-            Err(e) => return Err(Stop::Xml(self.base + err_at, e.to_string())),
+    /// Handles one tag; `at` is the offset of its `<` in this parser's input.
+    fn tag(&mut self, buf: &[u8], tag: &Tag<'_>, at: u64) -> Result<(), Stop> {
+        match tag.kind {
+            Kind::Start => self.start(buf, tag, at, false),
+            Kind::Empty => self.start(buf, tag, at, true),
+            Kind::End => self.end(tag.name, at),
         }
-        Ok(true)
     }
 
     /// The end of this parser's input: the end of the file when `last`, else a cut before the
@@ -613,31 +636,31 @@ impl<'o> Parser<'o> {
         }
     }
 
-    fn start(&mut self, e: &BytesStart<'_>, at: u64, empty: bool) -> Result<(), Stop> {
+    fn start(&mut self, buf: &[u8], e: &Tag<'_>, at: u64, empty: bool) -> Result<(), Stop> {
         let at = self.base + at;
-        let local = e.local_name();
-        let name = local.as_ref();
+        let name = e.name;
         if !self.skip.is_empty() {
             if !empty {
-                self.skip.push(name.to_string());
+                self.skip.push(name.into());
             }
             return Ok(());
         }
         match (self.level, name) {
             // By far the most frequent element: an event's attribute.
             (Level::Event, n) if is_attribute(n) => {
-                self.event_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                self.event_attribute(buf, e).map_err(|m| Stop::Xml(at, m))?;
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
-            (Level::Outside, "log") => {
+            (Level::Outside, b"log") => {
                 self.level = if empty { Level::Done } else { Level::Log };
             }
             (Level::Outside, other) => {
-                return Err(Stop::NotXes(format!("the first element is <{}>", other)));
+                let other = String::from_utf8_lossy(other);
+                return Err(Stop::NotXes(format!("the first element is <{other}>")));
             }
-            (Level::Log, "trace") => {
+            (Level::Log, b"trace") => {
                 self.trace_at = at;
                 self.trace_name = None;
                 self.trace_attrs.clear();
@@ -649,7 +672,7 @@ impl<'o> Parser<'o> {
                     self.end_trace()?;
                 }
             }
-            (Level::Trace, "event") => {
+            (Level::Trace, b"event") => {
                 self.cur = Current {
                     position: at,
                     resource: NONE,
@@ -663,45 +686,50 @@ impl<'o> Parser<'o> {
                 }
             }
             (Level::Trace, n) if is_attribute(n) => {
-                self.trace_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                self.trace_attribute(buf, e).map_err(|m| Stop::Xml(at, m))?;
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
-            (Level::Log, "event") => {
+            (Level::Log, b"event") => {
                 self.quarantined.push(Quarantined {
                     position: Position::Byte(at),
                     case: None,
                     reason: "event outside any trace (XES puts events in traces)".to_string(),
                 });
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
             // <global>, <extension>, <classifier>, log attributes, unknown elements.
             _ => {
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
         }
         Ok(())
     }
 
-    fn end(&mut self, name: &str, at: u64) -> Result<(), Stop> {
+    fn end(&mut self, name: &[u8], at: u64) -> Result<(), Stop> {
         let at = self.base + at;
         if let Some(open) = self.skip.pop() {
-            if open != name {
+            if *open != *name {
+                let (name, open) = (
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(&open),
+                );
                 return Err(Stop::Xml(at, format!("</{name}> closes <{open}>")));
             }
             return Ok(());
         }
         match (self.level, name) {
-            (Level::Event, "event") => self.end_event(),
-            (Level::Trace, "trace") => self.end_trace()?,
-            (Level::Log, "log") => self.level = Level::Done,
+            (Level::Event, b"event") => self.end_event(),
+            (Level::Trace, b"trace") => self.end_trace()?,
+            (Level::Log, b"log") => self.level = Level::Done,
             (Level::Done | Level::Outside, _) => {}
             (_, other) => {
+                let other = String::from_utf8_lossy(other);
                 return Err(Stop::Xml(
                     at,
                     format!("</{other}> closes {}", self.open_element()),
@@ -711,8 +739,8 @@ impl<'o> Parser<'o> {
         Ok(())
     }
 
-    fn trace_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(e)? else {
+    fn trace_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
+        let (Some(key), Some(value)) = key_value(buf, e)? else {
             return Ok(());
         };
         if key == self.trace_key {
@@ -738,8 +766,8 @@ impl<'o> Parser<'o> {
         *col.get_or_insert_with(|| self.b.attribute_column(name))
     }
 
-    fn event_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(e)? else {
+    fn event_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
+        let (Some(key), Some(value)) = key_value(buf, e)? else {
             return Ok(());
         };
         if key == self.activity_key {
