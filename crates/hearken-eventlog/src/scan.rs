@@ -225,6 +225,29 @@ fn start_tag(buf: &[u8], at: usize) -> Scan<'_> {
             }
             _ => {}
         }
+        // XES writes exactly `key="` and `value="`: take them without the general name scan.
+        let rest = &buf[i..];
+        let fast = if rest.starts_with(b"key=\"") {
+            Some((true, 5))
+        } else if rest.starts_with(b"value=\"") {
+            Some((false, 7))
+        } else {
+            None
+        };
+        if let Some((is_key, len)) = fast {
+            let from = i + len;
+            let Some(n) = memchr::memchr(b'"', &buf[from..]) else {
+                return Scan::Incomplete(at);
+            };
+            let value = &buf[from..from + n];
+            if is_key {
+                tag.key = Some(value);
+            } else {
+                tag.value = Some(value);
+            }
+            i = from + n + 1;
+            continue;
+        }
         let name_at = i;
         while i < buf.len() && !ends_name(buf[i]) && buf[i] != b'"' && buf[i] != b'\'' {
             i += 1;

@@ -19,7 +19,7 @@ use std::io::{BufRead, Read};
 use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
 
 use crate::scan::{BadAttr, Kind, Scan, Tag, next_tag};
-use crate::time::parse_time_ms;
+use crate::time::{fast_time_ms, parse_time_ms};
 use crate::{EventLogError, Position, Quarantined, ReadOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,11 +519,9 @@ fn is_attribute(name: &[u8]) -> bool {
     )
 }
 
-/// The `key` and (unescaped) `value` of an attribute element, found by the scanner.
-fn key_value<'a>(
-    buf: &[u8],
-    tag: &Tag<'a>,
-) -> Result<(Option<&'a str>, Option<Cow<'a, str>>), String> {
+/// The raw `key` and `value` of an attribute element, found by the scanner; an error when the
+/// tag's attributes are malformed.
+fn key_value<'a>(buf: &[u8], tag: &Tag<'a>) -> Result<Option<(&'a [u8], &'a [u8])>, String> {
     if let Some(bad) = tag.bad {
         let text =
             |a: usize, b: usize| String::from_utf8_lossy(&buf[a..b.min(buf.len())]).into_owned();
@@ -534,27 +532,23 @@ fn key_value<'a>(
             BadAttr::Stray(a, b) => format!("stray text '{}' in a tag", text(a, b)),
         });
     }
-    let utf8 = |v: &'a [u8]| {
-        std::str::from_utf8(v).map_err(|_| {
-            format!(
-                "invalid UTF-8 in '{}'; XES files are UTF-8",
-                String::from_utf8_lossy(v)
-            )
-        })
-    };
-    let key = tag.key.map(utf8).transpose()?;
-    let value = match tag.value {
-        None => None,
-        Some(v) => {
-            let v = utf8(v)?;
-            Some(if memchr::memchr(b'&', v.as_bytes()).is_some() {
-                quick_xml::escape::unescape(v).map_err(|e| e.to_string())?
-            } else {
-                Cow::Borrowed(v)
-            })
-        }
-    };
-    Ok((key, value))
+    Ok(tag.key.zip(tag.value))
+}
+
+/// An attribute value as text: checked UTF-8, unescaped only when it holds a `&`. Called only
+/// for the attributes that are kept, so the others cost nothing past the scan.
+fn text_of(raw: &[u8]) -> Result<Cow<'_, str>, String> {
+    let v = std::str::from_utf8(raw).map_err(|_| {
+        format!(
+            "invalid UTF-8 in the value '{}'; XES files are UTF-8",
+            String::from_utf8_lossy(raw)
+        )
+    })?;
+    if memchr::memchr(b'&', raw).is_some() {
+        quick_xml::escape::unescape(v).map_err(|e| e.to_string())
+    } else {
+        Ok(Cow::Borrowed(v))
+    }
 }
 
 impl<'o> Parser<'o> {
@@ -740,19 +734,19 @@ impl<'o> Parser<'o> {
     }
 
     fn trace_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(buf, e)? else {
+        let Some((key, raw)) = key_value(buf, e)? else {
             return Ok(());
         };
-        if key == self.trace_key {
-            self.trace_name = Some(value.into_owned());
+        if key == self.trace_key.as_bytes() {
+            self.trace_name = Some(text_of(raw)?.into_owned());
             return Ok(());
         }
-        let key = key.strip_prefix("case:").unwrap_or(key);
-        let at = self
-            .attr_cols
-            .iter()
-            .position(|(k, _)| k == key || k.strip_prefix("case:") == Some(key));
+        let key = key.strip_prefix(b"case:").unwrap_or(key);
+        let at = self.attr_cols.iter().position(|(k, _)| {
+            k.as_bytes() == key || k.as_bytes().strip_prefix(b"case:") == Some(key)
+        });
         if let Some(at) = at {
+            let value = text_of(raw)?;
             let col = self.attr_column(at);
             let code = self.b.attribute_code(col, &value);
             self.trace_attrs.push((col, code));
@@ -767,25 +761,51 @@ impl<'o> Parser<'o> {
     }
 
     fn event_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(buf, e)? else {
+        let Some((key, raw)) = key_value(buf, e)? else {
             return Ok(());
         };
-        if key == self.activity_key {
-            self.cur.activity = Some(self.b.activity_code(&value));
-        } else if key == self.time_key {
-            self.cur.time =
-                Some(parse_time_ms(key, &value, &self.opts.dates).map_err(|e| e.to_string()));
-        } else if key == self.resource_key {
-            self.cur.resource = self.b.resource_code(&value);
-        } else if key == self.team_key {
-            self.cur.team = self.b.team_code(&value);
-        } else if self.text_keys.iter().any(|k| k == key) {
+        // Values without '&' need no unescaping: look them up by their bytes (nearly all are
+        // known names, so no UTF-8 check and no copy).
+        let plain = memchr::memchr(b'&', raw).is_none();
+        let bad_utf8 = |_| text_of(raw).err().unwrap_or_default();
+        if key == self.activity_key.as_bytes() {
+            let code = if plain {
+                self.b.activity_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.activity_code(&text_of(raw)?)
+            };
+            self.cur.activity = Some(code);
+        } else if key == self.time_key.as_bytes() {
+            let time = match fast_time_ms(raw, &self.opts.dates) {
+                Some(ms) => Ok(ms),
+                None => parse_time_ms(&self.time_key, &text_of(raw)?, &self.opts.dates)
+                    .map_err(|e| e.to_string()),
+            };
+            self.cur.time = Some(time);
+        } else if key == self.resource_key.as_bytes() {
+            self.cur.resource = if plain {
+                self.b.resource_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.resource_code(&text_of(raw)?)
+            };
+        } else if key == self.team_key.as_bytes() {
+            self.cur.team = if plain {
+                self.b.team_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.team_code(&text_of(raw)?)
+            };
+        } else if self.text_keys.iter().any(|k| k.as_bytes() == key) {
+            let value = text_of(raw)?;
             if !value.trim().is_empty() {
                 self.cur.text = Some(value.into());
             }
-        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k == key) {
+        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k.as_bytes() == key) {
             let col = self.attr_column(at);
-            let code = self.b.attribute_code(col, &value);
+            let code = if plain {
+                self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
+            } else {
+                self.b.attribute_code(col, &text_of(raw)?)
+            };
             self.pending_attrs.push((col, code));
         }
         Ok(())
