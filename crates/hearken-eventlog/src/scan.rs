@@ -73,6 +73,29 @@ fn ends_name(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>' | b'=')
 }
 
+/// The offset of the first `q` in `hay`. Attribute values are short (a name, a date): eight
+/// bytes at a time in a register (the "has a zero byte" test on `word ^ q`) beats setting up a
+/// vector search for them; what is left after 32 bytes goes to memchr.
+#[inline]
+fn find_quote(hay: &[u8], q: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(q);
+    let mut i = 0;
+    for chunk in hay.chunks_exact(8).take(4) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ pattern;
+        // The lowest flagged byte is the first match (a borrow only flags bytes above it).
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr(q, &hay[i..]).map(|n| n + i)
+}
+
 /// The next tag at or after `from`.
 pub fn next_tag(buf: &[u8], from: usize) -> Scan<'_> {
     let mut i = from;
@@ -236,7 +259,7 @@ fn start_tag(buf: &[u8], at: usize) -> Scan<'_> {
         };
         if let Some((is_key, len)) = fast {
             let from = i + len;
-            let Some(n) = memchr::memchr(b'"', &buf[from..]) else {
+            let Some(n) = find_quote(&buf[from..], b'"') else {
                 return Scan::Incomplete(at);
             };
             let value = &buf[from..from + n];
@@ -281,7 +304,7 @@ fn start_tag(buf: &[u8], at: usize) -> Scan<'_> {
             }
             continue;
         }
-        let Some(n) = memchr::memchr(quote, &buf[i + 1..]) else {
+        let Some(n) = find_quote(&buf[i + 1..], quote) else {
             return Scan::Incomplete(at);
         };
         let value = &buf[i + 1..i + 1 + n];
@@ -338,6 +361,22 @@ mod tests {
                 (Kind::End, "log".into(), None, None, false),
             ]
         );
+    }
+
+    #[test]
+    fn find_quote_is_memchr() {
+        let hay: Vec<u8> = (0..100u8).map(|i| b'a' + i % 26).collect();
+        for q in [b'"', b'a', b'b', b'z', 0, 0xff] {
+            for start in 0..hay.len() {
+                let mut h = hay[start..].to_vec();
+                for at in [0, 3, 7, 8, 15, 31, 32, 40, 70] {
+                    if at < h.len() {
+                        h[at] = q;
+                    }
+                    assert_eq!(find_quote(&h, q), memchr::memchr(q, &h), "{q} {start} {at}");
+                }
+            }
+        }
     }
 
     #[test]
