@@ -1028,6 +1028,63 @@ mod tests {
         assert_eq!(q.len(), 1);
     }
 
+    /// One trace of 100k events (about 10 MB of XML): longer than a chunk, and, with small
+    /// chunks, longer than the longest chunk, which hands the rest to one streaming parser.
+    /// Every path reads the same log.
+    #[test]
+    fn a_case_with_100k_events_reads_the_same_on_every_path() {
+        let mut xml = String::from("<log><trace><string key=\"concept:name\" value=\"big\"/>");
+        for i in 0..100_000u32 {
+            xml.push_str(&format!(
+                "<event><string key=\"concept:name\" value=\"s{}\"/><string key=\"org:resource\" value=\"r{}\"/>\
+                 <date key=\"time:timestamp\" value=\"2024-01-01T00:00:00.{:03}Z\"/></event>\n",
+                i % 3,
+                i % 7,
+                i % 1000
+            ));
+        }
+        xml.push_str(
+            "</trace><trace><event><string key=\"concept:name\" value=\"a\"/>\
+                      <date key=\"time:timestamp\" value=\"2024-01-02\"/></event></trace></log>",
+        );
+        let b = xml.as_bytes();
+        let opts = ReadOptions::default();
+        let stream = parse_stream(b, &opts, 0, true);
+        assert!(stream.stop.is_none());
+        assert_eq!(
+            (stream.log.len(), stream.log.case_dict().len()),
+            (100_001, 2)
+        );
+        let (whole, q) = read_str(&xml).unwrap();
+        assert!(q.is_empty());
+        assert_eq!(columns(&whole), columns(&stream.log));
+        for chunk in [4096, 1 << 20] {
+            let (log, q) = read_parallel("big.xes", b, &opts, 2, chunk, None).unwrap();
+            assert!(q.is_empty());
+            assert_eq!(columns(&log), columns(&stream.log), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn events_outside_traces_and_bad_utf8_are_reported() {
+        let stray = LOG.replacen(
+            "<trace>",
+            "<event><string key=\"concept:name\" value=\"loose\"/></event><trace>",
+            1,
+        );
+        let (log, q) = read_str(&stray).unwrap();
+        assert_eq!(log.len(), 3);
+        assert!(
+            q.iter().any(|q| q.reason.contains("outside any trace")),
+            "{q:?}"
+        );
+        let mut bad = LOG.as_bytes().to_vec();
+        let at = LOG.find("value=\"Close\"").unwrap() + 7;
+        bad[at] = 0xff;
+        let e = read_bytes("t.xes", &bad, &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+    }
+
     proptest::proptest! {
         #[test]
         fn chunked_reading_never_panics(cut in 0usize..1500, flip in 0usize..1500, byte in 0u8..255, chunk in 16usize..600) {
