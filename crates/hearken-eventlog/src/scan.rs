@@ -321,7 +321,10 @@ fn start_tag(buf: &[u8], at: usize) -> Scan<'_> {
 mod tests {
     use super::*;
 
-    fn tags(xml: &str) -> Vec<(Kind, String, Option<String>, Option<String>, bool)> {
+    /// (kind, name, key, value, has a bad attribute)
+    type Seen = (Kind, String, Option<String>, Option<String>, bool);
+
+    fn tags(xml: &str) -> Vec<Seen> {
         let b = xml.as_bytes();
         let mut out = Vec::new();
         let mut i = 0;

@@ -519,9 +519,12 @@ fn is_attribute(name: &[u8]) -> bool {
     )
 }
 
+/// An attribute element's raw `key` and `value`.
+type KeyValue<'a> = (&'a [u8], &'a [u8]);
+
 /// The raw `key` and `value` of an attribute element, found by the scanner; an error when the
 /// tag's attributes are malformed.
-fn key_value<'a>(buf: &[u8], tag: &Tag<'a>) -> Result<Option<(&'a [u8], &'a [u8])>, String> {
+fn key_value<'a>(buf: &[u8], tag: &Tag<'a>) -> Result<Option<KeyValue<'a>>, String> {
     if let Some(bad) = tag.bad {
         let text =
             |a: usize, b: usize| String::from_utf8_lossy(&buf[a..b.min(buf.len())]).into_owned();
