@@ -72,7 +72,9 @@ struct Parser<'o> {
     attr_cols: Vec<(String, Option<usize>)>,
     trace_at: u64,
     traces_done: u64,
-    trace_name: Option<String>,
+    /// The open trace's case id; reused from trace to trace (no allocation per trace).
+    trace_name: String,
+    trace_named: bool,
     trace_attrs: Vec<(usize, u32)>,
     pending: Vec<Pending>,
     pending_attrs: Vec<(usize, u32)>,
@@ -345,9 +347,12 @@ impl Merged {
         if let (true, Some(total), false) = (self.b.is_empty(), self.size_hint, out.log.is_empty())
         {
             // Events per byte of the first part, times the file size, plus 5%.
-            let estimate = total as f64 * out.log.len() as f64 / out.bytes.max(1) as f64 * 1.05;
-            self.b
-                .reserve((estimate as usize).min(hearken_flow::MAX_EVENTS));
+            let per_byte = total as f64 / out.bytes.max(1) as f64 * 1.05;
+            let estimate =
+                |n: usize| ((n as f64 * per_byte) as usize).min(hearken_flow::MAX_EVENTS);
+            self.b.reserve(estimate(out.log.len()));
+            // The case dictionary too: growing a table of millions of ids rehashes them all.
+            self.b.reserve_cases(estimate(out.log.case_dict().len()));
         }
         if let Err(source) = self.b.append(out.log) {
             self.error = Some(EventLogError::Log {
@@ -578,7 +583,8 @@ impl<'o> Parser<'o> {
             attr_cols,
             trace_at: 0,
             traces_done: 0,
-            trace_name: None,
+            trace_name: String::new(),
+            trace_named: false,
             trace_attrs: Vec::new(),
             pending: Vec::new(),
             pending_attrs: Vec::new(),
@@ -659,7 +665,7 @@ impl<'o> Parser<'o> {
             }
             (Level::Log, b"trace") => {
                 self.trace_at = at;
-                self.trace_name = None;
+                self.trace_named = false;
                 self.trace_attrs.clear();
                 self.pending.clear();
                 self.pending_attrs.clear();
@@ -741,7 +747,10 @@ impl<'o> Parser<'o> {
             return Ok(());
         };
         if key == self.trace_key.as_bytes() {
-            self.trace_name = Some(text_of(raw)?.into_owned());
+            let name = text_of(raw)?;
+            self.trace_name.clear();
+            self.trace_name.push_str(&name);
+            self.trace_named = true;
             return Ok(());
         }
         let key = key.strip_prefix(b"case:").unwrap_or(key);
@@ -839,14 +848,15 @@ impl<'o> Parser<'o> {
 
     fn end_trace(&mut self) -> Result<(), Stop> {
         self.level = Level::Log;
-        let name = self
-            .trace_name
-            .take()
-            .unwrap_or_else(|| format!("#trace@{}", self.trace_at));
+        if !self.trace_named {
+            self.trace_name.clear();
+            self.trace_name
+                .push_str(&format!("#trace@{}", self.trace_at));
+        }
         for (pos, reason) in self.pending_quarantine.drain(..) {
             self.quarantined.push(Quarantined {
                 position: Position::Byte(pos),
-                case: Some(name.clone()),
+                case: Some(self.trace_name.clone()),
                 reason,
             });
         }
@@ -854,7 +864,7 @@ impl<'o> Parser<'o> {
             self.traces_done += 1;
             return Ok(());
         }
-        let case = self.b.case_code(&name);
+        let case = self.b.case_code(&self.trace_name);
         for p in &self.pending {
             self.merged.clear();
             self.merged

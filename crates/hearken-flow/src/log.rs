@@ -84,11 +84,24 @@ impl Dict {
         })
     }
 
+    /// [`Dict::intern`] of a name already boxed (kept as is when new).
+    fn intern_boxed(&mut self, name: Box<str>) -> u32 {
+        let hash = hash_bytes(name.as_bytes());
+        if let Some(&code) = self.find(hash, name.as_bytes()) {
+            return code;
+        }
+        self.insert_boxed(hash, name)
+    }
+
     fn insert(&mut self, hash: u64, name: &str) -> u32 {
+        self.insert_boxed(hash, name.into())
+    }
+
+    fn insert_boxed(&mut self, hash: u64, name: Box<str>) -> u32 {
         // A dictionary never holds more entries than the log has events (at most MAX_EVENTS,
         // checked on push), so the code fits in u32 and stays below NONE.
         let code = self.names.len() as u32;
-        self.names.push(name.into());
+        self.names.push(name);
         let names = &self.names;
         self.index.insert_unique(hash, code, |&c| {
             names
@@ -383,6 +396,11 @@ impl EventLogBuilder {
         }
     }
 
+    /// Makes room for `additional` more case ids.
+    pub fn reserve_cases(&mut self, additional: usize) {
+        self.log.cases.reserve(additional);
+    }
+
     /// The index of the attribute column `name`, created (all `NONE` so far) when new.
     pub fn attribute_column(&mut self, name: &str) -> usize {
         if let Some(i) = self.log.attributes.iter().position(|a| a.name == name) {
@@ -541,28 +559,30 @@ impl EventLogBuilder {
         if base + n > MAX_EVENTS {
             return Err(LogError::TooManyEvents);
         }
-        fn remap(dst: &mut Dict, src: &Dict) -> Vec<u32> {
-            src.names().map(|n| dst.intern(n)).collect()
+        // The part's names move into this log's dictionaries (no copy of a name that is new).
+        fn remap(dst: &mut Dict, src: Dict) -> Vec<u32> {
+            src.names.into_iter().map(|n| dst.intern_boxed(n)).collect()
         }
         fn map(codes: &[u32], to: &[u32]) -> impl Iterator<Item = u32> {
             codes
                 .iter()
                 .map(move |&c| to.get(c as usize).copied().unwrap_or(NONE))
         }
-        let cases = remap(&mut l.cases, &part.cases);
-        let activities = remap(&mut l.activities, &part.activities);
-        let resources = remap(&mut l.resources, &part.resources);
-        let teams = remap(&mut l.teams, &part.teams);
+        let cases = remap(&mut l.cases, part.cases);
+        let activities = remap(&mut l.activities, part.activities);
+        let resources = remap(&mut l.resources, part.resources);
+        let teams = remap(&mut l.teams, part.teams);
         l.case.extend(map(&part.case, &cases));
         l.activity.extend(map(&part.activity, &activities));
         l.time_ms.extend_from_slice(&part.time_ms);
         l.resource.extend(map(&part.resource, &resources));
         l.team.extend(map(&part.team, &teams));
         let l = &mut self.log;
+        let mut part_attributes = part.attributes;
         for dst in &mut l.attributes {
-            match part.attributes.iter().find(|c| c.name == dst.name) {
+            match part_attributes.iter_mut().find(|c| c.name == dst.name) {
                 Some(src) => {
-                    let to = remap(&mut dst.dict, &src.dict);
+                    let to = remap(&mut dst.dict, std::mem::take(&mut src.dict));
                     dst.codes.extend(map(&src.codes, &to));
                 }
                 None => dst.codes.resize(base + n, NONE),
