@@ -11,7 +11,7 @@ PM4Py runs on the sizes up to --pm4py-max-events (default: all).
 
 Usage: python3 benches/flow/bench.py [--sizes 1000000,3000000,10000000] [--pm4py-max-events N]
        [--runs R] [--only real|large]
-Writes benches/out/flow/results.json and prints a table with the ratios.
+Writes benches/out/flow/results-{real,large,all}.json and prints a table with the ratios.
 """
 
 import argparse
@@ -93,7 +93,7 @@ def main():
             row["memory_ratio"] = ours["peak_rss_mb"] / theirs["peak_rss_mb"]
         rows.append(row)
         print_row(row)
-        (OUT / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (OUT / f"results-{args.only or 'all'}.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
 def print_row(r):
