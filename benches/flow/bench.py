@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "crates" / "hearken-eventlog" / "tests" / "data"
 OUT = ROOT / "benches" / "out" / "flow"
 VENV_PY = ROOT / "tools" / "reference" / ".venv-flow" / "bin" / "python"
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", "/work/targets/hearken-flow"))
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 BIN = TARGET / "release" / "examples" / "flow_bench"
 HEARKEN = TARGET / "release" / "hearken"
 # Case events per customer over 12 months from `hearken generate --seed 1` (34,968 events for
@@ -74,6 +74,7 @@ def main():
             sh([str(BIN), "from-case-events", str(gen / "case_events.csv"), str(p)])
             shutil.rmtree(gen)
         inputs.append(p)
+    print(f"hearken: {BIN}", flush=True)
     rows = []
     for p in [p for p in inputs for _ in range(args.runs)]:
         # Small logs run 20 times in one process so CPU clock ticks (10 ms) do not dominate.
