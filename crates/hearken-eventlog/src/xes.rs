@@ -1,5 +1,6 @@
-//! XES (IEEE 1849) streamed with quick-xml: `<log>` / `<trace>` / `<event>` and their typed
-//! attributes. Only the top-level attributes of a trace or event count; nested attributes,
+//! XES (IEEE 1849), streamed: `<log>` / `<trace>` / `<event>` and their typed attributes, read
+//! with Hearken's own tag scanner ([`crate::scan`]; quick-xml only unescapes the values that
+//! hold `&`). Only the top-level attributes of a trace or event count; nested attributes,
 //! lists, `<global>` defaults (PM4Py ignores them too), `<extension>` and `<classifier>`
 //! declarations and unknown elements are skipped.
 //!
@@ -11,7 +12,8 @@
 //! inside a comment or CDATA section); worker threads parse chunks into partial logs, which are
 //! appended in input order, so the result is identical to one streaming parse (a test checks
 //! this). A file with no `<trace` tag near its start, or a trace longer than 64 MiB, is read by
-//! one streaming parser from there on. Unnamed traces are named `#trace@<byte offset>`.
+//! one streaming parser from there on. Unnamed traces are named `#trace@<byte offset>` (the
+//! offset of the `<trace` tag in the decompressed XML).
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read};
