@@ -28,6 +28,10 @@ def main(path):
         df = pd.read_csv(path, dtype={"case:concept:name": str})
         df["time:timestamp"] = pd.to_datetime(df["time:timestamp"], utc=True, format="ISO8601")
         df = pm4py.format_dataframe(df)
+    if "org:resource" in df.columns and df["org:resource"].isna().any():
+        # PM4Py's handover network sorts resources and fails on missing ones (NaN): events
+        # without an agent (Hearken's generator has them: a new, unassigned case) get "".
+        df["org:resource"] = df["org:resource"].fillna("")
     t1 = time.perf_counter()
     dfg, _, _ = pm4py.discover_dfg(df)
     pm4py.get_rework_cases_per_activity(df)

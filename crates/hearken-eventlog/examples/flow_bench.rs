@@ -1,9 +1,9 @@
 //! Benchmark driver for benches/flow/bench.py (not a test).
 //!
 //! `flow_bench run LOG [--repeat N]` reads LOG and computes every flow figure (N times), then
-//! prints one JSON line with the mean wall and CPU times per run and the peak resident memory. `flow_bench generate SOURCE EVENTS OUT.xes` writes a
-//! synthetic XES log of about EVENTS events by repeating SOURCE's cases under new case ids (each
-//! copy shifted by a day), so large logs keep a real log's activity and resource mix.
+//! prints one JSON line with the mean wall and CPU times per run and the peak resident memory.
+//! `flow_bench from-case-events CASE_EVENTS.csv OUT.xes` converts the `case_events.csv` written
+//! by `hearken generate` into an XES log (the large benchmark logs).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use hearken_eventlog::{ReadOptions, read_path};
-use hearken_flow::{FlowConfig, NONE, analyze};
+use hearken_flow::{FlowConfig, analyze};
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -79,82 +79,92 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        // XML parsers turn these into spaces in attribute values unless they are references.
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
 }
 
-fn generate(source: &Path, events: usize, out: &Path) -> anyhow::Result<()> {
-    let (log, _) = read_path(source, &ReadOptions::default())?;
-    if log.is_empty() {
-        bail!("{} has no events", source.display());
-    }
-    // Events of each case, in input order (XES keeps a trace's events together).
-    let mut by_case: Vec<Vec<usize>> = vec![Vec::new(); log.case_dict().len()];
-    for (i, &c) in log.case_codes().iter().enumerate() {
-        by_case[c as usize].push(i);
-    }
-    let acts: Vec<String> = log.activity_dict().names().map(esc).collect();
-    let res: Vec<String> = log.resource_dict().names().map(esc).collect();
+/// Converts Hearken's `case_events.csv` (from `hearken generate`: event_id, case_id, at,
+/// activity, agent_id, team, text) into XES: one trace per case (the generator writes a case's
+/// events together), `concept:name`, `time:timestamp`, `org:resource` (when there is an agent),
+/// `org:group` (team) and `comment` (text). Streamed: memory is one row.
+fn from_case_events(csv_path: &Path, out: &Path) -> anyhow::Result<()> {
+    let mut rdr = csv::Reader::from_path(csv_path).context("open case_events.csv")?;
+    let headers = rdr.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("no {name} column in {}", csv_path.display()))
+    };
+    let (case, at, activity) = (col("case_id")?, col("at")?, col("activity")?);
+    let (agent, team, text) = (col("agent_id")?, col("team")?, col("text")?);
     let mut w = BufWriter::with_capacity(1 << 20, File::create(out).context("create output")?);
-    writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>")?;
-    writeln!(
-        w,
-        "<log xes.version=\"1849-2016\" xmlns=\"http://www.xes-standard.org/\">"
+    w.write_all(
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n",
+            "<log xes.version=\"1849-2016\" xmlns=\"http://www.xes-standard.org/\">\n",
+            "\t<extension name=\"Concept\" prefix=\"concept\" uri=\"http://www.xes-standard.org/concept.xesext\"/>\n",
+            "\t<extension name=\"Time\" prefix=\"time\" uri=\"http://www.xes-standard.org/time.xesext\"/>\n",
+            "\t<extension name=\"Organizational\" prefix=\"org\" uri=\"http://www.xes-standard.org/org.xesext\"/>\n",
+            "\t<string key=\"source\" value=\"hearken generate\"/>\n"
+        )
+        .as_bytes(),
     )?;
-    writeln!(
-        w,
-        "\t<extension name=\"Concept\" prefix=\"concept\" uri=\"http://www.xes-standard.org/concept.xesext\"/>"
-    )?;
-    writeln!(
-        w,
-        "\t<extension name=\"Time\" prefix=\"time\" uri=\"http://www.xes-standard.org/time.xesext\"/>"
-    )?;
-    writeln!(
-        w,
-        "\t<extension name=\"Organizational\" prefix=\"org\" uri=\"http://www.xes-standard.org/org.xesext\"/>"
-    )?;
-    let mut written = 0usize;
-    let mut copy = 0i64;
-    while written < events {
-        for (c, evs) in by_case.iter().enumerate() {
-            if written >= events {
-                break;
+    let (mut events, mut cases, mut split) = (0u64, 0u64, 0u64);
+    let mut open: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut row = csv::StringRecord::new();
+    while rdr.read_record(&mut row)? {
+        let c = &row[case];
+        if open.as_deref() != Some(c) {
+            if open.is_some() {
+                writeln!(w, "\t</trace>")?;
             }
-            if evs.is_empty() {
-                continue;
+            if !seen.insert(c.to_string()) {
+                split += 1;
             }
             writeln!(
                 w,
-                "\t<trace>\n\t\t<string key=\"concept:name\" value=\"g{copy}-{c}\"/>"
+                "\t<trace>\n\t\t<string key=\"concept:name\" value=\"{}\"/>",
+                esc(c)
             )?;
-            for &e in evs {
-                let ms = log.times_ms()[e] + copy * 86_400_000;
-                let t = chrono::DateTime::from_timestamp_millis(ms).context("time out of range")?;
-                write!(
-                    w,
-                    "\t\t<event>\n\t\t\t<string key=\"concept:name\" value=\"{}\"/>\n",
-                    acts[log.activity_codes()[e] as usize]
-                )?;
-                let r = log.resource_codes()[e];
-                if r != NONE {
-                    writeln!(
-                        w,
-                        "\t\t\t<string key=\"org:resource\" value=\"{}\"/>",
-                        res[r as usize]
-                    )?;
-                }
-                writeln!(
-                    w,
-                    "\t\t\t<date key=\"time:timestamp\" value=\"{}\"/>\n\t\t\t<string key=\"lifecycle:transition\" value=\"complete\"/>\n\t\t</event>",
-                    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00")
-                )?;
-                written += 1;
-            }
-            writeln!(w, "\t</trace>")?;
+            open = Some(c.to_string());
+            cases += 1;
         }
-        copy += 1;
+        let t = chrono::DateTime::parse_from_rfc3339(&row[at])
+            .with_context(|| format!("bad time {:?}", &row[at]))?;
+        write!(
+            w,
+            "\t\t<event>\n\t\t\t<string key=\"concept:name\" value=\"{}\"/>\n\t\t\t<date key=\"time:timestamp\" value=\"{}\"/>\n",
+            esc(&row[activity]),
+            t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+        )?;
+        for (key, v) in [
+            ("org:resource", &row[agent]),
+            ("org:group", &row[team]),
+            ("comment", &row[text]),
+        ] {
+            if !v.is_empty() {
+                writeln!(w, "\t\t\t<string key=\"{key}\" value=\"{}\"/>", esc(v))?;
+            }
+        }
+        writeln!(w, "\t\t</event>")?;
+        events += 1;
+    }
+    if open.is_some() {
+        writeln!(w, "\t</trace>")?;
     }
     writeln!(w, "</log>")?;
     w.flush()?;
-    eprintln!("wrote {written} events to {}", out.display());
+    if split > 0 {
+        bail!("{split} cases are not written together; their traces would be split");
+    }
+    eprintln!(
+        "wrote {events} events in {cases} traces to {}",
+        out.display()
+    );
     Ok(())
 }
 
@@ -177,13 +187,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         ["run", log, "--repeat", n] => run(Path::new(log), n.parse().context("--repeat N")?),
-        ["generate", source, events, out] => generate(
-            Path::new(source),
-            events.parse().context("EVENTS is a number")?,
-            Path::new(out),
-        ),
+        ["from-case-events", csv, out] => from_case_events(Path::new(csv), Path::new(out)),
         _ => bail!(
-            "usage: flow_bench run LOG [--repeat N] | flow_bench generate SOURCE EVENTS OUT.xes"
+            "usage: flow_bench run LOG [--repeat N] | flow_bench from-case-events CASE_EVENTS.csv OUT.xes"
         ),
     }
 }

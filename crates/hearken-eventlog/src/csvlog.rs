@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
 
-use crate::time::parse_time_ms;
+use crate::time::{fast_time_ms, parse_time_ms};
 use crate::{EventLogError, Position, Quarantined, ReadOptions};
 
 const CASE: &[&str] = &["case:concept:name", "caseid", "case", "ticketid", "ticket"];
@@ -162,7 +162,11 @@ pub fn read(
             quarantine(Some(case), "the timestamp is empty".to_string());
             continue;
         }
-        let time_ms = match parse_time_ms(&time_field, time, &opts.dates) {
+        let parsed = match fast_time_ms(time.as_bytes(), &opts.dates) {
+            Some(ms) => Ok(ms),
+            None => parse_time_ms(&time_field, time, &opts.dates),
+        };
+        let time_ms = match parsed {
             Ok(t) => t,
             Err(e) => {
                 quarantine(Some(case), e.to_string());

@@ -9,12 +9,13 @@
 //!
 //! Architecture invariant: this crate reads; it computes no figure (that is hearken-flow) and
 //! keeps no state between calls. Memory is bounded by the columnar log, not by the file: inputs
-//! are streamed (XES, CSV), gzip is decompressed on its own thread, and XES is cut into chunks
-//! before `<trace` tags that are parsed on all cores and joined in input order (a few 8 MiB
-//! chunks in flight).
+//! are streamed (XES, CSV), gzip is decompressed beside the parsing, and XES is cut into chunks
+//! before `<trace` tags that are parsed on all cores and joined in input order (a few chunks in
+//! flight).
 
 mod csvlog;
 mod error;
+mod scan;
 mod source;
 mod time;
 mod xes;
@@ -172,8 +173,8 @@ fn read_input(
     };
     let out = match format {
         Format::Xes => xes::read(name, input, opts, size_hint),
-        Format::Csv => csvlog::read(name, input, opts),
-        Format::ZendeskTicketEvents => zendesk::read(name, input, opts),
+        Format::Csv => csvlog::read(name, input.pipelined(), opts),
+        Format::ZendeskTicketEvents => zendesk::read(name, input.pipelined(), opts),
     }?;
     tracing::info!(
         events = out.0.len(),

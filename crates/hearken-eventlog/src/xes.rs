@@ -1,5 +1,6 @@
-//! XES (IEEE 1849) streamed with quick-xml: `<log>` / `<trace>` / `<event>` and their typed
-//! attributes. Only the top-level attributes of a trace or event count; nested attributes,
+//! XES (IEEE 1849), streamed: `<log>` / `<trace>` / `<event>` and their typed attributes, read
+//! with Hearken's own tag scanner ([`crate::scan`]; quick-xml only unescapes the values that
+//! hold `&`). Only the top-level attributes of a trace or event count; nested attributes,
 //! lists, `<global>` defaults (PM4Py ignores them too), `<extension>` and `<classifier>`
 //! declarations and unknown elements are skipped.
 //!
@@ -11,16 +12,16 @@
 //! inside a comment or CDATA section); worker threads parse chunks into partial logs, which are
 //! appended in input order, so the result is identical to one streaming parse (a test checks
 //! this). A file with no `<trace` tag near its start, or a trace longer than 64 MiB, is read by
-//! one streaming parser from there on. Unnamed traces are named `#trace@<byte offset>`.
+//! one streaming parser from there on. Unnamed traces are named `#trace@<byte offset>` (the
+//! offset of the `<trace` tag in the decompressed XML).
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read};
 
 use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event as Xml};
 
-use crate::time::parse_time_ms;
+use crate::scan::{BadAttr, Kind, Scan, Tag, next_tag};
+use crate::time::{fast_time_ms, parse_time_ms};
 use crate::{EventLogError, Position, Quarantined, ReadOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,7 @@ struct Parser<'o> {
     /// Byte offset of this parser's input in the whole (decompressed) file.
     base: u64,
     /// Names of the open elements whose content is ignored (nested attributes, globals, …).
-    skip: Vec<String>,
+    skip: Vec<Box<[u8]>>,
     trace_key: String,
     activity_key: String,
     time_key: String,
@@ -73,7 +74,9 @@ struct Parser<'o> {
     attr_cols: Vec<(String, Option<usize>)>,
     trace_at: u64,
     traces_done: u64,
-    trace_name: Option<String>,
+    /// The open trace's case id; reused from trace to trace (no allocation per trace).
+    trace_name: String,
+    trace_named: bool,
     trace_attrs: Vec<(usize, u32)>,
     pending: Vec<Pending>,
     pending_attrs: Vec<(usize, u32)>,
@@ -346,9 +349,12 @@ impl Merged {
         if let (true, Some(total), false) = (self.b.is_empty(), self.size_hint, out.log.is_empty())
         {
             // Events per byte of the first part, times the file size, plus 5%.
-            let estimate = total as f64 * out.log.len() as f64 / out.bytes.max(1) as f64 * 1.05;
-            self.b
-                .reserve((estimate as usize).min(hearken_flow::MAX_EVENTS));
+            let per_byte = total as f64 / out.bytes.max(1) as f64 * 1.05;
+            let estimate =
+                |n: usize| ((n as f64 * per_byte) as usize).min(hearken_flow::MAX_EVENTS);
+            self.b.reserve(estimate(out.log.len()));
+            // The case dictionary too: growing a table of millions of ids rehashes them all.
+            self.b.reserve_cases(estimate(out.log.case_dict().len()));
         }
         if let Err(source) = self.b.append(out.log) {
             self.error = Some(EventLogError::Log {
@@ -414,48 +420,94 @@ impl Merged {
 
 /// Parses one chunk (a slice cut before a `<trace`, or the whole file) without copying events.
 fn parse_chunk(chunk: &[u8], opts: &ReadOptions, offset: u64, first: bool, last: bool) -> ChunkOut {
-    let mut reader = Reader::from_reader(chunk);
-    configure(&mut reader);
     let mut p = Parser::new(opts, offset, first);
+    let mut i = 0;
     loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event();
-        let pos = reader.buffer_position();
-        let err_pos = reader.error_position();
-        match p.on_event(event, at, err_pos) {
-            Ok(true) => {}
-            Ok(false) => return p.end_of_input(pos, last),
-            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
+        match next_tag(chunk, i) {
+            Scan::Tag(tag, next) => {
+                if let Err(stop) = p.tag(chunk, &tag, tag.at as u64) {
+                    return p.into_out(Some((stop, offset + next as u64)), next as u64);
+                }
+                i = next;
+            }
+            Scan::End => return p.end_of_input(chunk.len() as u64, last),
+            Scan::Incomplete(at) => {
+                let stop = if last {
+                    Stop::Truncated(p.open_element())
+                } else {
+                    Stop::Xml(
+                        offset + at as u64,
+                        "a tag is not closed before the next <trace>".to_string(),
+                    )
+                };
+                let end = chunk.len() as u64;
+                return p.into_out(Some((stop, offset + end)), end);
+            }
+            Scan::Malformed(at, what) => {
+                let at = at as u64;
+                return p.into_out(
+                    Some((Stop::Xml(offset + at, what.to_string()), offset + at)),
+                    at,
+                );
+            }
         }
     }
 }
 
-/// Parses a stream with one parser (no boundary to cut at, or a single core).
-fn parse_stream(input: impl BufRead, opts: &ReadOptions, offset: u64, first: bool) -> ChunkOut {
-    let mut reader = Reader::from_reader(input);
-    configure(&mut reader);
-    let mut p = Parser::new(opts, offset, first);
-    let mut buf = Vec::with_capacity(8 * 1024);
-    loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event_into(&mut buf);
-        let pos = reader.buffer_position();
-        let err_pos = reader.error_position();
-        match p.on_event(event, at, err_pos) {
-            Ok(true) => {}
-            Ok(false) => return p.end_of_input(pos, true),
-            Err(stop) => return p.into_out(Some((stop, offset + pos)), pos),
-        }
-        buf.clear();
-    }
-}
+/// Bytes read at a time by the streaming parser.
+const STREAM_BLOCK: usize = 1 << 20;
 
-fn configure<R>(reader: &mut Reader<R>) {
-    let c = reader.config_mut();
-    c.trim_text(true);
-    // Chunks start and end mid-document; the parser checks end tags itself.
-    c.check_end_names = false;
-    c.allow_unmatched_ends = true;
+/// Parses a stream with one parser (no boundary to cut at, or a single core): blocks are read
+/// into a buffer, whole tags are parsed, and the unfinished tag at the end is kept for the next
+/// block, so memory is a block plus the longest tag.
+fn parse_stream(mut input: impl BufRead, opts: &ReadOptions, offset: u64, first: bool) -> ChunkOut {
+    let mut p = Parser::new(opts, offset, first);
+    let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK + (64 << 10));
+    // Bytes of the stream dropped from the front of `buf`.
+    let mut shift = 0u64;
+    let mut i = 0;
+    let mut eof = false;
+    let mut io_error = None;
+    loop {
+        let scan = next_tag(&buf, i);
+        let keep_from = match scan {
+            Scan::Tag(tag, next) => {
+                if let Err(stop) = p.tag(&buf, &tag, shift + tag.at as u64) {
+                    let pos = shift + next as u64;
+                    return p.into_out(Some((stop, offset + pos)), pos);
+                }
+                i = next;
+                continue;
+            }
+            Scan::Malformed(at, what) => {
+                let at = shift + at as u64;
+                return p.into_out(
+                    Some((Stop::Xml(offset + at, what.to_string()), offset + at)),
+                    at,
+                );
+            }
+            _ if eof => {
+                let end = shift + buf.len() as u64;
+                if let Some(e) = io_error {
+                    let stop = Stop::Xml(offset + end, format!("cannot read the input: {e}"));
+                    return p.into_out(Some((stop, offset + end)), end);
+                }
+                if matches!(scan, Scan::Incomplete(_)) {
+                    let stop = Stop::Truncated(p.open_element());
+                    return p.into_out(Some((stop, offset + end)), end);
+                }
+                return p.end_of_input(end, true);
+            }
+            Scan::Incomplete(at) => at,
+            Scan::End => buf.len(),
+        };
+        // Keep the unfinished tag, read the next block after it.
+        buf.drain(..keep_from);
+        shift += keep_from as u64;
+        i = 0;
+        let want = STREAM_BLOCK.max(buf.len());
+        fill(&mut input, &mut buf, want, &mut eof, &mut io_error);
+    }
 }
 
 /// Why reading stopped early.
@@ -467,60 +519,46 @@ enum Stop {
     Log(hearken_flow::LogError),
 }
 
-fn is_attribute(name: &str) -> bool {
+fn is_attribute(name: &[u8]) -> bool {
     matches!(
         name,
-        "string" | "date" | "int" | "float" | "boolean" | "id" | "list" | "container"
+        b"string" | b"date" | b"int" | b"float" | b"boolean" | b"id" | b"list" | b"container"
     )
 }
 
-/// The `key` and (unescaped) `value` of an attribute element.
-///
-/// Scans the raw attribute text directly: quick-xml's general attribute iterator was the largest
-/// single cost of reading XES, and an attribute element has only these two attributes that matter.
-fn key_value<'a>(e: &'a BytesStart<'a>) -> Result<(Option<&'a str>, Option<Cow<'a, str>>), String> {
-    let raw = e.attributes_raw();
-    let b = raw.as_bytes();
-    let mut key = None;
-    let mut value = None;
-    let mut i = 0;
-    // Each round reads `name = "value"`; XES attribute elements have `key` and `value`.
-    while let Some(eq) = memchr::memchr(b'=', &b[i..]) {
-        // Only whitespace separates a name from the previous value's closing quote.
-        let name = raw[i..i + eq].trim_ascii();
-        i += eq + 1;
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let Some(&quote) = b.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
-            return Err(format!("the value of attribute '{name}' is not quoted"));
-        };
-        i += 1;
-        let Some(len) = memchr::memchr(quote, &b[i..]) else {
-            return Err(format!("the value of attribute '{name}' is not closed"));
-        };
-        // Quotes and '=' are ASCII, so every cut is on a char boundary.
-        let v = &raw[i..i + len];
-        i += len + 1;
-        match name {
-            "key" => key = Some(v),
-            "value" => {
-                value = Some(if v.contains('&') {
-                    quick_xml::escape::unescape(v).map_err(|e| e.to_string())?
-                } else {
-                    Cow::Borrowed(v)
-                });
+/// An attribute element's raw `key` and `value`.
+type KeyValue<'a> = (&'a [u8], &'a [u8]);
+
+/// The raw `key` and `value` of an attribute element, found by the scanner; an error when the
+/// tag's attributes are malformed.
+fn key_value<'a>(buf: &[u8], tag: &Tag<'a>) -> Result<Option<KeyValue<'a>>, String> {
+    if let Some(bad) = tag.bad {
+        let text =
+            |a: usize, b: usize| String::from_utf8_lossy(&buf[a..b.min(buf.len())]).into_owned();
+        return Err(match bad {
+            BadAttr::Unquoted(a, b) => {
+                format!("the value of attribute '{}' is not quoted", text(a, b))
             }
-            _ => {}
-        }
+            BadAttr::Stray(a, b) => format!("stray text '{}' in a tag", text(a, b)),
+        });
     }
-    if !raw[i..]
-        .trim_matches(|c: char| c.is_ascii_whitespace() || c == '/')
-        .is_empty()
-    {
-        return Err(format!("stray text '{}' in a tag", raw[i..].trim()));
+    Ok(tag.key.zip(tag.value))
+}
+
+/// An attribute value as text: checked UTF-8, unescaped only when it holds a `&`. Called only
+/// for the attributes that are kept, so the others cost nothing past the scan.
+fn text_of(raw: &[u8]) -> Result<Cow<'_, str>, String> {
+    let v = std::str::from_utf8(raw).map_err(|_| {
+        format!(
+            "invalid UTF-8 in the value '{}'; XES files are UTF-8",
+            String::from_utf8_lossy(raw)
+        )
+    })?;
+    if memchr::memchr(b'&', raw).is_some() {
+        quick_xml::escape::unescape(v).map_err(|e| e.to_string())
+    } else {
+        Ok(Cow::Borrowed(v))
     }
-    Ok((key, value))
 }
 
 impl<'o> Parser<'o> {
@@ -547,7 +585,8 @@ impl<'o> Parser<'o> {
             attr_cols,
             trace_at: 0,
             traces_done: 0,
-            trace_name: None,
+            trace_name: String::new(),
+            trace_named: false,
             trace_attrs: Vec::new(),
             pending: Vec::new(),
             pending_attrs: Vec::new(),
@@ -558,24 +597,13 @@ impl<'o> Parser<'o> {
         }
     }
 
-    /// Handles one XML event; `Ok(false)` at the end of the input.
-    fn on_event(
-        &mut self,
-        event: quick_xml::Result<Xml<'_>>,
-        at: u64,
-        err_at: u64,
-    ) -> Result<bool, Stop> {
-        match event {
-            Ok(Xml::Start(e)) => self.start(&e, at, false)?,
-            Ok(Xml::Empty(e)) => self.start(&e, at, true)?,
-            Ok(Xml::End(e)) => self.end(e.local_name().as_ref(), at)?,
-            Ok(Xml::Eof) => return Ok(false),
-            Ok(_) => {}
-            // Every quick-xml syntax error is "the input ended inside a tag, comment, …".
-            Err(quick_xml::Error::Syntax(_)) => return Err(Stop::Truncated(self.open_element())),
-            Err(e) => return Err(Stop::Xml(self.base + err_at, e.to_string())),
+    /// Handles one tag; `at` is the offset of its `<` in this parser's input.
+    fn tag(&mut self, buf: &[u8], tag: &Tag<'_>, at: u64) -> Result<(), Stop> {
+        match tag.kind {
+            Kind::Start => self.start(buf, tag, at, false),
+            Kind::Empty => self.start(buf, tag, at, true),
+            Kind::End => self.end(tag.name, at),
         }
-        Ok(true)
     }
 
     /// The end of this parser's input: the end of the file when `last`, else a cut before the
@@ -613,33 +641,33 @@ impl<'o> Parser<'o> {
         }
     }
 
-    fn start(&mut self, e: &BytesStart<'_>, at: u64, empty: bool) -> Result<(), Stop> {
+    fn start(&mut self, buf: &[u8], e: &Tag<'_>, at: u64, empty: bool) -> Result<(), Stop> {
         let at = self.base + at;
-        let local = e.local_name();
-        let name = local.as_ref();
+        let name = e.name;
         if !self.skip.is_empty() {
             if !empty {
-                self.skip.push(name.to_string());
+                self.skip.push(name.into());
             }
             return Ok(());
         }
         match (self.level, name) {
             // By far the most frequent element: an event's attribute.
             (Level::Event, n) if is_attribute(n) => {
-                self.event_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                self.event_attribute(buf, e).map_err(|m| Stop::Xml(at, m))?;
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
-            (Level::Outside, "log") => {
+            (Level::Outside, b"log") => {
                 self.level = if empty { Level::Done } else { Level::Log };
             }
             (Level::Outside, other) => {
-                return Err(Stop::NotXes(format!("the first element is <{}>", other)));
+                let other = String::from_utf8_lossy(other);
+                return Err(Stop::NotXes(format!("the first element is <{other}>")));
             }
-            (Level::Log, "trace") => {
+            (Level::Log, b"trace") => {
                 self.trace_at = at;
-                self.trace_name = None;
+                self.trace_named = false;
                 self.trace_attrs.clear();
                 self.pending.clear();
                 self.pending_attrs.clear();
@@ -649,7 +677,7 @@ impl<'o> Parser<'o> {
                     self.end_trace()?;
                 }
             }
-            (Level::Trace, "event") => {
+            (Level::Trace, b"event") => {
                 self.cur = Current {
                     position: at,
                     resource: NONE,
@@ -663,45 +691,50 @@ impl<'o> Parser<'o> {
                 }
             }
             (Level::Trace, n) if is_attribute(n) => {
-                self.trace_attribute(e).map_err(|m| Stop::Xml(at, m))?;
+                self.trace_attribute(buf, e).map_err(|m| Stop::Xml(at, m))?;
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
-            (Level::Log, "event") => {
+            (Level::Log, b"event") => {
                 self.quarantined.push(Quarantined {
                     position: Position::Byte(at),
                     case: None,
                     reason: "event outside any trace (XES puts events in traces)".to_string(),
                 });
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
             // <global>, <extension>, <classifier>, log attributes, unknown elements.
             _ => {
                 if !empty {
-                    self.skip.push(name.to_string());
+                    self.skip.push(name.into());
                 }
             }
         }
         Ok(())
     }
 
-    fn end(&mut self, name: &str, at: u64) -> Result<(), Stop> {
+    fn end(&mut self, name: &[u8], at: u64) -> Result<(), Stop> {
         let at = self.base + at;
         if let Some(open) = self.skip.pop() {
-            if open != name {
+            if *open != *name {
+                let (name, open) = (
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(&open),
+                );
                 return Err(Stop::Xml(at, format!("</{name}> closes <{open}>")));
             }
             return Ok(());
         }
         match (self.level, name) {
-            (Level::Event, "event") => self.end_event(),
-            (Level::Trace, "trace") => self.end_trace()?,
-            (Level::Log, "log") => self.level = Level::Done,
+            (Level::Event, b"event") => self.end_event(),
+            (Level::Trace, b"trace") => self.end_trace()?,
+            (Level::Log, b"log") => self.level = Level::Done,
             (Level::Done | Level::Outside, _) => {}
             (_, other) => {
+                let other = String::from_utf8_lossy(other);
                 return Err(Stop::Xml(
                     at,
                     format!("</{other}> closes {}", self.open_element()),
@@ -711,20 +744,23 @@ impl<'o> Parser<'o> {
         Ok(())
     }
 
-    fn trace_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(e)? else {
+    fn trace_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
+        let Some((key, raw)) = key_value(buf, e)? else {
             return Ok(());
         };
-        if key == self.trace_key {
-            self.trace_name = Some(value.into_owned());
+        if key == self.trace_key.as_bytes() {
+            let name = text_of(raw)?;
+            self.trace_name.clear();
+            self.trace_name.push_str(&name);
+            self.trace_named = true;
             return Ok(());
         }
-        let key = key.strip_prefix("case:").unwrap_or(key);
-        let at = self
-            .attr_cols
-            .iter()
-            .position(|(k, _)| k == key || k.strip_prefix("case:") == Some(key));
+        let key = key.strip_prefix(b"case:").unwrap_or(key);
+        let at = self.attr_cols.iter().position(|(k, _)| {
+            k.as_bytes() == key || k.as_bytes().strip_prefix(b"case:") == Some(key)
+        });
         if let Some(at) = at {
+            let value = text_of(raw)?;
             let col = self.attr_column(at);
             let code = self.b.attribute_code(col, &value);
             self.trace_attrs.push((col, code));
@@ -738,26 +774,52 @@ impl<'o> Parser<'o> {
         *col.get_or_insert_with(|| self.b.attribute_column(name))
     }
 
-    fn event_attribute(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
-        let (Some(key), Some(value)) = key_value(e)? else {
+    fn event_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
+        let Some((key, raw)) = key_value(buf, e)? else {
             return Ok(());
         };
-        if key == self.activity_key {
-            self.cur.activity = Some(self.b.activity_code(&value));
-        } else if key == self.time_key {
-            self.cur.time =
-                Some(parse_time_ms(key, &value, &self.opts.dates).map_err(|e| e.to_string()));
-        } else if key == self.resource_key {
-            self.cur.resource = self.b.resource_code(&value);
-        } else if key == self.team_key {
-            self.cur.team = self.b.team_code(&value);
-        } else if self.text_keys.iter().any(|k| k == key) {
+        // Values without '&' need no unescaping: look them up by their bytes (nearly all are
+        // known names, so no UTF-8 check and no copy).
+        let plain = memchr::memchr(b'&', raw).is_none();
+        let bad_utf8 = |_| text_of(raw).err().unwrap_or_default();
+        if key == self.activity_key.as_bytes() {
+            let code = if plain {
+                self.b.activity_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.activity_code(&text_of(raw)?)
+            };
+            self.cur.activity = Some(code);
+        } else if key == self.time_key.as_bytes() {
+            let time = match fast_time_ms(raw, &self.opts.dates) {
+                Some(ms) => Ok(ms),
+                None => parse_time_ms(&self.time_key, &text_of(raw)?, &self.opts.dates)
+                    .map_err(|e| e.to_string()),
+            };
+            self.cur.time = Some(time);
+        } else if key == self.resource_key.as_bytes() {
+            self.cur.resource = if plain {
+                self.b.resource_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.resource_code(&text_of(raw)?)
+            };
+        } else if key == self.team_key.as_bytes() {
+            self.cur.team = if plain {
+                self.b.team_code_bytes(raw).map_err(bad_utf8)?
+            } else {
+                self.b.team_code(&text_of(raw)?)
+            };
+        } else if self.text_keys.iter().any(|k| k.as_bytes() == key) {
+            let value = text_of(raw)?;
             if !value.trim().is_empty() {
                 self.cur.text = Some(value.into());
             }
-        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k == key) {
+        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k.as_bytes() == key) {
             let col = self.attr_column(at);
-            let code = self.b.attribute_code(col, &value);
+            let code = if plain {
+                self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
+            } else {
+                self.b.attribute_code(col, &text_of(raw)?)
+            };
             self.pending_attrs.push((col, code));
         }
         Ok(())
@@ -788,14 +850,15 @@ impl<'o> Parser<'o> {
 
     fn end_trace(&mut self) -> Result<(), Stop> {
         self.level = Level::Log;
-        let name = self
-            .trace_name
-            .take()
-            .unwrap_or_else(|| format!("#trace@{}", self.trace_at));
+        if !self.trace_named {
+            self.trace_name.clear();
+            self.trace_name
+                .push_str(&format!("#trace@{}", self.trace_at));
+        }
         for (pos, reason) in self.pending_quarantine.drain(..) {
             self.quarantined.push(Quarantined {
                 position: Position::Byte(pos),
-                case: Some(name.clone()),
+                case: Some(self.trace_name.clone()),
                 reason,
             });
         }
@@ -803,7 +866,7 @@ impl<'o> Parser<'o> {
             self.traces_done += 1;
             return Ok(());
         }
-        let case = self.b.case_code(&name);
+        let case = self.b.case_code(&self.trace_name);
         for p in &self.pending {
             self.merged.clear();
             self.merged
@@ -978,6 +1041,63 @@ mod tests {
         let (log, q) = read_parallel("r.xes", cut, &partial, 2, 4096, None).unwrap();
         assert_eq!(log.len() as u64, events);
         assert_eq!(q.len(), 1);
+    }
+
+    /// One trace of 100k events (about 10 MB of XML): longer than a chunk, and, with small
+    /// chunks, longer than the longest chunk, which hands the rest to one streaming parser.
+    /// Every path reads the same log.
+    #[test]
+    fn a_case_with_100k_events_reads_the_same_on_every_path() {
+        let mut xml = String::from("<log><trace><string key=\"concept:name\" value=\"big\"/>");
+        for i in 0..100_000u32 {
+            xml.push_str(&format!(
+                "<event><string key=\"concept:name\" value=\"s{}\"/><string key=\"org:resource\" value=\"r{}\"/>\
+                 <date key=\"time:timestamp\" value=\"2024-01-01T00:00:00.{:03}Z\"/></event>\n",
+                i % 3,
+                i % 7,
+                i % 1000
+            ));
+        }
+        xml.push_str(
+            "</trace><trace><event><string key=\"concept:name\" value=\"a\"/>\
+                      <date key=\"time:timestamp\" value=\"2024-01-02\"/></event></trace></log>",
+        );
+        let b = xml.as_bytes();
+        let opts = ReadOptions::default();
+        let stream = parse_stream(b, &opts, 0, true);
+        assert!(stream.stop.is_none());
+        assert_eq!(
+            (stream.log.len(), stream.log.case_dict().len()),
+            (100_001, 2)
+        );
+        let (whole, q) = read_str(&xml).unwrap();
+        assert!(q.is_empty());
+        assert_eq!(columns(&whole), columns(&stream.log));
+        for chunk in [4096, 1 << 20] {
+            let (log, q) = read_parallel("big.xes", b, &opts, 2, chunk, None).unwrap();
+            assert!(q.is_empty());
+            assert_eq!(columns(&log), columns(&stream.log), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn events_outside_traces_and_bad_utf8_are_reported() {
+        let stray = LOG.replacen(
+            "<trace>",
+            "<event><string key=\"concept:name\" value=\"loose\"/></event><trace>",
+            1,
+        );
+        let (log, q) = read_str(&stray).unwrap();
+        assert_eq!(log.len(), 3);
+        assert!(
+            q.iter().any(|q| q.reason.contains("outside any trace")),
+            "{q:?}"
+        );
+        let mut bad = LOG.as_bytes().to_vec();
+        let at = LOG.find("value=\"Close\"").unwrap() + 7;
+        bad[at] = 0xff;
+        let e = read_bytes("t.xes", &bad, &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"), "{e}");
     }
 
     proptest::proptest! {

@@ -742,10 +742,17 @@ enum PairCounter {
     Sparse(FxHashMap<u64, (u64, i64)>),
 }
 
+/// Most cells of a dense pair table (16 MiB of counts and sums).
+const DENSE_MAX_CELLS: usize = 1 << 20;
+
 impl PairCounter {
     fn new(k: usize, events: usize) -> PairCounter {
         let cells = k.saturating_mul(k);
-        if k <= 4096 && cells <= events.max(1024).saturating_mul(4) {
+        // Dense while the table stays small (16 bytes a cell, one table per thread): a log
+        // whose agents grow with its size (thousands of agents, tens of thousands of pairs
+        // used) would otherwise zero and scan hundreds of MB, growing with the square of the
+        // agents, where a map holds only the pairs seen.
+        if cells <= DENSE_MAX_CELLS && cells <= events.max(1024).saturating_mul(4) {
             PairCounter::Dense {
                 k,
                 count: vec![0; cells],

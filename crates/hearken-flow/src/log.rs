@@ -4,7 +4,10 @@
 //! in input order (the order they were pushed); ordering by case and time is the analysis' job, so
 //! that "ties kept in input order" has a meaning.
 
-use crate::hash::FxHashMap;
+use std::fmt;
+use std::hash::Hasher;
+
+use crate::hash::FxHasher;
 
 /// The code of a missing value (no resource, no team, no attribute).
 pub const NONE: u32 = u32::MAX;
@@ -30,28 +33,104 @@ pub enum LogError {
 }
 
 /// A string dictionary: code -> name and name -> code.
-#[derive(Debug, Clone, Default)]
+///
+/// Each name is stored once; the index holds codes and compares through `names`. Lookups by raw
+/// bytes ([`Dict::intern_bytes`]) let readers skip UTF-8 checks for names already known, which
+/// are nearly all of them.
+#[derive(Clone, Default)]
 pub struct Dict {
     names: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, u32>,
+    index: hashbrown::HashTable<u32>,
+}
+
+impl fmt::Debug for Dict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names.iter()).finish()
+    }
+}
+
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(b);
+    h.finish()
 }
 
 impl Dict {
     /// The code of `name`, adding it when new.
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&code) = self.index.get(name) {
+        let hash = hash_bytes(name.as_bytes());
+        if let Some(&code) = self.find(hash, name.as_bytes()) {
             return code;
         }
+        self.insert(hash, name)
+    }
+
+    /// The code of the UTF-8 text `raw`, adding it when new; an error when `raw` is not UTF-8
+    /// (checked only for names not yet in the dictionary).
+    pub fn intern_bytes(&mut self, raw: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        let hash = hash_bytes(raw);
+        if let Some(&code) = self.find(hash, raw) {
+            return Ok(code);
+        }
+        let name = std::str::from_utf8(raw)?;
+        Ok(self.insert(hash, name))
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, raw: &[u8]) -> Option<&u32> {
+        let names = &self.names;
+        self.index.find(hash, |&c| {
+            names.get(c as usize).is_some_and(|n| n.as_bytes() == raw)
+        })
+    }
+
+    /// [`Dict::intern`] of a name already boxed (kept as is when new).
+    fn intern_boxed(&mut self, name: Box<str>) -> u32 {
+        let hash = hash_bytes(name.as_bytes());
+        if let Some(&code) = self.find(hash, name.as_bytes()) {
+            return code;
+        }
+        self.insert_boxed(hash, name)
+    }
+
+    fn insert(&mut self, hash: u64, name: &str) -> u32 {
+        self.insert_boxed(hash, name.into())
+    }
+
+    fn insert_boxed(&mut self, hash: u64, name: Box<str>) -> u32 {
         // A dictionary never holds more entries than the log has events (at most MAX_EVENTS,
         // checked on push), so the code fits in u32 and stays below NONE.
         let code = self.names.len() as u32;
-        self.names.push(name.into());
-        self.index.insert(name.into(), code);
+        self.names.push(name);
+        let names = &self.names;
+        self.index.insert_unique(hash, code, |&c| {
+            names
+                .get(c as usize)
+                .map_or(0, |n| hash_bytes(n.as_bytes()))
+        });
         code
     }
 
+    /// The code of the raw bytes of a name, if it is in the dictionary (no UTF-8 check needed:
+    /// only valid names are ever added).
+    pub fn code_bytes(&self, raw: &[u8]) -> Option<u32> {
+        self.find(hash_bytes(raw), raw).copied()
+    }
+
+    /// Room for `additional` more names without growing the index.
+    pub fn reserve(&mut self, additional: usize) {
+        self.names.reserve(additional);
+        let names = &self.names;
+        self.index.reserve(additional, |&c| {
+            names
+                .get(c as usize)
+                .map_or(0, |n| hash_bytes(n.as_bytes()))
+        });
+    }
+
     pub fn code(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        self.find(hash_bytes(name.as_bytes()), name.as_bytes())
+            .copied()
     }
 
     /// The name of a code; `None` for `NONE` or a code not in the dictionary.
@@ -317,6 +396,11 @@ impl EventLogBuilder {
         }
     }
 
+    /// Makes room for `additional` more case ids.
+    pub fn reserve_cases(&mut self, additional: usize) {
+        self.log.cases.reserve(additional);
+    }
+
     /// The index of the attribute column `name`, created (all `NONE` so far) when new.
     pub fn attribute_column(&mut self, name: &str) -> usize {
         if let Some(i) = self.log.attributes.iter().position(|a| a.name == name) {
@@ -353,6 +437,45 @@ impl EventLogBuilder {
             NONE
         } else {
             self.log.teams.intern(name)
+        }
+    }
+
+    /// [`EventLogBuilder::activity_code`] from raw bytes, which must be UTF-8 (checked only
+    /// for names not yet seen).
+    pub fn activity_code_bytes(&mut self, raw: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        self.log.activities.intern_bytes(raw)
+    }
+
+    /// [`EventLogBuilder::resource_code`] from raw bytes, which must be UTF-8.
+    pub fn resource_code_bytes(&mut self, raw: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        match self.log.resources.code_bytes(raw) {
+            Some(code) => Ok(code),
+            None => Ok(self.resource_code(std::str::from_utf8(raw)?)),
+        }
+    }
+
+    /// [`EventLogBuilder::team_code`] from raw bytes, which must be UTF-8.
+    pub fn team_code_bytes(&mut self, raw: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        match self.log.teams.code_bytes(raw) {
+            Some(code) => Ok(code),
+            None => Ok(self.team_code(std::str::from_utf8(raw)?)),
+        }
+    }
+
+    /// [`EventLogBuilder::attribute_code`] from raw bytes, which must be UTF-8.
+    pub fn attribute_code_bytes(
+        &mut self,
+        column: usize,
+        raw: &[u8],
+    ) -> Result<u32, std::str::Utf8Error> {
+        let known = self
+            .log
+            .attributes
+            .get(column)
+            .and_then(|c| c.dict.code_bytes(raw));
+        match known {
+            Some(code) => Ok(code),
+            None => Ok(self.attribute_code(column, std::str::from_utf8(raw)?)),
         }
     }
 
@@ -436,28 +559,30 @@ impl EventLogBuilder {
         if base + n > MAX_EVENTS {
             return Err(LogError::TooManyEvents);
         }
-        fn remap(dst: &mut Dict, src: &Dict) -> Vec<u32> {
-            src.names().map(|n| dst.intern(n)).collect()
+        // The part's names move into this log's dictionaries (no copy of a name that is new).
+        fn remap(dst: &mut Dict, src: Dict) -> Vec<u32> {
+            src.names.into_iter().map(|n| dst.intern_boxed(n)).collect()
         }
         fn map(codes: &[u32], to: &[u32]) -> impl Iterator<Item = u32> {
             codes
                 .iter()
                 .map(move |&c| to.get(c as usize).copied().unwrap_or(NONE))
         }
-        let cases = remap(&mut l.cases, &part.cases);
-        let activities = remap(&mut l.activities, &part.activities);
-        let resources = remap(&mut l.resources, &part.resources);
-        let teams = remap(&mut l.teams, &part.teams);
+        let cases = remap(&mut l.cases, part.cases);
+        let activities = remap(&mut l.activities, part.activities);
+        let resources = remap(&mut l.resources, part.resources);
+        let teams = remap(&mut l.teams, part.teams);
         l.case.extend(map(&part.case, &cases));
         l.activity.extend(map(&part.activity, &activities));
         l.time_ms.extend_from_slice(&part.time_ms);
         l.resource.extend(map(&part.resource, &resources));
         l.team.extend(map(&part.team, &teams));
         let l = &mut self.log;
+        let mut part_attributes = part.attributes;
         for dst in &mut l.attributes {
-            match part.attributes.iter().find(|c| c.name == dst.name) {
+            match part_attributes.iter_mut().find(|c| c.name == dst.name) {
                 Some(src) => {
-                    let to = remap(&mut dst.dict, &src.dict);
+                    let to = remap(&mut dst.dict, std::mem::take(&mut src.dict));
                     dst.codes.extend(map(&src.codes, &to));
                 }
                 None => dst.codes.resize(base + n, NONE),
