@@ -87,9 +87,11 @@ def copy_to_duckdb(db, ddb_path):
                     "coalesce(topic, predicted_topic), sentiment FROM signals",
                     "id BIGINT, ts BIGINT, channel UTINYINT, kind UTINYINT, customer_id BIGINT, "
                     "product_id BIGINT, agent_id BIGINT, topic VARCHAR, sentiment DOUBLE"),
-        "surveys": ("SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall FROM surveys",
+        "surveys": ("SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall, case_id FROM surveys",
                     "id BIGINT, ts BIGINT, customer_id BIGINT, product_id BIGINT, agent_id BIGINT, "
-                    "channel UTINYINT, nps UTINYINT, csat UTINYINT, ces UTINYINT, overall DOUBLE"),
+                    "channel UTINYINT, nps UTINYINT, csat UTINYINT, ces UTINYINT, overall DOUBLE, case_id BIGINT"),
+        "case_events": ("SELECT id, case_id, at, agent_id FROM case_events",
+                        "id BIGINT, case_id BIGINT, ts BIGINT, agent_id BIGINT"),
         "survey_aspects": ("SELECT survey_id, aspect, rating FROM survey_aspects",
                            "survey_id BIGINT, aspect VARCHAR, rating DOUBLE"),
     }
@@ -216,6 +218,14 @@ def d_drivers(con):
     row = con.execute(f"SELECT count(*), {sel} FROM surveys s JOIN aspects_wide a ON a.survey_id = s.id "
                       f"WHERE {complete}").fetchone()
     n, cov = row[0], row[1:]
+    # Internal KPIs of each response's case, as hearken reports beside the drivers.
+    kpis = con.execute("""
+        WITH k AS (SELECT case_id, min(ts) AS f, max(ts) AS l,
+                          min(ts) FILTER (WHERE agent_id IS NOT NULL) AS fa, count(*) AS n
+                   FROM case_events GROUP BY case_id)
+        SELECT corr(s.overall, (k.fa - k.f) / 3600.0), corr(s.overall, (k.l - k.f) / 3600.0),
+               corr(s.overall, k.n)
+        FROM surveys s JOIN k ON k.case_id = s.case_id WHERE s.overall IS NOT NULL""").fetchone()
     k = len(cols)
     m = np.zeros((k, k))
     for (i, j), v in zip(pairs, cov):
@@ -228,7 +238,7 @@ def d_drivers(con):
     lam = evecs @ np.diag(np.sqrt(np.clip(evals, 0, None))) @ evecs.T
     beta = np.linalg.solve(lam, rxy)
     weights = (lam ** 2) @ (beta ** 2)
-    return {"n": n, "r2": float(weights.sum()), "aspects": len(aspects)}
+    return {"n": n, "r2": float(weights.sum()), "aspects": len(aspects), "kpis": list(kpis)}
 
 
 COMMANDS = [
@@ -269,7 +279,8 @@ def agree(label, h, d):
         checks = [[i["topic"] for i in h] == d["topics"],
                   sum(len(i["evidence"]) for i in h) == d["evidence"]]
     elif label == "drivers":
-        checks = [h["n"] == d["n"], close(h["r2"], d["r2"], 1e-6)]
+        checks = [h["n"] == d["n"], close(h["r2"], d["r2"], 1e-6)] + [
+            close(k["correlation"], v, 1e-4) for k, v in zip(h["kpis"], d["kpis"])]
     return "same" if checks and all(checks) else "DIFFERENT"
 
 

@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::frame::{Dict, NONE};
+use crate::frame::Dict;
 use crate::group::Partial;
 use crate::stats::Quality;
 
@@ -29,7 +29,7 @@ use crate::stats::Quality;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityCounts {
     pub counts: Vec<u64>,
-    /// Contacts with no entity (code [`NONE`] or beyond the dictionary).
+    /// Contacts with no entity (code [`crate::NONE`] or beyond the dictionary).
     pub none: u64,
 }
 
@@ -53,12 +53,24 @@ impl EntityCounts {
             none: 0,
         };
         let end = rows.end.min(codes.len());
-        for &c in codes.get(rows.start..end).unwrap_or(&[]) {
-            match out.counts.get_mut(c as usize) {
-                Some(n) if c != NONE => *n += 1,
-                _ => out.none += 1,
+        let codes = codes.get(rows.start..end).unwrap_or(&[]);
+        // Four interleaved count arrays when there are few entities: a heavy-tailed column hits
+        // the same counters again and again, and one array would chain every increment on the
+        // previous store to the same slot.
+        let ways = if n_entities <= 1 << 16 { 4 } else { 1 };
+        let mut counts = vec![0u64; n_entities * ways];
+        let mut none = 0u64;
+        for (i, &c) in codes.iter().enumerate() {
+            if (c as usize) < n_entities {
+                counts[(c as usize) * ways + (i % ways)] += 1;
+            } else {
+                none += 1;
             }
         }
+        for (e, n) in out.counts.iter_mut().enumerate() {
+            *n = counts[e * ways..(e + 1) * ways].iter().sum();
+        }
+        out.none = none;
         out
     }
 }
@@ -249,6 +261,7 @@ fn lorenz(desc: &[(u64, u32)], contacts: u64, points: usize) -> Vec<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::NONE;
 
     fn run(codes: &[u32], n: usize) -> Pareto {
         let c = EntityCounts::from_codes(codes, n, 0..codes.len());

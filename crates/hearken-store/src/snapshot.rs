@@ -137,6 +137,17 @@ impl Column {
         })
     }
 
+    fn reserve(&mut self, n: usize) {
+        match self {
+            Column::I64(v) => v.reserve(n),
+            Column::F64(v) => v.reserve(n),
+            Column::F32(v) => v.reserve(n),
+            Column::U32(v) => v.reserve(n),
+            Column::U8(v) => v.reserve(n),
+            Column::Str(v) => v.reserve(n),
+        }
+    }
+
     fn extend(&mut self, other: Column) {
         match (self, other) {
             (Column::I64(a), Column::I64(b)) => a.extend(b),
@@ -167,6 +178,51 @@ impl Column {
             Column::Str(v) => Column::Str(k(v, mask)),
         }
     }
+}
+
+/// Appends the `n` values of the chunk BLOB at `rowid` to `col`, read straight from the
+/// database into the column's memory. `Ok(false)` when the column is not fixed-width (strings),
+/// so the caller decodes it instead; an error when the BLOB does not hold `n` values of the
+/// column's type.
+fn read_into(conn: &Connection, rowid: i64, col: &mut Column, n: usize) -> Result<bool, String> {
+    let blob = conn
+        .blob_open(rusqlite::MAIN_DB, "snapshot_chunks", "data", rowid, true)
+        .map_err(|e| e.to_string())?;
+    let (tag, width) = match col {
+        Column::I64(_) | Column::F64(_) => (col.tag(), 8),
+        Column::F32(_) | Column::U32(_) => (col.tag(), 4),
+        Column::U8(_) => (col.tag(), 1),
+        Column::Str(_) => return Ok(false),
+    };
+    let mut head = [0u8; 1];
+    blob.read_at_exact(&mut head, 0)
+        .map_err(|e| e.to_string())?;
+    if head[0] != tag || blob.len() != 1 + n * width {
+        return Err(format!(
+            "chunk of {} bytes with type {} is not {n} values of type {tag}",
+            blob.len(),
+            head[0]
+        ));
+    }
+    fn fill<T: bytemuck::Pod + Default>(
+        v: &mut Vec<T>,
+        n: usize,
+        blob: &rusqlite::blob::Blob<'_>,
+    ) -> Result<(), String> {
+        let old = v.len();
+        v.resize(old + n, T::default());
+        blob.read_at_exact(bytemuck::cast_slice_mut(&mut v[old..]), 1)
+            .map_err(|e| e.to_string())
+    }
+    match col {
+        Column::I64(v) => fill(v, n, &blob)?,
+        Column::F64(v) => fill(v, n, &blob)?,
+        Column::F32(v) => fill(v, n, &blob)?,
+        Column::U32(v) => fill(v, n, &blob)?,
+        Column::U8(v) => fill(v, n, &blob)?,
+        Column::Str(_) => return Ok(false),
+    }
+    Ok(true)
 }
 
 fn corrupt(part: &str, col: &str, why: impl std::fmt::Display) -> StoreError {
@@ -370,12 +426,16 @@ fn part_state(conn: &Connection, part: &str) -> Result<Option<PartState>, StoreE
 }
 
 fn current_key(conn: &Connection, def: &PartDef) -> Result<String, StoreError> {
-    let v: rusqlite::types::Value = conn.query_row(def.key_sql, [], |r| r.get(0))?;
-    Ok(match v {
+    Ok(key_text(conn.query_row(def.key_sql, [], |r| r.get(0))?))
+}
+
+/// A part's key as stored: integers and text as themselves.
+fn key_text(v: rusqlite::types::Value) -> String {
+    match v {
         rusqlite::types::Value::Integer(i) => i.to_string(),
         rusqlite::types::Value::Text(s) => s,
         other => format!("{other:?}"),
-    })
+    }
 }
 
 fn max_id(conn: &Connection, table: &str) -> Result<i64, StoreError> {
@@ -803,17 +863,47 @@ impl Store {
         self.chunk_rows = rows.max(1);
     }
 
-    /// Whether any part of the snapshot is behind the tables.
+    /// Whether any part of the snapshot is behind the tables. Two statements in all (every
+    /// analytics command asks this first, so it is kept cheap).
     pub fn snapshot_is_fresh(&self) -> Result<bool, StoreError> {
-        for def in PARTS {
-            if !matches!(
-                need(&self.conn, def, format_of(self.chunk_rows))?.0,
-                Need::Fresh
-            ) {
-                return Ok(false);
-            }
+        let sql = format!(
+            "SELECT {}",
+            PARTS
+                .iter()
+                .map(|d| format!(
+                    "({}), (SELECT coalesce(max(id), 0) FROM {})",
+                    d.key_sql, d.table
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let current: Vec<(String, i64)> = self.conn.query_row(&sql, [], |r| {
+            (0..PARTS.len())
+                .map(|i| Ok((key_text(r.get(2 * i)?), r.get(2 * i + 1)?)))
+                .collect()
+        })?;
+        let mut stored: HashMap<String, PartState> = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT part, key, last_id, rows, format FROM snapshot_parts")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            stored.insert(
+                r.get(0)?,
+                PartState {
+                    key: r.get(1)?,
+                    last_id: r.get(2)?,
+                    rows: r.get(3)?,
+                    format: r.get(4)?,
+                },
+            );
         }
-        Ok(true)
+        let format = format_of(self.chunk_rows);
+        Ok(PARTS.iter().zip(&current).all(|(def, (key, last))| {
+            stored
+                .get(def.name)
+                .is_some_and(|s| s.format == format && &s.key == key && s.last_id == *last)
+        }))
     }
 
     /// Brings the columnar snapshot up to date with the tables, in one transaction: new rows
@@ -959,6 +1049,11 @@ impl Store {
         let mut blob = self.conn.prepare_cached(
             "SELECT data FROM snapshot_chunks WHERE part = ?1 AND col = ?2 AND chunk = ?3",
         )?;
+        let mut rowid = self.conn.prepare_cached(
+            "SELECT rowid FROM snapshot_chunks WHERE part = ?1 AND col = ?2 AND chunk = ?3",
+        )?;
+        // Rows the selected chunks hold at most: output columns are sized once.
+        let capacity: usize = chunks.iter().map(|c| c.1).sum();
         for &(chunk, n, filter) in &chunks {
             let mask = if filter {
                 let at = blob
@@ -983,6 +1078,18 @@ impl Store {
                 .as_ref()
                 .map_or(n, |m| m.iter().filter(|x| **x).count());
             for &name in cols {
+                // Fast path: a whole chunk of a fixed-width column is read from the database
+                // straight into the output column, one copy.
+                if mask.is_none()
+                    && let Some(entry) = out.get_mut(name)
+                    && entry.len() == n_out
+                    && let Some(id) = rowid
+                        .query_row(params![part, name, chunk], |r| r.get::<_, i64>(0))
+                        .optional()?
+                    && read_into(&self.conn, id, entry, n).map_err(|e| corrupt(part, name, e))?
+                {
+                    continue;
+                }
                 let col = blob
                     .query_row(params![part, name, chunk], |r| {
                         Ok(Column::decode(r.get_ref(0)?.as_blob()?))
@@ -1000,9 +1107,11 @@ impl Store {
                     Some(m) => col.keep(m),
                     None => col,
                 };
-                let entry = out
-                    .entry(name.to_string())
-                    .or_insert_with(|| col.empty_like());
+                let entry = out.entry(name.to_string()).or_insert_with(|| {
+                    let mut e = col.empty_like();
+                    e.reserve(capacity);
+                    e
+                });
                 pad(entry, n_out);
                 entry.extend(col);
             }
