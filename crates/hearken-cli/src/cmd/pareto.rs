@@ -42,23 +42,7 @@ pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
         hearken_store::SignalColumns::default(),
         false,
     )?;
-    let key = select::key(
-        args.by,
-        &KeyColumns {
-            at: &f.at,
-            customer: &f.customer,
-            product: &f.product,
-            agent: &f.agent,
-            channel: &f.channel,
-            topic: Some(&f.topic),
-            customers: &f.customers,
-            products: &f.products,
-            agents: &f.agents,
-            topics: Some(&f.topics),
-        },
-        &customers,
-        &agents,
-    )?;
+    let key = select::key(args.by, &KeyColumns::of_signals(&f), &customers, &agents)?;
     let counts = EntityCounts::from_codes(&key.codes, key.dict.len(), 0..key.codes.len());
     let p = pareto(
         &counts,

@@ -122,23 +122,7 @@ fn survey_groups(
         customers,
         agents,
     } = select::surveys(store, &args.filters, Some(by), want)?;
-    let key = select::key(
-        by,
-        &KeyColumns {
-            at: &f.at,
-            customer: &f.customer,
-            product: &f.product,
-            agent: &f.agent,
-            channel: &f.channel,
-            topic: None,
-            customers: &f.customers,
-            products: &f.products,
-            agents: &f.agents,
-            topics: None,
-        },
-        &customers,
-        &agents,
-    )?;
+    let key = select::key(by, &KeyColumns::of_surveys(&f), &customers, &agents)?;
     let groups = match args.metric {
         Metric::Nps => to_rows(scores::nps_by(&f.nps, &key, opts)?)?,
         Metric::Csat => to_rows(scores::csat_by(&f.csat, &key, opts)?)?,
@@ -162,23 +146,7 @@ fn sentiment_groups(
         customers,
         agents,
     } = select::signals(store, &args.filters, Some(by), want, false)?;
-    let key = select::key(
-        by,
-        &KeyColumns {
-            at: &f.at,
-            customer: &f.customer,
-            product: &f.product,
-            agent: &f.agent,
-            channel: &f.channel,
-            topic: Some(&f.topic),
-            customers: &f.customers,
-            products: &f.products,
-            agents: &f.agents,
-            topics: Some(&f.topics),
-        },
-        &customers,
-        &agents,
-    )?;
+    let key = select::key(by, &KeyColumns::of_signals(&f), &customers, &agents)?;
     to_rows(scores::net_sentiment_by(&f.sentiment, &key, opts)?)
 }
 

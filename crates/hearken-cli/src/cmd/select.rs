@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use hearken_engine::keys::{self, Period};
-use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE};
+use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE, SignalFrame, SurveyFrame};
 use hearken_model::{Channel, DateOptions, Timestamp};
 use hearken_store::{SignalColumns, SurveyColumns, Window};
 
@@ -125,6 +125,50 @@ impl Filters {
     }
 }
 
+impl<'a> RowColumns<'a> {
+    pub fn of_signals(f: &'a SignalFrame) -> RowColumns<'a> {
+        RowColumns {
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            products: &f.products,
+            agents: &f.agents,
+        }
+    }
+
+    pub fn of_surveys(f: &'a SurveyFrame) -> RowColumns<'a> {
+        RowColumns {
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            products: &f.products,
+            agents: &f.agents,
+        }
+    }
+}
+
+/// Customer and agent attributes from the snapshot, each only when asked for.
+fn attributes(
+    store: &hearken_store::Store,
+    customers: bool,
+    agents: bool,
+) -> Result<(CustomerFrame, AgentFrame)> {
+    Ok((
+        if customers {
+            store.snapshot_customers()?
+        } else {
+            CustomerFrame::default()
+        },
+        if agents {
+            store.snapshot_agents()?
+        } else {
+            AgentFrame::default()
+        },
+    ))
+}
+
 /// The rows that pass, or `None` when no row filter is set (every row passes).
 pub fn rows(
     f: &Filters,
@@ -204,6 +248,39 @@ pub struct KeyColumns<'a> {
     pub products: &'a Dict,
     pub agents: &'a Dict,
     pub topics: Option<&'a Dict>,
+}
+
+impl<'a> KeyColumns<'a> {
+    pub fn of_signals(f: &'a SignalFrame) -> KeyColumns<'a> {
+        KeyColumns {
+            at: &f.at,
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            topic: Some(&f.topic),
+            customers: &f.customers,
+            products: &f.products,
+            agents: &f.agents,
+            topics: Some(&f.topics),
+        }
+    }
+
+    /// Survey responses have no topic: `--by topic` on them is an error.
+    pub fn of_surveys(f: &'a SurveyFrame) -> KeyColumns<'a> {
+        KeyColumns {
+            at: &f.at,
+            customer: &f.customer,
+            product: &f.product,
+            agent: &f.agent,
+            channel: &f.channel,
+            topic: None,
+            customers: &f.customers,
+            products: &f.products,
+            agents: &f.agents,
+            topics: None,
+        }
+    }
 }
 
 pub fn key<'a>(
@@ -335,27 +412,11 @@ pub fn signals(
         ..want
     };
     let all = store.snapshot_signals(&f.window()?, &cols)?;
-    let customers = if customer_attrs || x.customer_attrs {
-        store.snapshot_customers()?
-    } else {
-        CustomerFrame::default()
-    };
-    let agents = if x.agent_attrs {
-        store.snapshot_agents()?
-    } else {
-        AgentFrame::default()
-    };
+    let (customers, agents) = attributes(store, customer_attrs || x.customer_attrs, x.agent_attrs)?;
     let keep = rows(
         f,
         all.len(),
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
+        &RowColumns::of_signals(&all),
         &customers,
         &agents,
     )?;
@@ -395,27 +456,11 @@ pub fn surveys(
         ..want
     };
     let all = store.snapshot_surveys(&f.window()?, &cols)?;
-    let customers = if x.customer_attrs {
-        store.snapshot_customers()?
-    } else {
-        CustomerFrame::default()
-    };
-    let agents = if x.agent_attrs {
-        store.snapshot_agents()?
-    } else {
-        AgentFrame::default()
-    };
+    let (customers, agents) = attributes(store, x.customer_attrs, x.agent_attrs)?;
     let keep = rows(
         f,
         all.len(),
-        &RowColumns {
-            customer: &all.customer,
-            product: &all.product,
-            agent: &all.agent,
-            channel: &all.channel,
-            products: &all.products,
-            agents: &all.agents,
-        },
+        &RowColumns::of_surveys(&all),
         &customers,
         &agents,
     )?;
