@@ -24,9 +24,12 @@ pub struct ParetoArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
-    if matches!(args.by, By::Day | By::Week | By::Month | By::Tenure) {
+    if matches!(
+        args.by,
+        By::Day | By::Week | By::Month | By::Tenure | By::TenureBand | By::Cohort
+    ) {
         bail!(
-            "--by {:?} is not an entity: use customer, product, topic, channel, agent, segment or team",
+            "--by {:?} is not an entity: use customer, product, topic, channel, agent, segment, team or stage",
             args.by
         );
     }

@@ -49,6 +49,12 @@ pub enum By {
     Month,
     /// New (first 90 days) vs long-standing customers
     Tenure,
+    /// Customer tenure at the time of the row: <90d, 90-365d, 365-730d, 730d+
+    TenureBand,
+    /// Signup cohort: the month the customer became a customer
+    Cohort,
+    /// Lifecycle stage of the signal (signals only)
+    Stage,
 }
 
 impl By {
@@ -244,10 +250,12 @@ pub struct KeyColumns<'a> {
     pub agent: &'a [u32],
     pub channel: &'a [u8],
     pub topic: Option<&'a [u32]>,
+    pub stage: Option<&'a [u32]>,
     pub customers: &'a Dict,
     pub products: &'a Dict,
     pub agents: &'a Dict,
     pub topics: Option<&'a Dict>,
+    pub stages: Option<&'a Dict>,
 }
 
 impl<'a> KeyColumns<'a> {
@@ -259,10 +267,12 @@ impl<'a> KeyColumns<'a> {
             agent: &f.agent,
             channel: &f.channel,
             topic: Some(&f.topic),
+            stage: Some(&f.stage),
             customers: &f.customers,
             products: &f.products,
             agents: &f.agents,
             topics: Some(&f.topics),
+            stages: Some(&f.stages),
         }
     }
 
@@ -275,10 +285,12 @@ impl<'a> KeyColumns<'a> {
             agent: &f.agent,
             channel: &f.channel,
             topic: None,
+            stage: None,
             customers: &f.customers,
             products: &f.products,
             agents: &f.agents,
             topics: None,
+            stages: None,
         }
     }
 }
@@ -305,6 +317,14 @@ pub fn key<'a>(
         By::Week => keys::period(c.at, Period::Week)?,
         By::Month => keys::period(c.at, Period::Month)?,
         By::Tenure => keys::new_vs_long_standing(c.at, c.customer, &customers.since, 90)?,
+        By::TenureBand => keys::tenure(c.at, c.customer, &customers.since, &[90, 365, 730])?,
+        By::Cohort => keys::cohort(c.customer, &customers.since, Period::Month)?,
+        By::Stage => match (c.stage, c.stages) {
+            (Some(t), Some(d)) => GroupKey::borrowed(t, d),
+            _ => {
+                bail!("--by stage applies to signals (their lifecycle stage), not survey responses")
+            }
+        },
     })
 }
 
@@ -331,6 +351,7 @@ struct Extra {
     channel: bool,
     at: bool,
     topic: bool,
+    stage: bool,
     customer_names: bool,
     product_names: bool,
     agent_names: bool,
@@ -342,23 +363,37 @@ fn extra(f: &Filters, by: Option<By>) -> Extra {
     let by_is = |b: By| by == Some(b);
     Extra {
         customer: f.segment.is_some()
-            || [By::Customer, By::Segment, By::Persona, By::Tenure]
-                .into_iter()
-                .any(by_is),
+            || [
+                By::Customer,
+                By::Segment,
+                By::Persona,
+                By::Tenure,
+                By::TenureBand,
+                By::Cohort,
+            ]
+            .into_iter()
+            .any(by_is),
         product: f.product.is_some() || by_is(By::Product),
         agent: f.agent.is_some() || f.team.is_some() || by_is(By::Agent) || by_is(By::Team),
         channel: f.channel.is_some() || by_is(By::Channel),
-        at: [By::Day, By::Week, By::Month, By::Tenure]
+        at: [By::Day, By::Week, By::Month, By::Tenure, By::TenureBand]
             .into_iter()
             .any(by_is),
         topic: by_is(By::Topic),
+        stage: by_is(By::Stage),
         customer_names: by_is(By::Customer),
         product_names: f.product.is_some() || by_is(By::Product),
         agent_names: f.agent.is_some() || by_is(By::Agent),
         customer_attrs: f.segment.is_some()
-            || [By::Segment, By::Persona, By::Tenure]
-                .into_iter()
-                .any(by_is),
+            || [
+                By::Segment,
+                By::Persona,
+                By::Tenure,
+                By::TenureBand,
+                By::Cohort,
+            ]
+            .into_iter()
+            .any(by_is),
         agent_attrs: f.team.is_some() || by_is(By::Team),
     }
 }
@@ -406,6 +441,7 @@ pub fn signals(
         product: want.product || x.product,
         agent: want.agent || x.agent,
         topic: want.topic || x.topic,
+        stage: want.stage || x.stage,
         customer_names: want.customer_names || x.customer_names,
         product_names: want.product_names || x.product_names,
         agent_names: want.agent_names || x.agent_names,
@@ -441,8 +477,11 @@ pub fn surveys(
 ) -> Result<Surveys> {
     fresh_snapshot(store)?;
     let x = extra(f, by);
-    if x.topic {
-        bail!("--by topic applies to signals, not survey responses");
+    if x.topic || x.stage {
+        bail!(
+            "--by {} applies to signals, not survey responses",
+            by.map_or_else(String::new, By::name)
+        );
     }
     let cols = SurveyColumns {
         at: want.at || x.at,

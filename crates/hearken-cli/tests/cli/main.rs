@@ -981,9 +981,41 @@ fn score_changes_bootstrap_and_net_sentiment_agree_with_the_store() {
         assert!((a - b).abs() < 2.0, "{k}: analytic {a}, bootstrap {b}");
     }
 
+    // Lifecycle stage, tenure band and signup cohort partition the selection.
+    let total_n = |v: &Value| -> u64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["n"].as_u64().unwrap())
+            .sum()
+    };
+    let by_stage = json_of(
+        &env,
+        &["scores", "--metric", "sentiment", "--by", "stage", "--json"],
+    );
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    assert_eq!(
+        total_n(&by_stage),
+        one("SELECT count(*) FROM signals WHERE sentiment IS NOT NULL")
+    );
+    assert!(
+        by_stage
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["group"] == "onboarding" || g["group"] == "post_installation"),
+        "{by_stage}"
+    );
+    let all_nps = one("SELECT count(*) FROM surveys WHERE nps IS NOT NULL");
+    for by in ["tenure-band", "cohort"] {
+        let g = json_of(&env, &["scores", "--metric", "nps", "--by", by, "--json"]);
+        assert_eq!(total_n(&g), all_nps, "--by {by}: {g}");
+    }
+    let err = assert_clean_failure(&env.run(&["scores", "--metric", "nps", "--by", "stage"]));
+    assert!(err.contains("applies to signals"), "{err}");
+
     // Net sentiment counts every scored signal once.
     let s = json_of(&env, &["scores", "--metric", "sentiment", "--json"]);
-    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
     assert_eq!(
         n(&s, "positive"),
         one("SELECT count(*) FROM signals WHERE sentiment >= 0.05")
