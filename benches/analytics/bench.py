@@ -14,7 +14,9 @@ untimed warm-up of each side (Hearken's first analytics command after an import 
 columnar snapshot up to date: timed separately and reported), then RUNS alternating timed runs.
 
 Hearken is timed end to end as a new process (`hearken CMD --json`: start, open the store, read
-the columns, compute, print JSON). DuckDB is timed as the query alone on an already open
+the columns, compute, print JSON). DuckDB is timed twice: as the official DuckDB CLI process
+running the same SQL (`duckdb -readonly FILE -c SQL`: start, open, query, print; the like of
+Hearken's process), and as the query alone on an already open
 connection to a warm database (`con.execute(sql).fetchall()` plus the few lines of Python that
 turn its rows into the same figures): DuckDB gets no process start, no open, no printing. DuckDB
 runs with its default threads (all cores).
@@ -43,7 +45,8 @@ def ensure_venv():
         return
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "duckdb==1.4.2", "numpy"])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "duckdb==1.5.6", "duckdb-cli==1.5.6",
+                               "numpy"])
     os.execv(py, [py] + sys.argv)
 
 
@@ -141,8 +144,8 @@ def d_sentiment(con):
     return {"net_sentiment": 100 * (pos - neg) / n if n else None, "n": n, "positive": pos, "negative": neg}
 
 
-def d_pareto(con, col):
-    row = con.execute(f"""
+def pareto_sql(col):
+    return f"""
         WITH c AS (SELECT {col} AS e, count(*) AS n FROM signals WHERE {col} IS NOT NULL GROUP BY 1),
         r AS (SELECT n,
                  row_number() OVER (ORDER BY n DESC, e) AS rk,
@@ -153,8 +156,11 @@ def d_pareto(con, col):
                sum(n) FILTER (WHERE rk <= ceil(0.2 * (SELECT count(*) FROM c))) AS top,
                min(rk) FILTER (WHERE cum >= 0.8 * (SELECT sum(n) FROM c)) AS k80,
                sum(asc_rank * n) AS weighted
-        FROM r""").fetchone()
-    k, tot, top, k80, weighted = row
+        FROM r"""
+
+
+def d_pareto(con, col):
+    k, tot, top, k80, weighted = con.execute(pareto_sql(col)).fetchone()
     gini = (2 * weighted) / (k * tot) - (k + 1) / k
     return {"entities": k, "contacts": tot, "top20_share": top / tot, "k80": k80, "gini": gini}
 
@@ -206,8 +212,9 @@ def d_issues(con, limit=10, evidence=20):
     return {"topics": top, "evidence": len(ev)}
 
 
-def d_drivers(con):
-    import numpy as np
+def drivers_sqls(con):
+    """The covariance matrix of overall satisfaction and the aspects over complete responses, and
+    the case KPIs' correlations with overall satisfaction."""
     aspects = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'aspects_wide' "
         "AND column_name LIKE 'a_%' ORDER BY 1").fetchall()]
@@ -215,18 +222,26 @@ def d_drivers(con):
     complete = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     pairs = [(i, j) for i in range(len(cols)) for j in range(i, len(cols))]
     sel = ", ".join(f"covar_pop({cols[i]}, {cols[j]})" for i, j in pairs)
-    row = con.execute(f"SELECT count(*), {sel} FROM surveys s JOIN aspects_wide a ON a.survey_id = s.id "
-                      f"WHERE {complete}").fetchone()
-    n, cov = row[0], row[1:]
-    # Internal KPIs of each response's case, as hearken reports beside the drivers.
-    kpis = con.execute("""
+    cov_sql = (f"SELECT count(*), {sel} FROM surveys s JOIN aspects_wide a ON a.survey_id = s.id "
+               f"WHERE {complete}")
+    kpi_sql = """
         WITH k AS (SELECT case_id, min(ts) AS f, max(ts) AS l,
                           min(ts) FILTER (WHERE agent_id IS NOT NULL) AS fa, count(*) AS n
                    FROM case_events GROUP BY case_id)
         SELECT corr(s.overall, (k.fa - k.f) / 3600.0), corr(s.overall, (k.l - k.f) / 3600.0),
                corr(s.overall, k.n)
-        FROM surveys s JOIN k ON k.case_id = s.case_id WHERE s.overall IS NOT NULL""").fetchone()
-    k = len(cols)
+        FROM surveys s JOIN k ON k.case_id = s.case_id WHERE s.overall IS NOT NULL"""
+    return cov_sql, kpi_sql, aspects, pairs
+
+
+def d_drivers(con):
+    import numpy as np
+    cov_sql, kpi_sql, aspects, pairs = drivers_sqls(con)
+    row = con.execute(cov_sql).fetchone()
+    n, cov = row[0], row[1:]
+    # Internal KPIs of each response's case, as hearken reports beside the drivers.
+    kpis = con.execute(kpi_sql).fetchone()
+    k = len(aspects) + 1
     m = np.zeros((k, k))
     for (i, j), v in zip(pairs, cov):
         m[i, j] = m[j, i] = v
@@ -239,6 +254,37 @@ def d_drivers(con):
     beta = np.linalg.solve(lam, rxy)
     weights = (lam ** 2) @ (beta ** 2)
     return {"n": n, "r2": float(weights.sum()), "aspects": len(aspects), "kpis": list(kpis)}
+
+
+# The same work as one DuckDB CLI process runs it (`duckdb -readonly FILE -c SQL`): the SQL of
+# each command above, without the few lines of Python around it.
+CLI_SQL = {
+    "scores --metric nps": "SELECT count(*), count(*) FILTER (WHERE nps >= 9), count(*) FILTER (WHERE nps <= 6) "
+                           "FROM surveys WHERE nps IS NOT NULL",
+    "scores --metric nps --by segment": "SELECT c.segment, count(*), count(*) FILTER (WHERE nps >= 9), "
+                                        "count(*) FILTER (WHERE nps <= 6) FROM surveys s LEFT JOIN customers c "
+                                        "ON c.id = s.customer_id WHERE nps IS NOT NULL GROUP BY 1",
+    "scores --metric sentiment": "SELECT count(*) FILTER (WHERE sentiment >= 0.05), count(*) FILTER "
+                                 "(WHERE sentiment <= -0.05), count(sentiment) FROM signals",
+    "pareto --by customer": None,  # filled below from d_pareto's SQL
+    "pareto --by product": None,
+    "trends": "SELECT coalesce(topic, ''), (ts + 3 * 86400) // 604800 AS w, count(*) FROM signals GROUP BY 1, 2",
+    "repeats": """WITH e AS (SELECT topic, product_id,
+                   ts - lag(ts) OVER (PARTITION BY customer_id, topic ORDER BY ts, id) AS gap
+                   FROM signals WHERE customer_id IS NOT NULL AND topic IS NOT NULL)
+                  SELECT topic, product_id, count(*), count(*) FILTER (WHERE gap <= 7 * 86400) FROM e GROUP BY 1, 2""",
+    "issues-rank": """WITH t AS (SELECT s.topic, count(*) AS n, count(*) FILTER (WHERE s.sentiment <= -0.05) AS neg,
+                          count(s.sentiment) AS scored, avg(c.value_per_year) AS v
+                   FROM signals s LEFT JOIN customers c ON c.id = s.customer_id WHERE s.topic IS NOT NULL GROUP BY 1),
+                   o AS (SELECT avg(c.value_per_year) AS v FROM signals s JOIN customers c ON c.id = s.customer_id
+                         WHERE s.topic IS NOT NULL),
+                   r AS (SELECT topic, n * neg / scored * coalesce(t.v / o.v, 1) AS score FROM t, o
+                         WHERE scored > 0 ORDER BY score DESC, n DESC LIMIT 10)
+                  SELECT s.topic, s.id, s.sentiment FROM signals s JOIN r ON r.topic = s.topic
+                  WHERE s.sentiment IS NOT NULL
+                  QUALIFY row_number() OVER (PARTITION BY s.topic ORDER BY s.sentiment, s.id) <= 20""",
+    "drivers": None,
+}
 
 
 COMMANDS = [
@@ -310,18 +356,26 @@ def main():
     print(f"== snapshot refresh + first command: {time.time() - t:.2f} s (once after an import)", flush=True)
 
     con = duckdb.connect(ddb_path, read_only=True)
+    CLI_SQL["pareto --by customer"] = pareto_sql("customer_id")
+    CLI_SQL["pareto --by product"] = pareto_sql("product_id")
+    cov_sql, kpi_sql, _, _ = drivers_sqls(con)
+    CLI_SQL["drivers"] = cov_sql + ";\n" + kpi_sql
+    duck_cli = os.path.join(VENV, "bin", "duckdb")
     print(f"== {n_signals:,} signals; hearken {h}; duckdb {duckdb.__version__} threads "
           f"{con.execute('SELECT current_setting(' + repr('threads') + ')').fetchone()[0]}; load {load_avg()}")
     print()
-    print("| command | hearken (s, median of %d) | DuckDB query (s, median) | hearken / DuckDB | figures |" % args.runs)
-    print("|---|---|---|---|---|")
+    print("| command | hearken process (s, median of %d) | DuckDB CLI process (s) | ratio | "
+          "DuckDB query on an open connection (s) | ratio | figures |" % args.runs)
+    print("|---|---|---|---|---|---|---|")
     for label, cmd, dfn in COMMANDS:
         if args.only and args.only not in label:
             continue
         full = [h, "--db", db] + cmd + ["--json"]
         hres = json.loads(subprocess.run(full, check=True, capture_output=True, text=True).stdout)
         dres = dfn(con)
-        ht, dt = [], []
+        ht, dt, ct = [], [], []
+        cli = [duck_cli, "-readonly", ddb_path, "-c", CLI_SQL[label]]
+        subprocess.run(cli, check=True, stdout=subprocess.DEVNULL)
         for _ in range(args.runs):
             t = time.perf_counter()
             subprocess.run(full, check=True, stdout=subprocess.DEVNULL)
@@ -329,9 +383,14 @@ def main():
             t = time.perf_counter()
             dfn(con)
             dt.append(time.perf_counter() - t)
-        hm, dm = statistics.median(ht), statistics.median(dt)
+            t = time.perf_counter()
+            subprocess.run(cli, check=True, stdout=subprocess.DEVNULL)
+            ct.append(time.perf_counter() - t)
+        hm, dm, cm = statistics.median(ht), statistics.median(dt), statistics.median(ct)
         print(f"| `hearken {' '.join(cmd)} --json` | {hm:.3f} ({min(ht):.3f}-{max(ht):.3f}) | "
-              f"{dm:.3f} ({min(dt):.3f}-{max(dt):.3f}) | {hm / dm:.2f} | {agree(label, hres, dres)} |", flush=True)
+              f"{cm:.3f} ({min(ct):.3f}-{max(ct):.3f}) | {hm / cm:.2f} | "
+              f"{dm:.3f} ({min(dt):.3f}-{max(dt):.3f}) | {hm / dm:.2f} | {agree(label, hres, dres)} |",
+              flush=True)
     print(f"\nload after: {load_avg()}")
 
 
