@@ -72,9 +72,9 @@ pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
     );
     if p.unattributed > 0 {
         println!(
-            "{} contacts have no {:?} and are left out",
+            "{} contacts have no {} and are left out",
             output::thousands(p.unattributed),
-            args.by
+            args.by.name()
         );
     }
     let rows: Vec<Vec<String>> = p
