@@ -12,7 +12,7 @@ ROUNDS=$1; MODES=$2; shift 2
 OUT=${OUT:-benches/out/import-83334}
 CSV=$OUT/data/signals.csv
 [ -f "$CSV" ] || { echo "run benches/import/run.sh first" >&2; exit 1; }
-[ -f "$OUT/model.db" ] || "$1" --db "$OUT/model.db" topics train --data "${BANKING77:-../shared/data/banking77}/train.csv" --json >/dev/null
+[ -f "$OUT/model.db" ] || "$1" --db "$OUT/model.db" topics train --data "${BANKING77:-crates/hearken-topics/tests/data/banking77}/train.csv" --json >/dev/null
 cat "$CSV" > /dev/null
 for r in $(seq 1 "$ROUNDS"); do
   for mode in ${MODES//,/ }; do

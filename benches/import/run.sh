@@ -18,7 +18,7 @@ need sqlite3 sqlite3
 
 cargo build --release -q -p hearken-cli
 H=${CARGO_TARGET_DIR:-target}/release/hearken
-BANKING77=${BANKING77:-../shared/data/banking77}
+BANKING77=${BANKING77:-crates/hearken-topics/tests/data/banking77}
 mkdir -p "$OUT"
 
 echo "== generate ($CUSTOMERS customers x $MONTHS months; load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hearken topics vs scikit-learn on banking77, same machine, same run.
 #
-#   bash benches/topics/run.sh [BANKING77_DIR]      (default: ../shared/data/banking77)
+#   bash benches/topics/run.sh [BANKING77_DIR]
+#   (default: the vendored copy, crates/hearken-topics/tests/data/banking77)
 #
 # Builds the release example `topics_bench` of hearken-topics, runs it and
 # tools/reference/topics/sklearn_baseline.py --bench (its own venv), and prints both sets of
@@ -9,7 +10,7 @@
 # accuracy, macro-F1, calibration error, and theme ARI/NMI against TF-IDF + KMeans at k=77.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DATA="${1:-$ROOT/../shared/data/banking77}"
+DATA="${1:-$ROOT/crates/hearken-topics/tests/data/banking77}"
 OUT="$ROOT/benches/out/topics"
 mkdir -p "$OUT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"

@@ -2,7 +2,7 @@
 //! discovers themes on the test set, and prints the figures as one JSON line.
 //!
 //! `cargo run --release -p hearken-topics --example topics_bench -- [BANKING77_DIR]`
-//! (default `../shared/data/banking77` from the repo root). `TOPICS_CONFIG` may hold a
+//! (default: the vendored copy in crates/hearken-topics/tests/data/banking77). `TOPICS_CONFIG` may hold a
 //! `TrainConfig` as JSON to try other settings.
 
 use std::time::Instant;
@@ -44,7 +44,7 @@ fn process_cpu_seconds() -> Option<f64> {
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "../shared/data/banking77".into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/banking77").into());
     let train_rows = load(&format!("{dir}/train.csv"))?;
     let test_rows = load(&format!("{dir}/test.csv"))?;
     let pairs = |rows: &[(String, String)]| -> Vec<(String, String)> { rows.to_vec() };

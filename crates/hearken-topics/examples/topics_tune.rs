@@ -15,7 +15,7 @@ const FOLDS: usize = 5;
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "../shared/data/banking77".into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/banking77").into());
     let path = format!("{dir}/train.csv");
     let mut r = csv::Reader::from_path(&path).with_context(|| format!("reading {path}"))?;
     let mut rows = Vec::new();

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """scikit-learn reference for hearken-topics.
 
-Computes, on banking77 (../shared/data/banking77 beside the repo root, or --data DIR):
+Computes, on banking77 (the vendored copy in crates/hearken-topics/tests/data/banking77, or
+--data DIR):
   * the classifier baseline: word 1-2 + char_wb 2-5 TF-IDF (sublinear) + multinomial
     LogisticRegression(C=30): accuracy, macro-F1, expected calibration error, train seconds and
     one-core prediction throughput;
@@ -178,7 +179,7 @@ def tfidf_cases():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "banking77"))
+    ap.add_argument("--data", default=str(REPO / "crates" / "hearken-topics" / "tests" / "data" / "banking77"))
     ap.add_argument("--bench", action="store_true")
     args = ap.parse_args()
     data = Path(args.data)

@@ -22,7 +22,10 @@ And crates/hearken-text/tests/data/vader_constants.json: the module's word lists
 writes out by hand and the test checks against.
 
 Usage (from the repo root; creates tools/reference/.venv-vader on first run):
-    python3 tools/reference/vader/make_reference.py [--data /work/shared/data/vader]
+    python3 tools/reference/vader/make_reference.py [--data DIR]
+
+DIR holds icwsm2014_ground_truth/*_GroundTruth.txt; the default is the vendored copy in
+tools/reference/vader/data (MIT, see its README.md).
 
 Python 3.11 matters: from 3.12 on, sum() of floats uses compensated summation, which changes the
 last bits of some raw sums (never seen to change a rounded score, but the raw check would notice).
@@ -216,7 +219,7 @@ def main():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default="/work/shared/data/vader")
+    parser.add_argument("--data", default=os.path.join(HERE, "data"))
     args = parser.parse_args()
 
     rows = read_ground_truth(args.data)

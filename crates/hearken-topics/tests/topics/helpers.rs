@@ -1,17 +1,16 @@
-//! Shared test data: banking77 from the shared data folder beside the repository (CI has it
-//! there) and the scikit-learn reference figures written by
-//! tools/reference/topics/sklearn_baseline.py.
+//! Shared test data: banking77, vendored in tests/data/banking77 (CC-BY-4.0, see its README),
+//! and the scikit-learn reference figures written by tools/reference/topics/sklearn_baseline.py.
 
 use std::path::PathBuf;
 
-/// `../shared/data/banking77` beside the repository root. Fails loudly when it is missing: a
-/// skipped accuracy test would look like a passing one.
+/// `tests/data/banking77` of this crate. Fails loudly when it is missing: a skipped accuracy
+/// test would look like a passing one.
 pub fn banking77_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/banking77");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/banking77");
     assert!(
         dir.join("train.csv").is_file() && dir.join("test.csv").is_file(),
-        "banking77 not found at {}; put the shared data folder beside the repository \
-         (shared/data/banking77/{{train,test}}.csv)",
+        "banking77 not found at {}; it is vendored in the repository \
+         (crates/hearken-topics/tests/data/banking77/{{train,test}}.csv): restore it with git",
         dir.display()
     );
     dir
