@@ -1,5 +1,6 @@
-//! Opening a file: gzip detection, BOM, byte counting for progress, a guard on line length, and
-//! the fingerprint that tells a re-import of the same file from a new one.
+//! Opening a file: gzip detection, BOM, line endings (old Mac files end lines with a bare CR), byte
+//! counting for progress, a guard on line length, and the fingerprint that tells a re-import of
+//! the same file from a new one.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -88,6 +89,95 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
+/// Line endings of old Mac files: a bare CR ends every line and no LF appears. Such a file is read
+/// with each CR turned into an LF, so rows, line numbers and the line guard work as for any
+/// other file. Every other file is passed through untouched: there an LF ends a line (CRLF is
+/// an LF with a CR before it) and a bare CR is part of the field it stands in, never a row end.
+struct CrLines<R> {
+    inner: R,
+    mode: CrMode,
+    /// Bytes read ahead to decide the mode, not yet handed on.
+    ahead: Vec<u8>,
+    at: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CrMode {
+    Undecided,
+    Pass,
+    Translate,
+}
+
+/// How much of the file is looked at to decide its line endings.
+const SNIFF: usize = 64 << 10;
+
+impl<R: Read> CrLines<R> {
+    fn new(inner: R) -> CrLines<R> {
+        CrLines {
+            inner,
+            mode: CrMode::Undecided,
+            ahead: Vec::new(),
+            at: 0,
+        }
+    }
+
+    fn decide(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; SNIFF];
+        let mut filled = 0;
+        while filled < SNIFF {
+            let n = self.inner.read(&mut buf[filled..])?;
+            if n == 0 {
+                break;
+            }
+            if buf[filled..filled + n].contains(&b'\n') {
+                filled += n;
+                break;
+            }
+            filled += n;
+        }
+        buf.truncate(filled);
+        self.mode = if !buf.contains(&b'\n') && buf.contains(&b'\r') {
+            CrMode::Translate
+        } else {
+            CrMode::Pass
+        };
+        if self.mode == CrMode::Translate {
+            translate(&mut buf);
+        }
+        self.ahead = buf;
+        Ok(())
+    }
+}
+
+fn translate(buf: &mut [u8]) {
+    for b in buf.iter_mut().filter(|b| **b == b'\r') {
+        *b = b'\n';
+    }
+}
+
+impl<R: Read> Read for CrLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.mode == CrMode::Undecided {
+            self.decide()?;
+        }
+        if self.at < self.ahead.len() {
+            let n = buf.len().min(self.ahead.len() - self.at);
+            buf[..n].copy_from_slice(&self.ahead[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.ahead.len() {
+                self.ahead = Vec::new();
+                self.at = 0;
+            }
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        if self.mode == CrMode::Translate {
+            translate(&mut buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
 pub(crate) fn is_line_too_long(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<LineTooLong>())
 }
@@ -130,9 +220,9 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
     let head = raw.fill_buf().map_err(io_err(path))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(MultiGzDecoder::new(raw))
+        Box::new(CrLines::new(MultiGzDecoder::new(raw)))
     } else {
-        Box::new(raw)
+        Box::new(CrLines::new(raw))
     };
     let mut reader = BufReader::with_capacity(
         BUF,
