@@ -95,6 +95,7 @@ impl<R: Read> Read for LineGuard<R> {
 /// an LF with a CR before it) and a bare CR is part of the field it stands in, never a row end.
 struct CrLines<R> {
     inner: R,
+    tail: Tail,
     mode: CrMode,
     /// Bytes read ahead to decide the mode, not yet handed on.
     ahead: Vec<u8>,
@@ -111,10 +112,69 @@ enum CrMode {
 /// How much of the file is looked at to decide its line endings.
 const SNIFF: usize = 64 << 10;
 
+/// What the end of the data looks like, for telling a row cut off by the end of the file (no
+/// line break after it, or inside a quote never closed) from one ended by a line break.
+#[derive(Debug, Clone, Default)]
+pub struct Tail(Arc<TailState>);
+
+#[derive(Debug, Default)]
+struct TailState {
+    /// Bytes handed on, and bytes of them the parser never sees (a BOM).
+    total: AtomicU64,
+    skipped: AtomicU64,
+    /// The source returned no more bytes.
+    eof: std::sync::atomic::AtomicBool,
+    /// The last byte handed on, and the last one that is not a line break (0: none).
+    last: std::sync::atomic::AtomicU8,
+    last_content: std::sync::atomic::AtomicU8,
+}
+
+impl Tail {
+    /// Whether the parser, having consumed `consumed` bytes, has reached the end of the data.
+    pub fn at_end(&self, consumed: u64) -> bool {
+        self.0.eof.load(Ordering::Relaxed)
+            && consumed + self.0.skipped.load(Ordering::Relaxed)
+                >= self.0.total.load(Ordering::Relaxed)
+    }
+
+    /// The data's last byte.
+    pub fn last(&self) -> Option<u8> {
+        match self.0.last.load(Ordering::Relaxed) {
+            0 => None,
+            b => Some(b),
+        }
+    }
+
+    /// The data's last byte that is not a line break.
+    pub fn last_content(&self) -> Option<u8> {
+        match self.0.last_content.load(Ordering::Relaxed) {
+            0 => None,
+            b => Some(b),
+        }
+    }
+
+    fn skip(&self, n: u64) {
+        self.0.skipped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn see(&self, buf: &[u8]) {
+        let Some(&last) = buf.last() else {
+            self.0.eof.store(true, Ordering::Relaxed);
+            return;
+        };
+        self.0.total.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.0.last.store(last, Ordering::Relaxed);
+        if let Some(&b) = buf.iter().rev().find(|&&b| b != b'\n' && b != b'\r') {
+            self.0.last_content.store(b, Ordering::Relaxed);
+        }
+    }
+}
+
 impl<R: Read> CrLines<R> {
-    fn new(inner: R) -> CrLines<R> {
+    fn new(inner: R, tail: Tail) -> CrLines<R> {
         CrLines {
             inner,
+            tail,
             mode: CrMode::Undecided,
             ahead: Vec::new(),
             at: 0,
@@ -163,6 +223,7 @@ impl<R: Read> Read for CrLines<R> {
         if self.at < self.ahead.len() {
             let n = buf.len().min(self.ahead.len() - self.at);
             buf[..n].copy_from_slice(&self.ahead[self.at..self.at + n]);
+            self.tail.see(&buf[..n]);
             self.at += n;
             if self.at == self.ahead.len() {
                 self.ahead = Vec::new();
@@ -174,6 +235,7 @@ impl<R: Read> Read for CrLines<R> {
         if self.mode == CrMode::Translate {
             translate(&mut buf[..n]);
         }
+        self.tail.see(&buf[..n]);
         Ok(n)
     }
 }
@@ -196,6 +258,7 @@ pub struct Opened {
     /// Size on disk, for progress.
     pub size: u64,
     pub progress: Progress,
+    pub tail: Tail,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IngestError + '_ {
@@ -219,10 +282,11 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
     );
     let head = raw.fill_buf().map_err(io_err(path))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let tail = Tail::default();
     let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(CrLines::new(MultiGzDecoder::new(raw)))
+        Box::new(CrLines::new(MultiGzDecoder::new(raw), tail.clone()))
     } else {
-        Box::new(CrLines::new(raw))
+        Box::new(CrLines::new(raw, tail.clone()))
     };
     let mut reader = BufReader::with_capacity(
         BUF,
@@ -265,6 +329,7 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
         .copied();
     if bom {
         reader.consume(3);
+        tail.skip(3);
     }
     let format = format_of(path, first);
     Ok(Opened {
@@ -272,6 +337,7 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
         format,
         size,
         progress,
+        tail,
     })
 }
 

@@ -249,6 +249,7 @@ impl RowReader {
             Format::Csv => Inner::Csv(CsvRows::open(
                 path,
                 opened.reader,
+                opened.tail,
                 opts,
                 &rules,
                 &mut notes,
@@ -475,9 +476,12 @@ struct CsvRows {
     skip_cols: Vec<usize>,
     delimiter: u8,
     max_line: usize,
-    /// Physical lines the current row spans (more than one: quoted line breaks, or an
-    /// unbalanced quote that joined lines).
+    /// The first physical line of the current row, and how many it spans (more than one:
+    /// quoted line breaks, or an unbalanced quote that joined lines).
+    start: u64,
     span: u64,
+    /// The last byte of the file that is not a line break, once it has been read to its end.
+    tail: input::Tail,
 }
 
 /// Reads one record. Lines end at LF only: a CR before it (CRLF) is dropped from the record's
@@ -543,6 +547,7 @@ impl CsvRows {
     fn open(
         path: &Path,
         mut reader: Box<dyn BufRead + Send>,
+        tail: input::Tail,
         opts: &ReadOptions,
         rules: &Rules,
         notes: &mut Vec<String>,
@@ -690,13 +695,16 @@ impl CsvRows {
             skip_cols,
             delimiter,
             max_line: opts.max_line,
+            start: 0,
             span: 1,
+            tail,
         })
     }
 
     fn next_row(&mut self, path: &Path, rules: &Rules) -> Result<Option<ParsedRow>, IngestError> {
         if let Some(r) = self.pushed_back.pop_front() {
             self.rec = r;
+            self.start = self.rec.position().map_or(0, csv::Position::line);
             self.span = 1;
         } else {
             loop {
@@ -709,8 +717,21 @@ impl CsvRows {
                     Err(e) => return Err(csv_error(path, line, e, self.max_line)),
                 }
             }
-            let start = self.rec.position().map_or(0, csv::Position::line);
-            self.span = self.rdr.position().line().saturating_sub(start).max(1);
+            // The record's position is where the reader started looking for it, which is before
+            // any empty lines it skipped; the line after it is exact. Count back over the line
+            // breaks inside its fields (only when it is not the usual one-line row).
+            let from = self.rec.position().map_or(0, csv::Position::line);
+            let after = self.rdr.position().line();
+            let unterminated = self.tail.at_end(self.rdr.position().byte())
+                && self.tail.last() != Some(b'\n');
+            let last = if unterminated { after } else { after - 1 };
+            if last == from {
+                (self.start, self.span) = (from, 1);
+            } else {
+                let breaks = self.rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+                self.start = last.saturating_sub(breaks).max(from);
+                self.span = last.saturating_sub(self.start) + 1;
+            }
         }
         // An empty line yields no record at all. Anything else, even a line of spaces, is a
         // row: quarantined if it is not a valid one, never silently skipped.
@@ -737,6 +758,8 @@ impl CsvRows {
                 self.span,
                 line + self.span - 1
             )
+        } else if got > want && self.rec.iter().any(|f| f.contains(&b'\r')) {
+            "; it holds a bare carriage return (CR): if a row ends there, save the file with LF or CRLF line endings".to_string()
         } else if got < want {
             "; a line break inside an unquoted field splits a row in two: quote such fields, or check the delimiter".to_string()
         } else {
@@ -751,11 +774,33 @@ impl CsvRows {
         )
     }
 
+    /// Whether the current row is the last of the file and its last field runs over lines to the
+    /// end of the file without a closing quote: a quote opened there and never closed took in
+    /// every line after it, which look like rows of their own.
+    fn unclosed_at_end(&self) -> bool {
+        self.span > 1
+            && self.tail.at_end(self.rdr.position().byte())
+            && self
+                .rec
+                .get(self.rec.len().saturating_sub(1))
+                .is_some_and(|f| f.contains(&b'\n'))
+            && self.tail.last_content() != Some(b'"')
+    }
+
     fn parse_current(&self, rules: &Rules) -> ParsedRow {
-        let line = self.rec.position().map_or(0, csv::Position::line);
+        let line = self.start;
         let fail = |e: RowError| ParsedRow::new(line, Err(e), Some(self.raw()));
         if self.rec.len() != self.headers.len() {
             return fail(self.field_count_error(line));
+        }
+        if self.unclosed_at_end() {
+            return fail(RowError::whole_row(
+                line,
+                format!(
+                    "its last field opens a quote that is never closed: it runs over lines {line} to {} (the end of the file), taking in the lines after it; close the quote",
+                    line + self.span - 1
+                ),
+            ));
         }
         let field = |col: usize| -> Result<&str, RowError> {
             let bytes = self.rec.get(col).unwrap_or_default();

@@ -261,6 +261,11 @@ impl Store {
     /// commands that write data (import, demo) create a store; the others use
     /// [`Store::open_existing`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // An existing store opens as for reading: read-only when marked so, which the commands
+        // that write then refuse with a clear message.
+        if path.exists() {
+            return Store::open_existing(path);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
