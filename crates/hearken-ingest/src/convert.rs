@@ -52,7 +52,12 @@ fn scaled<T>(
 }
 
 /// A money amount: currency symbols around the number are dropped.
-fn money(field: &str, value: &str, native: bool, numbers: &NumberFormat) -> Result<Money, FieldError> {
+fn money(
+    field: &str,
+    value: &str,
+    native: bool,
+    numbers: &NumberFormat,
+) -> Result<Money, FieldError> {
     let v = value
         .trim()
         .trim_start_matches(['$', '€', '£'])

@@ -19,5 +19,5 @@ pub mod redact;
 pub use error::{IngestError, RowError};
 pub use input::{Format, MAX_LINE, Progress, fingerprint};
 pub use mapping::{Mapping, SkipRule};
-pub use redact::{Redact, Redactor};
 pub use reader::{Enriched, Enricher, MAX_RAW, ParsedRow, ReadOptions, RowReader};
+pub use redact::{Redact, Redactor};

@@ -192,14 +192,15 @@ impl Mapping {
         let dates = self.date_options();
         dates.check().map_err(|m| self.err(m))?;
         for (field, value) in &self.defaults {
-            check_value(kind, field, value, &dates, &numbers).map_err(|why| {
-                self.err(format!("[defaults] {field} = \"{value}\" {why}"))
-            })?;
+            check_value(kind, field, value, &dates, &numbers)
+                .map_err(|why| self.err(format!("[defaults] {field} = \"{value}\" {why}")))?;
         }
         for (field, table) in &self.values {
             for (from, to) in table {
                 check_value(kind, field, to, &dates, &numbers).map_err(|why| {
-                    self.err(format!("[values.{field}] \"{from}\" = \"{to}\": \"{to}\" {why}"))
+                    self.err(format!(
+                        "[values.{field}] \"{from}\" = \"{to}\": \"{to}\" {why}"
+                    ))
                 })?;
             }
         }
@@ -243,7 +244,10 @@ impl Mapping {
         let decimal = match &self.decimal {
             Some(d) => match one("decimal", d)? {
                 Some(c) => Some(c),
-                None => return Err(self.err("decimal = \"\": name the decimal separator, \".\" or \",\"".into())),
+                None => {
+                    return Err(self
+                        .err("decimal = \"\": name the decimal separator, \".\" or \",\"".into()));
+                }
             },
             None => None,
         };
@@ -397,13 +401,19 @@ mod tests {
     #[test]
     fn a_typo_in_a_closed_set_is_one_error_naming_file_key_value_and_choices() {
         let e = error("[defaults]\nkind = \"complain\"\n", RecordKind::Signals);
-        assert!(e.starts_with("mapping m.toml: [defaults] kind = \"complain\""), "{e}");
+        assert!(
+            e.starts_with("mapping m.toml: [defaults] kind = \"complain\""),
+            "{e}"
+        );
         assert!(e.contains("complaint") && e.contains("question"), "{e}");
         let e = error(
             "[values.channel]\nTelefoon = \"fone\"\n",
             RecordKind::Signals,
         );
-        assert!(e.contains("[values.channel] \"Telefoon\" = \"fone\""), "{e}");
+        assert!(
+            e.contains("[values.channel] \"Telefoon\" = \"fone\""),
+            "{e}"
+        );
         assert!(e.contains("phone, email"), "{e}");
         let e = error("[defaults]\nsource = \"bot\"\n", RecordKind::Signals);
         assert!(e.contains("customer, employee"), "{e}");
@@ -421,7 +431,10 @@ mod tests {
     fn formats_are_checked() {
         let e = error("decimal = \";\"\n", RecordKind::Customers);
         assert!(e.contains("decimal"), "{e}");
-        let e = error("decimal = \",\"\nthousands = \",\"\n", RecordKind::Customers);
+        let e = error(
+            "decimal = \",\"\nthousands = \",\"\n",
+            RecordKind::Customers,
+        );
         assert!(e.contains("must differ"), "{e}");
         let e = error("date_format = \"dd/mm/yyyy\"\n", RecordKind::Signals);
         assert!(e.contains("strftime"), "{e}");
@@ -438,13 +451,19 @@ mod tests {
         let e = Mapping::parse("deciml = \",\"\n", Path::new("m.toml"))
             .expect_err("unknown key")
             .to_string();
-        assert!(e.starts_with("mapping m.toml: ") && e.contains("deciml"), "{e}");
+        assert!(
+            e.starts_with("mapping m.toml: ") && e.contains("deciml"),
+            "{e}"
+        );
     }
 
     #[test]
     fn skip_rules_need_one_condition_and_match_ignoring_case() {
         let e = error("[[skip]]\ncolumn = \"inbound\"\n", RecordKind::Signals);
-        assert!(e.contains("exactly one condition") && e.contains("none"), "{e}");
+        assert!(
+            e.contains("exactly one condition") && e.contains("none"),
+            "{e}"
+        );
         let e = error(
             "[[skip]]\ncolumn = \"a\"\nequals = \"x\"\nempty = true\n",
             RecordKind::Signals,

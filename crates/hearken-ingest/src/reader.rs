@@ -722,8 +722,8 @@ impl CsvRows {
             // breaks inside its fields (only when it is not the usual one-line row).
             let from = self.rec.position().map_or(0, csv::Position::line);
             let after = self.rdr.position().line();
-            let unterminated = self.tail.at_end(self.rdr.position().byte())
-                && self.tail.last() != Some(b'\n');
+            let unterminated =
+                self.tail.at_end(self.rdr.position().byte()) && self.tail.last() != Some(b'\n');
             let last = if unterminated { after } else { after - 1 };
             if last == from {
                 (self.start, self.span) = (from, 1);
@@ -839,9 +839,7 @@ impl CsvRows {
         }
         for (name, col) in &self.aspects {
             match field(*col) {
-                Ok(s) => values
-                    .aspects
-                    .push((name.clone(), Cow::Borrowed(s), false)),
+                Ok(s) => values.aspects.push((name.clone(), Cow::Borrowed(s), false)),
                 Err(e) => return fail(e),
             }
         }

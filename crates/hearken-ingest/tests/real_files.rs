@@ -65,10 +65,7 @@ fn a_bare_cr_inside_an_unquoted_field_stays_in_its_field() {
     assert_eq!(text(&rows[0]), "hello\rworld and more", "never cut");
     assert_eq!(text(&rows[1]), "fine", "the CR of a CRLF is not text");
     assert_eq!(text(&rows[2]), "quoted\rtoo");
-    assert_eq!(
-        rows.iter().map(|r| r.line).collect::<Vec<_>>(),
-        [2, 3, 4]
-    );
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4]);
 }
 
 #[test]
@@ -140,9 +137,8 @@ fn a_split_row_is_explained_and_every_fragment_kept() {
     );
     assert!(rows[0].raw.as_ref().unwrap().contains("S3,2024"));
     // In a middle column it leaves too few fields, and the span is named.
-    let body = format!(
-        "{HEADER}S1,2024-01-01,\"email,complaint,x\nS2,2024-01-01,email,complaint,x\n"
-    );
+    let body =
+        format!("{HEADER}S1,2024-01-01,\"email,complaint,x\nS2,2024-01-01,email,complaint,x\n");
     let rows = read(body.as_bytes(), "q2.csv", RecordKind::Signals);
     let e = rows[0].record.as_ref().unwrap_err();
     assert!(e.reason.contains("runs over 2 lines (2 to 3)"), "{e}");
@@ -204,7 +200,10 @@ fn skip_rules_skip_rows_in_csv_and_json_and_say_why() {
     ) {
         Err(e) => {
             let e = e.to_string();
-            assert!(e.contains("m.toml") && e.contains("'inbund'") && e.contains("inbound"), "{e}")
+            assert!(
+                e.contains("m.toml") && e.contains("'inbund'") && e.contains("inbound"),
+                "{e}"
+            )
         }
         Ok(_) => panic!("expected an error"),
     }
@@ -224,13 +223,21 @@ fn decimal_commas_read_when_stated_and_ambiguity_is_refused_otherwise() {
     let stated = read_with(
         csv.as_bytes(),
         "c.csv",
-        mapped("decimal = \",\"\nthousands = \".\"\n", RecordKind::Customers),
+        mapped(
+            "decimal = \",\"\nthousands = \".\"\n",
+            RecordKind::Customers,
+        ),
     )
     .unwrap();
     let got: Vec<_> = stated.rows.iter().map(value_per_year).collect();
     assert_eq!(
         got,
-        [Ok(Some(1234.56)), Ok(Some(1234.0)), Ok(Some(7.5)), Ok(Some(12.0))]
+        [
+            Ok(Some(1234.56)),
+            Ok(Some(1234.0)),
+            Ok(Some(7.5)),
+            Ok(Some(12.0))
+        ]
     );
     let plain = read(csv.as_bytes(), "c.csv", RecordKind::Customers);
     assert_eq!(value_per_year(&plain[0]), Ok(Some(1234.56)), "unambiguous");
@@ -257,7 +264,10 @@ fn decimal_commas_read_when_stated_and_ambiguity_is_refused_otherwise() {
     let rows = read_with(
         json.as_bytes(),
         "c.jsonl",
-        mapped("decimal = \",\"\nthousands = \".\"\n", RecordKind::Customers),
+        mapped(
+            "decimal = \",\"\nthousands = \".\"\n",
+            RecordKind::Customers,
+        ),
     )
     .unwrap()
     .rows;
@@ -277,9 +287,8 @@ fn real_date_forms_and_a_column_where_every_date_fails() {
     let at: Vec<i64> = rows.iter().map(|r| signal(r).at.unix()).collect();
     assert_eq!(at, [1_509_487_847, 1_509_487_847, 1_509_487_800]);
 
-    let csv = format!(
-        "signal_id,when,channel,kind\n1,31/10/17,social,question\n2,01/11/17,social,question\n"
-    );
+    let csv =
+        "signal_id,when,channel,kind\n1,31/10/17,social,question\n2,01/11/17,social,question\n";
     let got = read_with(
         csv.as_bytes(),
         "d.csv",
@@ -293,7 +302,10 @@ fn real_date_forms_and_a_column_where_every_date_fails() {
         .find(|n| n.starts_with("no date in"))
         .unwrap_or_else(|| panic!("{:?}", got.notes));
     assert!(note.contains("column 'when'"), "{note}");
-    assert!(note.contains("'31/10/17'") && note.contains("'01/11/17'"), "{note}");
+    assert!(
+        note.contains("'31/10/17'") && note.contains("'01/11/17'"),
+        "{note}"
+    );
     assert!(note.contains("date_format = \"%d/%m/%y\""), "{note}");
     // The suggestion reads them.
     let got = read_with(
@@ -308,8 +320,17 @@ fn real_date_forms_and_a_column_where_every_date_fails() {
     assert!(got.rows.iter().all(|r| r.record.is_ok()));
     // Epoch seconds, when the mapping says so.
     let csv = "signal_id,at,channel,kind\n1,1509487847,social,question\n";
-    let got = read_with(csv.as_bytes(), "e.csv", ReadOptions::new(RecordKind::Signals)).unwrap();
-    assert!(got.notes.iter().any(|n| n.contains("\"epoch\"")), "{:?}", got.notes);
+    let got = read_with(
+        csv.as_bytes(),
+        "e.csv",
+        ReadOptions::new(RecordKind::Signals),
+    )
+    .unwrap();
+    assert!(
+        got.notes.iter().any(|n| n.contains("\"epoch\"")),
+        "{:?}",
+        got.notes
+    );
     let got = read_with(
         csv.as_bytes(),
         "e.csv",
@@ -341,10 +362,15 @@ fn redaction_reaches_ids_names_labels_and_unreadable_rows() {
     let csv = "signal_id,at,channel,kind,customer_id,topic,text\n\
                S1,2024-01-01,email,complaint,ann@example.com,from ann@example.com,hi ann@example.com\n\
                S2,bad ann@example.com,email,complaint,ann@example.com,,x\n";
-    let rows = read_with(csv.as_bytes(), "p.csv", opts.clone()).unwrap().rows;
+    let rows = read_with(csv.as_bytes(), "p.csv", opts.clone())
+        .unwrap()
+        .rows;
     let s = signal(&rows[0]);
     let customer = s.customer.as_ref().unwrap().as_str();
-    assert!(customer.starts_with("pii-") && !customer.contains('@'), "{customer}");
+    assert!(
+        customer.starts_with("pii-") && !customer.contains('@'),
+        "{customer}"
+    );
     assert_eq!(s.topic.as_ref().unwrap().as_str(), "from [EMAIL]");
     // Without an enricher the reader redacts texts too.
     assert_eq!(s.text.as_ref().unwrap().as_str(), "hi [EMAIL]");
@@ -362,16 +388,20 @@ fn redaction_reaches_ids_names_labels_and_unreadable_rows() {
 #[test]
 fn mapping_errors_come_before_any_row() {
     let opts = mapped("[defaults]\nkind = \"complain\"\n", RecordKind::Signals);
-    let body = format!("signal_id,at,channel\n{}", "1,2024-01-01,email\n".repeat(5001));
+    let body = format!(
+        "signal_id,at,channel\n{}",
+        "1,2024-01-01,email\n".repeat(5001)
+    );
     match read_with(body.as_bytes(), "s.csv", opts) {
         Err(e) => {
             let e = e.to_string();
             assert!(
-                e.contains("m.toml") && e.contains("kind = \"complain\"") && e.contains("complaint"),
+                e.contains("m.toml")
+                    && e.contains("kind = \"complain\"")
+                    && e.contains("complaint"),
                 "{e}"
             );
         }
         Ok(r) => panic!("expected one error, got {} rows", r.rows.len()),
     }
 }
-

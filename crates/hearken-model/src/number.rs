@@ -116,9 +116,7 @@ fn grouped(groups: &[&str]) -> bool {
     let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
     match groups.split_first() {
         Some((first, rest)) => {
-            digits(first)
-                && first.len() <= 3
-                && rest.iter().all(|g| g.len() == 3 && digits(g))
+            digits(first) && first.len() <= 3 && rest.iter().all(|g| g.len() == 3 && digits(g))
         }
         None => false,
     }
@@ -134,8 +132,9 @@ fn stated(body: &str, d: char, t: Option<char>) -> Result<String, String> {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
     };
+    let trailing_point = |f: &str| f.is_empty() && !int.is_empty();
     if let Some(f) = frac
-        && !(f.is_empty() && !int.is_empty() || all_digits(f))
+        && !(trailing_point(f) || all_digits(f))
     {
         return Err(if f.contains(d) {
             format!("has more than one decimal separator '{d}'")
@@ -155,7 +154,8 @@ fn stated(body: &str, d: char, t: Option<char>) -> Result<String, String> {
             groups.concat()
         }
         _ => {
-            if !(int.is_empty() && frac.is_some_and(|f| !f.is_empty())) && !all_digits(int) {
+            let fraction_only = int.is_empty() && frac.is_some_and(|f| !f.is_empty());
+            if !(fraction_only || all_digits(int)) {
                 let other = if d == '.' { ',' } else { '.' };
                 return Err(if int.contains(other) {
                     format!("has '{other}', which the mapping does not allow in a number")
@@ -214,7 +214,9 @@ fn unstated(body: &str) -> Result<String, Unstated> {
         (0, 0) => {
             // Digits, or scientific notation such as 1e3.
             if all_digits(&body)
-                || (body.bytes().all(|b| b.is_ascii_digit() || b"eE+-".contains(&b))
+                || (body
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b"eE+-".contains(&b))
                     && body.as_bytes()[0].is_ascii_digit())
             {
                 Ok(body)
@@ -225,9 +227,7 @@ fn unstated(body: &str) -> Result<String, Unstated> {
         (1, 0) | (0, 1) => {
             let sep = if dots == 1 { '.' } else { ',' };
             let (int, frac) = body.split_once(sep).ok_or(Unstated::Invalid)?;
-            let exp_ok = sep == '.'
-                && frac.contains(['e', 'E'])
-                && body.parse::<f64>().is_ok();
+            let exp_ok = sep == '.' && frac.contains(['e', 'E']) && body.parse::<f64>().is_ok();
             if exp_ok {
                 return Ok(body);
             }
@@ -342,8 +342,19 @@ mod tests {
     #[test]
     fn invalid_forms_are_not_numbers() {
         for v in [
-            "", "-", "abc", "1.2.3,4,5", "1,23,456", "12.34.5", "1..2", "1,2,3.4.5", "NaN",
-            "inf", "1.234,5,6", "12 34", "0x10",
+            "",
+            "-",
+            "abc",
+            "1.2.3,4,5",
+            "1,23,456",
+            "12.34.5",
+            "1..2",
+            "1,2,3.4.5",
+            "NaN",
+            "inf",
+            "1.234,5,6",
+            "12 34",
+            "0x10",
         ] {
             assert!(auto(v).is_err(), "{v} should not read");
         }

@@ -196,7 +196,11 @@ impl Epoch {
                     return None;
                 }
                 let n: i64 = v.parse().ok()?;
-                if self == Epoch::Millis { n.div_euclid(1000) } else { n }
+                if self == Epoch::Millis {
+                    n.div_euclid(1000)
+                } else {
+                    n
+                }
             }
             Epoch::Excel => {
                 let x: f64 = v.parse().ok()?;
@@ -223,7 +227,9 @@ fn unreadable_hint(v: &str) -> String {
     if digits && (12..=13).contains(&v.len()) {
         return "it looks like milliseconds since 1970: set date_format = \"epoch_ms\" in the mapping".into();
     }
-    if v.parse::<f64>().is_ok_and(|x| (20_000.0..80_000.0).contains(&x)) {
+    if v.parse::<f64>()
+        .is_ok_and(|x| (20_000.0..80_000.0).contains(&x))
+    {
         return "it looks like an Excel serial date: set date_format = \"excel\" in the mapping"
             .into();
     }
@@ -292,10 +298,10 @@ pub fn suggest_date_format(samples: &[&str]) -> Option<String> {
             return Some(unit.name().to_string());
         }
     }
-    if samples
-        .iter()
-        .all(|s| s.parse::<f64>().is_ok_and(|x| (20_000.0..80_000.0).contains(&x)))
-    {
+    if samples.iter().all(|s| {
+        s.parse::<f64>()
+            .is_ok_and(|x| (20_000.0..80_000.0).contains(&x))
+    }) {
         return Some(Epoch::Excel.name().to_string());
     }
     for order in [DateOrder::Dmy, DateOrder::Mdy] {
@@ -686,7 +692,9 @@ mod tests {
             ..DateOptions::default()
         };
         assert_eq!(
-            Timestamp::parse("at", "1509487847", &with("epoch")).unwrap().unix(),
+            Timestamp::parse("at", "1509487847", &with("epoch"))
+                .unwrap()
+                .unix(),
             t
         );
         assert_eq!(

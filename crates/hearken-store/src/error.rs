@@ -18,6 +18,10 @@ pub enum StoreError {
         "{path} is read-only and has an unfinished write-ahead log ({path}-wal, left by a stopped import): make the store writable and run `hearken status` once to fold the log in"
     )]
     ReadOnlyLog { path: PathBuf },
+    #[error(
+        "the store is busy: another process has held it for 30 seconds; try again when it has finished"
+    )]
+    Busy,
     #[error("there is no import {id}: {known} (`hearken status` lists the recent ones)")]
     NoSuchImport { id: i64, known: String },
     #[error("{path} is not a Hearken store: {reason}")]

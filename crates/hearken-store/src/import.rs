@@ -182,8 +182,8 @@ impl Store {
         let bytes = reader.progress();
         let size = reader.size();
         let file = path.display().to_string();
-        let source = std::fs::canonicalize(path)
-            .map_or_else(|_| file.clone(), |p| p.display().to_string());
+        let source =
+            std::fs::canonicalize(path).map_or_else(|_| file.clone(), |p| p.display().to_string());
 
         let started = now();
         self.conn.execute(
@@ -282,12 +282,8 @@ impl Store {
         self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        let resolved = self.resolve_quarantine(
-            opts.kind,
-            import_id,
-            &fingerprint,
-            file_error.is_none(),
-        )?;
+        let resolved =
+            self.resolve_quarantine(opts.kind, import_id, &fingerprint, file_error.is_none())?;
         self.conn.execute(
             "UPDATE imports SET finished_at = ?1 WHERE id = ?2",
             params![now(), import_id],

@@ -256,6 +256,35 @@ fn is_read_only_error(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Puts the database in WAL mode (a no-op once it is). Switching needs the file to itself, and
+/// SQLite does not wait for that through the busy handler: while another process opens the same
+/// new store the switch is retried, for up to 30 seconds.
+fn wal_mode(conn: &Connection) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(m) if m.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(StoreError::Busy);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date. Only the
     /// commands that write data (import, demo) create a store; the others use
@@ -380,9 +409,9 @@ impl Store {
         if fresh == 0 {
             conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         }
+        wal_mode(&conn)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+            "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -65536;",

@@ -55,7 +55,9 @@ pub enum Limit {
 fn parse_limit(s: &str) -> Result<Limit, String> {
     let t = s.trim();
     let bad = || {
-        format!("'{s}' is not a number of rows (e.g. 100) or a percentage of the rows read (e.g. 0.5%)")
+        format!(
+            "'{s}' is not a number of rows (e.g. 100) or a percentage of the rows read (e.g. 0.5%)"
+        )
     };
     match t.strip_suffix('%') {
         Some(p) => match p.trim().parse::<f64>() {

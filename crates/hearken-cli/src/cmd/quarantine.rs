@@ -38,7 +38,12 @@ pub enum Action {
 #[derive(Debug, Args)]
 pub struct ClearArgs {
     /// Clear the open entries of this import only
-    #[arg(long, value_name = "ID", conflicts_with = "all", required_unless_present = "all")]
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "all",
+        required_unless_present = "all"
+    )]
     pub import: Option<i64>,
     /// Clear every open entry
     #[arg(long)]

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod import_real;
+mod import_store;
 
 use std::io::Write;
 

@@ -21,7 +21,12 @@ fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
 fn import_bytes(store: &mut Store, dir: &Path, name: &str, body: &[u8]) -> ImportReport {
     let path = write(dir, name, body);
     store
-        .import_file(&path, &ReadOptions::new(RecordKind::Signals), 7, &mut |_| {})
+        .import_file(
+            &path,
+            &ReadOptions::new(RecordKind::Signals),
+            7,
+            &mut |_| {},
+        )
         .expect("import")
 }
 
@@ -197,7 +202,10 @@ fn a_row_that_later_imports_correctly_closes_its_entry() {
         "d.csv",
         b"signal_id,at,channel,kind\nS9,2024-05-05,phone,question\n",
     );
-    assert_eq!(entries(&store, Some(conflict.import_id), false)[0].state, "open");
+    assert_eq!(
+        entries(&store, Some(conflict.import_id), false)[0].state,
+        "open"
+    );
 }
 
 #[test]
@@ -217,10 +225,19 @@ fn clearing_is_deliberate_recorded_and_keeps_the_entries() {
         b"signal_id,at,channel,kind\nT1,bad,email,complaint\nT2,worse,email,complaint\nT3,2024-01-01,email,complaint\n",
     );
     assert_eq!(store.status().expect("status").quarantined, 3);
-    let c = store.clear_quarantine(Some(b.import_id), "ana").expect("clear");
-    assert_eq!((c.entries, c.by.as_str(), c.import_id), (2, "ana", Some(b.import_id)));
+    let c = store
+        .clear_quarantine(Some(b.import_id), "ana")
+        .expect("clear");
+    assert_eq!(
+        (c.entries, c.by.as_str(), c.import_id),
+        (2, "ana", Some(b.import_id))
+    );
     assert_eq!(store.status().expect("status").quarantined, 1);
-    assert_eq!(entries(&store, Some(b.import_id), false).len(), 2, "still listed");
+    assert_eq!(
+        entries(&store, Some(b.import_id), false).len(),
+        2,
+        "still listed"
+    );
     assert!(
         entries(&store, Some(b.import_id), false)
             .iter()
@@ -251,7 +268,8 @@ fn concurrent_first_opens_migrate_once() {
                 std::thread::spawn(move || {
                     barrier.wait();
                     let mut store = Store::open(&path).map_err(|e| e.to_string())?;
-                    let body = format!("signal_id,at,channel,kind\nT{i},2024-01-01,email,complaint\n");
+                    let body =
+                        format!("signal_id,at,channel,kind\nT{i},2024-01-01,email,complaint\n");
                     let f = write(&dir, &format!("t{i}.csv"), body.as_bytes());
                     store
                         .import_file(&f, &ReadOptions::new(RecordKind::Signals), 100, &mut |_| {})
@@ -290,7 +308,10 @@ fn a_missing_store_is_refused_not_created() {
     match Store::open_existing(&path) {
         Err(e @ StoreError::Missing { .. }) => {
             let m = e.to_string();
-            assert!(m.contains("typo.db") && m.contains("hearken import") && m.contains("--db"), "{m}");
+            assert!(
+                m.contains("typo.db") && m.contains("hearken import") && m.contains("--db"),
+                "{m}"
+            );
         }
         other => panic!("expected Missing, got {other:?}"),
     }
@@ -327,29 +348,46 @@ fn a_read_only_store_is_analysed_and_left_clean() {
             let st = store.status().expect("status");
             assert!(st.read_only && !st.snapshot_fresh);
             // The stale snapshot is brought up to date in memory; the analytics read it.
-            store.refresh_snapshot(false, &mut |_, _| {}).expect("refresh");
+            store
+                .refresh_snapshot(false, &mut |_, _| {})
+                .expect("refresh");
             assert!(store.snapshot_is_fresh().expect("fresh"));
             let cols = store
                 .snapshot_signals(&Window::default(), &hearken_store::SignalColumns::ALL)
                 .expect("read");
             assert_eq!(cols.len(), 2);
-            let f = write(data.path(), "t.csv", b"signal_id,at,channel,kind\nS9,2024-01-01,email,complaint\n");
+            let f = write(
+                data.path(),
+                "t.csv",
+                b"signal_id,at,channel,kind\nS9,2024-01-01,email,complaint\n",
+            );
             match store.import_file(&f, &ReadOptions::new(RecordKind::Signals), 10, &mut |_| {}) {
-                Err(e @ StoreError::ReadOnly { .. }) => assert!(e.to_string().contains("read-only")),
+                Err(e @ StoreError::ReadOnly { .. }) => {
+                    assert!(e.to_string().contains("read-only"))
+                }
                 other => panic!("expected ReadOnly, got {other:?}"),
             }
             assert!(store.clear_quarantine(None, "x").is_err());
             // Store::open (what import uses) opens it read-only too.
             assert!(Store::open(&db).expect("open").is_read_only());
         }
-        assert!(side_files(&db).is_empty(), "left behind: {:?}", side_files(&db));
+        assert!(
+            side_files(&db).is_empty(),
+            "left behind: {:?}",
+            side_files(&db)
+        );
         set_mode(&store_dir, 0o755);
         set_mode(&db, 0o644);
         // Writable again: imports work, and the snapshot in the file was never touched.
         let mut store = Store::open_existing(&db).expect("open");
         assert!(!store.is_read_only());
         assert!(!store.snapshot_is_fresh().expect("fresh"));
-        let r = import_bytes(&mut store, data.path(), "u.csv", b"signal_id,at,channel,kind\nS9,2024-01-01,email,complaint\n");
+        let r = import_bytes(
+            &mut store,
+            data.path(),
+            "u.csv",
+            b"signal_id,at,channel,kind\nS9,2024-01-01,email,complaint\n",
+        );
         assert_eq!(r.counts.stored, 1);
     }
 }
@@ -359,7 +397,12 @@ fn running_imports_are_told_from_killed_ones() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("h.db");
     let mut store = Store::open(&db).expect("open");
-    import_bytes(&mut store, dir.path(), "a.csv", b"signal_id,at,channel,kind\nS1,2024-01-01,email,complaint\n");
+    import_bytes(
+        &mut store,
+        dir.path(),
+        "a.csv",
+        b"signal_id,at,channel,kind\nS1,2024-01-01,email,complaint\n",
+    );
     // A process that has exited: its pid is not running an import.
     let dead = std::process::Command::new("true")
         .spawn()
@@ -400,8 +443,14 @@ fn running_imports_are_told_from_killed_ones() {
             .iter()
             .map(|i| (i.file.clone(), i.state.clone()))
             .collect();
-        assert!(states.contains(&("killed.csv".into(), "interrupted".into())), "{states:?}");
-        assert!(states.contains(&("mine.csv".into(), "running".into())), "{states:?}");
+        assert!(
+            states.contains(&("killed.csv".into(), "interrupted".into())),
+            "{states:?}"
+        );
+        assert!(
+            states.contains(&("mine.csv".into(), "running".into())),
+            "{states:?}"
+        );
     }
 }
 
@@ -409,17 +458,31 @@ fn running_imports_are_told_from_killed_ones() {
 fn demo_data_is_marked_and_never_mixed_unknowingly() {
     let dir = tempfile::tempdir().expect("dir");
     let mut store = Store::open(&dir.path().join("h.db")).expect("open");
-    let f = write(dir.path(), "d.csv", b"signal_id,at,channel,kind\nD1,2024-01-01,email,complaint\n");
+    let f = write(
+        dir.path(),
+        "d.csv",
+        b"signal_id,at,channel,kind\nD1,2024-01-01,email,complaint\n",
+    );
     let demo = ImportSettings {
         demo: true,
         ..ImportSettings::default()
     };
     store
-        .import_file_with(&f, &ReadOptions::new(RecordKind::Signals), &demo, &mut |_| {})
+        .import_file_with(
+            &f,
+            &ReadOptions::new(RecordKind::Signals),
+            &demo,
+            &mut |_| {},
+        )
         .expect("demo import");
     assert!(store.holds_demo_data().expect("demo"));
     assert!(!store.holds_non_demo_data().expect("real"));
-    let r = import_bytes(&mut store, dir.path(), "mine.csv", b"signal_id,at,channel,kind\nM1,2024-01-01,email,complaint\n");
+    let r = import_bytes(
+        &mut store,
+        dir.path(),
+        "mine.csv",
+        b"signal_id,at,channel,kind\nM1,2024-01-01,email,complaint\n",
+    );
     assert!(
         r.notes.iter().any(|n| n.contains("synthetic")),
         "importing into a demo store says so: {:?}",
@@ -452,11 +515,17 @@ fn skipped_rows_are_counted_per_reason_with_the_batch() {
     let r = store
         .import_file(&f, &opts, 4, &mut |_| {})
         .expect("import");
-    assert_eq!((r.counts.read, r.counts.stored, r.counts.skipped), (25, 16, 9));
+    assert_eq!(
+        (r.counts.read, r.counts.stored, r.counts.skipped),
+        (25, 16, 9)
+    );
     assert!(r.counts.reconciles());
     assert_eq!(r.skipped_reasons[0].reason, "our own reply");
     assert_eq!(r.skipped_reasons[0].rows, 9);
     let rec = &store.imports(1).expect("imports")[0];
-    assert_eq!((rec.skipped, rec.skipped_reasons.clone()), (9, vec![("our own reply".to_string(), 9)]));
+    assert_eq!(
+        (rec.skipped, rec.skipped_reasons.clone()),
+        (9, vec![("our own reply".to_string(), 9)])
+    );
     assert_eq!(store.status().expect("status").skipped, 9);
 }
