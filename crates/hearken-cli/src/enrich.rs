@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use hearken_ingest::{Enriched, Enricher};
+use hearken_ingest::{Enriched, Enricher, Redact, Redactor};
 use hearken_model::{Record, Text};
 use hearken_text::{Vader, redact_with_report};
 use hearken_topics::{Model, PredictScratch};
@@ -76,6 +76,25 @@ impl Memo {
 fn text_hash(text: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+}
+
+/// Removes personal data (e-mail addresses, phone numbers, payment cards, IBANs) from everything
+/// the reader keeps besides free texts: placeholders in names, labels and the quarantine's
+/// values, reasons and raw rows; pseudonyms for ids, keyed with the store's `key` (see
+/// `hearken_ingest::Redactor`).
+pub fn redactor(key: &str) -> Redactor {
+    Redactor::new(Arc::new(Pii), key)
+}
+
+struct Pii;
+
+impl Redact for Pii {
+    fn text(&self, text: &str) -> Option<String> {
+        match hearken_text::redact(text) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(s) => Some(s),
+        }
+    }
 }
 
 /// Scores every text (sentiment, language), predicts its topic when a model is given, and, when

@@ -4,9 +4,9 @@ use std::borrow::Cow;
 
 use hearken_model::{
     Agent, AgentId, CaseEvent, CaseId, CesScore, Channel, CsatScore, Customer, CustomerId,
-    DateOptions, EventId, FieldError, Label, Money, NpsScore, Product, ProductId, Rating, Record,
-    RecordKind, ResponseId, Signal, SignalId, SignalKind, Source, SurveyResponse, Text, Timestamp,
-    parse_bool,
+    DateOptions, EventId, FieldError, Label, Money, NpsScore, NumberFormat, Product, ProductId,
+    Rating, Record, RecordKind, ResponseId, Signal, SignalId, SignalKind, Source, SurveyResponse,
+    Text, Timestamp, canonical_number, parse_bool, parse_number,
 };
 
 use crate::RowError;
@@ -17,13 +17,64 @@ use crate::fields::fields;
 #[derive(Debug, Default)]
 pub struct RowValues<'a> {
     pub slots: Vec<Option<Cow<'a, str>>>,
-    pub aspects: Vec<(Label, Cow<'a, str>)>,
+    /// Survey aspects: name, value, and whether the value is a JSON number.
+    pub aspects: Vec<(Label, Cow<'a, str>, bool)>,
+    /// Bit `i` set: slot `i` holds a JSON number, which is read as written (it has no
+    /// thousands separator and its decimal point is a point whatever the file's format).
+    pub native: u64,
 }
 
 struct Row<'r, 'a> {
     kind: RecordKind,
     values: &'r RowValues<'a>,
     date: &'r DateOptions,
+    numbers: &'r NumberFormat,
+}
+
+/// Reads a number by the file's format and hands its canonical form to a scale's parser; an
+/// error shows the value as the file wrote it.
+fn scaled<T>(
+    field: &str,
+    value: &str,
+    native: bool,
+    numbers: &NumberFormat,
+    parse: impl Fn(&str, &str) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
+    let canonical = if native {
+        value.trim().to_string()
+    } else {
+        canonical_number(parse_number(field, value, numbers)?)
+    };
+    parse(field, &canonical).map_err(|e| FieldError {
+        value: FieldError::new(field, value, "").value,
+        ..e
+    })
+}
+
+/// A money amount: currency symbols around the number are dropped.
+fn money(
+    field: &str,
+    value: &str,
+    native: bool,
+    numbers: &NumberFormat,
+) -> Result<Money, FieldError> {
+    let v = value
+        .trim()
+        .trim_start_matches(['$', '€', '£'])
+        .trim_end_matches(['$', '€', '£'])
+        .trim();
+    let v = v
+        .strip_prefix("EUR")
+        .or_else(|| v.strip_prefix("USD"))
+        .or_else(|| v.strip_prefix("GBP"))
+        .or_else(|| v.strip_suffix("EUR"))
+        .or_else(|| v.strip_suffix("USD"))
+        .or_else(|| v.strip_suffix("GBP"))
+        .unwrap_or(v);
+    scaled(field, v, native, numbers, Money::parse).map_err(|e| FieldError {
+        value: FieldError::new(field, value, "").value,
+        ..e
+    })
 }
 
 impl Row<'_, '_> {
@@ -75,6 +126,25 @@ impl Row<'_, '_> {
     fn plain(&self, i: usize) -> Option<String> {
         self.opt(i).map(str::to_string)
     }
+
+    /// A number on a scale (NPS, CSAT, CES, rating), read by the file's number format.
+    fn score<T>(
+        &self,
+        i: usize,
+        parse: impl Fn(&str, &str) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
+        let native = self.values.native & (1 << i) != 0;
+        self.opt(i)
+            .map(|v| scaled(self.name(i), v, native, self.numbers, &parse))
+            .transpose()
+    }
+
+    fn money(&self, i: usize) -> Result<Option<Money>, FieldError> {
+        let native = self.values.native & (1 << i) != 0;
+        self.opt(i)
+            .map(|v| money(self.name(i), v, native, self.numbers))
+            .transpose()
+    }
 }
 
 /// Converts one row. The first invalid field is reported.
@@ -82,9 +152,15 @@ pub fn convert(
     kind: RecordKind,
     values: &RowValues<'_>,
     date: &DateOptions,
+    numbers: &NumberFormat,
     line: u64,
 ) -> Result<Record, RowError> {
-    let row = Row { kind, values, date };
+    let row = Row {
+        kind,
+        values,
+        date,
+        numbers,
+    };
     let record = match kind {
         RecordKind::Customers => customer(&row),
         RecordKind::Products => product(&row),
@@ -103,7 +179,7 @@ fn customer(r: &Row<'_, '_>) -> Result<Record, FieldError> {
         segment: r.opt_with(2, Label::parse)?,
         persona: r.opt_with(3, Label::parse)?,
         since: r.opt_time(4)?,
-        value_per_year: r.opt_with(5, Money::parse)?,
+        value_per_year: r.money(5)?,
         white_glove: r.opt_with(6, parse_bool)?.unwrap_or(false),
         churned_at: r.opt_time(7)?,
     }))
@@ -144,11 +220,14 @@ fn signal(r: &Row<'_, '_>) -> Result<Record, FieldError> {
 
 fn survey(r: &Row<'_, '_>) -> Result<Record, FieldError> {
     let mut aspects = Vec::with_capacity(r.values.aspects.len());
-    for (name, value) in &r.values.aspects {
+    for (name, value, native) in &r.values.aspects {
         let v = value.trim();
         if !v.is_empty() {
             let field = format!("aspect_{}", name.as_str());
-            aspects.push((name.clone(), Rating::parse(&field, v)?));
+            aspects.push((
+                name.clone(),
+                scaled(&field, v, *native, r.numbers, Rating::parse)?,
+            ));
         }
     }
     let s = SurveyResponse {
@@ -159,10 +238,10 @@ fn survey(r: &Row<'_, '_>) -> Result<Record, FieldError> {
         case: r.opt_with(4, CaseId::parse)?,
         agent: r.opt_with(5, AgentId::parse)?,
         channel: r.opt_with(6, Channel::parse)?,
-        nps: r.opt_with(7, NpsScore::parse)?,
-        csat: r.opt_with(8, CsatScore::parse)?,
-        ces: r.opt_with(9, CesScore::parse)?,
-        overall: r.opt_with(10, Rating::parse)?,
+        nps: r.score(7, NpsScore::parse)?,
+        csat: r.score(8, CsatScore::parse)?,
+        ces: r.score(9, CesScore::parse)?,
+        overall: r.score(10, Rating::parse)?,
         aspects,
         comment: r.text(11)?,
     };

@@ -1,5 +1,6 @@
-//! Opening a file: gzip detection, BOM, byte counting for progress, a guard on line length, and
-//! the fingerprint that tells a re-import of the same file from a new one.
+//! Opening a file: gzip detection, BOM, line endings (old Mac files end lines with a bare CR), byte
+//! counting for progress, a guard on line length, and the fingerprint that tells a re-import of
+//! the same file from a new one.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -88,6 +89,157 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
+/// Line endings of old Mac files: a bare CR ends every line and no LF appears. Such a file is read
+/// with each CR turned into an LF, so rows, line numbers and the line guard work as for any
+/// other file. Every other file is passed through untouched: there an LF ends a line (CRLF is
+/// an LF with a CR before it) and a bare CR is part of the field it stands in, never a row end.
+struct CrLines<R> {
+    inner: R,
+    tail: Tail,
+    mode: CrMode,
+    /// Bytes read ahead to decide the mode, not yet handed on.
+    ahead: Vec<u8>,
+    at: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CrMode {
+    Undecided,
+    Pass,
+    Translate,
+}
+
+/// How much of the file is looked at to decide its line endings.
+const SNIFF: usize = 64 << 10;
+
+/// What the end of the data looks like, for telling a row cut off by the end of the file (no
+/// line break after it, or inside a quote never closed) from one ended by a line break.
+#[derive(Debug, Clone, Default)]
+pub struct Tail(Arc<TailState>);
+
+#[derive(Debug, Default)]
+struct TailState {
+    /// Bytes handed on, and bytes of them the parser never sees (a BOM).
+    total: AtomicU64,
+    skipped: AtomicU64,
+    /// The source returned no more bytes.
+    eof: std::sync::atomic::AtomicBool,
+    /// The last byte handed on, and the last one that is not a line break (0: none).
+    last: std::sync::atomic::AtomicU8,
+    last_content: std::sync::atomic::AtomicU8,
+}
+
+impl Tail {
+    /// Whether the parser, having consumed `consumed` bytes, has reached the end of the data.
+    pub fn at_end(&self, consumed: u64) -> bool {
+        self.0.eof.load(Ordering::Relaxed)
+            && consumed + self.0.skipped.load(Ordering::Relaxed)
+                >= self.0.total.load(Ordering::Relaxed)
+    }
+
+    /// The data's last byte.
+    pub fn last(&self) -> Option<u8> {
+        match self.0.last.load(Ordering::Relaxed) {
+            0 => None,
+            b => Some(b),
+        }
+    }
+
+    /// The data's last byte that is not a line break.
+    pub fn last_content(&self) -> Option<u8> {
+        match self.0.last_content.load(Ordering::Relaxed) {
+            0 => None,
+            b => Some(b),
+        }
+    }
+
+    fn skip(&self, n: u64) {
+        self.0.skipped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn see(&self, buf: &[u8]) {
+        let Some(&last) = buf.last() else {
+            self.0.eof.store(true, Ordering::Relaxed);
+            return;
+        };
+        self.0.total.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.0.last.store(last, Ordering::Relaxed);
+        if let Some(&b) = buf.iter().rev().find(|&&b| b != b'\n' && b != b'\r') {
+            self.0.last_content.store(b, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<R: Read> CrLines<R> {
+    fn new(inner: R, tail: Tail) -> CrLines<R> {
+        CrLines {
+            inner,
+            tail,
+            mode: CrMode::Undecided,
+            ahead: Vec::new(),
+            at: 0,
+        }
+    }
+
+    fn decide(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; SNIFF];
+        let mut filled = 0;
+        while filled < SNIFF {
+            let n = self.inner.read(&mut buf[filled..])?;
+            if n == 0 {
+                break;
+            }
+            if buf[filled..filled + n].contains(&b'\n') {
+                filled += n;
+                break;
+            }
+            filled += n;
+        }
+        buf.truncate(filled);
+        self.mode = if !buf.contains(&b'\n') && buf.contains(&b'\r') {
+            CrMode::Translate
+        } else {
+            CrMode::Pass
+        };
+        if self.mode == CrMode::Translate {
+            translate(&mut buf);
+        }
+        self.ahead = buf;
+        Ok(())
+    }
+}
+
+fn translate(buf: &mut [u8]) {
+    for b in buf.iter_mut().filter(|b| **b == b'\r') {
+        *b = b'\n';
+    }
+}
+
+impl<R: Read> Read for CrLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.mode == CrMode::Undecided {
+            self.decide()?;
+        }
+        if self.at < self.ahead.len() {
+            let n = buf.len().min(self.ahead.len() - self.at);
+            buf[..n].copy_from_slice(&self.ahead[self.at..self.at + n]);
+            self.tail.see(&buf[..n]);
+            self.at += n;
+            if self.at == self.ahead.len() {
+                self.ahead = Vec::new();
+                self.at = 0;
+            }
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        if self.mode == CrMode::Translate {
+            translate(&mut buf[..n]);
+        }
+        self.tail.see(&buf[..n]);
+        Ok(n)
+    }
+}
+
 pub(crate) fn is_line_too_long(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<LineTooLong>())
 }
@@ -106,6 +258,7 @@ pub struct Opened {
     /// Size on disk, for progress.
     pub size: u64,
     pub progress: Progress,
+    pub tail: Tail,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IngestError + '_ {
@@ -129,10 +282,11 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
     );
     let head = raw.fill_buf().map_err(io_err(path))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let tail = Tail::default();
     let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(MultiGzDecoder::new(raw))
+        Box::new(CrLines::new(MultiGzDecoder::new(raw), tail.clone()))
     } else {
-        Box::new(raw)
+        Box::new(CrLines::new(raw, tail.clone()))
     };
     let mut reader = BufReader::with_capacity(
         BUF,
@@ -175,6 +329,7 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
         .copied();
     if bom {
         reader.consume(3);
+        tail.skip(3);
     }
     let format = format_of(path, first);
     Ok(Opened {
@@ -182,6 +337,7 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
         format,
         size,
         progress,
+        tail,
     })
 }
 

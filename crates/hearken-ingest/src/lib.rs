@@ -14,8 +14,10 @@ pub mod fields;
 mod input;
 mod mapping;
 mod reader;
+pub mod redact;
 
 pub use error::{IngestError, RowError};
 pub use input::{Format, MAX_LINE, Progress, fingerprint};
-pub use mapping::Mapping;
+pub use mapping::{Mapping, SkipRule};
 pub use reader::{Enriched, Enricher, MAX_RAW, ParsedRow, ReadOptions, RowReader};
+pub use redact::{Redact, Redactor};

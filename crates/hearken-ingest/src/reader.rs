@@ -5,13 +5,15 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use hearken_model::{DateOptions, Label, Record, RecordKind, Timestamp};
+use hearken_model::{DateOptions, Label, NumberFormat, Record, RecordKind, Timestamp};
 
 use crate::convert::{RowValues, convert};
 use crate::fields::{ASPECT_PREFIX, fields, match_header, normalise, slot};
 use crate::input::{self, Format, Progress};
-use crate::{IngestError, Mapping, RowError};
+use crate::mapping::Rule;
+use crate::{IngestError, Mapping, Redactor, RowError};
 
 /// How much of a bad row's raw text the quarantine keeps. The file and line locate the rest.
 pub const MAX_RAW: usize = 64 << 10;
@@ -23,8 +25,12 @@ pub struct ReadOptions {
     /// Longest physical line accepted (default [`input::MAX_LINE`]).
     pub max_line: usize,
     /// Runs on valid records through [`RowReader::enrich`]: text understanding (sentiment,
-    /// language, topic) and PII redaction plug in here.
+    /// language, topic) and the redaction of free texts plug in here.
     pub enrich: Option<Enricher>,
+    /// Removes personal data from everything else the reader hands on: ids, names and labels of
+    /// records, and the values, reasons and raw text of rows it cannot read (see
+    /// [`crate::redact`]).
+    pub redact: Option<Redactor>,
 }
 
 impl ReadOptions {
@@ -34,6 +40,7 @@ impl ReadOptions {
             mapping: None,
             max_line: input::MAX_LINE,
             enrich: None,
+            redact: None,
         }
     }
 }
@@ -65,13 +72,72 @@ impl std::fmt::Debug for Enricher {
 }
 
 /// One row read from a file: a validated record, or why it is not one (with its raw text, to be
-/// quarantined).
+/// quarantined), or a row a mapping rule skips.
 #[derive(Debug)]
 pub struct ParsedRow {
     pub line: u64,
+    /// Unused when `skipped` is set.
     pub record: Result<Record, RowError>,
     pub raw: Option<String>,
     pub enriched: Enriched,
+    /// The reason of the mapping's `[[skip]]` rule that skips this row: it is counted under the
+    /// reason and neither stored nor quarantined.
+    pub skipped: Option<Arc<str>>,
+    /// For a row that could not be read: its id (signal_id, customer_id, ...) when that much
+    /// could be, so a later import storing the id settles its quarantine entry.
+    pub key: Option<String>,
+}
+
+impl ParsedRow {
+    fn new(line: u64, record: Result<Record, RowError>, raw: Option<String>) -> ParsedRow {
+        ParsedRow {
+            line,
+            record,
+            raw,
+            enriched: Enriched::default(),
+            skipped: None,
+            key: None,
+        }
+    }
+
+    fn skip(line: u64, reason: Arc<str>) -> ParsedRow {
+        ParsedRow {
+            line,
+            record: Err(RowError::whole_row(line, reason.to_string())),
+            raw: None,
+            enriched: Enriched::default(),
+            skipped: Some(reason),
+            key: None,
+        }
+    }
+
+    fn keyed(mut self, values: &RowValues<'_>) -> ParsedRow {
+        if self.record.is_err() {
+            self.key = values
+                .slots
+                .first()
+                .and_then(|v| v.as_deref())
+                .and_then(|v| hearken_model::ExtId::parse("id", v).ok())
+                .map(|id| id.as_str().to_string());
+        }
+        self
+    }
+}
+
+/// Fields whose values are dates, watched so that a column where every date fails is explained
+/// once (what the values look like, which `date_format` would read them).
+const DATE_FIELDS: &[&str] = &["at", "customer_since", "churned_at"];
+
+/// Date samples kept per field for that explanation.
+const DATE_SAMPLES: usize = 5;
+
+#[derive(Debug, Default)]
+struct DateStats {
+    ok: u64,
+    failed: u64,
+    /// The field as errors name it (with its column), and distinct failing values.
+    shown: String,
+    samples: Vec<String>,
 }
 
 /// Per-field value translations and defaults from the mapping.
@@ -120,17 +186,29 @@ impl Plan {
     }
 }
 
+/// How one file's values are read: the kind, dates, numbers, the mapping's translations and
+/// defaults, and its skip rules.
+struct Rules {
+    kind: RecordKind,
+    date: DateOptions,
+    numbers: NumberFormat,
+    plan: Plan,
+    skip: Vec<(Rule, Arc<str>)>,
+}
+
 /// Reads rows of one kind from one file.
 pub struct RowReader {
     path: PathBuf,
-    kind: RecordKind,
-    date: DateOptions,
-    plan: Plan,
+    rules: Rules,
     inner: Inner,
     progress: Progress,
     size: u64,
     notes: Vec<String>,
     enrich: Option<Enricher>,
+    redact: Option<Redactor>,
+    dates: Vec<DateStats>,
+    /// Rows skipped per rule, for the notes.
+    skipped: Vec<u64>,
 }
 
 enum Inner {
@@ -140,38 +218,56 @@ enum Inner {
 
 impl RowReader {
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<RowReader, IngestError> {
-        if let Some(m) = &opts.mapping {
+        let mapping = opts.mapping.as_ref();
+        if let Some(m) = mapping {
             m.validate(opts.kind)?;
         }
+        let skip = match mapping {
+            Some(m) => m
+                .rules()?
+                .into_iter()
+                .map(|r| {
+                    let reason: Arc<str> = r.reason.as_str().into();
+                    (r, reason)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let rules = Rules {
+            kind: opts.kind,
+            date: mapping.map(Mapping::date_options).unwrap_or_default(),
+            numbers: mapping
+                .map(Mapping::number_format)
+                .transpose()?
+                .unwrap_or_default(),
+            plan: Plan::new(opts.kind, mapping),
+            skip,
+        };
         let opened = input::open(path, opts.max_line)?;
-        let date = opts
-            .mapping
-            .as_ref()
-            .map(Mapping::date_options)
-            .unwrap_or_default();
-        let plan = Plan::new(opts.kind, opts.mapping.as_ref());
         let mut notes = Vec::new();
         let inner = match opened.format {
             Format::Csv => Inner::Csv(CsvRows::open(
                 path,
                 opened.reader,
+                opened.tail,
                 opts,
-                &plan,
-                &date,
+                &rules,
                 &mut notes,
             )?),
             Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
         };
+        let skipped = vec![0; rules.skip.len()];
         Ok(RowReader {
             path: path.to_path_buf(),
-            kind: opts.kind,
-            date,
-            plan,
+            rules,
             inner,
             progress: opened.progress,
             size: opened.size,
             notes,
             enrich: opts.enrich.clone(),
+            redact: opts.redact.clone(),
+            dates: DATE_FIELDS.iter().map(|_| DateStats::default()).collect(),
+            skipped,
         })
     }
 
@@ -184,7 +280,8 @@ impl RowReader {
         self.size
     }
 
-    /// Things worth telling the person importing: ignored columns, a recognised export format.
+    /// Things worth telling the person importing: ignored columns, a recognised export format,
+    /// skip rules that never matched, and a date column none of whose values could be read.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
         if let Inner::Json(j) = &self.inner
@@ -192,21 +289,140 @@ impl RowReader {
         {
             notes.push(format!("ignored keys: {}", j.ignored.join(", ")));
         }
+        for ((rule, _), n) in self.rules.skip.iter().zip(&self.skipped) {
+            if *n == 0 {
+                notes.push(format!(
+                    "skip rule '{}' matched no row: check its column and values",
+                    rule.reason
+                ));
+            }
+        }
+        notes.extend(self.date_diagnosis());
         notes
+    }
+
+    /// For each date field whose every value failed: what the values look like and which
+    /// `date_format` (if any) would read them.
+    pub fn date_diagnosis(&self) -> Vec<String> {
+        self.dates
+            .iter()
+            .filter(|d| d.failed > 0 && d.ok == 0)
+            .map(|d| {
+                let samples: Vec<&str> = d.samples.iter().map(String::as_str).collect();
+                let shown: Vec<String> = samples
+                    .iter()
+                    .map(|s| {
+                        let s = match &self.redact {
+                            Some(r) => r.text(s).unwrap_or_else(|| s.to_string()),
+                            None => s.to_string(),
+                        };
+                        format!("'{s}'")
+                    })
+                    .collect();
+                let fix = match hearken_model::suggest_date_format(&samples) {
+                    Some(f) if f.starts_with("date_order") => {
+                        format!("set {f} in the mapping to read them")
+                    }
+                    Some(f) => format!("set date_format = \"{f}\" in the mapping to read them"),
+                    None => "no date format Hearken knows reads them: set date_format in the mapping to a strftime format (e.g. \"%d-%m-%Y %H:%M\"), \"epoch\", \"epoch_ms\" or \"excel\"".to_string(),
+                };
+                format!(
+                    "no date in {} could be read ({} rows); the values look like {}; {fix}",
+                    d.shown,
+                    d.failed,
+                    shown.join(", ")
+                )
+            })
+            .collect()
+    }
+
+    /// Rows skipped so far by each rule, with the rule's reason.
+    pub fn skipped(&self) -> Vec<(String, u64)> {
+        self.rules
+            .skip
+            .iter()
+            .zip(&self.skipped)
+            .map(|((_, reason), n)| (reason.to_string(), *n))
+            .collect()
     }
 
     /// The next row, or None at the end of the file. An `Err` is a problem with the whole file
     /// (unreadable, a line beyond the limit); the rows before it were returned.
     pub fn next_row(&mut self) -> Result<Option<ParsedRow>, IngestError> {
-        match &mut self.inner {
-            Inner::Csv(c) => c.next_row(&self.path, self.kind, &self.plan, &self.date),
-            Inner::Json(j) => j.next_row(
-                &self.path,
-                self.kind,
-                &self.plan,
-                &self.date,
-                &mut self.notes,
-            ),
+        let row = match &mut self.inner {
+            Inner::Csv(c) => c.next_row(&self.path, &self.rules)?,
+            Inner::Json(j) => j.next_row(&self.path, &self.rules)?,
+        };
+        let Some(mut row) = row else {
+            return Ok(None);
+        };
+        if row.skipped.is_some() {
+            if let Some(i) = self
+                .rules
+                .skip
+                .iter()
+                .position(|(_, r)| Some(r) == row.skipped.as_ref())
+            {
+                self.skipped[i] += 1;
+            }
+            return Ok(Some(row));
+        }
+        self.watch_dates(&row);
+        if let Some(r) = &self.redact {
+            match row.record.as_mut() {
+                Ok(record) => r.record(record, self.enrich.is_none()),
+                Err(e) => {
+                    if let Some(v) = e.value.as_mut() {
+                        r.string(v);
+                    }
+                    r.string(&mut e.reason);
+                }
+            }
+            if let Some(raw) = row.raw.as_mut() {
+                r.string(raw);
+            }
+            if let Some(key) = row.key.as_mut()
+                && let Some(p) = r.id(key)
+            {
+                *key = p;
+            }
+        }
+        Ok(Some(row))
+    }
+
+    fn watch_dates(&mut self, row: &ParsedRow) {
+        match &row.record {
+            Ok(record) => {
+                let present = match record {
+                    Record::Signal(_) | Record::Survey(_) | Record::CaseEvent(_) => {
+                        [true, false, false]
+                    }
+                    Record::Customer(c) => [false, c.since.is_some(), c.churned_at.is_some()],
+                    Record::Product(_) | Record::Agent(_) => [false; 3],
+                };
+                for (d, p) in self.dates.iter_mut().zip(present) {
+                    d.ok += u64::from(p);
+                }
+            }
+            Err(e) => {
+                let Some(field) = &e.field else { return };
+                let name = field.split(" (column").next().unwrap_or(field);
+                let Some(i) = DATE_FIELDS.iter().position(|f| *f == name) else {
+                    return;
+                };
+                let d = &mut self.dates[i];
+                d.failed += 1;
+                if d.shown.is_empty() {
+                    d.shown = field.clone();
+                }
+                if let Some(v) = &e.value
+                    && d.samples.len() < DATE_SAMPLES
+                    && !v.trim().is_empty()
+                    && !d.samples.contains(v)
+                {
+                    d.samples.push(v.clone());
+                }
+            }
         }
     }
 
@@ -256,8 +472,45 @@ struct CsvRows {
     headers: Vec<String>,
     cols: Vec<Option<usize>>,
     aspects: Vec<(Label, usize)>,
+    /// The column each skip rule looks at, in rule order.
+    skip_cols: Vec<usize>,
     delimiter: u8,
     max_line: usize,
+    /// The first physical line of the current row, and how many it spans (more than one:
+    /// quoted line breaks, or an unbalanced quote that joined lines).
+    start: u64,
+    span: u64,
+    /// The last byte of the file that is not a line break, once it has been read to its end.
+    tail: input::Tail,
+}
+
+/// Reads one record. Lines end at LF only: a CR before it (CRLF) is dropped from the record's
+/// last field, and a bare CR anywhere else is part of its field, never the end of a row. (Files
+/// that end every line with a bare CR are translated when opened: see `input::CrLines`.)
+/// Returns Some(false) for a line holding nothing but a CR, which is an empty line.
+fn read_record(
+    rdr: &mut csv::Reader<Box<dyn BufRead + Send>>,
+    rec: &mut csv::ByteRecord,
+) -> csv::Result<Option<bool>> {
+    if !rdr.read_byte_record(rec)? {
+        return Ok(None);
+    }
+    let n = rec.len();
+    let Some(last) = rec.get(n - 1) else {
+        return Ok(Some(true));
+    };
+    if last.last() != Some(&b'\r') {
+        return Ok(Some(true));
+    }
+    if n == 1 && last.len() == 1 {
+        return Ok(Some(false));
+    }
+    let kept = last[..last.len() - 1].to_vec();
+    let position = rec.position().cloned();
+    rec.truncate(n - 1);
+    rec.push_field(&kept);
+    rec.set_position(position);
+    Ok(Some(true))
 }
 
 /// Picks the delimiter that occurs most often outside quotes in the header line.
@@ -294,9 +547,9 @@ impl CsvRows {
     fn open(
         path: &Path,
         mut reader: Box<dyn BufRead + Send>,
+        tail: input::Tail,
         opts: &ReadOptions,
-        plan: &Plan,
-        date: &DateOptions,
+        rules: &Rules,
         notes: &mut Vec<String>,
     ) -> Result<CsvRows, IngestError> {
         let kind = opts.kind;
@@ -312,19 +565,23 @@ impl CsvRows {
         };
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(256 << 10)
             .from_reader(reader);
         let mut header = csv::ByteRecord::new();
-        match rdr.read_byte_record(&mut header) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(IngestError::Empty {
-                    path: path.to_path_buf(),
-                });
+        loop {
+            match read_record(&mut rdr, &mut header) {
+                Ok(Some(true)) => break,
+                Ok(Some(false)) => continue,
+                Ok(None) => {
+                    return Err(IngestError::Empty {
+                        path: path.to_path_buf(),
+                    });
+                }
+                Err(e) => return Err(csv_error(path, 1, e, opts.max_line)),
             }
-            Err(e) => return Err(csv_error(path, 1, e, opts.max_line)),
         }
         let mut headers = Vec::with_capacity(header.len());
         for h in header.iter() {
@@ -356,20 +613,22 @@ impl CsvRows {
         {
             let mut row2 = csv::ByteRecord::new();
             let mut row3 = csv::ByteRecord::new();
-            let got2 = rdr
-                .read_byte_record(&mut row2)
-                .map_err(|e| csv_error(path, 2, e, opts.max_line))?;
-            let got3 = got2
-                && rdr
-                    .read_byte_record(&mut row3)
-                    .map_err(|e| csv_error(path, 3, e, opts.max_line))?;
+            let mut next = |rec: &mut csv::ByteRecord, line| loop {
+                match read_record(&mut rdr, rec) {
+                    Ok(Some(false)) => continue,
+                    Ok(got) => return Ok(got.is_some()),
+                    Err(e) => return Err(csv_error(path, line, e, opts.max_line)),
+                }
+            };
+            let got2 = next(&mut row2, 2)?;
+            let got3 = got2 && next(&mut row3, 3)?;
             let date_col = normalised
                 .iter()
                 .position(|h| h == "recordeddate" || h == "enddate");
             let row2_is_data = date_col
                 .and_then(|c| row2.get(c))
                 .and_then(|v| std::str::from_utf8(v).ok())
-                .is_some_and(|v| Timestamp::parse("at", v, date).is_ok());
+                .is_some_and(|v| Timestamp::parse("at", v, &rules.date).is_ok());
             if got2 && !row2_is_data {
                 questions = Some(
                     row2.iter()
@@ -397,7 +656,7 @@ impl CsvRows {
 
         let (cols, aspects, ignored) = bind(path, kind, &headers, questions.as_deref(), mapping)?;
         for (i, spec) in fields(kind).iter().enumerate() {
-            if spec.required && cols[i].is_none() && plan.defaults[i].is_none() {
+            if spec.required && cols[i].is_none() && rules.plan.defaults[i].is_none() {
                 return Err(IngestError::MissingColumn {
                     path: path.to_path_buf(),
                     field: spec.name.to_string(),
@@ -405,6 +664,24 @@ impl CsvRows {
                 });
             }
         }
+        let mut skip_cols = Vec::with_capacity(rules.skip.len());
+        for (i, (rule, _)) in rules.skip.iter().enumerate() {
+            let c = find_column(&headers, &rule.column).ok_or_else(|| IngestError::Mapping {
+                mapping: mapping.map(|m| m.path.clone()).unwrap_or_default(),
+                message: format!(
+                    "[[skip]] rule {} looks at column '{}', but {} has no such column (columns: {})",
+                    i + 1,
+                    rule.column,
+                    path.display(),
+                    headers.join(", ")
+                ),
+            })?;
+            skip_cols.push(c);
+        }
+        let ignored: Vec<String> = ignored
+            .into_iter()
+            .filter(|h| !rules.skip.iter().any(|(r, _)| &r.column == h))
+            .collect();
         if !ignored.is_empty() {
             notes.push(format!("ignored columns: {}", ignored.join(", ")));
         }
@@ -415,31 +692,50 @@ impl CsvRows {
             headers,
             cols,
             aspects,
+            skip_cols,
             delimiter,
             max_line: opts.max_line,
+            start: 0,
+            span: 1,
+            tail,
         })
     }
 
-    fn next_row(
-        &mut self,
-        path: &Path,
-        kind: RecordKind,
-        plan: &Plan,
-        date: &DateOptions,
-    ) -> Result<Option<ParsedRow>, IngestError> {
+    fn next_row(&mut self, path: &Path, rules: &Rules) -> Result<Option<ParsedRow>, IngestError> {
         if let Some(r) = self.pushed_back.pop_front() {
             self.rec = r;
+            self.start = self.rec.position().map_or(0, csv::Position::line);
+            self.span = 1;
         } else {
-            let line = self.rdr.position().line();
-            match self.rdr.read_byte_record(&mut self.rec) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(e) => return Err(csv_error(path, line, e, self.max_line)),
+            loop {
+                let line = self.rdr.position().line();
+                match read_record(&mut self.rdr, &mut self.rec) {
+                    Ok(Some(true)) => break,
+                    // A line holding only a CR is an empty line, as an empty line is.
+                    Ok(Some(false)) => continue,
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Err(csv_error(path, line, e, self.max_line)),
+                }
+            }
+            // The record's position is where the reader started looking for it, which is before
+            // any empty lines it skipped; the line after it is exact. Count back over the line
+            // breaks inside its fields (only when it is not the usual one-line row).
+            let from = self.rec.position().map_or(0, csv::Position::line);
+            let after = self.rdr.position().line();
+            let unterminated =
+                self.tail.at_end(self.rdr.position().byte()) && self.tail.last() != Some(b'\n');
+            let last = if unterminated { after } else { after - 1 };
+            if last == from {
+                (self.start, self.span) = (from, 1);
+            } else {
+                let breaks = self.rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+                self.start = last.saturating_sub(breaks).max(from);
+                self.span = last.saturating_sub(self.start) + 1;
             }
         }
         // An empty line yields no record at all. Anything else, even a line of spaces, is a
         // row: quarantined if it is not a valid one, never silently skipped.
-        Ok(Some(self.parse_current(kind, plan, date)))
+        Ok(Some(self.parse_current(rules)))
     }
 
     fn raw(&self) -> String {
@@ -453,22 +749,56 @@ impl CsvRows {
         cut(&joined)
     }
 
-    fn parse_current(&self, kind: RecordKind, plan: &Plan, date: &DateOptions) -> ParsedRow {
-        let line = self.rec.position().map_or(0, csv::Position::line);
-        let fail = |e: RowError| ParsedRow {
-            line,
-            record: Err(e),
-            raw: Some(self.raw()),
-            enriched: Enriched::default(),
+    /// Why a row has the wrong number of fields, with what usually causes it.
+    fn field_count_error(&self, line: u64) -> RowError {
+        let (got, want) = (self.rec.len(), self.headers.len());
+        let cause = if self.span > 1 {
+            format!(
+                "; this row runs over {} lines ({line} to {}): a quote opened there and not closed joins the lines after it",
+                self.span,
+                line + self.span - 1
+            )
+        } else if got > want && self.rec.iter().any(|f| f.contains(&b'\r')) {
+            "; it holds a bare carriage return (CR): if a row ends there, save the file with LF or CRLF line endings".to_string()
+        } else if got < want {
+            "; a line break inside an unquoted field splits a row in two: quote such fields, or check the delimiter".to_string()
+        } else {
+            "; check quoting and the delimiter".to_string()
         };
+        RowError::whole_row(
+            line,
+            format!(
+                "has {got} fields but the header has {want} (delimiter '{}'){cause}",
+                char::from(self.delimiter).escape_default()
+            ),
+        )
+    }
+
+    /// Whether the current row is the last of the file and its last field runs over lines to the
+    /// end of the file without a closing quote: a quote opened there and never closed took in
+    /// every line after it, which look like rows of their own.
+    fn unclosed_at_end(&self) -> bool {
+        self.span > 1
+            && self.tail.at_end(self.rdr.position().byte())
+            && self
+                .rec
+                .get(self.rec.len().saturating_sub(1))
+                .is_some_and(|f| f.contains(&b'\n'))
+            && self.tail.last_content() != Some(b'"')
+    }
+
+    fn parse_current(&self, rules: &Rules) -> ParsedRow {
+        let line = self.start;
+        let fail = |e: RowError| ParsedRow::new(line, Err(e), Some(self.raw()));
         if self.rec.len() != self.headers.len() {
+            return fail(self.field_count_error(line));
+        }
+        if self.unclosed_at_end() {
             return fail(RowError::whole_row(
                 line,
                 format!(
-                    "has {} fields but the header has {}; check quoting and the delimiter ('{}')",
-                    self.rec.len(),
-                    self.headers.len(),
-                    char::from(self.delimiter).escape_default()
+                    "its last field opens a quote that is never closed: it runs over lines {line} to {} (the end of the file), taking in the lines after it; close the quote",
+                    line + self.span - 1
                 ),
             ));
         }
@@ -484,9 +814,18 @@ impl CsvRows {
                 ),
             })
         };
+        for ((rule, reason), col) in rules.skip.iter().zip(&self.skip_cols) {
+            match field(*col) {
+                Ok(v) if rule.skips(Some(v)) => return ParsedRow::skip(line, reason.clone()),
+                Ok(_) => {}
+                Err(e) => return fail(e),
+            }
+        }
+        let kind = rules.kind;
         let mut values = RowValues {
             slots: Vec::with_capacity(self.cols.len()),
             aspects: Vec::new(),
+            native: 0,
         };
         for (i, col) in self.cols.iter().enumerate() {
             let v = match col {
@@ -496,21 +835,16 @@ impl CsvRows {
                 },
                 None => None,
             };
-            values.slots.push(plan.apply(i, v));
+            values.slots.push(rules.plan.apply(i, v));
         }
         for (name, col) in &self.aspects {
             match field(*col) {
-                Ok(s) => values.aspects.push((name.clone(), Cow::Borrowed(s))),
+                Ok(s) => values.aspects.push((name.clone(), Cow::Borrowed(s), false)),
                 Err(e) => return fail(e),
             }
         }
-        match convert(kind, &values, date, line) {
-            Ok(record) => ParsedRow {
-                line,
-                record: Ok(record),
-                raw: None,
-                enriched: Enriched::default(),
-            },
+        match convert(kind, &values, &rules.date, &rules.numbers, line) {
+            Ok(record) => ParsedRow::new(line, Ok(record), None),
             Err(mut e) => {
                 // Report the file's own column name next to the canonical one.
                 if let Some(f) = &e.field
@@ -520,10 +854,18 @@ impl CsvRows {
                 {
                     e.field = Some(format!("{f} (column '{}')", self.headers[*c]));
                 }
-                fail(e)
+                fail(e).keyed(&values)
             }
         }
     }
+}
+
+/// A column by its exact header, else by its folded name.
+fn find_column(headers: &[String], name: &str) -> Option<usize> {
+    headers.iter().position(|h| h == name).or_else(|| {
+        let n = normalise(name);
+        headers.iter().position(|h| normalise(h) == n)
+    })
 }
 
 fn csv_error(path: &Path, line: u64, e: csv::Error, limit: usize) -> IngestError {
@@ -551,12 +893,7 @@ fn bind(
     let mut cols: Vec<Option<usize>> = vec![None; specs.len()];
     let mut used = vec![false; headers.len()];
     let mut aspects = Vec::new();
-    let find = |name: &str| -> Option<usize> {
-        headers.iter().position(|h| h == name).or_else(|| {
-            let n = normalise(name);
-            headers.iter().position(|h| normalise(h) == n)
-        })
-    };
+    let find = |name: &str| find_column(headers, name);
     if let Some(m) = mapping {
         let missing = |field: &str, column: &str| IngestError::Mapping {
             mapping: m.path.clone(),
@@ -716,14 +1053,7 @@ impl JsonRows {
         t
     }
 
-    fn next_row(
-        &mut self,
-        path: &Path,
-        kind: RecordKind,
-        plan: &Plan,
-        date: &DateOptions,
-        _notes: &mut Vec<String>,
-    ) -> Result<Option<ParsedRow>, IngestError> {
+    fn next_row(&mut self, path: &Path, rules: &Rules) -> Result<Option<ParsedRow>, IngestError> {
         loop {
             self.buf.clear();
             let n = self
@@ -739,20 +1069,14 @@ impl JsonRows {
             }
             let line = self.line;
             let buf = std::mem::take(&mut self.buf);
-            let row = self.parse(&buf, line, kind, plan, date);
+            let row = self.parse(&buf, line, rules);
             self.buf = buf;
             return Ok(Some(row));
         }
     }
 
-    fn parse(
-        &mut self,
-        buf: &[u8],
-        line: u64,
-        kind: RecordKind,
-        plan: &Plan,
-        date: &DateOptions,
-    ) -> ParsedRow {
+    fn parse(&mut self, buf: &[u8], line: u64, rules: &Rules) -> ParsedRow {
+        let kind = rules.kind;
         let raw = || Some(cut(String::from_utf8_lossy(buf).trim_end()));
         let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(buf) {
             Ok(o) => o,
@@ -762,25 +1086,31 @@ impl JsonRows {
                 } else {
                     format!("is not a JSON object: {e}")
                 };
-                return ParsedRow {
-                    line,
-                    record: Err(RowError::whole_row(line, reason)),
-                    raw: raw(),
-                    enriched: Enriched::default(),
-                };
+                return ParsedRow::new(line, Err(RowError::whole_row(line, reason)), raw());
             }
         };
+        for (rule, reason) in &rules.skip {
+            let value = match obj.get(&rule.column) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+                Some(other) => Some(Cow::Owned(other.to_string())),
+            };
+            if rule.skips(value.as_deref()) {
+                return ParsedRow::skip(line, reason.clone());
+            }
+        }
         let n = fields(kind).len();
         let mut slots: Vec<Option<Cow<'_, str>>> = vec![None; n];
+        let mut native = 0u64;
         let mut aspects = Vec::new();
         for (key, value) in &obj {
             let target = self.target(kind, key);
-            let scalar = |v: &serde_json::Value| -> Result<Option<String>, RowError> {
+            let scalar = |v: &serde_json::Value| -> Result<Option<(String, bool)>, RowError> {
                 match v {
                     serde_json::Value::Null => Ok(None),
-                    serde_json::Value::String(s) => Ok(Some(s.clone())),
-                    serde_json::Value::Number(x) => Ok(Some(x.to_string())),
-                    serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
+                    serde_json::Value::String(s) => Ok(Some((s.clone(), false))),
+                    serde_json::Value::Number(x) => Ok(Some((x.to_string(), true))),
+                    serde_json::Value::Bool(b) => Ok(Some((b.to_string(), false))),
                     other => Err(RowError {
                         line,
                         field: Some(key.clone()),
@@ -791,18 +1121,25 @@ impl JsonRows {
             };
             let result = match target {
                 Target::Ignore => Ok(()),
-                Target::Slot(i) => scalar(value).map(|v| slots[i] = v.map(Cow::Owned)),
+                Target::Slot(i) => scalar(value).map(|v| {
+                    if let Some((v, is_number)) = v {
+                        if is_number && i < 64 {
+                            native |= 1 << i;
+                        }
+                        slots[i] = Some(Cow::Owned(v));
+                    }
+                }),
                 Target::Aspect(label) => scalar(value).map(|v| {
-                    if let Some(v) = v {
-                        aspects.push((label, Cow::Owned(v)));
+                    if let Some((v, is_number)) = v {
+                        aspects.push((label, Cow::Owned(v), is_number));
                     }
                 }),
                 Target::Aspects => match value.as_object() {
                     Some(map) => map.iter().try_for_each(|(name, v)| {
                         let label = Label::parse("aspect", name)
                             .map_err(|e| RowError::from_field(line, e))?;
-                        if let Some(v) = scalar(v)? {
-                            aspects.push((label, Cow::Owned(v)));
+                        if let Some((v, is_number)) = scalar(v)? {
+                            aspects.push((label, Cow::Owned(v), is_number));
                         }
                         Ok(())
                     }),
@@ -813,33 +1150,33 @@ impl JsonRows {
                 },
             };
             if let Err(e) = result {
-                return ParsedRow {
-                    line,
-                    record: Err(e),
-                    raw: raw(),
-                    enriched: Enriched::default(),
-                };
+                return ParsedRow::new(line, Err(e), raw());
             }
         }
-        let slots = slots
+        // A translated or defaulted value is the mapping's text, not the file's number.
+        let slots: Vec<Option<Cow<'_, str>>> = slots
             .into_iter()
             .enumerate()
-            .map(|(i, v)| plan.apply(i, v))
+            .map(|(i, v)| {
+                if i >= 64 || native & (1 << i) == 0 {
+                    return rules.plan.apply(i, v);
+                }
+                let number = v.clone();
+                let out = rules.plan.apply(i, v);
+                if out != number {
+                    native &= !(1u64 << i);
+                }
+                out
+            })
             .collect();
-        let values = RowValues { slots, aspects };
-        match convert(kind, &values, date, line) {
-            Ok(record) => ParsedRow {
-                line,
-                record: Ok(record),
-                raw: None,
-                enriched: Enriched::default(),
-            },
-            Err(e) => ParsedRow {
-                line,
-                record: Err(e),
-                raw: raw(),
-                enriched: Enriched::default(),
-            },
+        let values = RowValues {
+            slots,
+            aspects,
+            native,
+        };
+        match convert(kind, &values, &rules.date, &rules.numbers, line) {
+            Ok(record) => ParsedRow::new(line, Ok(record), None),
+            Err(e) => ParsedRow::new(line, Err(e), raw()).keyed(&values),
         }
     }
 }

@@ -11,6 +11,7 @@
 mod enums;
 mod error;
 mod ids;
+mod number;
 mod records;
 mod scores;
 mod time;
@@ -20,12 +21,13 @@ pub use error::FieldError;
 pub use ids::{
     ActionId, AgentId, CaseId, CustomerId, EventId, ExtId, ProductId, ResponseId, SignalId,
 };
+pub use number::{NumberFormat, THOUSANDS_SEPARATORS, canonical_number, parse_number};
 pub use records::{
     Action, Agent, CaseEvent, Customer, Label, Notification, Product, Record, Signal,
     SurveyResponse, Text,
 };
 pub use scores::{CesScore, CsatScore, Money, NpsScore, Rating};
-pub use time::{DateOptions, DateOrder, Timestamp};
+pub use time::{DateOptions, DateOrder, EPOCH_FORMATS, Timestamp, suggest_date_format};
 
 /// Parses a boolean the way spreadsheets and survey tools write them.
 pub fn parse_bool(field: &str, value: &str) -> Result<bool, FieldError> {

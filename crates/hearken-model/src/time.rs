@@ -59,6 +59,11 @@ impl Timestamp {
         }
         let offset = i64::from(opts.utc_offset_minutes) * 60;
         if let Some(fmt) = &opts.format {
+            if let Some(unit) = Epoch::named(fmt) {
+                return unit
+                    .parse(v)
+                    .ok_or_else(|| FieldError::new(field, value, unit.expected()));
+            }
             if let Ok(dt) = NaiveDateTime::parse_from_str(v, fmt) {
                 return Ok(Timestamp(dt.and_utc().timestamp() - offset));
             }
@@ -85,6 +90,11 @@ impl Timestamp {
         if let Ok(dt) = DateTime::parse_from_rfc2822(v) {
             return Ok(Timestamp(dt.timestamp()));
         }
+        for fmt in ZONED {
+            if let Ok(dt) = DateTime::parse_from_str(v, fmt) {
+                return Ok(Timestamp(dt.timestamp()));
+            }
+        }
         for fmt in NAMED_MONTH_DATETIMES {
             if let Ok(dt) = NaiveDateTime::parse_from_str(v, fmt) {
                 return Ok(Timestamp(dt.and_utc().timestamp() - offset));
@@ -99,7 +109,7 @@ impl Timestamp {
         }
         Err(
             FieldError::new(field, value, "is not a date or time Hearken understands")
-                .with_hint(HINT),
+                .with_hint(unreadable_hint(v)),
         )
     }
 
@@ -126,7 +136,229 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Date formats that carry their own UTC offset, such as Twitter's `Tue Oct 31 22:10:47 +0000 2017`.
+const ZONED: &[&str] = &[
+    "%a %b %d %H:%M:%S %z %Y",
+    "%a %b %e %H:%M:%S %z %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%d %b %Y %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S %z",
+];
+
+/// Numbers that count time from an epoch, read only when the mapping's `date_format` says so:
+/// a bare number is never guessed to be a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Epoch {
+    /// Seconds since 1970-01-01 UTC.
+    Seconds,
+    /// Milliseconds since 1970-01-01 UTC.
+    Millis,
+    /// Excel's serial day number: days since 1899-12-30, the fraction the time of day.
+    Excel,
+}
+
+/// The `date_format` names of the epoch forms.
+pub const EPOCH_FORMATS: &[&str] = &["epoch", "epoch_ms", "excel"];
+
+impl Epoch {
+    fn named(format: &str) -> Option<Epoch> {
+        match format.trim().to_ascii_lowercase().as_str() {
+            "epoch" | "epoch_s" | "epoch_seconds" | "unix" => Some(Epoch::Seconds),
+            "epoch_ms" | "epoch_millis" | "epoch_milliseconds" | "unix_ms" => Some(Epoch::Millis),
+            "excel" | "excel_serial" => Some(Epoch::Excel),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Epoch::Seconds => "epoch",
+            Epoch::Millis => "epoch_ms",
+            Epoch::Excel => "excel",
+        }
+    }
+
+    fn expected(self) -> String {
+        let what = match self {
+            Epoch::Seconds => "whole seconds since 1970-01-01",
+            Epoch::Millis => "whole milliseconds since 1970-01-01",
+            Epoch::Excel => "an Excel serial date (days since 1899-12-30)",
+        };
+        format!("is not {what} (date_format = \"{}\")", self.name())
+    }
+
+    /// Years 1900..=2200 only: a number far outside is a mis-mapped column, not a date.
+    fn parse(self, v: &str) -> Option<Timestamp> {
+        let secs = match self {
+            Epoch::Seconds | Epoch::Millis => {
+                let digits = v.strip_prefix('-').unwrap_or(v);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let n: i64 = v.parse().ok()?;
+                if self == Epoch::Millis {
+                    n.div_euclid(1000)
+                } else {
+                    n
+                }
+            }
+            Epoch::Excel => {
+                let x: f64 = v.parse().ok()?;
+                if !x.is_finite() || x < 1.0 {
+                    return None;
+                }
+                // Day 25569 is 1970-01-01; rounded to the second.
+                ((x - 25_569.0) * 86_400.0).round() as i64
+            }
+        };
+        (-2_208_988_800..=7_258_118_400)
+            .contains(&secs)
+            .then_some(Timestamp(secs))
+    }
+}
+
+/// What to suggest for a value no rule reads: an epoch form when it looks like one.
+fn unreadable_hint(v: &str) -> String {
+    let digits = v.bytes().all(|b| b.is_ascii_digit());
+    if digits && (9..=10).contains(&v.len()) {
+        return "it looks like seconds since 1970: set date_format = \"epoch\" in the mapping"
+            .into();
+    }
+    if digits && (12..=13).contains(&v.len()) {
+        return "it looks like milliseconds since 1970: set date_format = \"epoch_ms\" in the mapping".into();
+    }
+    if v.parse::<f64>()
+        .is_ok_and(|x| (20_000.0..80_000.0).contains(&x))
+    {
+        return "it looks like an Excel serial date: set date_format = \"excel\" in the mapping"
+            .into();
+    }
+    if let Some(f) = suggest_date_format(&[v]) {
+        return format!("set date_format = \"{f}\" in the mapping to read it");
+    }
+    HINT.into()
+}
+
+/// Formats tried when suggesting a `date_format` for values no built-in rule reads.
+const SUGGESTIONS: &[&str] = &[
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d-%m-%y",
+    "%d.%m.%y",
+    "%y-%m-%d",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%d.%m.%y %H:%M",
+    "%Y%m%d",
+    "%Y%m%d%H%M%S",
+    "%Y%m%dT%H%M%S",
+    "%Y.%m.%d",
+    "%Y.%m.%d %H:%M:%S",
+    "%d/%m/%Y %H.%M",
+    "%d-%m-%Y %H.%M",
+    "%d.%m.%Y %H.%M",
+    "%d/%m/%Y %Hh%M",
+    "%H:%M %d/%m/%Y",
+    "%H:%M:%S %d/%m/%Y",
+    "%d %B %Y %H:%M",
+    "%A, %B %d, %Y",
+    "%A %d %B %Y",
+    "%a %b %d %H:%M:%S %Y",
+    "%a %b %d %Y %H:%M:%S",
+    "%b %d %Y %I:%M%p",
+    "%d-%b-%y",
+    "%d-%b-%y %H:%M",
+    "%d-%b-%Y %I:%M %p",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d-%H.%M.%S",
+    "%Y-%m-%d %H.%M.%S",
+];
+
+/// A `date_format` (or `date_order`) setting that reads every one of `samples`, for a column whose
+/// dates all fail. None when nothing tried reads them all.
+pub fn suggest_date_format(samples: &[&str]) -> Option<String> {
+    let samples: Vec<&str> = samples
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if samples.is_empty() {
+        return None;
+    }
+    for unit in [Epoch::Seconds, Epoch::Millis] {
+        let plausible = |s: &&str| {
+            let n = s.len();
+            match unit {
+                Epoch::Seconds => (9..=10).contains(&n),
+                _ => (12..=13).contains(&n),
+            }
+        };
+        if samples.iter().all(plausible) && samples.iter().all(|s| unit.parse(s).is_some()) {
+            return Some(unit.name().to_string());
+        }
+    }
+    if samples.iter().all(|s| {
+        s.parse::<f64>()
+            .is_ok_and(|x| (20_000.0..80_000.0).contains(&x))
+    }) {
+        return Some(Epoch::Excel.name().to_string());
+    }
+    for order in [DateOrder::Dmy, DateOrder::Mdy] {
+        let opts = DateOptions {
+            order: Some(order),
+            ..DateOptions::default()
+        };
+        if samples
+            .iter()
+            .all(|s| matches!(parse_numeric_dmy("at", s, s, &opts, 0), Ok(Some(_))))
+        {
+            let name = match order {
+                DateOrder::Dmy => "dmy",
+                DateOrder::Mdy => "mdy",
+            };
+            return Some(format!("date_order = \"{name}\" (day/month order)"));
+        }
+    }
+    SUGGESTIONS
+        .iter()
+        .find(|fmt| {
+            samples.iter().all(|s| {
+                NaiveDateTime::parse_from_str(s, fmt).is_ok()
+                    || NaiveDate::parse_from_str(s, fmt).is_ok()
+            })
+        })
+        .map(|f| (*f).to_string())
+}
+
+impl DateOptions {
+    /// Checks a mapping's `date_format`: an epoch name, or a strftime format chrono can use.
+    pub fn check(&self) -> Result<(), String> {
+        let Some(fmt) = &self.format else {
+            return Ok(());
+        };
+        if Epoch::named(fmt).is_some() {
+            return Ok(());
+        }
+        let bad = chrono::format::StrftimeItems::new(fmt)
+            .any(|item| matches!(item, chrono::format::Item::Error));
+        if bad || !fmt.contains('%') {
+            return Err(format!(
+                "date_format = \"{fmt}\" is not a strftime format (e.g. \"%d-%m-%Y %H:%M\") or one of {}",
+                EPOCH_FORMATS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 const NAMED_MONTH_DATETIMES: &[&str] = &[
+    "%d %b %Y %I:%M %p",
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %I:%M:%S %p",
+    "%B %d, %Y %I:%M %p",
+    "%b %d, %Y %H:%M",
+    "%B %d, %Y %H:%M",
     "%d %b %Y %H:%M:%S",
     "%d %b %Y %H:%M",
     "%d-%b-%Y %H:%M:%S",
@@ -253,8 +485,19 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
     Some(Ok(Timestamp(secs - offset)))
 }
 
+/// Times of day after a numeric date: 24-hour, or 12-hour with AM/PM as spreadsheets write them.
+const TIMES_OF_DAY: &[&str] = &[
+    "%H:%M:%S",
+    "%H:%M",
+    "%H:%M:%S%.f",
+    "%I:%M %p",
+    "%I:%M:%S %p",
+    "%I:%M%p",
+    "%I:%M:%S%p",
+];
+
 /// `DD/MM/YYYY`, `MM/DD/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`, each optionally followed by
-/// ` HH:MM[:SS]`.
+/// ` HH:MM[:SS]` or a 12-hour time (`10:10 PM`).
 fn parse_numeric_dmy(
     field: &str,
     raw: &str,
@@ -317,8 +560,9 @@ fn parse_numeric_dmy(
     };
     let mut secs = days * 86_400;
     if let Some(t) = time.filter(|t| !t.is_empty()) {
-        let Ok(t) = NaiveTime::parse_from_str(t, "%H:%M:%S")
-            .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+        let Some(t) = TIMES_OF_DAY
+            .iter()
+            .find_map(|f| NaiveTime::parse_from_str(t, f).ok())
         else {
             return Err(
                 FieldError::new(field, raw, "has a time part Hearken cannot read").with_hint(HINT),
@@ -419,6 +663,104 @@ mod tests {
             Timestamp::from_unix(1_709_596_800).to_rfc3339(),
             "2024-03-05T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn real_export_forms() {
+        let t = Timestamp::from_ymd(2017, 10, 31).unwrap().unix() + 22 * 3600 + 10 * 60;
+        // Twitter's API and the Kaggle "Customer Support on Twitter" export.
+        assert_eq!(ts("Tue Oct 31 22:10:47 +0000 2017").unwrap().unix(), t + 47);
+        assert_eq!(ts("Tue Oct 31 23:10:47 +0100 2017").unwrap().unix(), t + 47);
+        assert_eq!(ts("2017-10-31 22:10:47").unwrap().unix(), t + 47);
+        // Excel and US spreadsheets.
+        assert_eq!(ts("10/31/2017 10:10 PM").unwrap().unix(), t);
+        assert_eq!(ts("10/31/2017 10:10:47 PM").unwrap().unix(), t + 47);
+        assert_eq!(ts("31/10/2017 22:10").unwrap().unix(), t);
+        assert_eq!(ts("Oct 31, 2017 10:10 PM").unwrap().unix(), t);
+        // 12 AM is midnight.
+        assert_eq!(
+            ts("10/31/2017 12:00 AM").unwrap(),
+            Timestamp::from_ymd(2017, 10, 31).unwrap()
+        );
+    }
+
+    #[test]
+    fn epoch_forms_only_when_the_mapping_says_so() {
+        let t = 1_509_487_847;
+        let with = |f: &str| DateOptions {
+            format: Some(f.into()),
+            ..DateOptions::default()
+        };
+        assert_eq!(
+            Timestamp::parse("at", "1509487847", &with("epoch"))
+                .unwrap()
+                .unix(),
+            t
+        );
+        assert_eq!(
+            Timestamp::parse("at", "1509487847123", &with("epoch_ms"))
+                .unwrap()
+                .unix(),
+            t
+        );
+        // 2017-10-31 22:10:47 as Excel writes it.
+        let excel = Timestamp::parse("at", "43039.92415509", &with("excel")).unwrap();
+        assert_eq!(excel.unix(), t);
+        assert!(Timestamp::parse("at", "2017-10-31", &with("epoch")).is_err());
+        // Without the setting a bare number is not a date, and the hint names the setting.
+        let e = ts("1509487847").unwrap_err();
+        assert!(e.hint.unwrap().contains("date_format = \"epoch\""));
+        let e = ts("1509487847123").unwrap_err();
+        assert!(e.hint.unwrap().contains("\"epoch_ms\""));
+        let e = ts("43039.92").unwrap_err();
+        assert!(e.hint.unwrap().contains("\"excel\""));
+    }
+
+    #[test]
+    fn suggestions_read_every_sample() {
+        assert_eq!(
+            suggest_date_format(&["31/10/17", "01/11/17"]).as_deref(),
+            Some("%d/%m/%y")
+        );
+        assert_eq!(
+            suggest_date_format(&["20171031", "20171101"]).as_deref(),
+            Some("%Y%m%d")
+        );
+        assert_eq!(
+            suggest_date_format(&["1509487847", "1509487848"]).as_deref(),
+            Some("epoch")
+        );
+        assert!(
+            suggest_date_format(&["03/04/2024", "05/06/2024"])
+                .unwrap()
+                .contains("date_order")
+        );
+        assert_eq!(suggest_date_format(&["soon", "later"]), None);
+        for s in [
+            "31/10/17",
+            "20171031",
+            "31.10.2017 22.10",
+            "Tuesday, October 31, 2017",
+        ] {
+            let f = suggest_date_format(&[s]).unwrap_or_else(|| panic!("{s}"));
+            let opts = DateOptions {
+                format: Some(f.clone()),
+                ..DateOptions::default()
+            };
+            assert!(Timestamp::parse("at", s, &opts).is_ok(), "{s} with {f}");
+        }
+    }
+
+    #[test]
+    fn date_formats_are_checked() {
+        let with = |f: &str| DateOptions {
+            format: Some(f.into()),
+            ..DateOptions::default()
+        };
+        assert!(with("%d-%m-%Y").check().is_ok());
+        assert!(with("epoch_ms").check().is_ok());
+        assert!(with("dd-mm-yyyy").check().is_err());
+        assert!(with("%Q").check().is_err());
     }
 
     proptest::proptest! {

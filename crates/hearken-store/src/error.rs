@@ -4,6 +4,26 @@ use std::path::PathBuf;
 /// is not a store); the rest are internal and carry their cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(
+        "no store at {path}: create one by importing (`hearken import FILE --kind KIND`) or with `hearken demo`, or name an existing store with --db PATH (or HEARKEN_DB)"
+    )]
+    Missing { path: PathBuf },
+    #[error("{path} is read-only: cannot {what}; make the file and its directory writable")]
+    ReadOnly { path: PathBuf, what: String },
+    #[error(
+        "{path} is read-only and was written by an older hearken (schema version {found}): make it writable once so it can be upgraded"
+    )]
+    ReadOnlyOld { path: PathBuf, found: i64 },
+    #[error(
+        "{path} is read-only and has an unfinished write-ahead log ({path}-wal, left by a stopped import): make the store writable and run `hearken status` once to fold the log in"
+    )]
+    ReadOnlyLog { path: PathBuf },
+    #[error(
+        "the store is busy: another process has held it for 30 seconds; try again when it has finished"
+    )]
+    Busy,
+    #[error("there is no import {id}: {known} (`hearken status` lists the recent ones)")]
+    NoSuchImport { id: i64, known: String },
     #[error("{path} is not a Hearken store: {reason}")]
     NotAStore { path: PathBuf, reason: String },
     #[error(

@@ -9,7 +9,12 @@
 //! - **Crash-safe and resumable**: a batch commits whole or not at all, so a killed process leaves
 //!   the batches before it; running the same import again stores exactly the rest.
 //! - **Nothing dropped**: a row that cannot be stored (invalid, or the same id with other content)
-//!   is quarantined with its file, line, field, value and reason.
+//!   is quarantined with its file, line, field, value and reason; a row a mapping rule skips is
+//!   counted under the rule's reason. `read = stored + duplicates + quarantined + skipped`.
+//! - **One entry per quarantined row**: entries are keyed by the import and the row's ordinal in
+//!   it, so no two rows share one, and the entries of an import are exactly as many as it
+//!   reports. Entries are closed, never deleted: when the row's id is stored by a later import,
+//!   when the same file is imported again (its entries take over), or by a deliberate clearing.
 
 use std::collections::HashSet;
 
@@ -36,13 +41,16 @@ pub const DEFAULT_BATCH: usize = 20_000;
 /// Entity-id caches are cleared past this many entries, so memory stays bounded on huge imports.
 const CACHE_LIMIT: usize = 2_000_000;
 
-/// What happened to the rows of one import. `read = stored + duplicates + quarantined`, always.
+/// What happened to the rows of one import.
+/// `read = stored + duplicates + quarantined + skipped`, always.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct ImportCounts {
     pub read: u64,
     pub stored: u64,
     pub duplicates: u64,
     pub quarantined: u64,
+    /// Rows a mapping rule says are not records of this kind (see `[[skip]]`).
+    pub skipped: u64,
 }
 
 impl ImportCounts {
@@ -51,23 +59,58 @@ impl ImportCounts {
         self.stored += o.stored;
         self.duplicates += o.duplicates;
         self.quarantined += o.quarantined;
+        self.skipped += o.skipped;
     }
 
     pub fn reconciles(&self) -> bool {
-        self.read == self.stored + self.duplicates + self.quarantined
+        self.read == self.stored + self.duplicates + self.quarantined + self.skipped
     }
+}
+
+/// Rows skipped under one reason.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SkipCount {
+    pub reason: String,
+    pub rows: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
+    /// The import's number in the store (`hearken quarantine --import ID`).
+    pub import_id: i64,
     pub file: String,
     pub kind: RecordKind,
     #[serde(flatten)]
     pub counts: ImportCounts,
-    /// Ignored columns, recognised export formats, and so on.
+    /// Skipped rows per skip rule.
+    pub skipped_reasons: Vec<SkipCount>,
+    /// Open quarantine entries of earlier imports this import closed: their row's id is now
+    /// stored, or they were found again by this import of the same file.
+    pub resolved: u64,
+    /// Ignored columns, recognised export formats, a date column none of whose values could be
+    /// read, and so on.
     pub notes: Vec<String>,
     /// Set when the file could not be read to its end; the rows before the problem were imported.
     pub error: Option<String>,
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportSettings {
+    /// Rows per transaction.
+    pub batch: usize,
+    /// The rows are `hearken demo`'s synthetic data (recorded, so real and synthetic data are
+    /// never mixed unknowingly).
+    pub demo: bool,
+}
+
+impl Default for ImportSettings {
+    fn default() -> ImportSettings {
+        ImportSettings {
+            batch: DEFAULT_BATCH,
+            demo: false,
+        }
+    }
 }
 
 /// Progress of a running import, for a progress bar.
@@ -94,10 +137,8 @@ fn now() -> i64 {
 }
 
 impl Store {
-    /// Imports one file of one kind. A problem with the whole file before any row is read (missing,
-    /// empty, no usable header, a bad mapping) is an `Err` and nothing is written. A problem part-way
-    /// (a line beyond the length limit, a read error) keeps the rows before it and is reported in
-    /// [`ImportReport::error`].
+    /// Imports one file of one kind with `batch` rows per transaction: see
+    /// [`Store::import_file_with`].
     pub fn import_file(
         &mut self,
         path: &Path,
@@ -105,22 +146,62 @@ impl Store {
         batch: usize,
         on_progress: &mut dyn FnMut(&ImportProgress),
     ) -> Result<ImportReport, StoreError> {
+        let settings = ImportSettings {
+            batch,
+            ..ImportSettings::default()
+        };
+        self.import_file_with(path, opts, &settings, on_progress)
+    }
+
+    /// Imports one file of one kind. A problem with the whole file before any row is read (missing,
+    /// empty, no usable header, a bad mapping) is an `Err` and nothing is written. A problem part-way
+    /// (a line beyond the length limit, a read error) keeps the rows before it and is reported in
+    /// [`ImportReport::error`].
+    pub fn import_file_with(
+        &mut self,
+        path: &Path,
+        opts: &ReadOptions,
+        settings: &ImportSettings,
+        on_progress: &mut dyn FnMut(&ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
         let span = tracing::info_span!("import", file = %path.display(), kind = %opts.kind);
         let _enter = span.enter();
+        self.writable("import")?;
         let fingerprint = hearken_ingest::fingerprint(path)?;
         let reader = RowReader::open(path, opts)?;
+        let mut early_notes = Vec::new();
+        if !settings.demo && self.holds_demo_data()? {
+            early_notes.push(format!(
+                "{} holds the synthetic data of `hearken demo`: these rows are mixed with it; import real data into its own store with --db PATH",
+                self.path.display()
+            ));
+        }
         // Checkpoint once at the end instead of every 1000 pages: pages rewritten by many batches
         // are copied to the database file once. A crash leaves a longer WAL, replayed on open.
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let bytes = reader.progress();
         let size = reader.size();
         let file = path.display().to_string();
+        let source =
+            std::fs::canonicalize(path).map_or_else(|_| file.clone(), |p| p.display().to_string());
 
+        let started = now();
         self.conn.execute(
-            "INSERT INTO imports (kind, file, fingerprint, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![opts.kind.as_str(), file, fingerprint, now()],
+            "INSERT INTO imports (kind, file, fingerprint, started_at, pid, host, heartbeat_at, source, demo)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8)",
+            params![
+                opts.kind.as_str(),
+                file,
+                fingerprint,
+                started,
+                i64::from(std::process::id()),
+                crate::store::host_name(),
+                source,
+                settings.demo
+            ],
         )?;
         let import_id = self.conn.last_insert_rowid();
+        let batch = settings.batch;
         let same_file: HashSet<i64> = {
             let mut stmt = self
                 .conn
@@ -152,6 +233,9 @@ impl Store {
             batch: batch as u64,
             open: false,
             pending: ImportCounts::default(),
+            pending_skips: HashMap::default(),
+            skips: HashMap::default(),
+            seq: 0,
         };
 
         let mut checkpointer = checkpoint::Checkpointer::start(&self.path);
@@ -182,32 +266,90 @@ impl Store {
                 return Err(e);
             }
         };
-        let (notes, file_error) = (finished.notes, finished.error);
+        let (mut notes, file_error) = (finished.notes, finished.error);
+        let mut skipped_reasons: Vec<SkipCount> = writer
+            .skips
+            .iter()
+            .map(|(reason, rows)| SkipCount {
+                reason: reason.to_string(),
+                rows: *rows,
+            })
+            .collect();
+        skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
         // The writer's prepared statements borrow the connection and the file name.
         drop(writer);
         checkpointer.finish();
         self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let resolved =
+            self.resolve_quarantine(opts.kind, import_id, &fingerprint, file_error.is_none())?;
         self.conn.execute(
             "UPDATE imports SET finished_at = ?1 WHERE id = ?2",
             params![now(), import_id],
         )?;
         tracing::info!(
+            import_id,
             read = total.read,
             stored = total.stored,
             duplicates = total.duplicates,
             quarantined = total.quarantined,
+            skipped = total.skipped,
+            resolved,
             "import finished"
         );
         debug_assert!(total.reconciles());
+        early_notes.append(&mut notes);
         Ok(ImportReport {
+            import_id,
             file,
             kind: opts.kind,
             counts: total,
-            notes,
+            skipped_reasons,
+            resolved,
+            notes: early_notes,
             error: file_error.map(|e| e.to_string()),
         })
+    }
+
+    /// Closes open quarantine entries of earlier imports that this one settles: rows whose id it
+    /// (or any import since) stored, and, when it read the whole file, every entry of earlier
+    /// imports of the same file (its own entries for the rows still bad take over). Returns how
+    /// many were closed.
+    fn resolve_quarantine(
+        &self,
+        kind: RecordKind,
+        import_id: i64,
+        fingerprint: &str,
+        read_to_end: bool,
+    ) -> Result<u64, StoreError> {
+        let (table, real) = match kind {
+            RecordKind::Customers => ("customers", " AND t.row_hash IS NOT NULL"),
+            RecordKind::Products => ("products", " AND t.row_hash IS NOT NULL"),
+            RecordKind::Agents => ("agents", " AND t.row_hash IS NOT NULL"),
+            RecordKind::Signals => ("signals", ""),
+            RecordKind::Surveys => ("surveys", ""),
+            RecordKind::CaseEvents => ("case_events", ""),
+        };
+        let at = now();
+        let tx = self.conn.unchecked_transaction()?;
+        let mut n = tx.execute(
+            &format!(
+                "UPDATE quarantine SET resolved_at = ?1, resolution = 'stored', resolved_by = ?2
+                 WHERE resolved_at IS NULL AND kind = ?3 AND import_id <> ?2 AND ext_key IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM {table} t WHERE t.ext_id = quarantine.ext_key{real})"
+            ),
+            params![at, import_id, kind.as_str()],
+        )?;
+        if read_to_end {
+            n += tx.execute(
+                "UPDATE quarantine SET resolved_at = ?1, resolution = 'superseded', resolved_by = ?2
+                 WHERE resolved_at IS NULL AND kind = ?3 AND fingerprint = ?4 AND import_id <> ?2",
+                params![at, import_id, kind.as_str(), fingerprint],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n as u64)
     }
 }
 
@@ -234,6 +376,11 @@ struct Writer<'a> {
     open: bool,
     /// Counts of the rows written in the open transaction.
     pending: ImportCounts,
+    /// Rows skipped per reason in the open transaction, and in the committed ones.
+    pending_skips: HashMap<std::sync::Arc<str>, u64>,
+    skips: HashMap<std::sync::Arc<str>, u64>,
+    /// Rows read so far: the ordinal of the last row, which keys its quarantine entry.
+    seq: u64,
 }
 
 /// The entity tables a row may reference.
@@ -302,6 +449,12 @@ impl Writer<'_> {
     fn write_one(&mut self, p: &Prepared, c: &mut ImportCounts) -> Result<(), StoreError> {
         let Prepared { row, ident } = p;
         c.read += 1;
+        self.seq += 1;
+        if let Some(reason) = &row.skipped {
+            c.skipped += 1;
+            *self.pending_skips.entry(reason.clone()).or_default() += 1;
+            return Ok(());
+        }
         let line = row.line as i64;
         let outcome = match (&row.record, ident) {
             (Ok(record), Some(ident)) => self.write_record(record, ident, line, &row.enriched)?,
@@ -320,7 +473,10 @@ impl Writer<'_> {
                     (None, Ok(record)) => Some(format!("{record:?}")),
                     (None, Err(_)) => None,
                 };
-                self.quarantine(&e, raw.as_deref())?;
+                // Only a row that could not be read is settled by its id being stored later; a
+                // conflict's id is stored already, with the other content.
+                let key = row.record.is_err().then_some(row.key.as_deref()).flatten();
+                self.quarantine(&e, raw.as_deref(), key)?;
                 c.quarantined += 1;
             }
         }
@@ -337,16 +493,30 @@ impl Writer<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE imports SET read = read + ?1, stored = stored + ?2, duplicates = duplicates + ?3,
-                 quarantined = quarantined + ?4 WHERE id = ?5",
+                 quarantined = quarantined + ?4, skipped = skipped + ?5, heartbeat_at = ?6 WHERE id = ?7",
             )?
             .execute(params![
                 c.read as i64,
                 c.stored as i64,
                 c.duplicates as i64,
                 c.quarantined as i64,
+                c.skipped as i64,
+                now(),
                 self.import_id
             ])?;
+        if !self.pending_skips.is_empty() {
+            let mut upsert = self.conn.prepare_cached(
+                "INSERT INTO import_skips (import_id, reason, rows) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (import_id, reason) DO UPDATE SET rows = rows + excluded.rows",
+            )?;
+            for (reason, rows) in &self.pending_skips {
+                upsert.execute(params![self.import_id, reason.as_ref(), *rows as i64])?;
+            }
+        }
         self.conn.execute_batch("COMMIT")?;
+        for (reason, rows) in self.pending_skips.drain() {
+            *self.skips.entry(reason).or_default() += rows;
+        }
         self.open = false;
         self.pending = ImportCounts::default();
         Ok(Some(c))
@@ -359,18 +529,26 @@ impl Writer<'_> {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.open = false;
             self.pending = ImportCounts::default();
+            self.pending_skips.clear();
         }
     }
 
-    fn quarantine(&self, e: &RowError, raw: Option<&str>) -> Result<(), StoreError> {
+    /// One entry per quarantined row, keyed by the import and the row's ordinal: never shared,
+    /// never overwritten.
+    fn quarantine(
+        &self,
+        e: &RowError,
+        raw: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO quarantine (import_id, kind, file, fingerprint, line, field, value, reason, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (fingerprint, kind, line) DO NOTHING",
+                "INSERT INTO quarantine (import_id, seq, kind, file, fingerprint, line, field, value, reason, raw, ext_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 self.import_id,
+                self.seq as i64,
                 self.kind.as_str(),
                 self.file,
                 self.fingerprint,
@@ -378,7 +556,8 @@ impl Writer<'_> {
                 e.field,
                 e.value,
                 e.reason,
-                raw
+                raw,
+                key
             ])?;
         Ok(())
     }

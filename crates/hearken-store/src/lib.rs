@@ -16,7 +16,10 @@ mod store;
 
 pub use error::StoreError;
 pub use frames::{CaseEventRows, SignalBrief, Window};
-pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
+pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
-pub use store::{ModelInfo, QuarantineEntry, Status, Store};
+pub use store::{
+    Clearing, ImportRecord, ModelInfo, QuarantineEntry, QuarantineFilter, RunningImport, Status,
+    Store,
+};

@@ -223,6 +223,66 @@ CREATE TABLE store_generations (
     value INTEGER NOT NULL
 );
 "#,
+    // 6: the import's promises on real files. Rows a mapping rule skips are counted per import
+    // and reason. Quarantine entries belong to the import that found them (one per row read,
+    // keyed by the row's ordinal, so two rows can never share an entry) and are closed rather
+    // than overwritten or deleted: when the row's id is later stored ('stored'), when the same
+    // file is imported again ('superseded'), or by `hearken quarantine clear` ('cleared', the
+    // clearing recorded with who, when and how many). An import records its process, so a
+    // running import can be told from a killed one, and whether it came from `hearken demo`.
+    r#"
+ALTER TABLE imports ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE imports ADD COLUMN pid INTEGER;
+ALTER TABLE imports ADD COLUMN host TEXT;
+ALTER TABLE imports ADD COLUMN heartbeat_at INTEGER;
+ALTER TABLE imports ADD COLUMN source TEXT;
+ALTER TABLE imports ADD COLUMN demo INTEGER NOT NULL DEFAULT 0 CHECK (demo IN (0, 1));
+
+CREATE TABLE import_skips (
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    reason TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    PRIMARY KEY (import_id, reason)
+) WITHOUT ROWID;
+
+CREATE TABLE quarantine_clearings (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    by TEXT NOT NULL,
+    import_id INTEGER REFERENCES imports(id),
+    entries INTEGER NOT NULL
+);
+
+CREATE TABLE quarantine_v6 (
+    id INTEGER PRIMARY KEY,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    field TEXT,
+    value TEXT,
+    reason TEXT NOT NULL,
+    raw TEXT,
+    ext_key TEXT,
+    resolved_at INTEGER,
+    resolution TEXT CHECK (resolution IS NULL OR resolution IN ('stored', 'superseded', 'cleared')),
+    resolved_by INTEGER,
+    UNIQUE (import_id, seq)
+);
+INSERT INTO quarantine_v6 (id, import_id, seq, kind, file, fingerprint, line, field, value, reason, raw)
+    SELECT id, import_id, id, kind, file, fingerprint, line, field, value, reason, raw FROM quarantine;
+DROP TABLE quarantine;
+ALTER TABLE quarantine_v6 RENAME TO quarantine;
+CREATE INDEX quarantine_open ON quarantine(kind, fingerprint) WHERE resolved_at IS NULL;
+CREATE INDEX quarantine_open_key ON quarantine(kind, ext_key) WHERE resolved_at IS NULL AND ext_key IS NOT NULL;
+
+CREATE TABLE store_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

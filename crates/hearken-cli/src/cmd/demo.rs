@@ -7,7 +7,7 @@ use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
 use hearken_engine::scores::{NpsTally, ScoreOptions, nps};
 use hearken_gen::GenConfig;
 use hearken_model::{Channel, RecordKind, SignalKind};
-use hearken_store::{ImportCounts, Store, Window};
+use hearken_store::{ImportCounts, ImportSettings, Store, Window};
 use serde::Serialize;
 
 use super::Ctx;
@@ -15,6 +15,8 @@ use super::generate;
 use super::import::{TextOptions, import_one, print_report};
 use crate::output;
 
+/// The demo writes into the store named by --db (default ./hearken.db), creating it, and marks
+/// its imports as synthetic; it refuses a store that holds any other imported data.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Where to write the generated organisation's files
@@ -26,6 +28,7 @@ pub struct DemoArgs {
     /// Months of history
     #[arg(long, default_value_t = 12)]
     pub months: u32,
+    /// Random seed: the same seed gives the same organisation
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Print the overview as JSON
@@ -48,6 +51,17 @@ pub struct Overview {
 }
 
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
+    // Synthetic rows never go into a store that holds real data: checked before anything is
+    // generated.
+    if ctx.config.db.exists() {
+        let store = ctx.open_store()?;
+        if store.holds_non_demo_data()? {
+            anyhow::bail!(
+                "{} holds imported data that is not the demo's: `hearken demo` does not mix synthetic rows into it; run the demo into its own store, e.g. `hearken --db demo.db demo`",
+                ctx.config.db.display()
+            );
+        }
+    }
     let cfg = GenConfig {
         customers: args.customers,
         months: args.months,
@@ -68,7 +82,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         generate::print_summary(&args.out, &summary);
         println!("\n2/3 importing into {}", ctx.config.db.display());
     }
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.create_store()?;
     let mut totals = ImportCounts::default();
     for kind in [
         RecordKind::Customers,
@@ -90,7 +104,10 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             kind,
             None,
             text,
-            ctx.config.batch_size,
+            ImportSettings {
+                batch: ctx.config.batch_size,
+                demo: true,
+            },
             !quiet,
         )?;
         if let Some(e) = &report.error {
@@ -108,7 +125,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         println!("\n3/3 overview");
         print_overview(&ov);
         println!(
-            "\nnext: `hearken status`, `hearken quarantine`, or import your own exports with `hearken import FILE --kind signals`"
+            "\nnext: `hearken status`, `hearken quarantine`, or import your own exports into a store of their own with `hearken --db mine.db import FILE --kind signals`"
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -94,18 +94,60 @@ pub enum Command {
 
 pub struct Ctx {
     pub config: Config,
+    /// The command stores something of its own in a store that may not exist yet (`topics
+    /// train`: a model is trained before any data is imported), so `open_store` creates it.
+    pub creates_store: bool,
 }
 
 impl Ctx {
+    /// Opens the existing store for a command that reads it: a missing store is an error naming
+    /// the path (never an empty store created by a typo'd `--db`); a read-only one opens
+    /// read-only.
     pub fn open_store(&self) -> Result<Store> {
+        if self.creates_store {
+            return self.create_store();
+        }
+        Ok(Store::open_existing(&self.config.db)?)
+    }
+
+    /// Opens the store for a command that writes data into it (import, demo), creating it when
+    /// missing.
+    pub fn create_store(&self) -> Result<Store> {
         Store::open(&self.config.db)
             .with_context(|| format!("cannot open the store at {}", self.config.db.display()))
     }
 }
 
+/// A line for commands that count rows while an import into the store is running: their n may
+/// be partial. None when no import is running.
+pub fn running_imports_note(store: &Store) -> Result<Option<String>> {
+    let running = store.imports_in_progress()?;
+    if running.is_empty() {
+        return Ok(None);
+    }
+    let list: Vec<String> = running
+        .iter()
+        .map(|r| format!("import {} of {} ({})", r.id, r.file, r.kind))
+        .collect();
+    Ok(Some(format!(
+        "{} running now ({}): figures count only the rows committed so far",
+        if running.len() == 1 {
+            "an import is"
+        } else {
+            "imports are"
+        },
+        list.join(", ")
+    )))
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.global.config.as_deref(), cli.global.db.as_deref())?;
-    let ctx = Ctx { config };
+    let creates_store = matches!(&cli.command, Command::Topics(t)
+        if matches!(t.command, topics::TopicsCommand::Train { .. }));
+    let ctx = Ctx {
+        config,
+        creates_store,
+    };
     match cli.command {
         Command::Import(a) => import::run(&ctx, a),
         Command::Quarantine(a) => quarantine::run(&ctx, a),

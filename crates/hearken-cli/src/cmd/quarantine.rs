@@ -1,36 +1,88 @@
 use std::process::ExitCode;
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use hearken_store::QuarantineFilter;
 
 use super::Ctx;
 use crate::output;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct QuarantineArgs {
+    #[command(subcommand)]
+    pub action: Option<Action>,
     /// Print one JSON array of entries (with the raw row)
     #[arg(long)]
     pub json: bool,
     /// Show at most this many entries (0: all)
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
+    /// Every row this import quarantined, open or since closed (as many as it reported; the
+    /// import numbers are in the import's output and `hearken status`)
+    #[arg(long, value_name = "ID")]
+    pub import: Option<i64>,
+    /// Closed entries too (rows stored since, found again by a later import of the same file, or
+    /// cleared)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Close open entries deliberately (after fixing or accepting them); the clearing is recorded
+    /// with who, when and how many, and the entries stay listed with --all as `cleared`
+    Clear(ClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// Clear the open entries of this import only
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "all",
+        required_unless_present = "all"
+    )]
+    pub import: Option<i64>,
+    /// Clear every open entry
+    #[arg(long)]
+    pub all: bool,
+    /// Who clears them, as recorded [default: $USER]
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// Print the recorded clearing as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
+    if let Some(Action::Clear(c)) = args.action {
+        return clear(ctx, c);
+    }
     let store = ctx.open_store()?;
-    let entries = store.quarantine(args.limit)?;
+    let entries = store.quarantine_entries(&QuarantineFilter {
+        import: args.import,
+        all: args.all,
+        limit: args.limit,
+    })?;
     if args.json {
         output::json(&entries)?;
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
-        println!("no quarantined rows");
+        match args.import {
+            Some(id) => println!("import {id} quarantined no rows"),
+            None => println!("no quarantined rows"),
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    let with_state = args.all || args.import.is_some();
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            vec![
+            let mut row = vec![
+                e.import_id.to_string(),
                 e.file.clone(),
                 e.line.to_string(),
                 e.kind.clone(),
@@ -42,12 +94,47 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
                     .take(40)
                     .collect(),
                 e.reason.clone(),
-            ]
+            ];
+            if with_state {
+                row.insert(1, e.state.clone());
+            }
+            row
         })
         .collect();
-    print!(
-        "{}",
-        output::table(&["file", "line", "kind", "field", "value", "reason"], &rows)
-    );
+    let mut headers = vec!["import", "file", "line", "kind", "field", "value", "reason"];
+    if with_state {
+        headers.insert(1, "state");
+    }
+    print!("{}", output::table(&headers, &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clear(ctx: &Ctx, args: ClearArgs) -> Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let by = args
+        .by
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    if args.import.is_none() && !args.all {
+        bail!("say which entries to clear: --import ID, or --all");
+    }
+    let c = store.clear_quarantine(args.import, &by)?;
+    if args.json {
+        output::json(&c)?;
+    } else {
+        let scope = match c.import_id {
+            Some(id) => format!("of import {id}"),
+            None => "of all imports".into(),
+        };
+        println!(
+            "cleared {} open quarantine entries {scope} (clearing {}, by {}); `hearken quarantine --all` still lists them as cleared",
+            output::thousands(c.entries as u64),
+            c.id,
+            c.by
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

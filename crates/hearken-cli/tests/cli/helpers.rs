@@ -94,7 +94,10 @@ pub fn n(v: &Value, key: &str) -> u64 {
 pub fn assert_reconciles(v: &Value) {
     assert_eq!(
         n(v, "read"),
-        n(v, "stored") + n(v, "duplicates") + n(v, "quarantined"),
+        n(v, "stored")
+            + n(v, "duplicates")
+            + n(v, "quarantined")
+            + v["skipped"].as_u64().unwrap_or(0),
         "counts do not reconcile: {v}"
     );
 }
