@@ -136,6 +136,8 @@ pub struct RowReader {
 enum Inner {
     Csv(CsvRows),
     Json(JsonRows),
+    /// An XES log or a Zendesk ticket-event export, read as case events (crate::eventlog).
+    Events(crate::eventlog::EventRows),
 }
 
 impl RowReader {
@@ -143,7 +145,7 @@ impl RowReader {
         if let Some(m) = &opts.mapping {
             m.validate(opts.kind)?;
         }
-        let opened = input::open(path, opts.max_line)?;
+        let mut opened = input::open(path, opts.max_line)?;
         let date = opts
             .mapping
             .as_ref()
@@ -151,16 +153,43 @@ impl RowReader {
             .unwrap_or_default();
         let plan = Plan::new(opts.kind, opts.mapping.as_ref());
         let mut notes = Vec::new();
-        let inner = match opened.format {
-            Format::Csv => Inner::Csv(CsvRows::open(
+        // Event logs are told by their content, whatever the file is called.
+        let log_format = if opts.kind == RecordKind::CaseEvents {
+            let head = opened.reader.fill_buf().map_err(|e| IngestError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            crate::eventlog::sniff(head)
+        } else {
+            None
+        };
+        if let (Some(_), Some(_)) = (log_format, &opts.mapping) {
+            return Err(IngestError::Format {
+                path: path.to_path_buf(),
+                message: "is an event log (XES or Zendesk ticket events), read by its standard \
+                          keys; a mapping applies to CSV and JSON Lines files: import it without \
+                          --mapping"
+                    .to_string(),
+            });
+        }
+        let inner = match (log_format, opened.format) {
+            (Some(format), _) => Inner::Events(crate::eventlog::EventRows::open(
                 path,
+                format,
                 opened.reader,
-                opts,
-                &plan,
-                &date,
                 &mut notes,
             )?),
-            Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
+            (None, format) => match format {
+                Format::Csv => Inner::Csv(CsvRows::open(
+                    path,
+                    opened.reader,
+                    opts,
+                    &plan,
+                    &date,
+                    &mut notes,
+                )?),
+                Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
+            },
         };
         Ok(RowReader {
             path: path.to_path_buf(),
@@ -207,6 +236,7 @@ impl RowReader {
                 &self.date,
                 &mut self.notes,
             ),
+            Inner::Events(e) => Ok(e.next_row()),
         }
     }
 

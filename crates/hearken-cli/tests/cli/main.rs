@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod flow;
 mod helpers;
 
 use std::io::Write;
