@@ -112,7 +112,6 @@ pub fn canonical_attribute(key: &str) -> Option<&'static str> {
         .map(|(name, _)| *name)
 }
 
-
 /// Where in the input a quarantined event was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {

@@ -775,6 +775,14 @@ impl<'o> Parser<'o> {
             self.trace_named = true;
             return Ok(());
         }
+        // Dates (deadlines, start and end dates) and floats are one value per case: nothing to
+        // group or select cases by, and a dictionary as large as the log. Named, not kept.
+        if !matches!(e.name, b"string" | b"int" | b"boolean" | b"id") {
+            if let Ok(name) = std::str::from_utf8(key) {
+                self.b.note_unkept_attribute(name);
+            }
+            return Ok(());
+        }
         let col = match self.trace_keys.iter().find(|(k, _)| **k == *key) {
             Some(&(_, col)) => col,
             None => {
@@ -787,8 +795,12 @@ impl<'o> Parser<'o> {
                 col
             }
         };
-        let value = text_of(raw)?;
-        let code = self.b.attribute_code(col, &value);
+        let code = if memchr::memchr(b'&', raw).is_none() {
+            let bad_utf8 = |_| text_of(raw).err().unwrap_or_default();
+            self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
+        } else {
+            self.b.attribute_code(col, &text_of(raw)?)
+        };
         self.trace_attrs.push((col, code));
         Ok(())
     }
@@ -929,10 +941,10 @@ impl<'o> Parser<'o> {
         let case = self.b.case_code(&self.trace_name);
         for p in &self.pending {
             self.merged.clear();
-            self.merged
-                .extend_from_slice(&self.pending_attrs[p.attrs.0..p.attrs.1]);
+            let own = &self.pending_attrs[p.attrs.0..p.attrs.1];
+            self.merged.extend_from_slice(own);
             for &(col, code) in &self.trace_attrs {
-                if !self.merged.iter().any(|(c, _)| *c == col) {
+                if own.is_empty() || !own.iter().any(|(c, _)| *c == col) {
                     self.merged.push((col, code));
                 }
             }

@@ -241,21 +241,26 @@ fn load(ctx: &Ctx, args: &FlowArgs, query: &FlowQuery) -> Result<EventLog> {
     let asks = |d: &Dimension| matches!(d, Dimension::Attribute(a) if attribute_dims.contains(&a.as_str()));
     let needs_attributes = query.filter.equals.iter().any(|(d, _)| asks(d))
         || matches!(&query.config.group_by, Some(GroupBy::Attribute(_)));
-    let mut columns: Vec<(&str, Vec<Option<String>>)> = Vec::new();
-    if needs_attributes {
-        let a = store.case_attributes()?;
+    let case_attributes = if needs_attributes {
+        Some(store.case_attributes()?)
+    } else {
+        None
+    };
+    // Borrowed columns: one pointer per event, no copy of the strings.
+    let mut columns: Vec<(&str, Vec<Option<&str>>)> = Vec::new();
+    if let Some(a) = &case_attributes {
         let at: HashMap<&str, usize> = a
             .case
             .iter()
             .enumerate()
             .map(|(i, c)| (c.as_str(), i))
             .collect();
-        let per_event = |col: &[Option<String>]| -> Vec<Option<String>> {
-            rows.case
-                .iter()
-                .map(|c| at.get(c.as_str()).and_then(|&i| col[i].clone()))
-                .collect()
-        };
+        let of_case: Vec<Option<usize>> = rows
+            .case
+            .iter()
+            .map(|c| at.get(c.as_str()).copied())
+            .collect();
+        let per_event = |col| per_event(&of_case, col);
         columns = vec![
             ("customer", per_event(&a.customer)),
             ("product", per_event(&a.product)),
@@ -263,18 +268,34 @@ fn load(ctx: &Ctx, args: &FlowArgs, query: &FlowQuery) -> Result<EventLog> {
             ("channel", per_event(&a.channel)),
         ];
     }
-    let attributes: Vec<(&str, &[Option<String>])> =
+    let attributes: Vec<(&str, &[Option<&str>])> =
         columns.iter().map(|(n, v)| (*n, v.as_slice())).collect();
     Ok(EventLog::from_columns(CaseEventColumns {
-        case: &rows.case,
+        case: &strs(&rows.case),
         at_ms: &at_ms,
-        activity: &rows.activity,
-        agent: &rows.agent,
-        team: &rows.team,
-        text: &rows.text,
+        activity: &strs(&rows.activity),
+        agent: &opt_strs(&rows.agent),
+        team: &opt_strs(&rows.team),
+        text: &opt_strs(&rows.text),
         sentiment: Some(&rows.sentiment),
         attributes: &attributes,
     })?)
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn opt_strs(v: &[Option<String>]) -> Vec<Option<&str>> {
+    v.iter().map(Option::as_deref).collect()
+}
+
+/// A per-case column spread over the events (`of_case`: each event's row in `col`).
+fn per_event<'a>(of_case: &[Option<usize>], col: &'a [Option<String>]) -> Vec<Option<&'a str>> {
+    of_case
+        .iter()
+        .map(|i| i.and_then(|i| col[i].as_deref()))
+        .collect()
 }
 
 /// A refused question, with the flag it came from and, from the store, where the values come
