@@ -7,7 +7,7 @@ use std::io::BufRead;
 use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
 
 use crate::time::{fast_time_ms, parse_time_ms};
-use crate::{EventLogError, Position, Quarantined, ReadOptions};
+use crate::{EventLogError, Position, Quarantined, ReadOptions, canonical_attribute};
 
 const CASE: &[&str] = &["case:concept:name", "caseid", "case", "ticketid", "ticket"];
 const ACTIVITY: &[&str] = &["concept:name", "activity", "stage", "status"];
@@ -27,7 +27,7 @@ const RESOURCE: &[&str] = &[
     "assignee",
     "assigneeid",
 ];
-const TEAM: &[&str] = &["org:group", "team", "group"];
+const TEAM: &[&str] = &["org:group", "team", "group", "org:role"];
 const TEXT: &[&str] = &["text", "comment", "body", "message", "description"];
 
 /// Header names compared case-insensitively, ignoring spaces, `-` and `_` (docs/formats.md).
@@ -105,14 +105,37 @@ pub fn read(
     let team_col = column("team", &k.team, TEAM, false)?;
     let text_col = column("text", &k.text, TEXT, false)?;
     let mut b = EventLogBuilder::new();
-    let attr_cols: Vec<(usize, usize)> = opts
-        .attributes
-        .iter()
-        .filter_map(|a| {
-            let i = find(&headers, &[a.as_str(), &format!("case:{a}")])?;
-            Some((i, b.attribute_column(a)))
-        })
-        .collect();
+    // Every other column: a case property Hearken knows (by its synonyms), a `case:` column or
+    // an asked-for one is kept as an attribute; the rest are named in the log as not kept.
+    let core = [
+        Some(case_col),
+        Some(act_col),
+        Some(time_col),
+        res_col,
+        team_col,
+        text_col,
+    ];
+    let mut attr_cols: Vec<(usize, usize)> = Vec::new();
+    for (i, raw) in raw_headers.iter().enumerate() {
+        let h = raw.trim().trim_start_matches('\u{feff}');
+        if core.contains(&Some(i)) || h.is_empty() {
+            continue;
+        }
+        let asked = opts
+            .attributes
+            .iter()
+            .any(|a| norm(a) == headers[i] || norm(&format!("case:{a}")) == headers[i]);
+        let name = match (canonical_attribute(h), h.strip_prefix("case:")) {
+            (Some(c), _) => c,
+            (None, Some(stripped)) => stripped,
+            (None, None) if asked => h,
+            (None, None) => {
+                b.note_unkept_attribute(h);
+                continue;
+            }
+        };
+        attr_cols.push((i, b.attribute_column(name)));
+    }
     let time_field = raw_headers.get(time_col).cloned().unwrap_or_default();
     let mut quarantined = Vec::new();
     let mut record = csv::ByteRecord::new();
@@ -206,6 +229,9 @@ pub fn read(
             path: name.to_string(),
             source,
         })?;
+        if opts.keep_positions {
+            b.record_position(line);
+        }
     }
     Ok((b.finish(), quarantined))
 }

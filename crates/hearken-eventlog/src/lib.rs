@@ -44,7 +44,7 @@ pub enum Format {
 
 /// Which attribute (XES key or CSV column) holds each field. `None` takes the standard keys:
 /// `case:concept:name`/`case_id`, `concept:name`/`activity`, `time:timestamp`/`at`,
-/// `org:resource`/`agent_id`, `org:group`/`team`, `text`/`comment`.
+/// `org:resource`/`agent_id`, `org:group`/`team` (else `org:role`), `text`/`comment`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys {
     pub case: Option<String>,
@@ -56,30 +56,60 @@ pub struct Keys {
 }
 
 /// How to read a log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
     /// `None`: told from the file name, then from the content.
     pub format: Option<Format>,
     pub keys: Keys,
-    /// Extra attributes kept as label columns for grouping (XES event or trace attributes, CSV
-    /// columns; `case:` prefixes are matched too).
+    /// Extra event attributes (XES event attributes, CSV columns; `case:` prefixes are matched
+    /// too) kept as label columns. Always kept without asking: every XES trace attribute and
+    /// CSV `case:` column (under its name without `case:`), and the case properties Hearken
+    /// knows under their synonyms ([`canonical_attribute`]: customer, product, segment,
+    /// channel). The names of the attributes not kept are listed in
+    /// [`EventLog::unkept_attributes`].
     pub attributes: Vec<String>,
     pub dates: DateOptions,
     /// When an XES file is truncated or malformed part-way, return the complete traces read so
     /// far (and quarantine the unfinished one) instead of failing.
     pub keep_partial: bool,
+    /// Keep each event's position in the file ([`EventLog::positions`]): the byte offset of
+    /// its `<event` tag in the (decompressed) XML, its CSV line, or its item number (0-based)
+    /// in a Zendesk export. For importing a log row by row.
+    pub keep_positions: bool,
 }
 
-impl Default for ReadOptions {
-    fn default() -> ReadOptions {
-        ReadOptions {
-            format: None,
-            keys: Keys::default(),
-            attributes: vec!["product".to_string(), "segment".to_string()],
-            dates: DateOptions::default(),
-            keep_partial: false,
-        }
-    }
+/// The case properties Hearken groups and filters by, and the attribute names (compared
+/// ignoring case, `case:` prefixes and everything but letters and digits) it takes for them.
+pub const CANONICAL_ATTRIBUTES: &[(&str, &[&str])] = &[
+    (
+        "customer",
+        &[
+            "customer",
+            "customerid",
+            "client",
+            "clientid",
+            "requester",
+            "requesterid",
+        ],
+    ),
+    ("product", &["product", "productid", "productcode"]),
+    ("segment", &["segment", "customersegment"]),
+    ("channel", &["channel", "contactchannel"]),
+];
+
+/// The canonical name (`customer`, `product`, `segment`, `channel`) an attribute key stands
+/// for, if any.
+pub fn canonical_attribute(key: &str) -> Option<&'static str> {
+    let k = key.strip_prefix("case:").unwrap_or(key);
+    let folded: String = k
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    CANONICAL_ATTRIBUTES
+        .iter()
+        .find(|(_, syn)| syn.contains(&folded.as_str()))
+        .map(|(name, _)| *name)
 }
 
 /// Where in the input a quarantined event was.
@@ -232,6 +262,15 @@ mod tests {
             Some(Format::ZendeskTicketEvents)
         );
         assert_eq!(format_from_name("noext"), None);
+    }
+
+    #[test]
+    fn canonical_attributes_by_synonym() {
+        assert_eq!(canonical_attribute("case:customer_id"), Some("customer"));
+        assert_eq!(canonical_attribute("Product"), Some("product"));
+        assert_eq!(canonical_attribute("customer-segment"), Some("segment"));
+        assert_eq!(canonical_attribute("case:channel"), Some("channel"));
+        assert_eq!(canonical_attribute("department"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use hearken_flow::{CodedEvent, EventLog, EventLogBuilder, NONE};
 
 use crate::scan::{BadAttr, Kind, Scan, Tag, next_tag};
 use crate::time::{fast_time_ms, parse_time_ms};
-use crate::{EventLogError, Position, Quarantined, ReadOptions};
+use crate::{EventLogError, Position, Quarantined, ReadOptions, canonical_attribute};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -35,6 +35,7 @@ enum Level {
 
 /// An event of the open trace, waiting for the trace's case id.
 struct Pending {
+    position: u64,
     activity: u32,
     time_ms: i64,
     resource: u32,
@@ -51,8 +52,18 @@ struct Current {
     time: Option<Result<i64, String>>,
     resource: u32,
     team: u32,
+    /// The team was taken from `org:role` (an `org:group` replaces it).
+    team_is_role: bool,
     text: Option<Box<str>>,
     attrs_start: usize,
+}
+
+/// What the parser does with an event attribute key that is not one of the core keys.
+enum KeyUse {
+    /// Kept as the attribute column of this name (the builder column once a value was seen).
+    Keep(String, Option<usize>),
+    /// Not kept; its name is noted in the log.
+    Unkept,
 }
 
 struct Parser<'o> {
@@ -69,9 +80,16 @@ struct Parser<'o> {
     resource_key: String,
     team_key: String,
     text_keys: Vec<String>,
-    /// (attribute key as written in events, column once a value was seen). Columns are made
-    /// lazily: a log without the attribute pays nothing for asking about it.
-    attr_cols: Vec<(String, Option<usize>)>,
+    /// `org:role` names the team when an event has no `org:group` (the team key is the
+    /// default one).
+    role_is_team: bool,
+    /// Event attribute keys seen so far (other than the core ones) and what is done with
+    /// them. Events of a log mostly carry the same keys in the same order, so `key_hint` (the
+    /// entry after the last one found) nearly always finds the next key at once.
+    keys: Vec<(Box<[u8]>, KeyUse)>,
+    key_hint: usize,
+    /// Trace attribute keys and their builder columns (every trace attribute is kept).
+    trace_keys: Vec<(Box<[u8]>, usize)>,
     trace_at: u64,
     traces_done: u64,
     /// The open trace's case id; reused from trace to trace (no allocation per trace).
@@ -566,7 +584,6 @@ impl<'o> Parser<'o> {
         let k = &opts.keys;
         let strip = |s: &str| s.strip_prefix("case:").unwrap_or(s).to_string();
         let b = EventLogBuilder::new();
-        let attr_cols = opts.attributes.iter().map(|a| (a.clone(), None)).collect();
         Parser {
             opts,
             b,
@@ -582,7 +599,10 @@ impl<'o> Parser<'o> {
                 Some(t) => vec![t.clone()],
                 None => vec!["text".into(), "comment".into()],
             },
-            attr_cols,
+            role_is_team: k.team.is_none(),
+            keys: Vec::new(),
+            key_hint: 0,
+            trace_keys: Vec::new(),
             trace_at: 0,
             traces_done: 0,
             trace_name: String::new(),
@@ -755,23 +775,66 @@ impl<'o> Parser<'o> {
             self.trace_named = true;
             return Ok(());
         }
-        let key = key.strip_prefix(b"case:").unwrap_or(key);
-        let at = self.attr_cols.iter().position(|(k, _)| {
-            k.as_bytes() == key || k.as_bytes().strip_prefix(b"case:") == Some(key)
-        });
-        if let Some(at) = at {
-            let value = text_of(raw)?;
-            let col = self.attr_column(at);
-            let code = self.b.attribute_code(col, &value);
-            self.trace_attrs.push((col, code));
+        // Dates (deadlines, start and end dates) and floats are one value per case: nothing to
+        // group or select cases by, and a dictionary as large as the log. Named, not kept.
+        if !matches!(e.name, b"string" | b"int" | b"boolean" | b"id") {
+            if let Ok(name) = std::str::from_utf8(key) {
+                self.b.note_unkept_attribute(name);
+            }
+            return Ok(());
         }
+        let col = match self.trace_keys.iter().find(|(k, _)| **k == *key) {
+            Some(&(_, col)) => col,
+            None => {
+                let name = std::str::from_utf8(key)
+                    .map_err(|_| "a trace attribute key is not UTF-8".to_string())?;
+                let column = canonical_attribute(name)
+                    .unwrap_or_else(|| name.strip_prefix("case:").unwrap_or(name));
+                let col = self.b.attribute_column(column);
+                self.trace_keys.push((key.into(), col));
+                col
+            }
+        };
+        let code = if memchr::memchr(b'&', raw).is_none() {
+            let bad_utf8 = |_| text_of(raw).err().unwrap_or_default();
+            self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
+        } else {
+            self.b.attribute_code(col, &text_of(raw)?)
+        };
+        self.trace_attrs.push((col, code));
         Ok(())
     }
 
-    /// The builder column of the `at`-th asked-for attribute, made on first use.
-    fn attr_column(&mut self, at: usize) -> usize {
-        let (name, col) = &mut self.attr_cols[at];
-        *col.get_or_insert_with(|| self.b.attribute_column(name))
+    /// The entry of `keys` for an event attribute key, made (and the key classified) when new.
+    fn key_entry(&mut self, key: &[u8]) -> Result<usize, String> {
+        if let Some((k, _)) = self.keys.get(self.key_hint)
+            && **k == *key
+        {
+            self.key_hint += 1;
+            return Ok(self.key_hint - 1);
+        }
+        if let Some(i) = self.keys.iter().position(|(k, _)| **k == *key) {
+            self.key_hint = i + 1;
+            return Ok(i);
+        }
+        let name = std::str::from_utf8(key)
+            .map_err(|_| "an event attribute key is not UTF-8".to_string())?;
+        let asked = self
+            .opts
+            .attributes
+            .iter()
+            .any(|a| a == name || a.strip_prefix("case:") == Some(name));
+        let usage = match canonical_attribute(name) {
+            Some(c) => KeyUse::Keep(c.to_string(), None),
+            None if asked => KeyUse::Keep(name.to_string(), None),
+            None => {
+                self.b.note_unkept_attribute(name);
+                KeyUse::Unkept
+            }
+        };
+        self.keys.push((key.into(), usage));
+        self.key_hint = self.keys.len();
+        Ok(self.keys.len() - 1)
     }
 
     fn event_attribute(&mut self, buf: &[u8], e: &Tag<'_>) -> Result<(), String> {
@@ -802,7 +865,12 @@ impl<'o> Parser<'o> {
             } else {
                 self.b.resource_code(&text_of(raw)?)
             };
-        } else if key == self.team_key.as_bytes() {
+        } else if key == self.team_key.as_bytes()
+            || (key == b"org:role"
+                && self.role_is_team
+                && (self.cur.team == NONE || self.cur.team_is_role))
+        {
+            self.cur.team_is_role = key == b"org:role";
             self.cur.team = if plain {
                 self.b.team_code_bytes(raw).map_err(bad_utf8)?
             } else {
@@ -813,14 +881,17 @@ impl<'o> Parser<'o> {
             if !value.trim().is_empty() {
                 self.cur.text = Some(value.into());
             }
-        } else if let Some(at) = self.attr_cols.iter().position(|(k, _)| k.as_bytes() == key) {
-            let col = self.attr_column(at);
-            let code = if plain {
-                self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
-            } else {
-                self.b.attribute_code(col, &text_of(raw)?)
-            };
-            self.pending_attrs.push((col, code));
+        } else {
+            let at = self.key_entry(key)?;
+            if let (_, KeyUse::Keep(name, col)) = &mut self.keys[at] {
+                let col = *col.get_or_insert_with(|| self.b.attribute_column(name));
+                let code = if plain {
+                    self.b.attribute_code_bytes(col, raw).map_err(bad_utf8)?
+                } else {
+                    self.b.attribute_code(col, &text_of(raw)?)
+                };
+                self.pending_attrs.push((col, code));
+            }
         }
         Ok(())
     }
@@ -831,6 +902,7 @@ impl<'o> Parser<'o> {
         let problem = match (cur.activity, &cur.time) {
             (Some(activity), Some(Ok(time_ms))) => {
                 self.pending.push(Pending {
+                    position: cur.position,
                     activity,
                     time_ms: *time_ms,
                     resource: cur.resource,
@@ -869,10 +941,10 @@ impl<'o> Parser<'o> {
         let case = self.b.case_code(&self.trace_name);
         for p in &self.pending {
             self.merged.clear();
-            self.merged
-                .extend_from_slice(&self.pending_attrs[p.attrs.0..p.attrs.1]);
+            let own = &self.pending_attrs[p.attrs.0..p.attrs.1];
+            self.merged.extend_from_slice(own);
             for &(col, code) in &self.trace_attrs {
-                if !self.merged.iter().any(|(c, _)| *c == col) {
+                if own.is_empty() || !own.iter().any(|(c, _)| *c == col) {
                     self.merged.push((col, code));
                 }
             }
@@ -887,6 +959,9 @@ impl<'o> Parser<'o> {
                     attributes: &self.merged,
                 })
                 .map_err(Stop::Log)?;
+            if self.opts.keep_positions {
+                self.b.record_position(p.position);
+            }
         }
         self.pending.clear();
         self.pending_attrs.clear();

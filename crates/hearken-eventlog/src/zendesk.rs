@@ -9,7 +9,10 @@
 //! - activity = the ticket's status after the update (the status is the stage a ticket is in;
 //!   `(no status)` before the first status is seen);
 //! - resource = the assignee after the update, team = the group after the update (ids as text);
-//! - text = the comment body, when the export has it.
+//! - text = the comment body, when the export has it;
+//! - attributes: `channel` = the ticket's first `via` (how it came in: `Web form`, `Mail` ...,
+//!   or `via.channel` when `via` is an object), `customer` = the ticket's `requester_id` when a
+//!   child event sets it.
 //!
 //! So an assignee change is a transfer, and a status change is a stage change. Updates that
 //! change none of these (SLA measures, tags) are not events.
@@ -35,6 +38,7 @@ struct TicketEvent {
     ticket_id: Option<Value>,
     created_at: Option<String>,
     timestamp: Option<i64>,
+    via: Option<Value>,
     #[serde(default)]
     child_events: Vec<serde_json::Map<String, Value>>,
 }
@@ -44,6 +48,17 @@ struct TicketState {
     status: Option<String>,
     assignee: Option<String>,
     group: Option<String>,
+    channel: Option<String>,
+    customer: Option<String>,
+}
+
+/// The channel a `via` names: the text itself, or `channel` of a via object.
+fn via_channel(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Object(o) => o.get("channel").and_then(id_text),
+        _ => None,
+    }
 }
 
 fn id_text(v: &Value) -> Option<String> {
@@ -59,9 +74,15 @@ pub fn read(
     mut input: impl BufRead,
     opts: &ReadOptions,
 ) -> Result<(EventLog, Vec<Quarantined>), EventLogError> {
+    let mut b = EventLogBuilder::new();
+    let columns = [
+        b.attribute_column("channel"),
+        b.attribute_column("customer"),
+    ];
     let mut replay = Replay {
         opts,
-        b: EventLogBuilder::new(),
+        b,
+        columns,
         quarantined: Vec::new(),
         state: HashMap::new(),
         items: 0,
@@ -124,6 +145,8 @@ fn skip_whitespace(input: &mut impl BufRead) -> std::io::Result<bool> {
 struct Replay<'o> {
     opts: &'o ReadOptions,
     b: EventLogBuilder,
+    /// The builder columns of `channel` and `customer`.
+    columns: [usize; 2],
     quarantined: Vec<Quarantined>,
     state: HashMap<String, TicketState>,
     /// Ticket events seen so far (the position of the next one).
@@ -145,6 +168,9 @@ impl Replay<'_> {
             return Ok(());
         };
         let st = self.state.entry(ticket.clone()).or_default();
+        if st.channel.is_none() {
+            st.channel = ev.via.as_ref().and_then(via_channel);
+        }
         let mut changed = false;
         let mut comment: Option<String> = None;
         for child in &ev.child_events {
@@ -159,6 +185,9 @@ impl Replay<'_> {
             if let Some(g) = child.get("group_id") {
                 st.group = id_text(g);
                 changed = true;
+            }
+            if let Some(r) = child.get("requester_id").and_then(id_text) {
+                st.customer = Some(r);
             }
             let is_comment = child.get("event_type").and_then(Value::as_str) == Some("Comment")
                 || child.get("type").and_then(Value::as_str) == Some("Comment");
@@ -192,6 +221,14 @@ impl Replay<'_> {
                 return Ok(());
             }
         };
+        let [channel, customer] = self.columns;
+        let mut attrs: Vec<(usize, &str)> = Vec::with_capacity(2);
+        if let Some(c) = st.channel.as_deref() {
+            attrs.push((channel, c));
+        }
+        if let Some(c) = st.customer.as_deref() {
+            attrs.push((customer, c));
+        }
         self.b.push(&Event {
             case: &ticket,
             activity: st.status.as_deref().unwrap_or("(no status)"),
@@ -199,8 +236,12 @@ impl Replay<'_> {
             resource: st.assignee.as_deref(),
             team: st.group.as_deref(),
             text: comment.as_deref(),
-            attributes: &[],
-        })
+            attributes: &attrs,
+        })?;
+        if self.opts.keep_positions {
+            self.b.record_position(self.items - 1);
+        }
+        Ok(())
     }
 
     /// Replays one event inside a serde visitor: a log error stops the parse (kept for the
@@ -262,6 +303,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
                 }
                 "created_at" => single.created_at = map.next_value()?,
                 "timestamp" => single.timestamp = map.next_value()?,
+                "via" => single.via = map.next_value()?,
                 "child_events" => {
                     single.child_events = map
                         .next_value::<Option<Vec<serde_json::Map<String, Value>>>>()?

@@ -14,9 +14,14 @@ use chrono::{DateTime, Datelike};
 use crate::config::{FlowConfig, GroupBy, Period};
 use crate::hash::FxHashMap;
 use crate::log::{Dict, EventLog, NONE};
+use crate::query::Dimension;
 use crate::report::{
     AgentRow, CommentSummary, EscalationSummary, FlowGroup, FlowGroups, FlowReport, HandoverRow,
     StageRow, TeamRow, TransitionRow,
+};
+use crate::rules::{
+    Matcher, RuleInForce, RuleSource, RulesInForce, describe_configured, describe_default_closing,
+    describe_default_escalation, fold,
 };
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -31,38 +36,82 @@ const NEGATIVE: f32 = -0.05;
 /// Every flow figure of the log, with per-group figures when `config.group_by` is set.
 ///
 /// Pure and total: any log gives a report; what could not be done as asked is said in
-/// [`FlowReport::notes`].
+/// [`FlowReport::notes`] (a grouping the log has no values for puts every case in `(none)`).
+/// [`crate::run_query`] refuses such a grouping instead, and selects cases.
 pub fn analyze(log: &EventLog, config: &FlowConfig) -> FlowReport {
     let ctx = Context::new(log, config);
-    let all: Vec<u32> = (0..ctx.n_cases)
-        .filter(|&c| ctx.case_len(c) > 0)
-        .map(|c| c as u32)
-        .collect();
+    let all = ctx.all_cases();
     let mut notes = Vec::new();
-    let mut report = ctx.report(&all, None);
-    if let Some(by) = &config.group_by {
-        let (names, case_group) = ctx.group_keys(by, &all, &mut notes);
-        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
-        for &c in &all {
-            buckets[case_group[c as usize] as usize].push(c);
-        }
-        let mut groups: Vec<FlowGroup> = names
-            .into_iter()
-            .zip(buckets)
-            .filter(|(_, b)| !b.is_empty())
-            .map(|(key, cases)| FlowGroup {
-                key,
-                report: ctx.report(&cases, None),
-            })
-            .collect();
-        groups.sort_by(|a, b| a.key.cmp(&b.key));
-        report.groups = Some(FlowGroups {
-            by: by.label(),
-            groups,
+    let groups = config.group_by.as_ref().map(|by| {
+        let values = ctx.group_values(by).unwrap_or_else(|e| {
+            notes.push(format!("{e}; every case is in group (none)"));
+            CaseValues::all_none(ctx.n_cases)
         });
+        (by.label(), values)
+    });
+    ctx.full_report(&all, groups, notes)
+}
+
+/// One value per case (indexed by case code; `NONE` where the case has none) and the names of
+/// the values.
+pub(crate) struct CaseValues {
+    pub(crate) names: Vec<String>,
+    pub(crate) of_case: Vec<u32>,
+}
+
+impl CaseValues {
+    fn all_none(n_cases: usize) -> CaseValues {
+        CaseValues {
+            names: Vec::new(),
+            of_case: vec![NONE; n_cases],
+        }
     }
-    report.notes = notes;
-    report
+
+    pub(crate) fn name(&self, code: u32) -> &str {
+        self.names
+            .get(code as usize)
+            .map_or("(none)", String::as_str)
+    }
+}
+
+/// Why a case dimension has no values in a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MissingDimension {
+    pub(crate) dimension: String,
+    pub(crate) attributes: Vec<String>,
+    pub(crate) unkept: Vec<String>,
+}
+
+impl std::fmt::Display for MissingDimension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.dimension.as_str() {
+            "team" => "no event of the log names a team (org:group, org:role or a team column)",
+            "agent" => "no event of the log names a resource (org:resource or an agent column)",
+            _ => "",
+        };
+        if what.is_empty() {
+            write!(f, "the log has no {} attribute", self.dimension)?;
+        } else {
+            f.write_str(what)?;
+        }
+        if self.attributes.is_empty() {
+            f.write_str("; it has no case attributes")?;
+        } else {
+            write!(
+                f,
+                "; the case attributes it has: {}",
+                self.attributes.join(", ")
+            )?;
+        }
+        if !self.unkept.is_empty() {
+            write!(
+                f,
+                " (event attributes not used for cases: {})",
+                self.unkept.join(", ")
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Comments of one case in one stage (the per-case table behind [`StageRow`]'s comment columns).
@@ -112,17 +161,21 @@ pub fn comments_by_case_stage(log: &EventLog, config: &FlowConfig) -> Vec<CaseSt
 }
 
 /// Everything the per-case pass reads, computed once per log.
-struct Context<'a> {
+pub(crate) struct Context<'a> {
     log: &'a EventLog,
-    n_cases: usize,
+    pub(crate) n_cases: usize,
     /// Activity code -> stage code.
     stage_of: Vec<u32>,
     stage_names: Vec<String>,
     /// Per activity code.
     escalation: Vec<bool>,
     closing: Vec<bool>,
-    escalation_configured: bool,
-    closing_configured: bool,
+    /// Some activity of the log is an escalation / a closing one.
+    escalation_recognised: bool,
+    closing_recognised: bool,
+    rules: RulesInForce,
+    /// Configured escalation or closing names that match nothing in the log.
+    rule_notes: Vec<String>,
     /// Event indices ordered by (case, time, input order).
     order: Vec<u32>,
     /// Events of case c are `order[case_off[c]..case_off[c + 1]]`.
@@ -134,7 +187,7 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(log: &'a EventLog, config: &FlowConfig) -> Context<'a> {
+    pub(crate) fn new(log: &'a EventLog, config: &FlowConfig) -> Context<'a> {
         let n_cases = log.cases.len();
         let (order, case_off) = order_events(&log.case, &log.time_ms, n_cases);
         let mut stages = Dict::default();
@@ -144,27 +197,80 @@ impl<'a> Context<'a> {
             .map(|a| stages.intern(config.lifecycle.get(a).map_or(a, String::as_str)))
             .collect();
         let stage_names: Vec<String> = stages.names().map(str::to_string).collect();
-        let flag = |set: &[String]| -> Vec<bool> {
+        let flag = |m: &Matcher| -> Vec<bool> {
             log.activities
                 .names()
                 .zip(&stage_of)
                 .map(|(a, &s)| {
                     let stage = stage_names.get(s as usize).map_or("", String::as_str);
-                    set.iter().any(|x| x == a || x == stage)
+                    m.matches(a) || m.matches(stage)
                 })
                 .collect()
         };
-        let escalation = flag(&config.escalation);
-        let closing = flag(&config.closing);
+        let esc_rule = Matcher::escalation(config.escalation.as_deref());
+        let close_rule = Matcher::closing(config.closing.as_deref());
+        let escalation = flag(&esc_rule);
+        let closing = flag(&close_rule);
+        let matched = |flags: &[bool]| -> Vec<String> {
+            let mut v: Vec<String> = log
+                .activities
+                .names()
+                .zip(flags)
+                .filter(|(_, f)| **f)
+                .map(|(a, _)| a.to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let in_force =
+            |m: &Matcher, configured: Option<&[String]>, flags: &[bool], default: String| {
+                RuleInForce {
+                    source: m.source(),
+                    rule: configured.map_or(default, describe_configured),
+                    matched: matched(flags),
+                }
+            };
+        let rules = RulesInForce {
+            escalation: in_force(
+                &esc_rule,
+                config.escalation.as_deref(),
+                &escalation,
+                describe_default_escalation(),
+            ),
+            closing: in_force(
+                &close_rule,
+                config.closing.as_deref(),
+                &closing,
+                describe_default_closing(),
+            ),
+        };
+        let mut rule_notes = Vec::new();
+        for (what, names) in [
+            ("escalation", config.escalation.as_deref()),
+            ("closing", config.closing.as_deref()),
+        ] {
+            for n in names.unwrap_or_default() {
+                let m = Matcher::Names(vec![fold(n)]);
+                let found = log.activities.names().any(|a| m.matches(a))
+                    || stage_names.iter().any(|s| m.matches(s));
+                if !found {
+                    rule_notes.push(format!(
+                        "{what} activity '{n}' is not an activity or stage of this log"
+                    ));
+                }
+            }
+        }
         Context {
             log,
             n_cases,
             stage_of,
             stage_names,
+            escalation_recognised: escalation.iter().any(|&x| x),
+            closing_recognised: closing.iter().any(|&x| x),
             escalation,
             closing,
-            escalation_configured: !config.escalation.is_empty(),
-            closing_configured: !config.closing.is_empty(),
+            rules,
+            rule_notes,
             order,
             case_off,
             comment: comment_kinds(log),
@@ -172,11 +278,66 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Every case that has an event, in case-code order.
+    pub(crate) fn all_cases(&self) -> Vec<u32> {
+        (0..self.n_cases)
+            .filter(|&c| self.case_len(c) > 0)
+            .map(|c| c as u32)
+            .collect()
+    }
+
+    /// The report of `cases` with its groups (`groups`: the label and each case's group), the
+    /// rules in force and the notes.
+    pub(crate) fn full_report(
+        &self,
+        cases: &[u32],
+        groups: Option<(String, CaseValues)>,
+        mut notes: Vec<String>,
+    ) -> FlowReport {
+        let mut report = self.report(cases, None);
+        if let Some((by, values)) = groups {
+            let (names, case_group) = self.fold_groups(&by, values, cases, &mut notes);
+            let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+            for &c in cases {
+                buckets[case_group[c as usize] as usize].push(c);
+            }
+            let mut groups: Vec<FlowGroup> = names
+                .into_iter()
+                .zip(buckets)
+                .filter(|(_, b)| !b.is_empty())
+                .map(|(key, cases)| FlowGroup {
+                    key,
+                    report: self.report(&cases, None),
+                })
+                .collect();
+            groups.sort_by(|a, b| a.key.cmp(&b.key));
+            report.groups = Some(FlowGroups { by, groups });
+        }
+        notes.extend(self.rule_notes.iter().cloned());
+        if !self.escalation_recognised && self.rules.escalation.source == RuleSource::Default {
+            notes.push(
+                "no activity of this log is an escalation by the default rule: name the \
+                 escalation activities (flow config `escalation`, or --escalation)"
+                    .to_string(),
+            );
+        }
+        if !self.closing_recognised && self.rules.closing.source == RuleSource::Default {
+            notes.push(
+                "no activity of this log closes a case by the default rule, so open cases are \
+                 not counted: name the closing activities (flow config `closing`, or --closing)"
+                    .to_string(),
+            );
+        }
+        report.rules = Some(self.rules.clone());
+        report.notes = notes;
+        report
+    }
+
     fn case_len(&self, c: usize) -> usize {
         (self.case_off[c + 1] - self.case_off[c]) as usize
     }
 
-    fn case_events(&self, c: u32) -> &[u32] {
+    pub(crate) fn case_events(&self, c: u32) -> &[u32] {
         let c = c as usize;
         &self.order[self.case_off[c] as usize..self.case_off[c + 1] as usize]
     }
@@ -502,20 +663,20 @@ impl<'a> Context<'a> {
             first_owner_unknown: p.first_owner_unknown,
             loops_total: p.loops_total,
             cases_with_loops: p.cases_with_loops,
-            open_cases: self.closing_configured.then_some(p.open_cases),
+            open_cases: self.closing_recognised.then_some(p.open_cases),
             stages,
             agents,
             teams,
             transitions,
             handovers,
             escalation: EscalationSummary {
-                configured: self.escalation_configured,
+                recognised: self.escalation_recognised,
                 escalations_total: p.escalations,
                 escalations_per_case: per_case(p.escalations),
                 escalated_cases: p.escalated_cases,
                 escalation_rate_pct: pct(p.escalated_cases, cases),
-                open_escalated_cases: self.closing_configured.then_some(p.open_escalated),
-                open_escalated_case_ids: if self.closing_configured {
+                open_escalated_cases: self.closing_recognised.then_some(p.open_escalated),
+                open_escalated_case_ids: if self.closing_recognised {
                     open_ids
                         .iter()
                         .map(|&c| name(&log.cases, c as usize))
@@ -531,60 +692,135 @@ impl<'a> Context<'a> {
                 negative: p.negative.iter().sum(),
             },
             groups: None,
+            selection: None,
+            rules: None,
             notes: Vec::new(),
         }
     }
 
-    /// The group of every case (indexed by case code) and the group names.
-    fn group_keys(
+    /// The first event (time order) of case `c` for which `pick` gives a value.
+    fn first_value(&self, c: u32, pick: impl Fn(usize) -> u32) -> u32 {
+        self.case_events(c)
+            .iter()
+            .map(|&e| pick(e as usize))
+            .find(|&v| v != NONE)
+            .unwrap_or(NONE)
+    }
+
+    /// The last event (time order) of case `c` for which `pick` gives a value.
+    fn last_value(&self, c: u32, pick: impl Fn(usize) -> u32) -> u32 {
+        self.case_events(c)
+            .iter()
+            .rev()
+            .map(|&e| pick(e as usize))
+            .find(|&v| v != NONE)
+            .unwrap_or(NONE)
+    }
+
+    /// Each case's value of `dim` (see [`Dimension`]), or why the log has none.
+    pub(crate) fn dimension_values(&self, dim: &Dimension) -> Result<CaseValues, MissingDimension> {
+        let log = self.log;
+        let missing = || MissingDimension {
+            dimension: dim.label().to_string(),
+            attributes: log
+                .attributes
+                .iter()
+                .filter(|a| !a.dict.is_empty())
+                .map(|a| a.name.clone())
+                .collect(),
+            unkept: log.unkept.clone(),
+        };
+        let (dict, of_case): (&Dict, Vec<u32>) = match dim {
+            Dimension::Team => {
+                if log.teams.is_empty() {
+                    return Err(missing());
+                }
+                let v = (0..self.n_cases as u32)
+                    .map(|c| self.last_value(c, |e| log.team[e]))
+                    .collect();
+                (&log.teams, v)
+            }
+            Dimension::Agent => {
+                if log.resources.is_empty() {
+                    return Err(missing());
+                }
+                let v = (0..self.n_cases as u32)
+                    .map(|c| self.first_value(c, |e| log.resource[e]))
+                    .collect();
+                (&log.resources, v)
+            }
+            Dimension::Attribute(name) => {
+                let Some(col) = log.attribute(name).filter(|c| !c.dict.is_empty()) else {
+                    return Err(missing());
+                };
+                let v = (0..self.n_cases as u32)
+                    .map(|c| self.first_value(c, |e| col.codes.get(e).copied().unwrap_or(NONE)))
+                    .collect();
+                (&col.dict, v)
+            }
+        };
+        Ok(CaseValues {
+            names: dict.names().map(str::to_string).collect(),
+            of_case,
+        })
+    }
+
+    /// Each case's group under `by`.
+    pub(crate) fn group_values(&self, by: &GroupBy) -> Result<CaseValues, MissingDimension> {
+        let dim = match by {
+            GroupBy::Period(period) => return Ok(self.period_values(*period)),
+            GroupBy::Team => Dimension::Team,
+            GroupBy::Agent => Dimension::Agent,
+            GroupBy::Attribute(a) => Dimension::Attribute(a.clone()),
+        };
+        self.dimension_values(&dim)
+    }
+
+    /// The calendar period (UTC) of each case's first event.
+    fn period_values(&self, period: Period) -> CaseValues {
+        let log = self.log;
+        let mut names = Dict::default();
+        let mut by_day: FxHashMap<i64, u32> = FxHashMap::default();
+        let of_case = (0..self.n_cases as u32)
+            .map(|c| match self.case_events(c).first() {
+                Some(&e) => {
+                    let ms = log.time_ms[e as usize];
+                    *by_day
+                        .entry(ms.div_euclid(86_400_000))
+                        .or_insert_with(|| names.intern(&period_key(period, ms)))
+                }
+                None => NONE,
+            })
+            .collect();
+        CaseValues {
+            names: names.names().map(str::to_string).collect(),
+            of_case,
+        }
+    }
+
+    /// The group names and each case's group index: cases without a value go to `(none)`, and
+    /// past [`MAX_GROUPS`] the smallest groups fold into `(other)`.
+    fn fold_groups(
         &self,
-        by: &GroupBy,
+        by: &str,
+        values: CaseValues,
         cases: &[u32],
         notes: &mut Vec<String>,
     ) -> (Vec<String>, Vec<u32>) {
-        let log = self.log;
         let mut names = Dict::default();
+        let mut remap_value: Vec<u32> = vec![NONE; values.names.len()];
         let mut case_group = vec![0u32; self.n_cases];
-        let first = |c: u32| self.case_events(c).first().map(|&e| e as usize);
-        match by {
-            GroupBy::Period(period) => {
-                let mut by_day: FxHashMap<i64, u32> = FxHashMap::default();
-                for &c in cases {
-                    let Some(e) = first(c) else { continue };
-                    let ms = log.time_ms[e];
-                    let day = ms.div_euclid(86_400_000);
-                    let code = *by_day
-                        .entry(day)
-                        .or_insert_with(|| names.intern(&period_key(*period, ms)));
-                    case_group[c as usize] = code;
+        for &c in cases {
+            let v = values.of_case[c as usize];
+            let g = match remap_value.get_mut(v as usize) {
+                Some(slot) if *slot != NONE => *slot,
+                Some(slot) => {
+                    *slot = names.intern(values.name(v));
+                    *slot
                 }
-            }
-            GroupBy::Team => {
-                for &c in cases {
-                    let Some(e) = first(c) else { continue };
-                    let t = log.team[e];
-                    case_group[c as usize] = names.intern(log.teams.name(t).unwrap_or("(none)"));
-                }
-            }
-            GroupBy::Attribute(attr) => match log.attribute(attr) {
-                Some(col) => {
-                    for &c in cases {
-                        let Some(e) = first(c) else { continue };
-                        let v = col.codes.get(e).copied().unwrap_or(NONE);
-                        case_group[c as usize] = names.intern(col.dict.name(v).unwrap_or("(none)"));
-                    }
-                }
-                None => {
-                    notes.push(format!(
-                        "group_by attribute '{attr}' is not in the log, so every case is in group (none); \
-                         ask the reader to keep it (ReadOptions::attributes)"
-                    ));
-                    let none = names.intern("(none)");
-                    for &c in cases {
-                        case_group[c as usize] = none;
-                    }
-                }
-            },
+                None => names.intern("(none)"),
+            };
+            case_group[c as usize] = g;
         }
         let mut names: Vec<String> = names.names().map(str::to_string).collect();
         if names.len() > MAX_GROUPS {
@@ -606,9 +842,8 @@ impl<'a> Context<'a> {
                 .collect();
             kept.push("(other)".to_string());
             notes.push(format!(
-                "{} groups by {}: the {} largest are shown, the rest are in (other)",
+                "{} groups by {by}: the {} largest are shown, the rest are in (other)",
                 names.len(),
-                by.label(),
                 MAX_GROUPS - 1
             ));
             for &c in cases {
@@ -1015,7 +1250,12 @@ mod tests {
             let name = format!("a{a}");
             config.lifecycle.get(&name).cloned().unwrap_or(name)
         };
-        let is = |set: &[String], a: u8| set.contains(&format!("a{a}")) || set.contains(&stage(a));
+        let is = |set: &Option<Vec<String>>, a: u8| {
+            let set = set.as_deref().unwrap_or_default();
+            set.contains(&format!("a{a}")) || set.contains(&stage(a))
+        };
+        // Open cases are counted only when some activity of the log closes a case.
+        let closing_seen = rows.iter().any(|r| is(&config.closing, r.1));
         let mut by_case: BTreeMap<u8, Vec<(i64, usize)>> = BTreeMap::new();
         for (i, r) in rows.iter().enumerate() {
             by_case.entry(r.0).or_default().push((r.2, i));
@@ -1086,7 +1326,8 @@ mod tests {
             if escalations > 0 {
                 n.escalated.0 += escalations;
                 n.escalated.1 += 1;
-                n.escalated.2 += u64::from(!is(&config.closing, seq[seq.len() - 1].1));
+                n.escalated.2 +=
+                    u64::from(closing_seen && !is(&config.closing, seq[seq.len() - 1].1));
             }
         }
         n
@@ -1147,8 +1388,8 @@ mod tests {
                 .into_iter()
                 .map(|(a, s)| (a.to_string(), s.to_string()))
                 .collect(),
-            escalation: vec!["a4".into(), "s3".into()],
-            closing: vec!["a5".into()],
+            escalation: Some(vec!["a4".into(), "s3".into()]),
+            closing: Some(vec!["a5".into()]),
             ..FlowConfig::default()
         }
     }

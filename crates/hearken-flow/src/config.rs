@@ -12,11 +12,15 @@ pub struct FlowConfig {
     /// Activity -> lifecycle stage name. When not empty every figure is computed on stages
     /// instead of activities; an activity not listed stays a stage of its own name.
     pub lifecycle: BTreeMap<String, String>,
-    /// Activity or stage names that are escalations.
-    pub escalation: Vec<String>,
+    /// Activity or stage names that are escalations (compared case-insensitively, see
+    /// [`crate::rules::fold`]). `None`: the default rule recognises common names
+    /// ([`crate::rules::is_default_escalation`]); a list, even an empty one, replaces it.
+    pub escalation: Option<Vec<String>>,
     /// Activity or stage names that close a case: a case whose last event is one of these is
-    /// closed, any other is open. Empty: openness is unknown and not reported.
-    pub closing: Vec<String>,
+    /// closed, any other is open. `None`: the default rule
+    /// ([`crate::rules::is_default_closing`]); a list replaces it. When nothing in the log is a
+    /// closing activity, openness is unknown and not reported.
+    pub closing: Option<Vec<String>>,
     /// Report the same figures per group of cases as well.
     pub group_by: Option<GroupBy>,
     /// How many case ids to list where the report names cases (open escalations).
@@ -27,23 +31,27 @@ impl Default for FlowConfig {
     fn default() -> FlowConfig {
         FlowConfig {
             lifecycle: BTreeMap::new(),
-            escalation: Vec::new(),
-            closing: Vec::new(),
+            escalation: None,
+            closing: None,
             group_by: None,
             max_listed_cases: 100,
         }
     }
 }
 
-/// The key cases are grouped by. A case belongs to the group of its first event (in time order).
+/// The key cases are grouped by: one value per case (see [`crate::Dimension`] for how a case's
+/// team, agent or attribute is chosen).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     /// The calendar period (UTC) in which the case started.
     Period(Period),
-    /// The team of the case's first event.
+    /// The team the case ended with: the team of its last event that names a team.
     Team,
-    /// An attribute column kept by the reader (e.g. `product`, `segment`), at the first event.
+    /// The case's first owner: the resource of its first event that has one.
+    Agent,
+    /// An attribute of the case (e.g. `product`, `segment`, `customer`, `channel`, or any XES
+    /// trace attribute): its value at the case's first event that has one.
     Attribute(String),
 }
 
@@ -71,6 +79,7 @@ impl GroupBy {
             }
             .to_string(),
             GroupBy::Team => "team".to_string(),
+            GroupBy::Agent => "agent".to_string(),
             GroupBy::Attribute(a) => a.clone(),
         }
     }
@@ -87,6 +96,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.group_by, Some(GroupBy::Period(Period::Month)));
+        assert_eq!(c.escalation, Some(vec!["Escalate".to_string()]));
+        assert_eq!(c.closing, None, "absent: the default rule");
         assert_eq!(c.max_listed_cases, 100);
         let t: FlowConfig = serde_json::from_str(r#"{"group_by": "team"}"#).unwrap();
         assert_eq!(t.group_by, Some(GroupBy::Team));

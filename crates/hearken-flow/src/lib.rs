@@ -19,6 +19,13 @@
 //!   their last event. Events without a resource are passed over (the first owner is the first
 //!   known resource, the last owner the last known one); cases with no resource at all are
 //!   counted apart (`first_owner_unknown`). Per team: the team at the first owner's event.
+//! - Escalations and closing activities: by default recognised from common names
+//!   ([`rules`]: `escalated`, `Escalate to L2`, `transferred to 2nd line`; `closed`, `resolved`,
+//!   `solved`, `done` ...); configured names replace the rule. Every report says the rules in
+//!   force and what they matched ([`FlowReport::rules`]).
+//! - Selection and grouping ([`run_query`]): a time window selects the cases that started in
+//!   it (with all their events); a case's team is the team it ended with, its agent its first
+//!   owner, an attribute its value at the first event that has one ([`Dimension`]).
 //!
 //! Architecture invariant: no IO, no clock, no globals. Readers (hearken-eventlog) and the store
 //! build an [`EventLog`]; sentiment comes in as a column, so this crate knows nothing about text
@@ -28,7 +35,9 @@ mod analyze;
 mod config;
 mod hash;
 mod log;
+mod query;
 mod report;
+pub mod rules;
 
 pub use analyze::{CaseStageComments, analyze, comments_by_case_stage};
 pub use config::{FlowConfig, GroupBy, Period};
@@ -36,7 +45,10 @@ pub use log::{
     AttrColumn, CaseEventColumns, CodedEvent, Dict, Event, EventLog, EventLogBuilder, LogError,
     MAX_EVENTS, NONE,
 };
+pub use query::{CaseFilter, Dimension, FlowQuery, QueryError, run_query};
 pub use report::{
-    AgentRow, CommentSummary, EscalationSummary, FlowGroup, FlowGroups, FlowReport, HandoverMatrix,
-    HandoverRow, StageRow, TeamRow, TransitionRow, render_text,
+    AgentRow, CommentSummary, EscalationSummary, FilterSummary, FlowGroup, FlowGroups, FlowReport,
+    HandoverMatrix, HandoverRow, SelectionSummary, StageRow, TeamRow, TransitionRow, WindowSummary,
+    render_text,
 };
+pub use rules::{RuleInForce, RuleSource, RulesInForce};

@@ -176,6 +176,11 @@ pub struct EventLog {
     /// Comments, sparse: (event index, text), event indices increasing.
     pub(crate) texts: Vec<(u32, Box<str>)>,
     pub(crate) sentiment: Option<Vec<Option<f32>>>,
+    /// Names of attributes the reader saw but did not keep as columns, in first-seen order.
+    pub(crate) unkept: Vec<String>,
+    /// Where each event was in its file (reader-defined: a byte offset, a line, an item
+    /// number), when the reader was asked to keep positions; empty otherwise.
+    pub(crate) positions: Vec<u64>,
 }
 
 impl EventLog {
@@ -227,6 +232,17 @@ impl EventLog {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// Attributes the reader saw in the file but did not keep as columns (to say what a log
+    /// has when a grouping or filter asks for something it lacks).
+    pub fn unkept_attributes(&self) -> &[String] {
+        &self.unkept
+    }
+
+    /// Each event's position in its file, when the reader kept them (else empty).
+    pub fn positions(&self) -> &[u64] {
+        &self.positions
+    }
+
     /// Comments as (event index, text), in event order; feed these to the sentiment scorer.
     pub fn texts(&self) -> impl Iterator<Item = (usize, &str)> {
         self.texts.iter().map(|(i, t)| (*i as usize, &**t))
@@ -273,8 +289,23 @@ impl EventLog {
         if let Some(s) = cols.sentiment {
             check_len("sentiment", n, s.len(), false)?;
         }
+        for (_, col) in cols.attributes {
+            check_len("attribute", n, col.len(), false)?;
+        }
         let mut b = EventLogBuilder::with_capacity(n);
+        let attr_cols: Vec<usize> = cols
+            .attributes
+            .iter()
+            .map(|(name, _)| b.attribute_column(name))
+            .collect();
+        let mut attrs: Vec<(usize, &str)> = Vec::with_capacity(attr_cols.len());
         for i in 0..n {
+            attrs.clear();
+            for (&col, (_, values)) in attr_cols.iter().zip(cols.attributes) {
+                if let Some(v) = values[i].as_ref() {
+                    attrs.push((col, v.as_ref()));
+                }
+            }
             b.push(&Event {
                 case: cols.case[i].as_ref(),
                 activity: cols.activity[i].as_ref(),
@@ -282,7 +313,7 @@ impl EventLog {
                 resource: opt_at(cols.agent, i),
                 team: opt_at(cols.team, i),
                 text: opt_at(cols.text, i),
-                attributes: &[],
+                attributes: &attrs,
             })?;
         }
         let mut log = b.finish();
@@ -321,6 +352,8 @@ pub struct CaseEventColumns<'a, S: AsRef<str>> {
     pub team: &'a [Option<S>],
     pub text: &'a [Option<S>],
     pub sentiment: Option<&'a [Option<f32>]>,
+    /// Attribute columns (name, one value per event), e.g. a case's product or segment.
+    pub attributes: &'a [(&'a str, &'a [Option<S>])],
 }
 
 /// One event by name, for [`EventLogBuilder::push`].
@@ -393,6 +426,26 @@ impl EventLogBuilder {
         l.team.reserve(additional);
         for col in &mut l.attributes {
             col.codes.reserve(additional);
+        }
+    }
+
+    /// Notes that the file has an attribute `name` that is not kept as a column.
+    pub fn note_unkept_attribute(&mut self, name: &str) {
+        if !self.log.unkept.iter().any(|n| n == name) {
+            self.log.unkept.push(name.to_string());
+        }
+    }
+
+    /// Records the position in the file of the event pushed last (see
+    /// [`EventLog::positions`]); call it after every push or never.
+    pub fn record_position(&mut self, position: u64) {
+        let l = &mut self.log;
+        // Events pushed before the first call have no position: keep the columns aligned.
+        if l.positions.len() + 1 < l.len() {
+            l.positions.resize(l.len() - 1, 0);
+        }
+        if l.positions.len() < l.len() {
+            l.positions.push(position);
         }
     }
 
@@ -591,6 +644,15 @@ impl EventLogBuilder {
         // base + i < MAX_EVENTS, checked above.
         l.texts
             .extend(part.texts.into_iter().map(|(i, t)| (i + base as u32, t)));
+        for name in part.unkept {
+            if !l.unkept.contains(&name) {
+                l.unkept.push(name);
+            }
+        }
+        if !part.positions.is_empty() {
+            l.positions.resize(base, 0);
+            l.positions.extend_from_slice(&part.positions);
+        }
         if l.sentiment.is_some() || part.sentiment.is_some() {
             let mut s = l.sentiment.take().unwrap_or_else(|| vec![None; base]);
             match part.sentiment {
@@ -660,10 +722,12 @@ mod tests {
             team: &[],
             text: &[],
             sentiment: Some(&[Some(0.5), None]),
+            attributes: &[("product", &[Some("p1"), None])],
         };
         let log = EventLog::from_columns(cols).unwrap();
         assert_eq!(log.len(), 2);
         assert_eq!(log.sentiment().unwrap()[0], Some(0.5));
+        assert_eq!(log.attribute("product").unwrap().codes, vec![0, NONE]);
         let bad = CaseEventColumns {
             at_ms: &[1],
             ..cols

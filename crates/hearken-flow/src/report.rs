@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::rules::{RuleInForce, RulesInForce};
+
 /// Every case-flow figure of one log (or one group of its cases).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowReport {
@@ -39,7 +41,8 @@ pub struct FlowReport {
     /// Times a case re-entered a stage it had left.
     pub loops_total: u64,
     pub cases_with_loops: u64,
-    /// Cases whose last activity is not a closing one; `None` when no closing activity is set.
+    /// Cases whose last activity is not a closing one; `None` when no activity of the log is a
+    /// closing one under the rule in force.
     pub open_cases: Option<u64>,
     pub stages: Vec<StageRow>,
     pub agents: Vec<AgentRow>,
@@ -49,8 +52,43 @@ pub struct FlowReport {
     pub escalation: EscalationSummary,
     pub comments: CommentSummary,
     pub groups: Option<FlowGroups>,
+    /// Which cases these are and how they were chosen ([`crate::run_query`]); only on the
+    /// top-level report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionSummary>,
+    /// The escalation and closing rules in force and what they matched; only on the top-level
+    /// report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesInForce>,
     /// Diagnostics: what the analysis could not do as asked, and why.
     pub notes: Vec<String>,
+}
+
+/// The cases a report covers and how they were chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelectionSummary {
+    pub cases_in_log: u64,
+    pub cases_selected: u64,
+    pub window: Option<WindowSummary>,
+    pub filters: Vec<FilterSummary>,
+}
+
+/// A time window on cases (UTC, ISO 8601).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowSummary {
+    pub from: Option<String>,
+    pub before: Option<String>,
+    /// What the window selects, in words.
+    pub meaning: String,
+}
+
+/// One case filter: the cases whose `dimension` is `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterSummary {
+    pub dimension: String,
+    pub value: String,
+    /// How a case's value is chosen, in words.
+    pub meaning: String,
 }
 
 /// Per stage (activity, or lifecycle stage under a mapping). Stage time runs from an event to
@@ -118,14 +156,15 @@ pub struct HandoverRow {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EscalationSummary {
-    /// False when no escalation activity or stage is configured (all figures are then 0).
-    pub configured: bool,
+    /// False when no activity or stage of the log is an escalation under the rule in force (see
+    /// [`FlowReport::rules`]); all figures are then 0.
+    pub recognised: bool,
     /// Entries into an escalation activity/stage (consecutive escalation events count once).
     pub escalations_total: u64,
     pub escalations_per_case: f64,
     pub escalated_cases: u64,
     pub escalation_rate_pct: Option<f64>,
-    /// Escalated cases still open; `None` when no closing activity is configured.
+    /// Escalated cases still open; `None` when no activity of the log is a closing one.
     pub open_escalated_cases: Option<u64>,
     /// The first `max_listed_cases` open escalated cases, in case order.
     pub open_escalated_case_ids: Vec<String>,
@@ -271,7 +310,52 @@ pub fn render_text(report: &FlowReport) -> String {
     out
 }
 
+/// The selection line: which cases, chosen how. Empty when every case of the log is in.
+fn render_selection(out: &mut String, s: &SelectionSummary) {
+    if s.window.is_none() && s.filters.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "selection: {} of {} cases",
+        s.cases_selected, s.cases_in_log
+    );
+    if let Some(w) = &s.window {
+        let _ = write!(
+            out,
+            "; started {}{}{} (all their events count, also those after the window)",
+            w.from
+                .as_deref()
+                .map_or_else(String::new, |f| format!("from {f}")),
+            if w.from.is_some() && w.before.is_some() {
+                " "
+            } else {
+                ""
+            },
+            w.before
+                .as_deref()
+                .map_or_else(String::new, |b| format!("before {b}")),
+        );
+    }
+    for f in &s.filters {
+        let _ = write!(out, "; {} = {} ({})", f.dimension, f.value, f.meaning);
+    }
+    out.push('\n');
+}
+
+fn render_rule(out: &mut String, what: &str, r: &RuleInForce) {
+    let matched = if r.matched.is_empty() {
+        "none in this log".to_string()
+    } else {
+        r.matched.join(", ")
+    };
+    let _ = writeln!(out, "{what} activities: {matched} ({})", r.rule);
+}
+
 fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
+    if let Some(s) = &r.selection {
+        render_selection(out, s);
+    }
     let _ = writeln!(
         out,
         "{} events in {} cases; {} directly-follows pairs over {} distinct edges",
@@ -305,8 +389,12 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
     if let Some(open) = r.open_cases {
         let _ = writeln!(out, "open cases: {open}");
     }
+    if let Some(rules) = &r.rules {
+        render_rule(out, "escalation", &rules.escalation);
+        render_rule(out, "closing", &rules.closing);
+    }
     let e = &r.escalation;
-    if e.configured {
+    if e.recognised {
         let _ = write!(
             out,
             "escalations: {} ({:.2} per case) in {} cases ({})",
@@ -529,8 +617,8 @@ mod tests {
         ];
         log.set_sentiment(scores).unwrap();
         let cfg = FlowConfig {
-            escalation: vec!["escalated".into()],
-            closing: vec!["closed".into()],
+            escalation: Some(vec!["escalated".into()]),
+            closing: Some(vec!["closed".into()]),
             group_by: Some(GroupBy::Period(Period::Day)),
             ..FlowConfig::default()
         };

@@ -265,5 +265,7 @@ fn case_event(r: &Row<'_, '_>) -> Result<Record, FieldError> {
         agent: r.opt_with(4, AgentId::parse)?,
         team: r.opt_with(5, Label::parse)?,
         text: r.text(6)?,
+        customer: r.opt_with(7, CustomerId::parse)?,
+        product: r.opt_with(8, ProductId::parse)?,
     }))
 }

@@ -239,6 +239,23 @@ const CASE_EVENTS: &[FieldSpec] = &[
     ),
     f("team", false, &["org:group", "group", "department"]),
     f("text", false, &["comment", "body", "note", "message"]),
+    // Optional: the case's customer and product (PM4Py-style `case:` columns too).
+    f(
+        "customer_id",
+        false,
+        &[
+            "customer",
+            "case:customer",
+            "case:customer_id",
+            "requester_id",
+            "client_id",
+        ],
+    ),
+    f(
+        "product_id",
+        false,
+        &["product", "case:product", "case:product_id"],
+    ),
 ];
 
 pub fn fields(kind: RecordKind) -> &'static [FieldSpec] {

@@ -10,6 +10,7 @@
 
 mod convert;
 mod error;
+mod eventlog;
 pub mod fields;
 mod input;
 mod mapping;

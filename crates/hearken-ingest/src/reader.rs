@@ -214,6 +214,8 @@ pub struct RowReader {
 enum Inner {
     Csv(CsvRows),
     Json(JsonRows),
+    /// An XES log or a Zendesk ticket-event export, read as case events (crate::eventlog).
+    Events(crate::eventlog::EventRows),
 }
 
 impl RowReader {
@@ -243,18 +245,45 @@ impl RowReader {
             plan: Plan::new(opts.kind, mapping),
             skip,
         };
-        let opened = input::open(path, opts.max_line)?;
+        let mut opened = input::open(path, opts.max_line)?;
         let mut notes = Vec::new();
-        let inner = match opened.format {
-            Format::Csv => Inner::Csv(CsvRows::open(
+        // Event logs are told by their content, whatever the file is called.
+        let log_format = if opts.kind == RecordKind::CaseEvents {
+            let head = opened.reader.fill_buf().map_err(|e| IngestError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            crate::eventlog::sniff(head)
+        } else {
+            None
+        };
+        if let (Some(_), Some(_)) = (log_format, &opts.mapping) {
+            return Err(IngestError::Format {
+                path: path.to_path_buf(),
+                message: "is an event log (XES or Zendesk ticket events), read by its standard \
+                          keys; a mapping applies to CSV and JSON Lines files: import it without \
+                          --mapping"
+                    .to_string(),
+            });
+        }
+        let inner = match (log_format, opened.format) {
+            (Some(format), _) => Inner::Events(crate::eventlog::EventRows::open(
                 path,
+                format,
                 opened.reader,
-                opened.tail,
-                opts,
-                &rules,
                 &mut notes,
             )?),
-            Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
+            (None, format) => match format {
+                Format::Csv => Inner::Csv(CsvRows::open(
+                    path,
+                    opened.reader,
+                    opened.tail,
+                    opts,
+                    &rules,
+                    &mut notes,
+                )?),
+                Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
+            },
         };
         let skipped = vec![0; rules.skip.len()];
         Ok(RowReader {
@@ -352,6 +381,7 @@ impl RowReader {
         let row = match &mut self.inner {
             Inner::Csv(c) => c.next_row(&self.path, &self.rules)?,
             Inner::Json(j) => j.next_row(&self.path, &self.rules)?,
+            Inner::Events(e) => e.next_row(),
         };
         let Some(mut row) = row else {
             return Ok(None);

@@ -131,7 +131,7 @@ impl Redactor {
                 }
             }
             Record::CaseEvent(x) => {
-                ids!(x.id, x.agent);
+                ids!(x.id, x.agent, x.customer, x.product);
                 self.ext(&mut x.case.0);
                 self.label(&mut x.activity);
                 labels!(x.team);

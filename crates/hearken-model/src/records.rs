@@ -175,6 +175,10 @@ pub struct CaseEvent {
     pub agent: Option<AgentId>,
     pub team: Option<Label>,
     pub text: Option<Text>,
+    /// The customer the case is for, when the case-event file says so.
+    pub customer: Option<CustomerId>,
+    /// The product the case is about, when the case-event file says so.
+    pub product: Option<ProductId>,
 }
 
 /// An improvement action, motivated by topics and signals, owned by a department.

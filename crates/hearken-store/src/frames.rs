@@ -242,21 +242,48 @@ pub struct CaseEventRows {
     pub at: Vec<i64>,
     pub activity: Vec<String>,
     pub agent: Vec<Option<String>>,
+    /// The event's team, else the team of its agent (agents.csv).
     pub team: Vec<Option<String>>,
     pub text: Vec<Option<String>>,
     pub sentiment: Vec<Option<f32>>,
 }
 
+/// What the store knows of each case beyond its events, one row per case that has any: the
+/// customer and product (from the case's own events when the case-event file names them, else
+/// from the first signal, else the first survey response, linked to the case), the channel (of
+/// the first linked signal, else survey response) and the customer's segment.
+#[derive(Debug, Clone, Default)]
+pub struct CaseAttributeRows {
+    /// The case's id (as in [`CaseEventRows::case`]).
+    pub case: Vec<String>,
+    pub customer: Vec<Option<String>>,
+    pub product: Vec<Option<String>>,
+    pub segment: Vec<Option<String>>,
+    /// The channel's name (`phone`, `email` ...).
+    pub channel: Vec<Option<String>>,
+}
+
 impl Store {
+    /// The case events of the cases that started in the window (their first event is in it),
+    /// with all their events, also those after the window: flow selects cases, not events.
     pub fn case_event_rows(&self, window: &Window) -> Result<CaseEventRows, StoreError> {
-        let (from, to) = window.bounds();
+        const SELECT: &str =
+            "SELECT c.ext_id, e.at, e.activity, a.ext_id, coalesce(e.team, a.team),
+             e.text, e.sentiment FROM case_events e JOIN cases c ON c.id = e.case_id
+             LEFT JOIN agents a ON a.id = e.agent_id";
         let mut out = CaseEventRows::default();
-        let mut stmt = self.conn.prepare(
-            "SELECT c.ext_id, e.at, e.activity, a.ext_id, e.team, e.text, e.sentiment
-             FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN agents a ON a.id = e.agent_id
-             WHERE e.at >= ?1 AND e.at < ?2 ORDER BY e.id",
-        )?;
-        let mut rows = stmt.query([from, to])?;
+        let mut stmt;
+        let mut rows = if window.from.is_none() && window.to.is_none() {
+            stmt = self.conn.prepare(&format!("{SELECT} ORDER BY e.id"))?;
+            stmt.query([])?
+        } else {
+            stmt = self.conn.prepare(&format!(
+                "{SELECT} WHERE e.case_id IN (SELECT case_id FROM case_events GROUP BY case_id
+                 HAVING min(at) >= ?1 AND min(at) < ?2) ORDER BY e.id"
+            ))?;
+            let (from, to) = window.bounds();
+            stmt.query([from, to])?
+        };
         while let Some(r) = rows.next()? {
             out.case.push(r.get(0)?);
             out.at.push(r.get(1)?);
@@ -266,6 +293,84 @@ impl Store {
             out.text.push(r.get(5)?);
             out.sentiment
                 .push(r.get::<_, Option<f64>>(6)?.map(|v| v as f32));
+        }
+        Ok(out)
+    }
+
+    /// Each case's customer, product, segment and channel (see [`CaseAttributeRows`]).
+    pub fn case_attributes(&self) -> Result<CaseAttributeRows, StoreError> {
+        #[derive(Default)]
+        struct Found {
+            customer: Option<i64>,
+            product: Option<i64>,
+            channel: Option<u8>,
+        }
+        // In order of precedence: the case's own events, its signals, its survey responses;
+        // within each, the earliest row first (time, then row id). A field is taken from the
+        // first row that has it. Rows are sorted here: SQLite would sort them in a temporary
+        // b-tree, several times slower.
+        let sources = [
+            "SELECT case_id, at, id, customer_id, product_id, NULL FROM case_events
+             WHERE customer_id IS NOT NULL OR product_id IS NOT NULL",
+            "SELECT case_id, at, id, customer_id, product_id, channel FROM signals
+             WHERE case_id IS NOT NULL",
+            "SELECT case_id, at, id, customer_id, product_id, channel FROM surveys
+             WHERE case_id IS NOT NULL",
+        ];
+        type Row = (i64, i64, i64, Option<i64>, Option<i64>, Option<u8>);
+        let mut found: HashMap<i64, Found> = HashMap::new();
+        for sql in sources {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows: Vec<Row> = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+            for (case, _, _, customer, product, channel) in rows {
+                let f = found.entry(case).or_default();
+                f.customer = f.customer.or(customer);
+                f.product = f.product.or(product);
+                f.channel = f.channel.or(channel);
+            }
+        }
+        let cases = entity_dict(&self.conn, "cases")?;
+        let products = entity_dict(&self.conn, "products")?;
+        let mut customers: HashMap<i64, (String, Option<String>)> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, ext_id, segment FROM customers")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                customers.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+            }
+        }
+        let name = |d: &Dict, id: i64| d.names.get((id - 1).max(0) as usize).cloned();
+        let mut ids: Vec<i64> = found.keys().copied().collect();
+        ids.sort_unstable();
+        let mut out = CaseAttributeRows::default();
+        for id in ids {
+            let (Some(case), Some(f)) = (name(&cases, id), found.get(&id)) else {
+                continue;
+            };
+            let customer = f.customer.and_then(|c| customers.get(&c));
+            out.case.push(case);
+            out.customer.push(customer.map(|(ext, _)| ext.clone()));
+            out.segment.push(customer.and_then(|(_, seg)| seg.clone()));
+            out.product.push(f.product.and_then(|p| name(&products, p)));
+            out.channel.push(
+                f.channel
+                    .and_then(hearken_model::Channel::from_code)
+                    .map(|c| c.as_str().to_string()),
+            );
         }
         Ok(out)
     }

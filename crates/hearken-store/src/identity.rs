@@ -115,6 +115,11 @@ pub fn identity(record: &Record) -> Identity {
                 .s(x.agent.as_ref().map(|i| i.as_str()))
                 .l(x.team.as_ref())
                 .s(x.text.as_ref().map(|t| t.as_str()));
+            // Added later: only when present, so rows without them keep their identity.
+            if x.customer.is_some() || x.product.is_some() {
+                c.s(x.customer.as_ref().map(|i| i.as_str()))
+                    .s(x.product.as_ref().map(|i| i.as_str()));
+            }
             x.id.as_ref().map(|i| i.as_str())
         }
     };

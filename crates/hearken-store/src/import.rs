@@ -772,6 +772,10 @@ impl Writer<'_> {
                 let case = self.resolve(Entity::Case, x.case.as_str())?;
                 let agent =
                     self.opt_resolve(Entity::Agent, x.agent.as_ref().map(|i| i.as_str()))?;
+                let customer =
+                    self.opt_resolve(Entity::Customer, x.customer.as_ref().map(|i| i.as_str()))?;
+                let product =
+                    self.opt_resolve(Entity::Product, x.product.as_ref().map(|i| i.as_str()))?;
                 let team = x.team.as_ref().map(|l| l.as_str());
                 let text = x.text.as_ref().map(|t| t.as_str());
                 let (conn, import_id) = (self.conn, self.import_id);
@@ -799,7 +803,9 @@ impl Writer<'_> {
                             line,
                             enriched.sentiment,
                             enriched.language,
-                            enriched.redactions
+                            enriched.redactions,
+                            customer,
+                            product
                         ])
                     },
                 )
@@ -937,7 +943,7 @@ fn event_insert_sql(kind: RecordKind) -> Option<&'static str> {
             "INSERT INTO surveys (ext_id, at, customer_id, product_id, case_id, agent_id, channel, nps, csat, ces, overall, comment, row_hash, import_id, line, comment_sentiment, comment_language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::CaseEvents => Some(
-            "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line, sentiment, language, redactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (ext_id) DO NOTHING",
+            "INSERT INTO case_events (ext_id, case_id, at, activity, agent_id, team, text, row_hash, import_id, line, sentiment, language, redactions, customer_id, product_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (ext_id) DO NOTHING",
         ),
         RecordKind::Customers | RecordKind::Products | RecordKind::Agents => None,
     }

@@ -15,7 +15,7 @@ mod snapshot;
 mod store;
 
 pub use error::StoreError;
-pub use frames::{CaseEventRows, SignalBrief, Window};
+pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};

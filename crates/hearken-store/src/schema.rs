@@ -283,6 +283,12 @@ CREATE TABLE store_meta (
     value TEXT NOT NULL
 );
 "#,
+    // 7: the customer and product of a case event, when the case-event file names them (flow
+    // groups and filters cases by them; otherwise they come from the case's signals).
+    r#"
+ALTER TABLE case_events ADD COLUMN customer_id INTEGER REFERENCES customers(id);
+ALTER TABLE case_events ADD COLUMN product_id INTEGER REFERENCES products(id);
+"#,
 ];
 
 /// The schema version this build writes.

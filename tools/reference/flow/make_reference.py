@@ -16,6 +16,11 @@ Which figure comes from where is written into the fixture under "sources". In sh
   (checked here against the pandas computation of our definition).
 - pandas on PM4Py's dataframe (our definitions, no PM4Py function): transfers, handovers per
   pair and per agent, first-owner resolution, stage times, loops.
+- pandas, per group of cases and for a time window (Hearken's `flow --by` and `--from/--to`):
+  a case's attribute is its value at its first event (stable order by case, time, file order)
+  that has one, its team the org:group of its last event that has one; a window keeps the
+  cases whose first event is in it, with all their events. Per group: cases, events, median
+  and p90 case duration, transfers, first-owner cases and resolved.
 
 Usage: python3 tools/reference/flow/make_reference.py   (creates tools/reference/.venv-flow)
 """
@@ -58,6 +63,7 @@ def load(path):
 
 def figures(path):
     import numpy as np
+    import pandas as pd
     import pm4py
 
     df = load(path)
@@ -150,7 +156,76 @@ def figures(path):
             "first_owner_resolved": int(fo_res.get(r, 0)),
         }
     out["agents"] = agents
+    groups, windows = GROUPS.get(path.name, ({}, []))
+    if groups or windows:
+        d2, cases = per_case(df)
+        if groups:
+            out["groups"] = {}
+            for name, (column, pick) in groups.items():
+                col = d2[d2[column].notna() & (d2[column].astype(str).str.strip() != "")]
+                g = col.groupby(CASE, sort=False)[column]
+                value = (g.first() if pick == "first" else g.last()).astype(str)
+                key = value.reindex(cases.index).fillna("(none)")
+                out["groups"][name] = {k: summarise(cases[key == k]) for k in sorted(key.unique())}
+        if windows:
+            out["windows"] = []
+            for frm, before in windows:
+                a = pd.Timestamp(frm, tz="UTC")
+                b = pd.Timestamp(before, tz="UTC")
+                sel = cases[(cases["start"] >= a) & (cases["start"] < b)]
+                out["windows"].append({"from": frm, "before": before, "figures": summarise(sel)})
     return out
+
+
+# Per-group and windowed figures: file -> ({group name: (column, first|last)}, [(from, before)]).
+GROUPS = {
+    "receipt.xes.gz": (
+        {"channel": ("case:channel", "first"), "department": ("case:department", "first"),
+         "team": ("org:group", "last"), "agent": (RES, "first")},
+        [("2011-01-01T00:00:00Z", "2011-07-01T00:00:00Z")],
+    ),
+    "helpdesk.xes.gz": (
+        {"product": ("product", "first"), "customer": ("customer", "first")},
+        [("2012-01-01T00:00:00Z", "2013-01-01T00:00:00Z")],
+    ),
+}
+
+
+def per_case(df):
+    """The events in Hearken's order and one row per case: start, events, duration, transfers,
+    first owner and whether the first owner is the last."""
+    import numpy as np
+    import pandas as pd
+
+    d = df.copy()
+    d["_i"] = np.arange(len(d))
+    d = d.sort_values([CASE, TS, "_i"], kind="stable").reset_index(drop=True)
+    g = d.groupby(CASE, sort=False)
+    cases = pd.DataFrame({"start": g[TS].first(), "end": g[TS].last(), "events": g.size()})
+    cases["hours"] = (cases["end"] - cases["start"]).dt.total_seconds() / 3600.0
+    nxt = d.shift(-1)
+    tr = (d[CASE] == nxt[CASE]) & d[RES].notna() & nxt[RES].notna() & (d[RES] != nxt[RES])
+    cases["transfers"] = tr.groupby(d[CASE]).sum().reindex(cases.index).fillna(0)
+    owned = d[d[RES].notna()].groupby(CASE, sort=False)[RES]
+    first, last = owned.first(), owned.last()
+    cases["owned"] = first.reindex(cases.index).notna()
+    cases["resolved"] = (first == last).reindex(cases.index).fillna(False)
+    return d, cases
+
+
+def summarise(cases):
+    import numpy as np
+
+    h = cases["hours"].to_numpy(dtype=float)
+    return {
+        "cases": int(len(cases)),
+        "events": int(cases["events"].sum()),
+        "median_case_duration_hours": float(np.median(h)) if len(h) else None,
+        "p90_case_duration_hours": float(np.percentile(h, 90)) if len(h) else None,
+        "transfers_total": int(cases["transfers"].sum()),
+        "first_owner_cases": int(cases["owned"].sum()),
+        "first_owner_resolved": int(cases["resolved"].sum()),
+    }
 
 
 def main():
@@ -183,6 +258,7 @@ def main():
             "transfers_total, handover_pairs, handovers, agents": "pandas on PM4Py's dataframe: consecutive events (stable sort by case, time, input order) with known, different resources",
             "first_owner_*": "pandas: first vs last non-null resource per case",
             "stages, loops_total": "pandas: time to the next event of the case per activity (numpy median / p90); re-entries into an activity seen earlier in the case but not at the previous event",
+            "groups, windows": "pandas: per case value (first non-empty in case/time/file order; team: last org:group), cases whose first event is in the window; per group cases, events, median/p90 duration, transfers, first owner",
         },
         "logs": logs,
     }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod flow;
 mod helpers;
 mod import_real;
 mod import_store;

@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod attributes;
+mod groups;
 mod helpers;
 
 use std::collections::BTreeMap;
@@ -271,8 +273,8 @@ fn zendesk_ticket_events_become_case_events() {
     assert_eq!(texts.len(), 3);
     assert!(texts[1].starts_with("Escalating"));
     let cfg = FlowConfig {
-        closing: vec!["closed".into()],
-        escalation: vec!["pending".into()],
+        closing: Some(vec!["closed".into()]),
+        escalation: Some(vec!["pending".into()]),
         ..FlowConfig::default()
     };
     let r = analyze(&log, &cfg);

@@ -1,0 +1,247 @@
+//! Asking the flow analysis a question: which cases (a time window and case properties), grouped
+//! how, under which configuration. One function, [`run_query`]: filters and configuration in,
+//! report out. What it cannot honour (a property the log does not have, a value no case has, an
+//! empty window) is a [`QueryError`], never ignored.
+//!
+//! Semantics (printed with every report that selects cases, see [`crate::SelectionSummary`]):
+//! - A time window selects the cases that *started* in it: their first event is at or after
+//!   `from` and before `to`. All their events count, also those after the window, so a case's
+//!   duration, loops and transfers are never cut off at the window's edge.
+//! - A case has one value per [`Dimension`]: its team is the team it ended with (the team of its
+//!   last event, in time order, that names one: the team that resolved it, or holds it while
+//!   open); its agent is its first owner (the resource of its first event that has one, as in
+//!   first-owner resolution); an attribute (product, segment, customer, channel, any XES trace
+//!   attribute) is the value at its first event that has one. Filters keep the cases whose value is the one asked for; a
+//!   grouping puts each case in the group of its value (`(none)` when it has none).
+
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::{CaseValues, Context};
+use crate::config::FlowConfig;
+use crate::log::EventLog;
+use crate::report::{FilterSummary, FlowReport, SelectionSummary, WindowSummary};
+
+/// A property of a case, one value per case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// The team the case ended with: the team of its last event that names a team.
+    Team,
+    /// The case's first owner: the resource of its first event that has one.
+    Agent,
+    /// An attribute column of the log (`product`, `segment`, `customer`, `channel`, or any XES
+    /// trace attribute): the value at the case's first event that has one.
+    Attribute(String),
+}
+
+impl Dimension {
+    /// The name used in messages and headings: `team`, `agent`, `product` ...
+    pub fn label(&self) -> &str {
+        match self {
+            Dimension::Team => "team",
+            Dimension::Agent => "agent",
+            Dimension::Attribute(a) => a,
+        }
+    }
+
+    /// How a case's value is chosen, in words.
+    pub fn meaning(&self) -> String {
+        match self {
+            Dimension::Team => {
+                "the team the case ended with: of its last event that names a team".to_string()
+            }
+            Dimension::Agent => {
+                "the case's first owner: the agent of its first event that names one".to_string()
+            }
+            Dimension::Attribute(a) => {
+                format!("the case's {a}: at its first event that has one")
+            }
+        }
+    }
+}
+
+/// Which cases to analyse. Empty: every case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// Cases whose first event is at or after this time (ms since the Unix epoch, UTC).
+    pub started_from_ms: Option<i64>,
+    /// Cases whose first event is before this time.
+    pub started_before_ms: Option<i64>,
+    /// Cases whose value of each dimension is the given one (all must hold).
+    pub equals: Vec<(Dimension, String)>,
+}
+
+impl CaseFilter {
+    pub fn is_empty(&self) -> bool {
+        self.started_from_ms.is_none() && self.started_before_ms.is_none() && self.equals.is_empty()
+    }
+}
+
+/// A case-flow question: the configuration (lifecycle, escalation and closing rules, grouping)
+/// and the cases to look at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowQuery {
+    pub config: FlowConfig,
+    pub filter: CaseFilter,
+}
+
+/// Why a question cannot be answered as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("cannot {action} by {dimension}: {reason}")]
+    MissingDimension {
+        /// `select cases` or `group cases`.
+        action: &'static str,
+        dimension: String,
+        reason: String,
+    },
+    #[error(
+        "no case has {dimension} '{value}'{hint}; the {dimension} values of the cases: {known}"
+    )]
+    UnknownValue {
+        dimension: String,
+        value: String,
+        /// ` (did you mean 'X'?)` or empty.
+        hint: String,
+        known: String,
+    },
+    #[error("the time window is empty: its start ({from}) is not before its end ({to})")]
+    EmptyWindow { from: String, to: String },
+}
+
+/// Runs a case-flow question on a log: selects the cases, computes every figure (per group too)
+/// and says in the report which cases were selected and how ([`FlowReport::selection`]) and
+/// which escalation and closing rules were in force ([`FlowReport::rules`]).
+pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError> {
+    let f = &q.filter;
+    if let (Some(a), Some(b)) = (f.started_from_ms, f.started_before_ms)
+        && a >= b
+    {
+        return Err(QueryError::EmptyWindow {
+            from: iso(a),
+            to: iso(b),
+        });
+    }
+    let ctx = Context::new(log, &q.config);
+    let all = ctx.all_cases();
+    // The grouping is checked before any case is selected: a grouping the log cannot give is
+    // refused whatever the selection.
+    let groups = match &q.config.group_by {
+        Some(by) => {
+            let values = ctx
+                .group_values(by)
+                .map_err(|m| QueryError::MissingDimension {
+                    action: "group cases",
+                    dimension: by.label(),
+                    reason: m.to_string(),
+                })?;
+            Some((by.label(), values))
+        }
+        None => None,
+    };
+    let mut keep = all.clone();
+    if f.started_from_ms.is_some() || f.started_before_ms.is_some() {
+        let times = log.times_ms();
+        keep.retain(|&c| {
+            let Some(&e) = ctx.case_events(c).first() else {
+                return false;
+            };
+            let t = times[e as usize];
+            f.started_from_ms.is_none_or(|a| t >= a) && f.started_before_ms.is_none_or(|b| t < b)
+        });
+    }
+    let mut filters = Vec::new();
+    for (dim, value) in &f.equals {
+        let values = ctx
+            .dimension_values(dim)
+            .map_err(|m| QueryError::MissingDimension {
+                action: "select cases",
+                dimension: dim.label().to_string(),
+                reason: m.to_string(),
+            })?;
+        let code = value_code(&values, &all, dim, value)?;
+        keep.retain(|&c| values.of_case[c as usize] == code);
+        filters.push(FilterSummary {
+            dimension: dim.label().to_string(),
+            value: value.clone(),
+            meaning: dim.meaning(),
+        });
+    }
+    let mut notes = Vec::new();
+    if keep.is_empty() && !all.is_empty() {
+        notes.push("no case matches the selection".to_string());
+    }
+    let mut report = ctx.full_report(&keep, groups, notes);
+    let window =
+        (f.started_from_ms.is_some() || f.started_before_ms.is_some()).then(|| WindowSummary {
+            from: f.started_from_ms.map(iso),
+            before: f.started_before_ms.map(iso),
+            meaning: "cases that started in the window (first event at or after `from` and \
+                      before `before`), with all their events, also those after the window"
+                .to_string(),
+        });
+    report.selection = Some(SelectionSummary {
+        cases_in_log: all.len() as u64,
+        cases_selected: keep.len() as u64,
+        window,
+        filters,
+    });
+    Ok(report)
+}
+
+/// The code of `value` among the values cases have, or an error listing them.
+fn value_code(
+    values: &CaseValues,
+    all: &[u32],
+    dim: &Dimension,
+    value: &str,
+) -> Result<u32, QueryError> {
+    let mut used = vec![false; values.names.len()];
+    for &c in all {
+        if let Some(u) = used.get_mut(values.of_case[c as usize] as usize) {
+            *u = true;
+        }
+    }
+    let found = values
+        .names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| used[*i] && *n == value)
+        .map(|(i, _)| i as u32);
+    if let Some(code) = found {
+        return Ok(code);
+    }
+    let mut known: Vec<&str> = values
+        .names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| used[*i])
+        .map(|(_, n)| n.as_str())
+        .collect();
+    known.sort_unstable();
+    let hint = known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(value.trim()))
+        .map_or_else(String::new, |k| format!(" (did you mean '{k}'?)"));
+    let shown = if known.len() > 20 {
+        format!("{}, ... ({} in all)", known[..20].join(", "), known.len())
+    } else if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    Err(QueryError::UnknownValue {
+        dimension: dim.label().to_string(),
+        value: value.to_string(),
+        hint,
+        known: shown,
+    })
+}
+
+fn iso(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("{ms} ms"),
+        |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
