@@ -21,6 +21,7 @@ mod repeats;
 mod scores;
 mod select;
 mod sentiment;
+mod signals;
 mod snapshot;
 mod status;
 mod themes;
@@ -90,6 +91,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Discover themes in signal texts nobody labelled: clusters with key phrases, size and trend
     Themes(themes::ThemesArgs),
+    /// List and search signals with every filter, page by page, or show one by id
+    Signals(signals::SignalsArgs),
 }
 
 pub struct Ctx {
@@ -123,5 +126,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),
         Command::Snapshot(a) => snapshot::run(&ctx, a),
+        Command::Signals(a) => signals::run(&ctx, a),
     }
 }

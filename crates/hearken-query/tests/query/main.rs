@@ -1,0 +1,1 @@
+//! The query layer against a generated store.
