@@ -83,6 +83,10 @@ pub enum QueryError {
         id: String,
         hint: String,
     },
+    /// The engine cannot compute this on this data as asked (a window of more periods than it
+    /// keeps, more aspects than the exact decomposition handles); the message says what to do.
+    #[error("{0}")]
+    Refused(String),
     /// A request that does not parse (unknown field, wrong type); for the HTTP layer.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -114,6 +118,10 @@ impl From<EngineError> for QueryError {
                 value: v.to_string(),
                 allowed: "give a fraction between 0 and 1, e.g. 0.9 for 90%".into(),
             },
+            EngineError::BadOption { name, reason } => {
+                QueryError::Refused(format!("{name} {reason}"))
+            }
+            e @ EngineError::TooManyAspects { .. } => QueryError::Refused(e.to_string()),
             other => QueryError::Engine(other),
         }
     }
@@ -141,6 +149,7 @@ impl QueryError {
             QueryError::NoData { .. } => "no_data",
             QueryError::NoTopics { .. } => "no_topics",
             QueryError::NotFound { .. } => "not_found",
+            QueryError::Refused(_) => "refused",
             QueryError::InvalidRequest(_) => "invalid_request",
             QueryError::Store(StoreError::Snapshot(_)) => "snapshot_unreadable",
             QueryError::Store(_) => "store_error",
@@ -161,7 +170,7 @@ impl QueryError {
             QueryError::EmptyWindow { from, to } => {
                 format!("give a `{from}` earlier than `{to}` (`{to}` is exclusive)")
             }
-            QueryError::OutOfRange { .. } => return None,
+            QueryError::OutOfRange { .. } | QueryError::Refused(_) => return None,
             QueryError::UnsupportedGroup { accepted, .. } => format!(
                 "use one of: {}",
                 accepted
@@ -196,7 +205,7 @@ impl QueryError {
             | QueryError::Conflict { .. }
             | QueryError::InvalidRequest(_) => 400,
             QueryError::NotFound { .. } => 404,
-            QueryError::NoData { .. } | QueryError::NoTopics { .. } => 422,
+            QueryError::NoData { .. } | QueryError::NoTopics { .. } | QueryError::Refused(_) => 422,
             QueryError::Store(_) | QueryError::Engine(_) | QueryError::Topics(_) => 500,
         }
     }
@@ -280,11 +289,15 @@ mod tests {
                 hint: "h".into(),
             },
             QueryError::InvalidRequest("x".into()),
+            QueryError::Refused("period range spans 9 days; narrow the window".into()),
         ];
         let mut codes: Vec<&str> = errors.iter().map(QueryError::code).collect();
         for e in &errors {
             assert!(e.is_user_error(), "{e}");
-            assert!(e.hint().is_some() || e.code() == "out_of_range", "{e}");
+            assert!(
+                e.hint().is_some() || matches!(e.code(), "out_of_range" | "refused"),
+                "{e}"
+            );
             let m = e.to_string();
             assert!(!m.ends_with('.'), "{m}");
             assert!(m.chars().next().is_some_and(|c| !c.is_uppercase()), "{m}");
