@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod query_help;
+mod query_parity;
 
 use std::io::Write;
 
