@@ -17,6 +17,8 @@ mod import;
 mod issues_rank;
 mod pareto;
 mod quarantine;
+#[cfg(test)]
+mod render_tests;
 mod repeats;
 mod scores;
 mod select;

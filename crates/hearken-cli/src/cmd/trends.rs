@@ -82,8 +82,13 @@ pub fn render(t: &TrendsResponse) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "{} spikes (volume above the expected range from the same point in earlier periods):",
-            t.spikes.len()
+            "{} {} (volume above the expected range from the same point in earlier periods):",
+            t.spikes.len(),
+            if t.spikes.len() == 1 {
+                "spike"
+            } else {
+                "spikes"
+            }
         );
         out.push_str(&output::table(
             &["period", "topic", "signals", "expected", "upper bound"],
