@@ -319,6 +319,35 @@ fn requests_come_from_json_with_defaults_and_refuse_unknown_fields() {
 }
 
 #[test]
+fn requests_come_from_url_query_strings() {
+    let r: ScoresRequest = serde_urlencoded::from_str(
+        "metric=csat&by=tenure-band&level=0.95&bootstrap=500&segment=smb&from=2024-01-01",
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        ScoresRequest {
+            metric: Metric::Csat,
+            by: Some(By::TenureBand),
+            level: 0.95,
+            bootstrap: Some(500),
+            segment: Some("smb".into()),
+            from: Some("2024-01-01".into()),
+            ..ScoresRequest::default()
+        }
+    );
+    assert_eq!(
+        serde_urlencoded::from_str::<TrendsRequest>("").unwrap(),
+        TrendsRequest::default()
+    );
+    let s: SignalsRequest =
+        serde_urlencoded::from_str("search=refund%20late&limit=5&cursor=123").unwrap();
+    assert_eq!((s.search.as_deref(), s.limit), (Some("refund late"), 5));
+    assert!(serde_urlencoded::from_str::<ScoresRequest>("metric=nps&bogus=1").is_err());
+    assert!(serde_urlencoded::from_str::<ParetoRequest>("top=many").is_err());
+}
+
+#[test]
 fn score_change_counts_each_window() {
     let o = org(400, 4);
     let (lo, hi): (i64, i64) = o
