@@ -309,7 +309,7 @@ def agree(label, h, d):
         checks = [h["n"] == d["n"], h["promoters"] == d["promoters"], h["detractors"] == d["detractors"],
                   close(h["nps"], d["nps"]), close(h["low"], d["low"], 1e-6), close(h["high"], d["high"], 1e-6)]
     elif label == "scores --metric nps --by segment":
-        hs = {g["group"]: g for g in h}
+        hs = {g["group"]: g for g in h["groups"]}
         checks = [len(hs) == len(d)] + [hs.get(k, {}).get("n") == v["n"] and close(hs[k]["nps"], v["nps"])
                                         for k, v in d.items()]
     elif label == "scores --metric sentiment":
@@ -322,8 +322,8 @@ def agree(label, h, d):
     elif label == "trends":
         checks = [sum(t["total"] for t in h["topics"]) + h.get("outside", 0) == d["weekly_total"]]
     elif label == "issues-rank":
-        checks = [[i["topic"] for i in h] == d["topics"],
-                  sum(len(i["evidence"]) for i in h) == d["evidence"]]
+        checks = [[i["topic"] for i in h["issues"]] == d["topics"],
+                  sum(len(i["evidence"]) for i in h["issues"]) == d["evidence"]]
     elif label == "drivers":
         checks = [h["n"] == d["n"], close(h["r2"], d["r2"], 1e-6)] + [
             close(k["correlation"], v, 1e-4) for k, v in zip(h["kpis"], d["kpis"])]

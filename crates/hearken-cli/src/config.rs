@@ -17,6 +17,8 @@ pub struct Config {
     pub enrich: bool,
     /// Replace e-mail addresses, phone numbers, payment cards and IBANs before storing text.
     pub redact_pii: bool,
+    /// Currency symbol shown before amounts (e.g. "€"); none by default.
+    pub currency: Option<String>,
 }
 
 impl Default for Config {
@@ -26,6 +28,7 @@ impl Default for Config {
             batch_size: hearken_store::DEFAULT_BATCH,
             enrich: true,
             redact_pii: false,
+            currency: None,
         }
     }
 }
@@ -53,6 +56,9 @@ impl Config {
         }
         if let Ok(v) = std::env::var("HEARKEN_REDACT_PII") {
             cfg.redact_pii = hearken_model::parse_bool("HEARKEN_REDACT_PII", &v)?;
+        }
+        if let Ok(c) = std::env::var("HEARKEN_CURRENCY") {
+            cfg.currency = Some(c).filter(|c| !c.is_empty());
         }
         if let Some(db) = db_flag {
             cfg.db = db.to_path_buf();

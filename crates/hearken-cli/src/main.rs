@@ -17,12 +17,29 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // One line: the whole context chain, most general first.
-            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The whole context chain on one line, most general first, each cause said once: a cause whose
+/// text its context already contains (errors that print their source) is not repeated, nor one
+/// that only prefixes a code to what was said (SQLite's `Error code 14: unable to open ...`).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let said = |prev: &String| {
+            let tail = text.split_once(": ").map_or("", |(_, t)| t);
+            prev.contains(&text) || (tail.len() >= 12 && prev.contains(tail))
+        };
+        if parts.last().is_some_and(said) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
 }
 
 /// `hearken ... | head` closes our stdout early; like other Unix tools we then stop quietly (exit

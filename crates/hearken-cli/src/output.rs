@@ -19,8 +19,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             }
         }
     }
-    let numeric =
-        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || "+-.,%".contains(c));
+    // Numbers, percentages and amounts (with a currency sign) are right-aligned.
+    let numeric = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || "+-.,%€$£¥₹".contains(c))
+    };
     let mut out = String::new();
     let line = |out: &mut String, cells: &[String]| {
         let parts: Vec<String> = cells
@@ -58,6 +62,50 @@ pub fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
+}
+
+/// An amount of money: thousands separators, whole units from 100 up (cents below), with the
+/// configured currency symbol before it, if any.
+pub fn money(x: f64, currency: Option<&str>) -> String {
+    let sign = if x < 0.0 { "-" } else { "" };
+    let a = x.abs();
+    let body = if a >= 100.0 {
+        thousands(a.round() as u64)
+    } else {
+        format!("{a:.2}")
+    };
+    format!("{sign}{}{body}", currency.unwrap_or(""))
+}
+
+/// A fraction as a percentage with one decimal, `-` when absent.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A number with `decimals` decimals, `-` when absent.
+pub fn num(x: Option<f64>, decimals: usize) -> String {
+    x.map_or("-".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// The notes every response carries, then whether it may be partial, one line each.
+pub fn notes(out: &mut String, notes: &[String], partial: Option<&hearken_query::PartialNote>) {
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if let Some(p) = partial {
+        let _ = writeln!(out, "note: {}", p.message);
+    }
+}
+
+/// Text on one line (line breaks and runs of spaces as one space), cut to `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// A spinner with `message` on stderr when it is a terminal; hidden otherwise (scripts, pipes).

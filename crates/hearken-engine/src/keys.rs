@@ -192,7 +192,12 @@ pub fn period_between(
         return Err(EngineError::BadOption {
             name: "period",
             reason: format!(
-                "spans {span} {period:?} periods (more than {MAX_PERIODS}); narrow the window"
+                "spans {span} {} (more than {MAX_PERIODS}); narrow the window",
+                match period {
+                    Period::Day => "days",
+                    Period::Week => "weeks",
+                    Period::Month => "months",
+                }
             ),
         });
     }

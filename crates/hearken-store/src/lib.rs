@@ -10,6 +10,7 @@ mod error;
 mod frames;
 mod identity;
 mod import;
+mod read;
 mod schema;
 mod snapshot;
 mod store;
@@ -17,6 +18,7 @@ mod store;
 pub use error::StoreError;
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
+pub use read::{Entity, SignalQuery, SignalRecord};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{

@@ -230,6 +230,107 @@ pub(crate) fn extract(
     scratch.buf = buf;
 }
 
+/// Whether a whitespace-separated piece of text is noise to theme discovery rather than words:
+/// a web address, an @mention, an e-mail address, or a placeholder left by PII redaction
+/// (`[EMAIL]`). Punctuation around the piece is ignored.
+fn is_noise_piece(piece: &str) -> bool {
+    let p = piece.trim_matches(|c: char| {
+        matches!(
+            c,
+            '(' | ')' | '"' | '\'' | ',' | ';' | ':' | '!' | '?' | '.' | '<' | '>'
+        )
+    });
+    if p.is_empty() {
+        return false;
+    }
+    let lower = p.to_ascii_lowercase();
+    let url = lower.contains("://")
+        || lower.starts_with("www.")
+        || matches!(
+            (lower.find('.'), lower.rfind('/')),
+            (Some(d), Some(s)) if d < s && lower[d + 1..].starts_with(|c: char| c.is_ascii_alphabetic())
+        );
+    let mention = p.len() > 1 && p.starts_with('@');
+    let email = p
+        .find('@')
+        .is_some_and(|at| at > 0 && p[at..].contains('.'));
+    let placeholder = p.len() > 2
+        && p.starts_with('[')
+        && p.ends_with(']')
+        && p[1..p.len() - 1].chars().all(|c| c.is_ascii_uppercase());
+    url || mention || email || placeholder
+}
+
+/// `text` without web addresses, @mentions, e-mail addresses and redaction placeholders (each
+/// replaced by a space), so that themes are found in what people wrote, not in links and handles.
+pub(crate) fn strip_noise(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.split_whitespace().any(is_noise_piece) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let piece = &rest[..end];
+        out.push_str(if is_noise_piece(piece) { " " } else { piece });
+        rest = &rest[end..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// English function words, greetings, politeness and the debris of social-media exports (`rt`,
+/// `amp` from `&amp;`). A key phrase should name something: "verify my" or "why" do not,
+/// "verify identity" does. Other languages fall back on the lift rule alone.
+#[rustfmt::skip]
+pub(crate) const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "against", "ago", "all", "already", "also", "am",
+    "amp", "an", "and", "any", "anyone", "anything", "are", "as", "at", "be", "because", "been",
+    "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "cant", "co",
+    "com", "could", "couldnt", "dear", "did", "didnt", "do", "does", "doesnt", "doing", "done",
+    "dont", "down", "during", "each", "even", "ever", "every", "few", "for", "from", "further",
+    "get", "gets", "getting", "go", "going", "got", "gt", "had", "has", "hasnt", "have", "havent",
+    "having", "he", "hello", "her", "here", "hers", "herself", "hey", "hi", "him", "himself",
+    "his", "how", "http", "https", "i", "id", "if", "ill", "im", "in", "into", "is", "isnt", "it",
+    "its", "itself", "ive", "just", "know", "let", "like", "lol", "lt", "many", "may", "me",
+    "might", "more", "most", "much", "must", "my", "myself", "need", "needs", "no", "nor", "not",
+    "now", "of", "off", "ok", "okay", "on", "once", "one", "only", "or", "other", "our", "ours",
+    "ourselves", "out", "over", "own", "please", "pls", "plz", "quot", "re", "really", "regards",
+    "rt", "same", "say", "see", "she", "should", "since", "so", "some", "still", "such", "than",
+    "thank", "thanks", "thx", "that", "thats", "the", "their", "theirs", "them", "themselves",
+    "then", "there", "these", "they", "this", "those", "through", "to", "too", "u", "under",
+    "until", "up", "ur", "us", "very", "via", "want", "was", "wasnt", "we", "were", "what", "when",
+    "where", "which", "while", "who", "whom", "why", "will", "with", "wont", "would", "www", "yes",
+    "yet", "you", "youre", "your", "yours", "yourself",
+];
+
+/// Particles that end English phrasal verbs ("top up", "log in", "sign out"): allowed as the
+/// last word of a two-word phrase although they are function words.
+const PARTICLES: &[&str] = &["up", "in", "out", "off", "on", "down", "over", "back"];
+
+/// A word that can name something: has a letter, no more digits than letters, at least two
+/// characters, and is not a function word.
+pub(crate) fn is_content_word(w: &str) -> bool {
+    let letters = w.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = w.chars().filter(char::is_ascii_digit).count();
+    w.chars().count() >= 2 && letters > 0 && letters >= digits && !STOPWORDS.contains(&w)
+}
+
+/// A phrase (one or two words) that reads as one: content words, except that a two-word
+/// phrase may end with a phrasal-verb particle.
+pub(crate) fn is_content_phrase(term: &str) -> bool {
+    let words: Vec<&str> = term.split(' ').collect();
+    match words.as_slice() {
+        [w] => is_content_word(w),
+        [a, b] => is_content_word(a) && (is_content_word(b) || PARTICLES.contains(b)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +386,49 @@ mod tests {
             );
             assert_eq!(out.len() as u64, n.as_u64().unwrap(), "{w}");
         }
+    }
+
+    #[test]
+    fn links_handles_addresses_and_placeholders_are_noise() {
+        let words = |t: &str| {
+            strip_noise(t)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            words("@AmazonHelp my parcel https://t.co/x1Y never came (www.x.com/a) [EMAIL]."),
+            "my parcel never came"
+        );
+        assert_eq!(
+            words("mail jo@ex.com or see amazon.com/help"),
+            "mail or see"
+        );
+        assert_eq!(
+            words("10/10 would buy, 3.5/5 stars"),
+            "10/10 would buy, 3.5/5 stars"
+        );
+        assert!(matches!(
+            strip_noise("plain text"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn content_words_name_something() {
+        for w in ["refund", "parcel", "4g", "wifi"] {
+            assert!(is_content_word(w), "{w}");
+        }
+        for w in [
+            "the", "my", "rt", "amp", "t", "12345", "2024", "a1b22", "?", "@",
+        ] {
+            assert!(!is_content_word(w), "{w}");
+        }
+        assert!(is_content_phrase("top up"));
+        assert!(is_content_phrase("late delivery"));
+        assert!(!is_content_phrase("up top"));
+        assert!(!is_content_phrase("my card"));
+        assert!(!is_content_phrase("order 123456"));
     }
 
     #[test]

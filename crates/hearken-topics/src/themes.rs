@@ -109,8 +109,13 @@ pub fn discover_themes(
             timestamps: ts.len(),
         });
     }
-    let vectorizer = Vectorizer::fit(&config.features, texts.iter().copied())?;
-    let x = vectorizer.transform_all(texts.iter().copied());
+    // Links, handles and addresses are not what a text is about: cluster and name themes on
+    // the rest.
+    let cleaned: Vec<std::borrow::Cow<'_, str>> =
+        texts.iter().map(|t| text::strip_noise(t)).collect();
+    let cleaned: Vec<&str> = cleaned.iter().map(|c| c.as_ref()).collect();
+    let vectorizer = Vectorizer::fit(&config.features, cleaned.iter().copied())?;
+    let x = vectorizer.transform_all(cleaned.iter().copied());
     let usable: Vec<usize> = (0..x.rows()).filter(|&i| !x.row(i).0.is_empty()).collect();
     if usable.is_empty() {
         return Ok(Vec::new());
@@ -161,7 +166,7 @@ pub fn discover_themes(
     for (r, &c) in assign.iter().enumerate() {
         groups[c].push(r);
     }
-    let phrases = key_phrases(texts, &usable, &assign, k, config.key_phrases);
+    let phrases = key_phrases(&cleaned, &usable, &assign, k, config.key_phrases);
     let weeks = timestamps.map(week_range);
     let mut themes: Vec<Theme> = groups
         .iter()
@@ -298,8 +303,9 @@ fn spherical_kmeans(
 
 /// Word uni- and bigrams that best tell each cluster from the rest: a term scores
 /// `p_c * ln(p_c / p)`, with `p_c` its document frequency share inside the cluster and `p` over
-/// all texts, so words common everywhere ("my", "the") score near zero. A unigram already inside
-/// a chosen bigram is skipped.
+/// all texts, so words common everywhere ("my", "the") score near zero. Only content words and
+/// phrases are candidates (no function words, numbers or symbols: see
+/// [`text::is_content_phrase`]); a unigram already inside a chosen bigram is skipped.
 fn key_phrases(
     texts: &[&str],
     usable: &[usize],
@@ -348,6 +354,7 @@ fn key_phrases(
             let mut scored: Vec<(f64, usize)> = df_in[c]
                 .iter()
                 .filter(|&(_, &cnt)| cnt >= 2 || size[c] < 4)
+                .filter(|&(&id, _)| names.get(&id).is_some_and(|t| text::is_content_phrase(t)))
                 .map(|(&id, &cnt)| {
                     let pc = cnt as f64 / size[c] as f64;
                     let p = df_all[id] as f64 / n;
@@ -364,9 +371,9 @@ fn key_phrases(
                     id,
                 )
             });
-            // First terms at least twice as common in the cluster as overall (so that "a" or
-            // "why" in a large mixed cluster do not pass as key phrases), then, if that leaves
-            // too few, the best of the rest.
+            // First terms at least twice as common in the cluster as overall (so that words of
+            // a large mixed cluster do not pass as its key phrases), then, if that leaves too
+            // few, the best of the rest; a theme with fewer content words has fewer phrases.
             let lift = |id: usize| {
                 let cnt = df_in[c].get(&id).copied().unwrap_or(0) as f64 / size[c] as f64;
                 cnt / (df_all[id] as f64 / n)
@@ -383,9 +390,6 @@ fn key_phrases(
                     let Some(&term) = names.get(&id) else {
                         continue;
                     };
-                    if strict && !reads_as_phrase(term) {
-                        continue;
-                    }
                     let redundant = chosen.iter().any(|c| {
                         c == term
                             || c.split(' ').any(|w| w == term)
@@ -399,24 +403,6 @@ fn key_phrases(
             chosen
         })
         .collect()
-}
-
-/// English function words. A key phrase should name something: "verify my" or "why" do not,
-/// "verify identity" does. Other languages fall back on the lift rule alone.
-const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
-    "by", "can", "could", "did", "do", "does", "for", "from", "get", "got", "had", "has", "have",
-    "how", "i", "if", "im", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "so",
-    "that", "the", "there", "this", "to", "was", "we", "what", "when", "where", "which", "why",
-    "will", "with", "would", "you", "your",
-];
-
-/// A phrase reads as one when it neither starts nor ends with a function word or a symbol.
-fn reads_as_phrase(term: &str) -> bool {
-    let ok = |w: Option<&str>| {
-        w.is_some_and(|w| w.chars().any(char::is_alphanumeric) && !STOPWORDS.contains(&w))
-    };
-    ok(term.split(' ').next()) && ok(term.split(' ').next_back())
 }
 
 const DAY: i64 = 86_400;
@@ -539,6 +525,50 @@ mod tests {
         assert!(themes.iter().all(|t| t.weekly.len() <= 52 * 20 + 1));
         let e = discover_themes(&TEXTS, Some(&ts[..2]), &small()).unwrap_err();
         assert!(matches!(e, TopicsError::TimestampCount { .. }));
+    }
+
+    /// Support tweets: handles, links, numbers and function words everywhere; the key phrases
+    /// must still be the words that say what each theme is about.
+    #[test]
+    fn key_phrases_of_tweets_are_content_words() {
+        let texts = [
+            "@AmazonHelp my package never arrived, order 112-3456 https://t.co/aB3dE @AmazonHelp",
+            "@AmazonHelp where is my package?? tracking says delivered but nothing https://t.co/xx1",
+            "@AmazonHelp package was not delivered and the driver never came to the door",
+            "RT @AmazonHelp: my package is lost again, 3rd time this month https://t.co/q9",
+            "@AmazonHelp package missing, tracking number 9876543210 shows delivered",
+            "@AppleSupport my iphone battery drains so fast after the update https://t.co/zz",
+            "@AppleSupport battery dies in 2 hours since the ios update, please help",
+            "@AppleSupport the update killed my battery &amp; now the phone is hot",
+            "@AppleSupport iphone battery at 40% after one hour, update broke it",
+            "@AppleSupport is there a fix for the battery drain on the latest update? www.apple.com/x",
+        ];
+        let themes = discover_themes(&texts, None, &small()).unwrap();
+        assert_eq!(themes.len(), 2);
+        let all: Vec<&String> = themes.iter().flat_map(|t| &t.key_phrases).collect();
+        assert!(!all.is_empty());
+        for p in &all {
+            assert!(
+                text::is_content_phrase(p),
+                "'{p}' is not a content phrase: {all:?}"
+            );
+            for bad in [
+                "amazonhelp",
+                "applesupport",
+                "https",
+                "co",
+                "rt",
+                "amp",
+                "@",
+            ] {
+                assert!(
+                    !p.split(' ').any(|w| w == bad),
+                    "'{p}' has '{bad}': {all:?}"
+                );
+            }
+        }
+        assert!(all.iter().any(|p| p.contains("package")), "{all:?}");
+        assert!(all.iter().any(|p| p.contains("battery")), "{all:?}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct DemoArgs {
     /// Months of history
     #[arg(long, default_value_t = 12)]
     pub months: u32,
-    /// Random seed: the same seed gives the same organisation
+    /// Seed of the generator: the same seed gives the same organisation
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Print the overview as JSON

@@ -17,10 +17,13 @@ mod import;
 mod issues_rank;
 mod pareto;
 mod quarantine;
+#[cfg(test)]
+mod render_tests;
 mod repeats;
 mod scores;
 mod select;
 mod sentiment;
+mod signals;
 mod snapshot;
 mod status;
 mod themes;
@@ -90,6 +93,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Discover themes in signal texts nobody labelled: clusters with key phrases, size and trend
     Themes(themes::ThemesArgs),
+    /// List and search signals with every filter, page by page, or show one by id
+    Signals(signals::SignalsArgs),
 }
 
 pub struct Ctx {
@@ -165,5 +170,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),
         Command::Snapshot(a) => snapshot::run(&ctx, a),
+        Command::Signals(a) => signals::run(&ctx, a),
     }
 }

@@ -1,17 +1,19 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
-use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
+use hearken_query::pareto::PARETO_BY;
+use hearken_query::{By, ParetoRequest, ParetoResponse};
 
 use super::Ctx;
-use super::select::{self, By, Filters, KeyColumns};
+use super::select::{Filters, by_parser, cli_error, fresh_snapshot};
 use crate::output;
 
 #[derive(Debug, Args)]
 pub struct ParetoArgs {
-    /// Whose contacts: customer, product, topic, channel, agent, segment, team
-    #[arg(long, value_enum, default_value = "customer")]
+    /// Whose contacts
+    #[arg(long, default_value = "customer", value_parser = by_parser(PARETO_BY))]
     pub by: By,
     /// How many of the largest to list
     #[arg(long, default_value_t = 10)]
@@ -23,75 +25,73 @@ pub struct ParetoArgs {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
-    if matches!(
-        args.by,
-        By::Day | By::Week | By::Month | By::Tenure | By::TenureBand | By::Cohort
-    ) {
-        bail!(
-            "--by {:?} is not an entity: use customer, product, topic, channel, agent, segment, team or stage",
-            args.by
-        );
+impl ParetoArgs {
+    pub fn request(&self) -> ParetoRequest {
+        ParetoRequest {
+            by: self.by,
+            top: self.top,
+            ..ParetoRequest::default()
+        }
+        .with_filters(self.filters.query())
     }
+}
+
+pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let select::Signals {
-        frame: f,
-        customers,
-        agents,
-    } = select::signals(
-        &store,
-        &args.filters,
-        Some(args.by),
-        hearken_store::SignalColumns::default(),
-        false,
-    )?;
-    let key = select::key(args.by, &KeyColumns::of_signals(&f), &customers, &agents)?;
-    let counts = EntityCounts::from_codes(&key.codes, key.dict.len(), 0..key.codes.len());
-    let p = pareto(
-        &counts,
-        &key.dict,
-        &ParetoOptions {
-            top: args.top,
-            ..ParetoOptions::default()
-        },
-    );
+    fresh_snapshot(&store)?;
+    let p = hearken_query::pareto(&store, &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&p)?;
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", render(&p));
     }
-    let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0));
-    println!(
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render(p: &ParetoResponse) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} contacts from {} {} entities; the top 20% ({}) account for {}; {} cover 80%; Gini {}",
         output::thousands(p.contacts),
         output::thousands(p.entities),
-        args.by.name(),
+        p.by,
         output::thousands(p.top20_entities),
-        pct(p.top20_share),
+        output::pct(p.top20_share),
         p.k80.map_or("n/a".into(), output::thousands),
-        p.gini.map_or("n/a".into(), |g| format!("{g:.3}"))
+        output::num(p.gini, 3)
     );
     if p.unattributed > 0 {
-        println!(
+        let _ = writeln!(
+            out,
             "{} contacts have no {} and are left out",
             output::thousands(p.unattributed),
-            args.by.name()
+            p.by
         );
     }
+    let named = p.top.iter().any(|t| t.name.is_some());
     let rows: Vec<Vec<String>> = p
         .top
         .iter()
         .map(|t| {
-            vec![
-                t.entity.clone(),
+            let mut row = vec![t.entity.clone()];
+            if named {
+                row.push(t.name.clone().unwrap_or_default());
+            }
+            row.extend([
                 output::thousands(t.contacts),
-                format!("{:.1}%", t.share * 100.0),
-                format!("{:.1}%", t.cumulative_share * 100.0),
-            ]
+                output::pct(Some(t.share)),
+                output::pct(Some(t.cumulative_share)),
+            ]);
+            row
         })
         .collect();
-    print!(
-        "{}",
-        output::table(&["entity", "contacts", "share", "cumulative"], &rows)
-    );
-    Ok(ExitCode::SUCCESS)
+    let mut headers = vec![p.by.as_str()];
+    if named {
+        headers.push("name");
+    }
+    headers.extend(["contacts", "share", "cumulative"]);
+    out.push_str(&output::table(&headers, &rows));
+    output::notes(&mut out, &p.notes, p.partial.as_ref());
+    out
 }

@@ -1,12 +1,13 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use hearken_engine::Level;
-use hearken_engine::repeats::{ContactColumns, RepeatOptions, repeat_contacts};
+use hearken_query::repeats::RepeatShare;
+use hearken_query::{RepeatsRequest, RepeatsResponse};
 
 use super::Ctx;
-use super::select::{self, Filters};
+use super::select::{Filters, cli_error, fresh_snapshot};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -17,75 +18,106 @@ pub struct RepeatsArgs {
     /// Cost of handling one contact, to put a price on avoidable contacts
     #[arg(long, value_name = "AMOUNT")]
     pub cost_per_contact: Option<f64>,
+    /// Confidence level of the interval of the repeat rate
     #[arg(long, default_value_t = 0.9)]
     pub level: f64,
     #[command(flatten)]
     pub filters: Filters,
+    /// Print JSON (the rate with its interval, by topic and by product)
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
-    if let Some(c) = args.cost_per_contact {
-        anyhow::ensure!(
-            c.is_finite() && c >= 0.0,
-            "--cost-per-contact {c} must be a non-negative amount"
-        );
+impl RepeatsArgs {
+    pub fn request(&self) -> RepeatsRequest {
+        RepeatsRequest {
+            days: self.days,
+            cost_per_contact: self.cost_per_contact,
+            level: self.level,
+            ..RepeatsRequest::default()
+        }
+        .with_filters(self.filters.query())
     }
+}
+
+pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let select::Signals { frame: f, .. } = select::signals(
-        &store,
-        &args.filters,
-        None,
-        hearken_store::SignalColumns {
-            at: true,
-            customer: true,
-            topic: true,
-            product: true,
-            product_names: true,
-            ..hearken_store::SignalColumns::default()
-        },
-        false,
-    )?;
-    let opts = RepeatOptions {
-        window_days: args.days,
-        cost_per_contact: args.cost_per_contact,
-        level: Level::new(args.level)?,
-        ..RepeatOptions::default()
-    };
-    let r = repeat_contacts(&ContactColumns::of(&f), &opts)?;
+    fresh_snapshot(&store)?;
+    let r = hearken_query::repeats(&store, &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", render(&r, ctx.config.currency.as_deref()));
     }
-    let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
-    println!(
-        "{} of {} contacts with a customer and a topic were repeats within {} days: {} ({} to {}){}",
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rows shown per table.
+const SHOWN: usize = 15;
+
+pub fn render(r: &RepeatsResponse, currency: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} of {} contacts with a customer and a topic were repeats within {} days: {} ({:.0}% interval {} to {}){}",
         output::thousands(r.repeats),
         output::thousands(r.eligible),
         r.window_days,
-        pct(r.rate),
-        pct(r.low),
-        pct(r.high),
-        r.cost
-            .map_or(String::new(), |c| format!("; avoidable cost {c:.0}"))
+        output::pct(r.rate),
+        r.level * 100.0,
+        output::pct(r.low),
+        output::pct(r.high),
+        r.cost.map_or(String::new(), |c| format!(
+            "; avoidable cost {}",
+            output::money(c, currency)
+        ))
     );
-    let table: Vec<Vec<String>> = r
-        .by_topic
-        .iter()
-        .take(15)
-        .map(|g| {
-            vec![
-                g.group.clone(),
-                output::thousands(g.repeats),
-                output::thousands(g.eligible),
-                pct(g.rate),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        output::table(&["topic", "repeats", "contacts", "rate"], &table)
-    );
-    Ok(ExitCode::SUCCESS)
+    let costed = r.cost.is_some();
+    let table = |first: &str, groups: &[RepeatShare]| {
+        let named = groups.iter().take(SHOWN).any(|g| g.name.is_some());
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .take(SHOWN)
+            .map(|g| {
+                let mut row = vec![g.group.clone()];
+                if named {
+                    row.push(g.name.clone().unwrap_or_default());
+                }
+                row.extend([
+                    output::thousands(g.repeats),
+                    output::thousands(g.eligible),
+                    output::pct(g.rate),
+                ]);
+                if costed {
+                    row.push(g.cost.map_or("-".into(), |c| output::money(c, currency)));
+                }
+                row
+            })
+            .collect();
+        let mut headers = vec![first];
+        if named {
+            headers.push("name");
+        }
+        headers.extend(["repeats", "contacts", "rate"]);
+        if costed {
+            headers.push("cost");
+        }
+        let mut t = output::table(&headers, &rows);
+        if groups.len() > SHOWN {
+            let _ = writeln!(
+                t,
+                "... and {} more (`--json` lists all)",
+                groups.len() - SHOWN
+            );
+        }
+        t
+    };
+    out.push_str(&table("topic", &r.by_topic));
+    out.push('\n');
+    out.push_str(&table("product", &r.by_product));
+    for w in &r.quality.warnings {
+        let _ = writeln!(out, "note: {w}");
+    }
+    output::notes(&mut out, &r.notes, r.partial.as_ref());
+    out
 }

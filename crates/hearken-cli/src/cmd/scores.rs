@@ -1,34 +1,24 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use hearken_engine::scores::{self, CesTally, CsatTally, NpsTally, ScoreOptions, SentimentTally};
-use hearken_engine::{IntervalMethod, Level};
-use hearken_store::{SignalColumns, SurveyColumns};
-use serde::Serialize;
+use clap::Args;
+use hearken_query::scores::{Estimate, SCORES_BY};
+use hearken_query::{By, Metric, ScoresRequest, ScoresResponse};
 
 use super::Ctx;
-use super::select::{self, By, Filters, KeyColumns};
+use super::select::{Filters, by_parser, cli_error, fresh_snapshot, one_of};
 use crate::output;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Metric {
-    /// Net Promoter Score: % promoters (9-10) minus % detractors (0-6)
-    Nps,
-    /// % of 4-5 on 1-5
-    Csat,
-    /// Mean customer effort on 1-7
-    Ces,
-    /// Net sentiment of signals: % positive minus % negative (VADER compound >= 0.05 / <= -0.05)
-    Sentiment,
-}
 
 #[derive(Debug, Args)]
 pub struct ScoresArgs {
-    #[arg(long, value_enum, default_value = "nps")]
+    /// Which score: nps (% promoters minus % detractors), csat (% of 4-5 on 1-5), ces (mean effort
+    /// on 1-7) or sentiment (net sentiment of signals: % positive minus % negative)
+    #[arg(long, default_value = "nps", value_parser = one_of::<Metric>(Metric::ALL.iter().map(|m| m.as_str()).collect()))]
     pub metric: Metric,
-    /// Split by this dimension
-    #[arg(long, value_enum)]
+    /// Split by this dimension (topic and stage: with --metric sentiment; tenure: new vs
+    /// long-standing; tenure-band: <90d, 90-365d, 365-730d, 730d+; cohort: signup month)
+    #[arg(long, value_parser = by_parser(SCORES_BY))]
     pub by: Option<By>,
     /// Confidence level of the intervals
     #[arg(long, default_value_t = 0.9)]
@@ -50,255 +40,121 @@ pub struct ScoresArgs {
     pub json: bool,
 }
 
+impl ScoresArgs {
+    pub fn request(&self) -> ScoresRequest {
+        ScoresRequest {
+            metric: self.metric,
+            by: self.by,
+            level: self.level,
+            against_from: self.against_from.clone(),
+            against_to: self.against_to.clone(),
+            bootstrap: self.bootstrap,
+            ..ScoresRequest::default()
+        }
+        .with_filters(self.filters.query())
+    }
+}
+
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let opts = ScoreOptions {
-        level: Level::new(args.level)?,
-        method: match args.bootstrap {
-            None => IntervalMethod::Analytic,
-            Some(resamples) => {
-                anyhow::ensure!(
-                    (100..=1_000_000).contains(&resamples),
-                    "--bootstrap {resamples}: give between 100 and 1000000 resamples"
-                );
-                IntervalMethod::Bootstrap { resamples, seed: 1 }
-            }
-        },
-        ..ScoreOptions::default()
-    };
-    if args.against_from.is_some() {
-        anyhow::ensure!(
-            args.by.is_none(),
-            "--against-from compares the whole selection with an earlier window; leave out --by"
-        );
-        return change(&store, &args, &opts);
-    }
-    let Some(by) = args.by else {
-        let value = estimate(&tally(&store, &args.filters, args.metric)?, &opts)?;
-        if args.json {
-            output::json(&value)?;
-        } else {
-            print_rows(args.metric, &[("all".to_string(), value)]);
-        }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let groups = if args.metric == Metric::Sentiment {
-        sentiment_groups(&store, &args, by, &opts)?
-    } else {
-        survey_groups(&store, &args, by, &opts)?
-    };
+    fresh_snapshot(&store)?;
+    let response = hearken_query::scores(&store, &args.request()).map_err(cli_error)?;
     if args.json {
-        let list: Vec<serde_json::Value> = groups
-            .into_iter()
-            .map(|(g, mut v)| {
-                v["group"] = g.into();
-                v
-            })
-            .collect();
-        output::json(&list)?;
+        output::json(&response)?;
     } else {
-        print_rows(args.metric, &groups);
+        print!("{}", render(&response));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Estimates per group of `by`.
-type Groups = Vec<(String, serde_json::Value)>;
-
-fn survey_groups(
-    store: &hearken_store::Store,
-    args: &ScoresArgs,
-    by: By,
-    opts: &ScoreOptions,
-) -> Result<Groups> {
-    let want = SurveyColumns {
-        nps: args.metric == Metric::Nps,
-        csat: args.metric == Metric::Csat,
-        ces: args.metric == Metric::Ces,
-        ..SurveyColumns::default()
-    };
-    let select::Surveys {
-        frame: f,
-        customers,
-        agents,
-    } = select::surveys(store, &args.filters, Some(by), want)?;
-    let key = select::key(by, &KeyColumns::of_surveys(&f), &customers, &agents)?;
-    let groups = match args.metric {
-        Metric::Nps => to_rows(scores::nps_by(&f.nps, &key, opts)?)?,
-        Metric::Csat => to_rows(scores::csat_by(&f.csat, &key, opts)?)?,
-        _ => to_rows(scores::ces_by(&f.ces, &key, opts)?)?,
-    };
-    Ok(groups)
-}
-
-fn sentiment_groups(
-    store: &hearken_store::Store,
-    args: &ScoresArgs,
-    by: By,
-    opts: &ScoreOptions,
-) -> Result<Groups> {
-    let want = SignalColumns {
-        sentiment: true,
-        ..SignalColumns::default()
-    };
-    let select::Signals {
-        frame: f,
-        customers,
-        agents,
-    } = select::signals(store, &args.filters, Some(by), want, false)?;
-    let key = select::key(by, &KeyColumns::of_signals(&f), &customers, &agents)?;
-    to_rows(scores::net_sentiment_by(&f.sentiment, &key, opts)?)
-}
-
-/// A metric's mergeable tally over a whole selection.
-enum Tally {
-    Nps(NpsTally),
-    Csat(CsatTally),
-    Ces(CesTally),
-    Sentiment(SentimentTally),
-}
-
-fn tally(store: &hearken_store::Store, filters: &Filters, metric: Metric) -> Result<Tally> {
-    if metric == Metric::Sentiment {
-        let want = SignalColumns {
-            sentiment: true,
-            ..SignalColumns::default()
-        };
-        let f = select::signals(store, filters, None, want, false)?.frame;
-        return Ok(Tally::Sentiment(SentimentTally::from_column(
-            &f.sentiment,
-            0..f.len(),
-        )));
-    }
-    let want = SurveyColumns {
-        nps: metric == Metric::Nps,
-        csat: metric == Metric::Csat,
-        ces: metric == Metric::Ces,
-        ..SurveyColumns::default()
-    };
-    let f = select::surveys(store, filters, None, want)?.frame;
-    let n = f.len();
-    Ok(match metric {
-        Metric::Nps => Tally::Nps(NpsTally::from_column(&f.nps, 0, 0..n)),
-        Metric::Csat => Tally::Csat(CsatTally::from_column(&f.csat, 1, 0..n)),
-        _ => Tally::Ces(CesTally::from_column(&f.ces, 1, 0..n)),
-    })
-}
-
-fn estimate(t: &Tally, opts: &ScoreOptions) -> Result<serde_json::Value> {
-    Ok(match t {
-        Tally::Nps(t) => serde_json::to_value(scores::nps(t, opts))?,
-        Tally::Csat(t) => serde_json::to_value(scores::csat(t, opts))?,
-        Tally::Ces(t) => serde_json::to_value(scores::ces(t, opts))?,
-        Tally::Sentiment(t) => serde_json::to_value(scores::net_sentiment(t, opts))?,
-    })
-}
-
-/// The selection against an earlier window: both estimates and the change between them.
-fn change(
-    store: &hearken_store::Store,
-    args: &ScoresArgs,
-    opts: &ScoreOptions,
-) -> Result<ExitCode> {
-    let baseline_filters = Filters {
-        from: args.against_from.clone(),
-        to: args.against_to.clone(),
-        ..args.filters.clone()
-    };
-    // The baseline window's dates are checked like --from/--to, and named as such on error.
-    baseline_filters.window().map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.to_string()
-                .replace("--from", "--against-from")
-                .replace("--to", "--against-to")
-        )
-    })?;
-    let before = tally(store, &baseline_filters, args.metric)?;
-    let after = tally(store, &args.filters, args.metric)?;
-    let diff = match (&before, &after) {
-        (Tally::Nps(b), Tally::Nps(a)) => scores::nps_change(b, a, opts),
-        (Tally::Csat(b), Tally::Csat(a)) => scores::csat_change(b, a, opts),
-        (Tally::Ces(b), Tally::Ces(a)) => scores::ces_change(b, a, opts),
-        (Tally::Sentiment(b), Tally::Sentiment(a)) => scores::net_sentiment_change(b, a, opts),
-        _ => anyhow::bail!("internal: tallies of two metrics"),
-    };
-    let (before, after) = (estimate(&before, opts)?, estimate(&after, opts)?);
-    if args.json {
-        output::json(&serde_json::json!({
-            "baseline": before,
-            "selection": after,
-            "change": diff,
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    print_rows(
-        args.metric,
-        &[
-            ("baseline".to_string(), before),
-            ("selection".to_string(), after),
-        ],
-    );
-    let num = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:+.1}"));
-    println!(
-        "change {} ({:.0}% interval {} to {}), p = {}{}",
-        num(diff.diff),
-        diff.level * 100.0,
-        num(diff.low),
-        num(diff.high),
-        diff.p_value.map_or("-".to_string(), |p| format!("{p:.3}")),
-        match diff.significant {
-            Some(true) => ": a real change at this level",
-            Some(false) => ": not distinguishable from no change at this level",
-            None => "",
+/// The response as a table: one row per group (or `all`), then the change when comparing.
+pub fn render(r: &ScoresResponse) -> String {
+    let mut out = String::new();
+    match r {
+        ScoresResponse::Overall(o) => {
+            rows(&mut out, o.metric, None, &[("all", None, &o.estimate)]);
+            output::notes(&mut out, &o.notes, o.partial.as_ref());
         }
-    );
-    Ok(ExitCode::SUCCESS)
+        ScoresResponse::Groups(g) => {
+            let list: Vec<(&str, Option<&str>, &Estimate)> = g
+                .groups
+                .iter()
+                .map(|x| (x.group.as_str(), x.name.as_deref(), &x.estimate))
+                .collect();
+            rows(&mut out, g.metric, Some(g.by), &list);
+            output::notes(&mut out, &g.notes, g.partial.as_ref());
+        }
+        ScoresResponse::Change(c) => {
+            rows(
+                &mut out,
+                c.metric,
+                None,
+                &[
+                    ("baseline", None, &c.baseline),
+                    ("selection", None, &c.selection),
+                ],
+            );
+            let d = &c.change;
+            let signed = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:+.1}"));
+            let _ = writeln!(
+                out,
+                "change {} ({:.0}% interval {} to {}), p = {}{}",
+                signed(d.diff),
+                d.level * 100.0,
+                signed(d.low),
+                signed(d.high),
+                d.p_value.map_or("-".to_string(), |p| format!("{p:.3}")),
+                match d.significant {
+                    Some(true) => ": a real change at this level",
+                    Some(false) => ": not distinguishable from no change at this level",
+                    None => "",
+                }
+            );
+            output::notes(&mut out, &c.notes, c.partial.as_ref());
+        }
+    }
+    out
 }
 
-fn to_rows<T: Serialize>(
-    groups: Vec<hearken_engine::GroupEstimate<T>>,
-) -> Result<Vec<(String, serde_json::Value)>> {
-    groups
-        .into_iter()
-        .map(|g| Ok((g.group, serde_json::to_value(&g.estimate)?)))
-        .collect()
-}
-
-fn print_rows(metric: Metric, rows: &[(String, serde_json::Value)]) {
-    let name = match metric {
-        Metric::Nps => "nps",
-        Metric::Csat => "csat",
-        Metric::Ces => "ces",
-        Metric::Sentiment => "net_sentiment",
-    };
-    let fmt = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.1}"));
-    let table: Vec<Vec<String>> = rows
+fn rows(
+    out: &mut String,
+    metric: Metric,
+    by: Option<By>,
+    list: &[(&str, Option<&str>, &Estimate)],
+) {
+    let named = list.iter().any(|(_, n, _)| n.is_some());
+    let table: Vec<Vec<String>> = list
         .iter()
-        .map(|(g, v)| {
+        .map(|(group, name, e)| {
+            let q = e.quality();
             let mut note = Vec::new();
-            if v["no_data"].as_bool() == Some(true) {
+            if q.no_data {
                 note.push("no data");
             }
-            if v["small_sample"].as_bool() == Some(true) {
+            if q.small_sample {
                 note.push("small sample");
             }
-            vec![
-                g.clone(),
-                fmt(&v[name]),
-                format!("{} to {}", fmt(&v["low"]), fmt(&v["high"])),
-                v["n"].as_u64().map_or("0".into(), output::thousands),
+            let (low, high) = e.interval();
+            let mut row = vec![group.to_string()];
+            if named {
+                row.push(name.unwrap_or("").to_string());
+            }
+            row.extend([
+                output::num(e.value(), 1),
+                format!("{} to {}", output::num(low, 1), output::num(high, 1)),
+                output::thousands(e.n()),
                 note.join(", "),
-            ]
+            ]);
+            row
         })
         .collect();
-    let level = rows
-        .first()
-        .and_then(|(_, v)| v["level"].as_f64())
-        .unwrap_or(0.9);
+    let level = list.first().map_or(0.9, |(_, _, e)| e.level());
     let interval = format!("{:.0}% interval", level * 100.0);
-    print!(
-        "{}",
-        output::table(&["group", name, &interval, "n", "note"], &table)
-    );
+    let first = by.map_or("group", By::as_str);
+    let mut headers = vec![first];
+    if named {
+        headers.push("name");
+    }
+    headers.extend([metric.figure(), interval.as_str(), "n", "note"]);
+    out.push_str(&output::table(&headers, &table));
 }

@@ -1,12 +1,12 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use hearken_model::Timestamp;
-use hearken_topics::{ThemeConfig, discover_themes};
+use hearken_query::{ThemesRequest, ThemesResponse};
 
 use super::Ctx;
-use super::select::Filters;
+use super::select::{Filters, cli_error};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -19,69 +19,67 @@ pub struct ThemesArgs {
     pub sample: usize,
     #[command(flatten)]
     pub filters: Filters,
+    /// Print JSON (each theme with its key phrases, size, example texts and weekly counts)
     #[arg(long)]
     pub json: bool,
 }
 
+impl ThemesArgs {
+    pub fn request(&self) -> ThemesRequest {
+        ThemesRequest {
+            k: self.k,
+            sample: self.sample,
+            ..ThemesRequest::default()
+        }
+        .with_filters(self.filters.query())
+    }
+}
+
 pub fn run(ctx: &Ctx, args: ThemesArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let rows = store.signal_texts(&args.filters.window()?, args.sample)?;
-    if rows.is_empty() {
-        println!("no signal texts in this selection");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
-    let times: Vec<Timestamp> = rows
-        .iter()
-        .map(|(at, _)| Timestamp::from_unix(*at))
-        .collect();
-    let themes = discover_themes(
-        &texts,
-        Some(&times),
-        &ThemeConfig {
-            k: args.k,
-            ..ThemeConfig::default()
-        },
-    )?;
+    let r = hearken_query::themes(&store, &args.request()).map_err(cli_error)?;
     if args.json {
-        let list: Vec<serde_json::Value> = themes
-            .iter()
-            .map(|t| {
-                serde_json::json!({
-                    "key_phrases": t.key_phrases,
-                    "size": t.size,
-                    "examples": t.examples.iter().filter_map(|&i| texts.get(i)).collect::<Vec<_>>(),
-                    "weekly": t.weekly,
-                })
-            })
-            .collect();
-        output::json(&list)?;
-        return Ok(ExitCode::SUCCESS);
+        output::json(&r)?;
+    } else {
+        print!("{}", render(&r));
     }
-    println!(
-        "{} themes in {} texts",
-        themes.len(),
-        output::thousands(texts.len() as u64)
-    );
-    for t in &themes {
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render(r: &ThemesResponse) -> String {
+    let mut out = String::new();
+    if !r.themes.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} themes in {} texts",
+            r.themes.len(),
+            output::thousands(r.texts)
+        );
+    }
+    for t in &r.themes {
         let last: Vec<String> = t
             .weekly
             .iter()
             .rev()
             .take(4)
             .rev()
-            .map(|w| w.count.to_string())
+            .map(|w| output::thousands(w.count as u64))
             .collect();
-        println!(
-            "\n{:>6} texts  {}  (last weeks: {})",
+        let _ = writeln!(
+            out,
+            "\n{:>7} texts  {}  (last weeks: {})",
             output::thousands(t.size as u64),
             t.key_phrases.join(" | "),
             last.join(" ")
         );
-        if let Some(&i) = t.examples.first() {
-            let shown: String = texts[i].chars().take(100).collect();
-            println!("        e.g. \"{shown}\"");
+        if let Some(e) = t.examples.first() {
+            let _ = writeln!(out, "         e.g. \"{}\"", output::one_line(e, 100));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    let noted = !r.notes.is_empty() || r.partial.is_some();
+    if !r.themes.is_empty() && noted {
+        out.push('\n');
+    }
+    output::notes(&mut out, &r.notes, r.partial.as_ref());
+    out
 }

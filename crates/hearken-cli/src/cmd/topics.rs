@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use hearken_topics::{Model, PredictScratch, TrainConfig, evaluate, train};
+use hearken_topics::{Model, PredictScratch, TrainConfig, train};
 
 use super::Ctx;
+use super::select::cli_error;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -24,30 +25,43 @@ pub enum TopicsCommand {
     /// Train a classifier from labelled examples (CSV with `text` and `category` columns) and
     /// store it as a new version
     Train {
+        /// Labelled examples: a CSV with `text` and `category` (or `label`, `topic`, `intent`)
         #[arg(long, value_name = "FILE.csv")]
         data: PathBuf,
         /// Below this probability a text is "unclassified"
         #[arg(long, default_value_t = 0.3)]
         threshold: f32,
+        /// Print JSON (model, version, labels, examples, features, seconds)
         #[arg(long)]
         json: bool,
     },
     /// Accuracy and macro-F1 of the stored model on labelled examples
     Eval {
+        /// Labelled examples: a CSV with `text` and `category` columns
         #[arg(long, value_name = "FILE.csv")]
         data: PathBuf,
+        /// Print JSON (the model, accuracy, macro-F1, per-topic scores, calibration)
         #[arg(long)]
         json: bool,
     },
     /// Classify every stored signal again with the newest model (after training a new version)
     Classify {
+        /// Print JSON (classified, labelled, seconds)
         #[arg(long)]
         json: bool,
     },
     /// Topic and probability for one text per line
     Predict {
+        /// A file with one text per line; `-` or nothing reads standard input
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+        /// One JSON object per line: {"label":..,"probability":..}
+        #[arg(long)]
+        json: bool,
+    },
+    /// The stored topic models: every version with its labels and examples
+    List {
+        /// Print JSON
         #[arg(long)]
         json: bool,
     },
@@ -99,17 +113,8 @@ fn labelled(path: &Path) -> Result<Vec<(String, String)>> {
 
 fn load(ctx: &Ctx, name: &str) -> Result<Model> {
     let store = ctx.open_store()?;
-    let Some((info, bytes)) = store.load_model(name)? else {
-        bail!(
-            "no topic model '{name}' in the store: train one with `hearken topics train --data labelled.csv`"
-        );
-    };
-    Model::from_bytes(&bytes).with_context(|| {
-        format!(
-            "topic model '{}' version {} cannot be read",
-            info.name, info.version
-        )
-    })
+    let (_, model) = hearken_query::topics::load(&store, name).map_err(cli_error)?;
+    Ok(model)
 }
 
 pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
@@ -157,16 +162,18 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
             }
         }
         TopicsCommand::Eval { data, json } => {
-            let model = load(ctx, &args.model)?;
+            let store = ctx.open_store()?;
             let examples = labelled(&data)?;
             let pairs: Vec<(&str, &str)> = examples
                 .iter()
                 .map(|(t, c)| (t.as_str(), c.as_str()))
                 .collect();
-            let e = evaluate(&model, &pairs);
+            let evaluation = hearken_query::topics::evaluate_model(&store, &args.model, &pairs)
+                .map_err(cli_error)?;
             if json {
-                output::json(&e)?;
+                output::json(&evaluation)?;
             } else {
+                let e = &evaluation.eval;
                 println!(
                     "accuracy {:.2}%, macro-F1 {:.4} on {} examples; {:.1}% classified above the threshold, {:.2}% of those right",
                     e.accuracy * 100.0,
@@ -177,9 +184,15 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
                 );
                 let unknown: usize = e.unknown_labels.values().sum();
                 if unknown > 0 {
+                    let labels: Vec<String> = e
+                        .unknown_labels
+                        .iter()
+                        .map(|(label, n)| format!("{label} ({})", output::thousands(*n as u64)))
+                        .collect();
                     println!(
-                        "{unknown} examples have labels the model does not know and were left out: {:?}",
-                        e.unknown_labels
+                        "{} examples have labels the model does not know and were left out: {}",
+                        output::thousands(unknown as u64),
+                        labels.join(", ")
                     );
                 }
             }
@@ -210,6 +223,38 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
                     output::thousands(n),
                     output::thousands(labelled),
                     output::thousands(classified - labelled)
+                );
+            }
+        }
+        TopicsCommand::List { json } => {
+            let store = ctx.open_store()?;
+            let list = hearken_query::topics::models(&store).map_err(cli_error)?;
+            if json {
+                output::json(&list)?;
+            } else if list.models.is_empty() {
+                println!(
+                    "no topic models in the store: train one with `hearken topics train --data labelled.csv`"
+                );
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .models
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.name.clone(),
+                            m.version.to_string(),
+                            hearken_model::Timestamp::from_unix(m.created_at).to_string(),
+                            output::thousands(m.labels.max(0) as u64),
+                            output::thousands(m.examples.max(0) as u64),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(
+                        &["model", "version", "trained", "topics", "examples"],
+                        &rows
+                    )
                 );
             }
         }

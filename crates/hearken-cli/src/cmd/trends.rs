@@ -1,26 +1,19 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use hearken_engine::keys::Period;
-use hearken_engine::trends::{SpikeOptions, period_counts, trends};
+use clap::Args;
+use hearken_query::{Period, TrendsRequest, TrendsResponse};
 
 use super::Ctx;
-use super::select::{self, Filters};
+use super::select::{Filters, cli_error, fresh_snapshot, one_of};
 use crate::output;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PeriodArg {
-    Day,
-    Week,
-    Month,
-}
 
 #[derive(Debug, Args)]
 pub struct TrendsArgs {
     /// Period of the volume series
-    #[arg(long, value_enum, default_value = "week")]
-    pub period: PeriodArg,
+    #[arg(long, default_value = "week", value_parser = one_of::<Period>(Period::ALL.iter().map(|p| p.as_str()).collect()))]
+    pub period: Period,
     #[command(flatten)]
     pub filters: Filters,
     /// Print JSON (series per topic with expected ranges, and the spikes)
@@ -28,64 +21,51 @@ pub struct TrendsArgs {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
-    let period = match args.period {
-        PeriodArg::Day => Period::Day,
-        PeriodArg::Week => Period::Week,
-        PeriodArg::Month => Period::Month,
-    };
-    let store = ctx.open_store()?;
-    let select::Signals { frame: f, .. } = select::signals(
-        &store,
-        &args.filters,
-        None,
-        hearken_store::SignalColumns {
-            at: true,
-            topic: true,
-            ..hearken_store::SignalColumns::default()
-        },
-        false,
-    )?;
-    let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {
-        if args.json {
-            output::json(
-                &serde_json::json!({"no_data": true, "periods": [], "topics": [], "spikes": []}),
-            )?;
-        } else {
-            println!("no signals in this selection");
+impl TrendsArgs {
+    pub fn request(&self) -> TrendsRequest {
+        TrendsRequest {
+            period: self.period,
+            ..TrendsRequest::default()
         }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let counts = period_counts(
-        &f.at,
-        &f.topic,
-        f.topics.len(),
-        period,
-        period.index(lo),
-        period.index(hi),
-        0..f.len(),
-    )?;
-    // Many topics x many periods are tested at once: a 99.9% bound keeps false alarms to about one
-    // per thousand topic-periods.
-    let opts = SpikeOptions {
-        level: 0.999,
-        ..SpikeOptions::for_period(period)
-    };
-    let mut t = trends(&counts, &f.topics, &opts);
-    // Signals without a topic are not a topic that can spike.
-    t.spikes.retain(|s| s.code.is_some());
+        .with_filters(self.filters.query())
+    }
+}
+
+pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
+    let store = ctx.open_store()?;
+    fresh_snapshot(&store)?;
+    let t = hearken_query::trends(&store, &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&t)?;
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", render(&t));
     }
-    println!(
-        "{} periods from {} to {}",
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render(t: &TrendsResponse) -> String {
+    let mut out = String::new();
+    if t.periods.is_empty() {
+        let _ = writeln!(out, "no signals in this selection");
+        output::notes(&mut out, &t.notes, t.partial.as_ref());
+        return out;
+    }
+    let topics = t.topics.iter().filter(|s| s.topic != "(none)").count();
+    let _ = writeln!(
+        out,
+        "{} signals in {} topics over {} {}s from {} to {}",
+        output::thousands(t.signals - t.without_topic),
+        output::thousands(topics as u64),
         t.periods.len(),
+        t.period,
         t.periods.first().map_or("", String::as_str),
         t.periods.last().map_or("", String::as_str)
     );
     if t.spikes.is_empty() {
-        println!("no spikes: every topic stayed within its expected range");
+        let _ = writeln!(
+            out,
+            "no spikes: every topic stayed within its expected range"
+        );
     } else {
         let rows: Vec<Vec<String>> = t
             .spikes
@@ -94,25 +74,30 @@ pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
                 vec![
                     s.period.clone(),
                     s.topic.clone(),
-                    s.count.to_string(),
-                    format!("{:.0}", s.expected),
-                    format!("{:.0}", s.high),
+                    output::thousands(u64::from(s.count)),
+                    output::thousands(s.expected.round().max(0.0) as u64),
+                    output::thousands(s.high.round().max(0.0) as u64),
                 ]
             })
             .collect();
-        println!(
-            "spikes (volume above the expected range from the same point in earlier periods):"
+        let _ = writeln!(
+            out,
+            "{} {} (volume above the expected range from the same point in earlier periods):",
+            t.spikes.len(),
+            if t.spikes.len() == 1 {
+                "spike"
+            } else {
+                "spikes"
+            }
         );
-        print!(
-            "{}",
-            output::table(
-                &["period", "topic", "signals", "expected", "upper bound"],
-                &rows
-            )
-        );
+        out.push_str(&output::table(
+            &["period", "topic", "signals", "expected", "upper bound"],
+            &rows,
+        ));
     }
     for w in &t.quality.warnings {
-        println!("note: {w}");
+        let _ = writeln!(out, "note: {w}");
     }
-    Ok(ExitCode::SUCCESS)
+    output::notes(&mut out, &t.notes, t.partial.as_ref());
+    out
 }

@@ -1,0 +1,46 @@
+//! Hearken's query layer: one function per analytic, a typed request in, a typed serialisable
+//! answer out. The CLI turns flags into a request and renders the answer as a table or prints
+//! it as JSON; the HTTP server will deserialise the request from a query string and return the
+//! same JSON. A figure is computed here and nowhere else.
+//!
+//! Each function takes the [`Store`](hearken_store::Store) and its request, validates the
+//! request (unknown names, bad dates, values out of range, options that cannot be honoured are
+//! refused with a [`QueryError`] that has a stable code and a hint), selects the rows and
+//! columns (module `select`), runs the engine, and puts display names beside ids.
+//!
+//! Every response carries `notes` (what a reader must know: rows left out, a rule applied) and
+//! `partial` (set when an import was writing while it was computed).
+//!
+//! Architecture invariant: no SQL (that is the store's), no printing, no CLI or HTTP types.
+//! Requests refuse unknown fields; defaults are the CLI's defaults.
+
+mod error;
+mod meta;
+mod names;
+mod request;
+mod select;
+
+pub mod drivers;
+pub mod issues;
+pub mod pareto;
+pub mod repeats;
+pub mod scores;
+pub mod signals;
+pub mod status;
+pub mod themes;
+pub mod topics;
+pub mod trends;
+
+pub use error::{ErrorBody, NO_TOPICS_HINT, QueryError, Result};
+pub use meta::{PartialNote, thousands};
+pub use request::{By, DriverTarget, Filters, Metric, Period};
+pub use select::{ensure_fresh, window_between};
+
+pub use drivers::{DriversRequest, DriversResponse, drivers};
+pub use issues::{IssuesRequest, IssuesResponse, issues};
+pub use pareto::{ParetoRequest, ParetoResponse, pareto};
+pub use repeats::{RepeatsRequest, RepeatsResponse, repeats};
+pub use scores::{ScoresRequest, ScoresResponse, scores};
+pub use signals::{SignalView, SignalsPage, SignalsRequest, signal, signals};
+pub use themes::{ThemesRequest, ThemesResponse, themes};
+pub use trends::{TrendsRequest, TrendsResponse, trends};

@@ -1,0 +1,366 @@
+//! Read-only views for the query layer (crates/hearken-query): display names beside external
+//! ids, the distinct values a filter can take, signals listed and searched page by page, one
+//! signal by id, the texts of a filtered selection, and the stored topic models.
+//!
+//! Nothing here writes. The analytics proper read the columnar snapshot (snapshot.rs); these are
+//! the row-level lookups around them.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, ToSql};
+
+use crate::{ModelInfo, Store, StoreError, Window};
+
+/// An entity table with external ids and display names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Customer,
+    Product,
+    Agent,
+}
+
+impl Entity {
+    fn table(self) -> &'static str {
+        match self {
+            Entity::Customer => "customers",
+            Entity::Product => "products",
+            Entity::Agent => "agents",
+        }
+    }
+}
+
+/// Above this many ids one pass over the whole table beats one lookup per id.
+const LOOKUP_LIMIT: usize = 256;
+
+/// Which signals to list: every field is an optional condition, all of them must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalQuery {
+    pub window: Window,
+    /// Customers of this segment.
+    pub segment: Option<String>,
+    /// External id of the product.
+    pub product: Option<String>,
+    /// External id of the agent.
+    pub agent: Option<String>,
+    /// Agents of this team.
+    pub team: Option<String>,
+    /// External id of the customer.
+    pub customer: Option<String>,
+    /// The model's channel code.
+    pub channel: Option<u8>,
+    /// The model's signal kind code.
+    pub kind: Option<u8>,
+    /// The model's source code.
+    pub source: Option<u8>,
+    /// The source's topic, else the predicted one (as the analytics group them).
+    pub topic: Option<String>,
+    /// Texts containing this, ignoring ASCII case.
+    pub text: Option<String>,
+    /// Only signals with a text.
+    pub with_text: bool,
+    /// Only rows with a store id below this (the cursor of the previous page).
+    pub before: Option<i64>,
+}
+
+/// One signal as stored, with the external ids and display names of what it refers to. Channel,
+/// kind and source are the model's codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRecord {
+    /// The store's row id (the order of import; pages are cut on it).
+    pub row: i64,
+    pub id: String,
+    pub at: i64,
+    pub channel: u8,
+    pub kind: u8,
+    pub source: u8,
+    pub customer_id: Option<String>,
+    pub customer_name: Option<String>,
+    pub segment: Option<String>,
+    pub product_id: Option<String>,
+    pub product_name: Option<String>,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub team: Option<String>,
+    pub case_id: Option<String>,
+    pub stage: Option<String>,
+    pub topic: Option<String>,
+    pub predicted_topic: Option<String>,
+    pub topic_probability: Option<f64>,
+    pub sentiment: Option<f64>,
+    pub language: Option<String>,
+    pub text: Option<String>,
+}
+
+const SIGNAL_SELECT: &str = "SELECT s.id, s.ext_id, s.at, s.channel, s.kind, s.source,
+        c.ext_id, c.name, c.segment, p.ext_id, p.name, a.ext_id, a.name, a.team, k.ext_id,
+        s.stage, s.topic, s.predicted_topic, s.topic_probability, s.sentiment, s.language, s.text
+    FROM signals s
+    LEFT JOIN customers c ON c.id = s.customer_id
+    LEFT JOIN products p ON p.id = s.product_id
+    LEFT JOIN agents a ON a.id = s.agent_id
+    LEFT JOIN cases k ON k.id = s.case_id";
+
+fn signal_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignalRecord> {
+    Ok(SignalRecord {
+        row: r.get(0)?,
+        id: r.get(1)?,
+        at: r.get(2)?,
+        channel: r.get(3)?,
+        kind: r.get(4)?,
+        source: r.get(5)?,
+        customer_id: r.get(6)?,
+        customer_name: r.get(7)?,
+        segment: r.get(8)?,
+        product_id: r.get(9)?,
+        product_name: r.get(10)?,
+        agent_id: r.get(11)?,
+        agent_name: r.get(12)?,
+        team: r.get(13)?,
+        case_id: r.get(14)?,
+        stage: r.get(15)?,
+        topic: r.get(16)?,
+        predicted_topic: r.get(17)?,
+        topic_probability: r.get(18)?,
+        sentiment: r.get(19)?,
+        language: r.get(20)?,
+        text: r.get(21)?,
+    })
+}
+
+/// `LIKE` pattern matching `needle` anywhere, with `%`, `_` and `\` taken literally.
+fn contains_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for ch in needle.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+impl SignalQuery {
+    /// The WHERE clause (on `signals s`) and its parameters.
+    fn clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
+        let mut cond: Vec<&str> = Vec::new();
+        let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(from) = self.window.from {
+            cond.push("s.at >= ?");
+            params.push(Box::new(from));
+        }
+        if let Some(to) = self.window.to {
+            cond.push("s.at < ?");
+            params.push(Box::new(to));
+        }
+        let mut text = |c: &'static str, v: &Option<String>| {
+            if let Some(v) = v {
+                cond.push(c);
+                params.push(Box::new(v.clone()));
+            }
+        };
+        text(
+            "s.customer_id IN (SELECT id FROM customers WHERE segment = ?)",
+            &self.segment,
+        );
+        text(
+            "s.product_id = (SELECT id FROM products WHERE ext_id = ?)",
+            &self.product,
+        );
+        text(
+            "s.agent_id = (SELECT id FROM agents WHERE ext_id = ?)",
+            &self.agent,
+        );
+        text(
+            "s.agent_id IN (SELECT id FROM agents WHERE team = ?)",
+            &self.team,
+        );
+        text(
+            "s.customer_id = (SELECT id FROM customers WHERE ext_id = ?)",
+            &self.customer,
+        );
+        text("coalesce(s.topic, s.predicted_topic) = ?", &self.topic);
+        for (c, v) in [
+            ("s.channel = ?", self.channel),
+            ("s.kind = ?", self.kind),
+            ("s.source = ?", self.source),
+        ] {
+            if let Some(v) = v {
+                cond.push(c);
+                params.push(Box::new(v));
+            }
+        }
+        if let Some(t) = &self.text {
+            cond.push("s.text LIKE ? ESCAPE '\\'");
+            params.push(Box::new(contains_pattern(t)));
+        }
+        if self.with_text {
+            cond.push("s.text IS NOT NULL");
+        }
+        if let Some(before) = self.before {
+            cond.push("s.id < ?");
+            params.push(Box::new(before));
+        }
+        let clause = if cond.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", cond.join(" AND "))
+        };
+        (clause, params)
+    }
+}
+
+impl Store {
+    /// Display names of the entities with these external ids, in the order given; `None` where
+    /// the entity has no name or does not exist.
+    pub fn display_names(
+        &self,
+        entity: Entity,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        if ids.len() > LOOKUP_LIMIT {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT ext_id, name FROM {} WHERE name IS NOT NULL",
+                entity.table()
+            ))?;
+            let all: HashMap<String, String> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            return Ok(ids.iter().map(|id| all.get(*id).cloned()).collect());
+        }
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT name FROM {} WHERE ext_id = ?1",
+            entity.table()
+        ))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let name: Option<Option<String>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            out.push(name.flatten());
+        }
+        Ok(out)
+    }
+
+    /// Whether an entity with this external id exists.
+    pub fn entity_exists(&self, entity: Entity, id: &str) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT 1 FROM {} WHERE ext_id = ?1",
+            entity.table()
+        ))?;
+        Ok(stmt.exists([id])?)
+    }
+
+    /// The distinct segments of customers, sorted.
+    pub fn segments(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1")
+    }
+
+    /// The distinct teams of agents, sorted.
+    pub fn teams(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT team FROM agents WHERE team IS NOT NULL ORDER BY 1")
+    }
+
+    /// The external ids of an entity table, sorted, at most `limit`.
+    pub fn entity_ids(&self, entity: Entity, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.strings(&format!(
+            "SELECT ext_id FROM {} ORDER BY ext_id LIMIT {}",
+            entity.table(),
+            limit.min(i64::MAX as usize)
+        ))
+    }
+
+    /// The topics signals carry (the source's, else the predicted one), sorted.
+    pub fn signal_topics(&self) -> Result<Vec<String>, StoreError> {
+        self.strings(
+            "SELECT DISTINCT coalesce(topic, predicted_topic) FROM signals
+             WHERE coalesce(topic, predicted_topic) IS NOT NULL ORDER BY 1",
+        )
+    }
+
+    fn strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` signals matching `q`, most recently imported first (descending row id, so
+    /// a page continues with `before` = the last row's id).
+    pub fn signal_records(
+        &self,
+        q: &SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<SignalRecord>, StoreError> {
+        let (clause, mut params) = q.clause();
+        params.push(Box::new(limit.min(i64::MAX as usize) as i64));
+        let sql = format!("{SIGNAL_SELECT}{clause} ORDER BY s.id DESC LIMIT ?");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+        let rows = stmt.query_map(refs.as_slice(), signal_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many signals match `q` (its `before` included).
+    pub fn count_signals(&self, q: &SignalQuery) -> Result<u64, StoreError> {
+        let (clause, params) = q.clause();
+        let sql = format!("SELECT count(*) FROM signals s{clause}");
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+        let n: i64 = self.conn.query_row(&sql, refs.as_slice(), |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The signal with this external id.
+    pub fn signal_record(&self, id: &str) -> Result<Option<SignalRecord>, StoreError> {
+        let sql = format!("{SIGNAL_SELECT} WHERE s.ext_id = ?1");
+        Ok(self.conn.query_row(&sql, [id], signal_record).optional()?)
+    }
+
+    /// The texts of the newest `limit` signals matching `q` (with their times), newest first.
+    pub fn signal_texts_where(
+        &self,
+        q: &SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let q = SignalQuery {
+            with_text: true,
+            ..q.clone()
+        };
+        let (clause, mut params) = q.clause();
+        params.push(Box::new(limit.min(i64::MAX as usize) as i64));
+        let sql = format!(
+            "SELECT s.at, s.text FROM signals s{clause} ORDER BY s.at DESC, s.id DESC LIMIT ?"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+        let rows = stmt.query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every stored topic model version, by name then newest version first.
+    pub fn topic_models(&self) -> Result<Vec<ModelInfo>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, version, created_at, labels, examples FROM topic_models
+             ORDER BY name, version DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ModelInfo {
+                name: r.get(0)?,
+                version: r.get(1)?,
+                created_at: r.get(2)?,
+                labels: r.get(3)?,
+                examples: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
+}
