@@ -13,6 +13,7 @@ mod import;
 mod schema;
 mod snapshot;
 mod store;
+mod tokens;
 
 pub use error::StoreError;
 pub use frames::{CaseEventRows, SignalBrief, Window};
@@ -20,3 +21,4 @@ pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{ModelInfo, QuarantineEntry, Status, Store};
+pub use tokens::{CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo, looks_like_token, validate_name as validate_token_name};
