@@ -17,6 +17,8 @@ pub struct Config {
     pub enrich: bool,
     /// Replace e-mail addresses, phone numbers, payment cards and IBANs before storing text.
     pub redact_pii: bool,
+    /// `hearken serve`: the `[server]` section.
+    pub server: hearken_server::Settings,
 }
 
 impl Default for Config {
@@ -26,6 +28,7 @@ impl Default for Config {
             batch_size: hearken_store::DEFAULT_BATCH,
             enrich: true,
             redact_pii: false,
+            server: hearken_server::Settings::default(),
         }
     }
 }
@@ -77,6 +80,7 @@ impl Config {
         if self.db.as_os_str().is_empty() {
             bail!("the store path is empty: pass --db PATH or set HEARKEN_DB");
         }
+        self.server.validate()?;
         Ok(())
     }
 }

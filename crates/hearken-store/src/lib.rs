@@ -21,4 +21,7 @@ pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{ModelInfo, QuarantineEntry, Status, Store};
-pub use tokens::{CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo, looks_like_token, validate_name as validate_token_name};
+pub use tokens::{
+    CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo,
+    looks_like_token, validate_name as validate_token_name,
+};

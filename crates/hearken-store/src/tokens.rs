@@ -169,7 +169,11 @@ pub fn validate_name(name: &str) -> Result<(), TokenError> {
     };
     let mut chars = name.chars();
     match chars.next() {
-        None => return Err(bad("it is empty: give the token a name, e.g. --name grafana")),
+        None => {
+            return Err(bad(
+                "it is empty: give the token a name, e.g. --name grafana",
+            ));
+        }
         Some(c) if !c.is_ascii_alphabetic() => {
             return Err(bad("it must start with a letter"));
         }
@@ -386,7 +390,9 @@ impl Store {
             .conn
             .prepare_cached("SELECT id, hash FROM api_tokens WHERE lookup = ?1")?;
         let candidates = stmt
-            .query_map([lookup], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+            .query_map([lookup], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut found = None;
         for (id, hash) in candidates {
@@ -469,9 +475,14 @@ mod tests {
     #[test]
     fn created_token_checks_and_only_its_hash_is_stored() {
         let (_d, mut s) = store();
-        let c = s.create_token(&new("grafana", Role::Viewer)).expect("create");
+        let c = s
+            .create_token(&new("grafana", Role::Viewer))
+            .expect("create");
         assert!(c.token.starts_with("hk_") && c.token.len() == 3 + 64);
-        assert_eq!(s.check_token(&c.token).expect("check"), TokenCheck::Valid(c.info.clone()));
+        assert_eq!(
+            s.check_token(&c.token).expect("check"),
+            TokenCheck::Valid(c.info.clone())
+        );
         let stored: Vec<u8> = s
             .conn
             .query_row("SELECT hash FROM api_tokens", [], |r| r.get(0))
@@ -496,8 +507,18 @@ mod tests {
         let last = other.pop().expect("non-empty");
         other.push(if last == '0' { '1' } else { '0' });
         assert_eq!(s.check_token(&other).expect("check"), TokenCheck::Unknown);
-        for bad in ["", "hk_", "Bearer x", &c.token.to_uppercase(), &c.token[..20]] {
-            assert_eq!(s.check_token(bad).expect("check"), TokenCheck::Unknown, "{bad}");
+        for bad in [
+            "",
+            "hk_",
+            "Bearer x",
+            &c.token.to_uppercase(),
+            &c.token[..20],
+        ] {
+            assert_eq!(
+                s.check_token(bad).expect("check"),
+                TokenCheck::Unknown,
+                "{bad}"
+            );
         }
     }
 
@@ -511,10 +532,16 @@ mod tests {
         ));
         let r = s.revoke_token("ci").expect("revoke");
         assert!(r.is_revoked());
-        assert!(matches!(s.check_token(&a.token).expect("check"), TokenCheck::Revoked(_)));
+        assert!(matches!(
+            s.check_token(&a.token).expect("check"),
+            TokenCheck::Revoked(_)
+        ));
         assert!(matches!(s.revoke_token("ci"), Err(TokenError::NotFound(_))));
-        let b = s.create_token(&new("ci", Role::Viewer)).expect("name free again");
-        s.revoke_token(&b.info.id.to_string()).expect("revoke by id");
+        let b = s
+            .create_token(&new("ci", Role::Viewer))
+            .expect("name free again");
+        s.revoke_token(&b.info.id.to_string())
+            .expect("revoke by id");
         let all = s.list_tokens().expect("list");
         assert_eq!(all.len(), 2);
         assert!(all.iter().all(TokenInfo::is_revoked));
@@ -537,7 +564,10 @@ mod tests {
         assert_eq!(c.info.scope.teams, vec!["billing"]);
         for name in ["", "1abc", "a b", "a/../b", &"x".repeat(65)] {
             assert!(
-                matches!(s.create_token(&new(name, Role::Viewer)), Err(TokenError::Invalid { .. })),
+                matches!(
+                    s.create_token(&new(name, Role::Viewer)),
+                    Err(TokenError::Invalid { .. })
+                ),
                 "{name:?}"
             );
         }
@@ -549,7 +579,10 @@ mod tests {
                 teams: vec![],
             },
         };
-        assert!(matches!(s.create_token(&bad_scope), Err(TokenError::Invalid { .. })));
+        assert!(matches!(
+            s.create_token(&bad_scope),
+            Err(TokenError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -557,8 +590,12 @@ mod tests {
         let (_d, mut s) = store();
         let c = s.create_token(&new("t", Role::Viewer)).expect("create");
         s.touch_token(c.info.id, 1_700_000_000).expect("touch");
-        s.touch_token(c.info.id, 1_600_000_000).expect("older use does not go back");
-        assert_eq!(s.list_tokens().expect("list")[0].last_used_at, Some(1_700_000_000));
+        s.touch_token(c.info.id, 1_600_000_000)
+            .expect("older use does not go back");
+        assert_eq!(
+            s.list_tokens().expect("list")[0].last_used_at,
+            Some(1_700_000_000)
+        );
         assert_eq!("analyst".parse::<Role>().expect("role"), Role::Analyst);
         assert!("root".parse::<Role>().is_err());
         assert!(Role::Viewer < Role::Analyst && Role::Analyst < Role::Admin);

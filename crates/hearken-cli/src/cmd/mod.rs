@@ -21,9 +21,11 @@ mod repeats;
 mod scores;
 mod select;
 mod sentiment;
+mod serve;
 mod snapshot;
 mod status;
 mod themes;
+mod tokens;
 mod topics;
 mod trends;
 
@@ -90,6 +92,10 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Discover themes in signal texts nobody labelled: clusters with key phrases, size and trend
     Themes(themes::ThemesArgs),
+    /// Serve the HTTP API (tokens, status, OpenAPI at /api/openapi.json) until SIGTERM or Ctrl-C
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
+    Tokens(tokens::TokensArgs),
 }
 
 pub struct Ctx {
@@ -123,5 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),
         Command::Snapshot(a) => snapshot::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
+        Command::Tokens(a) => tokens::run(&ctx, a),
     }
 }

@@ -80,7 +80,10 @@ fn canonical_csv_of_every_kind() {
     ] {
         assert_eq!(n(&st, k), want, "status {k}: {st}");
     }
-    assert_eq!(n(&st, "schema_version"), hearken_store::current_version() as u64);
+    assert_eq!(
+        n(&st, "schema_version"),
+        hearken_store::current_version() as u64
+    );
 }
 
 #[test]
