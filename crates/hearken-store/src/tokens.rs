@@ -26,7 +26,7 @@ pub const TOKEN_PREFIX: &str = "hk_";
 const SECRET_HEX: usize = 64;
 /// Hex digits of the secret kept in clear to find the token's row.
 const LOOKUP_HEX: usize = 8;
-/// Longest token name, and longest segment or team name in a scope.
+/// Longest token name, and longest segment or team name in a scope (in characters).
 const MAX_NAME: usize = 64;
 const MAX_SCOPE_VALUE: usize = 200;
 
@@ -194,14 +194,19 @@ fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenErr
         value: value.to_string(),
         reason: reason.to_string(),
     };
-    if value.trim().is_empty() {
+    let n = value.chars().count();
+    if n == 0 {
         return Err(bad("it is empty"));
     }
-    if value.len() > MAX_SCOPE_VALUE {
-        return Err(bad("it is longer than 200 bytes"));
+    if n > MAX_SCOPE_VALUE {
+        return Err(bad("it is longer than 200 characters"));
     }
     if value.chars().any(char::is_control) {
         return Err(bad("it contains control characters"));
+    }
+    let edge = |c: Option<char>| c.is_some_and(char::is_whitespace);
+    if edge(value.chars().next()) || edge(value.chars().next_back()) {
+        return Err(bad("it starts or ends with a space"));
     }
     Ok(())
 }
@@ -575,7 +580,7 @@ mod tests {
             name: "x".into(),
             role: Role::Viewer,
             scope: Scope {
-                segments: vec!["a\u{7}".into()],
+                segments: vec!["a\u{7}".into(), " smb".into()],
                 teams: vec![],
             },
         };

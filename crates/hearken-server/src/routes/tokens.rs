@@ -99,10 +99,31 @@ pub struct CreateToken {
     pub role: RoleName,
     /// Limit the token to customers of these segments.
     #[serde(default)]
+    #[schema(schema_with = scope_values)]
     pub segments: Vec<String>,
     /// Limit the token to the work of these agent teams.
     #[serde(default)]
+    #[schema(schema_with = scope_values)]
     pub teams: Vec<String>,
+}
+
+/// Characters a scope value may not start or end with: controls and what Rust's
+/// `char::is_whitespace` calls white space (listed, not `\s`, so every regex engine agrees).
+const EDGE: &str = r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// 1 to 200 characters, no control characters, no space at either end (as the store checks).
+fn scope_values() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let pattern = format!(r"^[^{EDGE}]([^\u0000-\u001f\u007f-\u009f]{{0,198}}[^{EDGE}])?$");
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(200))
+                .pattern(Some(pattern)),
+        )
+        .build()
 }
 
 /// A token just created. The secret is in `token` and will not be shown again.

@@ -233,12 +233,11 @@ impl Server {
         body: Option<&[u8]>,
     ) -> Resp {
         let mut s = self.connect();
-        s.write_all(&head(method, path, token, headers, body.map(<[u8]>::len)))
-            .expect("send head");
-        if let Some(b) = body {
-            // The server may answer (413) and close before reading a body it refuses.
-            let _ = s.write_all(b);
-        }
+        // Head and body in one write: a server that answers before reading the body (401, 413)
+        // then finds it already read, and closes without resetting the connection.
+        let mut req = head(method, path, token, headers, body.map(<[u8]>::len));
+        req.extend_from_slice(body.unwrap_or_default());
+        let _ = s.write_all(&req);
         read_response(&mut s)
     }
 

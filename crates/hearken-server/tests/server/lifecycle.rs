@@ -22,6 +22,17 @@ fn sigterm_lets_the_request_in_flight_finish() {
     .expect("send head");
     s.write_all(&body[..10]).expect("send part of the body");
     s.flush().expect("flush");
+    // Wait until the server is serving our request (its headers parsed, the handler waiting for
+    // the body): /metrics then counts two requests in flight, ours and itself.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = server.get("/metrics", Some(&env.viewer)).text();
+        if m.lines().any(|l| l == "hearken_http_requests_in_flight 2") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "our request never reached the server:\n{m}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     server.sigterm();
     // The server has stopped listening once a new connection is refused: then it is shutting
