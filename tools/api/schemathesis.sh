@@ -29,7 +29,7 @@ fi
 
 bin=${HEARKEN_BIN:-}
 if [ -z "$bin" ]; then
-    cargo build --quiet -p hearken-cli --bin hearken
+    cargo build --quiet --locked -p hearken-cli --bin hearken
     bin=$root/target/debug/hearken
 fi
 
@@ -65,19 +65,24 @@ fi
 echo "schemathesis $SCHEMATHESIS_VERSION against $base/api/openapi.json (at most $MAX_EXAMPLES examples per operation and phase, $MAX_TIME s)"
 
 status=0
-"$venv/bin/schemathesis" run "$base/api/openapi.json" \
+# Run from the temporary directory: Schemathesis keeps a cache in ./.schemathesis.
+(cd "$work" && "$root/$venv/bin/schemathesis" run "$base/api/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$MAX_EXAMPLES" \
     --seed 1 \
     --workers 1 \
     --max-time "$MAX_TIME" \
-    --suppress-health-check too_slow \
+    --suppress-health-check too_slow) 2>&1 | tee "$work/schemathesis.out" \
     || status=$?
 
 if grep -q 'ERROR\|panicked' "$work/server.log"; then
     echo "the server logged an error or a panic:" >&2
     grep -n 'ERROR\|panicked' "$work/server.log" | head -20 >&2
     status=1
+fi
+if [ "$status" -eq 0 ]; then
+    passed=$(grep -Eo '[0-9]+ generated, [0-9]+ passed' "$work/schemathesis.out" | tail -1 | sed 's/.* \([0-9]*\) passed/\1/' || echo 0)
+    echo "schemathesis: $passed passed, 0 failed"
 fi
 exit $status
