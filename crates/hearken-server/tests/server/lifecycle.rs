@@ -30,7 +30,10 @@ fn sigterm_lets_the_request_in_flight_finish() {
         if m.lines().any(|l| l == "hearken_http_requests_in_flight 2") {
             break;
         }
-        assert!(Instant::now() < deadline, "our request never reached the server:\n{m}");
+        assert!(
+            Instant::now() < deadline,
+            "our request never reached the server:\n{m}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 
