@@ -19,6 +19,8 @@ pub struct Config {
     pub redact_pii: bool,
     /// Currency symbol shown before amounts (e.g. "€"); none by default.
     pub currency: Option<String>,
+    /// `hearken serve`: the `[server]` section.
+    pub server: hearken_server::Settings,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             enrich: true,
             redact_pii: false,
             currency: None,
+            server: hearken_server::Settings::default(),
         }
     }
 }
@@ -83,6 +86,7 @@ impl Config {
         if self.db.as_os_str().is_empty() {
             bail!("the store path is empty: pass --db PATH or set HEARKEN_DB");
         }
+        self.server.validate()?;
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ mod read;
 mod schema;
 mod snapshot;
 mod store;
+mod tokens;
 
 pub use error::StoreError;
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
@@ -24,4 +25,8 @@ pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumn
 pub use store::{
     Clearing, ImportRecord, ModelInfo, QuarantineEntry, QuarantineFilter, RunningImport, Status,
     Store,
+};
+pub use tokens::{
+    CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo,
+    looks_like_token, validate_name as validate_token_name,
 };

@@ -289,6 +289,29 @@ CREATE TABLE store_meta (
 ALTER TABLE case_events ADD COLUMN customer_id INTEGER REFERENCES customers(id);
 ALTER TABLE case_events ADD COLUMN product_id INTEGER REFERENCES products(id);
 "#,
+    // 8: API tokens (tokens.rs): only the SHA-256 of each token and 8 hex digits to find its row; a
+    // name is unique among active tokens; revoked rows stay for the record. Scope rows limit a
+    // token to customer segments and agent teams.
+    r#"
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+    lookup TEXT NOT NULL,
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX api_tokens_lookup ON api_tokens(lookup);
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
+CREATE TABLE api_token_scopes (
+    token_id INTEGER NOT NULL REFERENCES api_tokens(id),
+    kind TEXT NOT NULL CHECK (kind IN ('segment', 'team')),
+    value TEXT NOT NULL,
+    PRIMARY KEY (token_id, kind, value)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

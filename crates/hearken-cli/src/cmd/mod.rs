@@ -24,9 +24,11 @@ mod scores;
 mod select;
 mod sentiment;
 mod signals;
+mod serve;
 mod snapshot;
 mod status;
 mod themes;
+mod tokens;
 mod topics;
 mod trends;
 
@@ -95,6 +97,10 @@ pub enum Command {
     Themes(themes::ThemesArgs),
     /// List and search signals with every filter, page by page, or show one by id
     Signals(signals::SignalsArgs),
+    /// Serve the HTTP API (tokens, status, OpenAPI at /api/openapi.json) until SIGTERM or Ctrl-C
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
+    Tokens(tokens::TokensArgs),
 }
 
 pub struct Ctx {
@@ -171,5 +177,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Themes(a) => themes::run(&ctx, a),
         Command::Snapshot(a) => snapshot::run(&ctx, a),
         Command::Signals(a) => signals::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
+        Command::Tokens(a) => tokens::run(&ctx, a),
     }
 }

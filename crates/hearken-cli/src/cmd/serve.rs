@@ -1,0 +1,40 @@
+//! `hearken serve`: the HTTP API over the store.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::Ctx;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT; port 0 picks a free one [default: [server] bind in
+    /// hearken.toml, else 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
+    let mut settings = ctx.config.server.clone();
+    if let Some(bind) = args.bind {
+        settings.bind = bind;
+    }
+    let config = hearken_server::ServerConfig {
+        db: ctx.config.db.clone(),
+        settings,
+    };
+    hearken_server::run(config, |addr| {
+        // The first line of stdout is the address, so scripts and tests can read the port.
+        println!("listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        eprintln!(
+            "serving the store {} (stop with Ctrl-C or SIGTERM; requests in flight finish)",
+            ctx.config.db.display()
+        );
+    })
+    .context("hearken serve stopped")?;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,410 @@
+//! The one error type of the HTTP layer. Every error answer is JSON `{code, message, hint,
+//! request_id}` with a stable `code` from [`ErrorCode`]; internal causes are logged with the
+//! request id and never sent to the client.
+//!
+//! The list of codes in docs/api-errors.md is generated from [`ErrorCode::ALL`] and checked by a
+//! test (`error::tests::api_errors_doc_lists_every_code`).
+
+use std::fmt;
+
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// Stable error codes. Never rename one: clients match on them. Add new ones at the end of a
+/// group and to docs/api-errors.md (the test tells you how).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    MissingToken,
+    InvalidToken,
+    RevokedToken,
+    TokenInUrl,
+    Forbidden,
+    MalformedJson,
+    InvalidBody,
+    UnsupportedMediaType,
+    InvalidQuery,
+    InvalidPath,
+    InvalidValue,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    BodyTooLarge,
+    RequestTimeout,
+    Timeout,
+    Internal,
+    Unavailable,
+    BadRequest,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::MissingToken,
+        ErrorCode::InvalidToken,
+        ErrorCode::RevokedToken,
+        ErrorCode::TokenInUrl,
+        ErrorCode::Forbidden,
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidBody,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidPath,
+        ErrorCode::InvalidValue,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::RequestTimeout,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+        ErrorCode::BadRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => "missing_token",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::RevokedToken => "revoked_token",
+            ErrorCode::TokenInUrl => "token_in_url",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidPath => "invalid_path",
+            ErrorCode::InvalidValue => "invalid_value",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::BadRequest => "bad_request",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::MissingToken | ErrorCode::InvalidToken | ErrorCode::RevokedToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::TokenInUrl
+            | ErrorCode::BadRequest
+            | ErrorCode::MalformedJson
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidPath => StatusCode::BAD_REQUEST,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::InvalidBody | ErrorCode::InvalidValue => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::Timeout | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the code means, for docs/api-errors.md.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => "No `Authorization: Bearer` header was sent.",
+            ErrorCode::InvalidToken => {
+                "The bearer token is not one this server issued (mistyped, from another store, or not shaped like `hk_` + 64 hex digits)."
+            }
+            ErrorCode::RevokedToken => "The bearer token was revoked.",
+            ErrorCode::TokenInUrl => {
+                "A token (or a query parameter named like one: `token`, `access_token`, `api_key` ...) was put in the URL (query string or path), where proxies and logs keep it. The request is refused before anything else; the value is never logged."
+            }
+            ErrorCode::Forbidden => "The token's role is below the one the route needs.",
+            ErrorCode::MalformedJson => "The body is not valid JSON.",
+            ErrorCode::InvalidBody => {
+                "The body is JSON but not the expected shape (a missing or unknown field, a wrong type)."
+            }
+            ErrorCode::UnsupportedMediaType => {
+                "The body's `Content-Type` is not the one the route reads (`application/json`)."
+            }
+            ErrorCode::InvalidQuery => "A query-string parameter is unknown or malformed.",
+            ErrorCode::InvalidPath => "A path parameter is malformed.",
+            ErrorCode::InvalidValue => {
+                "A field has a value out of its range or set (the message names field and value)."
+            }
+            ErrorCode::NotFound => "No such route, or no such thing (the message says which).",
+            ErrorCode::MethodNotAllowed => "The route exists but not with this HTTP method.",
+            ErrorCode::Conflict => {
+                "The request conflicts with the current state (a name already taken, revoking the token the request is made with)."
+            }
+            ErrorCode::BodyTooLarge => {
+                "The body is larger than `[server] body_limit_bytes` (checked on `Content-Length` and while reading)."
+            }
+            ErrorCode::RequestTimeout => {
+                "The client did not finish sending its body within `[server] request_timeout_secs`."
+            }
+            ErrorCode::Timeout => {
+                "The server did not finish the request within `[server] request_timeout_secs`."
+            }
+            ErrorCode::Internal => {
+                "The server failed (a bug, or a store error). The cause is logged under the request id; the server keeps serving."
+            }
+            ErrorCode::Unavailable => {
+                "The store cannot be opened or is locked for longer than the store's busy timeout."
+            }
+            ErrorCode::BadRequest => {
+                "The request is malformed in a way no more specific code covers (a bad header, say)."
+            }
+        }
+    }
+
+    /// The hint sent when the error has no more specific one.
+    pub fn default_hint(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => {
+                "send `Authorization: Bearer <token>`; an admin creates tokens with `hearken tokens create`"
+            }
+            ErrorCode::InvalidToken => {
+                "check the token was copied whole; `hearken tokens list` shows the active ones by prefix"
+            }
+            ErrorCode::RevokedToken => "ask an admin for a new token (`hearken tokens create`)",
+            ErrorCode::TokenInUrl => {
+                "send the token only in the `Authorization: Bearer` header; it has been exposed in a URL, so revoke it and create a new one"
+            }
+            ErrorCode::Forbidden => "use a token with a higher role, or ask an admin for one",
+            ErrorCode::MalformedJson => "send a valid JSON document",
+            ErrorCode::InvalidBody => "see /api/openapi.json for the expected body of this route",
+            ErrorCode::UnsupportedMediaType => "send `Content-Type: application/json`",
+            ErrorCode::InvalidQuery => "see /api/openapi.json for the parameters this route takes",
+            ErrorCode::InvalidPath => "see /api/openapi.json for the form of this route's path",
+            ErrorCode::InvalidValue => "correct the value named in the message",
+            ErrorCode::NotFound => "see /api/openapi.json for the routes this server has",
+            ErrorCode::MethodNotAllowed => {
+                "see /api/openapi.json for the methods this route accepts"
+            }
+            ErrorCode::Conflict => "see the message for what conflicts",
+            ErrorCode::BodyTooLarge => {
+                "send a smaller body (split it), or raise [server] body_limit_bytes in hearken.toml"
+            }
+            ErrorCode::RequestTimeout => "send the whole body without pausing, then retry",
+            ErrorCode::Timeout => {
+                "retry later or ask a narrower question; [server] request_timeout_secs sets the limit"
+            }
+            ErrorCode::Internal => "retry; if it persists, report it with the request id",
+            ErrorCode::Unavailable => "retry in a moment",
+            ErrorCode::BadRequest => "see the message, and /api/openapi.json for the route's form",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: one of the codes in docs/api-errors.md.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+    /// The request's id (also in the `x-request-id` header and in every server log line of the request).
+    pub request_id: String,
+}
+
+/// An error answer: a code, a message and a hint for the client, and (for internal errors) a
+/// cause that is logged, not sent.
+#[derive(Debug)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub hint: Option<String>,
+    cause: Option<String>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError {
+            code,
+            message: message.into(),
+            hint: None,
+            cause: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> AppError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// An internal failure: the client learns only that the request failed and its id; the cause
+    /// is logged.
+    pub fn internal(cause: impl fmt::Display) -> AppError {
+        AppError {
+            code: ErrorCode::Internal,
+            message: "the server failed on this request".into(),
+            hint: None,
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> AppError {
+        AppError::new(ErrorCode::NotFound, what)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.as_str().to_string(),
+            message: self.message.clone(),
+            hint: self
+                .hint
+                .clone()
+                .unwrap_or_else(|| self.code.default_hint().to_string()),
+            request_id: request_id::current().unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// Marks a response as an error answer already in the JSON form, so the layer that turns other
+/// error responses into JSON leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonError;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        match &self.cause {
+            Some(cause) => tracing::error!(code = %self.code, %cause, "request failed"),
+            None if status.is_server_error() => {
+                tracing::warn!(code = %self.code, message = %self.message, "request failed")
+            }
+            None => tracing::info!(code = %self.code, message = %self.message, "request refused"),
+        }
+        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec());
+        let mut res = (status, body).into_response();
+        res.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.extensions_mut().insert(JsonError);
+        res
+    }
+}
+
+impl From<hearken_store::StoreError> for AppError {
+    fn from(e: hearken_store::StoreError) -> AppError {
+        use hearken_store::StoreError as E;
+        match e {
+            E::Open { .. } | E::NotAStore { .. } | E::TooNew { .. } => AppError {
+                code: ErrorCode::Unavailable,
+                message: "the store cannot be opened".into(),
+                hint: None,
+                cause: Some(e.to_string()),
+            },
+            E::Sql(rusqlite_err) if is_busy(&rusqlite_err.to_string()) => AppError {
+                code: ErrorCode::Unavailable,
+                message: "the store is busy".into(),
+                hint: None,
+                cause: Some(rusqlite_err.to_string()),
+            },
+            other => AppError::internal(other),
+        }
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+impl From<hearken_store::TokenError> for AppError {
+    fn from(e: hearken_store::TokenError) -> AppError {
+        use hearken_store::TokenError as E;
+        match e {
+            E::Invalid { .. } => AppError::new(ErrorCode::InvalidValue, e.to_string()),
+            E::NameTaken(_) => AppError::new(ErrorCode::Conflict, e.to_string())
+                .with_hint("revoke the token with that name first, or choose another name"),
+            E::NotFound(ref key) => {
+                AppError::not_found(format!("no active token has the name or id '{key}'"))
+                    .with_hint("GET /api/v1/tokens lists the tokens")
+            }
+            E::Store(s) => s.into(),
+            E::Random(_) => AppError::internal(e),
+        }
+    }
+}
+
+/// The section of docs/api-errors.md generated from [`ErrorCode::ALL`].
+pub fn codes_markdown() -> String {
+    let mut s =
+        String::from("| code | HTTP status | meaning | default hint |\n|---|---|---|---|\n");
+    for c in ErrorCode::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            c.as_str(),
+            c.status().as_u16(),
+            c.meaning(),
+            c.default_hint()
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEGIN: &str = "<!-- BEGIN GENERATED CODES -->\n";
+    const END: &str = "<!-- END GENERATED CODES -->";
+
+    /// docs/api-errors.md holds the table generated from the code. `HEARKEN_BLESS=1 cargo test -p
+    /// hearken-server --lib` rewrites it after a code is added.
+    #[test]
+    fn api_errors_doc_lists_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api-errors.md");
+        let doc = std::fs::read_to_string(path).expect("docs/api-errors.md exists");
+        let (head, rest) = doc.split_once(BEGIN).expect("the doc has the BEGIN marker");
+        let (_, tail) = rest.split_once(END).expect("the doc has the END marker");
+        let want = format!("{head}{BEGIN}{}{END}{tail}", codes_markdown());
+        if std::env::var_os("HEARKEN_BLESS").is_some() {
+            std::fs::write(path, &want).expect("write docs/api-errors.md");
+            return;
+        }
+        assert!(
+            doc == want,
+            "docs/api-errors.md is not the table of ErrorCode::ALL: run HEARKEN_BLESS=1 cargo test -p hearken-server --lib"
+        );
+        for c in ErrorCode::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", c.as_str())),
+                "{c} is documented"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert!(
+                c.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+            assert!(c.status().is_client_error() || c.status().is_server_error());
+        }
+    }
+}

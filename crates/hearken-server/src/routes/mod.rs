@@ -1,0 +1,27 @@
+//! The routes, one module per area, merged here. Each handler carries its `#[utoipa::path]`
+//! description and is registered with utoipa-axum's `routes!`, which puts it in the router and
+//! in the OpenAPI document together.
+//!
+//! A handler that reads or writes data takes an `Auth<Role>` extractor first: it is the only way
+//! to reach the store (see auth.rs), and it runs before the body is read, so an unauthenticated
+//! request is refused before its body costs anything.
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+pub mod analytics;
+pub mod status;
+pub mod system;
+pub mod tokens;
+
+/// Every route of the API, with its description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::router())
+        .merge(status::router())
+        .merge(tokens::router())
+        .merge(analytics::router())
+}

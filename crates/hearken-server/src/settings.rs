@@ -1,0 +1,103 @@
+//! The `[server]` section of `hearken.toml`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ServerError;
+
+/// Server settings: read from `[server]` in `hearken.toml`, then `--bind` on the command line.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address and port to listen on; port 0 picks a free port (printed at start).
+    pub bind: String,
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_limit_bytes: usize,
+    /// Longest a request may take, reading its body included (408 when the body is late, 503
+    /// when the answer is).
+    pub request_timeout_secs: u64,
+    /// Most rows one live-ingestion request may carry (used when ingestion lands).
+    pub max_rows_per_request: usize,
+    /// Store connections for reads (requests beyond this wait for one to free up).
+    pub read_connections: usize,
+    /// Serve `/api/openapi.json` and `/api/docs` without a token (off: everything but `/health`
+    /// needs one).
+    pub public_docs: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            body_limit_bytes: 16 * 1024 * 1024,
+            request_timeout_secs: 30,
+            max_rows_per_request: 10_000,
+            read_connections: 4,
+            public_docs: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks every value; the message names the setting and the accepted range.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let bad = |setting: &str, value: String, reason: &str| ServerError::Setting {
+            setting: setting.to_string(),
+            value,
+            reason: reason.to_string(),
+        };
+        self.bind_addr()?;
+        if !(1024..=1024 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            return Err(bad(
+                "body_limit_bytes",
+                self.body_limit_bytes.to_string(),
+                "use 1024..=1073741824",
+            ));
+        }
+        if !(1..=3600).contains(&self.request_timeout_secs) {
+            return Err(bad(
+                "request_timeout_secs",
+                self.request_timeout_secs.to_string(),
+                "use 1..=3600",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_rows_per_request) {
+            return Err(bad(
+                "max_rows_per_request",
+                self.max_rows_per_request.to_string(),
+                "use 1..=1000000",
+            ));
+        }
+        if !(1..=64).contains(&self.read_connections) {
+            return Err(bad(
+                "read_connections",
+                self.read_connections.to_string(),
+                "use 1..=64",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.bind.parse().map_err(|_| ServerError::Setting {
+            setting: "bind".into(),
+            value: self.bind.clone(),
+            reason: "use IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)"
+                .into(),
+        })
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// Everything `serve` needs: the settings and the store file.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub db: PathBuf,
+    pub settings: Settings,
+}

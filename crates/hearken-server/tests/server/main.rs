@@ -1,0 +1,11 @@
+//! API tests: the real `hearken serve` on port 0 with a real store file in a temporary directory
+//! (helpers.rs), plus in-process tests of `hearken_server::app` where a test needs a route the
+//! served binary must not have (a panicking handler).
+
+mod helpers;
+
+mod errors;
+mod in_process;
+mod lifecycle;
+mod roles;
+mod tokens;
