@@ -23,8 +23,8 @@ mod repeats;
 mod scores;
 mod select;
 mod sentiment;
-mod signals;
 mod serve;
+mod signals;
 mod snapshot;
 mod status;
 mod themes;
@@ -106,7 +106,8 @@ pub enum Command {
 pub struct Ctx {
     pub config: Config,
     /// The command stores something of its own in a store that may not exist yet (`topics
-    /// train`: a model is trained before any data is imported), so `open_store` creates it.
+    /// train`: a model is trained before any data is imported; `tokens create`: a server's first
+    /// token), so `open_store` creates it.
     pub creates_store: bool,
 }
 
@@ -153,8 +154,12 @@ pub fn running_imports_note(store: &Store) -> Result<Option<String>> {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.global.config.as_deref(), cli.global.db.as_deref())?;
+    // A model or a first token may come before any data; `serve` creates its store too, so a
+    // server can start empty and receive live signals.
     let creates_store = matches!(&cli.command, Command::Topics(t)
-        if matches!(t.command, topics::TopicsCommand::Train { .. }));
+        if matches!(t.command, topics::TopicsCommand::Train { .. }))
+        || matches!(&cli.command, Command::Tokens(t)
+        if matches!(t.command, tokens::TokensCommand::Create(_)));
     let ctx = Ctx {
         config,
         creates_store,
