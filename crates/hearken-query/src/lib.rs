@@ -18,6 +18,7 @@ mod error;
 mod meta;
 mod names;
 mod request;
+mod scope;
 mod select;
 
 pub mod drivers;
@@ -34,6 +35,7 @@ pub mod trends;
 pub use error::{ErrorBody, NO_TOPICS_HINT, QueryError, Result};
 pub use meta::{PartialNote, thousands};
 pub use request::{By, DriverTarget, Filters, Metric, Period};
+pub use scope::Scope;
 pub use select::{ensure_fresh, window_between};
 
 pub use drivers::{DriversRequest, DriversResponse, drivers};
