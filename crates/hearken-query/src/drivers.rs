@@ -26,12 +26,15 @@ request! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DriversResponse {
     pub target: DriverTarget,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub drivers: Drivers,
     /// Time to first answer, handle time and events of each response's case against the
     /// target; empty when no response has a case with events.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub kpis: Vec<KpiLink>,
     pub notes: Vec<String>,
     pub partial: Option<PartialNote>,

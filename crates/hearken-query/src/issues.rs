@@ -25,6 +25,7 @@ pub const MAX_LIMIT: usize = 1_000;
 pub const MAX_EVIDENCE: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct IssuesResponse {
     /// Highest score first.
     pub issues: Vec<Issue>,
@@ -37,6 +38,7 @@ pub struct IssuesResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Issue {
     /// 1 for the highest score.
     pub rank: usize,
@@ -60,6 +62,7 @@ pub struct Issue {
 
 /// A signal shown as evidence: its source id, time, customer (id and name), text and sentiment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub id: String,
     /// Unix seconds.

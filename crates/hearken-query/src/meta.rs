@@ -9,6 +9,7 @@ use crate::error::Result;
 /// Set when the figures were computed while an import was writing: they cover the rows
 /// committed so far, and asking again after the import gives the complete answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PartialNote {
     pub message: String,
 }

@@ -28,6 +28,7 @@ pub const PARETO_BY: &[By] = By::ENTITIES;
 pub const MAX_TOP: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ParetoResponse {
     pub by: By,
     /// Entities with at least one contact.
@@ -49,6 +50,7 @@ pub struct ParetoResponse {
     pub top: Vec<TopEntity>,
     /// Contacts without a value for `by` (left out of the figures above).
     pub unattributed: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -56,6 +58,7 @@ pub struct ParetoResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TopEntity {
     /// The entity: an id for customers, products and agents, else the value.
     pub entity: String,

@@ -29,6 +29,7 @@ request! {
 pub const MAX_DAYS: u32 = 365;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RepeatsResponse {
     pub window_days: u32,
     /// All contacts in the selection.
@@ -48,6 +49,7 @@ pub struct RepeatsResponse {
     pub by_topic: Vec<RepeatShare>,
     /// Largest number of repeats first; products with their display names.
     pub by_product: Vec<RepeatShare>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -56,6 +58,7 @@ pub struct RepeatsResponse {
 
 /// Repeat contacts of one topic or product.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RepeatShare {
     pub group: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -22,6 +22,8 @@ macro_rules! request {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+        #[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams, utoipa::ToSchema))]
+        #[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
         #[serde(deny_unknown_fields, default)]
         pub struct $name {
             /// Only rows at or after this date/time (ISO 8601).
@@ -119,6 +121,7 @@ macro_rules! names {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
         }

@@ -97,6 +97,7 @@ impl Estimate {
 
 /// The answer to a scores request, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScoresResponse {
     /// The whole selection: the estimate's fields at the top level.
@@ -108,8 +109,10 @@ pub enum ScoresResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct OverallScore {
     pub metric: Metric,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub estimate: Estimate,
     pub notes: Vec<String>,
@@ -117,6 +120,7 @@ pub struct OverallScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GroupScores {
     pub metric: Metric,
     pub by: By,
@@ -130,21 +134,27 @@ pub struct GroupScores {
 /// A group's estimate: `group` is the dimension's value (an id for customers, products and
 /// agents, with their display `name` beside it when the store has one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GroupScore {
     pub group: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub estimate: Estimate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ScoreChange {
     pub metric: Metric,
     /// The earlier window (`against_from` to `against_to`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub baseline: Estimate,
     /// The selection (`from` to `to`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub selection: Estimate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub change: Change,
     pub notes: Vec<String>,
     pub partial: Option<PartialNote>,

@@ -34,6 +34,7 @@ request! {
 pub const MAX_PAGE: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SignalsPage {
     pub signals: Vec<SignalView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
@@ -44,12 +45,16 @@ pub struct SignalsPage {
 
 /// One signal, with the names of what it refers to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SignalView {
     pub id: String,
     /// Unix seconds.
     pub at: i64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub channel: Option<Channel>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub kind: Option<SignalKind>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub source: Option<Source>,
     pub customer_id: Option<String>,
     pub customer: Option<String>,

@@ -12,6 +12,8 @@ pub fn status(store: &Store) -> Result<Status> {
 
 /// Which quarantined rows to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields, default)]
 pub struct QuarantineRequest {
     /// At most this many entries, oldest first (0: all).
@@ -19,7 +21,9 @@ pub struct QuarantineRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct QuarantineList {
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub entries: Vec<QuarantineEntry>,
 }
 

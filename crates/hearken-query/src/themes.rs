@@ -25,6 +25,7 @@ pub const MAX_K: usize = 100;
 pub const MAX_SAMPLE: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ThemesResponse {
     /// Texts clustered (the newest `sample` of the selection).
     pub texts: u64,
@@ -35,6 +36,7 @@ pub struct ThemesResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ThemeView {
     /// Content words and phrases most characteristic of the theme, most characteristic first.
     pub key_phrases: Vec<String>,
@@ -43,6 +45,7 @@ pub struct ThemeView {
     /// The most typical texts, most typical first.
     pub examples: Vec<String>,
     /// Texts per week (`week_start`: the Monday, Unix seconds), weeks without texts as 0.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub weekly: Vec<WeekCount>,
 }
 

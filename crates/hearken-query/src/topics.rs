@@ -8,8 +8,10 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TopicModels {
     /// Every stored version, by name, newest version first.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub models: Vec<ModelInfo>,
 }
 

@@ -19,6 +19,7 @@ request! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TrendsResponse {
     pub period: Period,
     /// The periods' names (`2024-03-04` for the week starting that Monday, `2024-03` a month).
@@ -34,6 +35,7 @@ pub struct TrendsResponse {
     pub without_topic: u64,
     /// Signals outside the periods counted.
     pub outside: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -41,15 +43,18 @@ pub struct TrendsResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TopicSeries {
     pub topic: String,
     pub total: u64,
     /// Periods flagged as spikes.
     pub spikes: usize,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub points: Vec<SeriesPoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Spike {
     pub topic: String,
     pub period: String,

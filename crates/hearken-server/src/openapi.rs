@@ -10,6 +10,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use hearken_query::{By, DriverTarget, Metric, Period};
+
 use crate::error::{ErrorBody, ErrorCode};
 
 /// The name of the bearer security scheme in the document.
@@ -19,16 +21,20 @@ pub const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Hearken API",
-        description = "Customer signals management: status, tokens and (soon) every analytic of the `hearken` command. \
+        description = "Customer signals management: status, tokens, signals, webhooks and every analytic of the `hearken` command. \
 Every route but `/health` needs `Authorization: Bearer <token>` (tokens: `hearken tokens create`). \
 Errors are JSON `{code, message, hint, request_id}` with the stable codes listed in docs/api-errors.md."
     ),
-    components(schemas(ErrorBody)),
+    // Request enums used by query parameters: utoipa collects the schemas of bodies and answers
+    // by itself, not those of parameters.
+    components(schemas(ErrorBody, By, Metric, Period, DriverTarget)),
     modifiers(&BearerScheme),
     tags(
         (name = "system", description = "Health, metrics and this description"),
         (name = "store", description = "The store's contents"),
         (name = "tokens", description = "API tokens (admin)"),
+        (name = "analytics", description = "Every analytic of the `hearken` command, with the same options: the same JSON as `hearken <analytic> --json`"),
+        (name = "signals", description = "Signals one by one: list, search, one by id"),
     )
 )]
 pub struct ApiDoc;

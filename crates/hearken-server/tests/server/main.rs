@@ -7,5 +7,6 @@ mod helpers;
 mod errors;
 mod in_process;
 mod lifecycle;
+mod parity;
 mod roles;
 mod tokens;

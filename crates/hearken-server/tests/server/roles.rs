@@ -24,12 +24,25 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("GET", "/api/v1/tokens", Min::Admin),
     ("POST", "/api/v1/tokens", Min::Admin),
     ("DELETE", "/api/v1/tokens/{name_or_id}", Min::Admin),
+    ("GET", "/api/v1/scores", Min::Viewer),
+    ("GET", "/api/v1/pareto", Min::Viewer),
+    ("GET", "/api/v1/drivers", Min::Viewer),
+    ("GET", "/api/v1/trends", Min::Viewer),
+    ("GET", "/api/v1/repeats", Min::Viewer),
+    ("GET", "/api/v1/issues", Min::Viewer),
+    ("GET", "/api/v1/themes", Min::Viewer),
+    ("GET", "/api/v1/topics", Min::Viewer),
+    ("GET", "/api/v1/signals", Min::Viewer),
+    ("GET", "/api/v1/signals/{id}", Min::Viewer),
+    ("GET", "/api/v1/quarantine", Min::Viewer),
 ];
 
 /// A concrete request for a row: path parameters filled with a value that names nothing, and a
 /// valid body where the route takes one.
 fn concrete(method: &str, path: &str, n: usize) -> (String, Option<String>) {
-    let path = path.replace("{name_or_id}", "no-such-token");
+    let path = path
+        .replace("{name_or_id}", "no-such-token")
+        .replace("{id}", "no-such-signal");
     let body = match (method, path.as_str()) {
         ("POST", "/api/v1/tokens") => Some(format!(r#"{{"name":"matrix{n}","role":"viewer"}}"#)),
         ("POST", _) => Some("{}".to_string()),
