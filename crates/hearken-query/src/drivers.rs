@@ -21,6 +21,7 @@ request! {
         /// The aspect that stands for customer service (default: the one named like "service").
         pub service: Option<String> = None,
         /// Confidence level of the intervals, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
     }
 }

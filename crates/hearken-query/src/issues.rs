@@ -15,8 +15,10 @@ request! {
     /// Topics ranked by how much they hurt.
     pub struct IssuesRequest {
         /// How many issues (1 to 1,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 1_000))]
         pub limit: usize = 10,
         /// How many signals to show behind each issue, most negative first (0 to 100).
+        #[cfg_attr(feature = "utoipa", param(maximum = 100))]
         pub evidence: usize = 20,
     }
 }

@@ -17,6 +17,7 @@ request! {
         /// Whose contacts.
         pub by: By = By::Customer,
         /// How many of the largest to list.
+        #[cfg_attr(feature = "utoipa", param(maximum = 100_000))]
         pub top: usize = 10,
     }
 }

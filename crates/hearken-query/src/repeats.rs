@@ -17,10 +17,13 @@ request! {
     pub struct RepeatsRequest {
         /// A contact is a repeat when the same customer raised the same topic within this many
         /// days (1 to 365).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 365))]
         pub days: u32 = 7,
         /// Cost of handling one contact, to put a price on avoidable contacts.
+        #[cfg_attr(feature = "utoipa", param(minimum = 0))]
         pub cost_per_contact: Option<f64> = None,
         /// Confidence level of the interval, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
     }
 }

@@ -122,6 +122,9 @@ macro_rules! names {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+        // utoipa cannot read the variants' `serde(rename = $text)` through the macro; every name
+        // is the variant's in kebab-case (the server's tests check the schema against `ALL`).
+        #[cfg_attr(feature = "utoipa", schema(rename_all = "kebab-case"))]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
         }

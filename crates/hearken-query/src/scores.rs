@@ -23,6 +23,7 @@ request! {
         /// Split by this dimension (`topic` and `stage` with the sentiment metric only).
         pub by: Option<By> = None,
         /// Confidence level of the intervals, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
         /// Start of the earlier window to compare the selection with.
         pub against_from: Option<String> = None,
@@ -30,6 +31,7 @@ request! {
         pub against_to: Option<String> = None,
         /// Percentile bootstrap intervals from this many resamples (100 to 1,000,000) instead of
         /// the closed-form ones.
+        #[cfg_attr(feature = "utoipa", param(minimum = 100, maximum = 1_000_000))]
         pub bootstrap: Option<u32> = None,
     }
 }

@@ -25,6 +25,7 @@ request! {
         /// Only texts containing this (ignoring the case of ASCII letters).
         pub search: Option<String> = None,
         /// Signals per page (1 to 1,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 1_000))]
         pub limit: usize = 50,
         /// Where the page starts: the `next_cursor` of the previous page.
         pub cursor: Option<String> = None,

@@ -15,8 +15,10 @@ request! {
     /// Themes in the newest signal texts of the selection.
     pub struct ThemesRequest {
         /// How many themes (1 to 100).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 100))]
         pub k: usize = 20,
         /// Use the newest this many signal texts (1 to 100,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 100_000))]
         pub sample: usize = 20_000,
     }
 }

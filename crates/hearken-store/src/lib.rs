@@ -15,6 +15,7 @@ mod schema;
 mod snapshot;
 mod store;
 mod tokens;
+mod webhooks;
 
 pub use error::StoreError;
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
@@ -29,4 +30,8 @@ pub use store::{
 pub use tokens::{
     CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo,
     looks_like_token, validate_name as validate_token_name,
+};
+pub use webhooks::{
+    DELIVERY_TTL_SECS, NewWebhook, WebhookConfig, WebhookError, WebhookFormat, WebhookInfo,
+    WebhookKind, record_webhook_delivery_in, validate_webhook_name,
 };

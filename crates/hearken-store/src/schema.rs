@@ -312,6 +312,31 @@ CREATE TABLE api_token_scopes (
     PRIMARY KEY (token_id, kind, value)
 ) WITHOUT ROWID;
 "#,
+    // 9: inbound webhooks (webhooks.rs): the hooks, with their signing secret (HMAC needs it in
+    // clear; erased when the hook is removed) and mapping text; a name is unique among the hooks
+    // not removed. The deliveries already stored, by the sender's id, until they expire.
+    r#"
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('standard', 'zendesk')),
+    kind TEXT NOT NULL CHECK (kind IN ('signals', 'case-events')),
+    secret TEXT NOT NULL,
+    mapping_name TEXT,
+    mapping TEXT,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+);
+CREATE UNIQUE INDEX webhooks_active_name ON webhooks(name) WHERE removed_at IS NULL;
+CREATE TABLE webhook_deliveries (
+    webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+    delivery_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (webhook_id, delivery_id)
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries(expires_at);
+"#,
 ];
 
 /// The schema version this build writes.
