@@ -31,6 +31,7 @@ mod themes;
 mod tokens;
 mod topics;
 mod trends;
+mod webhooks;
 
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
 /// it and measure the effect.
@@ -101,13 +102,15 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
     Tokens(tokens::TokensArgs),
+    /// Add, list and remove inbound webhooks (POST /hooks/NAME, Standard Webhooks or Zendesk signatures)
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 pub struct Ctx {
     pub config: Config,
     /// The command stores something of its own in a store that may not exist yet (`topics
-    /// train`: a model is trained before any data is imported; `tokens create`: a server's first
-    /// token), so `open_store` creates it.
+    /// train`: a model is trained before any data is imported; `tokens create`, `webhooks add`: a
+    /// server's first token or hook), so `open_store` creates it.
     pub creates_store: bool,
 }
 
@@ -154,12 +157,14 @@ pub fn running_imports_note(store: &Store) -> Result<Option<String>> {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.global.config.as_deref(), cli.global.db.as_deref())?;
-    // A model or a first token may come before any data; `serve` creates its store too, so a
+    // A model, a first token or a first webhook may come before any data; `serve` creates its store too, so a
     // server can start empty and receive live signals.
     let creates_store = matches!(&cli.command, Command::Topics(t)
         if matches!(t.command, topics::TopicsCommand::Train { .. }))
         || matches!(&cli.command, Command::Tokens(t)
-        if matches!(t.command, tokens::TokensCommand::Create(_)));
+        if matches!(t.command, tokens::TokensCommand::Create(_)))
+        || matches!(&cli.command, Command::Webhooks(w)
+        if matches!(w.command, webhooks::WebhooksCommand::Add(_)));
     let ctx = Ctx {
         config,
         creates_store,
@@ -184,5 +189,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Signals(a) => signals::run(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Tokens(a) => tokens::run(&ctx, a),
+        Command::Webhooks(a) => webhooks::run(&ctx, a),
     }
 }

@@ -116,8 +116,9 @@ impl From<WebhookInfo> for WebhookView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// A letter, then letters, digits, `.`, `_` or `-` (at most 64); the hook's path is
-    /// `/hooks/<name>`.
+    /// A letter, then letters, digits, `.`, `_` or `-` (at most 64, not starting `hk_`); the
+    /// hook's path is `/hooks/<name>`.
+    #[schema(pattern = "^(?!hk_)[A-Za-z][A-Za-z0-9._-]{0,63}$", example = "tickets")]
     pub name: String,
     pub format: FormatView,
     pub kind: KindView,

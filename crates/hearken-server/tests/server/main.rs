@@ -10,3 +10,4 @@ mod lifecycle;
 mod parity;
 mod roles;
 mod tokens;
+mod webhooks;
