@@ -70,11 +70,19 @@ pub struct CaseFilter {
     pub started_before_ms: Option<i64>,
     /// Cases whose value of each dimension is the given one (all must hold).
     pub equals: Vec<(Dimension, String)>,
+    /// A data scope: only cases whose value of each dimension is one of the listed ones (all
+    /// must hold; a case without a value, or a log without the dimension, is outside). Applied
+    /// first: the log is then these cases, for the other filters, `cases_in_log` and the values
+    /// errors list. Values no case has are not an error.
+    pub within: Vec<(Dimension, Vec<String>)>,
 }
 
 impl CaseFilter {
     pub fn is_empty(&self) -> bool {
-        self.started_from_ms.is_none() && self.started_before_ms.is_none() && self.equals.is_empty()
+        self.started_from_ms.is_none()
+            && self.started_before_ms.is_none()
+            && self.equals.is_empty()
+            && self.within.is_empty()
     }
 }
 
@@ -124,7 +132,22 @@ pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError
         });
     }
     let ctx = Context::new(log, &q.config);
-    let all = ctx.all_cases();
+    let mut all = ctx.all_cases();
+    for (dim, list) in &f.within {
+        match ctx.dimension_values(dim) {
+            Ok(values) => {
+                let allowed: Vec<bool> = values.names.iter().map(|n| list.contains(n)).collect();
+                all.retain(|&c| {
+                    allowed
+                        .get(values.of_case[c as usize] as usize)
+                        .copied()
+                        .unwrap_or(false)
+                });
+            }
+            // No case has a value: none is inside.
+            Err(_) => all.clear(),
+        }
+    }
     // The grouping is checked before any case is selected: a grouping the log cannot give is
     // refused whatever the selection.
     let groups = match &q.config.group_by {

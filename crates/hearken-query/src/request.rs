@@ -176,6 +176,8 @@ names! {
         Cohort = "cohort",
         /// Lifecycle stage of the signal (signals only).
         Stage = "stage",
+        /// Kind of signal: complaint, question, ... (signals only).
+        Kind = "kind",
     }
 }
 
@@ -192,11 +194,12 @@ impl By {
         By::Team,
         By::Topic,
         By::Stage,
+        By::Kind,
     ];
 
     /// Dimensions only signals have.
     pub fn signals_only(self) -> bool {
-        matches!(self, By::Topic | By::Stage)
+        matches!(self, By::Topic | By::Stage | By::Kind)
     }
 }
 
