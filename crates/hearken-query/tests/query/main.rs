@@ -1,7 +1,11 @@
 //! The query layer against a small generated organisation: every analytic's answer checked
 //! against SQL on the same store file, every refusal by its code.
 
+mod admin;
+mod flow;
 mod helpers;
+mod people;
+mod scope;
 
 use hearken_query::*;
 use helpers::*;
@@ -156,7 +160,12 @@ fn scores_by_group_partition_and_name_the_entities() {
 #[test]
 fn filters_select_the_rows_sql_selects() {
     let o = org(400, 3);
-    let n = |f: Filters| match scores(&o.store, &Scope::all(), &ScoresRequest::default().with_filters(f)).unwrap()
+    let n = |f: Filters| match scores(
+        &o.store,
+        &Scope::all(),
+        &ScoresRequest::default().with_filters(f),
+    )
+    .unwrap()
     {
         ScoresResponse::Overall(x) => x.estimate.n(),
         other => panic!("{other:?}"),
@@ -808,12 +817,22 @@ fn status_quarantine_and_topic_models_read_the_store() {
     let o = org(100, 1);
     let s = status::status(&o.store, &Scope::all()).unwrap();
     assert_eq!(s.signals as u64, o.count("SELECT count(*) FROM signals"));
-    let q = status::quarantine(&o.store, &Scope::all(), &status::QuarantineRequest::default()).unwrap();
+    let q = status::quarantine(
+        &o.store,
+        &Scope::all(),
+        &status::QuarantineRequest::default(),
+    )
+    .unwrap();
     assert_eq!(
         q.entries.len() as u64,
         o.count("SELECT count(*) FROM quarantine")
     );
-    assert!(topics::models(&o.store, &Scope::all()).unwrap().models.is_empty());
+    assert!(
+        topics::models(&o.store, &Scope::all())
+            .unwrap()
+            .models
+            .is_empty()
+    );
     let (c, m) = code(topics::evaluate_model(
         &o.store,
         &Scope::all(),
