@@ -159,7 +159,7 @@ fn not_found(id: &str) -> QueryError {
     QueryError::NotFound {
         what: "case",
         id: id.to_string(),
-        hint: "give a case id as imported (`case_id`)".into(),
+        hint: "give a case id as imported (its case_id column)".into(),
     }
 }
 
@@ -168,7 +168,7 @@ pub fn case(store: &Store, scope: &Scope, id: &str) -> Result<CaseResponse> {
     let Some(h) = store.case_header(id)? else {
         return Err(not_found(id));
     };
-    let events = store.case_events_of(&[h.id.clone()])?;
+    let events = store.case_events_of(std::slice::from_ref(&h.id))?;
     if !case_in_scope(&events, h.segment.as_deref(), scope)? {
         return Err(not_found(id));
     }

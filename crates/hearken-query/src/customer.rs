@@ -170,7 +170,7 @@ fn not_found(id: &str) -> QueryError {
     QueryError::NotFound {
         what: "customer",
         id: id.to_string(),
-        hint: "give a customer id as imported (`customer_id`)".into(),
+        hint: "give a customer id as imported (its customer_id column)".into(),
     }
 }
 

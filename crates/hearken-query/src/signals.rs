@@ -148,7 +148,7 @@ pub(crate) fn visible_customer(store: &Store, scope: &Scope, id: &str) -> Result
         _ => Err(QueryError::NotFound {
             what: "customer",
             id: id.to_string(),
-            hint: "give a customer id as imported (`customer_id`)".into(),
+            hint: "give a customer id as imported (its customer_id column)".into(),
         }),
     }
 }
@@ -307,6 +307,8 @@ pub fn signal(store: &Store, scope: &Scope, id: &str) -> Result<SignalView> {
         .ok_or_else(|| QueryError::NotFound {
             what: "signal",
             id: id.to_string(),
-            hint: "give a signal id as imported (`signal_id`), e.g. from a signals listing".into(),
+            hint:
+                "give a signal id as imported (its signal_id column), e.g. from a signals listing"
+                    .into(),
         })
 }

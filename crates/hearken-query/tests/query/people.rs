@@ -208,10 +208,10 @@ fn events_of(o: &Org, case: &str) -> Vec<(String, Option<String>, Option<String>
              JOIN cases c ON c.id = e.case_id LEFT JOIN agents a ON a.id = e.agent_id
              WHERE c.ext_id = ?1 ORDER BY e.at, e.id",
         )
-        .unwrap();
+        .expect("prepare");
     stmt.query_map([case], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
+        .expect("query")
+        .map(|r| r.expect("row"))
         .collect()
 }
 
