@@ -311,3 +311,25 @@ fn flow_prints_the_query_answer_with_names_and_formatted_counts() {
         );
     }
 }
+
+#[test]
+fn the_demo_overview_is_the_query_layers_overview() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "300", "--months", "2", "--json"]);
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let direct = hearken_query::overview(&store(&env), &hearken_query::Scope::all()).unwrap();
+    assert_eq!(printed.trim_end(), serde_json::to_string(&direct).unwrap());
+    let v: Value = serde_json::from_str(&printed).unwrap();
+    let kinds: u64 = v["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(kinds, v["signals"].as_u64().unwrap());
+    let pareto = stdout(&env, &["pareto", "--by", "kind", "--json"]);
+    let p: Value = serde_json::from_str(&pareto).unwrap();
+    assert_eq!(p["top"][0]["entity"], v["by_kind"][0][0]);
+    assert_eq!(p["top"][0]["contacts"], v["by_kind"][0][1]);
+}

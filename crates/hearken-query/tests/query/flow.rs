@@ -161,3 +161,26 @@ fn a_log_answers_through_the_same_request() {
     ));
     assert_eq!(c, "unsupported_filter", "{m}");
 }
+
+#[test]
+fn a_flow_request_reads_from_a_query_string() {
+    let req: FlowRequest =
+        serde_urlencoded::from_str("by=month&team=billing&from=2025-01-01&customer=C1").unwrap();
+    assert_eq!(
+        (
+            req.by,
+            req.team.as_deref(),
+            req.from.as_deref(),
+            req.customer.as_deref()
+        ),
+        (
+            Some(FlowBy::Month),
+            Some("billing"),
+            Some("2025-01-01"),
+            Some("C1")
+        )
+    );
+    assert!(req.escalation.is_empty() && req.flow_config.is_none());
+    assert!(serde_urlencoded::from_str::<FlowRequest>("by=fortnight").is_err());
+    assert!(serde_urlencoded::from_str::<FlowRequest>("bye=month").is_err());
+}
