@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::request::{DriverTarget, request};
+use crate::scope::Scope;
 use crate::select::{self, unknown};
 
 request! {
@@ -41,10 +42,11 @@ pub struct DriversResponse {
     pub partial: Option<PartialNote>,
 }
 
-pub fn drivers(store: &Store, req: &DriversRequest) -> Result<DriversResponse> {
+pub fn drivers(store: &Store, scope: &Scope, req: &DriversRequest) -> Result<DriversResponse> {
     let level = Level::new(req.level)?;
     let select::Surveys { frame: f, .. } = select::surveys(
         store,
+        scope,
         &req.filters(),
         None,
         SurveyColumns {
@@ -89,7 +91,7 @@ pub fn drivers(store: &Store, req: &DriversRequest) -> Result<DriversResponse> {
         drivers: d,
         kpis,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }
 

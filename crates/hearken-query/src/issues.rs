@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::request::request;
+use crate::scope::Scope;
 use crate::select;
 use crate::trends::{without_topic, without_topic_note};
 
@@ -76,7 +77,7 @@ pub struct Evidence {
     pub sentiment: Option<f64>,
 }
 
-pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
+pub fn issues(store: &Store, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
     if !(1..=MAX_LIMIT).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",
@@ -97,6 +98,7 @@ pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
         ..
     } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -169,6 +171,6 @@ pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
         signals,
         without_topic: without,
         notes: without_topic_note(without, signals),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

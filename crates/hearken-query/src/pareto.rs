@@ -9,6 +9,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, request};
+use crate::scope::Scope;
 use crate::select::{self, KeyColumns};
 
 request! {
@@ -71,7 +72,7 @@ pub struct TopEntity {
     pub cumulative_share: f64,
 }
 
-pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
+pub fn pareto(store: &Store, scope: &Scope, req: &ParetoRequest) -> Result<ParetoResponse> {
     if !PARETO_BY.contains(&req.by) {
         return Err(QueryError::UnsupportedGroup {
             by: req.by,
@@ -92,6 +93,7 @@ pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
         agents,
     } = select::signals(
         store,
+        scope,
         &req.filters(),
         Some(req.by),
         SignalColumns::default(),
@@ -135,6 +137,6 @@ pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
         unattributed: p.unattributed,
         quality: p.quality,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

@@ -9,6 +9,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, request};
+use crate::scope::Scope;
 use crate::select;
 use crate::trends::{without_topic, without_topic_note};
 
@@ -83,7 +84,7 @@ fn share(g: RepeatGroup, name: Option<String>) -> RepeatShare {
     }
 }
 
-pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
+pub fn repeats(store: &Store, scope: &Scope, req: &RepeatsRequest) -> Result<RepeatsResponse> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",
@@ -103,6 +104,7 @@ pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
     let level = Level::new(req.level)?;
     let select::Signals { frame: f, .. } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -154,6 +156,6 @@ pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
             .collect(),
         quality: r.quality,
         notes: without_topic_note(without, signals),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

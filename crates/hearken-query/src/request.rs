@@ -182,6 +182,8 @@ names! {
         Cohort = "cohort",
         /// Lifecycle stage of the signal (signals only).
         Stage = "stage",
+        /// Kind of signal: complaint, question, ... (signals only).
+        Kind = "kind",
     }
 }
 
@@ -198,11 +200,12 @@ impl By {
         By::Team,
         By::Topic,
         By::Stage,
+        By::Kind,
     ];
 
     /// Dimensions only signals have.
     pub fn signals_only(self) -> bool {
-        matches!(self, By::Topic | By::Stage)
+        matches!(self, By::Topic | By::Stage | By::Kind)
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, Filters, Metric, request};
+use crate::scope::Scope;
 use crate::select::{self, KeyColumns};
 
 request! {
@@ -192,7 +193,7 @@ fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
 }
 
 /// The score asked for.
-pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
+pub fn scores(store: &Store, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by
@@ -228,7 +229,7 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
             };
             // The baseline's dates are checked under their own names.
             select::window_between(Some(from), Some(to), ("against_from", "against_to"))?;
-            return change(store, req.metric, &baseline, &filters, &opts);
+            return change(store, scope, req.metric, &baseline, &filters, &opts);
         }
         (Some(_), None) | (None, Some(_)) => {
             return Err(QueryError::Conflict {
@@ -237,9 +238,9 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
             });
         }
     }
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     let Some(by) = req.by else {
-        let estimate = estimate(&tally(store, &filters, req.metric)?, &opts);
+        let estimate = estimate(&tally(store, scope, &filters, req.metric)?, &opts);
         return Ok(ScoresResponse::Overall(OverallScore {
             metric: req.metric,
             estimate,
@@ -248,9 +249,9 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
         }));
     };
     let estimates = if req.metric == Metric::Sentiment {
-        sentiment_groups(store, &filters, by, &opts)?
+        sentiment_groups(store, scope, &filters, by, &opts)?
     } else {
-        survey_groups(store, &filters, req.metric, by, &opts)?
+        survey_groups(store, scope, &filters, req.metric, by, &opts)?
     };
     let ids: Vec<&str> = estimates.iter().map(|g| g.group.as_str()).collect();
     let display = names(store, by, &ids)?;
@@ -289,6 +290,7 @@ fn wrap<T>(
 
 fn survey_groups(
     store: &Store,
+    scope: &Scope,
     filters: &Filters,
     metric: Metric,
     by: By,
@@ -304,7 +306,7 @@ fn survey_groups(
         frame: f,
         customers,
         agents,
-    } = select::surveys(store, filters, Some(by), want)?;
+    } = select::surveys(store, scope, filters, Some(by), want)?;
     let key = select::key(by, &KeyColumns::of_surveys(&f), &customers, &agents)?;
     Ok(match metric {
         Metric::Nps => wrap(scores::nps_by(&f.nps, &key, opts)?, Estimate::Nps),
@@ -315,6 +317,7 @@ fn survey_groups(
 
 fn sentiment_groups(
     store: &Store,
+    scope: &Scope,
     filters: &Filters,
     by: By,
     opts: &ScoreOptions,
@@ -327,7 +330,7 @@ fn sentiment_groups(
         frame: f,
         customers,
         agents,
-    } = select::signals(store, filters, Some(by), want, false)?;
+    } = select::signals(store, scope, filters, Some(by), want, false)?;
     let key = select::key(by, &KeyColumns::of_signals(&f), &customers, &agents)?;
     Ok(wrap(
         scores::net_sentiment_by(&f.sentiment, &key, opts)?,
@@ -335,13 +338,13 @@ fn sentiment_groups(
     ))
 }
 
-fn tally(store: &Store, filters: &Filters, metric: Metric) -> Result<Tally> {
+fn tally(store: &Store, scope: &Scope, filters: &Filters, metric: Metric) -> Result<Tally> {
     if metric == Metric::Sentiment {
         let want = SignalColumns {
             sentiment: true,
             ..SignalColumns::default()
         };
-        let f = select::signals(store, filters, None, want, false)?.frame;
+        let f = select::signals(store, scope, filters, None, want, false)?.frame;
         return Ok(Tally::Sentiment(SentimentTally::from_column(
             &f.sentiment,
             0..f.len(),
@@ -353,7 +356,7 @@ fn tally(store: &Store, filters: &Filters, metric: Metric) -> Result<Tally> {
         ces: metric == Metric::Ces,
         ..SurveyColumns::default()
     };
-    let f = select::surveys(store, filters, None, want)?.frame;
+    let f = select::surveys(store, scope, filters, None, want)?.frame;
     let n = f.len();
     Ok(match metric {
         Metric::Nps => Tally::Nps(NpsTally::from_column(&f.nps, 0, 0..n)),
@@ -374,13 +377,14 @@ fn estimate(t: &Tally, opts: &ScoreOptions) -> Estimate {
 /// The selection against an earlier window: both estimates and the change between them.
 fn change(
     store: &Store,
+    scope: &Scope,
     metric: Metric,
     baseline: &Filters,
     selection: &Filters,
     opts: &ScoreOptions,
 ) -> Result<ScoresResponse> {
-    let before = tally(store, baseline, metric)?;
-    let after = tally(store, selection, metric)?;
+    let before = tally(store, scope, baseline, metric)?;
+    let after = tally(store, scope, selection, metric)?;
     let diff = match (&before, &after) {
         (Tally::Nps(b), Tally::Nps(a)) => scores::nps_change(b, a, opts),
         (Tally::Csat(b), Tally::Csat(a)) => scores::csat_change(b, a, opts),
@@ -395,6 +399,6 @@ fn change(
         selection: estimate(&after, opts),
         change: diff,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })))
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial, thousands};
 use crate::request::request;
+use crate::scope::Scope;
 use crate::signals::signal_query;
 
 request! {
@@ -51,7 +52,7 @@ pub struct ThemeView {
     pub weekly: Vec<WeekCount>,
 }
 
-pub fn themes(store: &Store, req: &ThemesRequest) -> Result<ThemesResponse> {
+pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
     if !(1..=MAX_K).contains(&req.k) {
         return Err(QueryError::OutOfRange {
             field: "k",
@@ -66,9 +67,9 @@ pub fn themes(store: &Store, req: &ThemesRequest) -> Result<ThemesResponse> {
             allowed: format!("use 1 to {MAX_SAMPLE} texts"),
         });
     }
-    let q = signal_query(store, &req.filters())?;
+    let q = signal_query(store, scope, &req.filters())?;
     let rows = store.signal_texts_where(&q, req.sample)?;
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     if rows.is_empty() {
         return Ok(ThemesResponse {
             texts: 0,

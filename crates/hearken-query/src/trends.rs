@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial, thousands};
 use crate::request::{Period, request};
+use crate::scope::Scope;
 use crate::select;
 
 request! {
@@ -68,10 +69,11 @@ pub struct Spike {
     pub excess: f64,
 }
 
-pub fn trends(store: &Store, req: &TrendsRequest) -> Result<TrendsResponse> {
+pub fn trends(store: &Store, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -81,7 +83,7 @@ pub fn trends(store: &Store, req: &TrendsRequest) -> Result<TrendsResponse> {
         },
         false,
     )?;
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     let signals = f.len() as u64;
     let without_topic = without_topic(&f.topic, f.topics.len());
     let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {

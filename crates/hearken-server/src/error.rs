@@ -60,10 +60,12 @@ pub enum ErrorCode {
     InvalidSignature,
     ExpiredSignature,
     NotImplemented,
+    // Data scopes.
+    OutOfScope,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 39] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::RevokedToken,
@@ -103,6 +105,7 @@ impl ErrorCode {
         ErrorCode::InvalidSignature,
         ErrorCode::ExpiredSignature,
         ErrorCode::NotImplemented,
+        ErrorCode::OutOfScope,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -146,6 +149,7 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::ExpiredSignature => "expired_signature",
             ErrorCode::NotImplemented => "not_implemented",
+            ErrorCode::OutOfScope => "out_of_scope",
         }
     }
 
@@ -178,7 +182,7 @@ impl ErrorCode {
             | ErrorCode::EngineError
             | ErrorCode::TopicModelError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::OutOfScope => StatusCode::FORBIDDEN,
             ErrorCode::InvalidBody | ErrorCode::InvalidValue => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -293,6 +297,9 @@ impl ErrorCode {
             ErrorCode::NotImplemented => {
                 "The route exists but this part of it is not built yet (the message says which)."
             }
+            ErrorCode::OutOfScope => {
+                "The token has a data scope (segments, teams) and the request names a segment or team outside it, or asks for store-wide records (imports, quarantined rows) that belong to no segment or team."
+            }
         }
     }
 
@@ -367,6 +374,9 @@ impl ErrorCode {
             }
             ErrorCode::NotImplemented => {
                 "see the message; the route answers once the feature lands"
+            }
+            ErrorCode::OutOfScope => {
+                "leave the filter out or give one inside the token's scope, or use a token without a data scope"
             }
         }
     }
@@ -550,27 +560,14 @@ impl From<hearken_query::QueryError> for AppError {
             }
             other => other,
         };
-        let hint = e.hint();
-        let code = match &e {
-            Q::UnknownValue { .. } => ErrorCode::UnknownFilterValue,
-            Q::InvalidDate { .. } => ErrorCode::InvalidDate,
-            Q::EmptyWindow { .. } => ErrorCode::EmptyWindow,
-            Q::OutOfRange { .. } => ErrorCode::OutOfRange,
-            Q::UnsupportedGroup { .. } => ErrorCode::UnsupportedGroup,
-            Q::UnsupportedFilter { .. } => ErrorCode::UnsupportedFilter,
-            Q::Conflict { .. } => ErrorCode::ConflictingOptions,
-            Q::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            Q::NotFound { .. } => ErrorCode::NotFound,
-            Q::NoData { .. } => ErrorCode::NoData,
-            Q::NoTopics { .. } => ErrorCode::NoTopics,
-            Q::Refused(_) => ErrorCode::Refused,
+        match &e {
             Q::Store(_) => {
                 let mut out = AppError::failed(
                     ErrorCode::SnapshotUnreadable,
                     "the columnar snapshot cannot be read",
                     &e,
                 );
-                out.hint = hint;
+                out.hint = e.hint();
                 return out;
             }
             Q::Engine(_) => {
@@ -587,12 +584,23 @@ impl From<hearken_query::QueryError> for AppError {
                     &e,
                 );
             }
+            _ => {}
+        }
+        // Every other code of the query layer is one of ours, with the same status.
+        let Some(code) = ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == e.code() && c.status().as_u16() == e.status())
+        else {
+            return AppError::internal(format!(
+                "the query layer's code {} ({}) has no API code: {e}",
+                e.code(),
+                e.status()
+            ));
         };
-        debug_assert_eq!(code.status().as_u16(), e.status(), "{}", e.code());
         AppError {
             code,
             message: e.to_string(),
-            hint,
+            hint: e.hint(),
             cause: None,
         }
     }
@@ -642,6 +650,94 @@ mod tests {
             assert!(
                 doc.contains(&format!("`{}`", c.as_str())),
                 "{c} is documented"
+            );
+        }
+    }
+
+    /// Every error the query layer can answer a person with keeps its code and status in the API.
+    #[test]
+    fn query_errors_keep_their_code_and_status() {
+        use hearken_query::{By, FlowRefusal, QueryError as Q};
+        let errors = vec![
+            Q::UnknownValue {
+                field: "segment",
+                what: "segment",
+                value: "x".into(),
+                known: vec!["a".into()],
+                total: 1,
+            },
+            Q::InvalidDate {
+                field: "from",
+                value: "x".into(),
+                reason: "is not a date".into(),
+                hint: None,
+            },
+            Q::EmptyWindow {
+                from: "from",
+                to: "to",
+            },
+            Q::OutOfRange {
+                field: "level",
+                value: "2".into(),
+                allowed: "0 < level < 1".into(),
+            },
+            Q::UnsupportedGroup {
+                by: By::Month,
+                reason: "r".into(),
+                accepted: vec![By::Customer],
+            },
+            Q::UnsupportedFilter {
+                field: "segment",
+                analytic: "x",
+                reason: "y".into(),
+            },
+            Q::Conflict {
+                message: "a".into(),
+                hint: "b".into(),
+            },
+            Q::NoData {
+                message: "a".into(),
+                hint: "b".into(),
+            },
+            Q::NoTopics {
+                signals: 3,
+                analytic: "trends",
+            },
+            Q::OutOfScope {
+                field: "segment",
+                value: "smb".into(),
+                allowed: vec!["enterprise".into()],
+            },
+            Q::StoreWide {
+                what: "quarantined rows",
+            },
+            Q::NotFound {
+                what: "signal",
+                id: "S1".into(),
+                hint: "h".into(),
+            },
+            Q::InvalidRequest("x".into()),
+            Q::Refused("r".into()),
+        ]
+        .into_iter()
+        .chain(
+            [FlowRefusal::Filter, FlowRefusal::Group, FlowRefusal::Value].map(|kind| Q::Flow {
+                field: "by",
+                value: "x".into(),
+                reason: "r".into(),
+                kind,
+                hint: "h".into(),
+            }),
+        );
+        for e in errors {
+            let (code, status, message) = (e.code(), e.status(), e.to_string());
+            let a = AppError::from(e);
+            assert_eq!(a.code.as_str(), code, "{message}");
+            assert_eq!(a.code.status().as_u16(), status, "{message}");
+            assert_eq!(a.message, message);
+            assert!(
+                a.hint.is_some() || matches!(code, "out_of_range" | "refused"),
+                "{code}"
             );
         }
     }

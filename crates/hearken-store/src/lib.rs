@@ -11,6 +11,8 @@ mod frames;
 mod identity;
 mod import;
 mod read;
+mod read_entities;
+mod read_imports;
 mod schema;
 mod snapshot;
 mod store;
@@ -21,6 +23,10 @@ pub use error::StoreError;
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
 pub use read::{Entity, SignalQuery, SignalRecord};
+pub use read_entities::{
+    CaseEventRow, CaseHeader, CustomerProfile, TimelineCursor, TimelineItem, TimelineKind,
+};
+pub use read_imports::{ImportHistoryRow, ScopeCounts};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{

@@ -312,7 +312,19 @@ CREATE TABLE api_token_scopes (
     PRIMARY KEY (token_id, kind, value)
 ) WITHOUT ROWID;
 "#,
-    // 9: inbound webhooks (webhooks.rs): the hooks, with their signing secret (HMAC needs it in
+    // 9: lookups of one customer or one case (the query layer's `customer`, `customer_timeline`
+    // and `case`, read_entities.rs): a customer's signals, survey responses and case events, and
+    // a case's events, signals and survey responses, without a scan of the table. Partial where
+    // most rows have no value.
+    r#"
+CREATE INDEX signals_customer ON signals(customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX surveys_customer ON surveys(customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX signals_case ON signals(case_id) WHERE case_id IS NOT NULL;
+CREATE INDEX surveys_case ON surveys(case_id) WHERE case_id IS NOT NULL;
+CREATE INDEX case_events_case ON case_events(case_id);
+CREATE INDEX case_events_customer ON case_events(customer_id) WHERE customer_id IS NOT NULL;
+"#,
+    // 10: inbound webhooks (webhooks.rs): the hooks, with their signing secret (HMAC needs it in
     // clear; erased when the hook is removed) and mapping text; a name is unique among the hooks
     // not removed. The deliveries already stored, by the sender's id, until they expire.
     r#"

@@ -7,9 +7,9 @@
 //! that a change of the query functions' signatures (a data scope argument) is made here and
 //! nowhere else.
 //!
-//! Data scopes: until the query functions apply a token's scope, a scoped token is refused here
-//! (403) rather than shown rows outside its slice ([`unscoped`]).
+//! Data scopes: every call passes the token's scope ([`scope`]); the query layer applies it.
 
+use hearken_query::Scope;
 use hearken_query::status::{QuarantineList, QuarantineRequest};
 use hearken_query::topics::TopicModels;
 use hearken_query::{
@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, Permission, Viewer};
-use crate::error::{AppError, ErrorBody, ErrorCode};
+use crate::error::{AppError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
@@ -40,23 +40,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quarantine))
 }
 
-/// Refuses a token limited to segments or teams: the query functions do not apply a scope yet,
-/// and a scoped token must never see rows outside its slice.
-///
-/// MERGE: when the query functions take a `hearken_query::Scope`, return the token's scope
-/// here (`Scope { segments, teams }` from `auth.principal.scope`) and pass it to each call.
-fn unscoped<P: Permission>(auth: &Auth<P>) -> Result<(), AppError> {
-    if auth.principal.scope.is_unrestricted() {
-        return Ok(());
-    }
-    Err(AppError::new(
-        ErrorCode::Forbidden,
-        format!(
-            "the token '{}' is limited to some segments or teams, and this route cannot apply such a limit yet",
-            auth.principal.name
-        ),
-    )
-    .with_hint("use a token without --segment/--team for this route"))
+/// The token's data scope, which every query applies: a scoped token's figures are those of its
+/// slice, and a filter naming a segment or team outside it is refused (403 `out_of_scope`).
+fn scope<P: Permission>(auth: &Auth<P>) -> Scope {
+    Scope::from(&auth.principal.scope)
 }
 
 /// Score over the selection: NPS, CSAT, CES or net sentiment (viewer)
@@ -76,11 +63,11 @@ async fn scores(
     auth: Auth<Viewer>,
     Query(req): Query<ScoresRequest>,
 ) -> Result<Json<ScoresResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::scores(store, &req)?))
+        .run(move |store| Ok(hearken_query::scores(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -101,11 +88,11 @@ async fn pareto(
     auth: Auth<Viewer>,
     Query(req): Query<ParetoRequest>,
 ) -> Result<Json<ParetoResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::pareto(store, &req)?))
+        .run(move |store| Ok(hearken_query::pareto(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -127,11 +114,11 @@ async fn drivers(
     auth: Auth<Viewer>,
     Query(req): Query<DriversRequest>,
 ) -> Result<Json<DriversResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::drivers(store, &req)?))
+        .run(move |store| Ok(hearken_query::drivers(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -151,11 +138,11 @@ async fn trends(
     auth: Auth<Viewer>,
     Query(req): Query<TrendsRequest>,
 ) -> Result<Json<TrendsResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::trends(store, &req)?))
+        .run(move |store| Ok(hearken_query::trends(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -175,11 +162,11 @@ async fn repeats(
     auth: Auth<Viewer>,
     Query(req): Query<RepeatsRequest>,
 ) -> Result<Json<RepeatsResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::repeats(store, &req)?))
+        .run(move |store| Ok(hearken_query::repeats(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -199,11 +186,11 @@ async fn issues(
     auth: Auth<Viewer>,
     Query(req): Query<IssuesRequest>,
 ) -> Result<Json<IssuesResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::issues(store, &req)?))
+        .run(move |store| Ok(hearken_query::issues(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -223,11 +210,11 @@ async fn themes(
     auth: Auth<Viewer>,
     Query(req): Query<ThemesRequest>,
 ) -> Result<Json<ThemesResponse>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::themes(store, &req)?))
+        .run(move |store| Ok(hearken_query::themes(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -240,11 +227,11 @@ async fn themes(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 async fn topics(auth: Auth<Viewer>) -> Result<Json<TopicModels>, AppError> {
-    // A model's labels and examples are not rows of a slice: no scope applies.
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::topics::models(store)?))
+        .run(move |store| Ok(hearken_query::topics::models(store, &scope)?))
         .await?;
     Ok(Json(answer))
 }
@@ -265,11 +252,11 @@ async fn signals(
     auth: Auth<Viewer>,
     Query(req): Query<SignalsRequest>,
 ) -> Result<Json<SignalsPage>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::signals(store, &req)?))
+        .run(move |store| Ok(hearken_query::signals(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -283,32 +270,37 @@ async fn signals(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 async fn signal(auth: Auth<Viewer>, Path(id): Path<String>) -> Result<Json<SignalView>, AppError> {
-    unscoped(&auth)?;
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::signal(store, &id)?))
+        .run(move |store| Ok(hearken_query::signal(store, &scope, &id)?))
         .await?;
     Ok(Json(answer))
 }
 
 /// Quarantined rows, oldest first, with file, line, field, value, reason and the raw row (viewer)
+///
+/// The open ones, every one of an import (`import`), or closed ones too (`all`). The same
+/// document as `hearken quarantine ... --json`. Not shown to a token with a data scope.
 #[utoipa::path(get, path = "/api/v1/quarantine", tag = "store", operation_id = "quarantine",
     params(QuarantineRequest),
-    responses((status = 200, description = "The quarantined rows", body = QuarantineList)),
+    responses(
+        (status = 200, description = "The quarantined rows", body = QuarantineList),
+        (status = 404, description = "No such import (`not_found`)", body = ErrorBody),
+    ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 async fn quarantine(
     auth: Auth<Viewer>,
     Query(req): Query<QuarantineRequest>,
 ) -> Result<Json<QuarantineList>, AppError> {
-    // Quarantined rows are raw input, not yet attributed to a customer or team: a scoped token
-    // cannot be shown only its slice of them.
-    unscoped(&auth)?;
+    // Quarantined rows belong to no segment or team: a scoped token is refused (`out_of_scope`).
+    let scope = scope(&auth);
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::status::quarantine(store, &req)?))
+        .run(move |store| Ok(hearken_query::status::quarantine(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

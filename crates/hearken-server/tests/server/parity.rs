@@ -133,6 +133,15 @@ fn cli_json_and_api_answer_are_the_same_document_for_every_analytic() {
     env.write("labelled.csv", &labelled);
     env.run(&["topics", "train", "--data", "labelled.csv"]);
 
+    // A quarantined row, so that the quarantine has something to list.
+    env.write(
+        "late.csv",
+        "signal_id,at,channel,kind,customer_id,text\n\
+         L1,2025-02-20T10:00:00Z,email,complaint,C0000004,still waiting for the refund\n\
+         L2,not-a-date,email,complaint,C0000004,this row has no readable date\n",
+    );
+    env.run(&["import", "--kind", "signals", "late.csv"]);
+
     let first = server
         .get("/api/v1/signals?limit=3", Some(&env.viewer))
         .json();
@@ -307,6 +316,8 @@ fn cli_json_and_api_answer_are_the_same_document_for_every_analytic() {
             "signals",
             &[("limit", "3"), ("cursor", &cursor)],
         ),
+        // the quarantine
+        Case::new(&["quarantine"], "quarantine", &[("limit", "5")]),
     ];
 
     let mut by_path: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
@@ -333,6 +344,11 @@ fn cli_json_and_api_answer_are_the_same_document_for_every_analytic() {
         by_path["topics"][0]["models"].as_array().map(Vec::len),
         Some(1),
         "the trained model is listed"
+    );
+    assert_eq!(
+        by_path["quarantine"][0]["entries"].as_array().map(Vec::len),
+        Some(1),
+        "the quarantined row is listed"
     );
 
     // One signal by id.
@@ -425,7 +441,7 @@ fn refusals_are_the_query_layers_with_their_codes() {
 }
 
 #[test]
-fn topics_without_labels_are_422_no_topics_and_a_scoped_token_is_refused() {
+fn without_topics_trends_repeats_and_issues_are_422_no_topics() {
     let env = Env::new();
     env.write(
         "signals.csv",
@@ -451,14 +467,111 @@ fn topics_without_labels_are_422_no_topics_and_a_scoped_token_is_refused() {
     server
         .get("/api/v1/drivers", viewer)
         .assert_error(422, "no_data");
+}
 
-    // A token limited to a segment must never see other rows: until the query layer applies
-    // scopes, the data routes refuse it.
-    let scoped = env.create_token("eu", "viewer", &["--segment", "smb"]);
-    for path in ["scores", "signals", "signals/s1", "quarantine"] {
-        server
-            .get(&format!("/api/v1/{path}"), Some(&scoped))
-            .assert_error(403, "forbidden");
+/// A scoped token's figures are the CLI's figures filtered to that slice: the same document as
+/// `hearken <analytic> ... --segment S --json` (or `--team T`), for every analytic; a filter
+/// outside the slice, and store-wide records, are refused with 403 `out_of_scope`.
+#[test]
+fn a_scoped_tokens_figures_are_the_cli_figures_of_its_slice() {
+    let env = demo();
+    let smb = env.create_token("smb-only", "viewer", &["--segment", "smb"]);
+    let team = env.create_token("escalations-only", "viewer", &["--team", "escalations"]);
+    let server = env.serve();
+
+    let cases = [
+        Case::new(&["scores"], "scores", &[]),
+        Case::new(&["scores"], "scores", &[("by", "channel")]),
+        Case::new(
+            &["scores"],
+            "scores",
+            &[("metric", "sentiment"), ("by", "topic")],
+        ),
+        Case::new(&["pareto"], "pareto", &[("by", "product")]),
+        Case::new(&["drivers"], "drivers", &[]),
+        Case::new(&["trends"], "trends", &[("period", "month")]),
+        Case::new(&["repeats"], "repeats", &[]),
+        Case::new(
+            &["issues-rank"],
+            "issues",
+            &[("limit", "3"), ("evidence", "2")],
+        ),
+        Case::new(&["themes"], "themes", &[("k", "3"), ("sample", "200")]),
+        Case::new(&["signals"], "signals", &[("limit", "5")]),
+    ];
+    for (token, filter, value) in [(&smb, "segment", "smb"), (&team, "team", "escalations")] {
+        let mut compared = 0;
+        for case in &cases {
+            let url = case.url();
+            let api = server.get(&url, Some(token));
+            // The CLI sees everything; filtered to the token's slice it must say the same.
+            let mut args = case.cli();
+            args.insert(args.len() - 1, format!("--{filter}"));
+            args.insert(args.len() - 1, value.to_string());
+            let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = env.cmd().args(&arg_refs).output().expect("run hearken");
+            if out.status.success() {
+                assert_eq!(
+                    api.status,
+                    200,
+                    "GET {url} as {filter} {value}: {}",
+                    api.text()
+                );
+                assert!(
+                    api.text() == String::from_utf8_lossy(&out.stdout).trim_end(),
+                    "GET {url} with a {filter} token and hearken {} differ:\napi: {}",
+                    args.join(" "),
+                    &api.text()[..api.text().len().min(400)]
+                );
+                compared += 1;
+            } else {
+                // Refused on both sides (a slice with no aspect ratings, say), with the same code.
+                assert!(api.status >= 400, "GET {url}: {}", api.text());
+            }
+            let unscoped = server.get(&url, Some(&env.viewer));
+            if case.path != "drivers" {
+                assert_ne!(
+                    api.text(),
+                    unscoped.text(),
+                    "{url}: the slice differs from the whole"
+                );
+            }
+        }
+        assert!(
+            compared >= 8,
+            "{filter} {value}: only {compared} documents compared"
+        );
     }
-    assert_eq!(server.get("/api/v1/status", Some(&scoped)).status, 200);
+    server
+        .get("/api/v1/scores?segment=enterprise", Some(&smb))
+        .assert_error(403, "out_of_scope");
+    server
+        .get("/api/v1/pareto?team=billing", Some(&team))
+        .assert_error(403, "out_of_scope");
+    server
+        .get("/api/v1/quarantine", Some(&smb))
+        .assert_error(403, "out_of_scope");
+    // A signal outside the slice does not exist for the token.
+    let outside = server
+        .get(
+            "/api/v1/signals?segment=enterprise&limit=1",
+            Some(&env.viewer),
+        )
+        .json();
+    let id = outside["signals"][0]["id"]
+        .as_str()
+        .expect("a signal")
+        .to_string();
+    assert_eq!(
+        server
+            .get(
+                &format!("/api/v1/signals/{}", encode(&id)),
+                Some(&env.viewer)
+            )
+            .status,
+        200
+    );
+    server
+        .get(&format!("/api/v1/signals/{}", encode(&id)), Some(&smb))
+        .assert_error(404, "not_found");
 }
