@@ -34,8 +34,8 @@ pub struct SignalsArgs {
     /// Only texts containing this (ignoring the case of ASCII letters)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
-    /// Signals per page
-    #[arg(long, default_value_t = 20)]
+    /// Signals per page (the API's default too)
+    #[arg(long, default_value_t = hearken_query::SignalsRequest::default().limit)]
     pub limit: usize,
     /// Continue after the previous page (the cursor it printed)
     #[arg(long)]
