@@ -11,6 +11,7 @@ use crate::config::Config;
 
 mod demo;
 mod drivers;
+mod export;
 mod flow;
 mod generate;
 mod import;
@@ -101,6 +102,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
     Tokens(tokens::TokensArgs),
+    /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
+    Export(export::ExportArgs),
 }
 
 pub struct Ctx {
@@ -184,5 +187,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Signals(a) => signals::run(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Tokens(a) => tokens::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
     }
 }
