@@ -61,10 +61,7 @@ impl Format {
 
     /// Whether this build writes it (Parquet is a cargo feature, on by default).
     pub fn is_available(self) -> bool {
-        match self {
-            Format::Parquet => cfg!(feature = "parquet"),
-            _ => true,
-        }
+        cfg!(feature = "parquet") || self != Format::Parquet
     }
 }
 

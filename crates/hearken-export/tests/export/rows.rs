@@ -610,15 +610,25 @@ fn a_refused_export_writes_nothing() {
 /// docs/formats.md lists every column of every row export with its type, in order.
 #[test]
 fn formats_md_documents_every_row_export_column() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/formats.md")).unwrap();
-    let exports = doc.split("## Exports").nth(1).expect("docs/formats.md has ## Exports");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/formats.md"
+    ))
+    .unwrap();
+    let exports = doc
+        .split("## Exports")
+        .nth(1)
+        .expect("docs/formats.md has ## Exports");
     for (section, spec) in [
         ("### signals", hearken_export::SIGNAL_COLUMNS),
         ("### surveys", hearken_export::SURVEY_COLUMNS),
         ("### case-events", hearken_export::CASE_EVENT_COLUMNS),
         ("### customers", hearken_export::CUSTOMER_COLUMNS),
     ] {
-        let body = exports.split(section).nth(1).unwrap_or_else(|| panic!("no {section}"));
+        let body = exports
+            .split(section)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {section}"));
         let body = body.split("\n### ").next().unwrap();
         let documented: Vec<(String, String)> = body
             .lines()
