@@ -76,3 +76,20 @@ pub(crate) fn check_row(columns: &[Column], row: &[Value<'_>]) -> Result<(), Exp
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Built without the `parquet` feature, Parquet is refused with a code, not a panic.
+    #[test]
+    fn parquet_is_there_exactly_when_its_feature_is() {
+        let made = exporter(Format::Parquet, Vec::new(), CsvOptions::default());
+        assert_eq!(made.is_ok(), cfg!(feature = "parquet"));
+        if let Err(e) = made {
+            assert_eq!((e.code(), e.status()), ("unsupported_format", 400));
+        }
+        assert_eq!(Format::Parquet.is_available(), cfg!(feature = "parquet"));
+        assert!(Format::Csv.is_available() && Format::Jsonl.is_available());
+    }
+}
