@@ -7,6 +7,7 @@
 //! frames; a PostgreSQL backend can implement the same API later.
 
 mod error;
+mod export;
 mod frames;
 mod identity;
 mod import;
@@ -20,6 +21,9 @@ mod tokens;
 mod webhooks;
 
 pub use error::StoreError;
+pub use export::{
+    CaseEventExportRow, CustomerExportRow, ExportFilter, SignalExportRow, SurveyExportRow,
+};
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
 pub use read::{Entity, SignalQuery, SignalRecord};

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod export;
 mod flow;
 mod helpers;
 mod import_real;
