@@ -8,13 +8,16 @@
 //! volume, a value per observation, optionally a cluster (the customer or case the observation
 //! belongs to). The metric decides the estimator family:
 //!
-//! - **Volume** ([`Family::Count`]): events per day. A Poisson quasi-likelihood GLM (log link) with
-//!   weekday terms and an after-indicator; the change is the rate ratio minus one. Standard errors
-//!   are Newey–West (Bartlett kernel), robust to overdispersion and to serial correlation between
-//!   days. The difference-in-differences is the same GLM on the action's series and its controls
-//!   with one fixed effect per day (absorbing anything common to all series: seasons, holidays,
-//!   the weekly cycle), one per control series and weekday, and the treated x after interaction,
-//!   with Driscoll–Kraay standard errors (Newey–West of per-day score sums).
+//! - **Volume** ([`Family::Count`]): events per whole week (7-day blocks counted from the
+//!   action's date, so every weekday counts once per block and the weekly cycle cancels). The
+//!   change is the rate ratio minus one from a quasi-Poisson model (Poisson mean, variance `phi`
+//!   times the mean, `phi` from the Pearson statistic of the weeks), with Student t on
+//!   `weeks - 2` degrees of freedom: counts are overdispersed and days are serially correlated, and
+//!   collapsing days into weeks is what keeps the p-values honest (see docs/effects.md). The
+//!   difference-in-differences pools the controls into one series and asks whether the treated
+//!   share of the weekly events moved: a quasi-binomial model of that share, whose log odds ratio
+//!   is `ln((T_after / C_after) / (T_before / C_before))` — a season that scales every topic
+//!   leaves the share where it was.
 //! - **Shares** ([`Family::Share`]: NPS, CSAT, net sentiment, repeat-contact rate): each
 //!   observation carries its score (`-100`, `0`, `100` for NPS and net sentiment; `0`/`100` for a
 //!   CSAT top-two box or a repeat flag), so a share is a mean and its variance is the trinomial
@@ -34,8 +37,6 @@
 //! observation or one, a zero mean where a ratio is asked, no usable control — each is a typed
 //! [`Status`] with the sample sizes beside it. Errors ([`EngineError`]) are for asking wrongly:
 //! columns of different lengths, an unknown treated group, a window of zero days.
-
-mod glm;
 
 use serde::Serialize;
 
@@ -236,9 +237,6 @@ pub struct EffectOptions {
     /// `small_sample`, and a group with fewer before the action is not used as a control.
     pub min_n: u64,
     pub controls: ControlRule,
-    /// Lags of the Newey–West / Driscoll–Kraay kernel for volume; default `floor(4 (T/100)^(2/9))`
-    /// for `T` days (3 for 4 to 13 weeks).
-    pub hac_lags: Option<u32>,
 }
 
 impl EffectOptions {
@@ -253,7 +251,6 @@ impl EffectOptions {
             level: Level::NINETY,
             min_n: 30,
             controls: ControlRule::default(),
-            hac_lags: None,
         }
     }
 }
@@ -470,12 +467,12 @@ pub fn effect(
         };
     }
     let method = match metric.family() {
-        Family::Count => "poisson_glm_newey_west",
+        Family::Count => "quasi_poisson_weekly",
         Family::Share => "difference_of_means_cluster_robust",
         Family::Mean => "ratio_of_means_cluster_robust",
     };
     let did_method = match metric.family() {
-        Family::Count => "poisson_glm_day_effects_driscoll_kraay",
+        Family::Count => "quasi_binomial_weekly_share_of_pooled_controls",
         Family::Share => "difference_in_differences_cluster_robust",
         Family::Mean => "ratio_of_ratios_cluster_robust",
     };
@@ -552,11 +549,6 @@ impl Bins {
 
     fn bin_start(&self, k: usize) -> i64 {
         self.start + k as i64 * DAY
-    }
-
-    /// Monday = 0 .. Sunday = 6 of the bin's first second (1970-01-01 was a Thursday).
-    fn weekday(&self, k: usize) -> usize {
-        (self.bin_start(k).div_euclid(DAY) + 3).rem_euclid(7) as usize
     }
 
     fn windows(&self) -> Windows {
@@ -869,8 +861,7 @@ fn means(
         }
     };
     let mut candidates = Vec::new();
-    for code in 0..obs.groups.len() {
-        let slot = slots[code];
+    for (code, &slot) in slots.iter().enumerate() {
         if slot == 0 {
             continue;
         }
@@ -1139,9 +1130,47 @@ fn window_name(w: Window) -> &'static str {
 
 // ---------------------------------------------------------------- volume
 
-/// Default Newey–West lags for `t` periods: `floor(4 (t/100)^(2/9))` (Newey and West 1994).
-pub fn default_lags(t: usize) -> usize {
-    (4.0 * (t as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize
+/// Whole weeks (7-day blocks counted from the action's date) inside the data, each side.
+fn whole_weeks(bins: &Bins) -> [Vec<[usize; 7]>; 2] {
+    let b = bins.before as usize;
+    let mut before = Vec::new();
+    let mut k = b;
+    while k >= 7 && (k - 7..k).all(|d| bins.valid[d]) {
+        before.push(std::array::from_fn(|i| k - 7 + i));
+        k -= 7;
+    }
+    before.reverse();
+    let mut after = Vec::new();
+    let mut k = b;
+    while k + 7 <= bins.total && (k..k + 7).all(|d| bins.valid[d]) {
+        after.push(std::array::from_fn(|i| k + i));
+        k += 7;
+    }
+    [before, after]
+}
+
+/// Quasi-likelihood inference for a log rate ratio (or log odds ratio) from weekly data: the
+/// Pearson dispersion `phi = X2 / (weeks - 2)` scales the Poisson (binomial) variance, and the
+/// reference is Student t with `weeks - 2` degrees of freedom.
+fn quasi(
+    d: f64,
+    var_unit: f64,
+    pearson: f64,
+    weeks: usize,
+    level: Level,
+    quality: &mut Quality,
+) -> Estimate {
+    let df = weeks as f64 - 2.0;
+    let phi = pearson / df;
+    infer(
+        d,
+        (phi * var_unit).sqrt(),
+        Some(df),
+        level,
+        true,
+        "",
+        quality,
+    )
 }
 
 fn volume(
@@ -1154,7 +1183,17 @@ fn volume(
     empty: Option<Window>,
 ) -> Result<Effect> {
     let n_slots = obs.groups.len() + 1;
-    let mut counts = vec![vec![0u64; bins.total]; n_slots];
+    let weeks = whole_weeks(bins);
+    let mut week_of = vec![usize::MAX; bins.total];
+    for (i, w) in weeks[0].iter().chain(&weeks[1]).enumerate() {
+        for &k in w {
+            week_of[k] = i;
+        }
+    }
+    let n_weeks = weeks[0].len() + weeks[1].len();
+    let wb = weeks[0].len();
+    // Events per slot per week (before weeks first).
+    let mut counts = vec![vec![0u64; n_weeks]; n_slots];
     for r in 0..obs.at.len() {
         let code = obs.group[r];
         if code == NONE {
@@ -1163,14 +1202,15 @@ fn volume(
         let (Some(&slot), Some(k)) = (slots.get(code as usize), bins.bin(obs.at[r])) else {
             continue;
         };
-        counts[slot][k] += 1;
+        if week_of[k] != usize::MAX {
+            counts[slot][week_of[k]] += 1;
+        }
     }
-    let b = bins.before as usize;
     let total = |slot: usize, w: usize| -> u64 {
-        let range = if w == 0 { 0..b } else { b..bins.total };
-        range.map(|k| counts[slot][k]).sum()
+        let range = if w == 0 { 0..wb } else { wb..n_weeks };
+        range.map(|i| counts[slot][i]).sum()
     };
-    let days = [u64::from(bins.days_before), u64::from(bins.days_after)];
+    let days = [7 * weeks[0].len() as u64, 7 * weeks[1].len() as u64];
     let rate =
         |slot: usize, w: usize| (days[w] > 0).then(|| total(slot, w) as f64 / days[w] as f64);
     let side = |w: usize| Side {
@@ -1182,69 +1222,67 @@ fn volume(
     };
     let (before, after) = (side(0), side(1));
     let mut quality = Quality::for_n(total(0, 0).min(total(0, 1)), opts.min_n);
-    let weekdays = bins.days_before >= 7 && bins.days_after >= 7;
-    if !weekdays {
-        quality.warnings.push(
-            "a window is shorter than a week: no weekday terms, so the weekly cycle is not separated from the change".into(),
-        );
+    let unused = u64::from(bins.days_before + bins.days_after) - days[0] - days[1];
+    if unused > 0 {
+        quality.warnings.push(format!(
+            "volume compares whole weeks (so every weekday counts equally): {unused} days outside whole weeks are not used"
+        ));
     }
-    let lags = opts.hac_lags.map_or_else(
-        || default_lags((days[0] + days[1]) as usize),
-        |l| l as usize,
-    );
-    let blocked = |slot: usize| -> Option<Status> {
+    // Why no estimate can be made for a treated series against (optionally) a pooled control.
+    let blocked = |slots_: &[usize]| -> Option<Status> {
+        if let Some(w) = empty {
+            return Some(Status::EmptyWindow { window: w });
+        }
         for (w, win) in [(0, Window::Before), (1, Window::After)] {
-            if total(slot, w) == 0 {
+            if weeks[w].is_empty() {
+                return Some(Status::TooFew {
+                    window: win,
+                    n: 0,
+                    needed: 1,
+                });
+            }
+        }
+        if n_weeks < 3 {
+            return Some(Status::TooFew {
+                window: Window::Before,
+                n: weeks[0].len() as u64,
+                needed: 2,
+            });
+        }
+        for (w, win) in [(0, Window::Before), (1, Window::After)] {
+            if slots_.iter().any(|&s| total(s, w) == 0) {
                 return Some(Status::NoData { window: win });
             }
         }
         None
     };
 
-    let estimate = match empty
-        .map(|w| Status::EmptyWindow { window: w })
-        .or_else(|| blocked(0))
-    {
+    let estimate = match blocked(&[0]) {
         Some(s) => Estimate::not(s, ""),
         None => {
-            let d = naive_design(bins, &counts[0], weekdays);
-            if d.rows() < d.cols + 2 {
-                Estimate::not(
-                    Status::TooFew {
-                        window: if bins.days_before <= bins.days_after {
-                            Window::Before
-                        } else {
-                            Window::After
-                        },
-                        n: d.rows() as u64,
-                        needed: d.cols as u64 + 2,
-                    },
-                    "",
-                )
-            } else {
-                match glm::fit(&d, lags) {
-                    Ok(f) => {
-                        let j = d.cols - 1;
-                        infer(
-                            f.beta[j],
-                            f.cov[j * d.cols + j].sqrt(),
-                            None,
-                            opts.level,
-                            true,
-                            "",
-                            &mut quality,
-                        )
-                    }
-                    Err(e) => Estimate::not(fit_failed(&e), ""),
-                }
-            }
+            let (tb, ta) = (total(0, 0) as f64, total(0, 1) as f64);
+            let means = [tb / wb as f64, ta / (n_weeks - wb) as f64];
+            let pearson: f64 = (0..n_weeks)
+                .map(|i| {
+                    let m = means[usize::from(i >= wb)];
+                    (counts[0][i] as f64 - m).powi(2) / m
+                })
+                .sum();
+            let d = (means[1] / means[0]).ln();
+            quasi(
+                d,
+                1.0 / tb + 1.0 / ta,
+                pearson,
+                n_weeks,
+                opts.level,
+                &mut quality,
+            )
         }
     };
 
     let treated_rate = rate(0, 0);
     let mut candidates = Vec::new();
-    for code in 0..obs.groups.len() {
-        let slot = slots[code];
+    for (code, &slot) in slots.iter().enumerate() {
         if slot == 0 {
             continue;
         }
@@ -1288,10 +1326,7 @@ fn volume(
             },
             "",
         )
-    } else if let Some(s) = empty
-        .map(|w| Status::EmptyWindow { window: w })
-        .or_else(|| blocked(0))
-    {
+    } else if let Some(s) = blocked(&[0]) {
         Estimate::not(s, "")
     } else if chosen.is_empty() {
         Estimate::not(
@@ -1301,39 +1336,54 @@ fn volume(
             "",
         )
     } else {
-        let series: Vec<&[u64]> = std::iter::once(counts[0].as_slice())
-            .chain(chosen.iter().map(|&s| counts[s].as_slice()))
+        // The controls pooled into one series; the treated share of treated + control events
+        // per week is binomial given the week's total, and the log odds ratio of that share
+        // after vs before is the log of (T_a / C_a) / (T_b / C_b).
+        let control: Vec<u64> = (0..n_weeks)
+            .map(|i| chosen.iter().map(|&s| counts[s][i]).sum())
             .collect();
-        match panel_design(bins, &series, weekdays) {
-            None => Estimate::not(
-                Status::Undefined {
-                    reason: "the controls leave no day to compare".into(),
+        let (tb, ta) = (total(0, 0) as f64, total(0, 1) as f64);
+        let cb: f64 = control[..wb].iter().sum::<u64>() as f64;
+        let ca: f64 = control[wb..].iter().sum::<u64>() as f64;
+        if cb == 0.0 || ca == 0.0 {
+            Estimate::not(
+                Status::NoData {
+                    window: if cb == 0.0 {
+                        Window::Before
+                    } else {
+                        Window::After
+                    },
                 },
                 "",
-            ),
-            Some(d) if d.rows() < d.cols + 2 => Estimate::not(
-                Status::TooFew {
-                    window: Window::Before,
-                    n: d.rows() as u64,
-                    needed: d.cols as u64 + 2,
-                },
-                "",
-            ),
-            Some(d) => match glm::fit(&d, lags) {
-                Ok(f) => {
-                    let j = d.cols - 1;
-                    infer(
-                        f.beta[j],
-                        f.cov[j * d.cols + j].sqrt(),
-                        None,
-                        opts.level,
-                        true,
-                        "",
-                        &mut quality,
-                    )
+            )
+        } else {
+            let p = [tb / (tb + cb), ta / (ta + ca)];
+            let mut pearson = 0.0;
+            let mut used = 0;
+            for i in 0..n_weeks {
+                let n = (counts[0][i] + control[i]) as f64;
+                if n == 0.0 {
+                    continue;
                 }
-                Err(e) => Estimate::not(fit_failed(&e), ""),
-            },
+                let pi = p[usize::from(i >= wb)];
+                pearson += (counts[0][i] as f64 - n * pi).powi(2) / (n * pi * (1.0 - pi));
+                used += 1;
+            }
+            let d = (ta / ca).ln() - (tb / cb).ln();
+            let var_unit =
+                1.0 / ((tb + cb) * p[0] * (1.0 - p[0])) + 1.0 / ((ta + ca) * p[1] * (1.0 - p[1]));
+            if used < 3 {
+                Estimate::not(
+                    Status::TooFew {
+                        window: Window::Before,
+                        n: used as u64,
+                        needed: 3,
+                    },
+                    "",
+                )
+            } else {
+                quasi(d, var_unit, pearson, used, opts.level, &mut quality)
+            }
         }
     };
     note_status(&mut quality, &estimate.status, "before/after");
@@ -1354,131 +1404,6 @@ fn volume(
         candidates: cand_out,
         quality,
     })
-}
-
-fn fit_failed(e: &glm::FitError) -> Status {
-    Status::Undefined {
-        reason: match e {
-            glm::FitError::Singular => "the model cannot be fitted: its terms are collinear".into(),
-            glm::FitError::NoConvergence => {
-                "the model cannot be fitted: a count of zero where a positive one is needed".into()
-            }
-        },
-    }
-}
-
-/// Intercept, weekday indicators (Tuesday..Sunday against Monday) when `weekdays`, and the
-/// after indicator last, one row per valid day.
-fn naive_design(bins: &Bins, y: &[u64], weekdays: bool) -> glm::Design {
-    let cols = if weekdays { 8 } else { 2 };
-    let mut d = glm::Design {
-        cols,
-        ..glm::Design::default()
-    };
-    for k in (0..bins.total).filter(|&k| bins.valid[k]) {
-        let mut row = vec![0.0; cols];
-        row[0] = 1.0;
-        if weekdays {
-            let wd = bins.weekday(k);
-            if wd > 0 {
-                row[wd] = 1.0;
-            }
-        }
-        row[cols - 1] = f64::from(u8::from(bins.after(k)));
-        d.x.extend_from_slice(&row);
-        d.y.push(y[k] as f64);
-        d.time.push(k);
-    }
-    d
-}
-
-/// Rows (series, day) for the treated series (index 0) and the controls; columns: one per day,
-/// one per control and weekday (per control when `!weekdays`), and treated x after last.
-/// Rows whose fixed effect would run to minus infinity (a day with no event in any series, a
-/// control-weekday with no event) are dropped first, as in any Poisson fixed-effects fit.
-fn panel_design(bins: &Bins, series: &[&[u64]], weekdays: bool) -> Option<glm::Design> {
-    let cell = |s: usize, k: usize| {
-        if weekdays {
-            s * 7 + bins.weekday(k)
-        } else {
-            s * 7
-        }
-    };
-    let mut keep: Vec<Vec<bool>> = series
-        .iter()
-        .map(|_| (0..bins.total).map(|k| bins.valid[k]).collect())
-        .collect();
-    loop {
-        let mut changed = false;
-        for k in 0..bins.total {
-            let rows: Vec<usize> = (0..series.len()).filter(|&s| keep[s][k]).collect();
-            if !rows.is_empty() && rows.iter().all(|&s| series[s][k] == 0) {
-                rows.iter().for_each(|&s| keep[s][k] = false);
-                changed = true;
-            }
-        }
-        let mut cell_total = vec![0u64; series.len() * 7];
-        let mut cell_rows = vec![0usize; series.len() * 7];
-        for s in 1..series.len() {
-            for k in (0..bins.total).filter(|&k| keep[s][k]) {
-                cell_total[cell(s, k)] += series[s][k];
-                cell_rows[cell(s, k)] += 1;
-            }
-        }
-        for s in 1..series.len() {
-            for k in 0..bins.total {
-                if keep[s][k] && cell_total[cell(s, k)] == 0 {
-                    keep[s][k] = false;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    // Column indices: days that kept a row, then control cells that kept a row.
-    let mut day_col = vec![usize::MAX; bins.total];
-    let mut cols = 0;
-    for k in 0..bins.total {
-        if (0..series.len()).any(|s| keep[s][k]) {
-            day_col[k] = cols;
-            cols += 1;
-        }
-    }
-    let mut cell_col = vec![usize::MAX; series.len() * 7];
-    for s in 1..series.len() {
-        for k in 0..bins.total {
-            if keep[s][k] && cell_col[cell(s, k)] == usize::MAX {
-                cell_col[cell(s, k)] = cols;
-                cols += 1;
-            }
-        }
-    }
-    let treat_col = cols;
-    cols += 1;
-    if cols == 1 {
-        return None;
-    }
-    let mut d = glm::Design {
-        cols,
-        ..glm::Design::default()
-    };
-    for (s, ys) in series.iter().enumerate() {
-        for k in (0..bins.total).filter(|&k| keep[s][k]) {
-            let mut row = vec![0.0; cols];
-            row[day_col[k]] = 1.0;
-            if s > 0 {
-                row[cell_col[cell(s, k)]] = 1.0;
-            } else if bins.after(k) {
-                row[treat_col] = 1.0;
-            }
-            d.x.extend_from_slice(&row);
-            d.y.push(ys[k] as f64);
-            d.time.push(k);
-        }
-    }
-    Some(d)
 }
 
 #[cfg(test)]
