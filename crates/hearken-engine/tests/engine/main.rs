@@ -3,6 +3,7 @@
 
 mod coverage;
 mod drivers;
+mod effect;
 mod helpers;
 mod props;
 mod scores;
