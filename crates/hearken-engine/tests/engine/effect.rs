@@ -59,29 +59,29 @@ fn load() -> BTreeMap<String, Columns> {
     for row in r.records() {
         let row = row.expect("row");
         let c = out.entry(row[0].to_string()).or_default();
-        let start: i64 = row[1].parse().unwrap();
-        let count: u32 = row[3].parse().unwrap();
+        let start: i64 = row[1].parse().expect("day_start");
+        let count: u32 = row[3].parse().expect("count");
         for i in 0..count {
             // Spread over the day, never across midnight.
             c.at.push(start + 60 + i64::from(i % 1000) * 60);
-            c.group.push(row[2].parse().unwrap());
+            c.group.push(row[2].parse().expect("group"));
         }
     }
     let mut r = csv::Reader::from_path(data("effect/observations.csv")).expect("observations.csv");
     for row in r.records() {
         let row = row.expect("row");
         let c = out.entry(row[0].to_string()).or_default();
-        c.at.push(row[1].parse().unwrap());
-        c.group.push(row[2].parse().unwrap());
+        c.at.push(row[1].parse().expect("at"));
+        c.group.push(row[2].parse().expect("group"));
         c.value.push(if row[3].is_empty() {
             f64::NAN
         } else {
-            row[3].parse().unwrap()
+            row[3].parse().expect("value")
         });
         c.cluster.push(if row[4].is_empty() {
             NONE
         } else {
-            row[4].parse().unwrap()
+            row[4].parse().expect("cluster")
         });
     }
     out
@@ -89,9 +89,9 @@ fn load() -> BTreeMap<String, Columns> {
 
 fn codes(v: &Value) -> Vec<u32> {
     v.as_array()
-        .unwrap()
+        .expect("an array of codes")
         .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
+        .map(|x| x.as_u64().expect("a code") as u32)
         .collect()
 }
 
