@@ -4,6 +4,7 @@
 mod coverage;
 mod drivers;
 mod effect;
+mod effect_null;
 mod helpers;
 mod props;
 mod scores;
