@@ -467,12 +467,12 @@ pub fn effect(
         };
     }
     let method = match metric.family() {
-        Family::Count => "quasi_poisson_weekly",
+        Family::Count => "quasi_likelihood_weekly",
         Family::Share => "difference_of_means_cluster_robust",
         Family::Mean => "ratio_of_means_cluster_robust",
     };
     let did_method = match metric.family() {
-        Family::Count => "quasi_binomial_weekly_share_of_pooled_controls",
+        Family::Count => "quasi_likelihood_weekly",
         Family::Share => "difference_in_differences_cluster_robust",
         Family::Mean => "ratio_of_ratios_cluster_robust",
     };
@@ -489,8 +489,12 @@ pub fn effect(
         Family::Share | Family::Mean => means(metric, obs, scope, opts, &bins, &slots, empty)?,
     };
     out.windows = windows;
-    out.estimate.method = method;
-    out.did.estimate.method = did_method;
+    if out.estimate.method.is_empty() {
+        out.estimate.method = method;
+    }
+    if out.did.estimate.method.is_empty() {
+        out.did.estimate.method = did_method;
+    }
     Ok(out)
 }
 
@@ -1157,20 +1161,52 @@ fn quasi(
     var_unit: f64,
     pearson: f64,
     weeks: usize,
+    clustered: Option<f64>,
     level: Level,
     quality: &mut Quality,
 ) -> Estimate {
     let df = weeks as f64 - 2.0;
     let phi = pearson / df;
-    infer(
-        d,
-        (phi * var_unit).sqrt(),
-        Some(df),
-        level,
-        true,
-        "",
-        quality,
-    )
+    let weekly = phi * var_unit;
+    // With customers given, the variance is the larger of the weekly one and the
+    // customer-clustered one: either source of noise alone can dominate.
+    let (var, method) = match clustered {
+        Some(c) if c > weekly => (c, "customer_clustered"),
+        _ => (weekly, "quasi_likelihood_weekly"),
+    };
+    let mut e = infer(d, var.sqrt(), Some(df), level, true, "", quality);
+    e.method = method;
+    e
+}
+
+/// The customer-clustered (CR1) variance of a contrast of log totals, `sum_r a_r ln T_r` over
+/// the roles `r` (treated before, treated after, control before, control after), by the delta
+/// method: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the events of
+/// cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster and role, as in
+/// a Poisson GLM on per-customer counts with `cov_type="cluster"`). `rows` holds the cluster and
+/// role of every event; events without a cluster are clusters of their own.
+fn clustered_log_var(rows: &mut [(u32, usize)], totals: [f64; 4], a: [f64; 4]) -> Option<f64> {
+    let k = a.iter().filter(|x| **x != 0.0).count() as f64;
+    rows.sort_by_key(|r| r.0);
+    let mut sum = 0.0;
+    let mut g = 0u64;
+    let mut i = 0;
+    while i < rows.len() {
+        let id = rows[i].0;
+        let mut u = 0.0;
+        loop {
+            let role = rows[i].1;
+            u += a[role] / totals[role];
+            i += 1;
+            if id == NONE || i >= rows.len() || rows[i].0 != id {
+                break;
+            }
+        }
+        sum += u * u;
+        g += 1;
+    }
+    let (g, n) = (g as f64, g as f64 * k);
+    (g > 1.0).then(|| g / (g - 1.0) * (n - 1.0) / (n - k) * sum)
 }
 
 fn volume(
@@ -1209,6 +1245,20 @@ fn volume(
     let total = |slot: usize, w: usize| -> u64 {
         let range = if w == 0 { 0..wb } else { wb..n_weeks };
         range.map(|i| counts[slot][i]).sum()
+    };
+    // The cluster, slot and window of every event in a whole week, when clusters are given.
+    let clustered_rows: Vec<(u32, usize, usize)> = if obs.cluster.is_empty() {
+        Vec::new()
+    } else {
+        (0..obs.at.len())
+            .filter_map(|r| {
+                let code = obs.group[r];
+                let slot = *slots.get(code as usize)?;
+                let k = bins.bin(obs.at[r])?;
+                let week = week_of[k];
+                (week != usize::MAX).then(|| (obs.cluster[r], slot, usize::from(week >= wb)))
+            })
+            .collect()
     };
     let days = [7 * weeks[0].len() as u64, 7 * weeks[1].len() as u64];
     let rate =
@@ -1269,11 +1319,22 @@ fn volume(
                 })
                 .sum();
             let d = (means[1] / means[0]).ln();
+            let mut rows: Vec<(u32, usize)> = clustered_rows
+                .iter()
+                .filter(|r| r.1 == 0)
+                .map(|r| (r.0, r.2))
+                .collect();
+            let clustered = if obs.cluster.is_empty() {
+                None
+            } else {
+                clustered_log_var(&mut rows, [tb, ta, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0])
+            };
             quasi(
                 d,
                 1.0 / tb + 1.0 / ta,
                 pearson,
                 n_weeks,
+                clustered,
                 opts.level,
                 &mut quality,
             )
@@ -1382,7 +1443,32 @@ fn volume(
                     "",
                 )
             } else {
-                quasi(d, var_unit, pearson, used, opts.level, &mut quality)
+                let mut rows: Vec<(u32, usize)> = clustered_rows
+                    .iter()
+                    .filter_map(|r| {
+                        if r.1 == 0 {
+                            Some((r.0, r.2))
+                        } else if chosen.contains(&r.1) {
+                            Some((r.0, 2 + r.2))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let clustered = if obs.cluster.is_empty() {
+                    None
+                } else {
+                    clustered_log_var(&mut rows, [tb, ta, cb, ca], [-1.0, 1.0, 1.0, -1.0])
+                };
+                quasi(
+                    d,
+                    var_unit,
+                    pearson,
+                    used,
+                    clustered,
+                    opts.level,
+                    &mut quality,
+                )
             }
         }
     };

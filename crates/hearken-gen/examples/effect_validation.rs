@@ -281,6 +281,52 @@ impl Data {
         effect(metric, &obs, &scope, &opts).expect("a well-formed request")
     }
 
+    /// Volume of a topic's signals from customers with even numbers against the same topic's
+    /// signals from customers with odd numbers (employees' by row): two halves of one topic
+    /// share its trend by construction, so the difference-in-differences has no real change
+    /// to find, whatever the generator's topics do over time.
+    fn split_placebo(&self, topic: u32, at: i64, days: u32) -> Measured {
+        let c = &self.signals;
+        let group: Vec<u32> = c
+            .group
+            .iter()
+            .zip(&c.cluster)
+            .enumerate()
+            .map(|(row, (&g, &cl))| {
+                let odd = if cl == NONE { row % 2 } else { cl as usize % 2 };
+                g * 2 + odd as u32
+            })
+            .collect();
+        let groups = Dict {
+            names: (0..self.topics.len() * 2)
+                .map(|i| format!("half{i}"))
+                .collect(),
+        };
+        let obs = Observations {
+            at: &c.at,
+            group: &group,
+            value: &c.value,
+            cluster: &c.cluster,
+            groups: &groups,
+        };
+        let scope = Scope {
+            treated: vec![topic * 2],
+            linked: vec![],
+        };
+        let opts = EffectOptions {
+            before_days: days,
+            after_days: days,
+            data_from: self.start,
+            data_to: self.end,
+            level: Level::NINETY,
+            controls: ControlRule::Given {
+                groups: vec![topic * 2 + 1],
+            },
+            ..EffectOptions::around(at)
+        };
+        effect(Metric::Volume, &obs, &scope, &opts).expect("a well-formed request")
+    }
+
     fn code(dict: &Dict, name: &str) -> u32 {
         dict.names
             .iter()
@@ -511,6 +557,10 @@ struct Rate {
     did: u64,
     did_runs: u64,
     undefined: u64,
+    /// Sums of the estimated changes, for their means: a drift common to the null actions shows
+    /// as a mean away from zero.
+    naive_sum: f64,
+    did_sum: f64,
 }
 
 fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
@@ -532,14 +582,25 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
         Metric::StageTime,
     ];
     let mut rates: Vec<Rate> = vec![Rate::default(); metrics.len()];
+    let mut placebo = Rate::default();
+    // The same per action date, for a drift over the window to show.
+    let mut by_date: Vec<Vec<Rate>> = vec![vec![Rate::default(); metrics.len()]; dates.len()];
     for seed in 1..=seeds {
         let cfg = GenConfig {
             noise: noise.clone(),
             ..base(customers, 100 + seed)
         };
         let d = make(&cfg, &work.join(format!("b{seed}")));
-        for date in dates {
+        for (di, date) in dates.iter().enumerate() {
             let at = ts(date);
+            for g in 0..d.topics.len() as u32 {
+                let m = d.split_placebo(g, at, 28);
+                if m.did.estimate.p_value.is_some() {
+                    placebo.did_runs += 1;
+                    placebo.did += u64::from(m.did.estimate.significant == Some(true));
+                    placebo.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                }
+            }
             for (mi, &metric) in metrics.iter().enumerate() {
                 let groups = d.columns(metric).2.len() as u32;
                 for g in 0..groups {
@@ -560,34 +621,74 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
                     }
                     r.runs += 1;
                     r.naive += u64::from(m.estimate.significant == Some(true));
+                    r.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    let rd = &mut by_date[di][mi];
+                    rd.runs += 1;
+                    rd.naive += u64::from(m.estimate.significant == Some(true));
+                    rd.naive_sum += m.estimate.change.unwrap_or(0.0);
                     if m.did.estimate.p_value.is_some() {
+                        let r = &mut rates[mi];
                         r.did_runs += 1;
                         r.did += u64::from(m.did.estimate.significant == Some(true));
+                        r.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                        rd.did_runs += 1;
+                        rd.did += u64::from(m.did.estimate.significant == Some(true));
+                        rd.did_sum += m.did.estimate.change.unwrap_or(0.0);
                     }
                 }
             }
         }
     }
     println!(
-        "metric              actions  before/after significant at 0.10 [95% CI]   did actions  did significant at 0.10 [95% CI]   skipped (thin or undefined)"
+        "metric              actions  before/after signif. at 0.10 [95% CI]  mean change | did actions  did signif. at 0.10 [95% CI]  mean change | skipped (thin or undefined)"
     );
     for (mi, metric) in metrics.iter().enumerate() {
         let r = rates[mi];
         let (nl, nh) = wilson(r.naive, r.runs);
         let (dl, dh) = wilson(r.did, r.did_runs);
         println!(
-            "{:<19} {:>7}  {:>6.3} [{:.3}, {:.3}]                    {:>7}      {:>6.3} [{:.3}, {:.3}]                    {}",
+            "{:<19} {:>7}  {:>6.3} [{:.3}, {:.3}]             {:>9.4}   | {:>7}      {:>6.3} [{:.3}, {:.3}]      {:>9.4}   | {}",
             metric.name(),
             r.runs,
             r.naive as f64 / r.runs.max(1) as f64,
             nl,
             nh,
+            r.naive_sum / r.runs.max(1) as f64,
             r.did_runs,
             r.did as f64 / r.did_runs.max(1) as f64,
             dl,
             dh,
+            r.did_sum / r.did_runs.max(1) as f64,
             r.undefined
         );
+    }
+    let (pl, ph) = wilson(placebo.did, placebo.did_runs);
+    println!(
+        "volume, a topic's even-numbered customers against its odd-numbered ones (parallel trends by construction): did significant at 0.10 {}/{} = {:.3} [{pl:.3}, {ph:.3}], mean change {:+.4}",
+        placebo.did,
+        placebo.did_runs,
+        placebo.did as f64 / placebo.did_runs.max(1) as f64,
+        placebo.did_sum / placebo.did_runs.max(1) as f64
+    );
+    println!(
+        "by action date: significant at 0.10 before/after, did (mean change before/after, did)"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let cells: Vec<String> = dates
+            .iter()
+            .zip(&by_date)
+            .map(|(d, r)| {
+                let r = r[mi];
+                format!(
+                    "{d}: {:.3} {:.3} ({:+.4} {:+.4})",
+                    r.naive as f64 / r.runs.max(1) as f64,
+                    r.did as f64 / r.did_runs.max(1) as f64,
+                    r.naive_sum / r.runs.max(1) as f64,
+                    r.did_sum / r.did_runs.max(1) as f64
+                )
+            })
+            .collect();
+        println!("  {:<19} {}", metric.name(), cells.join("  "));
     }
 }
 

@@ -96,6 +96,20 @@ def estimate(b, lo, hi, p, relative):
 # ---------------------------------------------------------------- volume
 
 
+def larger(res, var, est):
+    """Replaces the interval and p-value of the after coefficient of `res` when the clustered
+    variance `var` is larger than the fit's own (scipy's t with the fit's df_resid)."""
+    from scipy import stats
+    if var <= res.bse[1] ** 2:
+        est["method"] = "quasi_likelihood_weekly"
+        return est
+    b, se, df = res.params[1], np.sqrt(var), res.df_resid
+    q = stats.t.ppf(0.5 + LEVEL / 2, df)
+    out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
+    out["method"] = "customer_clustered"
+    return out
+
+
 def quasi_fit(endog, exog, family):
     """A quasi-likelihood fit: the GLM, then the same GLM with its scale fixed at the Pearson
     dispersion pearson_chi2 / df_resid. (statsmodels' own scale="X2" is not that dispersion for a
@@ -105,9 +119,48 @@ def quasi_fit(endog, exog, family):
     return sm.GLM(endog, exog, family=family).fit(scale=phi, use_t=True, tol=1e-13)
 
 
+def clustered_log_var(events, weeks_b, weeks_a, start, cells):
+    """The customer-clustered variance of a log-ratio contrast, from statsmodels: a Poisson GLM
+    on one row per customer and cell (series x window, zeros included) with an offset for the
+    window's days, cov_type="cluster" by customer. `cells` lists (groups, window) pairs; the
+    contrast is after - before for the first series, minus the same for the second if any."""
+    days = {0: 7 * len(weeks_b), 1: 7 * len(weeks_a)}
+    lo_b, hi_b = start + weeks_b[0][0] * DAY, start + (weeks_b[-1][-1] + 1) * DAY
+    lo_a, hi_a = start + weeks_a[0][0] * DAY, start + (weeks_a[-1][-1] + 1) * DAY
+    ev = events.copy()
+    t = ev["at"]
+    ev["window"] = np.where((t >= lo_b) & (t < hi_b), 0, np.where((t >= lo_a) & (t < hi_a), 1, -1))
+    ev = ev[ev.window >= 0]
+    ev["cell"] = -1
+    for i, (groups, window) in enumerate(cells):
+        ev.loc[ev.group.isin(groups) & (ev.window == window), "cell"] = i
+    ev = ev[ev.cell >= 0]
+    ev["cl"] = np.where(ev.cluster >= 0, ev.cluster, -1 - np.arange(len(ev)))
+    ids = np.unique(ev.cl)
+    counts = ev.groupby(["cl", "cell"]).size()
+    rows_y, rows_x, rows_off, rows_g = [], [], [], []
+    for c in ids:
+        for i, (_, window) in enumerate(cells):
+            rows_y.append(float(counts.get((c, i), 0)))
+            x = np.zeros(len(cells))
+            x[i] = 1.0
+            rows_x.append(x)
+            rows_off.append(np.log(days[window]))
+            rows_g.append(c)
+    res = sm.GLM(np.array(rows_y), np.array(rows_x), family=sm.families.Poisson(),
+                 offset=np.array(rows_off)).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(np.array(rows_g))[0]}, tol=1e-13)
+    contrast = np.zeros(len(cells))
+    contrast[0], contrast[1] = -1.0, 1.0
+    if len(cells) == 4:
+        contrast[2], contrast[3] = 1.0, -1.0
+    return float(contrast @ res.cov_params() @ contrast)
+
+
 def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
-                data_from, data_to, min_n):
-    """counts: dict group -> array of daily counts over the bins (before then after)."""
+                data_from, data_to, min_n, events=None):
+    """counts: dict group -> array of daily counts over the bins (before then after). With
+    `events` (columns at, group, cluster), the variance is the larger of the weekly
+    quasi-likelihood one and the customer-clustered one, and the t reference keeps weeks - 2 df."""
     start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
     wb, wa = whole_weeks(before_days, total, valid)
     weeks = wb + wa
@@ -123,6 +176,9 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     res = quasi_fit(tw, X, sm.families.Poisson())
     lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
     naive = estimate(res.params[1], lo, hi, res.pvalues[1], True)
+    if events is not None:
+        var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1)])
+        naive = larger(res, var, naive)
     days_b, days_a = 7 * nb, 7 * len(wa)
     before = {"value": tw[:nb].sum() / days_b, "n": days_b, "events": int(tw[:nb].sum())}
     after = {"value": tw[nb:].sum() / days_a, "n": days_a, "events": int(tw[nb:].sum())}
@@ -154,6 +210,9 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     res = quasi_fit(endog, X[keep], sm.families.Binomial())
     lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
     did = estimate(res.params[1], lo, hi, res.pvalues[1], True)
+    if events is not None:
+        var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1), (chosen, 0), (chosen, 1)])
+        did = larger(res, var, did)
     did["controls"] = [names[g] for g in chosen]
     return {
         "name": name, "metric": "volume", "treated": treated, "linked": linked, "rule": rule,
@@ -301,6 +360,32 @@ def main():
     cases.append(volume_case("volume_null", counts, names, [3], [], {"rule": "similar", "max": 5},
                              AT, 56, 56, -(2**62), 2**62, 30))
 
+    # Volume with customers: heavy-tailed contacters (a few customers send much of a topic's
+    # volume), some joining or leaving between the windows.
+    vnames = ["t0", "t1", "t2", "t3", "t4", "t5"]
+    rows = []
+    for cust in range(1500):
+        weight = float(rng.lognormal(-1.2, 1.4))
+        first = int(rng.integers(-70, 0)) if rng.random() < 0.15 else -70
+        last = int(rng.integers(0, 70)) if rng.random() < 0.15 else 70
+        for g in range(6):
+            rate = weight * [0.3, 0.25, 0.35, 0.2, 0.3, 0.28][g] * (0.7 if g == 0 else 1.0)
+            for d in range(first, last):
+                for _ in range(int(rng.poisson(rate * (0.8 if (g == 0 and d >= 0) else 1.0) / 7.0))):
+                    rows.append((AT + d * DAY + int(rng.integers(0, DAY)), g, float("nan"), cust))
+    ev = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in ev.itertuples():
+        obs_rows.append(("volume_clustered", r.at, r.group, r.value, r.cluster))
+    vcounts = {}
+    for g in range(6):
+        sub = ev[ev.group == g]
+        k = (sub["at"] - (AT - 63 * DAY)) // DAY
+        vcounts[g] = [int((k == i).sum()) for i in range(126)]
+    case = volume_case("volume_clustered", vcounts, vnames, [0], [], {"rule": "similar", "max": 3},
+                       AT, 63, 63, -(2**62), 2**62, 30, events=ev)
+    case["clustered"] = True
+    cases.append(case)
+
     # NPS by segment, responses clustered by customer (some customers answer several times).
     seg = ["consumer", "smb", "enterprise", "public"]
     rows = []
@@ -349,7 +434,7 @@ def main():
     cases.append(cells_case("stage_time", "stage_time", df, stages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True))
 
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
-                   "nps_clustered": seg, "repeat_plain": topics, "stage_time": stages}
+                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:

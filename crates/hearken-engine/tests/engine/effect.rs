@@ -100,7 +100,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 7);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
@@ -197,6 +197,9 @@ fn every_interval_and_p_value_matches_statsmodels() {
             near_opt(est.high, &want["high"], rel, &format!("{name} {what} high"));
             let (p, pw) = (est.p_value.unwrap(), want["p_value"].as_f64().unwrap());
             near(p, pw, 1e-8, 1e-12, &format!("{name} {what} p"));
+            if let Some(m) = want.get("method").and_then(Value::as_str) {
+                assert_eq!(est.method, m, "{name} {what} method");
+            }
             assert_eq!(est.significant, Some(pw < 0.1), "{name} {what} significant");
         }
         let controls: Vec<&str> = case["did"]["controls"]
