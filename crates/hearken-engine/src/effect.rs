@@ -1161,18 +1161,19 @@ fn quasi(
     var_unit: f64,
     pearson: f64,
     weeks: usize,
-    clustered: Option<f64>,
+    clustered: Option<(f64, u64)>,
     level: Level,
     quality: &mut Quality,
 ) -> Estimate {
     let df = weeks as f64 - 2.0;
     let phi = pearson / df;
     let weekly = phi * var_unit;
-    // With customers given, the variance is the larger of the weekly one and the
-    // customer-clustered one: either source of noise alone can dominate.
-    let (var, method) = match clustered {
-        Some(c) if c > weekly => (c, "customer_clustered"),
-        _ => (weekly, "quasi_likelihood_weekly"),
+    // With customers given, the variance is the larger of the weekly one (Student t on
+    // weeks - 2 df) and the customer-clustered one (t on clusters - 1): either source of noise
+    // alone can dominate.
+    let (var, method, df) = match clustered {
+        Some((c, g)) if c > weekly => (c, "customer_clustered", g as f64 - 1.0),
+        _ => (weekly, "quasi_likelihood_weekly", df),
     };
     let mut e = infer(d, var.sqrt(), Some(df), level, true, "", quality);
     e.method = method;
@@ -1184,8 +1185,13 @@ fn quasi(
 /// method: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the events of
 /// cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster and role, as in
 /// a Poisson GLM on per-customer counts with `cov_type="cluster"`). `rows` holds the cluster and
-/// role of every event; events without a cluster are clusters of their own.
-fn clustered_log_var(rows: &mut [(u32, usize)], totals: [f64; 4], a: [f64; 4]) -> Option<f64> {
+/// role of every event; events without a cluster are clusters of their own. Returns the
+/// variance and the number of clusters.
+fn clustered_log_var(
+    rows: &mut [(u32, usize)],
+    totals: [f64; 4],
+    a: [f64; 4],
+) -> Option<(f64, u64)> {
     let k = a.iter().filter(|x| **x != 0.0).count() as f64;
     rows.sort_by_key(|r| r.0);
     let mut sum = 0.0;
@@ -1205,8 +1211,8 @@ fn clustered_log_var(rows: &mut [(u32, usize)], totals: [f64; 4], a: [f64; 4]) -
         sum += u * u;
         g += 1;
     }
-    let (g, n) = (g as f64, g as f64 * k);
-    (g > 1.0).then(|| g / (g - 1.0) * (n - 1.0) / (n - k) * sum)
+    let (gf, n) = (g as f64, g as f64 * k);
+    (g > 1).then(|| (gf / (gf - 1.0) * (n - 1.0) / (n - k) * sum, g))
 }
 
 fn volume(

@@ -96,14 +96,15 @@ def estimate(b, lo, hi, p, relative):
 # ---------------------------------------------------------------- volume
 
 
-def larger(res, var, est):
+def larger(res, clustered, est):
     """Replaces the interval and p-value of the after coefficient of `res` when the clustered
-    variance `var` is larger than the fit's own (scipy's t with the fit's df_resid)."""
+    variance is larger than the fit's own: scipy's t on clusters - 1 degrees of freedom."""
     from scipy import stats
+    var, clusters = clustered
     if var <= res.bse[1] ** 2:
         est["method"] = "quasi_likelihood_weekly"
         return est
-    b, se, df = res.params[1], np.sqrt(var), res.df_resid
+    b, se, df = res.params[1], np.sqrt(var), clusters - 1
     q = stats.t.ppf(0.5 + LEVEL / 2, df)
     out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
     out["method"] = "customer_clustered"
@@ -153,14 +154,14 @@ def clustered_log_var(events, weeks_b, weeks_a, start, cells):
     contrast[0], contrast[1] = -1.0, 1.0
     if len(cells) == 4:
         contrast[2], contrast[3] = 1.0, -1.0
-    return float(contrast @ res.cov_params() @ contrast)
+    return float(contrast @ res.cov_params() @ contrast), len(ids)
 
 
 def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
                 data_from, data_to, min_n, events=None):
     """counts: dict group -> array of daily counts over the bins (before then after). With
     `events` (columns at, group, cluster), the variance is the larger of the weekly
-    quasi-likelihood one and the customer-clustered one, and the t reference keeps weeks - 2 df."""
+    quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
     start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
     wb, wa = whole_weeks(before_days, total, valid)
     weeks = wb + wa
