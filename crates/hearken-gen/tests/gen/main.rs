@@ -1,5 +1,6 @@
 //! The generator's files read back as an importer would, and the truth checked against them.
 
+mod effect_recovery;
 mod effects;
 mod helpers;
 
