@@ -10,6 +10,11 @@
 //! kind and channel, employee suggestions, cases with transfers, loops and escalations (some still
 //! open at the end), surveys whose `overall` is a known weighted sum of the aspects, churners who
 //! complain and then go silent, and a one-week spike and a lasting improvement in two topics.
+//! Optional injected effects, each with its date and true size in the truth's `effects`: a
+//! sentiment shift of a topic, fewer repeat contacts on a topic, an NPS shift of a segment, a
+//! longer or shorter stage, a season on every topic's volume, and day-to-day volume noise
+//! (overdispersed, serially correlated counts). When they are off the output is byte for byte
+//! what it was without them (no random number is drawn for them).
 //!
 //! Determinism: customers are simulated in fixed chunks, each with its own random stream seeded
 //! from `(seed, chunk index)`, and written in chunk order, so the same config gives the same
