@@ -665,6 +665,13 @@ impl CsvRows {
                         .map(|q| String::from_utf8_lossy(q).into_owned())
                         .collect(),
                 );
+                if row2.len() != headers.len() {
+                    notes.push(format!(
+                        "the question-text row (line 2) has {} fields but the header has {}: questions are matched to columns by position, so check the delimiter and quoting",
+                        row2.len(),
+                        headers.len()
+                    ));
+                }
                 let import_ids =
                     got3 && row3.get(0).is_some_and(|v| v.starts_with(b"{\"ImportId\""));
                 if import_ids {
@@ -977,7 +984,9 @@ fn bind(
         }
     }
     if let Some(q) = questions {
-        for (c, text) in q.iter().enumerate() {
+        // The question row may have more fields than the header (a stray delimiter): a column
+        // is only bound where the header has one.
+        for (c, text) in q.iter().enumerate().take(headers.len()) {
             if used[c] || normalise(&headers[c]).ends_with("npsgroup") {
                 continue;
             }
@@ -1303,6 +1312,50 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Fuzz finding (docs/fuzzing.md): a survey file that looks like a Qualtrics export whose
+    /// question-text row has more fields than the header panicked binding the questions.
+    #[test]
+    fn a_question_row_longer_than_the_header_is_read_with_a_note() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("q.csv");
+        std::fs::write(
+            &path,
+            b"ResponseId,RecordedDate,Q1\nResponse ID,Recorded Date,How likely are you to recommend us?,extra\nR1,2024-01-02,9\n",
+        )
+        .expect("write");
+        let mut r = RowReader::open(&path, &ReadOptions::new(RecordKind::Surveys)).expect("open");
+        let row = r.next_row().expect("read").expect("a row");
+        match &row.record {
+            Ok(Record::Survey(s)) => assert_eq!(s.nps.map(|n| n.get()), Some(9)),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            r.notes()
+                .iter()
+                .any(|n| n.contains("has 4 fields but the header has 3")),
+            "{:?}",
+            r.notes()
+        );
+    }
+
+    /// A CRLF file reports a row's line as an LF file does, wherever the row is.
+    #[test]
+    fn crlf_lines_are_the_lines_of_the_same_file_with_lf() {
+        let lf = "signal_id,at,channel,kind\n\nS1,2024-01-01,web,nope\nS2,2024-01-01,web,\"a\nb\"\n\nS3,2024-01-01,web,nope";
+        let crlf = lf.replace('\n', "\r\n");
+        let lines = |bytes: &[u8]| -> Vec<u64> {
+            read_all(bytes, "s.csv", RecordKind::Signals)
+                .expect("read")
+                .iter()
+                .map(|r| r.line)
+                .collect()
+        };
+        assert_eq!(lines(lf.as_bytes()), vec![3, 4, 7]);
+        assert_eq!(lines(crlf.as_bytes()), vec![3, 4, 7]);
+        let crlf_end = format!("{crlf}\r\n");
+        assert_eq!(lines(crlf_end.as_bytes()), vec![3, 4, 7]);
     }
 
     proptest::proptest! {

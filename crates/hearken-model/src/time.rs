@@ -35,6 +35,10 @@ pub enum DateOrder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants [`Timestamp::parse`] accepts.
+const MIN_SECS: i64 = -62_135_596_800;
+const MAX_SECS: i64 = 253_402_300_799;
+
 const HINT: &str =
     "write ISO 8601, e.g. 2024-03-05 or 2024-03-05T14:30:00Z, or set date_format in the mapping";
 
@@ -52,7 +56,35 @@ impl Timestamp {
         civil_to_days(year, month, day).map(|d| Timestamp(d * 86_400))
     }
 
+    /// Reads a date or time as the options say. Whatever the form, the result is within the
+    /// years 1 to 9999 (UTC), the range RFC 3339 can write and Hearken reads back: a signed or
+    /// five-digit year is refused, never stored.
     pub fn parse(field: &str, value: &str, opts: &DateOptions) -> Result<Timestamp, FieldError> {
+        let ts = Timestamp::parse_any(field, value, opts)?;
+        if (MIN_SECS..=MAX_SECS).contains(&ts.0) {
+            return Ok(ts);
+        }
+        let year = DateTime::from_timestamp(ts.0, 0).map_or_else(
+            || {
+                if ts.0 < 0 {
+                    "before year -262143".to_string()
+                } else {
+                    "after year 262142".to_string()
+                }
+            },
+            |d| format!("year {}", chrono::Datelike::year(&d)),
+        );
+        Err(FieldError::new(
+            field,
+            value,
+            format!("is outside the years 1 to 9999 (it reads as {year} UTC)"),
+        )
+        .with_hint(
+            "check the year: a date needs a year of four digits, without a sign; with date_format \"epoch\" or \"%s\", check the column holds seconds",
+        ))
+    }
+
+    fn parse_any(field: &str, value: &str, opts: &DateOptions) -> Result<Timestamp, FieldError> {
         let v = value.trim();
         if v.is_empty() {
             return Err(FieldError::new(field, value, "is empty").with_hint(HINT));
@@ -404,8 +436,10 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+/// A run of at most nine ASCII digits as a number (nine digits always fit a `u32`); None for
+/// anything else, so no part of a date can overflow.
 fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
     Some(b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
@@ -763,10 +797,76 @@ mod tests {
         assert!(with("%Q").check().is_err());
     }
 
+    /// Fuzz findings (docs/fuzzing.md): a signed or five-digit year, and a number read with
+    /// `%s`, gave instants outside the years 1 to 9999, which print as RFC 3339 that does not
+    /// read back.
+    #[test]
+    fn years_outside_1_to_9999_are_refused_with_a_reason() {
+        let with = |order: Option<DateOrder>, format: Option<&str>| DateOptions {
+            order,
+            format: format.map(str::to_string),
+            ..DateOptions::default()
+        };
+        for (value, opts) in [
+            ("6 Mar -2", DateOptions::default()),
+            ("06 Mar +18671", DateOptions::default()),
+            ("Mar6-46020", DateOptions::default()),
+            ("Mar 05,-06", with(Some(DateOrder::Mdy), None)),
+            ("888888888888", with(None, Some("%s"))),
+            ("0001-01-01T00:00:00+01:00", DateOptions::default()),
+            ("9999-12-31T23:00:00-05:00", DateOptions::default()),
+        ] {
+            let e = Timestamp::parse("at", value, &opts)
+                .expect_err(&format!("{value} must be refused"));
+            assert!(
+                e.reason.contains("outside the years 1 to 9999"),
+                "{value}: {e}"
+            );
+            assert!(e.hint.is_some(), "{value}");
+        }
+        // The edges themselves are read, and print as RFC 3339 that reads back.
+        for v in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            let t = ts(v).unwrap();
+            assert_eq!(t.to_rfc3339(), v);
+        }
+    }
+
+    /// Fuzz finding: a long numeric part (`1-1-2024030514300000`) overflowed a `u32` in debug
+    /// builds. It is now simply not a date.
+    #[test]
+    fn long_digit_runs_do_not_overflow() {
+        for v in [
+            "1-1-2024030514300000",
+            "1--22222222222",
+            "99999999999-01-01",
+            "2024-01-01T99999999999:00",
+            "4294967296/1/2024",
+        ] {
+            assert!(ts(v).is_err(), "{v}");
+        }
+        assert_eq!(digits(b"999999999"), Some(999_999_999));
+        assert_eq!(digits(b"4294967295"), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(s in "\\PC{0,40}") {
             let _ = ts(&s);
+        }
+
+        /// Whatever is accepted prints as RFC 3339 and reads back as the same instant (the
+        /// fuzz target `dates`' property), for every kind of options.
+        #[test]
+        fn accepted_dates_read_back(s in "[0-9A-Za-z:+,./ -]{1,30}", sel in 0u8..=255) {
+            const FORMATS: &[&str] = &["%d-%m-%Y %H:%M", "%a %b %d %H:%M:%S %z %Y", "%s", "%Y%m%d%H%M%S", "%e %B %Y"];
+            let opts = DateOptions {
+                order: match sel % 3 { 0 => None, 1 => Some(DateOrder::Dmy), _ => Some(DateOrder::Mdy) },
+                format: (sel & 0x08 != 0).then(|| FORMATS[usize::from(sel >> 4) % FORMATS.len()].to_string()),
+                utc_offset_minutes: [0, 60, -420, 840][usize::from((sel >> 2) & 3)],
+            };
+            if let Ok(t) = Timestamp::parse("at", &s, &opts) {
+                proptest::prop_assert_eq!(ts(&t.to_rfc3339()).unwrap(), t);
+            }
         }
 
         #[test]
