@@ -18,7 +18,11 @@ mod tokens;
 
 pub use error::StoreError;
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
-pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
+pub use import::{
+    BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
+    ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+    RejectedRow, SkipCount,
+};
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
