@@ -6,10 +6,11 @@
 //!
 //! Built for group commit. [`IngestBatch::parse`] does everything that needs no store (reading,
 //! identity, enrichment) and can run on any thread; [`Store::ingest_many`] writes several
-//! batches in ONE transaction, each in a savepoint of its own (a batch that fails leaves the
-//! others), and tells each batch its result only once the transaction is committed (and, by
-//! default, synced to disk: `synchronous = FULL` for the commit). A process killed during the
-//! write leaves the whole group or none of it.
+//! batches in ONE transaction and tells each batch its result only once the transaction is
+//! committed (and, by default, synced to disk: `synchronous = FULL` for the commit). A batch
+//! refused before it writes (a reused idempotency key) fails alone; a database error fails the
+//! group (no savepoints: they would copy every page a batch touches). A process killed during
+//! the write leaves the whole group or none of it.
 //!
 //! Recorded as imports: one per sender (`who`, an API token's name), kind and UTC day, named
 //! `api (<who>)`, whose counts grow with every batch and always reconcile. A rejected row is a
@@ -26,7 +27,9 @@
 //! the same row again (same content, or the same id) in a later batch is a duplicate (or a
 //! conflict, quarantined), as in a re-import.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 
 use hearken_ingest::{IngestError, ReadOptions, RowReader};
 use hearken_model::RecordKind;
@@ -274,10 +277,10 @@ impl Store {
             .unwrap_or_else(|| Err(IngestFailure::Commit("no result".into())))
     }
 
-    /// Writes a group of batches in one transaction, each batch in a savepoint of its own, and
-    /// returns each batch's result, in order, once the transaction is committed. A batch that
-    /// fails (a reused idempotency key, a database error) is rolled back alone; a commit that
-    /// fails fails every batch, and nothing of the group is stored.
+    /// Writes a group of batches in one transaction and returns each batch's result, in order,
+    /// once the transaction is committed. A batch refused before it writes anything (a reused
+    /// idempotency key) fails alone; a database error while writing, or a commit that fails,
+    /// fails every batch of the group, and nothing of it is stored.
     pub fn ingest_many(
         &mut self,
         batches: Vec<IngestBatch>,
@@ -310,19 +313,21 @@ impl Store {
         &mut self,
         batches: Vec<IngestBatch>,
         settings: &IngestSettings,
-    ) -> Result<Vec<Result<IngestReport, IngestFailure>>, StoreError> {
+    ) -> Result<Vec<Result<IngestReport, IngestFailure>>, IngestFailure> {
         // The statements of every kind run once per row or entity: cached, so a group of
         // one-row batches prepares nothing.
         self.conn.set_prepared_statement_cache_capacity(64);
         if settings.durable {
-            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.conn
+                .pragma_update(None, "synchronous", "FULL")
+                .map_err(StoreError::from)?;
         }
         let result = self.ingest_transaction(batches, settings);
         if settings.durable {
             // Back to the store's setting for everything else.
             let restored = self.conn.pragma_update(None, "synchronous", "NORMAL");
             if result.is_ok() {
-                restored?;
+                restored.map_err(StoreError::from)?;
             }
         }
         result
@@ -332,28 +337,31 @@ impl Store {
         &mut self,
         batches: Vec<IngestBatch>,
         settings: &IngestSettings,
-    ) -> Result<Vec<Result<IngestReport, IngestFailure>>, StoreError> {
+    ) -> Result<Vec<Result<IngestReport, IngestFailure>>, IngestFailure> {
         let at = now();
         let expired = at - i64::from(settings.key_ttl_days) * 86_400;
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?;
         let conn = &self.conn;
-        let body = || -> Result<Vec<Result<IngestReport, IngestFailure>>, StoreError> {
-            conn.prepare_cached("DELETE FROM ingest_keys WHERE created_at < ?1")?
-                .execute([expired])?;
+        let body = || -> Result<Vec<Result<IngestReport, IngestFailure>>, IngestFailure> {
+            conn.prepare_cached("DELETE FROM ingest_keys WHERE created_at < ?1")
+                .and_then(|mut s| s.execute([expired]))
+                .map_err(StoreError::from)?;
             let mut results = Vec::with_capacity(batches.len());
+            let mut group = Group::default();
             for batch in batches {
-                conn.execute_batch("SAVEPOINT batch")?;
-                match write_batch(conn, &batch, at, expired) {
-                    Ok(report) => {
-                        conn.execute_batch("RELEASE batch")?;
-                        results.push(Ok(report));
-                    }
-                    Err(e) => {
-                        conn.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
+                // A batch is refused (a reused key) before it writes anything; any other
+                // failure is the database's, and fails the whole group.
+                match group.write(conn, &batch, at, expired) {
+                    Ok(report) => results.push(Ok(report)),
+                    Err(e @ (IngestFailure::KeyReused { .. } | IngestFailure::Kind { .. })) => {
                         results.push(Err(e));
                     }
+                    Err(e) => return Err(e),
                 }
             }
+            group.finish(conn, at)?;
             Ok(results)
         };
         let results = match body() {
@@ -365,7 +373,7 @@ impl Store {
         };
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+            return Err(StoreError::from(e).into());
         }
         for r in results.iter().flatten() {
             tracing::debug!(
@@ -381,223 +389,318 @@ impl Store {
     }
 }
 
-/// The import that records `who`'s rows of `kind` on the day of `at`, created when needed, and
-/// how many rows it has read (the last quarantine ordinal).
-fn rolling_import(
-    conn: &rusqlite::Connection,
-    kind: RecordKind,
-    who: &str,
-    at: i64,
-) -> Result<(i64, String, u64), StoreError> {
-    let day = hearken_model::Timestamp::from_unix(at).date_string();
-    let fingerprint = format!("api:{kind}:{day}:{who}");
-    let found: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT id, read FROM imports WHERE fingerprint = ?1 AND kind = ?2 AND source = 'api'
-             ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![fingerprint, kind.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    if let Some((id, read)) = found {
-        return Ok((id, fingerprint, read.max(0) as u64));
-    }
-    conn.prepare_cached(
-        "INSERT INTO imports (kind, file, fingerprint, started_at, finished_at, pid, host,
-                              heartbeat_at, source, who)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?4, 'api', ?7)",
-    )?
-    .execute(params![
-        kind.as_str(),
-        format!("api ({who})"),
-        fingerprint,
-        at,
-        i64::from(std::process::id()),
-        crate::store::host_name(),
-        who
-    ])?;
-    Ok((conn.last_insert_rowid(), fingerprint, 0))
+/// An import that records a sender's rows of one kind on one day, as the group sees it.
+struct Rolling {
+    id: i64,
+    fingerprint: String,
+    /// Rows read by it so far: the last quarantine ordinal.
+    read: u64,
+    /// What the group's batches add to its counts, written once before the commit.
+    counts: ImportCounts,
+    skips: HashMap<String, u64>,
 }
 
-fn write_batch(
-    conn: &rusqlite::Connection,
-    batch: &IngestBatch,
-    at: i64,
-    expired: i64,
-) -> Result<IngestReport, IngestFailure> {
-    let who = batch.meta.who.as_str();
-    if let Some(key) = &batch.meta.idempotency_key {
-        let first: Option<(String, String)> = conn
+/// What the batches of one group share: their imports, the ids of the entities they resolved,
+/// and whether open quarantine entries may be settled by the ids they store. Everything is
+/// written in the group's transaction, so nothing here outlives it.
+#[derive(Default)]
+struct Group {
+    imports: HashMap<(RecordKind, String), Rolling>,
+    customers: FxHashMap<String, i64>,
+    products: FxHashMap<String, i64>,
+    agents: FxHashMap<String, i64>,
+    cases: FxHashMap<String, i64>,
+    /// Per kind: whether open quarantine entries with ids exist (looked up once).
+    open_keys: HashMap<RecordKind, bool>,
+}
+
+impl Group {
+    /// The import that records `who`'s rows of `kind` on the day of `at`, created when needed.
+    fn rolling(
+        &mut self,
+        conn: &rusqlite::Connection,
+        kind: RecordKind,
+        who: &str,
+        at: i64,
+    ) -> Result<&mut Rolling, StoreError> {
+        let entry = self.imports.entry((kind, who.to_string()));
+        let rolling = match entry {
+            std::collections::hash_map::Entry::Occupied(o) => return Ok(o.into_mut()),
+            std::collections::hash_map::Entry::Vacant(v) => v,
+        };
+        let day = hearken_model::Timestamp::from_unix(at).date_string();
+        let fingerprint = format!("api:{kind}:{day}:{who}");
+        let found: Option<(i64, i64)> = conn
             .prepare_cached(
-                "SELECT request, result FROM ingest_keys WHERE who = ?1 AND key = ?2
-                 AND created_at >= ?3",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![who, key, expired], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
+                "SELECT id, read FROM imports WHERE fingerprint = ?1 AND kind = ?2
+                 AND source = 'api' ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![fingerprint, kind.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
             })
-            .map_err(StoreError::from)?;
-        if let Some((request, result)) = first {
-            if request != batch.request {
-                return Err(IngestFailure::KeyReused { key: key.clone() });
+            .optional()?;
+        let (id, read) = match found {
+            Some((id, read)) => (id, read.max(0) as u64),
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO imports (kind, file, fingerprint, started_at, finished_at, pid,
+                                          host, heartbeat_at, source, who)
+                     VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?4, 'api', ?7)",
+                )?
+                .execute(params![
+                    kind.as_str(),
+                    format!("api ({who})"),
+                    fingerprint,
+                    at,
+                    i64::from(std::process::id()),
+                    crate::store::host_name(),
+                    who
+                ])?;
+                (conn.last_insert_rowid(), 0)
             }
-            let mut report: IngestReport = serde_json::from_str(&result).map_err(|e| {
-                IngestFailure::Internal(format!(
-                    "the stored result of idempotency key '{key}' cannot be read: {e}"
-                ))
-            })?;
-            report.replayed = true;
-            return Ok(report);
-        }
+        };
+        Ok(rolling.insert(Rolling {
+            id,
+            fingerprint,
+            read,
+            counts: ImportCounts::default(),
+            skips: HashMap::new(),
+        }))
     }
-    let (import_id, fingerprint, read_before) = rolling_import(conn, batch.kind, who, at)?;
-    let origin = if batch.meta.origin.is_empty() {
-        "api"
-    } else {
-        batch.meta.origin.as_str()
-    };
-    let insert = event_insert_sql(batch.kind).ok_or(IngestFailure::Kind { kind: batch.kind })?;
-    let mut writer = Writer {
-        insert: Some(conn.prepare_cached(insert).map_err(StoreError::from)?),
-        stubs: [
-            conn.prepare_cached(Entity::Customer.stub_sql().0)
-                .map_err(StoreError::from)?,
-            conn.prepare_cached(Entity::Product.stub_sql().0)
-                .map_err(StoreError::from)?,
-            conn.prepare_cached(Entity::Agent.stub_sql().0)
-                .map_err(StoreError::from)?,
-            conn.prepare_cached(Entity::Case.stub_sql().0)
-                .map_err(StoreError::from)?,
-        ],
-        conn,
-        kind: batch.kind,
-        import_id,
-        file: origin,
-        fingerprint: &fingerprint,
-        same: SameSource::Keys(HashSet::new()),
-        customers: Default::default(),
-        products: Default::default(),
-        agents: Default::default(),
-        cases: Default::default(),
-        batch: u64::MAX,
-        open: false,
-        pending: ImportCounts::default(),
-        pending_skips: Default::default(),
-        skips: Default::default(),
-        seq: read_before,
-    };
-    let mut counts = ImportCounts::default();
-    let mut rejected = Vec::new();
-    let mut stored_keys = Vec::new();
-    for (index, p) in batch.rows.iter().enumerate() {
-        let before = counts.stored;
-        if let Some(e) = writer.write_one(p, &mut counts)? {
-            rejected.push(RejectedRow {
-                index: index as u64,
-                line: p.row.line,
-                field: e.field,
-                value: e.value,
-                reason: e.reason,
-            });
-        } else if counts.stored > before
-            && let Some(ident) = &p.ident
-            && !ident.hashed
+
+    fn write(
+        &mut self,
+        conn: &rusqlite::Connection,
+        batch: &IngestBatch,
+        at: i64,
+        expired: i64,
+    ) -> Result<IngestReport, IngestFailure> {
+        let who = batch.meta.who.as_str();
+        if let Some(key) = &batch.meta.idempotency_key {
+            let first: Option<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT request, result FROM ingest_keys WHERE who = ?1 AND key = ?2
+                     AND created_at >= ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![who, key, expired], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(StoreError::from)?;
+            if let Some((request, result)) = first {
+                if request != batch.request {
+                    return Err(IngestFailure::KeyReused { key: key.clone() });
+                }
+                let mut report: IngestReport = serde_json::from_str(&result).map_err(|e| {
+                    IngestFailure::Internal(format!(
+                        "the stored result of idempotency key '{key}' cannot be read: {e}"
+                    ))
+                })?;
+                report.replayed = true;
+                return Ok(report);
+            }
+        }
+        let insert =
+            event_insert_sql(batch.kind).ok_or(IngestFailure::Kind { kind: batch.kind })?;
+        let origin = if batch.meta.origin.is_empty() {
+            "api"
+        } else {
+            batch.meta.origin.as_str()
+        };
+        let (import_id, fingerprint, read_before) = {
+            let r = self.rolling(conn, batch.kind, who, at)?;
+            (r.id, r.fingerprint.clone(), r.read)
+        };
+        let mut writer = Writer {
+            insert: Some(conn.prepare_cached(insert).map_err(StoreError::from)?),
+            stubs: [
+                conn.prepare_cached(Entity::Customer.stub_sql().0)
+                    .map_err(StoreError::from)?,
+                conn.prepare_cached(Entity::Product.stub_sql().0)
+                    .map_err(StoreError::from)?,
+                conn.prepare_cached(Entity::Agent.stub_sql().0)
+                    .map_err(StoreError::from)?,
+                conn.prepare_cached(Entity::Case.stub_sql().0)
+                    .map_err(StoreError::from)?,
+            ],
+            conn,
+            kind: batch.kind,
+            import_id,
+            file: origin,
+            fingerprint: &fingerprint,
+            same: SameSource::Keys(HashSet::new()),
+            // The entities resolved by the group's earlier batches, given back below.
+            customers: std::mem::take(&mut self.customers),
+            products: std::mem::take(&mut self.products),
+            agents: std::mem::take(&mut self.agents),
+            cases: std::mem::take(&mut self.cases),
+            batch: u64::MAX,
+            open: false,
+            pending: ImportCounts::default(),
+            pending_skips: Default::default(),
+            skips: Default::default(),
+            seq: read_before,
+        };
+        let mut counts = ImportCounts::default();
+        let mut rejected = Vec::new();
+        let mut stored_keys = Vec::new();
+        let mut keyed_quarantine = false;
+        let mut failure = None;
+        for (index, p) in batch.rows.iter().enumerate() {
+            let before = counts.stored;
+            match writer.write_one(p, &mut counts) {
+                Ok(Some(e)) => {
+                    keyed_quarantine |= p.row.record.is_err() && p.row.key.is_some();
+                    rejected.push(RejectedRow {
+                        index: index as u64,
+                        line: p.row.line,
+                        field: e.field,
+                        value: e.value,
+                        reason: e.reason,
+                    });
+                }
+                Ok(None) => {
+                    if counts.stored > before
+                        && let Some(ident) = &p.ident
+                        && !ident.hashed
+                    {
+                        stored_keys.push(ident.key.clone());
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        self.customers = std::mem::take(&mut writer.customers);
+        self.products = std::mem::take(&mut writer.products);
+        self.agents = std::mem::take(&mut writer.agents);
+        self.cases = std::mem::take(&mut writer.cases);
+        let skips = std::mem::take(&mut writer.pending_skips);
+        drop(writer);
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        debug_assert!(counts.reconciles());
         {
-            stored_keys.push(ident.key.clone());
+            let r = self.rolling(conn, batch.kind, who, at)?;
+            r.read += counts.read;
+            r.counts.add(&counts);
+            for (reason, rows) in skips {
+                *r.skips.entry(reason.to_string()).or_default() += rows;
+            }
         }
+        let open = match self.open_keys.get(&batch.kind) {
+            Some(&open) => open,
+            None => {
+                let open = open_keyed_entries(conn, batch.kind)?;
+                self.open_keys.insert(batch.kind, open);
+                open
+            }
+        };
+        let resolved = if open {
+            resolve_stored(conn, batch.kind, import_id, read_before, &stored_keys, at)?
+        } else {
+            0
+        };
+        if keyed_quarantine {
+            self.open_keys.insert(batch.kind, true);
+        }
+        let mut skipped_reasons: Vec<SkipCount> = batch
+            .skipped
+            .iter()
+            .filter(|(_, rows)| *rows > 0)
+            .map(|(reason, rows)| SkipCount {
+                reason: reason.clone(),
+                rows: *rows,
+            })
+            .collect();
+        skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
+        let report = IngestReport {
+            import_id,
+            kind: batch.kind,
+            counts,
+            rejected,
+            skipped_reasons,
+            resolved,
+            notes: batch.notes.clone(),
+            replayed: false,
+        };
+        if let Some(key) = &batch.meta.idempotency_key {
+            let json = serde_json::to_string(&report).map_err(|e| {
+                IngestFailure::Internal(format!("cannot record idempotency key '{key}': {e}"))
+            })?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO ingest_keys (who, key, request, created_at, import_id, result)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| s.execute(params![who, key, batch.request, at, import_id, json]))
+            .map_err(StoreError::from)?;
+        }
+        Ok(report)
     }
-    debug_assert!(counts.reconciles());
-    conn.prepare_cached(
-        "UPDATE imports SET read = read + ?1, stored = stored + ?2, duplicates = duplicates + ?3,
-         quarantined = quarantined + ?4, skipped = skipped + ?5, heartbeat_at = ?6,
-         finished_at = ?6 WHERE id = ?7",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            counts.read as i64,
-            counts.stored as i64,
-            counts.duplicates as i64,
-            counts.quarantined as i64,
-            counts.skipped as i64,
-            at,
-            import_id
-        ])
-    })
-    .map_err(StoreError::from)?;
-    for (reason, rows) in &writer.pending_skips {
-        conn.prepare_cached(
-            "INSERT INTO import_skips (import_id, reason, rows) VALUES (?1, ?2, ?3)
-             ON CONFLICT (import_id, reason) DO UPDATE SET rows = rows + excluded.rows",
-        )
-        .and_then(|mut s| s.execute(params![import_id, reason.as_ref(), *rows as i64]))
-        .map_err(StoreError::from)?;
+
+    /// Adds what the group's batches read to their imports' counts (in the group's transaction,
+    /// so the counts commit with the rows they count).
+    fn finish(&self, conn: &rusqlite::Connection, at: i64) -> Result<(), StoreError> {
+        for r in self.imports.values() {
+            let c = r.counts;
+            conn.prepare_cached(
+                "UPDATE imports SET read = read + ?1, stored = stored + ?2,
+                 duplicates = duplicates + ?3, quarantined = quarantined + ?4,
+                 skipped = skipped + ?5, heartbeat_at = ?6, finished_at = ?6 WHERE id = ?7",
+            )?
+            .execute(params![
+                c.read as i64,
+                c.stored as i64,
+                c.duplicates as i64,
+                c.quarantined as i64,
+                c.skipped as i64,
+                at,
+                r.id
+            ])?;
+            for (reason, rows) in &r.skips {
+                conn.prepare_cached(
+                    "INSERT INTO import_skips (import_id, reason, rows) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (import_id, reason) DO UPDATE SET rows = rows + excluded.rows",
+                )?
+                .execute(params![r.id, reason, *rows as i64])?;
+            }
+        }
+        Ok(())
     }
-    drop(writer);
-    let resolved = resolve_stored(conn, batch.kind, import_id, &stored_keys, at)?;
-    let mut skipped_reasons: Vec<SkipCount> = batch
-        .skipped
-        .iter()
-        .filter(|(_, rows)| *rows > 0)
-        .map(|(reason, rows)| SkipCount {
-            reason: reason.clone(),
-            rows: *rows,
-        })
-        .collect();
-    skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
-    let report = IngestReport {
-        import_id,
-        kind: batch.kind,
-        counts,
-        rejected,
-        skipped_reasons,
-        resolved,
-        notes: batch.notes.clone(),
-        replayed: false,
-    };
-    if let Some(key) = &batch.meta.idempotency_key {
-        let json = serde_json::to_string(&report).map_err(|e| {
-            IngestFailure::Internal(format!("cannot record idempotency key '{key}': {e}"))
-        })?;
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO ingest_keys (who, key, request, created_at, import_id, result)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .and_then(|mut s| s.execute(params![who, key, batch.request, at, import_id, json]))
-        .map_err(StoreError::from)?;
-    }
-    Ok(report)
 }
 
-/// Closes open quarantine entries (of any import) whose row's id this batch stored, as a file
-/// import does at its end. Only when there are open entries with ids at all (the common case
-/// is none, and then it costs one lookup).
-fn resolve_stored(
-    conn: &rusqlite::Connection,
-    kind: RecordKind,
-    import_id: i64,
-    keys: &[String],
-    at: i64,
-) -> Result<u64, StoreError> {
-    if keys.is_empty() {
-        return Ok(0);
-    }
-    let open: bool = conn
+/// Whether any open quarantine entry of `kind` has an id a stored row could settle.
+fn open_keyed_entries(conn: &rusqlite::Connection, kind: RecordKind) -> Result<bool, StoreError> {
+    Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND kind = ?1
              AND ext_key IS NOT NULL)",
         )?
-        .query_row([kind.as_str()], |r| r.get(0))?;
-    if !open {
-        return Ok(0);
-    }
+        .query_row([kind.as_str()], |r| r.get(0))?)
+}
+
+/// Closes open quarantine entries whose row's id this batch stored, as a file import does at
+/// its end: entries of other imports, and of earlier batches of this one (ordinals up to
+/// `before`).
+fn resolve_stored(
+    conn: &rusqlite::Connection,
+    kind: RecordKind,
+    import_id: i64,
+    before: u64,
+    keys: &[String],
+    at: i64,
+) -> Result<u64, StoreError> {
     let mut n = 0;
     let mut update = conn.prepare_cached(
         "UPDATE quarantine SET resolved_at = ?1, resolution = 'stored', resolved_by = ?2
-         WHERE resolved_at IS NULL AND kind = ?3 AND ext_key = ?4 AND import_id <> ?2",
+         WHERE resolved_at IS NULL AND kind = ?3 AND ext_key = ?4
+         AND (import_id <> ?2 OR seq <= ?5)",
     )?;
     for key in keys {
-        n += update.execute(params![at, import_id, kind.as_str(), key])?;
+        n += update.execute(params![at, import_id, kind.as_str(), key, before as i64])?;
     }
     Ok(n as u64)
 }

@@ -627,3 +627,61 @@ fn a_process_killed_during_a_group_write_leaves_all_of_it_or_none() {
         .expect("read");
     assert_eq!(read, total);
 }
+
+#[test]
+fn a_row_sent_again_correctly_settles_its_quarantine_entry() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("h.db");
+    let mut store = Store::open(&db).expect("store");
+    // Bad in a file, and bad in an earlier request.
+    let path = dir.path().join("s.jsonl");
+    std::fs::write(
+        &path,
+        r#"{"signal_id": "X1", "at": "never", "channel": "web", "kind": "other"}"#,
+    )
+    .expect("write");
+    store
+        .import_file(
+            &path,
+            &ReadOptions::new(RecordKind::Signals),
+            10,
+            &mut |_| {},
+        )
+        .expect("import");
+    let first = ingest(
+        &mut store,
+        batch(
+            RecordKind::Signals,
+            r#"{"signal_id": "X2", "at": "never", "channel": "web", "kind": "other"}"#,
+            "zendesk",
+            None,
+        ),
+    );
+    assert_eq!(first.counts.quarantined, 1);
+    let open = || {
+        count(
+            &db,
+            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL",
+        )
+    };
+    assert_eq!(open(), 2);
+    let fixed = ingest(
+        &mut store,
+        batch(
+            RecordKind::Signals,
+            r#"[{"signal_id": "X1", "at": "2024-01-01", "channel": "web", "kind": "other"},
+                {"signal_id": "X2", "at": "2024-01-01", "channel": "web", "kind": "other"}]"#,
+            "zendesk",
+            None,
+        ),
+    );
+    assert_eq!((fixed.counts.stored, fixed.resolved), (2, 2));
+    assert_eq!(open(), 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM quarantine WHERE resolution = 'stored'"
+        ),
+        2
+    );
+}
