@@ -9,6 +9,7 @@ mod import_real;
 mod import_store;
 mod query_help;
 mod query_parity;
+mod real_exports;
 
 use std::io::Write;
 
