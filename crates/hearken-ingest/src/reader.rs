@@ -994,13 +994,23 @@ fn find_column(headers: &[String], name: &str) -> Option<usize> {
     })
 }
 
+/// A CSV reading error in words. Rows are read as bytes with any number of fields, so only a
+/// read error is expected here; the rest are said in words all the same.
 fn csv_error(path: &Path, line: u64, e: csv::Error, limit: usize) -> IngestError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => read_error(path, line, io, limit),
-        other => IngestError::Format {
-            path: path.to_path_buf(),
-            message: format!("line {line}: {other:?}"),
-        },
+    let message = match e.into_kind() {
+        csv::ErrorKind::Io(io) => return read_error(path, line, io, limit),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not valid UTF-8; save the file as \"CSV UTF-8\" or name its encoding in the mapping",
+            err.field() + 1
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields where {expected_len} were expected"),
+        _ => "cannot be read as CSV: check the delimiter and quoting".to_string(),
+    };
+    IngestError::Format {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
     }
 }
 
@@ -1204,6 +1214,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A CSV error is said in words, never as the library's Debug form.
+    #[test]
+    fn csv_errors_are_said_in_words() {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&b"a,b\n1\n"[..]);
+        let mut rec = csv::ByteRecord::new();
+        rdr.read_byte_record(&mut rec).expect("first row");
+        let e = rdr.read_byte_record(&mut rec).expect_err("unequal lengths");
+        let message = csv_error(Path::new("f.csv"), 2, e, 1 << 10).to_string();
+        assert_eq!(
+            message,
+            "f.csv: line 2: has 1 fields where 2 were expected"
+        );
     }
 
     /// Fuzz finding (docs/fuzzing.md): a survey file that looks like a Qualtrics export whose
