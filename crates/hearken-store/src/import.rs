@@ -35,7 +35,7 @@ mod ingest;
 mod pipeline;
 pub use ingest::{
     BatchLimits, BatchMeta, INGEST_KINDS, IngestBatch, IngestFailure, IngestReport, IngestSettings,
-    RejectedRow,
+    MAX_IDEMPOTENCY_KEY, RejectedRow,
 };
 use pipeline::Prepared;
 

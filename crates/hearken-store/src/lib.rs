@@ -21,7 +21,7 @@ pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{
     BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
     ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
-    RejectedRow, SkipCount,
+    MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
 };
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use schema::current_version;

@@ -41,6 +41,9 @@ use crate::identity::identity;
 use crate::import::pipeline::Prepared;
 use crate::{Store, StoreError};
 
+/// Longest idempotency key accepted, in characters.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
 /// Kinds that can be ingested.
 pub const INGEST_KINDS: &[RecordKind] = &[
     RecordKind::Signals,
@@ -169,6 +172,10 @@ pub enum IngestFailure {
         "idempotency key '{key}' was first used for another request (other rows or another kind): send new rows with a new key"
     )]
     KeyReused { key: String },
+    #[error(
+        "the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters, without control characters"
+    )]
+    BadKey,
     #[error("{0}")]
     Store(#[from] StoreError),
     /// Something the store wrote cannot be read back.
@@ -194,6 +201,13 @@ impl IngestBatch {
         let kind = opts.kind;
         if !INGEST_KINDS.contains(&kind) {
             return Err(IngestFailure::Kind { kind });
+        }
+        if let Some(key) = &meta.idempotency_key
+            && (key.is_empty()
+                || key.chars().count() > MAX_IDEMPOTENCY_KEY
+                || key.chars().any(char::is_control))
+        {
+            return Err(IngestFailure::BadKey);
         }
         match body.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{' | b'[') => {}

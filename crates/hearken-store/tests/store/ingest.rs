@@ -295,6 +295,16 @@ fn bodies_that_are_not_rows_are_refused_whole() {
         parse(one.as_bytes(), 3, RecordKind::Customers),
         Err(IngestFailure::Kind { .. })
     ));
+    for key in ["", "a\nb", &"k".repeat(256)] {
+        let meta = BatchMeta {
+            idempotency_key: Some(key.to_string()),
+            ..BatchMeta::new("t")
+        };
+        assert!(matches!(
+            IngestBatch::parse(one.as_bytes(), &opts, meta, BatchLimits::default()),
+            Err(IngestFailure::BadKey)
+        ));
+    }
     // One pretty-printed object is one row.
     let pretty = "{\n  \"at\": \"2024-01-01\",\n  \"channel\": \"web\",\n  \"kind\": \"other\"\n}";
     let b = IngestBatch::parse(
