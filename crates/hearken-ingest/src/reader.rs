@@ -1226,10 +1226,7 @@ mod tests {
         rdr.read_byte_record(&mut rec).expect("first row");
         let e = rdr.read_byte_record(&mut rec).expect_err("unequal lengths");
         let message = csv_error(Path::new("f.csv"), 2, e, 1 << 10).to_string();
-        assert_eq!(
-            message,
-            "f.csv: line 2: has 1 fields where 2 were expected"
-        );
+        assert_eq!(message, "f.csv: line 2: has 1 fields where 2 were expected");
     }
 
     /// Fuzz finding (docs/fuzzing.md): a survey file that looks like a Qualtrics export whose
