@@ -58,7 +58,9 @@ pub fn mapping(b: u8, kind: RecordKind) -> Option<Mapping> {
              [values.csat]\n\"Very satisfied\" = \"5\"\n\"Satisfied\" = \"4\"\n"
         }
         (3, _) => "delimiter = \"\\t\"\ndate_order = \"mdy\"\nutc_offset_minutes = -420\n",
-        (5, _) => "encoding = \"windows-1252\"\ntimezone = \"America/Denver\"\ndecimal = \",\"\nthousands = \".\"\n",
+        (5, _) => {
+            "encoding = \"windows-1252\"\ntimezone = \"America/Denver\"\ndecimal = \",\"\nthousands = \".\"\n"
+        }
         (6, RecordKind::Signals) => {
             "[columns]\nsignal_id = \"id\"\nat = \"created_at\"\nchannel = \"via.channel\"\n\
              topic = \"custom_fields[id=7].value\"\nstage = \"tags[0]\"\n\
