@@ -285,6 +285,20 @@ pub fn normalise(name: &str) -> String {
 /// The prefix that marks a survey aspect column (`aspect_service`).
 pub const ASPECT_PREFIX: &str = "aspect";
 
+/// The aspect a survey column or key names (`aspect_service` → `service`), if it names one: the
+/// header as written after the prefix, or its folded form where the prefix is not a clean cut of
+/// it (`Aspect-€Price`). Never slices inside a character: headers are arbitrary text.
+pub fn aspect_name(header: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let n = normalise(header);
+    let rest = n.strip_prefix(ASPECT_PREFIX).filter(|r| !r.is_empty())?.to_string();
+    let written = header
+        .trim()
+        .get(ASPECT_PREFIX.len()..)
+        .map(|s| s.trim_start_matches(['_', '-', ' ', ':']))
+        .filter(|s| !s.is_empty());
+    Some(written.map_or(std::borrow::Cow::Owned(rest), std::borrow::Cow::Borrowed))
+}
+
 /// Which canonical field a header names, if any: the canonical name first, then synonyms (of
 /// the fields in order). Looked up in a table folded once per kind: it runs for every column of
 /// every file and every key of every JSON request.
@@ -320,6 +334,19 @@ pub fn match_header(kind: RecordKind, header: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `jsonl_rows` fuzz target: a key whose prefix folds to `aspect` but holds a
+    /// multi-byte character where the cut would fall (`aspe€ct_price`) panicked on a slice.
+    #[test]
+    fn an_aspect_header_is_never_cut_inside_a_character() {
+        assert_eq!(aspect_name("aspect_price").as_deref(), Some("price"));
+        assert_eq!(aspect_name(" Aspect: Service").as_deref(), Some("Service"));
+        assert_eq!(aspect_name("aspe€ct_price").as_deref(), Some("price"));
+        assert_eq!(aspect_name("aspect"), None);
+        assert_eq!(aspect_name("aspect__"), None);
+        assert_eq!(aspect_name("price"), None);
+        assert_eq!(aspect_name("éaspect_x"), None);
+    }
 
     /// The table answers as the plain search it replaces: the canonical name first, then the
     /// synonyms of the fields in order.

@@ -22,7 +22,7 @@ use hearken_model::{Label, RecordKind};
 use serde_json::{Map, Value};
 
 use crate::convert::{RowValues, convert};
-use crate::fields::{ASPECT_PREFIX, fields, match_header, normalise, slot};
+use crate::fields::{aspect_name, fields, match_header, normalise, slot};
 use crate::reader::{ParsedRow, ReadOptions, Rules, cut, read_error};
 use crate::{IngestError, RowError};
 
@@ -342,12 +342,11 @@ impl JsonRows {
             }
         } else if kind == RecordKind::Surveys && normalise(key) == "aspects" {
             Target::Aspects
-        } else if kind == RecordKind::Surveys
-            && normalise(key).starts_with(ASPECT_PREFIX)
-            && key.len() > ASPECT_PREFIX.len()
+        } else if let Some(name) = (kind == RecordKind::Surveys)
+            .then(|| aspect_name(key))
+            .flatten()
         {
-            let name = key[ASPECT_PREFIX.len()..].trim_start_matches(['_', '-', ' ', ':']);
-            Label::parse("aspect", name).map_or(Target::Ignore, Target::Aspect)
+            Label::parse("aspect", &name).map_or(Target::Ignore, Target::Aspect)
         } else {
             Target::Ignore
         };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hearken_model::{DateOptions, Label, NumberFormat, Record, RecordKind, Timestamp};
 
 use crate::convert::{RowValues, convert};
-use crate::fields::{ASPECT_PREFIX, fields, match_header, normalise, slot};
+use crate::fields::{aspect_name, fields, match_header, normalise, slot};
 use crate::input::{self, Format, Progress, Source};
 use crate::json::JsonRows;
 use crate::mapping::Rule;
@@ -1067,15 +1067,8 @@ fn bind(
                 used[c] = true;
             }
         } else if kind == RecordKind::Surveys {
-            let n = normalise(h);
-            if let Some(rest) = n.strip_prefix(ASPECT_PREFIX).filter(|r| !r.is_empty()) {
-                let name = h
-                    .trim()
-                    .get(ASPECT_PREFIX.len()..)
-                    .map(|s| s.trim_start_matches(['_', '-', ' ', ':']))
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or(rest);
-                if let Ok(label) = Label::parse("aspect", name) {
+            if let Some(name) = aspect_name(h) {
+                if let Ok(label) = Label::parse("aspect", &name) {
                     aspects.push((label, c));
                     used[c] = true;
                 }
