@@ -62,6 +62,11 @@ CANONICAL = {
 
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
+    # Every input a fuzz run ever crashed on (fuzz/regressions/<target>/) stays a seed.
+    regressions = os.path.join(HERE, "regressions")
+    for target in sorted(os.listdir(regressions)) if os.path.isdir(regressions) else []:
+        for name in sorted(os.listdir(os.path.join(regressions, target))):
+            put(target, "regression-" + name, read(os.path.join(regressions, target, name)))
     # Row readers: the canonical files of every kind, and every export fixture.
     for kind, body in CANONICAL.items():
         put("csv_rows", f"canonical_{kind}", selector(kind, 0) + body)
