@@ -6,6 +6,7 @@ mod helpers;
 
 mod errors;
 mod in_process;
+mod ingest;
 mod lifecycle;
 mod parity;
 mod roles;

@@ -1,7 +1,8 @@
 //! Inbound webhooks against the real server: the registry from the CLI and over HTTP, and
 //! deliveries to `POST /hooks/{name}` refused without a valid, fresh signature, a replayed
-//! delivery id acknowledged with nothing stored, and a verified new delivery answered 501 until
-//! storing deliveries lands.
+//! delivery id acknowledged with nothing stored, and a verified new delivery's rows stored as
+//! live ingestion stores them (Zendesk tickets and ticket events as the Zendesk readers make
+//! them).
 
 use std::io::Write;
 use std::process::Stdio;
@@ -220,18 +221,22 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
     );
     assert!(ok, "{err}");
     let server = env.serve();
-    let body = r#"{"signal_id":"S1","text":"the router is <script>alert(1)</script> broken"}"#;
+    let body = r#"{"signal_id":"S1","at":"2024-05-01T10:00:00Z","channel":"email","kind":"complaint","text":"the router is <script>alert(1)</script> broken"}"#;
     let t = now();
 
-    // A valid, fresh signature: verified, then 501 until storing deliveries lands.
+    // A valid, fresh signature: verified, then stored.
     let h = standard_headers(&secret, "msg_1", t, body);
     let r = post(&server, "/hooks/tickets", &refs(&h), body);
-    let v = r.assert_error(501, "not_implemented");
-    assert!(
-        v["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("verified")),
-        "{v}"
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "stored", "{v}");
+    assert_eq!(v["result"]["stored"], 1, "{v}");
+    let s1 = server.get("/api/v1/signals/S1", Some(&env.viewer));
+    assert_eq!(s1.status, 200, "{}", s1.text());
+    assert_eq!(
+        s1.json()["text"],
+        "the router is <script>alert(1)</script> broken",
+        "script in a text is stored as text"
     );
 
     // No signature, a wrong one, one for another body, an expired or future one.
@@ -269,8 +274,8 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
     post(&server, "/hooks/tickets", &refs(&other), body).assert_error(401, "invalid_signature");
     post(&server, "/hooks/nope", &refs(&h), body).assert_error(404, "not_found");
 
-    // A delivery id already stored (recorded as storing does it) is acknowledged and stores
-    // nothing, however many times it comes back.
+    // A delivery id already stored is acknowledged and stores nothing, however many times it
+    // comes back.
     let before = server.get("/api/v1/status", Some(&env.viewer)).json();
     {
         let mut store = hearken_store::Store::open(&env.db()).expect("open the store");
@@ -279,9 +284,10 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
             .expect("read")
             .expect("the hook");
         assert!(
-            store
+            !store
                 .record_webhook_delivery(hook.info.id, "msg_1", t)
-                .expect("record")
+                .expect("record"),
+            "storing the delivery recorded its id"
         );
     }
     for _ in 0..2 {
@@ -305,7 +311,11 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
         ("x-zendesk-webhook-signature-timestamp", zts.as_str()),
         ("x-zendesk-webhook-invocation-id", "8350205582"),
     ];
-    post(&server, "/hooks/zd", &zh, body).assert_error(501, "not_implemented");
+    let r = post(&server, "/hooks/zd", &zh, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "stored", "{v}");
+    assert_eq!(v["result"]["duplicates"], 1, "S1 is stored already: {v}");
     post(&server, "/hooks/zd", &zh, &format!("{body} ")).assert_error(401, "invalid_signature");
     post(&server, "/hooks/zd", &refs(&h), body).assert_error(401, "missing_signature");
     let old = hearken_model::Timestamp::from_unix(t - 3600).to_rfc3339();
@@ -351,7 +361,9 @@ fn admin_manages_hooks_over_http() {
     // The new secret verifies deliveries at once.
     let body = "{}";
     let h = standard_headers(&secret, "msg_9", now(), body);
-    post(&server, "/hooks/tickets", &refs(&h), body).assert_error(501, "not_implemented");
+    let r = post(&server, "/hooks/tickets", &refs(&h), body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["quarantined"], 1, "{}", r.text());
 
     server
         .post_json(
