@@ -418,3 +418,204 @@ fn concurrent_requests_are_all_committed_and_counted_once() {
     assert_eq!(api[0]["read"], 400, "{imports}");
     assert_eq!(api[0]["stored"], 400, "{imports}");
 }
+
+/// One request on a fresh connection that tolerates a server that dies: `None` when no answer
+/// came back (refused, reset, cut off).
+fn try_post(
+    addr: std::net::SocketAddr,
+    token: &str,
+    key: &str,
+    body: &str,
+) -> Option<(u16, Value)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .ok()?;
+    let mut req = crate::helpers::head(
+        "POST",
+        "/api/v1/signals",
+        Some(token),
+        &[
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ],
+        Some(body.len()),
+    );
+    req.extend_from_slice(body.as_bytes());
+    s.write_all(&req).ok()?;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body: Value = serde_json::from_slice(&raw[split + 4..]).ok()?;
+    Some((status, body))
+}
+
+/// Requests of 3 rows each, with their idempotency keys: `clients` lists of `per_client`.
+fn crash_requests(clients: usize, per_client: usize) -> Vec<Vec<(String, String)>> {
+    (0..clients)
+        .map(|c| {
+            (0..per_client)
+                .map(|i| {
+                    let rows: Vec<Value> = (0..3)
+                        .map(|j| {
+                            signal(
+                                &format!("K{c}-{i}-{j}"),
+                                &format!("client {c} request {i} row {j}"),
+                            )
+                        })
+                        .collect();
+                    (format!("key-{c}-{i}"), Value::Array(rows).to_string())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Sends each client's requests in order until the server stops answering; returns the keys
+/// of the requests answered 200 (acknowledged). Any other answer fails the test.
+fn send_until_gone(
+    addr: std::net::SocketAddr,
+    token: &str,
+    requests: Vec<Vec<(String, String)>>,
+    acked: &Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<String> {
+    let threads: Vec<_> = requests
+        .into_iter()
+        .map(|list| {
+            let token = token.to_string();
+            let acked = Arc::clone(acked);
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                for (key, body) in list {
+                    match try_post(addr, &token, &key, &body) {
+                        Some((200, v)) => {
+                            assert_eq!(v["stored"], 3, "{v}");
+                            mine.push(key);
+                            acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        // Refused while shutting down: not acknowledged, retried later.
+                        Some((503, _)) | None => break,
+                        Some((status, v)) => panic!("{key}: {status} {v}"),
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("a client thread"))
+        .collect()
+}
+
+/// Every acknowledged request's rows are in the store (read with a fresh connection, the
+/// server stopped).
+fn assert_stored(env: &Env, acked: &[String]) {
+    let store = hearken_store::Store::open(&env.db()).expect("open the store");
+    for key in acked {
+        let (c, i) = key
+            .trim_start_matches("key-")
+            .split_once('-')
+            .expect("key-c-i");
+        for j in 0..3 {
+            let id = format!("K{c}-{i}-{j}");
+            let found = hearken_query::signal(&store, &hearken_query::Scope::default(), &id);
+            assert!(found.is_ok(), "acknowledged row {id} is lost: {found:?}");
+        }
+    }
+}
+
+#[test]
+fn a_server_killed_during_ingestion_loses_no_acknowledged_row_and_doubles_none_after_retry() {
+    let env = Env::new();
+    let mut server = env.serve();
+    let requests = crash_requests(8, 40);
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let senders = {
+        let (addr, token, requests, acked) = (
+            server.addr,
+            env.analyst.clone(),
+            requests.clone(),
+            Arc::clone(&acked),
+        );
+        std::thread::spawn(move || send_until_gone(addr, &token, requests, &acked))
+    };
+    // Kill it once some requests are acknowledged and others are on their way (a bounded
+    // wait; the assertions are on what was acknowledged, not on time).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < 40 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.child.kill().expect("SIGKILL the server");
+    server.child.wait().expect("reap the server");
+    let acked_keys = senders.join().expect("the senders");
+    assert!(acked_keys.len() >= 40);
+    assert!(
+        acked_keys.len() < 320,
+        "the server was killed before every request was sent"
+    );
+    assert_stored(&env, &acked_keys);
+
+    // Restart; every client sends every request again with its key.
+    let server = env.serve();
+    let mut replayed = 0;
+    for list in &requests {
+        for (key, body) in list {
+            let (status, v) = try_post(server.addr, &env.analyst, key, body).expect("an answer");
+            assert_eq!(status, 200, "{key}: {v}");
+            assert_eq!(v["stored"], 3, "{key}: {v}");
+            if acked_keys.contains(key) {
+                assert_eq!(
+                    v["replayed"], true,
+                    "an acknowledged request is not redone: {v}"
+                );
+            }
+            if v["replayed"] == true {
+                replayed += 1;
+            }
+        }
+    }
+    assert!(replayed >= acked_keys.len());
+    // Every row once: 8 clients x 40 requests x 3 rows, no duplicates in the import's counts.
+    assert_eq!(status(&env)["signals"], 960);
+}
+
+#[test]
+fn sigterm_commits_queued_ingestion_and_answers_requests_in_flight() {
+    let env = Env::new();
+    let server = env.serve();
+    let requests = crash_requests(8, 40);
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let senders = {
+        let (addr, token, requests, acked) = (
+            server.addr,
+            env.analyst.clone(),
+            requests,
+            Arc::clone(&acked),
+        );
+        std::thread::spawn(move || send_until_gone(addr, &token, requests, &acked))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < 40 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.sigterm();
+    let acked_keys = senders.join().expect("the senders");
+    let mut server = server;
+    let exit = server.child.wait().expect("wait for the server");
+    assert!(exit.success(), "clean exit: {exit:?}");
+    assert!(
+        server.log_text().contains("writer stopped"),
+        "{}",
+        server.log_text()
+    );
+    assert_stored(&env, &acked_keys);
+    // Nothing beyond whole requests: the store holds a multiple of 3 rows, at least those
+    // acknowledged.
+    let n = status(&env)["signals"].as_u64().expect("a count");
+    assert!(n >= 3 * acked_keys.len() as u64 && n % 3 == 0, "{n}");
+}

@@ -460,3 +460,77 @@ fn serve_logs_one_line_per_request_without_v_and_other_commands_stay_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn zendesk_tickets_become_signals_and_ticket_events_case_events() {
+    let env = Env::new();
+    for (name, kind) in [("zd-tickets", "signals"), ("zd-events", "case-events")] {
+        let (ok, _, err) = add(
+            &env,
+            &[
+                name,
+                "--format",
+                "zendesk",
+                "--kind",
+                kind,
+                "--secret-stdin",
+            ],
+            Some(ZENDESK_SECRET),
+        );
+        assert!(ok, "{err}");
+    }
+    let server = env.serve();
+    let zkey = Secret::parse(Scheme::Zendesk, ZENDESK_SECRET).expect("secret");
+    let deliver = |hook: &str, id: &str, body: &str| {
+        let ts = hearken_model::Timestamp::from_unix(now()).to_rfc3339();
+        let sig = sign_zendesk(&zkey, &ts, body.as_bytes());
+        post(
+            &server,
+            &format!("/hooks/{hook}"),
+            &[
+                ("x-zendesk-webhook-signature", sig.as_str()),
+                ("x-zendesk-webhook-signature-timestamp", ts.as_str()),
+                ("x-zendesk-webhook-invocation-id", id),
+            ],
+            body,
+        )
+    };
+
+    // A trigger's body holding the ticket, and an event-subscription delivery (`detail`).
+    let ticket = r#"{"ticket":{"id":4711,"created_at":"2024-05-02T09:30:00Z","type":"incident","via":{"channel":"web"},"requester_id":901,"assignee_id":77,"subject":"Logged out","description":"The invoice portal keeps logging me out"}}"#;
+    let r = deliver("zd-tickets", "inv-1", ticket);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["stored"], 1, "{}", r.text());
+    let event = r#"{"type":"zen:event-type:ticket.created","id":"01HX","detail":{"id":"4712","created_at":"2024-05-02T10:00:00Z","type":null,"via":{"channel":"api"},"requester_id":"902","description":"Where is my order?"}}"#;
+    let r = deliver("zd-tickets", "inv-2", event);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["stored"], 1, "{}", r.text());
+    let s = server.get("/api/v1/signals/4711", Some(&env.viewer)).json();
+    assert_eq!(s["kind"], "complaint", "{s}");
+    assert_eq!(s["channel"], "web");
+    assert_eq!(s["customer_id"], "901");
+    assert_eq!(s["agent_id"], "77");
+    assert_eq!(s["case_id"], "4711");
+    assert_eq!(s["text"], "The invoice portal keeps logging me out");
+    assert!(s["sentiment"].is_number(), "enriched: {s}");
+    let s = server.get("/api/v1/signals/4712", Some(&env.viewer)).json();
+    assert_eq!(s["kind"], "question", "{s}");
+    assert_eq!(s["channel"], "other");
+    // The same invocation again: acknowledged, nothing stored.
+    let again = deliver("zd-tickets", "inv-1", ticket);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["status"], "duplicate");
+
+    // Ticket events, as a Zendesk incremental ticket-event export holds them.
+    let events = r#"{"ticket_events":[{"id":1,"ticket_id":4711,"timestamp":1714642200,"created_at":"2024-05-02T09:30:00Z","updater_id":901,"via":"Web form","event_type":"Audit","child_events":[{"id":11,"event_type":"Create","status":"new"},{"id":12,"event_type":"Comment","body":"The invoice portal keeps logging me out","author_id":901,"public":true}]},{"id":2,"ticket_id":4711,"timestamp":1714645800,"created_at":"2024-05-02T10:30:00Z","updater_id":77,"via":"Web form","event_type":"Audit","child_events":[{"id":21,"event_type":"Change","status":"solved","previous_value":"new"}]}]}"#;
+    let r = deliver("zd-events", "inv-3", events);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert!(
+        v["result"]["stored"].as_u64().is_some_and(|n| n >= 2),
+        "{v}"
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&env.run(&["status", "--json"])).expect("status");
+    assert_eq!(st["case_events"], v["result"]["stored"], "{st}");
+}
