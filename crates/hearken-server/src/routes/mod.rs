@@ -13,6 +13,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub mod analytics;
+pub mod entities;
 pub mod ingest;
 pub mod status;
 pub mod system;
@@ -28,4 +29,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(webhooks::router())
         .merge(ingest::router())
+        .merge(entities::router())
 }

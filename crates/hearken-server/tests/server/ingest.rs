@@ -617,5 +617,8 @@ fn sigterm_commits_queued_ingestion_and_answers_requests_in_flight() {
     // Nothing beyond whole requests: the store holds a multiple of 3 rows, at least those
     // acknowledged.
     let n = status(&env)["signals"].as_u64().expect("a count");
-    assert!(n >= 3 * acked_keys.len() as u64 && n.is_multiple_of(3), "{n}");
+    assert!(
+        n >= 3 * acked_keys.len() as u64 && n.is_multiple_of(3),
+        "{n}"
+    );
 }

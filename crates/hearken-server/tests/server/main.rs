@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod entities;
 mod errors;
 mod in_process;
 mod ingest;
