@@ -82,6 +82,11 @@ impl Ingestor {
         }
     }
 
+    /// What happens to the texts of rows that come in (live rows and uploaded files).
+    pub fn text(&self) -> TextOptions {
+        self.text
+    }
+
     /// The reader options rows of `kind` are read with (with `mapping`, for a webhook), made
     /// from the store's topic model and pseudonym key (read on the write pool at most once a
     /// minute: making a pseudonym key writes).

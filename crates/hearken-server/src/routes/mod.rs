@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 pub mod analytics;
 pub mod entities;
+pub mod files;
 pub mod ingest;
 pub mod status;
 pub mod system;
@@ -30,4 +31,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(ingest::router())
         .merge(entities::router())
+        .merge(files::router())
 }

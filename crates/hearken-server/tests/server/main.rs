@@ -6,6 +6,7 @@ mod helpers;
 
 mod entities;
 mod errors;
+mod files;
 mod in_process;
 mod ingest;
 mod lifecycle;
