@@ -8,6 +8,9 @@
 //!     --rows 1 --prefix run1
 //! hearken-load get --addr 127.0.0.1:8080 --token hk_... --connections 16 --requests 20 \
 //!     /api/v1/scores /api/v1/pareto?by=customer ...
+//!
+//! hearken-load file --requests 200000 --prefix b > rows.jsonl
+//! hearken-load send --addr ... --token ... --rows 1000 --connections 4 @rows.jsonl
 //! ```
 //!
 //! `post` sends signals to `/api/v1/signals` (`--path` to change), `--rows` per request as a
@@ -83,11 +86,11 @@ fn parse_args() -> Args {
             "--rows" => a.rows = value().parse().unwrap_or_else(|_| usage()),
             "--prefix" => a.prefix = value(),
             "--path" => a.path = value(),
-            p if p.starts_with('/') => a.paths.push(p.to_string()),
+            p if p.starts_with('/') || p.starts_with('@') => a.paths.push(p.to_string()),
             _ => usage(),
         }
     }
-    if a.token.is_empty() || a.connections == 0 {
+    if (a.token.is_empty() && a.mode != "file") || a.connections == 0 {
         usage();
     }
     a
@@ -387,11 +390,98 @@ fn get(a: &Args) {
     }
 }
 
+/// `file`: writes `--requests` signals as JSON Lines to standard output (ids `<prefix>-0-<n>`),
+/// the rows `send` and `hearken import` are compared on.
+fn file(a: &Args) {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for n in 0..a.requests as u64 {
+        writeln!(out, "{}", signal(&a.prefix, 0, n)).expect("write to stdout");
+    }
+    out.flush().expect("flush stdout");
+}
+
+/// `send FILE`: sends the JSON Lines file once, `--rows` lines per request (a JSON array), over
+/// `--connections` connections taking the next batch as they go; reports rows/s.
+fn send(a: &Args) {
+    let path = a.paths.first().cloned().unwrap_or_else(|| usage());
+    let text = std::fs::read_to_string(path.trim_start_matches('@')).expect("read the file");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let batches: Arc<Vec<String>> = Arc::new(
+        lines
+            .chunks(a.rows.max(1))
+            .map(|c| format!("[{}]", c.join(",")))
+            .collect(),
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..a.connections)
+        .map(|_| {
+            let (addr, token, apath) = (a.addr.clone(), a.token.clone(), a.path.clone());
+            let (batches, next) = (Arc::clone(&batches), Arc::clone(&next));
+            let rows = a.rows.max(1);
+            std::thread::spawn(move || {
+                let mut t = Tally::default();
+                let Ok(mut conn) = Conn::open(&addr) else {
+                    t.errors += 1;
+                    return t;
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(body) = batches.get(i) else { break };
+                    let h = head("POST", &apath, &token, Some(body.len()));
+                    let t0 = Instant::now();
+                    match conn.call(&h, body.as_bytes()) {
+                        Ok((200, _)) => {
+                            t.latencies_us.push(t0.elapsed().as_micros() as u32);
+                            t.requests += 1;
+                            t.rows += rows.min(body.matches("\"signal_id\"").count()) as u64;
+                        }
+                        Ok((status, body)) => {
+                            t.errors += 1;
+                            t.first_error.get_or_insert_with(|| {
+                                format!("{status}: {}", String::from_utf8_lossy(&body))
+                            });
+                        }
+                        Err(e) => {
+                            t.errors += 1;
+                            t.first_error.get_or_insert_with(|| e.to_string());
+                            break;
+                        }
+                    }
+                }
+                t
+            })
+        })
+        .collect();
+    let mut all = Tally::default();
+    for th in threads {
+        let t = th.join().expect("a connection thread");
+        all.latencies_us.extend(t.latencies_us);
+        all.requests += t.requests;
+        all.rows += t.rows;
+        all.errors += t.errors;
+        if all.first_error.is_none() {
+            all.first_error = t.first_error;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    report(
+        &format!(
+            "POST {} batches of {} rows, {} connections",
+            a.path, a.rows, a.connections
+        ),
+        all,
+        elapsed,
+    );
+}
+
 fn main() {
     let a = parse_args();
     match a.mode.as_str() {
         "post" => post(&a),
         "get" => get(&a),
+        "file" => file(&a),
+        "send" => send(&a),
         _ => usage(),
     }
 }

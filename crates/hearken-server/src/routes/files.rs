@@ -307,7 +307,11 @@ impl Write for ChannelWriter {
         ("format" = Option<String>, Query, description = "csv (default), jsonl or parquet"),
     ),
     responses(
-        (status = 200, description = "The file, streamed", content_type = "text/csv", body = String),
+        (status = 200, description = "The file, streamed", content(
+            (String = "text/csv"),
+            (String = "application/x-ndjson"),
+            (Vec<u8> = "application/vnd.apache.parquet"),
+        )),
         (status = 400, description = "A filter or option the export cannot honour", body = ErrorBody),
         (status = 403, description = "A filter outside the token's scope (`out_of_scope`)", body = ErrorBody),
         (status = 404, description = "Nothing of that name exports (`not_found`)", body = ErrorBody),
