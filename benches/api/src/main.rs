@@ -169,9 +169,8 @@ impl Conn {
 }
 
 fn head(method: &str, path: &str, token: &str, body_len: Option<usize>) -> Vec<u8> {
-    let mut h = format!(
-        "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
-    );
+    let mut h =
+        format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n");
     if let Some(n) = body_len {
         h.push_str(&format!(
             "Content-Type: application/json\r\nContent-Length: {n}\r\n"
