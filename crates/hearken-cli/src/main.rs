@@ -7,7 +7,6 @@ use clap::Parser;
 
 mod cmd;
 mod config;
-mod enrich;
 mod output;
 
 fn main() -> ExitCode {

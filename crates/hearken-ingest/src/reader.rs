@@ -364,6 +364,15 @@ impl RowReader {
         self.size
     }
 
+    /// Keys of a JSON input that name no field of the kind (and no mapping entry): read past,
+    /// not stored. Empty for other formats. Live ingestion refuses a body with such keys.
+    pub fn ignored_keys(&self) -> Vec<String> {
+        match &self.inner {
+            Inner::Json(j) => j.ignored.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Things worth telling the person importing: ignored columns, a recognised export format,
     /// skip rules that never matched, and a date column none of whose values could be read.
     pub fn notes(&self) -> Vec<String> {

@@ -228,6 +228,8 @@ fn touch(state: &AppState, id: i64) {
 #[derive(Debug)]
 pub struct SignedDelivery {
     pub hook: hearken_store::WebhookInfo,
+    /// The hook's mapping (TOML text), if it was added with one.
+    pub mapping_text: Option<String>,
     pub verified: crate::webhooks::verify::Verified,
     db: Db,
 }
@@ -273,6 +275,7 @@ pub async fn verify_delivery(
     match verify::verify(scheme, &secret, headers, body, now) {
         Ok(verified) => Ok(SignedDelivery {
             hook: config.info,
+            mapping_text: config.mapping_text,
             verified,
             db,
         }),

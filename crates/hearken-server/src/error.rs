@@ -62,10 +62,15 @@ pub enum ErrorCode {
     NotImplemented,
     // Data scopes.
     OutOfScope,
+    // Live ingestion.
+    TooManyRows,
+    UnknownField,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::RevokedToken,
@@ -106,6 +111,10 @@ impl ErrorCode {
         ErrorCode::ExpiredSignature,
         ErrorCode::NotImplemented,
         ErrorCode::OutOfScope,
+        ErrorCode::TooManyRows,
+        ErrorCode::UnknownField,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::InvalidIdempotencyKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -150,6 +159,10 @@ impl ErrorCode {
             ErrorCode::ExpiredSignature => "expired_signature",
             ErrorCode::NotImplemented => "not_implemented",
             ErrorCode::OutOfScope => "out_of_scope",
+            ErrorCode::TooManyRows => "too_many_rows",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
         }
     }
 
@@ -192,6 +205,11 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Timeout | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TooManyRows => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnknownField | ErrorCode::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ErrorCode::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -300,6 +318,18 @@ impl ErrorCode {
             ErrorCode::OutOfScope => {
                 "The token has a data scope (segments, teams) and the request names a segment or team outside it, or asks for store-wide records (imports, quarantined rows) that belong to no segment or team."
             }
+            ErrorCode::TooManyRows => {
+                "A live-ingestion body holds more rows than `[server] max_rows_per_request`; nothing was stored."
+            }
+            ErrorCode::UnknownField => {
+                "A live-ingestion body has keys that are no field of the kind (nor a usual synonym of one); nothing was stored. The message names them, the hint lists the fields."
+            }
+            ErrorCode::IdempotencyKeyReused => {
+                "The `Idempotency-Key` was first used for another request (other rows or another kind); nothing was stored."
+            }
+            ErrorCode::InvalidIdempotencyKey => {
+                "The `Idempotency-Key` header is empty, longer than 255 characters, or holds control or non-ASCII characters."
+            }
         }
     }
 
@@ -377,6 +407,18 @@ impl ErrorCode {
             }
             ErrorCode::OutOfScope => {
                 "leave the filter out or give one inside the token's scope, or use a token without a data scope"
+            }
+            ErrorCode::TooManyRows => {
+                "split the rows over several requests, or raise [server] max_rows_per_request in hearken.toml"
+            }
+            ErrorCode::UnknownField => {
+                "leave the named keys out, or rename them to the fields the hint lists"
+            }
+            ErrorCode::IdempotencyKeyReused => {
+                "send new rows with a new key; retry a request only with its own key"
+            }
+            ErrorCode::InvalidIdempotencyKey => {
+                "use 1 to 255 printable ASCII characters, e.g. a UUID"
             }
         }
     }

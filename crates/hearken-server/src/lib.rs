@@ -26,6 +26,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
@@ -104,10 +105,10 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let state = AppState::open(&config.db, config.settings.clone())?;
+    let state = AppState::open_with(&config.db, config.settings.clone(), config.text)?;
     let addr = config.settings.bind_addr()?;
     let timeout = config.settings.request_timeout();
-    let app = app(state);
+    let app = app(state.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
@@ -157,6 +158,8 @@ pub async fn serve(
     {
         tracing::warn!("requests still in flight after the grace period were cut off");
     }
+    // Rows queued by requests (answered or cut off) are committed before the server stops.
+    state.ingestor().shutdown().await;
     Ok(())
 }
 

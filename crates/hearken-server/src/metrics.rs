@@ -73,7 +73,7 @@ impl Metrics {
         }
     }
 
-    /// Rows stored by live ingestion (stays 0 until ingestion lands).
+    /// Rows stored and quarantined by live ingestion and webhook deliveries.
     pub fn add_ingested(&self, rows: u64, quarantined: u64) {
         self.rows_ingested.fetch_add(rows, Ordering::Relaxed);
         self.rows_quarantined

@@ -27,7 +27,7 @@ Errors are JSON `{code, message, hint, request_id}` with the stable codes listed
     ),
     // Request enums used by query parameters: utoipa collects the schemas of bodies and answers
     // by itself, not those of parameters.
-    components(schemas(ErrorBody, By, Metric, Period, DriverTarget)),
+    components(schemas(ErrorBody, By, Metric, Period, DriverTarget, hearken_query::FlowBy)),
     modifiers(&BearerScheme),
     tags(
         (name = "system", description = "Health, metrics and this description"),
@@ -35,6 +35,9 @@ Errors are JSON `{code, message, hint, request_id}` with the stable codes listed
         (name = "tokens", description = "API tokens (admin)"),
         (name = "analytics", description = "Every analytic of the `hearken` command, with the same options: the same JSON as `hearken <analytic> --json`"),
         (name = "signals", description = "Signals one by one: list, search, one by id"),
+        (name = "ingest", description = "Live ingestion: rows sent as JSON, stored as `hearken import` stores them, answered once committed"),
+        (name = "entities", description = "A customer's profile and timeline, a case with its events"),
+        (name = "imports", description = "Past imports (files and live ingestion) with their counts"),
         (name = "webhooks", description = "Inbound webhooks: the registry (admin) and `POST /hooks/{name}`, authenticated by the delivery's signature"),
     )
 )]

@@ -19,7 +19,7 @@ pub struct Settings {
     /// Longest a request may take, reading its body included (408 when the body is late, 503
     /// when the answer is).
     pub request_timeout_secs: u64,
-    /// Most rows one live-ingestion request may carry (used when ingestion lands).
+    /// Most rows one live-ingestion request may carry (413 `too_many_rows` above).
     pub max_rows_per_request: usize,
     /// Store connections for reads (requests beyond this wait for one to free up).
     pub read_connections: usize,
@@ -95,9 +95,11 @@ impl Settings {
     }
 }
 
-/// Everything `serve` needs: the settings and the store file.
+/// Everything `serve` needs: the settings, the store file, and what happens to the texts of
+/// live rows (the import's `enrich` and `redact_pii`).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub db: PathBuf,
     pub settings: Settings,
+    pub text: hearken_enrich::TextOptions,
 }

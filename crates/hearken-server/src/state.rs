@@ -16,8 +16,10 @@ use tokio::sync::Semaphore;
 use crate::ServerError;
 use crate::auth::Guarded;
 use crate::error::{AppError, ErrorCode};
+use crate::ingest::Ingestor;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use hearken_enrich::TextOptions;
 
 /// A small pool of open stores, each used by one blocking task at a time.
 pub struct Pool {
@@ -129,22 +131,51 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     settings: Settings,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     guarded: Guarded,
+    ingestor: Ingestor,
 }
 
 impl AppState {
-    /// Opens the store at `db` and prepares the state.
+    /// Opens the store at `db` and prepares the state; live rows are enriched (sentiment,
+    /// language, topic) and not redacted.
     pub fn open(db: &Path, settings: Settings) -> Result<AppState, ServerError> {
+        AppState::open_with(
+            db,
+            settings,
+            TextOptions {
+                enrich: true,
+                redact: false,
+            },
+        )
+    }
+
+    /// [`AppState::open`] with what happens to the texts of live rows (as `hearken import`'s
+    /// `enrich` and `redact_pii` settings).
+    pub fn open_with(
+        db: &Path,
+        settings: Settings,
+        text: TextOptions,
+    ) -> Result<AppState, ServerError> {
         settings.validate()?;
         let db = Db::open(db, settings.read_connections)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
-                metrics: Metrics::default(),
+                metrics: Arc::new(Metrics::default()),
                 guarded: Guarded::new(db),
+                ingestor: Ingestor::new(text),
             }),
         })
+    }
+
+    /// Live ingestion's queue and writer.
+    pub fn ingestor(&self) -> &Ingestor {
+        &self.inner.ingestor
+    }
+
+    pub(crate) fn metrics_arc(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     pub fn settings(&self) -> &Settings {

@@ -1,9 +1,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use hearken_ingest::{Mapping, ReadOptions};
+use hearken_ingest::Mapping;
 use hearken_model::RecordKind;
 use hearken_store::{ImportCounts, ImportReport, ImportSettings, Store};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -233,15 +233,7 @@ fn judge(r: &ImportReport, limit: Option<Limit>) -> Vec<String> {
     out
 }
 
-/// The topic model used at import.
-pub const TOPIC_MODEL: &str = "default";
-
-/// What happens to texts at import.
-#[derive(Debug, Clone, Copy)]
-pub struct TextOptions {
-    pub enrich: bool,
-    pub redact: bool,
-}
+pub use hearken_enrich::TextOptions;
 
 pub fn import_one(
     store: &mut Store,
@@ -258,34 +250,7 @@ pub fn import_one(
             store.path().display()
         );
     }
-    // Signals are classified by the store's topic model, when one has been trained.
-    let model = if text.enrich && kind == RecordKind::Signals {
-        match store.load_model(TOPIC_MODEL)? {
-            Some((info, bytes)) => Some(std::sync::Arc::new(
-                hearken_topics::Model::from_bytes(&bytes).with_context(|| {
-                    format!(
-                        "topic model '{}' version {} cannot be read",
-                        info.name, info.version
-                    )
-                })?,
-            )),
-            None => None,
-        }
-    } else {
-        None
-    };
-    let enrich = (text.enrich || text.redact).then(|| crate::enrich::enricher(text.redact, model));
-    let redact = if text.redact {
-        Some(crate::enrich::redactor(&store.pseudonym_key()?))
-    } else {
-        None
-    };
-    let opts = ReadOptions {
-        mapping,
-        enrich,
-        redact,
-        ..ReadOptions::new(kind)
-    };
+    let opts = hearken_enrich::read_options(store, kind, mapping, text)?;
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new(0)
     } else {

@@ -24,6 +24,10 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     let config = hearken_server::ServerConfig {
         db: ctx.config.db.clone(),
         settings,
+        text: hearken_enrich::TextOptions {
+            enrich: ctx.config.enrich,
+            redact: ctx.config.redact_pii,
+        },
     };
     hearken_server::run(config, |addr| {
         // The first line of stdout is the address, so scripts and tests can read the port.

@@ -13,6 +13,9 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub mod analytics;
+pub mod entities;
+pub mod files;
+pub mod ingest;
 pub mod status;
 pub mod system;
 pub mod tokens;
@@ -26,4 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(analytics::router())
         .merge(webhooks::router())
+        .merge(ingest::router())
+        .merge(entities::router())
+        .merge(files::router())
 }

@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use hearken_store::{NewWebhook, WebhookError, WebhookFormat, WebhookInfo, WebhookKind};
+use hearken_model::RecordKind;
+use hearken_store::{BatchMeta, NewWebhook, WebhookError, WebhookFormat, WebhookInfo, WebhookKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +17,7 @@ use utoipa_axum::routes;
 use crate::auth::{Admin, Auth, verify_delivery};
 use crate::error::{AppError, ErrorBody, ErrorCode};
 use crate::extract::{Json, Path};
+use crate::routes::ingest::IngestAnswer;
 use crate::state::AppState;
 use crate::webhooks::{self, HookSettingsError};
 
@@ -144,11 +146,15 @@ pub struct CreatedWebhookView {
 /// What a delivery did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryAnswer {
-    /// `duplicate`: this delivery id was stored before; nothing was stored again.
+    /// `stored`: the delivery's rows were committed (see `result`); `duplicate`: this delivery
+    /// id was stored before; nothing was stored again.
     pub status: String,
     /// The sender's id of the delivery.
     pub id: Option<String>,
     pub message: String,
+    /// The counts and rejected rows of the delivery (for a duplicate, the first delivery's when
+    /// known).
+    pub result: Option<IngestAnswer>,
 }
 
 impl From<HookSettingsError> for AppError {
@@ -257,15 +263,19 @@ async fn remove_webhook(
 /// The body is verified with the hook's secret: Standard Webhooks (`webhook-id`,
 /// `webhook-timestamp`, `webhook-signature`) or Zendesk (`X-Zendesk-Webhook-Signature`,
 /// `X-Zendesk-Webhook-Signature-Timestamp`), within 5 minutes of the server's clock. A delivery
-/// id stored before is acknowledged with 200 and stores nothing. Storing deliveries as signals
-/// and case events is not built yet: a new verified delivery is answered 501.
+/// id stored before is acknowledged with 200 and stores nothing. A new delivery's rows are
+/// stored as live ingestion stores them (through the hook's mapping; a Zendesk ticket or ticket
+/// event as the Zendesk readers make them); rows that cannot be stored are quarantined and
+/// listed in the answer.
 #[utoipa::path(post, path = "/hooks/{name}", tag = "webhooks", operation_id = "deliver_webhook",
     params(("name" = String, Path, description = "The hook's name")),
     request_body(content = Object, description = "The delivery, signed as sent (raw bytes)", content_type = "application/json"),
     responses(
-        (status = 200, description = "A delivery stored before: nothing stored again", body = DeliveryAnswer),
+        (status = 200, description = "Committed (`stored`), or a delivery stored before (`duplicate`): nothing stored again", body = DeliveryAnswer),
         (status = 401, description = "No signature (`missing_signature`), a wrong one (`invalid_signature`), or a timestamp more than 5 minutes off (`expired_signature`)", body = ErrorBody),
-        (status = 501, description = "Verified, but storing deliveries is not built yet (`not_implemented`)", body = ErrorBody),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        (status = 413, description = "Too large a body (`body_too_large`) or too many rows (`too_many_rows`)", body = ErrorBody),
+        (status = 503, description = "Not committed (`unavailable`): nothing was stored; deliver again", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(hook = %name))]
 async fn deliver(
@@ -294,23 +304,90 @@ async fn deliver(
                     status: "duplicate".into(),
                     id: Some(id),
                     message: "this delivery was stored before; nothing was stored again".into(),
+                    result: None,
                 }),
             ));
         }
     }
-    // INGEST CALL SITE (issue 10 point 6, next round). Convert `body` into rows of
-    // `delivery.hook.kind` (a Zendesk ticket or ticket event as the Zendesk file reader makes them;
-    // a Standard Webhooks payload through the hook's mapping), store them with the store's ingest
-    // API on the writer pool, and in the same transaction record the delivery id with
-    // `hearken_store::record_webhook_delivery_in(tx, delivery.hook.id, id, now)`, so that an
-    // acknowledged delivery is recorded and a failed one is not. Answer 200 with the counts and
-    // the rejected rows. Until then the delivery is verified and refused, and nothing is
-    // recorded, so the sender's retry is not lost once storing lands.
-    Err(AppError::new(
-        ErrorCode::NotImplemented,
-        format!(
-            "the delivery to webhook '{}' verified, but storing webhook deliveries as {} is not built yet; nothing was stored",
-            delivery.hook.name, delivery.hook.kind
+    let kind = match delivery.hook.kind {
+        WebhookKind::Signals => RecordKind::Signals,
+        WebhookKind::CaseEvents => RecordKind::CaseEvents,
+    };
+    let mapping = webhooks::delivery_mapping(
+        delivery.hook.format,
+        kind,
+        delivery.mapping_text.as_deref(),
+        &body,
+    )
+    .map_err(|e| {
+        AppError::internal(format!(
+            "the mapping of webhook '{}' cannot be used: {e}",
+            delivery.hook.name
+        ))
+    })?;
+    let meta = BatchMeta {
+        who: format!("webhook:{}", delivery.hook.name),
+        // The delivery id (the same on every retry of the delivery) makes a retry a no-op, in
+        // the transaction that stores the rows.
+        idempotency_key: delivery.verified.id.clone(),
+        origin: format!(
+            "POST /hooks/{} {}",
+            delivery.hook.name,
+            delivery
+                .verified
+                .id
+                .as_deref()
+                .unwrap_or("(no delivery id)")
         ),
+    };
+    let answer =
+        crate::routes::ingest::ingest(&state, delivery.db(), kind, meta, mapping, false, body)
+            .await?;
+    if let Some(id) = &delivery.verified.id
+        && !answer.replayed
+    {
+        // Lets the next replay be acknowledged before its body is read (the idempotency key
+        // already makes it store nothing, should this record be lost).
+        let (hook, id) = (delivery.hook.id, id.clone());
+        if let Err(e) = delivery
+            .db()
+            .write
+            .run(move |s| Ok(s.record_webhook_delivery(hook, &id, now)?))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the delivery id");
+        }
+    }
+    tracing::info!(
+        hook = %delivery.hook.name,
+        delivery = delivery.verified.id.as_deref().unwrap_or(""),
+        read = answer.read,
+        stored = answer.stored,
+        quarantined = answer.quarantined,
+        replayed = answer.replayed,
+        "webhook delivery ingested"
+    );
+    let (status, message) = if answer.replayed {
+        (
+            "duplicate",
+            "this delivery was stored before; nothing was stored again".to_string(),
+        )
+    } else {
+        (
+            "stored",
+            format!(
+                "{} rows read: {} stored, {} duplicates, {} quarantined",
+                answer.read, answer.stored, answer.duplicates, answer.quarantined
+            ),
+        )
+    };
+    Ok((
+        StatusCode::OK,
+        Json(DeliveryAnswer {
+            status: status.into(),
+            id: delivery.verified.id.clone(),
+            message,
+            result: Some(answer),
+        }),
     ))
 }

@@ -83,6 +83,77 @@ pub fn check_mapping(kind: WebhookKind, name: &str, text: &str) -> Result<(), Ho
         .map_err(|e| HookSettingsError::Mapping(e.to_string()))
 }
 
+/// How a Zendesk ticket becomes a signal: the ticket's id is the signal's id and its case, its
+/// description the text, its requester the customer, its assignee the agent, `via.channel` the
+/// channel and its type the kind (a task is a request, an incident or problem a complaint,
+/// none a question). `{root}` is where the ticket is: `ticket` (a trigger's JSON body holding
+/// the ticket) or `detail` (an event-subscription delivery, `zen:event-type:ticket.*`).
+fn zendesk_ticket_mapping(root: &str) -> String {
+    format!(
+        r#"[columns]
+signal_id = "{root}.id"
+case_id = "{root}.id"
+at = "{root}.created_at"
+channel = "{root}.via.channel"
+kind = "{root}.type"
+customer_id = "{root}.requester_id"
+agent_id = "{root}.assignee_id"
+text = "{root}.description"
+
+[values.channel]
+api = "other"
+mobile_sdk = "chat"
+mobile = "chat"
+native_messaging = "chat"
+any_channel = "other"
+
+[values.kind]
+task = "request"
+incident = "complaint"
+problem = "complaint"
+
+[defaults]
+kind = "question"
+channel = "other"
+"#
+    )
+}
+
+/// The mapping a delivery's body is read with: the hook's own when it has one; for a Zendesk
+/// hook of signals without one, the ticket mapping ([`zendesk_ticket_mapping`]) when the body
+/// holds a ticket; otherwise none (the body's keys are the fields' names; a Zendesk
+/// ticket-event export is recognised by its content, as `hearken import` recognises it).
+pub fn delivery_mapping(
+    format: WebhookFormat,
+    kind: RecordKind,
+    mapping_text: Option<&str>,
+    body: &[u8],
+) -> Result<Option<hearken_ingest::Mapping>, HookSettingsError> {
+    let text = match mapping_text {
+        Some(t) => t.to_string(),
+        None if format == WebhookFormat::Zendesk && kind == RecordKind::Signals => {
+            let root = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    ["ticket", "detail"]
+                        .into_iter()
+                        .find(|k| v.get(*k).is_some_and(serde_json::Value::is_object))
+                });
+            match root {
+                Some(root) => zendesk_ticket_mapping(root),
+                None => return Ok(None),
+            }
+        }
+        None => return Ok(None),
+    };
+    let mapping = hearken_ingest::Mapping::parse(&text, Path::new("mapping"))
+        .map_err(|e| HookSettingsError::Mapping(e.to_string()))?;
+    mapping
+        .validate(kind)
+        .map_err(|e| HookSettingsError::Mapping(e.to_string()))?;
+    Ok(Some(mapping))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +180,35 @@ mod tests {
             hook_secret(WebhookFormat::Standard, Some("whsec_short")),
             Err(HookSettingsError::Secret(_))
         ));
+    }
+
+    #[test]
+    fn the_zendesk_ticket_mappings_are_valid_signal_mappings() {
+        for root in ["ticket", "detail"] {
+            let body = format!(r#"{{"{root}": {{"id": 1}}}}"#);
+            let m = delivery_mapping(
+                WebhookFormat::Zendesk,
+                RecordKind::Signals,
+                None,
+                body.as_bytes(),
+            )
+            .expect("valid")
+            .expect("a mapping for a ticket");
+            assert_eq!(
+                m.columns.get("text").map(String::as_str),
+                Some(format!("{root}.description").as_str())
+            );
+        }
+        assert!(
+            delivery_mapping(
+                WebhookFormat::Standard,
+                RecordKind::Signals,
+                None,
+                br#"{"ticket": {}}"#
+            )
+            .expect("ok")
+            .is_none()
+        );
     }
 
     #[test]

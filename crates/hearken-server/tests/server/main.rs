@@ -4,8 +4,11 @@
 
 mod helpers;
 
+mod entities;
 mod errors;
+mod files;
 mod in_process;
+mod ingest;
 mod lifecycle;
 mod parity;
 mod roles;

@@ -36,6 +36,17 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("GET", "/api/v1/topics", Min::Viewer),
     ("GET", "/api/v1/signals", Min::Viewer),
     ("GET", "/api/v1/signals/{id}", Min::Viewer),
+    ("POST", "/api/v1/signals", Min::Analyst),
+    ("GET", "/api/v1/customers/{id}", Min::Viewer),
+    ("GET", "/api/v1/customers/{id}/timeline", Min::Viewer),
+    ("GET", "/api/v1/cases/{id}", Min::Viewer),
+    ("GET", "/api/v1/flow", Min::Viewer),
+    ("GET", "/api/v1/overview", Min::Viewer),
+    ("GET", "/api/v1/imports", Min::Viewer),
+    ("POST", "/api/v1/imports", Min::Analyst),
+    ("GET", "/api/v1/export/{what}", Min::Analyst),
+    ("POST", "/api/v1/surveys", Min::Analyst),
+    ("POST", "/api/v1/case-events", Min::Analyst),
     ("GET", "/api/v1/quarantine", Min::Viewer),
     ("GET", "/api/v1/webhooks", Min::Admin),
     ("POST", "/api/v1/webhooks", Min::Admin),
@@ -49,6 +60,7 @@ fn concrete(method: &str, path: &str, n: usize) -> (String, Option<String>) {
     let path = path
         .replace("{name_or_id}", "no-such-token")
         .replace("{id}", "no-such-signal")
+        .replace("{what}", "customers")
         .replace("/api/v1/webhooks/{name}", "/api/v1/webhooks/no-such-hook")
         .replace("/hooks/{name}", "/hooks/matrix-hook");
     let body = match (method, path.as_str()) {

@@ -1,7 +1,8 @@
 //! Inbound webhooks against the real server: the registry from the CLI and over HTTP, and
 //! deliveries to `POST /hooks/{name}` refused without a valid, fresh signature, a replayed
-//! delivery id acknowledged with nothing stored, and a verified new delivery answered 501 until
-//! storing deliveries lands.
+//! delivery id acknowledged with nothing stored, and a verified new delivery's rows stored as
+//! live ingestion stores them (Zendesk tickets and ticket events as the Zendesk readers make
+//! them).
 
 use std::io::Write;
 use std::process::Stdio;
@@ -220,18 +221,22 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
     );
     assert!(ok, "{err}");
     let server = env.serve();
-    let body = r#"{"signal_id":"S1","text":"the router is <script>alert(1)</script> broken"}"#;
+    let body = r#"{"signal_id":"S1","at":"2024-05-01T10:00:00Z","channel":"email","kind":"complaint","text":"the router is <script>alert(1)</script> broken"}"#;
     let t = now();
 
-    // A valid, fresh signature: verified, then 501 until storing deliveries lands.
+    // A valid, fresh signature: verified, then stored.
     let h = standard_headers(&secret, "msg_1", t, body);
     let r = post(&server, "/hooks/tickets", &refs(&h), body);
-    let v = r.assert_error(501, "not_implemented");
-    assert!(
-        v["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("verified")),
-        "{v}"
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "stored", "{v}");
+    assert_eq!(v["result"]["stored"], 1, "{v}");
+    let s1 = server.get("/api/v1/signals/S1", Some(&env.viewer));
+    assert_eq!(s1.status, 200, "{}", s1.text());
+    assert_eq!(
+        s1.json()["text"],
+        "the router is <script>alert(1)</script> broken",
+        "script in a text is stored as text"
     );
 
     // No signature, a wrong one, one for another body, an expired or future one.
@@ -269,8 +274,8 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
     post(&server, "/hooks/tickets", &refs(&other), body).assert_error(401, "invalid_signature");
     post(&server, "/hooks/nope", &refs(&h), body).assert_error(404, "not_found");
 
-    // A delivery id already stored (recorded as storing does it) is acknowledged and stores
-    // nothing, however many times it comes back.
+    // A delivery id already stored is acknowledged and stores nothing, however many times it
+    // comes back.
     let before = server.get("/api/v1/status", Some(&env.viewer)).json();
     {
         let mut store = hearken_store::Store::open(&env.db()).expect("open the store");
@@ -279,9 +284,10 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
             .expect("read")
             .expect("the hook");
         assert!(
-            store
+            !store
                 .record_webhook_delivery(hook.info.id, "msg_1", t)
-                .expect("record")
+                .expect("record"),
+            "storing the delivery recorded its id"
         );
     }
     for _ in 0..2 {
@@ -305,7 +311,11 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
         ("x-zendesk-webhook-signature-timestamp", zts.as_str()),
         ("x-zendesk-webhook-invocation-id", "8350205582"),
     ];
-    post(&server, "/hooks/zd", &zh, body).assert_error(501, "not_implemented");
+    let r = post(&server, "/hooks/zd", &zh, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "stored", "{v}");
+    assert_eq!(v["result"]["duplicates"], 1, "S1 is stored already: {v}");
     post(&server, "/hooks/zd", &zh, &format!("{body} ")).assert_error(401, "invalid_signature");
     post(&server, "/hooks/zd", &refs(&h), body).assert_error(401, "missing_signature");
     let old = hearken_model::Timestamp::from_unix(t - 3600).to_rfc3339();
@@ -351,7 +361,9 @@ fn admin_manages_hooks_over_http() {
     // The new secret verifies deliveries at once.
     let body = "{}";
     let h = standard_headers(&secret, "msg_9", now(), body);
-    post(&server, "/hooks/tickets", &refs(&h), body).assert_error(501, "not_implemented");
+    let r = post(&server, "/hooks/tickets", &refs(&h), body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["quarantined"], 1, "{}", r.text());
 
     server
         .post_json(
@@ -447,4 +459,78 @@ fn serve_logs_one_line_per_request_without_v_and_other_commands_stay_quiet() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn zendesk_tickets_become_signals_and_ticket_events_case_events() {
+    let env = Env::new();
+    for (name, kind) in [("zd-tickets", "signals"), ("zd-events", "case-events")] {
+        let (ok, _, err) = add(
+            &env,
+            &[
+                name,
+                "--format",
+                "zendesk",
+                "--kind",
+                kind,
+                "--secret-stdin",
+            ],
+            Some(ZENDESK_SECRET),
+        );
+        assert!(ok, "{err}");
+    }
+    let server = env.serve();
+    let zkey = Secret::parse(Scheme::Zendesk, ZENDESK_SECRET).expect("secret");
+    let deliver = |hook: &str, id: &str, body: &str| {
+        let ts = hearken_model::Timestamp::from_unix(now()).to_rfc3339();
+        let sig = sign_zendesk(&zkey, &ts, body.as_bytes());
+        post(
+            &server,
+            &format!("/hooks/{hook}"),
+            &[
+                ("x-zendesk-webhook-signature", sig.as_str()),
+                ("x-zendesk-webhook-signature-timestamp", ts.as_str()),
+                ("x-zendesk-webhook-invocation-id", id),
+            ],
+            body,
+        )
+    };
+
+    // A trigger's body holding the ticket, and an event-subscription delivery (`detail`).
+    let ticket = r#"{"ticket":{"id":4711,"created_at":"2024-05-02T09:30:00Z","type":"incident","via":{"channel":"web"},"requester_id":901,"assignee_id":77,"subject":"Logged out","description":"The invoice portal keeps logging me out"}}"#;
+    let r = deliver("zd-tickets", "inv-1", ticket);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["stored"], 1, "{}", r.text());
+    let event = r#"{"type":"zen:event-type:ticket.created","id":"01HX","detail":{"id":"4712","created_at":"2024-05-02T10:00:00Z","type":null,"via":{"channel":"api"},"requester_id":"902","description":"Where is my order?"}}"#;
+    let r = deliver("zd-tickets", "inv-2", event);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"]["stored"], 1, "{}", r.text());
+    let s = server.get("/api/v1/signals/4711", Some(&env.viewer)).json();
+    assert_eq!(s["kind"], "complaint", "{s}");
+    assert_eq!(s["channel"], "web");
+    assert_eq!(s["customer_id"], "901");
+    assert_eq!(s["agent_id"], "77");
+    assert_eq!(s["case_id"], "4711");
+    assert_eq!(s["text"], "The invoice portal keeps logging me out");
+    assert!(s["sentiment"].is_number(), "enriched: {s}");
+    let s = server.get("/api/v1/signals/4712", Some(&env.viewer)).json();
+    assert_eq!(s["kind"], "question", "{s}");
+    assert_eq!(s["channel"], "other");
+    // The same invocation again: acknowledged, nothing stored.
+    let again = deliver("zd-tickets", "inv-1", ticket);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["status"], "duplicate");
+
+    // Ticket events, as a Zendesk incremental ticket-event export holds them.
+    let events = r#"{"ticket_events":[{"id":1,"ticket_id":4711,"timestamp":1714642200,"created_at":"2024-05-02T09:30:00Z","updater_id":901,"via":"Web form","event_type":"Audit","child_events":[{"id":11,"event_type":"Create","status":"new"},{"id":12,"event_type":"Comment","body":"The invoice portal keeps logging me out","author_id":901,"public":true}]},{"id":2,"ticket_id":4711,"timestamp":1714645800,"created_at":"2024-05-02T10:30:00Z","updater_id":77,"via":"Web form","event_type":"Audit","child_events":[{"id":21,"event_type":"Change","status":"solved","previous_value":"new"}]}]}"#;
+    let r = deliver("zd-events", "inv-3", events);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert!(
+        v["result"]["stored"].as_u64().is_some_and(|n| n >= 2),
+        "{v}"
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&env.run(&["status", "--json"])).expect("status");
+    assert_eq!(st["case_events"], v["result"]["stored"], "{st}");
 }

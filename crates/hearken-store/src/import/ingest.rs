@@ -114,6 +114,7 @@ pub struct IngestBatch {
     rows: Vec<Prepared>,
     notes: Vec<String>,
     skipped: Vec<(String, u64)>,
+    ignored_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for IngestBatch {
@@ -262,6 +263,7 @@ impl IngestBatch {
             rows,
             notes: reader.notes(),
             skipped: reader.skipped(),
+            ignored_keys: reader.ignored_keys(),
         })
     }
 
@@ -276,6 +278,32 @@ impl IngestBatch {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// Keys of the body that name no field of the kind (nor an entry of the mapping): they would
+    /// not be stored. A caller that wants a strict schema refuses the batch when any exist.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored_keys
+    }
+
+    /// Rows that could not be read as a row at all (not a JSON object, broken JSON, not UTF-8):
+    /// errors of the whole row, with no field. A caller that treats a syntax error as the
+    /// request's refuses the batch when any exist; written, they are quarantined.
+    pub fn unreadable_rows(&self) -> Vec<RejectedRow> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| match &p.row.record {
+                Err(e) if e.field.is_none() && p.row.skipped.is_none() => Some(RejectedRow {
+                    index: index as u64,
+                    line: p.row.line,
+                    field: None,
+                    value: None,
+                    reason: e.reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }
 

@@ -1,5 +1,11 @@
 //! Text understanding at import: glue between `hearken-text`, `hearken-topics` and the ingest
-//! pipeline. Runs on the store's enrichment workers, in parallel with reading and writing.
+//! reader, shared by every way rows enter the store (`hearken import` and the HTTP server's live
+//! ingestion and webhook deliveries), so a row is enriched and redacted the same way whichever
+//! door it came in by. Runs on the store's enrichment workers (file imports) or the server's
+//! parsing threads (live rows), in parallel with reading and writing.
+//!
+//! [`read_options`] gives the reader options a store imports with: the store's topic model for
+//! signals, its pseudonym key for redaction. [`enricher`] and [`redactor`] are the parts.
 //!
 //! Texts repeat (templated messages, auto-replies, "thanks"), and scoring one is a pure function
 //! of its characters, so each worker remembers the scores of recent texts in a small
@@ -9,10 +15,104 @@
 
 use std::sync::Arc;
 
-use hearken_ingest::{Enriched, Enricher, Redact, Redactor};
-use hearken_model::{Record, Text};
+use hearken_ingest::{Enriched, Enricher, Mapping, ReadOptions, Redact, Redactor};
+use hearken_model::{Record, RecordKind, Text};
+use hearken_store::{ModelInfo, Store, StoreError};
 use hearken_text::{Vader, redact_with_report};
 use hearken_topics::{Model, PredictScratch};
+
+/// The topic model signals are classified with at import.
+pub const TOPIC_MODEL: &str = "default";
+
+/// What happens to texts at import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Sentiment, language and (for signals, when the store has a topic model) topic.
+    pub enrich: bool,
+    /// Replace personal data with placeholders (texts) and pseudonyms (ids) before storing.
+    pub redact: bool,
+}
+
+/// Why the reader options of a store cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    #[error("topic model '{name}' version {version} cannot be read")]
+    Model {
+        name: String,
+        version: i64,
+        #[source]
+        source: hearken_topics::TopicsError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store's topic model for signals (the newest version of [`TOPIC_MODEL`]), if one has been
+/// trained, with its description.
+pub fn topic_model(store: &Store) -> Result<Option<(ModelInfo, Arc<Model>)>, EnrichError> {
+    match store.load_model(TOPIC_MODEL)? {
+        Some((info, bytes)) => match Model::from_bytes(&bytes) {
+            Ok(model) => Ok(Some((info, Arc::new(model)))),
+            Err(source) => Err(EnrichError::Model {
+                name: info.name,
+                version: info.version,
+                source,
+            }),
+        },
+        None => Ok(None),
+    }
+}
+
+/// The reader options rows of `kind` are imported into `store` with: the enrichment and
+/// redaction `text` asks for, with the store's topic model (signals only) and pseudonym key, and
+/// the mapping, if any.
+pub fn read_options(
+    store: &Store,
+    kind: RecordKind,
+    mapping: Option<Mapping>,
+    text: TextOptions,
+) -> Result<ReadOptions, EnrichError> {
+    // Signals are classified by the store's topic model, when one has been trained.
+    let model = if text.enrich && kind == RecordKind::Signals {
+        topic_model(store)?.map(|(_, m)| m)
+    } else {
+        None
+    };
+    Ok(read_options_with(
+        kind,
+        mapping,
+        text,
+        model,
+        text.redact
+            .then(|| store.pseudonym_key())
+            .transpose()?
+            .as_deref(),
+    ))
+}
+
+/// [`read_options`] from parts already loaded: the topic model (used for signals only) and the
+/// store's pseudonym key (needed when `text.redact`; without it ids are not pseudonymised).
+pub fn read_options_with(
+    kind: RecordKind,
+    mapping: Option<Mapping>,
+    text: TextOptions,
+    model: Option<Arc<Model>>,
+    pseudonym_key: Option<&str>,
+) -> ReadOptions {
+    let model = model.filter(|_| text.enrich && kind == RecordKind::Signals);
+    let enrich = (text.enrich || text.redact).then(|| enricher(text.redact, model));
+    let redact = if text.redact {
+        pseudonym_key.map(redactor)
+    } else {
+        None
+    };
+    ReadOptions {
+        mapping,
+        enrich,
+        redact,
+        ..ReadOptions::new(kind)
+    }
+}
 
 thread_local! {
     /// Prediction buffers, reused for every text on each enrichment thread.

@@ -1,0 +1,331 @@
+//! Live ingestion's write path: one writer task that commits the batches of concurrent requests
+//! together (group commit), so that a 2xx means the rows are durable and acknowledging only
+//! durable rows stays fast.
+//!
+//! A request's body is read into an [`IngestBatch`] on a blocking thread ([`Ingestor::parse`]:
+//! the file import's reader, identity, enrichment through `hearken-enrich` with the store's
+//! topic model and pseudonym key), then queued ([`Ingestor::submit`]). The writer takes every
+//! batch waiting (up to [`MAX_GROUP_ROWS`] rows), writes them with `Store::ingest_many` in ONE
+//! transaction on the write pool, and answers each request once that transaction is committed
+//! (synced to disk). While one group commits, the next one gathers.
+//!
+//! Shutdown ([`Ingestor::shutdown`]): the queue is closed to new batches, every batch already
+//! queued is written and answered, then the writer stops. A batch whose request was cut off is
+//! written all the same; its client's retry with the same `Idempotency-Key` is then a no-op.
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use hearken_enrich::TextOptions;
+use hearken_ingest::{Mapping, ReadOptions};
+use hearken_model::RecordKind;
+use hearken_store::{
+    BatchLimits, BatchMeta, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::error::{AppError, ErrorCode};
+use crate::metrics::Metrics;
+use crate::state::Pool;
+
+/// Batches waiting for the writer, at most; a request beyond waits for room.
+const QUEUE: usize = 4096;
+/// Rows written in one transaction, at most (a group stops growing past it).
+pub const MAX_GROUP_ROWS: usize = 50_000;
+/// Bodies up to this size are read on the request's own task: handing a one-row body to a
+/// blocking thread costs more than reading it.
+const INLINE_PARSE_BYTES: usize = 4096;
+/// How long the store's topic model and pseudonym key are reused before being read again (a
+/// model trained while the server runs is picked up within this time).
+const PARTS_TTL: Duration = Duration::from_secs(60);
+
+type Reply = oneshot::Sender<Result<IngestReport, IngestFailure>>;
+
+struct Job {
+    batch: IngestBatch,
+    reply: Reply,
+}
+
+/// What the reader options of the store are made from, read once and reused.
+struct Parts {
+    loaded: Instant,
+    model: Option<Arc<hearken_topics::Model>>,
+    key: Option<String>,
+    /// Reader options per ingestible kind, without a mapping.
+    plain: Vec<(RecordKind, Arc<ReadOptions>)>,
+}
+
+/// The live-ingestion queue and its writer (one per server).
+pub struct Ingestor {
+    text: TextOptions,
+    settings: IngestSettings,
+    queue: OnceLock<mpsc::Sender<Job>>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    stop: Arc<Notify>,
+    parts: Mutex<Option<Arc<Parts>>>,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor")
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingestor {
+    pub fn new(text: TextOptions) -> Ingestor {
+        Ingestor {
+            text,
+            settings: IngestSettings::default(),
+            queue: OnceLock::new(),
+            writer: Mutex::new(None),
+            stop: Arc::new(Notify::new()),
+            parts: Mutex::new(None),
+        }
+    }
+
+    /// What happens to the texts of rows that come in (live rows and uploaded files).
+    pub fn text(&self) -> TextOptions {
+        self.text
+    }
+
+    /// The reader options rows of `kind` are read with (with `mapping`, for a webhook), made
+    /// from the store's topic model and pseudonym key (read on the write pool at most once a
+    /// minute: making a pseudonym key writes).
+    pub async fn read_options(
+        &self,
+        write: &Arc<Pool>,
+        kind: RecordKind,
+        mapping: Option<Mapping>,
+    ) -> Result<Arc<ReadOptions>, AppError> {
+        let cached = self
+            .parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .filter(|p| p.loaded.elapsed() < PARTS_TTL);
+        let parts = match cached {
+            Some(p) => p,
+            None => {
+                let text = self.text;
+                let parts = write
+                    .run(move |store| {
+                        let model = if text.enrich {
+                            hearken_enrich::topic_model(store)
+                                .map_err(|e| {
+                                    AppError::failed(
+                                        ErrorCode::TopicModelError,
+                                        "the store's topic model cannot be read",
+                                        e,
+                                    )
+                                })?
+                                .map(|(_, m)| m)
+                        } else {
+                            None
+                        };
+                        let key = if text.redact {
+                            Some(store.pseudonym_key()?)
+                        } else {
+                            None
+                        };
+                        let plain = hearken_store::INGEST_KINDS
+                            .iter()
+                            .map(|&k| {
+                                let opts = hearken_enrich::read_options_with(
+                                    k,
+                                    None,
+                                    text,
+                                    model.clone(),
+                                    key.as_deref(),
+                                );
+                                (k, Arc::new(opts))
+                            })
+                            .collect();
+                        Ok(Arc::new(Parts {
+                            loaded: Instant::now(),
+                            model,
+                            key,
+                            plain,
+                        }))
+                    })
+                    .await?;
+                *self.parts.lock().unwrap_or_else(PoisonError::into_inner) = Some(parts.clone());
+                parts
+            }
+        };
+        match mapping {
+            None => parts
+                .plain
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, o)| Arc::clone(o))
+                .ok_or_else(|| AppError::internal(format!("{kind} cannot be ingested"))),
+            Some(m) => Ok(Arc::new(hearken_enrich::read_options_with(
+                kind,
+                Some(m),
+                self.text,
+                parts.model.clone(),
+                parts.key.as_deref(),
+            ))),
+        }
+    }
+
+    /// Reads `body` into a batch: a small body (a few rows: tens of microseconds of reading and
+    /// enrichment) right here, a larger one on a blocking thread, off the async runtime.
+    pub async fn parse(
+        &self,
+        body: axum::body::Bytes,
+        opts: Arc<ReadOptions>,
+        meta: BatchMeta,
+        max_rows: usize,
+    ) -> Result<IngestBatch, IngestFailure> {
+        if body.len() <= INLINE_PARSE_BYTES {
+            return IngestBatch::parse(&body, &opts, meta, BatchLimits { max_rows });
+        }
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _enter = span.enter();
+            IngestBatch::parse(&body, &opts, meta, BatchLimits { max_rows })
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(IngestFailure::Internal(format!(
+                "reading the body failed: {e}"
+            )))
+        })
+    }
+
+    /// Queues `batch` for the writer and waits until its group is committed. The writer is
+    /// started on first use.
+    pub async fn submit(
+        &self,
+        write: &Arc<Pool>,
+        metrics: &Arc<Metrics>,
+        batch: IngestBatch,
+    ) -> Result<IngestReport, IngestFailure> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let handle = tokio::spawn(writer(
+                rx,
+                Arc::clone(write),
+                Arc::clone(metrics),
+                self.settings,
+                Arc::clone(&self.stop),
+            ));
+            *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Job { batch, reply })
+            .await
+            .map_err(|_| IngestFailure::Commit("the server is shutting down".into()))?;
+        answer.await.unwrap_or_else(|_| {
+            Err(IngestFailure::Commit(
+                "the writer stopped before answering".into(),
+            ))
+        })
+    }
+
+    /// Closes the queue to new batches, writes every batch already queued, and waits for the
+    /// writer to stop.
+    pub async fn shutdown(&self) {
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            self.stop.notify_one();
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "the ingestion writer failed");
+            }
+        }
+    }
+}
+
+/// The writer: takes every queued batch (up to [`MAX_GROUP_ROWS`] rows), writes them in one
+/// transaction, answers each, and goes on until the queue is closed and empty.
+async fn writer(
+    mut rx: mpsc::Receiver<Job>,
+    write: Arc<Pool>,
+    metrics: Arc<Metrics>,
+    settings: IngestSettings,
+    stop: Arc<Notify>,
+) {
+    let mut stopping = false;
+    loop {
+        let first = if stopping {
+            rx.recv().await
+        } else {
+            tokio::select! {
+                job = rx.recv() => job,
+                () = stop.notified() => {
+                    // No new batches; the ones queued are still written.
+                    rx.close();
+                    stopping = true;
+                    tracing::info!("ingestion: closing the queue, committing what is queued");
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else { break };
+        let mut rows = first.batch.len();
+        let mut jobs = vec![first];
+        while rows < MAX_GROUP_ROWS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    rows += job.batch.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let (batches, replies): (Vec<IngestBatch>, Vec<Reply>) =
+            jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+        let n = batches.len();
+        let written = write
+            .run(move |store| Ok(store.ingest_many(batches, &settings)))
+            .await;
+        let results = match written {
+            Ok(results) => results,
+            Err(e) => (0..n)
+                .map(|_| Err(IngestFailure::Commit(e.message.clone())))
+                .collect(),
+        };
+        tracing::debug!(batches = n, rows, "ingestion group committed");
+        for (result, reply) in results.into_iter().zip(replies) {
+            if let Ok(r) = &result
+                && !r.replayed
+            {
+                metrics.add_ingested(r.counts.stored, r.counts.quarantined);
+            }
+            // A request that went away is not an error: its rows are stored all the same.
+            let _ = reply.send(result);
+        }
+    }
+    tracing::info!("ingestion: writer stopped");
+}
+
+/// The answer for a batch the store refused.
+pub fn failure(e: IngestFailure) -> AppError {
+    match e {
+        IngestFailure::Body(message) => AppError::new(ErrorCode::MalformedJson, message).with_hint(
+            "send one JSON object, an array of objects, or JSON Lines (one object per line), UTF-8",
+        ),
+        IngestFailure::TooManyRows { .. } => AppError::new(ErrorCode::TooManyRows, e.to_string()),
+        IngestFailure::KeyReused { .. } => {
+            AppError::new(ErrorCode::IdempotencyKeyReused, e.to_string())
+        }
+        IngestFailure::BadKey => AppError::new(ErrorCode::InvalidIdempotencyKey, e.to_string()),
+        IngestFailure::Kind { .. } | IngestFailure::Internal(_) => AppError::internal(e),
+        IngestFailure::Store(s) => s.into(),
+        IngestFailure::Commit(cause) => AppError::failed(
+            ErrorCode::Unavailable,
+            "the rows were not committed; nothing of this request was stored",
+            cause,
+        )
+        .with_hint("send the request again (with the same Idempotency-Key)"),
+    }
+}
