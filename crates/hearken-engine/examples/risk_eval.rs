@@ -177,9 +177,7 @@ fn run() -> Result<(), String> {
             customers.churned_at[k] = date(at)?;
         }
     }
-    for v in [&mut customers.since] {
-        v.resize(n, i64::MIN);
-    }
+    customers.since.resize(n, i64::MIN);
     customers.value_per_year.resize(n, f64::NAN);
     customers.white_glove.resize(n, false);
     customers.persona.resize(n, hearken_engine::NONE);

@@ -427,7 +427,7 @@ pub fn report(
             });
         }
     }
-    let level_reached = levels.iter().filter(|l| l.reached).map(|l| l.level).last();
+    let level_reached = levels.iter().rev().find(|l| l.reached).map(|l| l.level);
 
     let references: Vec<&Assessment> = history
         .iter()

@@ -59,6 +59,31 @@ pub struct CaseSteps {
     pub step: Vec<CaseStep>,
 }
 
+impl CaseSteps {
+    /// The steps of case events whose activities are names: `classify` says what each name
+    /// means (called once per distinct activity).
+    pub fn from_activities(
+        events: &crate::cost::CaseActivities,
+        classify: impl Fn(&str) -> CaseStep,
+    ) -> CaseSteps {
+        let meaning: Vec<CaseStep> = events
+            .activities
+            .names
+            .iter()
+            .map(|a| classify(a))
+            .collect();
+        CaseSteps {
+            case: events.case.clone(),
+            at: events.at.clone(),
+            step: events
+                .activity
+                .iter()
+                .map(|&a| meaning.get(a as usize).copied().unwrap_or(CaseStep::Other))
+                .collect(),
+        }
+    }
+}
+
 /// The frames a risk analysis reads. The signal and survey frames must code customers the same
 /// way as the customer frame (the store's snapshot does: codes are customer row ids - 1).
 /// Signal columns read: `at`, `customer`, `kind`, `topic`, `case`, `sentiment`; survey columns:

@@ -62,8 +62,10 @@ impl BoostOptions {
                 format!("is {}; give a value in (0, 1]", self.learning_rate),
             ));
         }
-        if !(self.l2.is_finite() && self.l2 >= 0.0)
-            || !(self.min_child_weight.is_finite() && self.min_child_weight >= 0.0)
+        if !(self.l2.is_finite()
+            && self.l2 >= 0.0
+            && self.min_child_weight.is_finite()
+            && self.min_child_weight >= 0.0)
         {
             return Err(bad_option(
                 "l2 / min_child_weight",

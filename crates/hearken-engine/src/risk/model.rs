@@ -400,8 +400,8 @@ impl Learner {
 impl Logistic {
     fn logit(&self, row: &[f32]) -> f64 {
         let mut eta = self.bias;
-        for j in 0..self.weights.len() {
-            eta += self.weights[j] * (f64::from(row[j]) - self.mean[j]) / self.scale[j];
+        for (j, x) in row.iter().enumerate().take(self.weights.len()) {
+            eta += self.weights[j] * (f64::from(*x) - self.mean[j]) / self.scale[j];
         }
         eta
     }

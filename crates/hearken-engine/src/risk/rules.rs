@@ -201,9 +201,8 @@ pub fn describe(sign: Sign, f: &Features, index: &RiskIndex) -> String {
                 format!("no contact for {} days{gap}", whole(f.days_since_contact))
             } else {
                 format!(
-                    "{} in the last 30 days, {} in the last 90 (usual gap {:.0} days)",
+                    "{} in the last 30 days against a usual gap of {:.0} days",
                     plural(f.contacts_30, "contact", "contacts"),
-                    f.contacts_90,
                     f.usual_gap_days
                 )
             }

@@ -309,3 +309,68 @@ fn lead_time_runs_from_the_first_warning_to_the_churn() {
     };
     assert!(risk::lead_times(&index, Scorer::Rules, &bad).is_err());
 }
+
+#[test]
+fn a_case_counts_for_a_customer_only_once_a_signal_ties_it_to_them() {
+    use hearken_engine::risk::CaseStep;
+    let mut o = Org::default();
+    // Case 0: events from day 1 (opened, escalated), its only signal (naming customer 0) on
+    // day 20, closed on day 30.
+    o.signals.at = vec![START + 20 * DAY];
+    o.signals.customer = vec![0];
+    o.signals.kind = vec![2];
+    o.signals.topic = vec![NONE];
+    o.signals.sentiment = vec![-0.5];
+    o.signals.case = vec![0];
+    o.cases.case = vec![0, 0, 0];
+    o.cases.at = vec![START + DAY, START + 2 * DAY, START + 30 * DAY];
+    o.cases.step = vec![CaseStep::Other, CaseStep::Escalated, CaseStep::Closed];
+    o.customers = CustomerFrame {
+        segment: vec![NONE],
+        persona: vec![NONE],
+        since: vec![START],
+        value_per_year: vec![f64::NAN],
+        white_glove: vec![false],
+        churned_at: vec![i64::MIN],
+        ..CustomerFrame::default()
+    };
+    let index = o.index();
+    let at = |day: i64| index.features(0, START + day * DAY);
+    // Day 10: the data does not yet say whose case it is.
+    assert_eq!((at(10).open_cases, at(10).escalated_90), (0, 0));
+    // Day 25: tied to customer 0, open since day 1, escalated.
+    let f = at(25);
+    assert_eq!((f.open_cases, f.escalated_90), (1, 1));
+    assert_eq!(f.oldest_open_case_days, 24.0);
+    // Day 31: closed; the escalation still counts for 90 days.
+    assert_eq!((at(31).open_cases, at(31).escalated_90), (0, 1));
+    assert_eq!(at(93).escalated_90, 0);
+}
+
+#[test]
+fn case_steps_come_from_named_activities() {
+    use hearken_engine::cost::CaseActivities;
+    use hearken_engine::risk::{CaseStep, CaseSteps};
+    let events = CaseActivities {
+        case: vec![0, 0, 1],
+        at: vec![1, 2, 3],
+        activity: vec![0, 1, 7],
+        activities: hearken_engine::Dict {
+            names: vec!["Escalated to tier 2".into(), "Ticket closed".into()],
+        },
+    };
+    let steps = CaseSteps::from_activities(&events, |a| {
+        if a.contains("closed") {
+            CaseStep::Closed
+        } else if a.starts_with("Escalated") {
+            CaseStep::Escalated
+        } else {
+            CaseStep::Other
+        }
+    });
+    // An activity code outside the dictionary is an ordinary step.
+    assert_eq!(
+        steps.step,
+        [CaseStep::Escalated, CaseStep::Closed, CaseStep::Other]
+    );
+}
