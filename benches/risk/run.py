@@ -16,6 +16,7 @@ For each organisation:
      before the as-of date), scores every customer with a signal or answer before the as-of date,
      and reports ROC AUC for churn within 30, 60 and 90 days of the as-of date, the model's own
      held-out AUC with its split, and the lead time between the first warning and the churn;
+     its per-customer scores go to hearken_scores.jsonl;
   4. peer: features computed with pandas and the Python vaderSentiment from the same CSV files
      (rows before the as-of date only; customers.csv without churned_at), labels from truth.json,
      scikit-learn's HistGradientBoostingClassifier
@@ -23,7 +24,8 @@ For each organisation:
          scores), as the issue asks;
        - "past": trained on earlier as-of dates (every 14 days, label windows closed by the as-of
          date), scored at the as-of date: the protocol Hearken's model follows;
-  5. what the generator's warning allows: the share of churners within each horizon that sent a
+  5. the difference of the two AUCs on the same customers, with a 90% paired bootstrap interval;
+  6. what the generator's warning allows: the share of churners within each horizon that sent a
      warning contact (text with one of the generator's churn sentences, read from
      crates/hearken-gen/data/phrases.txt) before the as-of date, and the AUC of that oracle flag.
 
@@ -206,11 +208,13 @@ def labels(index, T, H, churn):
 
 def peer(data, as_of, churn):
     import numpy as np
+    import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     t0 = time.time()
+    scores = {}
     d = load(data)
     fe = features(d, as_of, churn)
     first = int(d["sig"].t.min())
@@ -234,6 +238,7 @@ def peer(data, as_of, churn):
             t -= 14 * DAY
         past = gb().fit(np.vstack(Xs), np.concatenate(ys))
         warned = np.array([1.0 if (x in warn.index and as_of - warn[x] <= 49 * DAY) else 0.0 for x in fe.index])
+        scores[H] = pd.DataFrame({"cv": p, "past": past.predict_proba(X)[:, 1], "y": y}, index=fe.index)
         out[str(H)] = {
             "churners": int(y.sum()),
             "cv_auc": float(roc_auc_score(y, p)),
@@ -242,6 +247,33 @@ def peer(data, as_of, churn):
             "warning_oracle_auc": float(roc_auc_score(y, warned)),
         }
     out["seconds"] = round(time.time() - t0, 1)
+    return out, scores
+
+
+def paired(hearken_scores, peer_scores, resamples=1000):
+    """AUC of Hearken's model minus the peer's on the same customers, with a 90% percentile
+    bootstrap interval (customers resampled, both scores kept together)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    out = {}
+    for H, peer_df in peer_scores.items():
+        j = peer_df.join(hearken_scores[str(H)].rename("hearken"), how="inner")
+        y, a, cv, past = j.y.values, j.hearken.values, j.cv.values, j.past.values
+        rng = np.random.default_rng(H)
+        diffs = {"cv": [], "past": []}
+        for _ in range(resamples):
+            i = rng.integers(0, len(y), len(y))
+            if y[i].min() == y[i].max():
+                continue
+            ha = roc_auc_score(y[i], a[i])
+            diffs["cv"].append(ha - roc_auc_score(y[i], cv[i]))
+            diffs["past"].append(ha - roc_auc_score(y[i], past[i]))
+        out[str(H)] = {"customers": int(len(j)), **{
+            f"minus_{k}": [float(roc_auc_score(y, a) - roc_auc_score(y, {"cv": cv, "past": past}[k])),
+                           float(np.percentile(v, 5)), float(np.percentile(v, 95))]
+            for k, v in diffs.items()}}
     return out
 
 
@@ -263,13 +295,17 @@ def main():
         churn = {c["customer_id"]: int(pd.Timestamp(c["churned_at"]).value // 10**9) for c in truth["churned"]}
         as_of_t = int(pd.Timestamp(spec[5]).value // 10**9)
         t = time.time()
+        scores_path = os.path.join(args.out, name, "hearken_scores.jsonl")
         hk = json.loads(subprocess.run(
             [os.path.join(examples, "risk_eval"), "--db", db, "--truth", os.path.join(data, "truth.json"),
-             "--as-of", spec[5], "--horizons", ",".join(map(str, HORIZONS))],
+             "--as-of", spec[5], "--horizons", ",".join(map(str, HORIZONS)), "--scores-out", scores_path],
             check=True, capture_output=True, text=True).stdout)
         hk_s = time.time() - t
-        pr = peer(data, as_of_t, churn)
-        row = {"spec": spec, "hearken_seconds": round(hk_s, 1), "peer": pr, "hearken": hk}
+        pr, peer_scores = peer(data, as_of_t, churn)
+        hs = pd.read_json(scores_path, lines=True, convert_dates=False, dtype={"customer_id": str}).set_index("customer_id")
+        hs.columns = [str(c) for c in hs.columns]
+        diff = paired(hs, peer_scores)
+        row = {"spec": spec, "hearken_seconds": round(hk_s, 1), "peer": pr, "hearken": hk, "paired": diff}
         results[name] = row
         for h in hk["horizons"]:
             H = str(h["horizon_days"])
@@ -279,12 +315,14 @@ def main():
                   f" | sklearn cv {pr[H]['cv_auc']:.3f} past {pr[H]['past_auc']:.3f}"
                   f" | warned before as-of {pr[H]['churners_warned_before_as_of']:.2f}"
                   f" oracle {pr[H]['warning_oracle_auc']:.3f}"
+                  + f" | minus cv {diff[H]['minus_cv'][0]:+.3f} [{diff[H]['minus_cv'][1]:+.3f}, {diff[H]['minus_cv'][2]:+.3f}]"
+                  f" minus past {diff[H]['minus_past'][0]:+.3f} [{diff[H]['minus_past'][1]:+.3f}, {diff[H]['minus_past'][2]:+.3f}]"
                   + (f" | lead median {lead.get('median_days')} d ({lead.get('warned')}/{lead.get('churners')})" if lead else ""),
                   flush=True)
         print(f"  hearken {hk_s:.1f} s, peer {pr['seconds']} s (vader {pr['vader_seconds']} s)", flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

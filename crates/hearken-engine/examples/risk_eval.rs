@@ -47,6 +47,8 @@ struct Args {
     lookback_days: u32,
     alert_share: f64,
     dump_features: Option<PathBuf>,
+    scores_out: Option<PathBuf>,
+    train: TrainOptions,
 }
 
 fn date(s: &str) -> Result<i64, String> {
@@ -72,6 +74,8 @@ fn args() -> Result<Args, String> {
         lookback_days: 60,
         alert_share: 0.05,
         dump_features: None,
+        scores_out: None,
+        train: TrainOptions::default(),
     };
     let mut it = std::env::args().skip(1);
     let mut as_of = None;
@@ -92,6 +96,11 @@ fn args() -> Result<Args, String> {
             }
             "--alert-share" => a.alert_share = value()?.parse().map_err(|_| "bad --alert-share")?,
             "--dump-features" => a.dump_features = Some(value()?.into()),
+            "--scores-out" => a.scores_out = Some(value()?.into()),
+            "--train" => {
+                // TrainOptions as JSON (without the horizon), e.g. '{"step_days": 14}'.
+                a.train = serde_json::from_str(&value()?).map_err(|e| format!("--train: {e}"))?
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -215,11 +224,21 @@ fn run() -> Result<(), String> {
         .map(|c| (c.code, c.score))
         .collect();
     let mut horizons = Vec::new();
+    // customer id -> {"rules": score, "<horizon>": model score}
+    let mut per_customer: Vec<serde_json::Map<String, Value>> = in_scope
+        .iter()
+        .map(|k| {
+            let mut m = serde_json::Map::new();
+            m.insert("customer_id".into(), json!(index.name(*k)));
+            m.insert("rules".into(), json!(rule_score[k]));
+            m
+        })
+        .collect();
     for &h in &a.horizons {
         let t = Instant::now();
         let opts = TrainOptions {
             horizon_days: h,
-            ..TrainOptions::default()
+            ..a.train.clone()
         };
         let trained = risk::train(&index, a.as_of, &opts).map_err(|e| e.to_string())?;
         let train_secs = t.elapsed().as_secs_f64();
@@ -238,6 +257,9 @@ fn run() -> Result<(), String> {
             let by: HashMap<u32, f64> =
                 report.customers.iter().map(|c| (c.code, c.score)).collect();
             let scores: Vec<f64> = in_scope.iter().map(|k| by[k]).collect();
+            for (m, s) in per_customer.iter_mut().zip(&scores) {
+                m.insert(h.to_string(), json!(s));
+            }
             let bytes = model.to_bytes();
             let back = risk::RiskModel::from_bytes(&bytes).map_err(|e| e.to_string())?;
             entry["model_auc"] = json!(risk::auc(&scores, &labels));
@@ -288,6 +310,13 @@ fn run() -> Result<(), String> {
             entry["model"] = json!(note);
         }
         horizons.push(entry);
+    }
+    if let Some(path) = &a.scores_out {
+        let lines: Vec<String> = per_customer
+            .into_iter()
+            .map(|m| Value::Object(m).to_string())
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").map_err(|e| e.to_string())?;
     }
     let out = json!({
         "db": a.db.display().to_string(),

@@ -69,14 +69,11 @@ const COLUMNS: &[Column] = &[
         get: |f| l1p(f64::from(f.contacts_90)),
     },
     Column {
-        name: "contacts",
+        // A rate, not the count: training as-of dates have shorter histories than the date
+        // the model scores, and a count would mean something else there.
+        name: "contacts_per_30_days",
         sign: Sign::Activity,
-        get: |f| l1p(f64::from(f.contacts)),
-    },
-    Column {
-        name: "history_days",
-        sign: Sign::Activity,
-        get: |f| l1p(f.history_days),
+        get: |f| l1p(30.0 * f64::from(f.contacts) / f.history_days.max(30.0)),
     },
     Column {
         name: "days_since_contact",
@@ -143,11 +140,6 @@ const COLUMNS: &[Column] = &[
                 0.0
             }
         },
-    },
-    Column {
-        name: "answers",
-        sign: Sign::Detractor,
-        get: |f| l1p(f64::from(f.answers)),
     },
     Column {
         name: "detractors_90",
