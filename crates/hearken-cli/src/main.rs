@@ -13,7 +13,10 @@ mod output;
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = cmd::Cli::parse();
-    init_tracing(cli.global.verbose);
+    init_tracing(
+        cli.global.verbose,
+        matches!(cli.command, cmd::Command::Serve(_)),
+    );
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -61,17 +64,22 @@ fn quiet_on_closed_pipe() {
     }));
 }
 
-/// Quiet unless asked: `-v` for info, `-vv` for debug, or `RUST_LOG`.
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+/// Quiet unless asked: `-v` for info, `-vv` for debug, or `RUST_LOG`. `serve` logs one line per
+/// request (and its start and stop) without `-v`, as an operator expects of a server; its other
+/// crates stay at warnings.
+fn init_tracing(verbose: u8, serving: bool) {
+    let default = match (verbose, serving) {
+        (0, true) => "warn,hearken_server=info",
+        (0, false) => "warn",
+        (1, _) => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: a server's log usually goes to a file or a journal.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -11,6 +11,7 @@ pub mod assess;
 pub mod clv;
 pub mod cost;
 pub mod drivers;
+pub mod effect;
 pub mod error;
 pub mod frame;
 pub mod group;

@@ -307,6 +307,7 @@ impl<'a> Context<'a> {
                 .filter(|(_, b)| !b.is_empty())
                 .map(|(key, cases)| FlowGroup {
                     key,
+                    name: None,
                     report: self.report(&cases, None),
                 })
                 .collect();
@@ -558,6 +559,8 @@ impl<'a> Context<'a> {
                 from: name(&log.resources, a as usize),
                 to: name(&log.resources, b as usize),
                 transfers: count,
+                from_name: None,
+                to_name: None,
             });
         });
         handovers.sort_by(|x, y| {
@@ -606,6 +609,8 @@ impl<'a> Context<'a> {
             .filter(|&r| p.agent_events[r] > 0)
             .map(|r| AgentRow {
                 agent: name(&log.resources, r),
+                name: None,
+                team: None,
                 events: p.agent_events[r],
                 transfers_out: p.agent_out[r],
                 transfers_in: p.agent_in[r],

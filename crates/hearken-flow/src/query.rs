@@ -13,6 +13,9 @@
 //!   first-owner resolution); an attribute (product, segment, customer, channel, any XES trace
 //!   attribute) is the value at its first event that has one. Filters keep the cases whose value is the one asked for; a
 //!   grouping puts each case in the group of its value (`(none)` when it has none).
+//! - A data scope ([`CaseFilter::within`]) keeps the cases whose value of each dimension is one
+//!   of a list, before anything else: for the question the log is those cases (the selection's
+//!   `cases_in_log` counts them, refusals list their values only).
 
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
@@ -70,11 +73,19 @@ pub struct CaseFilter {
     pub started_before_ms: Option<i64>,
     /// Cases whose value of each dimension is the given one (all must hold).
     pub equals: Vec<(Dimension, String)>,
+    /// A data scope: only cases whose value of each dimension is one of the listed ones (all
+    /// must hold; a case without a value, or a log without the dimension, is outside). Applied
+    /// first: the log is then these cases, for the other filters, `cases_in_log` and the values
+    /// errors list. Values no case has are not an error.
+    pub within: Vec<(Dimension, Vec<String>)>,
 }
 
 impl CaseFilter {
     pub fn is_empty(&self) -> bool {
-        self.started_from_ms.is_none() && self.started_before_ms.is_none() && self.equals.is_empty()
+        self.started_from_ms.is_none()
+            && self.started_before_ms.is_none()
+            && self.equals.is_empty()
+            && self.within.is_empty()
     }
 }
 
@@ -124,7 +135,22 @@ pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError
         });
     }
     let ctx = Context::new(log, &q.config);
-    let all = ctx.all_cases();
+    let mut all = ctx.all_cases();
+    for (dim, list) in &f.within {
+        match ctx.dimension_values(dim) {
+            Ok(values) => {
+                let allowed: Vec<bool> = values.names.iter().map(|n| list.contains(n)).collect();
+                all.retain(|&c| {
+                    allowed
+                        .get(values.of_case[c as usize] as usize)
+                        .copied()
+                        .unwrap_or(false)
+                });
+            }
+            // No case has a value: none is inside.
+            Err(_) => all.clear(),
+        }
+    }
     // The grouping is checked before any case is selected: a grouping the log cannot give is
     // refused whatever the selection.
     let groups = match &q.config.group_by {
@@ -244,4 +270,101 @@ fn iso(ms: i64) -> String {
         || format!("{ms} ms"),
         |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Event, EventLogBuilder};
+
+    fn log() -> EventLog {
+        let h = 3_600_000;
+        let mut b = EventLogBuilder::new();
+        for (case, activity, t, resource, team) in [
+            ("A", "new", 0, "ann", "t1"),
+            ("A", "closed", h, "bob", "t2"),
+            ("B", "new", 0, "cy", "t2"),
+            ("B", "closed", 2 * h, "cy", "t1"),
+            ("C", "new", h, "ann", "t1"),
+            ("C", "closed", 3 * h, "ann", "t1"),
+        ] {
+            b.push(&Event {
+                case,
+                activity,
+                time_ms: t,
+                resource: Some(resource),
+                team: Some(team),
+                text: None,
+                attributes: &[],
+            })
+            .unwrap();
+        }
+        b.finish()
+    }
+
+    fn ask(filter: CaseFilter) -> Result<FlowReport, QueryError> {
+        run_query(
+            &log(),
+            &FlowQuery {
+                filter,
+                ..FlowQuery::default()
+            },
+        )
+    }
+
+    #[test]
+    fn within_keeps_the_cases_of_the_listed_values_and_is_their_whole_log() {
+        // Teams the cases ended with: A t2, B t1, C t1.
+        let within = ask(CaseFilter {
+            within: vec![(Dimension::Team, vec!["t1".into()])],
+            ..CaseFilter::default()
+        })
+        .unwrap();
+        let equals = ask(CaseFilter {
+            equals: vec![(Dimension::Team, "t1".into())],
+            ..CaseFilter::default()
+        })
+        .unwrap();
+        assert_eq!(within.cases, 2);
+        assert_eq!(
+            (
+                within.events,
+                within.transfers_total,
+                within.first_owner_resolved
+            ),
+            (
+                equals.events,
+                equals.transfers_total,
+                equals.first_owner_resolved
+            )
+        );
+        let s = within.selection.unwrap();
+        assert_eq!((s.cases_in_log, s.cases_selected), (2, 2));
+        assert_eq!(equals.selection.unwrap().cases_in_log, 3);
+        // Values no case has select nothing, without an error; so does a missing dimension.
+        let none = ask(CaseFilter {
+            within: vec![(Dimension::Team, vec!["t9".into()])],
+            ..CaseFilter::default()
+        })
+        .unwrap();
+        assert_eq!(none.cases, 0);
+        let missing = ask(CaseFilter {
+            within: vec![(Dimension::Attribute("segment".into()), vec!["smb".into()])],
+            ..CaseFilter::default()
+        })
+        .unwrap();
+        assert_eq!(missing.cases, 0);
+        // A filter's known values are those of the cases within.
+        let e = ask(CaseFilter {
+            within: vec![(Dimension::Team, vec!["t1".into()])],
+            equals: vec![(Dimension::Agent, "nobody".into())],
+            ..CaseFilter::default()
+        })
+        .unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("ann") && m.contains("cy") && !m.contains("bob"),
+            "{m}"
+        );
+    }
 }

@@ -119,6 +119,12 @@ pub struct StageRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentRow {
     pub agent: String,
+    /// The agent's display name, when the caller knows it (the store does; a log file does not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The agent's team as the caller knows it (the store's agents file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     pub events: u64,
     pub transfers_out: u64,
     pub transfers_in: u64,
@@ -152,6 +158,11 @@ pub struct HandoverRow {
     pub from: String,
     pub to: String,
     pub transfers: u64,
+    /// The display names of `from` and `to`, when the caller knows them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,6 +200,9 @@ pub struct FlowGroups {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowGroup {
     pub key: String,
+    /// The display name of `key` (an agent, customer or product), when the caller knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub report: FlowReport,
 }
 
@@ -257,6 +271,27 @@ fn hours(v: Option<f64>) -> String {
     }
 }
 
+/// 12345678 -> "12,345,678".
+fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// An id with its display name beside it, when there is one: `A7 (Ann Lee)`.
+fn named(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{id} ({n})"),
+        None => id.to_string(),
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |p| format!("{p:.1}%"))
 }
@@ -318,7 +353,8 @@ fn render_selection(out: &mut String, s: &SelectionSummary) {
     let _ = write!(
         out,
         "selection: {} of {} cases",
-        s.cases_selected, s.cases_in_log
+        count(s.cases_selected),
+        count(s.cases_in_log)
     );
     if let Some(w) = &s.window {
         let _ = write!(
@@ -359,7 +395,10 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
     let _ = writeln!(
         out,
         "{} events in {} cases; {} directly-follows pairs over {} distinct edges",
-        r.events, r.cases, r.dfg_total, r.dfg_edges
+        count(r.events),
+        count(r.cases),
+        count(r.dfg_total),
+        count(r.dfg_edges)
     );
     let _ = writeln!(
         out,
@@ -371,23 +410,27 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
     let _ = writeln!(
         out,
         "transfers: {} ({:.2} per case, {} cases with at least one), {} distinct handover pairs",
-        r.transfers_total, r.transfers_per_case, r.cases_with_transfers, r.handover_pairs
+        count(r.transfers_total),
+        r.transfers_per_case,
+        count(r.cases_with_transfers),
+        count(r.handover_pairs)
     );
     let _ = writeln!(
         out,
         "resolved by first owner: {} ({} of {} cases; {} with no known owner)",
         pct(r.first_owner_resolution_pct),
-        r.first_owner_resolved,
-        r.first_owner_cases,
-        r.first_owner_unknown
+        count(r.first_owner_resolved),
+        count(r.first_owner_cases),
+        count(r.first_owner_unknown)
     );
     let _ = writeln!(
         out,
         "loops: {} re-entries into a stage already left, in {} cases",
-        r.loops_total, r.cases_with_loops
+        count(r.loops_total),
+        count(r.cases_with_loops)
     );
     if let Some(open) = r.open_cases {
-        let _ = writeln!(out, "open cases: {open}");
+        let _ = writeln!(out, "open cases: {}", count(open));
     }
     if let Some(rules) = &r.rules {
         render_rule(out, "escalation", &rules.escalation);
@@ -398,13 +441,13 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         let _ = write!(
             out,
             "escalations: {} ({:.2} per case) in {} cases ({})",
-            e.escalations_total,
+            count(e.escalations_total),
             e.escalations_per_case,
-            e.escalated_cases,
+            count(e.escalated_cases),
             pct(e.escalation_rate_pct)
         );
         if let Some(o) = e.open_escalated_cases {
-            let _ = write!(out, ", {o} still open");
+            let _ = write!(out, ", {} still open", count(o));
         }
         out.push('\n');
     }
@@ -413,7 +456,10 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         let _ = writeln!(
             out,
             "comments: {} ({} scored: {} positive, {} negative)",
-            c.comments, c.scored, c.positive, c.negative
+            count(c.comments),
+            count(c.scored),
+            count(c.positive),
+            count(c.negative)
         );
     }
     out.push('\n');
@@ -423,13 +469,17 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         .map(|s| {
             vec![
                 s.stage.clone(),
-                s.events.to_string(),
-                s.cases.to_string(),
+                count(s.events),
+                count(s.cases),
                 hours(s.median_hours),
                 hours(s.p90_hours),
-                s.loops.to_string(),
-                s.rework_cases.to_string(),
-                format!("{}/{}", s.positive_comments, s.negative_comments),
+                count(s.loops),
+                count(s.rework_cases),
+                format!(
+                    "{}/{}",
+                    count(s.positive_comments),
+                    count(s.negative_comments)
+                ),
             ]
         })
         .collect();
@@ -454,11 +504,11 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         .take(TOP)
         .map(|a| {
             vec![
-                a.agent.clone(),
-                a.events.to_string(),
-                a.transfers_out.to_string(),
-                a.transfers_in.to_string(),
-                a.first_owner_cases.to_string(),
+                named(&a.agent, a.name.as_deref()),
+                count(a.events),
+                count(a.transfers_out),
+                count(a.transfers_in),
+                count(a.first_owner_cases),
                 pct(a.first_owner_resolution_pct),
             ]
         })
@@ -479,7 +529,7 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         let _ = writeln!(
             out,
             "… {} more agents in the JSON output",
-            r.agents.len() - TOP
+            count((r.agents.len() - TOP) as u64)
         );
     }
     if r.teams.len() > 1 || r.teams.first().is_some_and(|t| t.team != "(none)") {
@@ -490,7 +540,7 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
             .map(|t| {
                 vec![
                     t.team.clone(),
-                    t.first_owner_cases.to_string(),
+                    count(t.first_owner_cases),
                     pct(t.first_owner_resolution_pct),
                 ]
             })
@@ -502,7 +552,13 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
         .handovers
         .iter()
         .take(TOP)
-        .map(|h| vec![h.from.clone(), h.to.clone(), h.transfers.to_string()])
+        .map(|h| {
+            vec![
+                named(&h.from, h.from_name.as_deref()),
+                named(&h.to, h.to_name.as_deref()),
+                count(h.transfers),
+            ]
+        })
         .collect();
     table(out, &["from", "to", "transfers"], &rows);
     if !e.open_escalated_case_ids.is_empty() {
@@ -523,15 +579,15 @@ fn render_into(out: &mut String, r: &FlowReport, with_groups: bool) {
             .map(|x| {
                 let r = &x.report;
                 vec![
-                    x.key.clone(),
-                    r.cases.to_string(),
-                    r.events.to_string(),
+                    named(&x.key, x.name.as_deref()),
+                    count(r.cases),
+                    count(r.events),
                     hours(r.median_case_duration_hours),
                     hours(r.p90_case_duration_hours),
                     format!("{:.2}", r.transfers_per_case),
                     pct(r.first_owner_resolution_pct),
-                    r.loops_total.to_string(),
-                    r.escalation.escalated_cases.to_string(),
+                    count(r.loops_total),
+                    count(r.escalation.escalated_cases),
                 ]
             })
             .collect();
@@ -623,6 +679,19 @@ mod tests {
             ..FlowConfig::default()
         };
         analyze(&log, &cfg)
+    }
+
+    #[test]
+    fn counts_get_separators_and_names_stand_beside_ids() {
+        assert_eq!(count(382_396), "382,396");
+        assert_eq!(count(999), "999");
+        let mut r = sample();
+        r.events = 382_396;
+        r.agents[0].name = Some("Ann Lee".into());
+        let first = r.agents[0].agent.clone();
+        let text = render_text(&r);
+        assert!(text.contains("382,396 events in"), "{text}");
+        assert!(text.contains(&format!("{first} (Ann Lee)")), "{text}");
     }
 
     #[test]

@@ -270,6 +270,7 @@ fn selection_and_refusals_are_said_in_words() {
             started_from_ms: Some(0),
             started_before_ms: Some(24 * H),
             equals: vec![(Dimension::Team, "t1".into())],
+            within: Vec::new(),
         },
     };
     let r = run_query(&log, &q).unwrap();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::request::{DriverTarget, request};
+use crate::scope::Scope;
 use crate::select::{self, unknown};
 
 request! {
@@ -21,26 +22,31 @@ request! {
         /// The aspect that stands for customer service (default: the one named like "service").
         pub service: Option<String> = None,
         /// Confidence level of the intervals, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DriversResponse {
     pub target: DriverTarget,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub drivers: Drivers,
     /// Time to first answer, handle time and events of each response's case against the
     /// target; empty when no response has a case with events.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub kpis: Vec<KpiLink>,
     pub notes: Vec<String>,
     pub partial: Option<PartialNote>,
 }
 
-pub fn drivers(store: &Store, req: &DriversRequest) -> Result<DriversResponse> {
+pub fn drivers(store: &Store, scope: &Scope, req: &DriversRequest) -> Result<DriversResponse> {
     let level = Level::new(req.level)?;
     let select::Surveys { frame: f, .. } = select::surveys(
         store,
+        scope,
         &req.filters(),
         None,
         SurveyColumns {
@@ -85,7 +91,7 @@ pub fn drivers(store: &Store, req: &DriversRequest) -> Result<DriversResponse> {
         drivers: d,
         kpis,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }
 

@@ -76,8 +76,29 @@ pub enum QueryError {
         signals: u64,
         analytic: &'static str,
     },
+    /// A filter names a segment or team outside the caller's data scope.
+    #[error("`{field}` '{value}' is outside your data scope (your {field}s: {})", .allowed.join(", "))]
+    OutOfScope {
+        field: &'static str,
+        value: String,
+        /// The scope's values of that dimension.
+        allowed: Vec<String>,
+    },
+    /// A case-flow question the cases cannot answer: a property they do not have, a value no case
+    /// has (the message names the request field, the value and what there is).
+    #[error("`{field}` {value}: {reason}")]
+    Flow {
+        field: &'static str,
+        value: String,
+        reason: String,
+        kind: FlowRefusal,
+        hint: String,
+    },
+    /// Store-wide records that belong to no segment or team, asked for under a limited scope.
+    #[error("{what} belong to no segment or team, so a caller with a data scope cannot see them")]
+    StoreWide { what: &'static str },
     /// A signal, model or other thing asked for by id that does not exist.
-    #[error("no {what} '{id}'")]
+    #[error("no {what} {}", quoted(.id))]
     NotFound {
         what: &'static str,
         id: String,
@@ -96,6 +117,26 @@ pub enum QueryError {
     Engine(EngineError),
     #[error(transparent)]
     Topics(#[from] TopicsError),
+}
+
+/// An id as messages show it: quoted, except a number (`import 42`).
+fn quoted(id: &str) -> String {
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
+        id.to_string()
+    } else {
+        format!("'{id}'")
+    }
+}
+
+/// Why a case-flow question was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowRefusal {
+    /// A filter on a case property the cases do not have.
+    Filter,
+    /// A grouping by a case property the cases do not have.
+    Group,
+    /// A value no case has.
+    Value,
 }
 
 fn shown(known: &[String], total: usize) -> String {
@@ -148,6 +189,12 @@ impl QueryError {
             QueryError::Conflict { .. } => "conflicting_options",
             QueryError::NoData { .. } => "no_data",
             QueryError::NoTopics { .. } => "no_topics",
+            QueryError::OutOfScope { .. } | QueryError::StoreWide { .. } => "out_of_scope",
+            QueryError::Flow { kind, .. } => match kind {
+                FlowRefusal::Filter => "unsupported_filter",
+                FlowRefusal::Group => "unsupported_group",
+                FlowRefusal::Value => "unknown_filter_value",
+            },
             QueryError::NotFound { .. } => "not_found",
             QueryError::Refused(_) => "refused",
             QueryError::InvalidRequest(_) => "invalid_request",
@@ -182,6 +229,13 @@ impl QueryError {
             QueryError::UnsupportedFilter { field, .. } => format!("leave out `{field}`"),
             QueryError::Conflict { hint, .. } | QueryError::NoData { hint, .. } => hint.clone(),
             QueryError::NoTopics { .. } => NO_TOPICS_HINT.into(),
+            QueryError::OutOfScope { field, .. } => {
+                format!("leave out `{field}`, or give one inside your data scope")
+            }
+            QueryError::Flow { hint, .. } => hint.clone(),
+            QueryError::StoreWide { .. } => {
+                "ask an administrator, or use a token without a data scope".into()
+            }
             QueryError::NotFound { hint, .. } => hint.clone(),
             QueryError::InvalidRequest(_) => {
                 "check the parameter names and values against the API reference".into()
@@ -191,8 +245,8 @@ impl QueryError {
         })
     }
 
-    /// The HTTP status the server answers with: 400 for a request that cannot be valid, 404 for
-    /// something that does not exist, 422 for a valid request the data cannot answer, 500 for
+    /// The HTTP status the server answers with: 400 for a request that cannot be valid, 403 for
+    /// what is outside the caller's data scope, 404 for something that does not exist, 422 for a valid request the data cannot answer, 500 for
     /// internal failures.
     pub fn status(&self) -> u16 {
         match self {
@@ -203,7 +257,9 @@ impl QueryError {
             | QueryError::UnsupportedGroup { .. }
             | QueryError::UnsupportedFilter { .. }
             | QueryError::Conflict { .. }
+            | QueryError::Flow { .. }
             | QueryError::InvalidRequest(_) => 400,
+            QueryError::OutOfScope { .. } | QueryError::StoreWide { .. } => 403,
             QueryError::NotFound { .. } => 404,
             QueryError::NoData { .. } | QueryError::NoTopics { .. } | QueryError::Refused(_) => 422,
             QueryError::Store(_) | QueryError::Engine(_) | QueryError::Topics(_) => 500,
@@ -289,6 +345,11 @@ mod tests {
                 hint: "h".into(),
             },
             QueryError::InvalidRequest("x".into()),
+            QueryError::OutOfScope {
+                field: "segment",
+                value: "smb".into(),
+                allowed: vec!["enterprise".into()],
+            },
             QueryError::Refused("period range spans 9 days; narrow the window".into()),
         ];
         let mut codes: Vec<&str> = errors.iter().map(QueryError::code).collect();

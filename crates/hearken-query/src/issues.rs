@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::request::request;
+use crate::scope::Scope;
 use crate::select;
 use crate::trends::{without_topic, without_topic_note};
 
@@ -15,8 +16,10 @@ request! {
     /// Topics ranked by how much they hurt.
     pub struct IssuesRequest {
         /// How many issues (1 to 1,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 1_000))]
         pub limit: usize = 10,
         /// How many signals to show behind each issue, most negative first (0 to 100).
+        #[cfg_attr(feature = "utoipa", param(maximum = 100))]
         pub evidence: usize = 20,
     }
 }
@@ -25,6 +28,7 @@ pub const MAX_LIMIT: usize = 1_000;
 pub const MAX_EVIDENCE: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct IssuesResponse {
     /// Highest score first.
     pub issues: Vec<Issue>,
@@ -37,6 +41,7 @@ pub struct IssuesResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Issue {
     /// 1 for the highest score.
     pub rank: usize,
@@ -60,6 +65,7 @@ pub struct Issue {
 
 /// A signal shown as evidence: its source id, time, customer (id and name), text and sentiment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub id: String,
     /// Unix seconds.
@@ -71,7 +77,7 @@ pub struct Evidence {
     pub sentiment: Option<f64>,
 }
 
-pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
+pub fn issues(store: &Store, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
     if !(1..=MAX_LIMIT).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",
@@ -92,6 +98,7 @@ pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
         ..
     } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -164,6 +171,6 @@ pub fn issues(store: &Store, req: &IssuesRequest) -> Result<IssuesResponse> {
         signals,
         without_topic: without,
         notes: without_topic_note(without, signals),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

@@ -3,13 +3,16 @@
 //! it as JSON; the HTTP server will deserialise the request from a query string and return the
 //! same JSON. A figure is computed here and nowhere else.
 //!
-//! Each function takes the [`Store`](hearken_store::Store) and its request, validates the
-//! request (unknown names, bad dates, values out of range, options that cannot be honoured are
-//! refused with a [`QueryError`] that has a stable code and a hint), selects the rows and
-//! columns (module `select`), runs the engine, and puts display names beside ids.
+//! Each function takes the [`Store`](hearken_store::Store), the caller's [`Scope`] (the slice of
+//! the data it may see: an API token's segments and teams, [`Scope::all`] for the CLI) and its
+//! request: `scores(&store, &scope, &request)`. The scope is an argument, not an option, so no
+//! function can forget it. Each validates the request (unknown names, bad dates, values out of
+//! range, options that cannot be honoured, filters outside the scope are refused with a
+//! [`QueryError`] that has a stable code and a hint), selects the rows and columns (module
+//! `select`) within the scope, runs the engine, and puts display names beside ids.
 //!
 //! Every response carries `notes` (what a reader must know: rows left out, a rule applied) and
-//! `partial` (set when an import was writing while it was computed).
+//! `partial` (set when an import was running while it was computed).
 //!
 //! Architecture invariant: no SQL (that is the store's), no printing, no CLI or HTTP types.
 //! Requests refuse unknown fields; defaults are the CLI's defaults.
@@ -21,8 +24,12 @@ mod request;
 mod scope;
 mod select;
 
+pub mod case;
+pub mod customer;
 pub mod drivers;
+pub mod flow;
 pub mod issues;
+pub mod overview;
 pub mod pareto;
 pub mod repeats;
 pub mod scores;
@@ -32,17 +39,25 @@ pub mod themes;
 pub mod topics;
 pub mod trends;
 
-pub use error::{ErrorBody, NO_TOPICS_HINT, QueryError, Result};
+pub use error::{ErrorBody, FlowRefusal, NO_TOPICS_HINT, QueryError, Result};
 pub use meta::{PartialNote, thousands};
 pub use request::{By, DriverTarget, Filters, Metric, Period};
 pub use scope::Scope;
 pub use select::{ensure_fresh, window_between};
 
+pub use case::{CaseResponse, case};
+pub use customer::{CustomerResponse, TimelinePage, TimelineRequest, customer, customer_timeline};
 pub use drivers::{DriversRequest, DriversResponse, drivers};
+pub use flow::{FlowBy, FlowRequest, FlowResponse, flow, flow_of_log};
 pub use issues::{IssuesRequest, IssuesResponse, issues};
+pub use overview::{OverviewResponse, overview};
 pub use pareto::{ParetoRequest, ParetoResponse, pareto};
 pub use repeats::{RepeatsRequest, RepeatsResponse, repeats};
 pub use scores::{ScoresRequest, ScoresResponse, scores};
 pub use signals::{SignalView, SignalsPage, SignalsRequest, signal, signals};
+pub use status::{
+    ImportsPage, ImportsRequest, QuarantineList, QuarantineRequest, StatusResponse, imports,
+    quarantine, status,
+};
 pub use themes::{ThemesRequest, ThemesResponse, themes};
 pub use trends::{TrendsRequest, TrendsResponse, trends};

@@ -5,22 +5,48 @@ use hearken_store::Store;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::scope::Scope;
 
 /// Set when the figures were computed while an import was writing: they cover the rows
 /// committed so far, and asking again after the import gives the complete answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PartialNote {
     pub message: String,
+    /// The imports running (their ids; empty for a caller with a data scope, to whom imports
+    /// are not shown).
+    pub imports: Vec<i64>,
 }
 
-/// Whether an import is writing to the store now.
-///
-/// Hook: the store cannot tell a running import from one that was killed (both leave an
-/// unfinished `imports` row) until it records that an import holds the store; when
-/// `Store` gains that method, call it here and every response says so through `partial`.
-pub(crate) fn partial(store: &Store) -> Result<Option<PartialNote>> {
-    let _ = store;
-    Ok(None)
+/// Whether an import is writing to the store now (its process is alive: `Store::
+/// imports_in_progress`); a killed import is not running and does not make answers partial.
+pub(crate) fn partial(store: &Store, scope: &Scope) -> Result<Option<PartialNote>> {
+    let running = store.imports_in_progress()?;
+    if running.is_empty() {
+        return Ok(None);
+    }
+    let what = if running.len() == 1 {
+        "an import is"
+    } else {
+        "imports are"
+    };
+    if scope.is_limited() {
+        return Ok(Some(PartialNote {
+            message: format!("{what} running now: figures count only the rows committed so far"),
+            imports: Vec::new(),
+        }));
+    }
+    let list: Vec<String> = running
+        .iter()
+        .map(|r| format!("import {} of {} ({})", r.id, r.file, r.kind))
+        .collect();
+    Ok(Some(PartialNote {
+        message: format!(
+            "{what} running now ({}): figures count only the rows committed so far",
+            list.join(", ")
+        ),
+        imports: running.iter().map(|r| r.id).collect(),
+    }))
 }
 
 /// 12345678 -> "12,345,678", for counts in notes and messages.

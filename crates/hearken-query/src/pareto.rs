@@ -9,6 +9,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, request};
+use crate::scope::Scope;
 use crate::select::{self, KeyColumns};
 
 request! {
@@ -17,6 +18,7 @@ request! {
         /// Whose contacts.
         pub by: By = By::Customer,
         /// How many of the largest to list.
+        #[cfg_attr(feature = "utoipa", param(maximum = 100_000))]
         pub top: usize = 10,
     }
 }
@@ -28,6 +30,7 @@ pub const PARETO_BY: &[By] = By::ENTITIES;
 pub const MAX_TOP: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ParetoResponse {
     pub by: By,
     /// Entities with at least one contact.
@@ -49,6 +52,7 @@ pub struct ParetoResponse {
     pub top: Vec<TopEntity>,
     /// Contacts without a value for `by` (left out of the figures above).
     pub unattributed: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -56,6 +60,7 @@ pub struct ParetoResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TopEntity {
     /// The entity: an id for customers, products and agents, else the value.
     pub entity: String,
@@ -67,7 +72,7 @@ pub struct TopEntity {
     pub cumulative_share: f64,
 }
 
-pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
+pub fn pareto(store: &Store, scope: &Scope, req: &ParetoRequest) -> Result<ParetoResponse> {
     if !PARETO_BY.contains(&req.by) {
         return Err(QueryError::UnsupportedGroup {
             by: req.by,
@@ -88,6 +93,7 @@ pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
         agents,
     } = select::signals(
         store,
+        scope,
         &req.filters(),
         Some(req.by),
         SignalColumns::default(),
@@ -131,6 +137,6 @@ pub fn pareto(store: &Store, req: &ParetoRequest) -> Result<ParetoResponse> {
         unattributed: p.unattributed,
         quality: p.quality,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

@@ -9,6 +9,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, request};
+use crate::scope::Scope;
 use crate::select;
 use crate::trends::{without_topic, without_topic_note};
 
@@ -17,10 +18,13 @@ request! {
     pub struct RepeatsRequest {
         /// A contact is a repeat when the same customer raised the same topic within this many
         /// days (1 to 365).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 365))]
         pub days: u32 = 7,
         /// Cost of handling one contact, to put a price on avoidable contacts.
+        #[cfg_attr(feature = "utoipa", param(minimum = 0))]
         pub cost_per_contact: Option<f64> = None,
         /// Confidence level of the interval, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
     }
 }
@@ -29,6 +33,7 @@ request! {
 pub const MAX_DAYS: u32 = 365;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RepeatsResponse {
     pub window_days: u32,
     /// All contacts in the selection.
@@ -48,6 +53,7 @@ pub struct RepeatsResponse {
     pub by_topic: Vec<RepeatShare>,
     /// Largest number of repeats first; products with their display names.
     pub by_product: Vec<RepeatShare>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -56,6 +62,7 @@ pub struct RepeatsResponse {
 
 /// Repeat contacts of one topic or product.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RepeatShare {
     pub group: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +84,7 @@ fn share(g: RepeatGroup, name: Option<String>) -> RepeatShare {
     }
 }
 
-pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
+pub fn repeats(store: &Store, scope: &Scope, req: &RepeatsRequest) -> Result<RepeatsResponse> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",
@@ -97,6 +104,7 @@ pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
     let level = Level::new(req.level)?;
     let select::Signals { frame: f, .. } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -148,6 +156,6 @@ pub fn repeats(store: &Store, req: &RepeatsRequest) -> Result<RepeatsResponse> {
             .collect(),
         quality: r.quality,
         notes: without_topic_note(without, signals),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }

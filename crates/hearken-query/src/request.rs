@@ -22,6 +22,8 @@ macro_rules! request {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+        #[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams, utoipa::ToSchema))]
+        #[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
         #[serde(deny_unknown_fields, default)]
         pub struct $name {
             /// Only rows at or after this date/time (ISO 8601).
@@ -119,6 +121,10 @@ macro_rules! names {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+        // utoipa cannot read the variants' `serde(rename = $text)` through the macro; every name
+        // is the variant's in kebab-case (the server's tests check the schema against `ALL`).
+        #[cfg_attr(feature = "utoipa", schema(rename_all = "kebab-case"))]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
         }
@@ -176,6 +182,8 @@ names! {
         Cohort = "cohort",
         /// Lifecycle stage of the signal (signals only).
         Stage = "stage",
+        /// Kind of signal: complaint, question, ... (signals only).
+        Kind = "kind",
     }
 }
 
@@ -192,11 +200,12 @@ impl By {
         By::Team,
         By::Topic,
         By::Stage,
+        By::Kind,
     ];
 
     /// Dimensions only signals have.
     pub fn signals_only(self) -> bool {
-        matches!(self, By::Topic | By::Stage)
+        matches!(self, By::Topic | By::Stage | By::Kind)
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::names::names;
 use crate::request::{By, Filters, Metric, request};
+use crate::scope::Scope;
 use crate::select::{self, KeyColumns};
 
 request! {
@@ -23,6 +24,7 @@ request! {
         /// Split by this dimension (`topic` and `stage` with the sentiment metric only).
         pub by: Option<By> = None,
         /// Confidence level of the intervals, a fraction in (0, 1).
+        #[cfg_attr(feature = "utoipa", param(exclusive_minimum = 0, exclusive_maximum = 1))]
         pub level: f64 = 0.9,
         /// Start of the earlier window to compare the selection with.
         pub against_from: Option<String> = None,
@@ -30,6 +32,7 @@ request! {
         pub against_to: Option<String> = None,
         /// Percentile bootstrap intervals from this many resamples (100 to 1,000,000) instead of
         /// the closed-form ones.
+        #[cfg_attr(feature = "utoipa", param(minimum = 100, maximum = 1_000_000))]
         pub bootstrap: Option<u32> = None,
     }
 }
@@ -97,6 +100,7 @@ impl Estimate {
 
 /// The answer to a scores request, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScoresResponse {
     /// The whole selection: the estimate's fields at the top level.
@@ -108,8 +112,10 @@ pub enum ScoresResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct OverallScore {
     pub metric: Metric,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub estimate: Estimate,
     pub notes: Vec<String>,
@@ -117,6 +123,7 @@ pub struct OverallScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GroupScores {
     pub metric: Metric,
     pub by: By,
@@ -130,21 +137,27 @@ pub struct GroupScores {
 /// A group's estimate: `group` is the dimension's value (an id for customers, products and
 /// agents, with their display `name` beside it when the store has one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GroupScore {
     pub group: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub estimate: Estimate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ScoreChange {
     pub metric: Metric,
     /// The earlier window (`against_from` to `against_to`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub baseline: Estimate,
     /// The selection (`from` to `to`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub selection: Estimate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub change: Change,
     pub notes: Vec<String>,
     pub partial: Option<PartialNote>,
@@ -180,7 +193,7 @@ fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
 }
 
 /// The score asked for.
-pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
+pub fn scores(store: &Store, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by
@@ -216,7 +229,7 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
             };
             // The baseline's dates are checked under their own names.
             select::window_between(Some(from), Some(to), ("against_from", "against_to"))?;
-            return change(store, req.metric, &baseline, &filters, &opts);
+            return change(store, scope, req.metric, &baseline, &filters, &opts);
         }
         (Some(_), None) | (None, Some(_)) => {
             return Err(QueryError::Conflict {
@@ -225,9 +238,9 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
             });
         }
     }
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     let Some(by) = req.by else {
-        let estimate = estimate(&tally(store, &filters, req.metric)?, &opts);
+        let estimate = estimate(&tally(store, scope, &filters, req.metric)?, &opts);
         return Ok(ScoresResponse::Overall(OverallScore {
             metric: req.metric,
             estimate,
@@ -236,9 +249,9 @@ pub fn scores(store: &Store, req: &ScoresRequest) -> Result<ScoresResponse> {
         }));
     };
     let estimates = if req.metric == Metric::Sentiment {
-        sentiment_groups(store, &filters, by, &opts)?
+        sentiment_groups(store, scope, &filters, by, &opts)?
     } else {
-        survey_groups(store, &filters, req.metric, by, &opts)?
+        survey_groups(store, scope, &filters, req.metric, by, &opts)?
     };
     let ids: Vec<&str> = estimates.iter().map(|g| g.group.as_str()).collect();
     let display = names(store, by, &ids)?;
@@ -277,6 +290,7 @@ fn wrap<T>(
 
 fn survey_groups(
     store: &Store,
+    scope: &Scope,
     filters: &Filters,
     metric: Metric,
     by: By,
@@ -292,7 +306,7 @@ fn survey_groups(
         frame: f,
         customers,
         agents,
-    } = select::surveys(store, filters, Some(by), want)?;
+    } = select::surveys(store, scope, filters, Some(by), want)?;
     let key = select::key(by, &KeyColumns::of_surveys(&f), &customers, &agents)?;
     Ok(match metric {
         Metric::Nps => wrap(scores::nps_by(&f.nps, &key, opts)?, Estimate::Nps),
@@ -303,6 +317,7 @@ fn survey_groups(
 
 fn sentiment_groups(
     store: &Store,
+    scope: &Scope,
     filters: &Filters,
     by: By,
     opts: &ScoreOptions,
@@ -315,7 +330,7 @@ fn sentiment_groups(
         frame: f,
         customers,
         agents,
-    } = select::signals(store, filters, Some(by), want, false)?;
+    } = select::signals(store, scope, filters, Some(by), want, false)?;
     let key = select::key(by, &KeyColumns::of_signals(&f), &customers, &agents)?;
     Ok(wrap(
         scores::net_sentiment_by(&f.sentiment, &key, opts)?,
@@ -323,13 +338,13 @@ fn sentiment_groups(
     ))
 }
 
-fn tally(store: &Store, filters: &Filters, metric: Metric) -> Result<Tally> {
+fn tally(store: &Store, scope: &Scope, filters: &Filters, metric: Metric) -> Result<Tally> {
     if metric == Metric::Sentiment {
         let want = SignalColumns {
             sentiment: true,
             ..SignalColumns::default()
         };
-        let f = select::signals(store, filters, None, want, false)?.frame;
+        let f = select::signals(store, scope, filters, None, want, false)?.frame;
         return Ok(Tally::Sentiment(SentimentTally::from_column(
             &f.sentiment,
             0..f.len(),
@@ -341,7 +356,7 @@ fn tally(store: &Store, filters: &Filters, metric: Metric) -> Result<Tally> {
         ces: metric == Metric::Ces,
         ..SurveyColumns::default()
     };
-    let f = select::surveys(store, filters, None, want)?.frame;
+    let f = select::surveys(store, scope, filters, None, want)?.frame;
     let n = f.len();
     Ok(match metric {
         Metric::Nps => Tally::Nps(NpsTally::from_column(&f.nps, 0, 0..n)),
@@ -362,13 +377,14 @@ fn estimate(t: &Tally, opts: &ScoreOptions) -> Estimate {
 /// The selection against an earlier window: both estimates and the change between them.
 fn change(
     store: &Store,
+    scope: &Scope,
     metric: Metric,
     baseline: &Filters,
     selection: &Filters,
     opts: &ScoreOptions,
 ) -> Result<ScoresResponse> {
-    let before = tally(store, baseline, metric)?;
-    let after = tally(store, selection, metric)?;
+    let before = tally(store, scope, baseline, metric)?;
+    let after = tally(store, scope, selection, metric)?;
     let diff = match (&before, &after) {
         (Tally::Nps(b), Tally::Nps(a)) => scores::nps_change(b, a, opts),
         (Tally::Csat(b), Tally::Csat(a)) => scores::csat_change(b, a, opts),
@@ -383,6 +399,6 @@ fn change(
         selection: estimate(&after, opts),
         change: diff,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })))
 }

@@ -3,11 +3,12 @@
 
 use hearken_engine::keys::{self, Period};
 use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE, SignalFrame, SurveyFrame};
-use hearken_model::{Channel, DateOptions, Timestamp};
+use hearken_model::{Channel, DateOptions, SignalKind, Timestamp};
 use hearken_store::{SignalColumns, Store, SurveyColumns, Window};
 
 use crate::error::{QueryError, Result};
 use crate::request::{By, Filters};
+use crate::scope::Scope;
 
 /// Parses a window from two optional dates; `names` are the request fields they came from.
 pub fn window_between(
@@ -149,38 +150,27 @@ impl<'a> RowColumns<'a> {
     }
 }
 
-/// The rows that pass, or `None` when no row filter is set (every row passes).
+/// The codes of a dictionary that a scope list allows (`None`: no limit on that dimension).
+fn allowed_codes(dict: &Dict, list: &[String]) -> Option<Vec<bool>> {
+    if list.is_empty() {
+        return None;
+    }
+    Some(dict.names.iter().map(|n| list.contains(n)).collect())
+}
+
+/// The rows that pass the filters and the scope, or `None` when neither narrows anything
+/// (every row passes).
 fn rows(
     f: &Filters,
+    scope: &Scope,
     n: usize,
     cols: &RowColumns<'_>,
     customers: &CustomerFrame,
     agents: &AgentFrame,
 ) -> Result<Option<Vec<usize>>> {
-    if !f.narrows_rows() {
+    if !f.narrows_rows() && !scope.is_limited() {
         return Ok(None);
     }
-    let segment = f
-        .segment
-        .as_deref()
-        .map(|s| code_of(&customers.segments, s, "segment"))
-        .transpose()?;
-    let product = f
-        .product
-        .as_deref()
-        .map(|s| code_of(cols.products, s, "product"))
-        .transpose()?;
-    let agent = f
-        .agent
-        .as_deref()
-        .map(|s| code_of(cols.agents, s, "agent"))
-        .transpose()?;
-    let team = f
-        .team
-        .as_deref()
-        .map(|s| code_of(&agents.teams, s, "team"))
-        .transpose()?;
-    let channel = f.channel_code()?;
     let lookup = |map: &[u32], code: u32| {
         if code == NONE {
             NONE
@@ -189,17 +179,96 @@ fn rows(
         }
     };
     let at = |col: &[u32], r: usize| col.get(r).copied().unwrap_or(NONE);
+    let segment = f
+        .segment
+        .as_deref()
+        .map(|s| {
+            code_of(&customers.segments, s, "segment").map_err(|e| in_scope(e, scope, "segment"))
+        })
+        .transpose()?;
+    let product = f
+        .product
+        .as_deref()
+        .map(|s| code_of(cols.products, s, "product"))
+        .transpose()?;
+    let team_allowed = allowed_codes(&agents.teams, &scope.teams);
+    let agent_in_scope = |a: u32| {
+        team_allowed.as_ref().is_none_or(|ok| {
+            let t = lookup(&agents.team, a);
+            t != NONE && ok.get(t as usize).copied().unwrap_or(false)
+        })
+    };
+    let agent = f
+        .agent
+        .as_deref()
+        .map(|s| match code_of(cols.agents, s, "agent") {
+            // An agent outside the scope's teams is not one the caller knows of.
+            Ok(a) if agent_in_scope(a) => Ok(a),
+            _ => Err(unknown(
+                "agent",
+                "agent",
+                s,
+                cols.agents
+                    .names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| agent_in_scope(*i as u32))
+                    .map(|(_, n)| n.as_str()),
+            )),
+        })
+        .transpose()?;
+    let team = f
+        .team
+        .as_deref()
+        .map(|s| code_of(&agents.teams, s, "team").map_err(|e| in_scope(e, scope, "team")))
+        .transpose()?;
+    let channel = f.channel_code()?;
+    let segment_allowed = allowed_codes(&customers.segments, &scope.segments);
+    let in_set = |set: &Option<Vec<bool>>, code: u32| {
+        set.as_ref()
+            .is_none_or(|ok| code != NONE && ok.get(code as usize).copied().unwrap_or(false))
+    };
     Ok(Some(
         (0..n)
             .filter(|&r| {
-                segment.is_none_or(|s| lookup(&customers.segment, at(cols.customer, r)) == s)
+                let seg = || lookup(&customers.segment, at(cols.customer, r));
+                let tm = || lookup(&agents.team, at(cols.agent, r));
+                segment.is_none_or(|s| seg() == s)
                     && product.is_none_or(|p| at(cols.product, r) == p)
                     && agent.is_none_or(|a| at(cols.agent, r) == a)
-                    && team.is_none_or(|t| lookup(&agents.team, at(cols.agent, r)) == t)
+                    && team.is_none_or(|t| tm() == t)
                     && channel.is_none_or(|c| cols.channel.get(r) == Some(&c))
+                    && in_set(&segment_allowed, seg())
+                    && in_set(&team_allowed, tm())
             })
             .collect(),
     ))
+}
+
+/// An unknown segment or team error that lists only the values inside the scope.
+pub(crate) fn in_scope(e: QueryError, scope: &Scope, field: &'static str) -> QueryError {
+    match e {
+        QueryError::UnknownValue {
+            field: f,
+            what,
+            value,
+            known,
+            ..
+        } => {
+            let known: Vec<String> = scope
+                .visible(field, known.iter().map(String::as_str))
+                .map(str::to_string)
+                .collect();
+            QueryError::UnknownValue {
+                field: f,
+                what,
+                value,
+                total: known.len(),
+                known,
+            }
+        }
+        other => other,
+    }
 }
 
 /// The columns a grouping key is built from, borrowed from a frame.
@@ -211,6 +280,7 @@ pub(crate) struct KeyColumns<'a> {
     channel: &'a [u8],
     topic: Option<(&'a [u32], &'a Dict)>,
     stage: Option<(&'a [u32], &'a Dict)>,
+    kind: Option<&'a [u8]>,
     customers: &'a Dict,
     products: &'a Dict,
     agents: &'a Dict,
@@ -226,6 +296,7 @@ impl<'a> KeyColumns<'a> {
             channel: &f.channel,
             topic: Some((&f.topic, &f.topics)),
             stage: Some((&f.stage, &f.stages)),
+            kind: Some(&f.kind),
             customers: &f.customers,
             products: &f.products,
             agents: &f.agents,
@@ -242,6 +313,7 @@ impl<'a> KeyColumns<'a> {
             channel: &f.channel,
             topic: None,
             stage: None,
+            kind: None,
             customers: &f.customers,
             products: &f.products,
             agents: &f.agents,
@@ -290,7 +362,31 @@ pub(crate) fn key<'a>(
             Some((t, d)) => GroupKey::borrowed(t, d),
             None => return Err(signals_only(by, By::ALL)),
         },
+        By::Kind => match c.kind {
+            Some(k) => kind_key(k),
+            None => return Err(signals_only(by, By::ALL)),
+        },
     })
+}
+
+/// Signal kinds as a grouping key, in the model's order.
+fn kind_key(kinds: &[u8]) -> GroupKey<'static> {
+    let names: Vec<String> = SignalKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_string())
+        .collect();
+    let codes = kinds
+        .iter()
+        .map(|&c| {
+            SignalKind::from_code(c)
+                .and_then(|k| SignalKind::ALL.iter().position(|x| *x == k))
+                .map_or(NONE, |i| i as u32)
+        })
+        .collect::<Vec<u32>>();
+    GroupKey {
+        codes: std::borrow::Cow::Owned(codes),
+        dict: std::borrow::Cow::Owned(Dict { names }),
+    }
 }
 
 /// The signals that pass the filters, with the customer and agent attributes they refer to.
@@ -317,6 +413,7 @@ struct Extra {
     at: bool,
     topic: bool,
     stage: bool,
+    kind: bool,
     customer_names: bool,
     product_names: bool,
     agent_names: bool,
@@ -324,11 +421,13 @@ struct Extra {
     agent_attrs: bool,
 }
 
-fn extra(f: &Filters, by: Option<By>) -> Extra {
+fn extra(f: &Filters, scope: &Scope, by: Option<By>) -> Extra {
     let by_is = |b: By| by == Some(b);
+    let (seg, team) = (!scope.segments.is_empty(), !scope.teams.is_empty());
     let any = |set: &[By]| set.iter().copied().any(by_is);
     Extra {
         customer: f.segment.is_some()
+            || seg
             || any(&[
                 By::Customer,
                 By::Segment,
@@ -338,15 +437,17 @@ fn extra(f: &Filters, by: Option<By>) -> Extra {
                 By::Cohort,
             ]),
         product: f.product.is_some() || by_is(By::Product),
-        agent: f.agent.is_some() || f.team.is_some() || any(&[By::Agent, By::Team]),
+        agent: f.agent.is_some() || f.team.is_some() || team || any(&[By::Agent, By::Team]),
         channel: f.channel.is_some() || by_is(By::Channel),
         at: any(&[By::Day, By::Week, By::Month, By::Tenure, By::TenureBand]),
         topic: by_is(By::Topic),
         stage: by_is(By::Stage),
+        kind: by_is(By::Kind),
         customer_names: by_is(By::Customer),
         product_names: f.product.is_some() || by_is(By::Product),
         agent_names: f.agent.is_some() || by_is(By::Agent),
         customer_attrs: f.segment.is_some()
+            || seg
             || any(&[
                 By::Segment,
                 By::Persona,
@@ -354,7 +455,8 @@ fn extra(f: &Filters, by: Option<By>) -> Extra {
                 By::TenureBand,
                 By::Cohort,
             ]),
-        agent_attrs: f.team.is_some() || by_is(By::Team),
+        // An agent filter under a team scope checks the agent's team.
+        agent_attrs: f.team.is_some() || team || by_is(By::Team),
     }
 }
 
@@ -378,6 +480,7 @@ fn attributes(store: &Store, customers: bool, agents: bool) -> Result<(CustomerF
 /// the grouping `by` need. Columns not asked for are empty.
 pub(crate) fn signals(
     store: &Store,
+    scope: &Scope,
     f: &Filters,
     by: Option<By>,
     want: SignalColumns,
@@ -385,8 +488,9 @@ pub(crate) fn signals(
 ) -> Result<Signals> {
     let window = f.window()?;
     f.channel_code()?;
+    scope.check(f)?;
     ensure_fresh(store)?;
-    let x = extra(f, by);
+    let x = extra(f, scope, by);
     let cols = SignalColumns {
         at: want.at || x.at,
         channel: want.channel || x.channel,
@@ -395,6 +499,7 @@ pub(crate) fn signals(
         agent: want.agent || x.agent,
         topic: want.topic || x.topic,
         stage: want.stage || x.stage,
+        kind: want.kind || x.kind,
         customer_names: want.customer_names || x.customer_names,
         product_names: want.product_names || x.product_names,
         agent_names: want.agent_names || x.agent_names,
@@ -404,6 +509,7 @@ pub(crate) fn signals(
     let (customers, agents) = attributes(store, customer_attrs || x.customer_attrs, x.agent_attrs)?;
     let keep = rows(
         f,
+        scope,
         all.len(),
         &RowColumns::of_signals(&all),
         &customers,
@@ -424,6 +530,7 @@ pub(crate) fn signals(
 /// filters and the grouping `by` need.
 pub(crate) fn surveys(
     store: &Store,
+    scope: &Scope,
     f: &Filters,
     by: Option<By>,
     want: SurveyColumns,
@@ -435,8 +542,9 @@ pub(crate) fn surveys(
     {
         return Err(signals_only(by, By::ALL));
     }
+    scope.check(f)?;
     ensure_fresh(store)?;
-    let x = extra(f, by);
+    let x = extra(f, scope, by);
     let cols = SurveyColumns {
         at: want.at || x.at,
         channel: want.channel || x.channel,
@@ -452,6 +560,7 @@ pub(crate) fn surveys(
     let (customers, agents) = attributes(store, x.customer_attrs, x.agent_attrs)?;
     let keep = rows(
         f,
+        scope,
         all.len(),
         &RowColumns::of_surveys(&all),
         &customers,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial};
 use crate::request::{Filters, request};
+use crate::scope::Scope;
 use crate::select::unknown;
 
 request! {
@@ -25,6 +26,7 @@ request! {
         /// Only texts containing this (ignoring the case of ASCII letters).
         pub search: Option<String> = None,
         /// Signals per page (1 to 1,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 1_000))]
         pub limit: usize = 50,
         /// Where the page starts: the `next_cursor` of the previous page.
         pub cursor: Option<String> = None,
@@ -34,6 +36,7 @@ request! {
 pub const MAX_PAGE: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SignalsPage {
     pub signals: Vec<SignalView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
@@ -44,12 +47,16 @@ pub struct SignalsPage {
 
 /// One signal, with the names of what it refers to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SignalView {
     pub id: String,
     /// Unix seconds.
     pub at: i64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub channel: Option<Channel>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub kind: Option<SignalKind>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub source: Option<Source>,
     pub customer_id: Option<String>,
     pub customer: Option<String>,
@@ -104,36 +111,60 @@ impl From<SignalRecord> for SignalView {
     }
 }
 
-/// Checks that `id` is an entity of `entity`, or an error listing some that are.
+/// Checks that `id` is a product or agent the caller may see, or an error listing some that
+/// are. An agent outside the scope's teams is unknown to the caller (its id does not leak).
 fn known_entity(
     store: &Store,
+    scope: &Scope,
     entity: Entity,
     field: &'static str,
     id: &Option<String>,
 ) -> Result<()> {
     let Some(id) = id else { return Ok(()) };
-    if store.entity_exists(entity, id)? {
-        return Ok(());
+    let limited = entity == Entity::Agent && !scope.teams.is_empty();
+    match store.entity_group(entity, id)? {
+        Some(team) if !limited || scope.allows_team(team.as_deref()) => return Ok(()),
+        _ => {}
     }
-    let status = store.status()?;
-    let total = match entity {
-        Entity::Customer => status.customers,
-        Entity::Product => status.products,
-        Entity::Agent => status.agents,
+    let (known, total) = if limited {
+        store.entity_ids_in(entity, &scope.teams, 20)?
+    } else {
+        let status = store.status()?;
+        let total = match entity {
+            Entity::Customer => status.customers,
+            Entity::Product => status.products,
+            Entity::Agent => status.agents,
+        };
+        (store.entity_ids(entity, 20)?, total.max(0) as u64)
     };
     Err(QueryError::UnknownValue {
         field,
         what: field,
         value: id.clone(),
-        known: store.entity_ids(entity, 20)?,
-        total: total.max(0) as usize,
+        known,
+        total: total as usize,
     })
 }
 
-/// The store query for the row filters, each checked against what exists.
-pub(crate) fn signal_query(store: &Store, f: &Filters) -> Result<SignalQuery> {
+/// Checks that `id` is a customer the caller may see: one that does not exist and one outside
+/// the scope's segments are both `not_found`.
+pub(crate) fn visible_customer(store: &Store, scope: &Scope, id: &str) -> Result<()> {
+    match store.entity_group(Entity::Customer, id)? {
+        Some(segment) if scope.allows_segment(segment.as_deref()) => Ok(()),
+        _ => Err(QueryError::NotFound {
+            what: "customer",
+            id: id.to_string(),
+            hint: "give a customer id as imported (its customer_id column)".into(),
+        }),
+    }
+}
+
+/// The store query for the row filters and the scope, each filter checked against what exists
+/// and what the scope allows.
+pub(crate) fn signal_query(store: &Store, scope: &Scope, f: &Filters) -> Result<SignalQuery> {
     let window = f.window()?;
     let channel = f.channel_code()?;
+    scope.check(f)?;
     if let Some(s) = &f.segment {
         let known = store.segments()?;
         if !known.contains(s) {
@@ -141,18 +172,23 @@ pub(crate) fn signal_query(store: &Store, f: &Filters) -> Result<SignalQuery> {
                 "segment",
                 "segment",
                 s,
-                known.iter().map(String::as_str),
+                scope.visible("segment", known.iter().map(String::as_str)),
             ));
         }
     }
     if let Some(t) = &f.team {
         let known = store.teams()?;
         if !known.contains(t) {
-            return Err(unknown("team", "team", t, known.iter().map(String::as_str)));
+            return Err(unknown(
+                "team",
+                "team",
+                t,
+                scope.visible("team", known.iter().map(String::as_str)),
+            ));
         }
     }
-    known_entity(store, Entity::Product, "product", &f.product)?;
-    known_entity(store, Entity::Agent, "agent", &f.agent)?;
+    known_entity(store, scope, Entity::Product, "product", &f.product)?;
+    known_entity(store, scope, Entity::Agent, "agent", &f.agent)?;
     Ok(SignalQuery {
         window,
         segment: f.segment.clone(),
@@ -160,8 +196,15 @@ pub(crate) fn signal_query(store: &Store, f: &Filters) -> Result<SignalQuery> {
         agent: f.agent.clone(),
         team: f.team.clone(),
         channel,
+        segments: scope.segments.clone(),
+        teams: scope.teams.clone(),
         ..SignalQuery::default()
     })
+}
+
+/// Whether a signal as stored is inside the scope.
+pub(crate) fn signal_in_scope(scope: &Scope, r: &SignalRecord) -> bool {
+    scope.allows_segment(r.segment.as_deref()) && scope.allows_team(r.team.as_deref())
 }
 
 fn closed<T: Copy>(
@@ -195,7 +238,7 @@ fn cursor(c: &Option<String>) -> Result<Option<i64>> {
 }
 
 /// One page of signals.
-pub fn signals(store: &Store, req: &SignalsRequest) -> Result<SignalsPage> {
+pub fn signals(store: &Store, scope: &Scope, req: &SignalsRequest) -> Result<SignalsPage> {
     if !(1..=MAX_PAGE).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",
@@ -203,7 +246,7 @@ pub fn signals(store: &Store, req: &SignalsRequest) -> Result<SignalsPage> {
             allowed: format!("give 1 to {MAX_PAGE} signals per page"),
         });
     }
-    let mut q = signal_query(store, &req.filters())?;
+    let mut q = signal_query(store, scope, &req.filters())?;
     q.kind = closed(
         "kind",
         &req.kind,
@@ -220,17 +263,16 @@ pub fn signals(store: &Store, req: &SignalsRequest) -> Result<SignalsPage> {
         Source::parse,
         Source::code,
     )?;
-    if let Some(c) = &req.customer
-        && !store.entity_exists(Entity::Customer, c)?
-    {
-        return Err(QueryError::NotFound {
-            what: "customer",
-            id: c.clone(),
-            hint: "give a customer id as imported (`customer_id`)".into(),
-        });
+    if let Some(c) = &req.customer {
+        visible_customer(store, scope, c)?;
     }
     if let Some(t) = &req.topic {
-        let known = store.signal_topics()?;
+        // The topics of the signals the caller may see.
+        let known = store.signal_topics_where(&SignalQuery {
+            segments: scope.segments.clone(),
+            teams: scope.teams.clone(),
+            ..SignalQuery::default()
+        })?;
         if !known.contains(t) {
             return Err(unknown(
                 "topic",
@@ -257,18 +299,22 @@ pub fn signals(store: &Store, req: &SignalsRequest) -> Result<SignalsPage> {
         signals: rows.into_iter().map(SignalView::from).collect(),
         next_cursor,
         notes: Vec::new(),
-        partial: partial(store)?,
+        partial: partial(store, scope)?,
     })
 }
 
-/// One signal by its id.
-pub fn signal(store: &Store, id: &str) -> Result<SignalView> {
+/// One signal by its id. A signal outside the scope is `not_found`, like one that does not
+/// exist, so ids do not leak.
+pub fn signal(store: &Store, scope: &Scope, id: &str) -> Result<SignalView> {
     store
         .signal_record(id)?
+        .filter(|r| signal_in_scope(scope, r))
         .map(SignalView::from)
         .ok_or_else(|| QueryError::NotFound {
             what: "signal",
             id: id.to_string(),
-            hint: "give a signal id as imported (`signal_id`), e.g. from a signals listing".into(),
+            hint:
+                "give a signal id as imported (its signal_id column), e.g. from a signals listing"
+                    .into(),
         })
 }

@@ -9,14 +9,17 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial, thousands};
 use crate::request::request;
+use crate::scope::Scope;
 use crate::signals::signal_query;
 
 request! {
     /// Themes in the newest signal texts of the selection.
     pub struct ThemesRequest {
         /// How many themes (1 to 100).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 100))]
         pub k: usize = 20,
         /// Use the newest this many signal texts (1 to 100,000).
+        #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 100_000))]
         pub sample: usize = 20_000,
     }
 }
@@ -25,6 +28,7 @@ pub const MAX_K: usize = 100;
 pub const MAX_SAMPLE: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ThemesResponse {
     /// Texts clustered (the newest `sample` of the selection).
     pub texts: u64,
@@ -35,6 +39,7 @@ pub struct ThemesResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ThemeView {
     /// Content words and phrases most characteristic of the theme, most characteristic first.
     pub key_phrases: Vec<String>,
@@ -43,10 +48,11 @@ pub struct ThemeView {
     /// The most typical texts, most typical first.
     pub examples: Vec<String>,
     /// Texts per week (`week_start`: the Monday, Unix seconds), weeks without texts as 0.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub weekly: Vec<WeekCount>,
 }
 
-pub fn themes(store: &Store, req: &ThemesRequest) -> Result<ThemesResponse> {
+pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
     if !(1..=MAX_K).contains(&req.k) {
         return Err(QueryError::OutOfRange {
             field: "k",
@@ -61,9 +67,9 @@ pub fn themes(store: &Store, req: &ThemesRequest) -> Result<ThemesResponse> {
             allowed: format!("use 1 to {MAX_SAMPLE} texts"),
         });
     }
-    let q = signal_query(store, &req.filters())?;
+    let q = signal_query(store, scope, &req.filters())?;
     let rows = store.signal_texts_where(&q, req.sample)?;
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     if rows.is_empty() {
         return Ok(ThemesResponse {
             texts: 0,

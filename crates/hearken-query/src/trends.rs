@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{QueryError, Result};
 use crate::meta::{PartialNote, partial, thousands};
 use crate::request::{Period, request};
+use crate::scope::Scope;
 use crate::select;
 
 request! {
@@ -19,6 +20,7 @@ request! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TrendsResponse {
     pub period: Period,
     /// The periods' names (`2024-03-04` for the week starting that Monday, `2024-03` a month).
@@ -34,6 +36,7 @@ pub struct TrendsResponse {
     pub without_topic: u64,
     /// Signals outside the periods counted.
     pub outside: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     #[serde(flatten)]
     pub quality: Quality,
     pub notes: Vec<String>,
@@ -41,15 +44,18 @@ pub struct TrendsResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TopicSeries {
     pub topic: String,
     pub total: u64,
     /// Periods flagged as spikes.
     pub spikes: usize,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub points: Vec<SeriesPoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Spike {
     pub topic: String,
     pub period: String,
@@ -63,10 +69,11 @@ pub struct Spike {
     pub excess: f64,
 }
 
-pub fn trends(store: &Store, req: &TrendsRequest) -> Result<TrendsResponse> {
+pub fn trends(store: &Store, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,
+        scope,
         &req.filters(),
         None,
         SignalColumns {
@@ -76,7 +83,7 @@ pub fn trends(store: &Store, req: &TrendsRequest) -> Result<TrendsResponse> {
         },
         false,
     )?;
-    let partial = partial(store)?;
+    let partial = partial(store, scope)?;
     let signals = f.len() as u64;
     let without_topic = without_topic(&f.topic, f.topics.len());
     let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {

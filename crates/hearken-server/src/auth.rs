@@ -221,3 +221,71 @@ fn touch(state: &AppState, id: i64) {
         }
     });
 }
+
+/// A webhook delivery whose signature verified with its hook's secret: the only way the hooks
+/// route (`POST /hooks/NAME`, which takes no bearer token) reaches the store. It exists only
+/// after [`verify_delivery`] has checked the signature and the timestamp.
+#[derive(Debug)]
+pub struct SignedDelivery {
+    pub hook: hearken_store::WebhookInfo,
+    pub verified: crate::webhooks::verify::Verified,
+    db: Db,
+}
+
+impl SignedDelivery {
+    /// The store, for a delivery that has shown it comes from the hook's sender.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// Finds the hook `name` and verifies the delivery's signature with its secret at `now` (Unix
+/// seconds). 404 `not_found` for no such hook; 401 `missing_signature`, `invalid_signature` or
+/// `expired_signature` for a delivery that does not verify.
+pub async fn verify_delivery(
+    state: &AppState,
+    name: String,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<SignedDelivery, AppError> {
+    use crate::webhooks::verify::{self, Secret, VerifyError};
+
+    let db = state.guarded().db.clone();
+    let wanted = name.clone();
+    let config = db
+        .read
+        .run(move |store| Ok(store.webhook_config(&wanted)?))
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(format!("no webhook is named '{name}'")).with_hint(
+                "an admin adds hooks with `hearken webhooks add` (GET /api/v1/webhooks lists them)",
+            )
+        })?;
+    let scheme = crate::webhooks::scheme(config.info.format);
+    // The secret was checked when the hook was added; one that no longer parses is a store fault.
+    let secret = Secret::parse(scheme, &config.secret).map_err(|e| {
+        AppError::internal(format!(
+            "the stored secret of webhook '{}' cannot be used: {e}",
+            config.info.name
+        ))
+    })?;
+    match verify::verify(scheme, &secret, headers, body, now) {
+        Ok(verified) => Ok(SignedDelivery {
+            hook: config.info,
+            verified,
+            db,
+        }),
+        Err(e) => {
+            let code = match e {
+                VerifyError::Missing(_) => ErrorCode::MissingSignature,
+                VerifyError::Malformed { .. } | VerifyError::Mismatch(_) => {
+                    ErrorCode::InvalidSignature
+                }
+                VerifyError::Expired { .. } => ErrorCode::ExpiredSignature,
+            };
+            tracing::info!(hook = %config.info.name, error = %e, "webhook delivery refused");
+            Err(AppError::new(code, e.to_string()))
+        }
+    }
+}

@@ -39,10 +39,33 @@ pub enum ErrorCode {
     Internal,
     Unavailable,
     BadRequest,
+    // The query layer's codes (crates/hearken-query, ADR 0005), kept as they are.
+    UnknownFilterValue,
+    InvalidDate,
+    EmptyWindow,
+    OutOfRange,
+    UnsupportedGroup,
+    UnsupportedFilter,
+    ConflictingOptions,
+    InvalidRequest,
+    NoData,
+    NoTopics,
+    Refused,
+    SnapshotUnreadable,
+    StoreError,
+    EngineError,
+    TopicModelError,
+    // Inbound webhooks.
+    MissingSignature,
+    InvalidSignature,
+    ExpiredSignature,
+    NotImplemented,
+    // Data scopes.
+    OutOfScope,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::RevokedToken,
@@ -63,6 +86,26 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Unavailable,
         ErrorCode::BadRequest,
+        ErrorCode::UnknownFilterValue,
+        ErrorCode::InvalidDate,
+        ErrorCode::EmptyWindow,
+        ErrorCode::OutOfRange,
+        ErrorCode::UnsupportedGroup,
+        ErrorCode::UnsupportedFilter,
+        ErrorCode::ConflictingOptions,
+        ErrorCode::InvalidRequest,
+        ErrorCode::NoData,
+        ErrorCode::NoTopics,
+        ErrorCode::Refused,
+        ErrorCode::SnapshotUnreadable,
+        ErrorCode::StoreError,
+        ErrorCode::EngineError,
+        ErrorCode::TopicModelError,
+        ErrorCode::MissingSignature,
+        ErrorCode::InvalidSignature,
+        ErrorCode::ExpiredSignature,
+        ErrorCode::NotImplemented,
+        ErrorCode::OutOfScope,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +130,26 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnknownFilterValue => "unknown_filter_value",
+            ErrorCode::InvalidDate => "invalid_date",
+            ErrorCode::EmptyWindow => "empty_window",
+            ErrorCode::OutOfRange => "out_of_range",
+            ErrorCode::UnsupportedGroup => "unsupported_group",
+            ErrorCode::UnsupportedFilter => "unsupported_filter",
+            ErrorCode::ConflictingOptions => "conflicting_options",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::NoData => "no_data",
+            ErrorCode::NoTopics => "no_topics",
+            ErrorCode::Refused => "refused",
+            ErrorCode::SnapshotUnreadable => "snapshot_unreadable",
+            ErrorCode::StoreError => "store_error",
+            ErrorCode::EngineError => "engine_error",
+            ErrorCode::TopicModelError => "topic_model_error",
+            ErrorCode::MissingSignature => "missing_signature",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::ExpiredSignature => "expired_signature",
+            ErrorCode::NotImplemented => "not_implemented",
+            ErrorCode::OutOfScope => "out_of_scope",
         }
     }
 
@@ -99,8 +162,27 @@ impl ErrorCode {
             | ErrorCode::BadRequest
             | ErrorCode::MalformedJson
             | ErrorCode::InvalidQuery
-            | ErrorCode::InvalidPath => StatusCode::BAD_REQUEST,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            | ErrorCode::InvalidPath
+            | ErrorCode::UnknownFilterValue
+            | ErrorCode::InvalidDate
+            | ErrorCode::EmptyWindow
+            | ErrorCode::OutOfRange
+            | ErrorCode::UnsupportedGroup
+            | ErrorCode::UnsupportedFilter
+            | ErrorCode::ConflictingOptions
+            | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::MissingSignature
+            | ErrorCode::InvalidSignature
+            | ErrorCode::ExpiredSignature => StatusCode::UNAUTHORIZED,
+            ErrorCode::NoData | ErrorCode::NoTopics | ErrorCode::Refused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ErrorCode::SnapshotUnreadable
+            | ErrorCode::StoreError
+            | ErrorCode::EngineError
+            | ErrorCode::TopicModelError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::Forbidden | ErrorCode::OutOfScope => StatusCode::FORBIDDEN,
             ErrorCode::InvalidBody | ErrorCode::InvalidValue => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -160,6 +242,64 @@ impl ErrorCode {
             ErrorCode::BadRequest => {
                 "The request is malformed in a way no more specific code covers (a bad header, say)."
             }
+            ErrorCode::UnknownFilterValue => {
+                "A filter names a segment, product, agent, team, channel, kind, topic or aspect the store does not have; the message lists the known ones."
+            }
+            ErrorCode::InvalidDate => {
+                "A date (`from`, `to`, `against_from`, `against_to`) does not parse."
+            }
+            ErrorCode::EmptyWindow => "`from` is not before `to` (`to` is exclusive).",
+            ErrorCode::OutOfRange => {
+                "A number is outside what the option allows (a level, bootstrap count, limit, `days`, `k` ...); the message says the range."
+            }
+            ErrorCode::UnsupportedGroup => {
+                "The analytic cannot group by this `by` (the hint lists those it can)."
+            }
+            ErrorCode::UnsupportedFilter => {
+                "The analytic cannot honour this filter; it is refused, never ignored."
+            }
+            ErrorCode::ConflictingOptions => {
+                "Options contradict each other (`against_from` without `against_to`, or with `by`)."
+            }
+            ErrorCode::InvalidRequest => {
+                "The request does not parse for the query layer (a cursor this server did not give)."
+            }
+            ErrorCode::NoData => {
+                "The selection holds nothing the analytic computes on (no aspect ratings for drivers). An empty selection is otherwise an answer with `n = 0`, not an error."
+            }
+            ErrorCode::NoTopics => {
+                "The selection has signals but none with a topic, for trends, repeats and issues."
+            }
+            ErrorCode::Refused => {
+                "The engine cannot compute this as asked (too many periods or aspects); the message says what to do."
+            }
+            ErrorCode::SnapshotUnreadable => {
+                "A chunk of the columnar snapshot cannot be decoded. The cause is logged under the request id."
+            }
+            ErrorCode::StoreError => {
+                "The store failed while answering a query. The cause is logged under the request id."
+            }
+            ErrorCode::EngineError => {
+                "The analytics engine failed on this request. The cause is logged under the request id."
+            }
+            ErrorCode::TopicModelError => {
+                "A stored topic model cannot be read. The cause is logged under the request id."
+            }
+            ErrorCode::MissingSignature => {
+                "A webhook delivery lacks the signature headers of its format (`webhook-id`, `webhook-timestamp`, `webhook-signature`; or `X-Zendesk-Webhook-Signature` and `X-Zendesk-Webhook-Signature-Timestamp`)."
+            }
+            ErrorCode::InvalidSignature => {
+                "A webhook delivery's signature does not match its body with the hook's secret, or its headers are malformed."
+            }
+            ErrorCode::ExpiredSignature => {
+                "A webhook delivery's timestamp is more than 5 minutes away from the server's clock (too old or in the future)."
+            }
+            ErrorCode::NotImplemented => {
+                "The route exists but this part of it is not built yet (the message says which)."
+            }
+            ErrorCode::OutOfScope => {
+                "The token has a data scope (segments, teams) and the request names a segment or team outside it, or asks for store-wide records (imports, quarantined rows) that belong to no segment or team."
+            }
         }
     }
 
@@ -198,6 +338,46 @@ impl ErrorCode {
             ErrorCode::Internal => "retry; if it persists, report it with the request id",
             ErrorCode::Unavailable => "retry in a moment",
             ErrorCode::BadRequest => "see the message, and /api/openapi.json for the route's form",
+            ErrorCode::UnknownFilterValue => {
+                "use one of the known values listed in the message, or leave the filter out"
+            }
+            ErrorCode::InvalidDate => "write dates as ISO 8601, e.g. 2024-03-05",
+            ErrorCode::EmptyWindow => "give a `from` earlier than `to`",
+            ErrorCode::OutOfRange => "give a value in the range the message names",
+            ErrorCode::UnsupportedGroup => "use one of the `by` values the hint lists",
+            ErrorCode::UnsupportedFilter => "leave the filter out",
+            ErrorCode::ConflictingOptions => "see the message for which options go together",
+            ErrorCode::InvalidRequest => {
+                "check the parameter names and values against /api/openapi.json"
+            }
+            ErrorCode::NoData => "widen the selection, or import the data the analytic needs",
+            ErrorCode::NoTopics => {
+                "give signals topics: import a topic column, or train and apply a classifier (`hearken topics train`, `hearken topics classify`)"
+            }
+            ErrorCode::Refused => "narrow the question as the message says",
+            ErrorCode::SnapshotUnreadable => {
+                "run `hearken snapshot --rebuild` on the server's store"
+            }
+            ErrorCode::StoreError => "retry; if it persists, report it with the request id",
+            ErrorCode::EngineError => "retry; if it persists, report it with the request id",
+            ErrorCode::TopicModelError => {
+                "train the model again (`hearken topics train`); report it with the request id if it persists"
+            }
+            ErrorCode::MissingSignature => {
+                "sign each delivery as the hook's format says (see README \"Serving\")"
+            }
+            ErrorCode::InvalidSignature => {
+                "sign the raw body with the secret `hearken webhooks add` printed (or the one the sender holds)"
+            }
+            ErrorCode::ExpiredSignature => {
+                "check the sender's clock; sign each attempt with the current time"
+            }
+            ErrorCode::NotImplemented => {
+                "see the message; the route answers once the feature lands"
+            }
+            ErrorCode::OutOfScope => {
+                "leave the filter out or give one inside the token's scope, or use a token without a data scope"
+            }
         }
     }
 }
@@ -252,6 +432,20 @@ impl AppError {
         AppError {
             code: ErrorCode::Internal,
             message: "the server failed on this request".into(),
+            hint: None,
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    /// A server-side failure with its own code: the client gets `message`, the cause is logged.
+    pub fn failed(
+        code: ErrorCode,
+        message: impl Into<String>,
+        cause: impl fmt::Display,
+    ) -> AppError {
+        AppError {
+            code,
+            message: message.into(),
             hint: None,
             cause: Some(cause.to_string()),
         }
@@ -346,6 +540,72 @@ impl From<hearken_store::TokenError> for AppError {
     }
 }
 
+/// The query layer's errors keep their code, message and hint, with the status the query layer
+/// gives (`QueryError::status`). Internal failures keep their code but not their text: the cause
+/// is logged under the request id; a busy or unopenable store is 503 `unavailable`.
+impl From<hearken_query::QueryError> for AppError {
+    fn from(e: hearken_query::QueryError) -> AppError {
+        use hearken_query::QueryError as Q;
+        let e = match e {
+            Q::Store(inner) if !matches!(inner, hearken_store::StoreError::Snapshot(_)) => {
+                let out = AppError::from(inner);
+                return if out.code == ErrorCode::Internal {
+                    AppError {
+                        code: ErrorCode::StoreError,
+                        ..out
+                    }
+                } else {
+                    out
+                };
+            }
+            other => other,
+        };
+        match &e {
+            Q::Store(_) => {
+                let mut out = AppError::failed(
+                    ErrorCode::SnapshotUnreadable,
+                    "the columnar snapshot cannot be read",
+                    &e,
+                );
+                out.hint = e.hint();
+                return out;
+            }
+            Q::Engine(_) => {
+                return AppError::failed(
+                    ErrorCode::EngineError,
+                    "the analytics engine failed on this request",
+                    &e,
+                );
+            }
+            Q::Topics(_) => {
+                return AppError::failed(
+                    ErrorCode::TopicModelError,
+                    "the topic model could not be used",
+                    &e,
+                );
+            }
+            _ => {}
+        }
+        // Every other code of the query layer is one of ours, with the same status.
+        let Some(code) = ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == e.code() && c.status().as_u16() == e.status())
+        else {
+            return AppError::internal(format!(
+                "the query layer's code {} ({}) has no API code: {e}",
+                e.code(),
+                e.status()
+            ));
+        };
+        AppError {
+            code,
+            message: e.to_string(),
+            hint: e.hint(),
+            cause: None,
+        }
+    }
+}
+
 /// The section of docs/api-errors.md generated from [`ErrorCode::ALL`].
 pub fn codes_markdown() -> String {
     let mut s =
@@ -390,6 +650,94 @@ mod tests {
             assert!(
                 doc.contains(&format!("`{}`", c.as_str())),
                 "{c} is documented"
+            );
+        }
+    }
+
+    /// Every error the query layer can answer a person with keeps its code and status in the API.
+    #[test]
+    fn query_errors_keep_their_code_and_status() {
+        use hearken_query::{By, FlowRefusal, QueryError as Q};
+        let errors = vec![
+            Q::UnknownValue {
+                field: "segment",
+                what: "segment",
+                value: "x".into(),
+                known: vec!["a".into()],
+                total: 1,
+            },
+            Q::InvalidDate {
+                field: "from",
+                value: "x".into(),
+                reason: "is not a date".into(),
+                hint: None,
+            },
+            Q::EmptyWindow {
+                from: "from",
+                to: "to",
+            },
+            Q::OutOfRange {
+                field: "level",
+                value: "2".into(),
+                allowed: "0 < level < 1".into(),
+            },
+            Q::UnsupportedGroup {
+                by: By::Month,
+                reason: "r".into(),
+                accepted: vec![By::Customer],
+            },
+            Q::UnsupportedFilter {
+                field: "segment",
+                analytic: "x",
+                reason: "y".into(),
+            },
+            Q::Conflict {
+                message: "a".into(),
+                hint: "b".into(),
+            },
+            Q::NoData {
+                message: "a".into(),
+                hint: "b".into(),
+            },
+            Q::NoTopics {
+                signals: 3,
+                analytic: "trends",
+            },
+            Q::OutOfScope {
+                field: "segment",
+                value: "smb".into(),
+                allowed: vec!["enterprise".into()],
+            },
+            Q::StoreWide {
+                what: "quarantined rows",
+            },
+            Q::NotFound {
+                what: "signal",
+                id: "S1".into(),
+                hint: "h".into(),
+            },
+            Q::InvalidRequest("x".into()),
+            Q::Refused("r".into()),
+        ]
+        .into_iter()
+        .chain(
+            [FlowRefusal::Filter, FlowRefusal::Group, FlowRefusal::Value].map(|kind| Q::Flow {
+                field: "by",
+                value: "x".into(),
+                reason: "r".into(),
+                kind,
+                hint: "h".into(),
+            }),
+        );
+        for e in errors {
+            let (code, status, message) = (e.code(), e.status(), e.to_string());
+            let a = AppError::from(e);
+            assert_eq!(a.code.as_str(), code, "{message}");
+            assert_eq!(a.code.status().as_u16(), status, "{message}");
+            assert_eq!(a.message, message);
+            assert!(
+                a.hint.is_some() || matches!(code, "out_of_range" | "refused"),
+                "{code}"
             );
         }
     }

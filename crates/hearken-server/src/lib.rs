@@ -33,6 +33,7 @@ pub mod request_id;
 pub mod routes;
 mod settings;
 pub mod state;
+pub mod webhooks;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use settings::{ServerConfig, Settings};

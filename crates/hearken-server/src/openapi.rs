@@ -10,6 +10,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use hearken_query::{By, DriverTarget, Metric, Period};
+
 use crate::error::{ErrorBody, ErrorCode};
 
 /// The name of the bearer security scheme in the document.
@@ -19,16 +21,21 @@ pub const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Hearken API",
-        description = "Customer signals management: status, tokens and (soon) every analytic of the `hearken` command. \
+        description = "Customer signals management: status, tokens, signals, webhooks and every analytic of the `hearken` command. \
 Every route but `/health` needs `Authorization: Bearer <token>` (tokens: `hearken tokens create`). \
 Errors are JSON `{code, message, hint, request_id}` with the stable codes listed in docs/api-errors.md."
     ),
-    components(schemas(ErrorBody)),
+    // Request enums used by query parameters: utoipa collects the schemas of bodies and answers
+    // by itself, not those of parameters.
+    components(schemas(ErrorBody, By, Metric, Period, DriverTarget)),
     modifiers(&BearerScheme),
     tags(
         (name = "system", description = "Health, metrics and this description"),
         (name = "store", description = "The store's contents"),
         (name = "tokens", description = "API tokens (admin)"),
+        (name = "analytics", description = "Every analytic of the `hearken` command, with the same options: the same JSON as `hearken <analytic> --json`"),
+        (name = "signals", description = "Signals one by one: list, search, one by id"),
+        (name = "webhooks", description = "Inbound webhooks: the registry (admin) and `POST /hooks/{name}`, authenticated by the delivery's signature"),
     )
 )]
 pub struct ApiDoc;
@@ -373,6 +380,93 @@ fn render_html(spec: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The closed sets of the query layer are described by the names clients send and receive
+    /// (`tenure-band`, not `TenureBand`).
+    #[test]
+    fn request_enums_are_described_by_their_wire_names() {
+        let (_, api) = crate::routes::router().split_for_parts();
+        let spec: Value =
+            serde_json::from_str(&finish(api).to_json().expect("json")).expect("the document");
+        let names = |schema: &str| -> Vec<String> {
+            spec.pointer(&format!("/components/schemas/{schema}/enum"))
+                .and_then(Value::as_array)
+                .unwrap_or_else(|| panic!("{schema} is an enum in the document"))
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        let all = |xs: Vec<&str>| xs.into_iter().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            names("By"),
+            all(By::ALL.iter().map(|b| b.as_str()).collect())
+        );
+        assert_eq!(
+            names("Metric"),
+            all(Metric::ALL.iter().map(|m| m.as_str()).collect())
+        );
+        assert_eq!(
+            names("Period"),
+            all(Period::ALL.iter().map(|p| p.as_str()).collect())
+        );
+        assert_eq!(
+            names("DriverTarget"),
+            all(DriverTarget::ALL.iter().map(|t| t.as_str()).collect())
+        );
+    }
+
+    /// The ranges the document gives for numeric parameters are the ones the query layer enforces.
+    #[test]
+    fn parameter_ranges_are_the_query_layers() {
+        let (_, api) = crate::routes::router().split_for_parts();
+        let spec: Value =
+            serde_json::from_str(&finish(api).to_json().expect("json")).expect("the document");
+        let bound = |path: &str, param: &str, key: &str| -> Option<f64> {
+            spec.pointer(&format!(
+                "/paths/{}/get/parameters",
+                path.replace('/', "~1")
+            ))
+            .and_then(Value::as_array)
+            .and_then(|ps| ps.iter().find(|p| p["name"] == param))
+            .unwrap_or_else(|| panic!("{path} has the parameter {param}"))
+            .pointer(&format!("/schema/{key}"))
+            .and_then(Value::as_f64)
+        };
+        let max = |path, param| bound(path, param, "maximum");
+        assert_eq!(
+            max("/api/v1/themes", "k"),
+            Some(hearken_query::themes::MAX_K as f64)
+        );
+        assert_eq!(
+            max("/api/v1/themes", "sample"),
+            Some(hearken_query::themes::MAX_SAMPLE as f64)
+        );
+        assert_eq!(
+            max("/api/v1/issues", "limit"),
+            Some(hearken_query::issues::MAX_LIMIT as f64)
+        );
+        assert_eq!(
+            max("/api/v1/issues", "evidence"),
+            Some(hearken_query::issues::MAX_EVIDENCE as f64)
+        );
+        assert_eq!(
+            max("/api/v1/repeats", "days"),
+            Some(f64::from(hearken_query::repeats::MAX_DAYS))
+        );
+        assert_eq!(
+            max("/api/v1/pareto", "top"),
+            Some(hearken_query::pareto::MAX_TOP as f64)
+        );
+        assert_eq!(
+            max("/api/v1/signals", "limit"),
+            Some(hearken_query::signals::MAX_PAGE as f64)
+        );
+        assert_eq!(max("/api/v1/scores", "bootstrap"), Some(1_000_000.0));
+        assert_eq!(
+            bound("/api/v1/scores", "level", "exclusiveMaximum"),
+            Some(1.0)
+        );
+    }
 
     #[test]
     fn html_escapes_and_links_schemas() {

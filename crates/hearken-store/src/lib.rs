@@ -7,19 +7,34 @@
 //! frames; a PostgreSQL backend can implement the same API later.
 
 mod error;
+mod export;
 mod frames;
 mod identity;
 mod import;
 mod read;
+mod read_entities;
+mod read_imports;
 mod schema;
 mod snapshot;
 mod store;
 mod tokens;
+mod webhooks;
 
 pub use error::StoreError;
+pub use export::{
+    CaseEventExportRow, CustomerExportRow, ExportFilter, SignalExportRow, SurveyExportRow,
+};
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
-pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
+pub use import::{
+    BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
+    ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+    MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
+};
 pub use read::{Entity, SignalQuery, SignalRecord};
+pub use read_entities::{
+    CaseEventRow, CaseHeader, CustomerProfile, TimelineCursor, TimelineItem, TimelineKind,
+};
+pub use read_imports::{ImportHistoryRow, ScopeCounts};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{
@@ -29,4 +44,8 @@ pub use store::{
 pub use tokens::{
     CreatedToken, NewToken, Role, Scope, TOKEN_PREFIX, TokenCheck, TokenError, TokenInfo,
     looks_like_token, validate_name as validate_token_name,
+};
+pub use webhooks::{
+    DELIVERY_TTL_SECS, NewWebhook, WebhookConfig, WebhookError, WebhookFormat, WebhookInfo,
+    WebhookKind, record_webhook_delivery_in, validate_webhook_name,
 };

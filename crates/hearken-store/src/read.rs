@@ -60,6 +60,10 @@ pub struct SignalQuery {
     pub with_text: bool,
     /// Only rows with a store id below this (the cursor of the previous page).
     pub before: Option<i64>,
+    /// A data scope: only customers of one of these segments (empty: no limit).
+    pub segments: Vec<String>,
+    /// A data scope: only agents of one of these teams (empty: no limit).
+    pub teams: Vec<String>,
 }
 
 /// One signal as stored, with the external ids and display names of what it refers to. Channel,
@@ -144,19 +148,19 @@ fn contains_pattern(needle: &str) -> String {
 impl SignalQuery {
     /// The WHERE clause (on `signals s`) and its parameters.
     fn clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
-        let mut cond: Vec<&str> = Vec::new();
+        let mut cond: Vec<String> = Vec::new();
         let mut params: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(from) = self.window.from {
-            cond.push("s.at >= ?");
+            cond.push("s.at >= ?".into());
             params.push(Box::new(from));
         }
         if let Some(to) = self.window.to {
-            cond.push("s.at < ?");
+            cond.push("s.at < ?".into());
             params.push(Box::new(to));
         }
-        let mut text = |c: &'static str, v: &Option<String>| {
+        let mut text = |c: &str, v: &Option<String>| {
             if let Some(v) = v {
-                cond.push(c);
+                cond.push(c.into());
                 params.push(Box::new(v.clone()));
             }
         };
@@ -187,19 +191,34 @@ impl SignalQuery {
             ("s.source = ?", self.source),
         ] {
             if let Some(v) = v {
-                cond.push(c);
+                cond.push(c.into());
                 params.push(Box::new(v));
             }
         }
         if let Some(t) = &self.text {
-            cond.push("s.text LIKE ? ESCAPE '\\'");
+            cond.push("s.text LIKE ? ESCAPE '\\'".into());
             params.push(Box::new(contains_pattern(t)));
         }
         if self.with_text {
-            cond.push("s.text IS NOT NULL");
+            cond.push("s.text IS NOT NULL".into());
+        }
+        for (sql, list) in [
+            (
+                "s.customer_id IN (SELECT id FROM customers WHERE segment IN ({}))",
+                &self.segments,
+            ),
+            (
+                "s.agent_id IN (SELECT id FROM agents WHERE team IN ({}))",
+                &self.teams,
+            ),
+        ] {
+            if !list.is_empty() {
+                cond.push(sql.replace("{}", &placeholders(list.len())));
+                params.extend(list.iter().map(|v| Box::new(v.clone()) as Box<dyn ToSql>));
+            }
         }
         if let Some(before) = self.before {
-            cond.push("s.id < ?");
+            cond.push("s.id < ?".into());
             params.push(Box::new(before));
         }
         let clause = if cond.is_empty() {
@@ -209,6 +228,11 @@ impl SignalQuery {
         };
         (clause, params)
     }
+}
+
+/// `?, ?, ?` for `n` parameters.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 impl Store {
@@ -267,6 +291,75 @@ impl Store {
             entity.table(),
             limit.min(i64::MAX as usize)
         ))
+    }
+
+    /// The segment of a customer or the team of an agent with this external id: `None` when
+    /// there is no such entity, `Some(None)` when it has none (products have neither).
+    pub fn entity_group(
+        &self,
+        entity: Entity,
+        id: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let column = match entity {
+            Entity::Customer => "segment",
+            Entity::Agent => "team",
+            Entity::Product => "NULL",
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {column} FROM {} WHERE ext_id = ?1",
+            entity.table()
+        ))?;
+        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    }
+
+    /// The external ids of customers of these segments (or agents of these teams), sorted, at
+    /// most `limit`, and how many there are.
+    pub fn entity_ids_in(
+        &self,
+        entity: Entity,
+        groups: &[String],
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        let column = match entity {
+            Entity::Customer => "segment",
+            Entity::Agent => "team",
+            Entity::Product => return Ok((Vec::new(), 0)),
+        };
+        let cond = format!(
+            "FROM {} WHERE {column} IN ({})",
+            entity.table(),
+            placeholders(groups.len())
+        );
+        let params = rusqlite::params_from_iter(groups.iter());
+        let total: i64 = self
+            .conn
+            .query_row(&format!("SELECT count(*) {cond}"), params, |r| r.get(0))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT ext_id {cond} ORDER BY ext_id LIMIT {}",
+            limit.min(i64::MAX as usize)
+        ))?;
+        let ids = stmt
+            .query_map(rusqlite::params_from_iter(groups.iter()), |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok((ids, total.max(0) as u64))
+    }
+
+    /// The topics of the signals matching `q` (the source's, else the predicted one), sorted.
+    pub fn signal_topics_where(&self, q: &SignalQuery) -> Result<Vec<String>, StoreError> {
+        let (clause, params) = q.clause();
+        let cond = if clause.is_empty() {
+            " WHERE".to_string()
+        } else {
+            format!("{clause} AND")
+        };
+        let sql = format!(
+            "SELECT DISTINCT coalesce(s.topic, s.predicted_topic) FROM signals s{cond}
+             coalesce(s.topic, s.predicted_topic) IS NOT NULL ORDER BY 1"
+        );
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The topics signals carry (the source's, else the predicted one), sorted.

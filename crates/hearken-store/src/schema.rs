@@ -312,6 +312,61 @@ CREATE TABLE api_token_scopes (
     PRIMARY KEY (token_id, kind, value)
 ) WITHOUT ROWID;
 "#,
+    // 9: lookups of one customer or one case (the query layer's `customer`, `customer_timeline`
+    // and `case`, read_entities.rs): a customer's signals, survey responses and case events, and
+    // a case's events, signals and survey responses, without a scan of the table. Partial where
+    // most rows have no value.
+    r#"
+CREATE INDEX signals_customer ON signals(customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX surveys_customer ON surveys(customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX signals_case ON signals(case_id) WHERE case_id IS NOT NULL;
+CREATE INDEX surveys_case ON surveys(case_id) WHERE case_id IS NOT NULL;
+CREATE INDEX case_events_case ON case_events(case_id);
+CREATE INDEX case_events_customer ON case_events(customer_id) WHERE customer_id IS NOT NULL;
+"#,
+    // 10: inbound webhooks (webhooks.rs): the hooks, with their signing secret (HMAC needs it in
+    // clear; erased when the hook is removed) and mapping text; a name is unique among the hooks
+    // not removed. The deliveries already stored, by the sender's id, until they expire.
+    r#"
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('standard', 'zendesk')),
+    kind TEXT NOT NULL CHECK (kind IN ('signals', 'case-events')),
+    secret TEXT NOT NULL,
+    mapping_name TEXT,
+    mapping TEXT,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+);
+CREATE UNIQUE INDEX webhooks_active_name ON webhooks(name) WHERE removed_at IS NULL;
+CREATE TABLE webhook_deliveries (
+    webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+    delivery_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (webhook_id, delivery_id)
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries(expires_at);
+"#,
+    // 11: live ingestion (import/ingest.rs). Rows sent to the API are recorded as imports, one
+    // per sender, kind and UTC day, with the sender (an API token's name) in `who`. An
+    // idempotency key of a sender maps to the request it first came with (a hash of its kind and
+    // body) and that request's result: a retry returns the result and stores nothing. Keys
+    // expire after a number of days (`created_at`).
+    r#"
+ALTER TABLE imports ADD COLUMN who TEXT;
+CREATE TABLE ingest_keys (
+    who TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    result TEXT NOT NULL,
+    PRIMARY KEY (who, key)
+) WITHOUT ROWID;
+CREATE INDEX ingest_keys_created ON ingest_keys(created_at);
+"#,
 ];
 
 /// The schema version this build writes.

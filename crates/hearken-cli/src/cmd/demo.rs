@@ -3,12 +3,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto};
-use hearken_engine::scores::{NpsTally, ScoreOptions, nps};
 use hearken_gen::GenConfig;
-use hearken_model::{Channel, RecordKind, SignalKind};
-use hearken_store::{ImportCounts, ImportSettings, Store, Window};
-use serde::Serialize;
+use hearken_model::RecordKind;
+use hearken_query::{OverviewResponse, Scope};
+use hearken_store::{ImportCounts, ImportSettings, Store};
 
 use super::Ctx;
 use super::generate;
@@ -34,20 +32,6 @@ pub struct DemoArgs {
     /// Print the overview as JSON
     #[arg(long)]
     pub json: bool,
-}
-
-/// What `hearken demo` prints.
-#[derive(Debug, Serialize)]
-pub struct Overview {
-    pub signals: u64,
-    pub by_channel: Vec<(String, u64)>,
-    pub by_kind: Vec<(String, u64)>,
-    pub customers_top20_share: Option<f64>,
-    pub products_top20_share: Option<f64>,
-    pub customers_k80: Option<u64>,
-    pub products_k80: Option<u64>,
-    pub nps: hearken_engine::scores::Nps,
-    pub quarantined: i64,
 }
 
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
@@ -131,60 +115,17 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn overview(store: &Store) -> Result<Overview> {
+/// The overview of the store, from the query layer (`hearken_query::overview`).
+pub fn overview(store: &Store) -> Result<OverviewResponse> {
     super::select::fresh_snapshot(store)?;
-    let signals = store.snapshot_signals(&Window::default(), &hearken_store::SignalColumns::ALL)?;
-    let surveys = store.snapshot_surveys(&Window::default(), &hearken_store::SurveyColumns::ALL)?;
-    let mut by_channel = vec![0u64; 256];
-    let mut by_kind = vec![0u64; 256];
-    for (&c, &k) in signals.channel.iter().zip(&signals.kind) {
-        by_channel[c as usize] += 1;
-        by_kind[k as usize] += 1;
-    }
-    let mut by_channel: Vec<(String, u64)> = Channel::ALL
-        .iter()
-        .map(|c| (c.as_str().to_string(), by_channel[c.code() as usize]))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    by_channel.sort_by_key(|e| std::cmp::Reverse(e.1));
-    let mut by_kind: Vec<(String, u64)> = SignalKind::ALL
-        .iter()
-        .map(|k| (k.as_str().to_string(), by_kind[k.code() as usize]))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    by_kind.sort_by_key(|e| std::cmp::Reverse(e.1));
-    let opts = ParetoOptions::default();
-    let n = signals.len();
-    let customers = pareto(
-        &EntityCounts::from_codes(&signals.customer, signals.customers.len(), 0..n),
-        &signals.customers,
-        &opts,
-    );
-    let products = pareto(
-        &EntityCounts::from_codes(&signals.product, signals.products.len(), 0..n),
-        &signals.products,
-        &opts,
-    );
-    let tally = NpsTally::from_column(&surveys.nps, 0, 0..surveys.len());
-    let status = store.status()?;
-    Ok(Overview {
-        signals: n as u64,
-        by_channel,
-        by_kind,
-        customers_top20_share: customers.top20_share,
-        products_top20_share: products.top20_share,
-        customers_k80: customers.k80,
-        products_k80: products.k80,
-        nps: nps(&tally, &ScoreOptions::default()),
-        quarantined: status.quarantined,
-    })
+    hearken_query::overview(store, &Scope::all()).map_err(super::select::cli_error)
 }
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
-pub fn print_overview(ov: &Overview) {
+pub fn print_overview(ov: &OverviewResponse) {
     let total = ov.signals.max(1) as f64;
     let rows = |v: &[(String, u64)]| -> Vec<Vec<String>> {
         v.iter()
@@ -228,5 +169,10 @@ pub fn print_overview(ov: &Overview) {
         ),
         _ => println!("NPS: no responses"),
     }
-    println!("quarantined rows: {}", ov.quarantined);
+    if let Some(q) = ov.quarantined {
+        println!("quarantined rows: {}", output::thousands(q.max(0) as u64));
+    }
+    let mut notes = String::new();
+    output::notes(&mut notes, &ov.notes, ov.partial.as_ref());
+    print!("{notes}");
 }

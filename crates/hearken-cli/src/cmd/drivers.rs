@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use hearken_query::{DriverTarget, DriversRequest, DriversResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error, fresh_snapshot, one_of};
 use crate::output;
@@ -43,7 +45,7 @@ impl DriversArgs {
 pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let d = hearken_query::drivers(&store, &args.request()).map_err(cli_error)?;
+    let d = hearken_query::drivers(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&d)?;
     } else {

@@ -1,25 +1,20 @@
 //! `hearken flow`: case flow from a log file or the store's case events.
 //!
-//! The glue is three steps: the flags become a [`FlowQuery`] ([`query_of`]), the cases come from
-//! a file or the store as an [`EventLog`] ([`load`]), and [`hearken_flow::run_query`] answers
-//! (filters and configuration in, report out). Every filter and grouping either applies or is
-//! refused with the reason.
+//! Flags become a [`FlowRequest`]; the query layer answers it over the store
+//! (`hearken_query::flow`) or over a log file read here (`hearken_query::flow_of_log`), the same
+//! selection and figures either way; the answer is printed as JSON or rendered as tables.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use hearken_eventlog::ReadOptions;
-use hearken_flow::{
-    CaseEventColumns, CaseFilter, Dimension, EventLog, FlowConfig, FlowQuery, GroupBy,
-    HandoverMatrix, Period, QueryError, render_text, run_query,
-};
-use hearken_model::{DateOptions, Timestamp};
-use hearken_store::Window;
+use hearken_flow::{FlowConfig, HandoverMatrix, render_text};
+use hearken_query::{FlowRequest, FlowResponse, Scope};
 
 use super::Ctx;
+use super::select::cli_error;
 use crate::output;
 
 /// What `--by` groups cases by (one value per case, see the README's "Case flow").
@@ -108,104 +103,81 @@ pub struct FlowFilters {
     pub customer: Option<String>,
 }
 
-impl FlowFilters {
-    /// (flag, dimension, value) of every filter given.
-    fn dimensions(&self) -> Vec<(&'static str, Dimension, String)> {
-        let attr = |a: &str| Dimension::Attribute(a.to_string());
-        [
-            ("--team", Dimension::Team, &self.team),
-            ("--agent", Dimension::Agent, &self.agent),
-            ("--customer", attr("customer"), &self.customer),
-            ("--product", attr("product"), &self.product),
-            ("--segment", attr("segment"), &self.segment),
-            ("--channel", attr("channel"), &self.channel),
-        ]
-        .into_iter()
-        .filter_map(|(flag, dim, v)| v.clone().map(|v| (flag, dim, v)))
-        .collect()
-    }
-}
-
 pub fn run(ctx: &Ctx, args: FlowArgs) -> Result<ExitCode> {
-    let query = query_of(&args)?;
-    let source = match &args.log {
-        Some(p) => format!("the log {}", p.display()),
-        None => format!("the case events of the store {}", ctx.config.db.display()),
+    let req = request(&args)?;
+    let response = match &args.log {
+        Some(path) => {
+            let log = read_log(path)?;
+            hearken_query::flow_of_log(&log, &req).map_err(|e| {
+                let line = cli_error(e);
+                anyhow::anyhow!("{line} (in the log {})", path.display())
+            })?
+        }
+        None => {
+            let store = ctx.open_store()?;
+            hearken_query::flow(&store, &Scope::all(), &req).map_err(cli_error)?
+        }
     };
-    let log = load(ctx, &args, &query)?;
-    let report = run_query(&log, &query).map_err(|e| explain(e, &args, &source))?;
     if let Some(path) = &args.handover_csv {
-        std::fs::write(path, HandoverMatrix::from_report(&report).to_csv())
+        std::fs::write(path, HandoverMatrix::from_report(&response.report).to_csv())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
-        output::json(&report)?;
+        output::json(&response)?;
     } else {
-        print!("{}", render_text(&report));
+        print!("{}", render(&response));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The question the flags ask: the flow configuration (file, then flags) and the case filter.
-pub fn query_of(args: &FlowArgs) -> Result<FlowQuery> {
-    let mut config = match &args.flow_config {
-        Some(p) => read_flow_config(p)?,
-        None => FlowConfig::default(),
-    };
-    // Names given replace the default rule; flags add to the file's names.
-    for (flags, list) in [
-        (&args.escalation, &mut config.escalation),
-        (&args.closing, &mut config.closing),
-    ] {
-        if !flags.is_empty() {
-            list.get_or_insert_with(Vec::new)
-                .extend(flags.iter().cloned());
+/// The response as tables: the report's, names beside ids, then whether it may be partial.
+pub fn render(r: &FlowResponse) -> String {
+    let mut out = render_text(&r.report);
+    output::notes(&mut out, &[], r.partial.as_ref());
+    out
+}
+
+/// The question the flags ask.
+pub fn request(args: &FlowArgs) -> Result<FlowRequest> {
+    let f = &args.filters;
+    Ok(FlowRequest {
+        from: f.from.clone(),
+        to: f.to.clone(),
+        segment: f.segment.clone(),
+        product: f.product.clone(),
+        channel: f.channel.clone(),
+        agent: f.agent.clone(),
+        team: f.team.clone(),
+        customer: f.customer.clone(),
+        by: args.by.map(FlowBy::query),
+        by_attribute: args.by_attribute.clone(),
+        escalation: args.escalation.clone(),
+        closing: args.closing.clone(),
+        flow_config: args
+            .flow_config
+            .as_deref()
+            .map(read_flow_config)
+            .transpose()?,
+    })
+}
+
+impl FlowBy {
+    fn query(self) -> hearken_query::FlowBy {
+        use hearken_query::FlowBy as Q;
+        match self {
+            FlowBy::Team => Q::Team,
+            FlowBy::Agent => Q::Agent,
+            FlowBy::Customer => Q::Customer,
+            FlowBy::Product => Q::Product,
+            FlowBy::Segment => Q::Segment,
+            FlowBy::Channel => Q::Channel,
+            FlowBy::Day => Q::Day,
+            FlowBy::Week => Q::Week,
+            FlowBy::Month => Q::Month,
+            FlowBy::Quarter => Q::Quarter,
+            FlowBy::Year => Q::Year,
         }
     }
-    if let Some(by) = args.by {
-        let attr = |a: &str| GroupBy::Attribute(a.to_string());
-        config.group_by = Some(match by {
-            FlowBy::Team => GroupBy::Team,
-            FlowBy::Agent => GroupBy::Agent,
-            FlowBy::Customer => attr("customer"),
-            FlowBy::Product => attr("product"),
-            FlowBy::Segment => attr("segment"),
-            FlowBy::Channel => attr("channel"),
-            FlowBy::Day => GroupBy::Period(Period::Day),
-            FlowBy::Week => GroupBy::Period(Period::Week),
-            FlowBy::Month => GroupBy::Period(Period::Month),
-            FlowBy::Quarter => GroupBy::Period(Period::Quarter),
-            FlowBy::Year => GroupBy::Period(Period::Year),
-        });
-    }
-    if let Some(a) = &args.by_attribute {
-        config.group_by = Some(GroupBy::Attribute(a.clone()));
-    }
-    let f = &args.filters;
-    let time = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
-        v.as_deref()
-            .map(|s| {
-                Timestamp::parse(flag, s, &DateOptions::default())
-                    .map(|t| t.unix().saturating_mul(1000))
-                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
-            })
-            .transpose()
-    };
-    let filter = CaseFilter {
-        started_from_ms: time("from", &f.from)?,
-        started_before_ms: time("to", &f.to)?,
-        equals: f
-            .dimensions()
-            .into_iter()
-            .map(|(_, dim, v)| (dim, v))
-            .collect(),
-    };
-    if let (Some(a), Some(b)) = (filter.started_from_ms, filter.started_before_ms)
-        && a >= b
-    {
-        bail!("--from must be before --to");
-    }
-    Ok(FlowQuery { config, filter })
 }
 
 fn read_flow_config(p: &Path) -> Result<FlowConfig> {
@@ -220,123 +192,15 @@ fn read_flow_config(p: &Path) -> Result<FlowConfig> {
     })
 }
 
-/// The cases to analyse: a log file, or the store's case events with what the store knows of
-/// each case (customer, product, segment, channel) when the question needs it.
-fn load(ctx: &Ctx, args: &FlowArgs, query: &FlowQuery) -> Result<EventLog> {
-    if let Some(path) = &args.log {
-        let (log, quarantined) = hearken_eventlog::read_path(path, &ReadOptions::default())
-            .with_context(|| format!("cannot read event log {}", path.display()))?;
-        for q in quarantined.iter().take(20) {
-            eprintln!("quarantined: {q}");
-        }
-        if quarantined.len() > 20 {
-            eprintln!("... and {} more quarantined events", quarantined.len() - 20);
-        }
-        return Ok(log);
+/// An event log file, its unusable events reported on stderr.
+fn read_log(path: &Path) -> Result<hearken_flow::EventLog> {
+    let (log, quarantined) = hearken_eventlog::read_path(path, &ReadOptions::default())
+        .with_context(|| format!("cannot read event log {}", path.display()))?;
+    for q in quarantined.iter().take(20) {
+        eprintln!("quarantined: {q}");
     }
-    let store = ctx.open_store()?;
-    let rows = store.case_event_rows(&Window::default())?;
-    let at_ms: Vec<i64> = rows.at.iter().map(|t| t.saturating_mul(1000)).collect();
-    let attribute_dims = ["customer", "product", "segment", "channel"];
-    let asks = |d: &Dimension| matches!(d, Dimension::Attribute(a) if attribute_dims.contains(&a.as_str()));
-    let needs_attributes = query.filter.equals.iter().any(|(d, _)| asks(d))
-        || matches!(&query.config.group_by, Some(GroupBy::Attribute(_)));
-    let case_attributes = if needs_attributes {
-        Some(store.case_attributes()?)
-    } else {
-        None
-    };
-    // Borrowed columns: one pointer per event, no copy of the strings.
-    let mut columns: Vec<(&str, Vec<Option<&str>>)> = Vec::new();
-    if let Some(a) = &case_attributes {
-        let at: HashMap<&str, usize> = a
-            .case
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
-        let of_case: Vec<Option<usize>> = rows
-            .case
-            .iter()
-            .map(|c| at.get(c.as_str()).copied())
-            .collect();
-        let per_event = |col| per_event(&of_case, col);
-        columns = vec![
-            ("customer", per_event(&a.customer)),
-            ("product", per_event(&a.product)),
-            ("segment", per_event(&a.segment)),
-            ("channel", per_event(&a.channel)),
-        ];
+    if quarantined.len() > 20 {
+        eprintln!("... and {} more quarantined events", quarantined.len() - 20);
     }
-    let attributes: Vec<(&str, &[Option<&str>])> =
-        columns.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-    Ok(EventLog::from_columns(CaseEventColumns {
-        case: &strs(&rows.case),
-        at_ms: &at_ms,
-        activity: &strs(&rows.activity),
-        agent: &opt_strs(&rows.agent),
-        team: &opt_strs(&rows.team),
-        text: &opt_strs(&rows.text),
-        sentiment: Some(&rows.sentiment),
-        attributes: &attributes,
-    })?)
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-fn opt_strs(v: &[Option<String>]) -> Vec<Option<&str>> {
-    v.iter().map(Option::as_deref).collect()
-}
-
-/// A per-case column spread over the events (`of_case`: each event's row in `col`).
-fn per_event<'a>(of_case: &[Option<usize>], col: &'a [Option<String>]) -> Vec<Option<&'a str>> {
-    of_case
-        .iter()
-        .map(|i| i.and_then(|i| col[i].as_deref()))
-        .collect()
-}
-
-/// A refused question, with the flag it came from and, from the store, where the values come
-/// from.
-fn explain(e: QueryError, args: &FlowArgs, source: &str) -> anyhow::Error {
-    let flag = match &e {
-        QueryError::MissingDimension {
-            action: "group cases",
-            ..
-        } => match (&args.by, &args.by_attribute) {
-            (Some(by), _) => format!(
-                "--by {}",
-                by.to_possible_value()
-                    .map_or_else(String::new, |v| v.get_name().to_string())
-            ),
-            (None, Some(a)) => format!("--by-attribute {a}"),
-            // The grouping came from the flow config.
-            (None, None) => "group_by (flow config)".to_string(),
-        },
-        QueryError::MissingDimension { dimension, .. }
-        | QueryError::UnknownValue { dimension, .. } => args
-            .filters
-            .dimensions()
-            .into_iter()
-            .find(|(_, d, _)| d.label() == dimension)
-            .map_or_else(|| dimension.clone(), |(flag, _, v)| format!("{flag} {v}")),
-        QueryError::EmptyWindow { .. } => "--from/--to".to_string(),
-    };
-    let hint = match (&e, &args.log) {
-        (QueryError::MissingDimension { dimension, .. }, None)
-            if ["customer", "product", "segment", "channel"].contains(&dimension.as_str()) =>
-        {
-            "; from the store, a case's customer and product come from the customer_id and \
-             product_id columns of its case events, else from the signals and survey responses \
-             with its case_id; its channel from those signals; its segment from customers.csv"
-        }
-        (QueryError::MissingDimension { dimension, .. }, None) if dimension == "team" => {
-            "; from the store, a case event's team is its team column, else its agent's team \
-             (agents.csv)"
-        }
-        _ => "",
-    };
-    anyhow::anyhow!("{flag}: {e} (in {source}){hint}")
+    Ok(log)
 }

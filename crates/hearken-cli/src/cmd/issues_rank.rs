@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use hearken_query::{IssuesRequest, IssuesResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error, fresh_snapshot};
 use crate::output;
@@ -38,7 +40,7 @@ impl IssuesRankArgs {
 pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let r = hearken_query::issues(&store, &args.request()).map_err(cli_error)?;
+    let r = hearken_query::issues(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -9,11 +9,15 @@ use hearken_store::Store;
 
 use crate::config::Config;
 
+mod case;
+mod customer;
 mod demo;
 mod drivers;
+mod export;
 mod flow;
 mod generate;
 mod import;
+mod imports;
 mod issues_rank;
 mod pareto;
 mod quarantine;
@@ -31,6 +35,7 @@ mod themes;
 mod tokens;
 mod topics;
 mod trends;
+mod webhooks;
 
 /// Hearken: customer signals management. Capture every signal, understand it, quantify it, act on
 /// it and measure the effect.
@@ -69,6 +74,8 @@ pub enum Command {
     Quarantine(quarantine::QuarantineArgs),
     /// Row counts per kind and the store's schema version
     Status(status::StatusArgs),
+    /// Past imports with their counts (read, stored, duplicates, quarantined, skipped), state, when, file and host
+    Imports(imports::ImportsArgs),
     /// Write a realistic organisation's files (with truth.json) from a seed
     Generate(generate::GenerateArgs),
     /// Generate a mid-size organisation, import it into the store and print an overview
@@ -97,17 +104,25 @@ pub enum Command {
     Themes(themes::ThemesArgs),
     /// List and search signals with every filter, page by page, or show one by id
     Signals(signals::SignalsArgs),
+    /// A customer's profile (segment, value, counts, NPS answers, net sentiment, last contact) or timeline
+    Customer(customer::CustomerArgs),
+    /// A case with its events in order, its customer and product, duration, transfers and first-owner resolution
+    Case(case::CaseArgs),
     /// Serve the HTTP API (tokens, status, OpenAPI at /api/openapi.json) until SIGTERM or Ctrl-C
     Serve(serve::ServeArgs),
     /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
     Tokens(tokens::TokensArgs),
+    /// Add, list and remove inbound webhooks (POST /hooks/NAME, Standard Webhooks or Zendesk signatures)
+    Webhooks(webhooks::WebhooksArgs),
+    /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
+    Export(export::ExportArgs),
 }
 
 pub struct Ctx {
     pub config: Config,
     /// The command stores something of its own in a store that may not exist yet (`topics
-    /// train`: a model is trained before any data is imported; `tokens create`: a server's first
-    /// token), so `open_store` creates it.
+    /// train`: a model is trained before any data is imported; `tokens create`, `webhooks add`: a
+    /// server's first token or hook), so `open_store` creates it.
     pub creates_store: bool,
 }
 
@@ -130,36 +145,16 @@ impl Ctx {
     }
 }
 
-/// A line for commands that count rows while an import into the store is running: their n may
-/// be partial. None when no import is running.
-pub fn running_imports_note(store: &Store) -> Result<Option<String>> {
-    let running = store.imports_in_progress()?;
-    if running.is_empty() {
-        return Ok(None);
-    }
-    let list: Vec<String> = running
-        .iter()
-        .map(|r| format!("import {} of {} ({})", r.id, r.file, r.kind))
-        .collect();
-    Ok(Some(format!(
-        "{} running now ({}): figures count only the rows committed so far",
-        if running.len() == 1 {
-            "an import is"
-        } else {
-            "imports are"
-        },
-        list.join(", ")
-    )))
-}
-
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.global.config.as_deref(), cli.global.db.as_deref())?;
-    // A model or a first token may come before any data; `serve` creates its store too, so a
+    // A model, a first token or a first webhook may come before any data; `serve` creates its store too, so a
     // server can start empty and receive live signals.
     let creates_store = matches!(&cli.command, Command::Topics(t)
         if matches!(t.command, topics::TopicsCommand::Train { .. }))
         || matches!(&cli.command, Command::Tokens(t)
-        if matches!(t.command, tokens::TokensCommand::Create(_)));
+        if matches!(t.command, tokens::TokensCommand::Create(_)))
+        || matches!(&cli.command, Command::Webhooks(w)
+        if matches!(w.command, webhooks::WebhooksCommand::Add(_)));
     let ctx = Ctx {
         config,
         creates_store,
@@ -168,6 +163,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(a) => import::run(&ctx, a),
         Command::Quarantine(a) => quarantine::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
+        Command::Imports(a) => imports::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Sentiment(a) => sentiment::run(&ctx, a),
@@ -182,7 +178,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Themes(a) => themes::run(&ctx, a),
         Command::Snapshot(a) => snapshot::run(&ctx, a),
         Command::Signals(a) => signals::run(&ctx, a),
+        Command::Customer(a) => customer::run(&ctx, a),
+        Command::Case(a) => case::run(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Tokens(a) => tokens::run(&ctx, a),
+        Command::Webhooks(a) => webhooks::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
     }
 }

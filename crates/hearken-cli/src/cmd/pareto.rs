@@ -6,6 +6,8 @@ use clap::Args;
 use hearken_query::pareto::PARETO_BY;
 use hearken_query::{By, ParetoRequest, ParetoResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, by_parser, cli_error, fresh_snapshot};
 use crate::output;
@@ -39,7 +41,7 @@ impl ParetoArgs {
 pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let p = hearken_query::pareto(&store, &args.request()).map_err(cli_error)?;
+    let p = hearken_query::pareto(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&p)?;
     } else {

@@ -2,9 +2,10 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use hearken_store::QuarantineFilter;
+use hearken_query::{QuarantineList, QuarantineRequest, Scope};
 
 use super::Ctx;
+use super::select::cli_error;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -12,7 +13,7 @@ use crate::output;
 pub struct QuarantineArgs {
     #[command(subcommand)]
     pub action: Option<Action>,
-    /// Print one JSON array of entries (with the raw row)
+    /// Print JSON: the entries (with the raw row), notes and whether an import is running
     #[arg(long)]
     pub json: bool,
     /// Show at most this many entries (0: all)
@@ -61,24 +62,34 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
         return clear(ctx, c);
     }
     let store = ctx.open_store()?;
-    let entries = store.quarantine_entries(&QuarantineFilter {
+    let req = QuarantineRequest {
         import: args.import,
         all: args.all,
         limit: args.limit,
-    })?;
+    };
+    let list = hearken_query::quarantine(&store, &Scope::all(), &req).map_err(cli_error)?;
     if args.json {
-        output::json(&entries)?;
-        return Ok(ExitCode::SUCCESS);
+        output::json(&list)?;
+    } else {
+        print!("{}", render(&list, &req));
     }
-    if entries.is_empty() {
-        match args.import {
-            Some(id) => println!("import {id} quarantined no rows"),
-            None => println!("no quarantined rows"),
-        }
-        return Ok(ExitCode::SUCCESS);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The entries as a table (with their state when closed ones are listed too).
+pub fn render(list: &QuarantineList, req: &QuarantineRequest) -> String {
+    let mut out = String::new();
+    if list.entries.is_empty() {
+        out.push_str(&match req.import {
+            Some(id) => format!("import {id} quarantined no rows\n"),
+            None => "no quarantined rows\n".to_string(),
+        });
+        output::notes(&mut out, &list.notes, list.partial.as_ref());
+        return out;
     }
-    let with_state = args.all || args.import.is_some();
-    let rows: Vec<Vec<String>> = entries
+    let with_state = req.all || req.import.is_some();
+    let rows: Vec<Vec<String>> = list
+        .entries
         .iter()
         .map(|e| {
             let mut row = vec![
@@ -105,8 +116,9 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
     if with_state {
         headers.insert(1, "state");
     }
-    print!("{}", output::table(&headers, &rows));
-    Ok(ExitCode::SUCCESS)
+    out.push_str(&output::table(&headers, &rows));
+    output::notes(&mut out, &list.notes, list.partial.as_ref());
+    out
 }
 
 fn clear(ctx: &Ctx, args: ClearArgs) -> Result<ExitCode> {

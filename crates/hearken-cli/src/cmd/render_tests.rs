@@ -130,7 +130,9 @@ fn tables_as_people_read_them() {
     let mut section = |title: &str, text: String| {
         let _ = writeln!(out, "$ {title}\n{text}");
     };
-    let scores = |req: ScoresRequest| hearken_query::scores(&store, &req).unwrap();
+    let scores = |req: ScoresRequest| {
+        hearken_query::scores(&store, &hearken_query::Scope::all(), &req).unwrap()
+    };
     section(
         "scores",
         super::scores::render(&scores(ScoresRequest::default())),
@@ -157,6 +159,7 @@ fn tables_as_people_read_them() {
         super::pareto::render(
             &hearken_query::pareto(
                 &store,
+                &hearken_query::Scope::all(),
                 &ParetoRequest {
                     by: By::Product,
                     ..ParetoRequest::default()
@@ -168,18 +171,31 @@ fn tables_as_people_read_them() {
     section(
         "drivers",
         super::drivers::render(
-            &hearken_query::drivers(&store, &DriversRequest::default()).unwrap(),
+            &hearken_query::drivers(
+                &store,
+                &hearken_query::Scope::all(),
+                &DriversRequest::default(),
+            )
+            .unwrap(),
         ),
     );
     section(
         "trends",
-        super::trends::render(&hearken_query::trends(&store, &TrendsRequest::default()).unwrap()),
+        super::trends::render(
+            &hearken_query::trends(
+                &store,
+                &hearken_query::Scope::all(),
+                &TrendsRequest::default(),
+            )
+            .unwrap(),
+        ),
     );
     section(
         "trends --period day",
         super::trends::render(
             &hearken_query::trends(
                 &store,
+                &hearken_query::Scope::all(),
                 &TrendsRequest {
                     period: Period::Day,
                     ..TrendsRequest::default()
@@ -193,6 +209,7 @@ fn tables_as_people_read_them() {
         super::repeats::render(
             &hearken_query::repeats(
                 &store,
+                &hearken_query::Scope::all(),
                 &RepeatsRequest {
                     cost_per_contact: Some(12.5),
                     ..RepeatsRequest::default()
@@ -205,7 +222,12 @@ fn tables_as_people_read_them() {
     section(
         "issues-rank",
         super::issues_rank::render(
-            &hearken_query::issues(&store, &IssuesRequest::default()).unwrap(),
+            &hearken_query::issues(
+                &store,
+                &hearken_query::Scope::all(),
+                &IssuesRequest::default(),
+            )
+            .unwrap(),
             None,
         ),
     );
@@ -214,6 +236,7 @@ fn tables_as_people_read_them() {
         super::signals::render(
             &hearken_query::signals(
                 &store,
+                &hearken_query::Scope::all(),
                 &SignalsRequest {
                     customer: Some("C03".into()),
                     limit: 3,
@@ -225,7 +248,9 @@ fn tables_as_people_read_them() {
     );
     section(
         "signals --id S007",
-        super::signals::render_one(&hearken_query::signal(&store, "S007").unwrap()),
+        super::signals::render_one(
+            &hearken_query::signal(&store, &hearken_query::Scope::all(), "S007").unwrap(),
+        ),
     );
     insta::assert_snapshot!("tables", out);
 }

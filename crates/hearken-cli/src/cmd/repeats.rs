@@ -6,6 +6,8 @@ use clap::Args;
 use hearken_query::repeats::RepeatShare;
 use hearken_query::{RepeatsRequest, RepeatsResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error, fresh_snapshot};
 use crate::output;
@@ -43,7 +45,7 @@ impl RepeatsArgs {
 pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let r = hearken_query::repeats(&store, &args.request()).map_err(cli_error)?;
+    let r = hearken_query::repeats(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -6,6 +6,8 @@ use clap::Args;
 use hearken_query::scores::{Estimate, SCORES_BY};
 use hearken_query::{By, Metric, ScoresRequest, ScoresResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, by_parser, cli_error, fresh_snapshot, one_of};
 use crate::output;
@@ -58,7 +60,8 @@ impl ScoresArgs {
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let response = hearken_query::scores(&store, &args.request()).map_err(cli_error)?;
+    let response =
+        hearken_query::scores(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&response)?;
     } else {

@@ -6,6 +6,8 @@ use clap::Args;
 use hearken_model::Timestamp;
 use hearken_query::{SignalView, SignalsPage, SignalsRequest};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error};
 use crate::output;
@@ -32,8 +34,8 @@ pub struct SignalsArgs {
     /// Only texts containing this (ignoring the case of ASCII letters)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
-    /// Signals per page
-    #[arg(long, default_value_t = 20)]
+    /// Signals per page (the API's default too)
+    #[arg(long, default_value_t = hearken_query::SignalsRequest::default().limit)]
     pub limit: usize,
     /// Continue after the previous page (the cursor it printed)
     #[arg(long)]
@@ -62,7 +64,7 @@ impl SignalsArgs {
 pub fn run(ctx: &Ctx, args: SignalsArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     if let Some(id) = &args.id {
-        let s = hearken_query::signal(&store, id).map_err(cli_error)?;
+        let s = hearken_query::signal(&store, &Scope::all(), id).map_err(cli_error)?;
         if args.json {
             output::json(&s)?;
         } else {
@@ -70,7 +72,7 @@ pub fn run(ctx: &Ctx, args: SignalsArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let page = hearken_query::signals(&store, &args.request()).map_err(cli_error)?;
+    let page = hearken_query::signals(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&page)?;
     } else {

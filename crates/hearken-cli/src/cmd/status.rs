@@ -1,9 +1,13 @@
 use std::process::ExitCode;
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use clap::Args;
+use hearken_query::{Scope, StatusResponse};
 
 use super::Ctx;
+use super::select::cli_error;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -15,51 +19,57 @@ pub struct StatusArgs {
 
 pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let s = store.status()?;
+    let s = hearken_query::status(&store, &Scope::all()).map_err(cli_error)?;
     if args.json {
         output::json(&s)?;
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", render(&s));
     }
-    println!(
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The counts as a table, what is unusual about the store, and the recent imports.
+pub fn render(s: &StatusResponse) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "store {} (schema version {}{})",
-        s.path,
+        s.path.as_deref().unwrap_or("(your data scope)"),
         s.schema_version,
         if s.read_only { ", read-only" } else { "" }
     );
     let rows: Vec<Vec<String>> = [
-        ("customers", s.customers),
-        ("products", s.products),
-        ("agents", s.agents),
-        ("signals", s.signals),
-        ("surveys", s.surveys),
+        ("customers", Some(s.customers)),
+        ("products", Some(s.products)),
+        ("agents", Some(s.agents)),
+        ("signals", Some(s.signals)),
+        ("surveys", Some(s.surveys)),
         ("cases", s.cases),
         ("case_events", s.case_events),
         ("quarantined", s.quarantined),
         ("skipped", s.skipped),
     ]
     .iter()
-    .map(|(k, v)| vec![k.to_string(), output::thousands(*v as u64)])
+    .filter_map(|(k, v)| v.map(|v| vec![k.to_string(), output::thousands(v.max(0) as u64)]))
     .collect();
-    print!("{}", output::table(&["kind", "rows"], &rows));
+    out.push_str(&output::table(&["kind", "rows"], &rows));
     if s.demo_data {
-        println!("this store holds the synthetic data of `hearken demo`");
+        let _ = writeln!(out, "this store holds the synthetic data of `hearken demo`");
     }
     if !s.snapshot_fresh {
-        println!(
+        let _ = writeln!(
+            out,
             "the columnar snapshot is behind the tables: the next analytics command (or `hearken snapshot`) brings it up to date"
         );
     }
-    if let Some(note) = super::running_imports_note(&store)? {
-        println!("{note}");
-    }
-    if s.interrupted_imports > 0 {
-        println!(
-            "{} import(s) were interrupted: run the same import again to complete them",
-            s.interrupted_imports
+    if let Some(n) = s.interrupted_imports.filter(|&n| n > 0) {
+        let _ = writeln!(
+            out,
+            "{n} import(s) were interrupted: run the same import again to complete them"
         );
     }
     if !s.recent_imports.is_empty() {
-        println!("\nrecent imports");
+        let _ = writeln!(out, "\nrecent imports (all: `hearken imports`)");
         let rows: Vec<Vec<String>> = s
             .recent_imports
             .iter()
@@ -77,23 +87,21 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<ExitCode> {
                 ]
             })
             .collect();
-        print!(
-            "{}",
-            output::table(
-                &[
-                    "import",
-                    "file",
-                    "kind",
-                    "state",
-                    "read",
-                    "stored",
-                    "duplicates",
-                    "quarantined",
-                    "skipped"
-                ],
-                &rows
-            )
-        );
+        out.push_str(&output::table(
+            &[
+                "import",
+                "file",
+                "kind",
+                "state",
+                "read",
+                "stored",
+                "duplicates",
+                "quarantined",
+                "skipped",
+            ],
+            &rows,
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    output::notes(&mut out, &s.notes, s.partial.as_ref());
+    out
 }

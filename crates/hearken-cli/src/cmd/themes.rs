@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use hearken_query::{ThemesRequest, ThemesResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error};
 use crate::output;
@@ -37,7 +39,7 @@ impl ThemesArgs {
 
 pub fn run(ctx: &Ctx, args: ThemesArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let r = hearken_query::themes(&store, &args.request()).map_err(cli_error)?;
+    let r = hearken_query::themes(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -7,6 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hearken_topics::{Model, PredictScratch, TrainConfig, train};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::cli_error;
 use crate::output;
@@ -113,7 +115,7 @@ fn labelled(path: &Path) -> Result<Vec<(String, String)>> {
 
 fn load(ctx: &Ctx, name: &str) -> Result<Model> {
     let store = ctx.open_store()?;
-    let (_, model) = hearken_query::topics::load(&store, name).map_err(cli_error)?;
+    let (_, model) = hearken_query::topics::load(&store, &Scope::all(), name).map_err(cli_error)?;
     Ok(model)
 }
 
@@ -168,8 +170,9 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|(t, c)| (t.as_str(), c.as_str()))
                 .collect();
-            let evaluation = hearken_query::topics::evaluate_model(&store, &args.model, &pairs)
-                .map_err(cli_error)?;
+            let evaluation =
+                hearken_query::topics::evaluate_model(&store, &Scope::all(), &args.model, &pairs)
+                    .map_err(cli_error)?;
             if json {
                 output::json(&evaluation)?;
             } else {
@@ -228,7 +231,7 @@ pub fn run(ctx: &Ctx, args: TopicsArgs) -> Result<ExitCode> {
         }
         TopicsCommand::List { json } => {
             let store = ctx.open_store()?;
-            let list = hearken_query::topics::models(&store).map_err(cli_error)?;
+            let list = hearken_query::topics::models(&store, &Scope::all()).map_err(cli_error)?;
             if json {
                 output::json(&list)?;
             } else if list.models.is_empty() {

@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use hearken_query::{Period, TrendsRequest, TrendsResponse};
 
+use hearken_query::Scope;
+
 use super::Ctx;
 use super::select::{Filters, cli_error, fresh_snapshot, one_of};
 use crate::output;
@@ -34,7 +36,7 @@ impl TrendsArgs {
 pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     fresh_snapshot(&store)?;
-    let t = hearken_query::trends(&store, &args.request()).map_err(cli_error)?;
+    let t = hearken_query::trends(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&t)?;
     } else {

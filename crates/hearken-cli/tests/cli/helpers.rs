@@ -81,7 +81,8 @@ impl Env {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("quarantine JSON")
+        let v: Value = serde_json::from_slice(&out.stdout).expect("quarantine JSON");
+        v["entries"].as_array().expect("quarantine entries").clone()
     }
 }
 

@@ -137,7 +137,7 @@ fn by_offers_exactly_the_groupings_each_command_accepts() {
     let out = env.run(&["demo", "--customers", "300", "--months", "3", "--json"]);
     assert!(out.status.success());
     let scores = possible_values(&help(&env, &["scores"]), "--by");
-    assert_eq!(scores.len(), 15, "{scores:?}");
+    assert_eq!(scores.len(), 16, "{scores:?}");
     for by in &scores {
         // Every value works with the sentiment of signals ...
         let out = env.run(&["scores", "--metric", "sentiment", "--by", by, "--json"]);
@@ -148,7 +148,7 @@ fn by_offers_exactly_the_groupings_each_command_accepts() {
         );
         // ... and with survey scores all but the signals-only ones, which say why.
         let out = env.run(&["scores", "--by", by, "--json"]);
-        if by == "topic" || by == "stage" {
+        if ["topic", "stage", "kind"].contains(&by.as_str()) {
             let err = assert_clean_failure(&out);
             assert!(
                 err.contains("--metric sentiment") || err.contains("sentiment metric"),

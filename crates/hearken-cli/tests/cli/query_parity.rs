@@ -82,8 +82,12 @@ fn scores_text_and_json_agree_and_json_is_the_query_response() {
     assert_eq!(all[2], one(&v["low"]));
     assert_eq!(all[4], one(&v["high"]));
     assert_eq!(all[5], count(&v["n"]));
-    let direct =
-        hearken_query::scores(&store(&env), &hearken_query::ScoresRequest::default()).unwrap();
+    let direct = hearken_query::scores(
+        &store(&env),
+        &hearken_query::Scope::all(),
+        &hearken_query::ScoresRequest::default(),
+    )
+    .unwrap();
     assert_eq!(raw, serde_json::to_string(&direct).unwrap());
 
     let (text, v, raw) = both(&env, &["scores", "--metric", "csat", "--by", "product"]);
@@ -99,6 +103,7 @@ fn scores_text_and_json_agree_and_json_is_the_query_response() {
     }
     let direct = hearken_query::scores(
         &store(&env),
+        &hearken_query::Scope::all(),
         &hearken_query::ScoresRequest {
             metric: hearken_query::Metric::Csat,
             by: Some(hearken_query::By::Product),
@@ -166,6 +171,7 @@ fn pareto_drivers_and_repeats_text_and_json_agree() {
     }
     let direct = hearken_query::pareto(
         &store(&env),
+        &hearken_query::Scope::all(),
         &hearken_query::ParetoRequest {
             by: hearken_query::By::Agent,
             top: 5,
@@ -266,8 +272,12 @@ fn trends_issues_and_themes_text_and_json_agree() {
     if v["without_topic"].as_u64().unwrap() > 0 {
         assert!(text.contains("have no topic"), "{text}");
     }
-    let direct =
-        hearken_query::trends(&store(&env), &hearken_query::TrendsRequest::default()).unwrap();
+    let direct = hearken_query::trends(
+        &store(&env),
+        &hearken_query::Scope::all(),
+        &hearken_query::TrendsRequest::default(),
+    )
+    .unwrap();
     assert_eq!(raw, serde_json::to_string(&direct).unwrap());
 
     let (text, v, _) = both(&env, &["issues-rank", "--limit", "6"]);

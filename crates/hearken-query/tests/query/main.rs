@@ -1,7 +1,11 @@
 //! The query layer against a small generated organisation: every analytic's answer checked
 //! against SQL on the same store file, every refusal by its code.
 
+mod admin;
+mod flow;
 mod helpers;
+mod people;
+mod scope;
 
 use hearken_query::*;
 use helpers::*;
@@ -12,7 +16,7 @@ const TOPIC: &str = "coalesce(topic, predicted_topic)";
 #[test]
 fn scores_overall_match_sql_for_every_metric() {
     let o = org(400, 3);
-    let r = scores(&o.store, &ScoresRequest::default()).unwrap();
+    let r = scores(&o.store, &Scope::all(), &ScoresRequest::default()).unwrap();
     let ScoresResponse::Overall(nps) = &r else {
         panic!("{r:?}")
     };
@@ -36,6 +40,7 @@ fn scores_overall_match_sql_for_every_metric() {
     let csat = json(
         &scores(
             &o.store,
+            &Scope::all(),
             &ScoresRequest {
                 metric: Metric::Csat,
                 ..ScoresRequest::default()
@@ -54,6 +59,7 @@ fn scores_overall_match_sql_for_every_metric() {
     let ces = json(
         &scores(
             &o.store,
+            &Scope::all(),
             &ScoresRequest {
                 metric: Metric::Ces,
                 ..ScoresRequest::default()
@@ -69,6 +75,7 @@ fn scores_overall_match_sql_for_every_metric() {
     let s = json(
         &scores(
             &o.store,
+            &Scope::all(),
             &ScoresRequest {
                 metric: Metric::Sentiment,
                 ..ScoresRequest::default()
@@ -95,6 +102,7 @@ fn scores_by_group_partition_and_name_the_entities() {
     let by = |by: By| {
         let r = scores(
             &o.store,
+            &Scope::all(),
             &ScoresRequest {
                 by: Some(by),
                 ..ScoresRequest::default()
@@ -152,7 +160,12 @@ fn scores_by_group_partition_and_name_the_entities() {
 #[test]
 fn filters_select_the_rows_sql_selects() {
     let o = org(400, 3);
-    let n = |f: Filters| match scores(&o.store, &ScoresRequest::default().with_filters(f)).unwrap()
+    let n = |f: Filters| match scores(
+        &o.store,
+        &Scope::all(),
+        &ScoresRequest::default().with_filters(f),
+    )
+    .unwrap()
     {
         ScoresResponse::Overall(x) => x.estimate.n(),
         other => panic!("{other:?}"),
@@ -229,7 +242,7 @@ fn bad_requests_are_refused_with_stable_codes() {
     let req = |f: fn(&mut ScoresRequest)| {
         let mut r = ScoresRequest::default();
         f(&mut r);
-        code(scores(&o.store, &r))
+        code(scores(&o.store, &Scope::all(), &r))
     };
     let (c, m) = req(|r| r.segment = Some("nope".into()));
     assert_eq!(c, "unknown_filter_value");
@@ -276,6 +289,7 @@ fn bad_requests_are_refused_with_stable_codes() {
     );
     let (c, _) = code(pareto(
         &o.store,
+        &Scope::all(),
         &ParetoRequest {
             by: By::Month,
             ..ParetoRequest::default()
@@ -284,6 +298,7 @@ fn bad_requests_are_refused_with_stable_codes() {
     assert_eq!(c, "unsupported_group");
     let e = scores(
         &o.store,
+        &Scope::all(),
         &ScoresRequest {
             segment: Some("nope".into()),
             ..ScoresRequest::default()
@@ -359,6 +374,7 @@ fn score_change_counts_each_window() {
     let (a, m, b) = (o.day(lo), o.day((lo + hi) / 2), o.day(hi));
     let r = scores(
         &o.store,
+        &Scope::all(),
         &ScoresRequest {
             from: Some(m.clone()),
             to: Some(b.clone()),
@@ -391,6 +407,7 @@ fn pareto_counts_and_names_the_top_entities() {
     let o = org(400, 3);
     let p = pareto(
         &o.store,
+        &Scope::all(),
         &ParetoRequest {
             by: By::Product,
             top: 5,
@@ -423,7 +440,7 @@ fn pareto_counts_and_names_the_top_entities() {
 #[test]
 fn trends_count_every_signal_and_never_flag_signals_without_a_topic() {
     let o = org(600, 4);
-    let t = trends(&o.store, &TrendsRequest::default()).unwrap();
+    let t = trends(&o.store, &Scope::all(), &TrendsRequest::default()).unwrap();
     let all = o.count("SELECT count(*) FROM signals");
     let none = o.count(&format!(
         "SELECT count(*) FROM signals WHERE {TOPIC} IS NULL"
@@ -474,15 +491,15 @@ fn without_any_topic_trends_repeats_and_issues_say_why_and_what_to_do() {
     for (analytic, r) in [
         (
             "trends",
-            trends(&o.store, &TrendsRequest::default()).map(|_| ()),
+            trends(&o.store, &Scope::all(), &TrendsRequest::default()).map(|_| ()),
         ),
         (
             "repeats",
-            repeats(&o.store, &RepeatsRequest::default()).map(|_| ()),
+            repeats(&o.store, &Scope::all(), &RepeatsRequest::default()).map(|_| ()),
         ),
         (
             "issues-rank",
-            issues(&o.store, &IssuesRequest::default()).map(|_| ()),
+            issues(&o.store, &Scope::all(), &IssuesRequest::default()).map(|_| ()),
         ),
     ] {
         let e = r.unwrap_err();
@@ -497,6 +514,7 @@ fn without_any_topic_trends_repeats_and_issues_say_why_and_what_to_do() {
     // An empty selection is not an error: it is no data.
     let t = trends(
         &o.store,
+        &Scope::all(),
         &TrendsRequest {
             from: Some("2040-01-01".into()),
             ..TrendsRequest::default()
@@ -511,6 +529,7 @@ fn repeats_agree_with_a_sql_window_count_and_name_products() {
     let o = org(400, 3);
     let r = repeats(
         &o.store,
+        &Scope::all(),
         &RepeatsRequest {
             days: 7,
             cost_per_contact: Some(2.5),
@@ -541,6 +560,7 @@ fn repeats_agree_with_a_sql_window_count_and_name_products() {
     }
     let (c, _) = code(repeats(
         &o.store,
+        &Scope::all(),
         &RepeatsRequest {
             days: 0,
             ..RepeatsRequest::default()
@@ -549,6 +569,7 @@ fn repeats_agree_with_a_sql_window_count_and_name_products() {
     assert_eq!(c, "out_of_range");
     let (c, _) = code(repeats(
         &o.store,
+        &Scope::all(),
         &RepeatsRequest {
             cost_per_contact: Some(-1.0),
             ..RepeatsRequest::default()
@@ -562,6 +583,7 @@ fn issues_count_their_signals_and_show_named_evidence() {
     let o = org(400, 3);
     let r = issues(
         &o.store,
+        &Scope::all(),
         &IssuesRequest {
             limit: 5,
             evidence: 4,
@@ -613,7 +635,7 @@ fn issues_count_their_signals_and_show_named_evidence() {
 #[test]
 fn drivers_fit_complete_responses_and_refuse_an_unknown_service_aspect() {
     let o = org(600, 3);
-    let d = drivers(&o.store, &DriversRequest::default()).unwrap();
+    let d = drivers(&o.store, &Scope::all(), &DriversRequest::default()).unwrap();
     let aspects = o.strings("SELECT DISTINCT aspect FROM survey_aspects ORDER BY 1");
     let names: Vec<&str> = d
         .drivers
@@ -632,6 +654,7 @@ fn drivers_fit_complete_responses_and_refuse_an_unknown_service_aspect() {
     assert_eq!(d.drivers.n, complete);
     let (c, m) = code(drivers(
         &o.store,
+        &Scope::all(),
         &DriversRequest {
             service: Some("nope".into()),
             ..DriversRequest::default()
@@ -641,6 +664,7 @@ fn drivers_fit_complete_responses_and_refuse_an_unknown_service_aspect() {
     assert!(m.contains(&aspects[0]), "{m}");
     let (c, _) = code(drivers(
         &o.store,
+        &Scope::all(),
         &DriversRequest {
             from: Some("2040-01-01".into()),
             ..DriversRequest::default()
@@ -656,6 +680,7 @@ fn themes_honour_the_filters() {
         o.strings("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL")[0].clone();
     let r = themes(
         &o.store,
+        &Scope::all(),
         &ThemesRequest {
             k: 4,
             segment: Some(segment.clone()),
@@ -673,6 +698,7 @@ fn themes_honour_the_filters() {
     assert!(!r.themes.is_empty());
     let (c, _) = code(themes(
         &o.store,
+        &Scope::all(),
         &ThemesRequest {
             agent: Some("A-nope".into()),
             ..ThemesRequest::default()
@@ -681,6 +707,7 @@ fn themes_honour_the_filters() {
     assert_eq!(c, "unknown_filter_value");
     let (c, _) = code(themes(
         &o.store,
+        &Scope::all(),
         &ThemesRequest {
             k: 0,
             ..ThemesRequest::default()
@@ -704,6 +731,7 @@ fn signals_page_through_every_match_once() {
     loop {
         let page = signals(
             &o.store,
+            &Scope::all(),
             &SignalsRequest {
                 segment: Some(segment.clone()),
                 channel: Some("email".into()),
@@ -733,6 +761,7 @@ fn signals_page_through_every_match_once() {
     let word = "invoice";
     let page = signals(
         &o.store,
+        &Scope::all(),
         &SignalsRequest {
             search: Some("INVOICE".into()),
             limit: 1000,
@@ -747,12 +776,12 @@ fn signals_page_through_every_match_once() {
         ))
     );
     let one = &page.signals[0];
-    let again = signal(&o.store, &one.id).unwrap();
+    let again = signal(&o.store, &Scope::all(), &one.id).unwrap();
     assert_eq!(&again, one);
     let v = json(&again);
     assert_eq!(v["channel"], one.channel.map(|c| c.as_str()).unwrap());
-    assert_eq!(code(signal(&o.store, "nope")).0, "not_found");
-    let bad = |r: SignalsRequest| code(signals(&o.store, &r)).0;
+    assert_eq!(code(signal(&o.store, &Scope::all(), "nope")).0, "not_found");
+    let bad = |r: SignalsRequest| code(signals(&o.store, &Scope::all(), &r)).0;
     assert_eq!(
         bad(SignalsRequest {
             cursor: Some("abc".into()),
@@ -786,16 +815,27 @@ fn signals_page_through_every_match_once() {
 #[test]
 fn status_quarantine_and_topic_models_read_the_store() {
     let o = org(100, 1);
-    let s = status::status(&o.store).unwrap();
+    let s = status::status(&o.store, &Scope::all()).unwrap();
     assert_eq!(s.signals as u64, o.count("SELECT count(*) FROM signals"));
-    let q = status::quarantine(&o.store, &status::QuarantineRequest::default()).unwrap();
+    let q = status::quarantine(
+        &o.store,
+        &Scope::all(),
+        &status::QuarantineRequest::default(),
+    )
+    .unwrap();
     assert_eq!(
         q.entries.len() as u64,
         o.count("SELECT count(*) FROM quarantine")
     );
-    assert!(topics::models(&o.store).unwrap().models.is_empty());
+    assert!(
+        topics::models(&o.store, &Scope::all())
+            .unwrap()
+            .models
+            .is_empty()
+    );
     let (c, m) = code(topics::evaluate_model(
         &o.store,
+        &Scope::all(),
         "default",
         &[("a text", "billing")],
     ));

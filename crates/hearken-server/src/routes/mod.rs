@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod status;
 pub mod system;
 pub mod tokens;
+pub mod webhooks;
 
 /// Every route of the API, with its description.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,4 +25,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(status::router())
         .merge(tokens::router())
         .merge(analytics::router())
+        .merge(webhooks::router())
 }

@@ -106,6 +106,11 @@ impl Env {
     /// Starts `hearken -v serve --bind 127.0.0.1:0` (with `./hearken.toml` when written) and
     /// reads the bound address from its first line of output.
     pub fn serve(&self) -> Server {
+        self.serve_with(&["-v"])
+    }
+
+    /// Starts `hearken GLOBAL... serve --bind 127.0.0.1:0` (no `-v` with `&[]`).
+    pub fn serve_with(&self, global: &[&str]) -> Server {
         let log = self.dir.path().join(format!(
             "server-{}.log",
             std::time::SystemTime::now()
@@ -114,7 +119,8 @@ impl Env {
         ));
         let mut child = self
             .cmd()
-            .args(["-v", "serve", "--bind", "127.0.0.1:0"])
+            .args(global)
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log file"))

@@ -7,5 +7,7 @@ mod helpers;
 mod errors;
 mod in_process;
 mod lifecycle;
+mod parity;
 mod roles;
 mod tokens;
+mod webhooks;

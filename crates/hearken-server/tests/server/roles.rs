@@ -9,6 +9,8 @@ use crate::helpers::Env;
 enum Min {
     /// No token needed.
     Public,
+    /// No token: the delivery's signature authenticates it (`POST /hooks/{name}`).
+    Signed,
     Viewer,
     Analyst,
     Admin,
@@ -24,14 +26,36 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("GET", "/api/v1/tokens", Min::Admin),
     ("POST", "/api/v1/tokens", Min::Admin),
     ("DELETE", "/api/v1/tokens/{name_or_id}", Min::Admin),
+    ("GET", "/api/v1/scores", Min::Viewer),
+    ("GET", "/api/v1/pareto", Min::Viewer),
+    ("GET", "/api/v1/drivers", Min::Viewer),
+    ("GET", "/api/v1/trends", Min::Viewer),
+    ("GET", "/api/v1/repeats", Min::Viewer),
+    ("GET", "/api/v1/issues", Min::Viewer),
+    ("GET", "/api/v1/themes", Min::Viewer),
+    ("GET", "/api/v1/topics", Min::Viewer),
+    ("GET", "/api/v1/signals", Min::Viewer),
+    ("GET", "/api/v1/signals/{id}", Min::Viewer),
+    ("GET", "/api/v1/quarantine", Min::Viewer),
+    ("GET", "/api/v1/webhooks", Min::Admin),
+    ("POST", "/api/v1/webhooks", Min::Admin),
+    ("DELETE", "/api/v1/webhooks/{name}", Min::Admin),
+    ("POST", "/hooks/{name}", Min::Signed),
 ];
 
 /// A concrete request for a row: path parameters filled with a value that names nothing, and a
 /// valid body where the route takes one.
 fn concrete(method: &str, path: &str, n: usize) -> (String, Option<String>) {
-    let path = path.replace("{name_or_id}", "no-such-token");
+    let path = path
+        .replace("{name_or_id}", "no-such-token")
+        .replace("{id}", "no-such-signal")
+        .replace("/api/v1/webhooks/{name}", "/api/v1/webhooks/no-such-hook")
+        .replace("/hooks/{name}", "/hooks/matrix-hook");
     let body = match (method, path.as_str()) {
         ("POST", "/api/v1/tokens") => Some(format!(r#"{{"name":"matrix{n}","role":"viewer"}}"#)),
+        ("POST", "/api/v1/webhooks") => Some(format!(
+            r#"{{"name":"matrix{n}","format":"standard","kind":"signals"}}"#
+        )),
         ("POST", _) => Some("{}".to_string()),
         _ => None,
     };
@@ -41,6 +65,16 @@ fn concrete(method: &str, path: &str, n: usize) -> (String, Option<String>) {
 #[test]
 fn role_matrix_covers_every_route_of_the_openapi_document() {
     let env = Env::new();
+    // A hook to deliver to: without a signature, every caller is refused, tokens or not.
+    env.run(&[
+        "webhooks",
+        "add",
+        "matrix-hook",
+        "--format",
+        "standard",
+        "--kind",
+        "signals",
+    ]);
     let server = env.serve();
     let spec = server.get("/api/openapi.json", Some(&env.admin));
     assert_eq!(spec.status, 200, "{}", spec.text());
@@ -85,7 +119,7 @@ fn role_matrix_covers_every_route_of_the_openapi_document() {
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
         assert_eq!(
             secured,
-            min != Min::Public,
+            !matches!(min, Min::Public | Min::Signed),
             "{method} {path}: security in the spec"
         );
 
@@ -113,6 +147,8 @@ fn role_matrix_covers_every_route_of_the_openapi_document() {
                 anonymous.status,
                 anonymous.text()
             );
+        } else if min == Min::Signed {
+            anonymous.assert_error(401, "missing_signature");
         } else {
             anonymous.assert_error(401, "missing_token");
         }
@@ -131,7 +167,10 @@ fn role_matrix_covers_every_route_of_the_openapi_document() {
                 headers,
                 body2.as_deref().map(str::as_bytes),
             );
-            if role < min {
+            if min == Min::Signed {
+                // A bearer token is no signature.
+                r.assert_error(401, "missing_signature");
+            } else if role < min {
                 r.assert_error(403, "forbidden");
             } else {
                 assert!(
