@@ -11,7 +11,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use hearken_engine::NONE;
-use hearken_engine::cost::{CaseActivities, CostConfig, CostError, CostReport, cost_of_quality};
+pub use hearken_engine::cost::CostConfig;
+use hearken_engine::cost::{CaseActivities, CostError, CostReport, cost_of_quality};
 use hearken_model::Timestamp;
 use hearken_store::{SignalColumns, Store, Window};
 use serde::{Deserialize, Serialize};

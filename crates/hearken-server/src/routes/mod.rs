@@ -13,6 +13,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub mod analytics;
+pub mod risk;
 pub mod status;
 pub mod system;
 pub mod tokens;
@@ -26,4 +27,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(analytics::router())
         .merge(webhooks::router())
+        .merge(risk::router())
 }

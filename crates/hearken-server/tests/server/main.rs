@@ -8,6 +8,7 @@ mod errors;
 mod in_process;
 mod lifecycle;
 mod parity;
+mod risk;
 mod roles;
 mod tokens;
 mod webhooks;
