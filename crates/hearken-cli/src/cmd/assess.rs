@@ -26,6 +26,7 @@ pub enum AssessCommand {
     /// Check one unit's answers (a TOML file: unit, date, [answers]) against the questionnaire
     /// and store them (the same unit and date again replaces them)
     Import {
+        /// The unit's answers: a TOML file with unit, date and [answers]
         file: PathBuf,
         /// Print JSON
         #[arg(long)]

@@ -94,6 +94,7 @@ pub struct TrainArgs {
     /// The model predicts churn within this many days
     #[arg(long, default_value_t = 30)]
     pub horizon_days: u32,
+    /// Which learner
     #[arg(long, value_enum, default_value_t = Learner::Boosted)]
     pub learner: Learner,
     /// Print JSON (the stored version, its held-out quality and weights)
