@@ -321,11 +321,15 @@ fn stored_model(store: &Store) -> Result<Option<(RiskModelInfo, RiskModel)>> {
     }
 }
 
-fn churn_before(customers: &CustomerFrame, as_of: i64) -> u64 {
-    customers
-        .churned_at
-        .iter()
-        .filter(|&&c| c != i64::MIN && c < as_of)
+/// Customers who churned before `as_of` and have a signal or answer (of the caller's rows)
+/// before their churn: the history a model learns from and the lead time is measured on.
+fn churn_before(index: &RiskIndex, as_of: i64) -> u64 {
+    (0..index.customers() as u32)
+        .filter(|&k| {
+            index
+                .churned_at(k)
+                .is_some_and(|c| c < as_of && index.in_scope(k, c))
+        })
         .count() as u64
 }
 
@@ -374,7 +378,7 @@ pub(crate) fn score(
                     .into(),
         });
     }
-    let churn_history = churn_before(&loaded.customers, as_of);
+    let churn_history = churn_before(&loaded.index, as_of);
     let mut notes = Vec::new();
     let scorer = match &stored {
         Some((_, m)) => Scorer::Model(m),
