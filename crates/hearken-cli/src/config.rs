@@ -21,6 +21,19 @@ pub struct Config {
     pub currency: Option<String>,
     /// `hearken serve`: the `[server]` section.
     pub server: hearken_server::Settings,
+    /// `hearken cost`: the cost-of-quality mapping (`[cost]`, see README "Cost of quality").
+    pub cost: Option<hearken_engine::cost::CostConfig>,
+    /// `hearken assess`: the questionnaire file and the organisation's units (`[assess]`).
+    pub assess: AssessConfig,
+}
+
+/// The `[assess]` section: a questionnaire replacing Hearken's default, and the units that may
+/// answer it (empty: any unit).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssessConfig {
+    pub questionnaire: Option<PathBuf>,
+    pub units: Vec<String>,
 }
 
 impl Default for Config {
@@ -32,6 +45,8 @@ impl Default for Config {
             redact_pii: false,
             currency: None,
             server: hearken_server::Settings::default(),
+            cost: None,
+            assess: AssessConfig::default(),
         }
     }
 }

@@ -7,6 +7,9 @@
 //! Architecture invariant: no IO, no clock, no globals. Nothing here reads a file, a database or
 //! the current time; callers pass everything in.
 
+pub mod assess;
+pub mod clv;
+pub mod cost;
 pub mod drivers;
 pub mod effect;
 pub mod error;
@@ -17,6 +20,7 @@ pub mod keys;
 mod linalg;
 pub mod pareto;
 pub mod repeats;
+pub mod risk;
 pub mod scores;
 pub mod stats;
 pub mod trends;

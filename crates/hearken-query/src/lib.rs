@@ -24,7 +24,9 @@ mod request;
 mod scope;
 mod select;
 
+pub mod assess;
 pub mod case;
+pub mod cost;
 pub mod customer;
 pub mod drivers;
 pub mod flow;
@@ -32,6 +34,7 @@ pub mod issues;
 pub mod overview;
 pub mod pareto;
 pub mod repeats;
+pub mod risk;
 pub mod scores;
 pub mod signals;
 pub mod status;
@@ -45,7 +48,12 @@ pub use request::{By, DriverTarget, Filters, Metric, Period};
 pub use scope::Scope;
 pub use select::{ensure_fresh, window_between};
 
+pub use assess::{
+    AssessImportRequest, AssessImportResponse, AssessReportRequest, AssessReportResponse,
+    AssessSettings, assess_import, assess_report,
+};
 pub use case::{CaseResponse, case};
+pub use cost::{CostBy, CostRequest, CostResponse, cost};
 pub use customer::{CustomerResponse, TimelinePage, TimelineRequest, customer, customer_timeline};
 pub use drivers::{DriversRequest, DriversResponse, drivers};
 pub use flow::{FlowBy, FlowRequest, FlowResponse, flow, flow_of_log};
@@ -53,6 +61,10 @@ pub use issues::{IssuesRequest, IssuesResponse, issues};
 pub use overview::{OverviewResponse, overview};
 pub use pareto::{ParetoRequest, ParetoResponse, pareto};
 pub use repeats::{RepeatsRequest, RepeatsResponse, repeats};
+pub use risk::{
+    RiskMethod, RiskRequest, RiskResponse, RiskTrainRequest, RiskTrainResponse, ValueBase,
+    ValueRequest, ValueResponse, risk, risk_train, value,
+};
 pub use scores::{ScoresRequest, ScoresResponse, scores};
 pub use signals::{SignalView, SignalsPage, SignalsRequest, signal, signals};
 pub use status::{

@@ -26,6 +26,10 @@ pub struct Settings {
     /// Serve `/api/openapi.json` and `/api/docs` without a token (off: everything but `/health`
     /// needs one).
     pub public_docs: bool,
+    /// The `[cost]` and `[assess]` sections of hearken.toml (not part of `[server]`; set by
+    /// `hearken serve`).
+    #[serde(skip)]
+    pub org: crate::routes::risk::OrgSettings,
 }
 
 impl Default for Settings {
@@ -37,6 +41,7 @@ impl Default for Settings {
             max_rows_per_request: 10_000,
             read_connections: 4,
             public_docs: false,
+            org: crate::routes::risk::OrgSettings::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod import;
 mod read;
 mod read_entities;
 mod read_imports;
+mod risk;
 mod schema;
 mod snapshot;
 mod store;
@@ -35,6 +36,7 @@ pub use read_entities::{
     CaseEventRow, CaseHeader, CustomerProfile, TimelineCursor, TimelineItem, TimelineKind,
 };
 pub use read_imports::{ImportHistoryRow, ScopeCounts};
+pub use risk::{NewRiskModel, RiskModelInfo, StoredAssessment};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use store::{

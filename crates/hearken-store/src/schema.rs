@@ -367,6 +367,33 @@ CREATE TABLE ingest_keys (
 ) WITHOUT ROWID;
 CREATE INDEX ingest_keys_created ON ingest_keys(created_at);
 "#,
+    // 12 (issue 13): risk models, versioned like topic models (every training adds a version;
+    // the newest is used), with the horizon, the date the churn history ends and the held-out
+    // quality; and customer-focus self-assessments, one row per unit and date (a later import of
+    // the same unit and date replaces it), with the questionnaire they answered.
+    r#"
+CREATE TABLE risk_models (
+    version INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    horizon_days INTEGER NOT NULL,
+    trained_until INTEGER NOT NULL,
+    learner TEXT NOT NULL,
+    examples INTEGER NOT NULL,
+    churners INTEGER NOT NULL,
+    held_out_auc REAL,
+    bytes BLOB NOT NULL
+);
+CREATE TABLE assessments (
+    id INTEGER PRIMARY KEY,
+    unit TEXT NOT NULL,
+    date TEXT NOT NULL,
+    questionnaire TEXT NOT NULL,
+    questionnaire_version INTEGER NOT NULL,
+    answers TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    UNIQUE (unit, date)
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,9 @@ use hearken_store::Store;
 
 use crate::config::Config;
 
+mod assess;
 mod case;
+mod cost;
 mod customer;
 mod demo;
 mod drivers;
@@ -24,6 +26,7 @@ mod quarantine;
 #[cfg(test)]
 mod render_tests;
 mod repeats;
+mod risk;
 mod scores;
 mod select;
 mod sentiment;
@@ -94,6 +97,12 @@ pub enum Command {
     Trends(trends::TrendsArgs),
     /// Repeat (avoidable) contacts: same customer, same topic within N days, by topic and product
     Repeats(repeats::RepeatsArgs),
+    /// Customers at risk as of a date, with reasons (`risk train`: learn from the churn history; `risk matrix`: value x vulnerability)
+    Risk(risk::RiskArgs),
+    /// The cost of quality per category, topic and product, and of avoidable contacts ([cost] in hearken.toml)
+    Cost(cost::CostArgs),
+    /// The customer-focus self-assessment: import a unit's answers, report the say-do gap and quartiles
+    Assess(assess::AssessArgs),
     /// Case flow: stage times, loops, transfers, first-owner resolution, escalations, comments per stage
     Flow(flow::FlowArgs),
     /// Train, evaluate and apply a topic classifier (models are versioned in the store)
@@ -173,6 +182,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::IssuesRank(a) => issues_rank::run(&ctx, a),
         Command::Trends(a) => trends::run(&ctx, a),
         Command::Repeats(a) => repeats::run(&ctx, a),
+        Command::Risk(a) => risk::run(&ctx, a),
+        Command::Cost(a) => cost::run(&ctx, a),
+        Command::Assess(a) => assess::run(&ctx, a),
         Command::Flow(a) => flow::run(&ctx, a),
         Command::Topics(a) => topics::run(&ctx, a),
         Command::Themes(a) => themes::run(&ctx, a),

@@ -21,6 +21,10 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     if let Some(bind) = args.bind {
         settings.bind = bind;
     }
+    settings.org = hearken_server::routes::risk::OrgSettings {
+        cost: ctx.config.cost.clone(),
+        assess: super::assess::settings(ctx)?,
+    };
     let config = hearken_server::ServerConfig {
         db: ctx.config.db.clone(),
         settings,

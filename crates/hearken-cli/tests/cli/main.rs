@@ -13,6 +13,7 @@ mod query_help;
 mod query_parity;
 mod query_people;
 mod real_exports;
+mod risk;
 
 use std::io::Write;
 

@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod entities;
 pub mod files;
 pub mod ingest;
+pub mod risk;
 pub mod status;
 pub mod system;
 pub mod tokens;
@@ -32,4 +33,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(ingest::router())
         .merge(entities::router())
         .merge(files::router())
+        .merge(risk::router())
 }

@@ -11,6 +11,7 @@ mod in_process;
 mod ingest;
 mod lifecycle;
 mod parity;
+mod risk;
 mod roles;
 mod tokens;
 mod webhooks;
