@@ -342,6 +342,15 @@ def twitter():
     brand = df[~inbound]
     addressed = cust["text"].map(lambda t: re.match(r"@(\w+)", t).group(1))
     roots = cust[cust["in_response_to_tweet_id"] == ""]
+    # The brands' replies routed to case events: one case per customer tweet (its id), holding
+    # the tweet ("customer message") and the brand replies that answer it ("brand reply"). The
+    # first reply's delay is the case's time in "customer message": Hearken's flow stage time.
+    ev = df.assign(at=at)
+    tweets = ev[inbound].set_index("tweet_id")
+    replies = ev[~inbound]
+    answered = replies[replies["in_response_to_tweet_id"].isin(tweets.index)]
+    first_reply = answered.groupby("in_response_to_tweet_id")["at"].min()
+    delay_h = (first_reply - tweets.loc[first_reply.index, "at"]).dt.total_seconds() / 3600.0
     return {
         "kind": "signals", "mapping": "twitter_support.toml",
         "read_with": {"encoding": "utf-8", "sep": ",", "line_terminator": "LF",
@@ -367,6 +376,20 @@ def twitter():
             "distinct_customers": int(cust["author_id"].nunique()),
             "first_at_utc": at.min().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "last_at_utc": at.max().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "routed_to_case_events": {
+            "mappings": ["twitter_support_messages.toml", "twitter_support_replies.toml"],
+            "customer_messages": len(cust),
+            "brand_replies": len(brand),
+            "cases": int(pd.concat([cust["tweet_id"],
+                                    brand["in_response_to_tweet_id"]]).nunique()),
+            "replies_per_agent": counts(brand["author_id"]),
+            "answered_tweets": len(first_reply),
+            "first_reply_hours": {
+                "n": len(delay_h),
+                "median": float(delay_h.median()),
+                "mean": float(delay_h.mean()),
+            },
         },
     }
 

@@ -383,6 +383,75 @@ fn twitter_support_export_keeps_brand_replies_out_of_customers_and_sentiment() {
     assert_eq!(last, figures["last_at_utc"].as_str().expect("last"));
 }
 
+/// The brands' replies are kept apart as case events, not dropped: one case per customer tweet,
+/// its replies joined through `in_response_to_tweet_id`, and the time to the first reply is the
+/// flow's stage time of "customer message", as pandas computes it from the same file.
+#[test]
+fn twitter_support_export_routes_brand_replies_to_case_events() {
+    let name = "twitter_support.csv";
+    let exp = fixture(name);
+    let routed = &exp["routed_to_case_events"];
+    let env = Env::new();
+    import_fixture(&env, name);
+    let file = exports().join(name);
+    let mut stored = Vec::new();
+    for m in routed["mappings"].as_array().expect("mappings") {
+        let mapping = exports().join(m.as_str().expect("mapping"));
+        let r = env.import(
+            &file,
+            "case-events",
+            &["--mapping", mapping.to_str().expect("path")],
+        );
+        assert_eq!(u(&r["read"]), u(&exp["rows_read"]), "{m}");
+        stored.push(u(&r["stored"]));
+    }
+    assert_eq!(
+        stored,
+        [u(&routed["customer_messages"]), u(&routed["brand_replies"])]
+    );
+    // Every row of the file is a signal or a brand reply: nothing lost, nothing counted twice.
+    assert_eq!(
+        u(&exp["signals"]) + u(&routed["brand_replies"]),
+        u(&exp["rows_read"])
+    );
+    let flow = json(&env, &["flow"]);
+    assert_eq!(u(&flow["cases"]), u(&routed["cases"]));
+    assert_eq!(
+        u(&flow["events"]),
+        u(&routed["customer_messages"]) + u(&routed["brand_replies"])
+    );
+    let agents: BTreeMap<String, u64> = flow["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .map(|a| (a["agent"].as_str().expect("agent").to_string(), u(&a["events"])))
+        .collect();
+    assert_eq!(agents, counts(&routed["replies_per_agent"]));
+    let stage = flow["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["stage"] == "customer message")
+        .expect("the customer message stage");
+    let want = &routed["first_reply_hours"];
+    assert_eq!(u(&stage["intervals"]), u(&want["n"]));
+    close(f(&stage["median_hours"]), f(&want["median"]), "median first reply");
+    close(f(&stage["mean_hours"]), f(&want["mean"]), "mean first reply");
+    // Re-importing the routed rows stores nothing new.
+    let again = env.import(
+        &file,
+        "case-events",
+        &[
+            "--mapping",
+            exports()
+                .join("twitter_support_replies.toml")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    assert_eq!(u(&again["stored"]), 0);
+}
+
 #[test]
 fn a_windows_1252_file_is_refused_with_its_encoding_then_read_with_it() {
     let name = "windows1252_contacts.csv";
