@@ -24,6 +24,7 @@ mod request;
 mod scope;
 mod select;
 
+pub mod actions;
 pub mod case;
 pub mod customer;
 pub mod drivers;
@@ -45,6 +46,11 @@ pub use request::{By, DriverTarget, Filters, Metric, Period};
 pub use scope::Scope;
 pub use select::{ensure_fresh, window_between};
 
+pub use actions::{
+    ActionDetail, ActionView, ActionsList, ActionsRequest, CreateActionRequest, EffectRequest,
+    EffectResponse, HistoryView, LinkView, Links, UpdateActionRequest, action, action_effect,
+    actions, create_action, link_action, update_action,
+};
 pub use case::{CaseResponse, case};
 pub use customer::{CustomerResponse, TimelinePage, TimelineRequest, customer, customer_timeline};
 pub use drivers::{DriversRequest, DriversResponse, drivers};

@@ -389,6 +389,7 @@ fn load_links(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     tx: &Transaction<'_>,
     action: i64,

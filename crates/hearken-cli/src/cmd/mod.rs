@@ -9,6 +9,7 @@ use hearken_store::Store;
 
 use crate::config::Config;
 
+mod actions;
 mod case;
 mod customer;
 mod demo;
@@ -114,6 +115,8 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Add, list and remove inbound webhooks (POST /hooks/NAME, Standard Webhooks or Zendesk signatures)
     Webhooks(webhooks::WebhooksArgs),
+    /// Improvement actions: create, list, show, update (status moves), link, and their measured effect
+    Actions(actions::ActionsArgs),
     /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
     Export(export::ExportArgs),
 }
@@ -184,5 +187,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tokens(a) => tokens::run(&ctx, a),
         Command::Webhooks(a) => webhooks::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
+        Command::Actions(a) => actions::run(&ctx, a),
     }
 }

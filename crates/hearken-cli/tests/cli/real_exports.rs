@@ -424,7 +424,12 @@ fn twitter_support_export_routes_brand_replies_to_case_events() {
         .as_array()
         .expect("agents")
         .iter()
-        .map(|a| (a["agent"].as_str().expect("agent").to_string(), u(&a["events"])))
+        .map(|a| {
+            (
+                a["agent"].as_str().expect("agent").to_string(),
+                u(&a["events"]),
+            )
+        })
         .collect();
     assert_eq!(agents, counts(&routed["replies_per_agent"]));
     let stage = flow["stages"]
@@ -435,8 +440,16 @@ fn twitter_support_export_routes_brand_replies_to_case_events() {
         .expect("the customer message stage");
     let want = &routed["first_reply_hours"];
     assert_eq!(u(&stage["intervals"]), u(&want["n"]));
-    close(f(&stage["median_hours"]), f(&want["median"]), "median first reply");
-    close(f(&stage["mean_hours"]), f(&want["mean"]), "mean first reply");
+    close(
+        f(&stage["median_hours"]),
+        f(&want["median"]),
+        "median first reply",
+    );
+    close(
+        f(&stage["mean_hours"]),
+        f(&want["mean"]),
+        "mean first reply",
+    );
     // Re-importing the routed rows stores nothing new.
     let again = env.import(
         &file,
