@@ -96,7 +96,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DATE")]
     pub planned_for: Option<String>,
     /// When it was created, for an action recorded after the fact [default: now]
-    #[arg(long = "created", value_name = "DATE")]
+    #[arg(long = "created-at", value_name = "DATE")]
     pub created_at: Option<String>,
     #[command(flatten)]
     pub links: LinkFlags,

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod export;
 mod flow;
 mod helpers;
