@@ -172,10 +172,8 @@ fn every_legal_and_illegal_status_move() {
         for to in STATUSES {
             let id = create(&env);
             let ids = id.to_string();
-            let mut day = 1;
-            for step in path_to(from) {
+            for (day, step) in (1..).zip(path_to(from)) {
                 let at = format!("2024-02-{day:02}");
-                day += 1;
                 ok(
                     &env,
                     &["actions", "update", &ids, "--status", step, "--at", &at],
