@@ -36,6 +36,7 @@ Errors are JSON `{code, message, hint, request_id}` with the stable codes listed
         (name = "analytics", description = "Every analytic of the `hearken` command, with the same options: the same JSON as `hearken <analytic> --json`"),
         (name = "signals", description = "Signals one by one: list, search, one by id"),
         (name = "webhooks", description = "Inbound webhooks: the registry (admin) and `POST /hooks/{name}`, authenticated by the delivery's signature"),
+        (name = "actions", description = "Improvement actions: status moves with their history, links, and the measured effect (the same JSON as `hearken actions ... --json`)"),
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
+pub mod actions;
 pub mod analytics;
 pub mod status;
 pub mod system;
@@ -26,4 +27,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(analytics::router())
         .merge(webhooks::router())
+        .merge(actions::router())
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod actions;
 mod errors;
 mod in_process;
 mod lifecycle;

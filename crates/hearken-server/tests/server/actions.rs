@@ -1,0 +1,178 @@
+//! Improvement actions over HTTP: the same documents as `hearken actions ... --json` (the
+//! effect above all), changes recorded with the token's name, and the refusals with their codes.
+
+use serde_json::Value;
+
+use crate::helpers::Env;
+
+/// Runs `hearken ARGS --json` and returns its stdout, trimmed.
+fn cli_json(env: &Env, args: &[&str]) -> String {
+    let mut a = args.to_vec();
+    a.push("--json");
+    env.run(&a).trim_end().to_string()
+}
+
+#[test]
+fn cli_and_api_give_the_same_action_and_effect_documents() {
+    let env = Env::new();
+    env.run(&[
+        "demo",
+        "--customers",
+        "500",
+        "--months",
+        "4",
+        "--out",
+        "demo-files",
+    ]);
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.dir.path().join("demo-files/truth.json")).unwrap(),
+    )
+    .unwrap();
+    let imp = truth["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "improvement")
+        .expect("the demo injects an improvement")
+        .clone();
+    let topic = imp["topic"].as_str().unwrap();
+    let at = imp["at"].as_str().unwrap();
+    env.run(&[
+        "actions",
+        "create",
+        "--title",
+        "Fix it",
+        "--topic",
+        topic,
+        "--metric",
+        "volume",
+        "--created-at",
+        "2025-01-01",
+    ]);
+    for (s, d) in [
+        ("planned", "2025-01-02"),
+        ("in_progress", "2025-01-03"),
+        ("done", at),
+    ] {
+        env.run(&["actions", "update", "1", "--status", s, "--at", d]);
+    }
+    let server = env.serve();
+    for (args, url) in [
+        (
+            vec!["actions", "effect", "1"],
+            "/api/v1/actions/1/effect".to_string(),
+        ),
+        (
+            vec![
+                "actions", "effect", "1", "--before", "21", "--after", "14", "--level", "0.95",
+            ],
+            "/api/v1/actions/1/effect?before=21&after=14&level=0.95".to_string(),
+        ),
+        (vec!["actions", "show", "1"], "/api/v1/actions/1".into()),
+        (vec!["actions", "list"], "/api/v1/actions".into()),
+        (
+            vec!["actions", "list", "--status", "done"],
+            "/api/v1/actions?status=done".into(),
+        ),
+    ] {
+        let cli = cli_json(&env, &args);
+        let api = server.get(&url, Some(&env.viewer));
+        assert_eq!(api.status, 200, "GET {url}: {}", api.text());
+        assert_eq!(api.text(), cli, "hearken {args:?} and GET {url} differ");
+    }
+    let e = server
+        .get("/api/v1/actions/1/effect", Some(&env.viewer))
+        .json();
+    for k in [
+        "metric",
+        "before",
+        "after",
+        "change",
+        "low",
+        "high",
+        "level",
+        "p_value",
+        "significant",
+        "did",
+    ] {
+        assert!(e.get(k).is_some(), "{k} in {e}");
+    }
+    for k in ["change", "low", "high", "p_value", "controls"] {
+        assert!(e["did"].get(k).is_some(), "did.{k} in {e}");
+    }
+    for k in ["value", "n"] {
+        assert!(e["before"].get(k).is_some() && e["after"].get(k).is_some());
+    }
+}
+
+#[test]
+fn api_changes_carry_the_tokens_name_and_refusals_their_codes() {
+    let env = Env::new();
+    let s = env.write(
+        "signals.csv",
+        "signal_id,at,channel,kind,customer_id,topic,text\n\
+         S1,2024-03-05,phone,complaint,C1,billing/double_charge,charged twice\n",
+    );
+    env.run(&["import", s.to_str().unwrap(), "--kind", "signals"]);
+    let server = env.serve();
+    let body = r#"{"title":"Stop double charges","topics":["billing/double_charge"],"metric":"volume","created_at":"2024-01-01"}"#;
+    let r = server.post_json("/api/v1/actions", Some(&env.analyst), body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let a = r.json();
+    assert_eq!(a["id"], 1);
+    assert_eq!(a["created_by"], "analyst1");
+
+    let patch = |token: &str, body: &str| {
+        server.request(
+            "PATCH",
+            "/api/v1/actions/1",
+            Some(token),
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        )
+    };
+    let r = patch(&env.analyst, r#"{"status":"planned","at":"2024-02-01"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "planned");
+    let last = v["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["who"], "analyst1");
+    assert_eq!(last["at"], "2024-02-01T00:00:00Z");
+
+    // An illegal move: 409 with the allowed moves.
+    let err = patch(&env.analyst, r#"{"status":"verified"}"#).assert_error(409, "conflict");
+    let msg = err["message"].as_str().unwrap();
+    assert!(
+        msg.contains("cannot move from planned to verified")
+            && msg.contains("allowed: in_progress, dropped"),
+        "{err}"
+    );
+    // A viewer may read, not change.
+    patch(&env.viewer, r#"{"status":"in_progress"}"#).assert_error(403, "forbidden");
+    // A date in the future; an unknown field; an unknown link.
+    patch(
+        &env.analyst,
+        r#"{"status":"in_progress","at":"2999-01-01"}"#,
+    )
+    .assert_error(422, "invalid_value");
+    patch(&env.analyst, r#"{"stauts":"done"}"#).assert_error(422, "invalid_body");
+    let r = server.post_json(
+        "/api/v1/actions/1/links",
+        Some(&env.analyst),
+        r#"{"signals":["S404"]}"#,
+    );
+    let err = r.assert_error(422, "invalid_value");
+    assert!(err["message"].as_str().unwrap().contains("'S404'"), "{err}");
+    server
+        .get("/api/v1/actions/99", Some(&env.viewer))
+        .assert_error(404, "not_found");
+    // The effect of an action not done.
+    server
+        .get("/api/v1/actions/1/effect", Some(&env.viewer))
+        .assert_error(409, "conflict");
+    // Actions are organisation-wide: a token with a data scope sees none.
+    let scoped = env.create_token("smb-only", "analyst", &["--segment", "smb"]);
+    server
+        .get("/api/v1/actions", Some(&scoped))
+        .assert_error(403, "out_of_scope");
+}
