@@ -36,6 +36,7 @@ pub mod repeats;
 pub mod scores;
 pub mod signals;
 pub mod status;
+pub mod suggestions;
 pub mod themes;
 pub mod topics;
 pub mod trends;
@@ -64,6 +65,10 @@ pub use signals::{SignalView, SignalsPage, SignalsRequest, signal, signals};
 pub use status::{
     ImportsPage, ImportsRequest, QuarantineList, QuarantineRequest, StatusResponse, imports,
     quarantine, status,
+};
+pub use suggestions::{
+    ReviewRequest, SuggestionActionRequest, SuggestionView, SuggestionsList, SuggestionsRequest,
+    review_suggestion, suggestion, suggestion_to_action, suggestions,
 };
 pub use themes::{ThemesRequest, ThemesResponse, themes};
 pub use trends::{TrendsRequest, TrendsResponse, trends};

@@ -32,6 +32,7 @@ mod serve;
 mod signals;
 mod snapshot;
 mod status;
+mod suggestions;
 mod themes;
 mod tokens;
 mod topics;
@@ -117,6 +118,8 @@ pub enum Command {
     Webhooks(webhooks::WebhooksArgs),
     /// Improvement actions: create, list, show, update (status moves), link, and their measured effect
     Actions(actions::ActionsArgs),
+    /// Employees' suggestions with the status each employee sees; review one, or turn it into an action
+    Suggestions(suggestions::SuggestionsArgs),
     /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
     Export(export::ExportArgs),
 }
@@ -188,5 +191,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Webhooks(a) => webhooks::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
         Command::Actions(a) => actions::run(&ctx, a),
+        Command::Suggestions(a) => suggestions::run(&ctx, a),
     }
 }

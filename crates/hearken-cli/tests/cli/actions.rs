@@ -42,7 +42,8 @@ fn store() -> Env {
          S1,2024-03-05T10:00:00Z,phone,complaint,customer,C1,P1,K1,A1,,billing/double_charge,charged twice\n\
          S2,2024-03-06T11:00:00Z,email,complaint,customer,C2,,,,,billing/refund,where is my refund\n\
          S3,2024-03-07,web,suggestion,employee,,,,A1,,,show the charge date on the invoice\n\
-         S4,2024-03-08,chat,question,customer,C1,,,,,network/outage,is the network down\n",
+         S4,2024-03-08,chat,question,customer,C1,,,,,network/outage,is the network down\n\
+         S5,2024-03-09,web,suggestion,employee,,,,A1,,,a refund tracker for customers\n",
     );
     let e = env.write(
         "case_events.csv",
@@ -633,4 +634,121 @@ fn the_effect_of_the_generators_injected_improvement_is_recovered() {
             .iter()
             .all(|l| l.as_str().unwrap().starts_with(family))
     );
+}
+
+#[test]
+fn suggestions_show_their_status_and_become_actions_in_one_step() {
+    let env = store();
+    let status_of = |id: &str| -> Value { ok(&env, &["suggestions", "show", id]) };
+    let list = ok(&env, &["suggestions"]);
+    let ids: Vec<&str> = list["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["S5", "S3"],
+        "employees' signals only, newest first: {list}"
+    );
+    assert!(
+        list["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "received" && s["employee"] == "A1")
+    );
+    assert_eq!(ok(&env, &["suggestions", "--employee", "A1"])["total"], 2);
+    let err = refused(&env, &["suggestions", "--employee", "A9"]);
+    assert!(err.contains("no employee 'A9'"), "{err}");
+    let err = refused(&env, &["suggestions", "--status", "maybe"]);
+    assert!(
+        err.contains("'maybe'") && err.contains("under_review"),
+        "{err}"
+    );
+
+    // Reviews: declining needs a reason.
+    let err = refused(
+        &env,
+        &["suggestions", "review", "S5", "--status", "declined"],
+    );
+    assert!(err.contains("reason"), "{err}");
+    let v = ok_as(
+        &env,
+        "dora",
+        &[
+            "suggestions",
+            "review",
+            "S5",
+            "--status",
+            "declined",
+            "--reason",
+            "the portal shows refunds already",
+        ],
+    );
+    assert_eq!(v["status"], "declined");
+    assert_eq!(v["reason"], "the portal shows refunds already");
+    assert_eq!(v["reviewed_by"], "dora");
+    ok(
+        &env,
+        &["suggestions", "review", "S3", "--status", "under_review"],
+    );
+    assert_eq!(status_of("S3")["status"], "under_review");
+
+    // One step: the action is linked to the suggestion, titled with its text.
+    let a = ok_as(
+        &env,
+        "erin",
+        &["suggestions", "act", "S3", "--created-at", "2024-03-07"],
+    );
+    assert_eq!(a["title"], "show the charge date on the invoice");
+    assert_eq!(a["created_by"], "erin");
+    let links: Vec<(&str, &str)> = a["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["kind"].as_str().unwrap(), l["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(links, [("suggestion", "S3")]);
+    let id = a["id"].as_i64().unwrap().to_string();
+    let s3 = status_of("S3");
+    assert_eq!(s3["status"], "action", "{s3}");
+    assert!(
+        s3["status_text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("turned into action {id}")),
+        "{s3}"
+    );
+    let only: Vec<Value> = ok(&env, &["suggestions", "--status", "action"])["suggestions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0]["id"], "S3");
+
+    // Done: the employee's suggestion says so, and the employee gets one notification.
+    for (s, at) in [("planned", "2024-03-08"), ("in_progress", "2024-03-09")] {
+        ok(&env, &["actions", "update", &id, "--status", s, "--at", at]);
+    }
+    let done = ok(
+        &env,
+        &[
+            "actions",
+            "update",
+            &id,
+            "--status",
+            "done",
+            "--at",
+            "2024-03-10",
+        ],
+    );
+    assert_eq!(done["notifications_written"], 1, "{done}");
+    assert_eq!(status_of("S3")["status"], "done");
+    assert_eq!(status_of("S5")["status"], "declined", "untouched");
+
+    // A customer's signal is no suggestion.
+    let err = refused(&env, &["suggestions", "act", "S1"]);
+    assert!(err.contains("no suggestion 'S1'"), "{err}");
 }
