@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub mod actions;
 pub mod analytics;
 pub mod status;
+pub mod suggestions;
 pub mod system;
 pub mod tokens;
 pub mod webhooks;
@@ -28,4 +29,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(webhooks::router())
         .merge(actions::router())
+        .merge(suggestions::router())
 }

@@ -176,3 +176,76 @@ fn api_changes_carry_the_tokens_name_and_refusals_their_codes() {
         .get("/api/v1/actions", Some(&scoped))
         .assert_error(403, "out_of_scope");
 }
+
+#[test]
+fn suggestions_over_http_are_the_cli_documents_and_become_actions() {
+    let env = Env::new();
+    let s = env.write(
+        "signals.csv",
+        "signal_id,at,channel,kind,source,agent_id,topic,text\n\
+         S1,2024-03-05,web,suggestion,employee,A1,billing/invoice,put the due date on top\n\
+         S2,2024-03-06,web,suggestion,employee,A2,,a quieter hold music\n",
+    );
+    let a = env.write(
+        "agents.csv",
+        "agent_id,name,team\nA1,Cleo,billing\nA2,Dan,tech\n",
+    );
+    env.run(&["import", a.to_str().unwrap(), "--kind", "agents"]);
+    env.run(&["import", s.to_str().unwrap(), "--kind", "signals"]);
+    let server = env.serve();
+    let r = server.post_json(
+        "/api/v1/suggestions/S2/review",
+        Some(&env.analyst),
+        r#"{"status":"declined","reason":"not ours to change"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["reviewed_by"], "analyst1");
+    server
+        .post_json(
+            "/api/v1/suggestions/S2/review",
+            Some(&env.analyst),
+            r#"{"status":"declined"}"#,
+        )
+        .assert_error(422, "invalid_value");
+    let r = server.post_json(
+        "/api/v1/suggestions/S1/action",
+        Some(&env.analyst),
+        r#"{"created_at":"2024-03-05"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let act = r.json();
+    assert_eq!(act["title"], "put the due date on top");
+    assert_eq!(act["created_by"], "analyst1");
+    server
+        .post_json("/api/v1/suggestions/S9/action", Some(&env.analyst), "{}")
+        .assert_error(404, "not_found");
+    for (args, url) in [
+        (vec!["suggestions"], "/api/v1/suggestions"),
+        (
+            vec!["suggestions", "--employee", "A1"],
+            "/api/v1/suggestions?employee=A1",
+        ),
+        (
+            vec!["suggestions", "--status", "declined"],
+            "/api/v1/suggestions?status=declined",
+        ),
+        (vec!["suggestions", "show", "S1"], "/api/v1/suggestions/S1"),
+    ] {
+        let cli = cli_json(&env, &args);
+        let api = server.get(url, Some(&env.viewer));
+        assert_eq!(api.status, 200, "GET {url}: {}", api.text());
+        assert_eq!(api.text(), cli, "hearken {args:?} and GET {url} differ");
+    }
+    let s1 = server
+        .get("/api/v1/suggestions/S1", Some(&env.viewer))
+        .json();
+    assert_eq!(s1["status"], "action", "{s1}");
+    // A token limited to the tech team sees the tech employee's suggestion only.
+    let tech = env.create_token("tech-only", "viewer", &["--team", "tech"]);
+    let l = server.get("/api/v1/suggestions", Some(&tech)).json();
+    assert_eq!(l["total"], 1, "{l}");
+    assert_eq!(l["suggestions"][0]["id"], "S2");
+    server
+        .get("/api/v1/suggestions/S1", Some(&tech))
+        .assert_error(404, "not_found");
+}
