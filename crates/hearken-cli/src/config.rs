@@ -21,6 +21,8 @@ pub struct Config {
     pub currency: Option<String>,
     /// `hearken serve`: the `[server]` section.
     pub server: hearken_server::Settings,
+    /// The outbox's channels (`hearken outbox run`, `hearken serve`): the `[outbox]` section.
+    pub outbox: hearken_outbox::Settings,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             redact_pii: false,
             currency: None,
             server: hearken_server::Settings::default(),
+            outbox: hearken_outbox::Settings::default(),
         }
     }
 }
@@ -119,6 +122,7 @@ impl Config {
             bail!("the store path is empty: pass --db PATH or set HEARKEN_DB");
         }
         self.server.validate()?;
+        self.outbox.validate()?;
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ mod generate;
 mod import;
 mod imports;
 mod issues_rank;
+mod outbox;
 mod pareto;
 mod quarantine;
 #[cfg(test)]
@@ -120,6 +121,8 @@ pub enum Command {
     Actions(actions::ActionsArgs),
     /// Employees' suggestions with the status each employee sees; review one, or turn it into an action
     Suggestions(suggestions::SuggestionsArgs),
+    /// The notifications telling people what was done: deliver them (webhook, SMTP), list their status, set addresses
+    Outbox(outbox::OutboxArgs),
     /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
     Export(export::ExportArgs),
 }
@@ -192,5 +195,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => export::run(&ctx, a),
         Command::Actions(a) => actions::run(&ctx, a),
         Command::Suggestions(a) => suggestions::run(&ctx, a),
+        Command::Outbox(a) => outbox::run(&ctx, a),
     }
 }
