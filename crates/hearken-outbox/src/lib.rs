@@ -316,8 +316,22 @@ impl Sender {
                 break;
             }
             for c in claimed {
-                report.attempted += 1;
-                let outcome = self.send(&c);
+                // An endpoint that answered 410 to a delivery of this same batch gets no more.
+                let disabled = if c.channel == "webhook" {
+                    store.endpoint_disabled(&c.target)?
+                } else {
+                    None
+                };
+                let outcome = match disabled {
+                    Some(reason) => Outcome::Disabled {
+                        code: None,
+                        error: format!("not sent: the endpoint is disabled ({reason})"),
+                    },
+                    None => {
+                        report.attempted += 1;
+                        self.send(&c)
+                    }
+                };
                 match &outcome {
                     Outcome::Sent { .. } => report.sent += 1,
                     Outcome::Retry { .. } => report.retried += 1,

@@ -167,7 +167,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                 let table: Vec<Vec<String>> = rows
                     .iter()
                     .flat_map(|n| {
-                        let head = vec![
+                        let head = [
                             n.id.to_string(),
                             n.action_id.to_string(),
                             format!(

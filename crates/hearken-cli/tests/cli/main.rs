@@ -10,6 +10,7 @@ mod helpers;
 mod import_formats;
 mod import_real;
 mod import_store;
+mod outbox;
 mod query_help;
 mod query_parity;
 mod query_people;
