@@ -30,6 +30,7 @@ pub mod customer;
 pub mod drivers;
 pub mod flow;
 pub mod issues;
+pub mod outbox;
 pub mod overview;
 pub mod pareto;
 pub mod repeats;
@@ -57,6 +58,7 @@ pub use customer::{CustomerResponse, TimelinePage, TimelineRequest, customer, cu
 pub use drivers::{DriversRequest, DriversResponse, drivers};
 pub use flow::{FlowBy, FlowRequest, FlowResponse, flow, flow_of_log};
 pub use issues::{IssuesRequest, IssuesResponse, issues};
+pub use outbox::{OutboxList, OutboxRequest, outbox};
 pub use overview::{OverviewResponse, overview};
 pub use pareto::{ParetoRequest, ParetoResponse, pareto};
 pub use repeats::{RepeatsRequest, RepeatsResponse, repeats};

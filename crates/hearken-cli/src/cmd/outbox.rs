@@ -238,3 +238,48 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How often the server's outbox thread looks for new notifications when nothing is due.
+const SERVER_POLL_SECS: i64 = 5;
+
+/// The server's outbox: a thread with its own connection to the store that delivers what is
+/// due, then sleeps until the next retry (at most [`SERVER_POLL_SECS`], so notifications written
+/// through the API go out within seconds). Nothing is started when no channel is configured. A
+/// server stopped in the middle of a delivery leaves it leased; the next sender sends it again
+/// with the same id once the lease has run out.
+pub fn spawn_for_server(ctx: &Ctx) -> Result<bool> {
+    let settings = ctx.config.outbox.clone();
+    if settings.webhook_url.is_none() && settings.smtp.is_none() {
+        return Ok(false);
+    }
+    let sender = hearken_outbox::Sender::new(settings, format!("serve {}", owner()))?;
+    let db = ctx.config.db.clone();
+    std::thread::Builder::new()
+        .name("outbox".into())
+        .spawn(move || {
+            loop {
+                let next = match hearken_store::Store::open(&db)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|mut store| Ok(sender.drain(&mut store)?))
+                {
+                    Ok(r) => {
+                        if r.attempted > 0 {
+                            tracing::info!(?r, "outbox pass");
+                        }
+                        r.next_due
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the outbox pass failed; trying again");
+                        None
+                    }
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let secs = next.map_or(SERVER_POLL_SECS, |t| (t - now).clamp(1, SERVER_POLL_SECS));
+                std::thread::sleep(std::time::Duration::from_secs(secs as u64));
+            }
+        })
+        .context("cannot start the outbox thread")?;
+    Ok(true)
+}

@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use hearken_query::{
     ActionDetail, ActionsList, ActionsRequest, CreateActionRequest, EffectRequest, EffectResponse,
-    Links, Scope, UpdateActionRequest,
+    Links, OutboxList, OutboxRequest, Scope, UpdateActionRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show_action, update_action))
         .routes(routes!(link_action))
         .routes(routes!(action_effect))
+        .routes(routes!(outbox))
 }
 
 fn scope<P: Permission>(auth: &Auth<P>) -> Scope {
@@ -186,6 +187,33 @@ async fn action_effect(
         .db()
         .read
         .run(move |store| Ok(hearken_query::action_effect(store, &scope, id, &req)?))
+        .await?;
+    Ok(Json(answer))
+}
+
+/// The notifications telling people what was done, with the status of each delivery (analyst)
+///
+/// One notification per action and customer or employee whose signal motivated it, written
+/// when the action reached done; its deliveries by webhook and e-mail with their state
+/// (pending, sending, sent, failed, no_address, disabled), attempts and last error. The same
+/// notifications as `hearken outbox list --json`, with the counts by state.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "actions", operation_id = "outbox",
+    params(OutboxRequest),
+    responses(
+        (status = 200, description = "The notifications", body = OutboxList),
+        (status = 403, description = "A token with a data scope (`out_of_scope`)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all)]
+async fn outbox(
+    auth: Auth<Analyst>,
+    Query(req): Query<OutboxRequest>,
+) -> Result<Json<OutboxList>, AppError> {
+    let scope = scope(&auth);
+    let answer = auth
+        .db()
+        .read
+        .run(move |store| Ok(hearken_query::outbox(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

@@ -249,3 +249,104 @@ fn suggestions_over_http_are_the_cli_documents_and_become_actions() {
         .get("/api/v1/suggestions/S1", Some(&tech))
         .assert_error(404, "not_found");
 }
+
+/// A receiver on 127.0.0.1 that answers every request 204 and keeps each `webhook-id` header.
+fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let ids: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let got = std::sync::Arc::clone(&ids);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let (mut len, mut id) = (0usize, String::new());
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok() {
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if let Some(v) = line.trim_end().strip_prefix("webhook-id:") {
+                    id = v.trim().to_string();
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            got.lock().unwrap().push(id);
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, ids)
+}
+
+#[test]
+fn the_server_delivers_the_outbox_and_shows_each_deliverys_status() {
+    let env = Env::new();
+    let c = env.write("customers.csv", "customer_id,name,segment\nC1,Ann,smb\n");
+    let s = env.write(
+        "signals.csv",
+        "signal_id,at,channel,kind,customer_id,topic,text\n\
+         S1,2024-03-05,phone,complaint,C1,billing/double_charge,charged twice\n",
+    );
+    env.run(&["import", c.to_str().unwrap(), "--kind", "customers"]);
+    env.run(&["import", s.to_str().unwrap(), "--kind", "signals"]);
+    let (url, ids) = receiver();
+    env.write(
+        "hearken.toml",
+        &format!(
+            "[outbox]\nwebhook_url = \"{url}\"\nwebhook_secret = \"whsec_{}\"\n",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+        ),
+    );
+    let server = env.serve();
+    let r = server.post_json(
+        "/api/v1/actions",
+        Some(&env.analyst),
+        r#"{"title":"One charge per order","signals":["S1"],"created_at":"2024-03-01"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    for body in [
+        r#"{"status":"planned","at":"2024-03-02"}"#,
+        r#"{"status":"in_progress","at":"2024-03-03"}"#,
+        r#"{"status":"done","at":"2024-03-04"}"#,
+    ] {
+        let r = server.request(
+            "PATCH",
+            "/api/v1/actions/1",
+            Some(&env.analyst),
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // The server's outbox thread delivers it (it looks every few seconds).
+    let start = std::time::Instant::now();
+    let sent = loop {
+        let o = server.get("/api/v1/outbox", Some(&env.analyst));
+        assert_eq!(o.status, 200, "{}", o.text());
+        let o = o.json();
+        if o["notifications"][0]["deliveries"][0]["state"] == "sent" {
+            break o;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "not delivered: {o}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let n = &sent["notifications"][0];
+    assert_eq!(n["recipient"], "customer");
+    assert_eq!(n["recipient_id"], "C1");
+    assert_eq!(n["deliveries"][0]["last_code"], 204);
+    assert_eq!(*ids.lock().unwrap(), [n["message_id"].as_str().unwrap()]);
+    // Status is for analysts; a viewer is refused.
+    server
+        .get("/api/v1/outbox", Some(&env.viewer))
+        .assert_error(403, "forbidden");
+}

@@ -47,6 +47,7 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("PATCH", "/api/v1/actions/{id}", Min::Analyst),
     ("POST", "/api/v1/actions/{id}/links", Min::Analyst),
     ("GET", "/api/v1/actions/{id}/effect", Min::Viewer),
+    ("GET", "/api/v1/outbox", Min::Analyst),
     ("GET", "/api/v1/suggestions", Min::Viewer),
     ("GET", "/api/v1/suggestions/{id}", Min::Viewer),
     ("POST", "/api/v1/suggestions/{id}/review", Min::Analyst),
