@@ -1,6 +1,8 @@
 //! Improvement actions over HTTP: the same documents as `hearken actions ... --json` (the
 //! effect above all), changes recorded with the token's name, and the refusals with their codes.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 
 use crate::helpers::Env;
