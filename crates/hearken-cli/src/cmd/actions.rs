@@ -140,14 +140,19 @@ pub struct UpdateArgs {
     /// The date the status was reached [default: now]
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
+    /// A new title
     #[arg(long)]
     pub title: Option<String>,
+    /// What changes, in words (told to the people who raised it when it is done)
     #[arg(long)]
     pub description: Option<String>,
+    /// The department that owns it
     #[arg(long)]
     pub owner: Option<String>,
+    /// The metric it should move: volume, repeat_rate, net_sentiment, nps, csat, stage_time, transfers_per_case
     #[arg(long)]
     pub metric: Option<String>,
+    /// The date it is planned to be done by
     #[arg(long, value_name = "DATE")]
     pub planned_for: Option<String>,
     /// Print the action as JSON

@@ -41,6 +41,7 @@ pub enum OutboxCommand {
         /// At most this many (0: all)
         #[arg(long, default_value_t = 0)]
         limit: usize,
+        /// Print the answer as JSON
         #[arg(long)]
         json: bool,
     },
@@ -56,6 +57,7 @@ pub enum OutboxCommand {
         /// The employee's (agent's) id
         #[arg(long)]
         employee: Option<String>,
+        /// Their e-mail address
         #[arg(long)]
         email: String,
     },

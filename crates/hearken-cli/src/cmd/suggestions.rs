@@ -46,6 +46,7 @@ pub enum SuggestionsCommand {
     Show {
         /// The suggestion's signal id
         id: String,
+        /// Print the answer as JSON
         #[arg(long)]
         json: bool,
     },
@@ -53,11 +54,13 @@ pub enum SuggestionsCommand {
     Review {
         /// The suggestion's signal id
         id: String,
+        /// received, under_review or declined
         #[arg(long)]
         status: String,
         /// Why it is declined (required to decline)
         #[arg(long)]
         reason: Option<String>,
+        /// Print the answer as JSON
         #[arg(long)]
         json: bool,
     },
@@ -72,19 +75,25 @@ pub struct ActArgs {
     /// The action's title [default: the suggestion's text]
     #[arg(long)]
     pub title: Option<String>,
+    /// What changes, in words (told to the people who raised it when it is done)
     #[arg(long)]
     pub description: Option<String>,
+    /// The department that owns it
     #[arg(long)]
     pub owner: Option<String>,
+    /// The metric it should move: volume, repeat_rate, net_sentiment, nps, csat, stage_time, transfers_per_case
     #[arg(long)]
     pub metric: Option<String>,
+    /// The date it is planned to be done by
     #[arg(long, value_name = "DATE")]
     pub planned_for: Option<String>,
+    /// When it was created, for an action recorded after the fact [default: now]
     #[arg(long, value_name = "DATE")]
     pub created_at: Option<String>,
     /// A topic it is about (repeatable) [default: the suggestion's topic]
     #[arg(long = "topic", value_name = "TOPIC")]
     pub topics: Vec<String>,
+    /// Print the answer as JSON
     #[arg(long)]
     pub json: bool,
 }
