@@ -25,6 +25,8 @@ pub struct Config {
     pub cost: Option<hearken_engine::cost::CostConfig>,
     /// `hearken assess`: the questionnaire file and the organisation's units (`[assess]`).
     pub assess: AssessConfig,
+    /// The outbox's channels (`hearken outbox run`, `hearken serve`): the `[outbox]` section.
+    pub outbox: hearken_outbox::Settings,
 }
 
 /// The `[assess]` section: a questionnaire replacing Hearken's default, and the units that may
@@ -47,6 +49,7 @@ impl Default for Config {
             server: hearken_server::Settings::default(),
             cost: None,
             assess: AssessConfig::default(),
+            outbox: hearken_outbox::Settings::default(),
         }
     }
 }
@@ -134,6 +137,7 @@ impl Config {
             bail!("the store path is empty: pass --db PATH or set HEARKEN_DB");
         }
         self.server.validate()?;
+        self.outbox.validate()?;
         Ok(())
     }
 }

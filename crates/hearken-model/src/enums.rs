@@ -127,8 +127,35 @@ closed_set!(
         InProgress = 3, "in_progress", ["doing", "started", "active"],
         Done = 4, "done", ["closed", "completed", "implemented"],
         Dropped = 5, "dropped", ["rejected", "cancelled", "canceled", "wontfix"],
+        Verified = 6, "verified", ["confirmed", "measured"],
     }
 );
+
+impl ActionStatus {
+    /// The statuses an action in this status may move to: forward along `proposed` ->
+    /// `planned` -> `in_progress` -> `done` -> `verified`, or `dropped` from any status before
+    /// `verified`. `verified` and `dropped` are final.
+    pub fn allowed_next(self) -> &'static [ActionStatus] {
+        use ActionStatus::*;
+        match self {
+            Proposed => &[Planned, Dropped],
+            Planned => &[InProgress, Dropped],
+            InProgress => &[Done, Dropped],
+            Done => &[Verified, Dropped],
+            Verified | Dropped => &[],
+        }
+    }
+
+    /// Whether an action may move from this status to `to`.
+    pub fn can_move_to(self, to: ActionStatus) -> bool {
+        self.allowed_next().contains(&to)
+    }
+
+    /// Whether no move leaves this status.
+    pub fn is_final(self) -> bool {
+        self.allowed_next().is_empty()
+    }
+}
 
 closed_set!(
     /// The kinds of file `hearken import --kind` takes, one per canonical file.
@@ -185,6 +212,36 @@ mod tests {
             RecordKind::parse("kind", "case-events").unwrap(),
             RecordKind::CaseEvents
         );
+    }
+
+    #[test]
+    fn action_statuses_move_forward_or_drop_before_verified() {
+        use ActionStatus::*;
+        let legal = [
+            (Proposed, Planned),
+            (Planned, InProgress),
+            (InProgress, Done),
+            (Done, Verified),
+            (Proposed, Dropped),
+            (Planned, Dropped),
+            (InProgress, Dropped),
+            (Done, Dropped),
+        ];
+        for from in ActionStatus::ALL {
+            for to in ActionStatus::ALL {
+                assert_eq!(
+                    from.can_move_to(*to),
+                    legal.contains(&(*from, *to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+        assert!(Verified.is_final() && Dropped.is_final() && !Done.is_final());
+        assert_eq!(
+            ActionStatus::parse("status", "In Progress").unwrap(),
+            InProgress
+        );
+        assert_eq!(ActionStatus::from_code(6), Some(Verified));
     }
 
     #[test]

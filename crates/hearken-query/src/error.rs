@@ -111,6 +111,16 @@ pub enum QueryError {
     /// A request that does not parse (unknown field, wrong type); for the HTTP layer.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A change of an improvement action the store refuses (actions.rs): a field's value
+    /// (`invalid_value`, 422), or a move the action's state does not allow (`conflict`, 409: an
+    /// illegal status change, the effect of an action not done).
+    #[error("{message}")]
+    Action {
+        code: &'static str,
+        status: u16,
+        message: String,
+        hint: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the analytics engine refused the request: {0}")]
@@ -198,6 +208,7 @@ impl QueryError {
             QueryError::NotFound { .. } => "not_found",
             QueryError::Refused(_) => "refused",
             QueryError::InvalidRequest(_) => "invalid_request",
+            QueryError::Action { code, .. } => code,
             QueryError::Store(StoreError::Snapshot(_)) => "snapshot_unreadable",
             QueryError::Store(_) => "store_error",
             QueryError::Engine(_) => "engine_error",
@@ -232,7 +243,7 @@ impl QueryError {
             QueryError::OutOfScope { field, .. } => {
                 format!("leave out `{field}`, or give one inside your data scope")
             }
-            QueryError::Flow { hint, .. } => hint.clone(),
+            QueryError::Flow { hint, .. } | QueryError::Action { hint, .. } => hint.clone(),
             QueryError::StoreWide { .. } => {
                 "ask an administrator, or use a token without a data scope".into()
             }
@@ -261,6 +272,7 @@ impl QueryError {
             | QueryError::InvalidRequest(_) => 400,
             QueryError::OutOfScope { .. } | QueryError::StoreWide { .. } => 403,
             QueryError::NotFound { .. } => 404,
+            QueryError::Action { status, .. } => *status,
             QueryError::NoData { .. } | QueryError::NoTopics { .. } | QueryError::Refused(_) => 422,
             QueryError::Store(_) | QueryError::Engine(_) | QueryError::Topics(_) => 500,
         }

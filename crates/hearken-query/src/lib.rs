@@ -25,12 +25,14 @@ mod scope;
 mod select;
 
 pub mod assess;
+pub mod actions;
 pub mod case;
 pub mod cost;
 pub mod customer;
 pub mod drivers;
 pub mod flow;
 pub mod issues;
+pub mod outbox;
 pub mod overview;
 pub mod pareto;
 pub mod repeats;
@@ -38,6 +40,7 @@ pub mod risk;
 pub mod scores;
 pub mod signals;
 pub mod status;
+pub mod suggestions;
 pub mod themes;
 pub mod topics;
 pub mod trends;
@@ -52,12 +55,18 @@ pub use assess::{
     AssessImportRequest, AssessImportResponse, AssessReportRequest, AssessReportResponse,
     AssessSettings, assess_import, assess_report,
 };
+pub use actions::{
+    ActionDetail, ActionView, ActionsList, ActionsRequest, CreateActionRequest, EffectRequest,
+    EffectResponse, HistoryView, LinkView, Links, UpdateActionRequest, action, action_effect,
+    actions, create_action, link_action, update_action,
+};
 pub use case::{CaseResponse, case};
 pub use cost::{CostBy, CostRequest, CostResponse, cost};
 pub use customer::{CustomerResponse, TimelinePage, TimelineRequest, customer, customer_timeline};
 pub use drivers::{DriversRequest, DriversResponse, drivers};
 pub use flow::{FlowBy, FlowRequest, FlowResponse, flow, flow_of_log};
 pub use issues::{IssuesRequest, IssuesResponse, issues};
+pub use outbox::{OutboxList, OutboxRequest, outbox};
 pub use overview::{OverviewResponse, overview};
 pub use pareto::{ParetoRequest, ParetoResponse, pareto};
 pub use repeats::{RepeatsRequest, RepeatsResponse, repeats};
@@ -70,6 +79,10 @@ pub use signals::{SignalView, SignalsPage, SignalsRequest, signal, signals};
 pub use status::{
     ImportsPage, ImportsRequest, QuarantineList, QuarantineRequest, StatusResponse, imports,
     quarantine, status,
+};
+pub use suggestions::{
+    ReviewRequest, SuggestionActionRequest, SuggestionView, SuggestionsList, SuggestionsRequest,
+    review_suggestion, suggestion, suggestion_to_action, suggestions,
 };
 pub use themes::{ThemesRequest, ThemesResponse, themes};
 pub use trends::{TrendsRequest, TrendsResponse, trends};

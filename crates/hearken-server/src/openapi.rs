@@ -39,6 +39,7 @@ Errors are JSON `{code, message, hint, request_id}` with the stable codes listed
         (name = "entities", description = "A customer's profile and timeline, a case with its events"),
         (name = "imports", description = "Past imports (files and live ingestion) with their counts"),
         (name = "webhooks", description = "Inbound webhooks: the registry (admin) and `POST /hooks/{name}`, authenticated by the delivery's signature"),
+        (name = "actions", description = "Improvement actions: status moves with their history, links, and the measured effect (the same JSON as `hearken actions ... --json`)"),
     )
 )]
 pub struct ApiDoc;

@@ -6,11 +6,13 @@
 //! Architecture invariant: SQL lives here and nowhere else. Callers see records, counts and
 //! frames; a PostgreSQL backend can implement the same API later.
 
+mod actions;
 mod error;
 mod export;
 mod frames;
 mod identity;
 mod import;
+mod outbox;
 mod read;
 mod read_entities;
 mod read_imports;
@@ -21,6 +23,10 @@ mod store;
 mod tokens;
 mod webhooks;
 
+pub use actions::{
+    ActionChange, ActionError, ActionFilter, ActionLink, ActionRecord, ActionUpdate, HistoryEntry,
+    Link, LinkKind, NewAction, Review, SuggestionAction, SuggestionReview, SuggestionState, day_of,
+};
 pub use error::StoreError;
 pub use export::{
     CaseEventExportRow, CustomerExportRow, ExportFilter, SignalExportRow, SurveyExportRow,
@@ -30,6 +36,10 @@ pub use import::{
     BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
     ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
     MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
+};
+pub use outbox::{
+    AttemptRow, Channels, ClaimedDelivery, DeliveryRow, NotificationRow, OutboxCounts, OutboxError,
+    OutboxFilter, Outcome, check_email,
 };
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use read_entities::{

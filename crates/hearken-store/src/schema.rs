@@ -394,6 +394,132 @@ CREATE TABLE assessments (
     UNIQUE (unit, date)
 );
 "#,
+    // 13 (issue 11): the closed loop (actions.rs, outbox.rs). The action tables of migration 1 were never
+    // written by any command; they are rebuilt with what the loop needs, keeping any rows.
+    // Actions: a status of the model's codes (6: verified), the date the current status was
+    // reached, the metric it should move; links to topics, signals, customers, products,
+    // segments, stages and suggestions (an employee's signal), each with who added it; every
+    // change in `action_history` with who made it and the date it took effect. Suggestions: an
+    // employee's signal, reviewed (`suggestion_reviews`, append-only; the newest row is the
+    // state). Notifications: one per action and person (`recipient_key`), written in the
+    // transaction that moves the action to done; `outbox` one delivery per notification and
+    // channel, claimed with a lease, with every attempt in `outbox_attempts`. Endpoints that
+    // answered 410 are disabled in `outbox_endpoints`; e-mail addresses of customers and
+    // employees (by their ids as imported) in `recipient_addresses`.
+    r#"
+CREATE TABLE actions_v13 (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT,
+    owner TEXT,
+    status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 6),
+    status_at INTEGER NOT NULL,
+    metric TEXT,
+    planned_for INTEGER,
+    done_at INTEGER,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO actions_v13 (id, title, owner, status, status_at, done_at, created_at, created_by, updated_at)
+    SELECT id, title, owner_department, status, coalesce(done_at, created_at), done_at, created_at,
+        'unknown', created_at FROM actions;
+CREATE TABLE action_links (
+    action_id INTEGER NOT NULL REFERENCES actions_v13(id),
+    kind TEXT NOT NULL CHECK (kind IN ('topic', 'signal', 'customer', 'product', 'segment', 'stage', 'suggestion')),
+    value TEXT NOT NULL,
+    ref_id INTEGER,
+    added_at INTEGER NOT NULL,
+    added_by TEXT NOT NULL,
+    PRIMARY KEY (action_id, kind, value)
+) WITHOUT ROWID;
+INSERT INTO action_links (action_id, kind, value, ref_id, added_at, added_by)
+    SELECT action_id, 'topic', topic, NULL, 0, 'unknown' FROM action_topics;
+INSERT INTO action_links (action_id, kind, value, ref_id, added_at, added_by)
+    SELECT a.action_id, 'signal', s.ext_id, s.id, 0, 'unknown'
+    FROM action_signals a JOIN signals s ON s.id = a.signal_id;
+CREATE INDEX action_links_ref ON action_links(kind, ref_id) WHERE ref_id IS NOT NULL;
+CREATE TABLE action_history (
+    id INTEGER PRIMARY KEY,
+    action_id INTEGER NOT NULL REFERENCES actions_v13(id),
+    recorded_at INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    change TEXT NOT NULL,
+    from_value TEXT,
+    to_value TEXT
+);
+CREATE INDEX action_history_action ON action_history(action_id, id);
+CREATE TABLE suggestion_reviews (
+    id INTEGER PRIMARY KEY,
+    signal_id INTEGER NOT NULL REFERENCES signals(id),
+    state TEXT NOT NULL CHECK (state IN ('received', 'under_review', 'declined')),
+    reason TEXT,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL
+);
+CREATE INDEX suggestion_reviews_signal ON suggestion_reviews(signal_id, id);
+DROP TABLE notifications;
+DROP TABLE action_signals;
+DROP TABLE action_topics;
+DROP TABLE actions;
+ALTER TABLE actions_v13 RENAME TO actions;
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    action_id INTEGER NOT NULL REFERENCES actions(id),
+    recipient TEXT NOT NULL CHECK (recipient IN ('customer', 'employee')),
+    recipient_key TEXT NOT NULL,
+    customer_id INTEGER REFERENCES customers(id),
+    agent_id INTEGER REFERENCES agents(id),
+    signal_id INTEGER REFERENCES signals(id),
+    message_id TEXT NOT NULL UNIQUE,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (action_id, recipient_key)
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    notification_id INTEGER NOT NULL REFERENCES notifications(id),
+    channel TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),
+    target TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'no_address', 'disabled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_code INTEGER,
+    last_error TEXT,
+    sent_at INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (notification_id, channel)
+);
+CREATE INDEX outbox_due ON outbox(state, next_at);
+CREATE TABLE outbox_attempts (
+    id INTEGER PRIMARY KEY,
+    outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    owner TEXT NOT NULL,
+    outcome TEXT,
+    code INTEGER,
+    error TEXT
+);
+CREATE INDEX outbox_attempts_outbox ON outbox_attempts(outbox_id, id);
+CREATE TABLE outbox_endpoints (
+    url TEXT PRIMARY KEY,
+    disabled_at INTEGER,
+    reason TEXT
+) WITHOUT ROWID;
+CREATE TABLE recipient_addresses (
+    kind TEXT NOT NULL CHECK (kind IN ('customer', 'employee')),
+    ext_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, ext_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

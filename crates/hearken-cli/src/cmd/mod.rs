@@ -10,6 +10,7 @@ use hearken_store::Store;
 use crate::config::Config;
 
 mod assess;
+mod actions;
 mod case;
 mod cost;
 mod customer;
@@ -21,6 +22,7 @@ mod generate;
 mod import;
 mod imports;
 mod issues_rank;
+mod outbox;
 mod pareto;
 mod quarantine;
 #[cfg(test)]
@@ -34,6 +36,7 @@ mod serve;
 mod signals;
 mod snapshot;
 mod status;
+mod suggestions;
 mod themes;
 mod tokens;
 mod topics;
@@ -123,6 +126,12 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Add, list and remove inbound webhooks (POST /hooks/NAME, Standard Webhooks or Zendesk signatures)
     Webhooks(webhooks::WebhooksArgs),
+    /// Improvement actions: create, list, show, update (status moves), link, and their measured effect
+    Actions(actions::ActionsArgs),
+    /// Employees' suggestions with the status each employee sees; review one, or turn it into an action
+    Suggestions(suggestions::SuggestionsArgs),
+    /// The notifications telling people what was done: deliver them (webhook, SMTP), list their status, set addresses
+    Outbox(outbox::OutboxArgs),
     /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
     Export(export::ExportArgs),
 }
@@ -196,5 +205,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tokens(a) => tokens::run(&ctx, a),
         Command::Webhooks(a) => webhooks::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
+        Command::Actions(a) => actions::run(&ctx, a),
+        Command::Suggestions(a) => suggestions::run(&ctx, a),
+        Command::Outbox(a) => outbox::run(&ctx, a),
     }
 }

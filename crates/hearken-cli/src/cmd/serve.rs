@@ -33,6 +33,8 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
             redact: ctx.config.redact_pii,
         },
     };
+    // The outbox is delivered by the server while it runs ([outbox] in hearken.toml).
+    let outbox = super::outbox::spawn_for_server(ctx)?;
     hearken_server::run(config, |addr| {
         // The first line of stdout is the address, so scripts and tests can read the port.
         println!("listening on http://{addr}");
@@ -41,6 +43,9 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
             "serving the store {} (stop with Ctrl-C or SIGTERM; requests in flight finish)",
             ctx.config.db.display()
         );
+        if outbox {
+            eprintln!("delivering the outbox's notifications ([outbox] in hearken.toml)");
+        }
     })
     .context("hearken serve stopped")?;
     eprintln!("stopped");

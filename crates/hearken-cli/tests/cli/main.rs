@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod export;
 mod flow;
 mod helpers;
 mod import_formats;
 mod import_real;
 mod import_store;
+mod outbox;
 mod query_help;
 mod query_parity;
 mod query_people;

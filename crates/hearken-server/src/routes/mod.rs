@@ -12,12 +12,14 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
+pub mod actions;
 pub mod analytics;
 pub mod entities;
 pub mod files;
 pub mod ingest;
 pub mod risk;
 pub mod status;
+pub mod suggestions;
 pub mod system;
 pub mod tokens;
 pub mod webhooks;
@@ -34,4 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(entities::router())
         .merge(files::router())
         .merge(risk::router())
+        .merge(actions::router())
+        .merge(suggestions::router())
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod entities;
+mod actions;
 mod errors;
 mod files;
 mod in_process;

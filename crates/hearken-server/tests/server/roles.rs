@@ -56,6 +56,17 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("POST", "/api/v1/webhooks", Min::Admin),
     ("DELETE", "/api/v1/webhooks/{name}", Min::Admin),
     ("POST", "/hooks/{name}", Min::Signed),
+    ("GET", "/api/v1/actions", Min::Viewer),
+    ("POST", "/api/v1/actions", Min::Analyst),
+    ("GET", "/api/v1/actions/{id}", Min::Viewer),
+    ("PATCH", "/api/v1/actions/{id}", Min::Analyst),
+    ("POST", "/api/v1/actions/{id}/links", Min::Analyst),
+    ("GET", "/api/v1/actions/{id}/effect", Min::Viewer),
+    ("GET", "/api/v1/outbox", Min::Analyst),
+    ("GET", "/api/v1/suggestions", Min::Viewer),
+    ("GET", "/api/v1/suggestions/{id}", Min::Viewer),
+    ("POST", "/api/v1/suggestions/{id}/review", Min::Analyst),
+    ("POST", "/api/v1/suggestions/{id}/action", Min::Analyst),
 ];
 
 /// A concrete request for a row: path parameters filled with a value that names nothing, and a

@@ -1,0 +1,287 @@
+//! `hearken outbox`: the notifications telling people what was done about what they said, and
+//! their deliveries. `run` drains the outbox without a server (`--wait` until nothing is left to
+//! try); `list` shows each notification's delivery status; `address` sets a customer's or an
+//! employee's e-mail address; `enable` turns a webhook endpoint that answered 410 back on.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use hearken_model::Timestamp;
+use hearken_store::OutboxFilter;
+
+use super::Ctx;
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub command: OutboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliver what is due now on the channels of hearken.toml's [outbox] (webhook, SMTP)
+    Run {
+        /// Keep going, sleeping until the next retry is due, until nothing is left to try
+        #[arg(long)]
+        wait: bool,
+        /// Print what was done as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Notifications with the status of each delivery, newest first
+    List {
+        /// Only the notifications of this action
+        #[arg(long, value_name = "ID")]
+        action: Option<i64>,
+        /// Only those with a delivery in this state: pending, sending, sent, failed, no_address, disabled
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many (0: all)
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        /// Print the answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the e-mail address of a customer or an employee (their waiting e-mails go out to it)
+    Address {
+        /// The customer's id
+        #[arg(
+            long,
+            conflicts_with = "employee",
+            required_unless_present = "employee"
+        )]
+        customer: Option<String>,
+        /// The employee's (agent's) id
+        #[arg(long)]
+        employee: Option<String>,
+        /// Their e-mail address
+        #[arg(long)]
+        email: String,
+    },
+    /// Turn a webhook endpoint that answered 410 back on; its deliveries are tried again
+    Enable {
+        /// The endpoint's URL
+        url: String,
+    },
+}
+
+const STATES: [&str; 6] = [
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "no_address",
+    "disabled",
+];
+
+/// This sender's name on its leases: the host and the process.
+fn owner() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
+    match args.command {
+        OutboxCommand::Run { wait, json } => {
+            let settings = ctx.config.outbox.clone();
+            if settings.webhook_url.is_none() && settings.smtp.is_none() {
+                bail!(
+                    "no channel to deliver on: set [outbox] webhook_url and webhook_secret, or [outbox.smtp], in hearken.toml"
+                );
+            }
+            let sender = hearken_outbox::Sender::new(settings, owner())?;
+            let mut store = ctx.open_store()?;
+            let mut total = hearken_outbox::DrainReport::default();
+            loop {
+                let r = sender
+                    .drain(&mut store)
+                    .context("cannot deliver the outbox")?;
+                total.planned += r.planned;
+                total.attempted += r.attempted;
+                total.sent += r.sent;
+                total.retried += r.retried;
+                total.failed += r.failed;
+                total.disabled += r.disabled;
+                total.lost_lease += r.lost_lease;
+                total.open = r.open;
+                total.next_due = r.next_due;
+                if !wait || r.open == 0 {
+                    break;
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let secs = r.next_due.map_or(1, |t| (t - now).clamp(1, 60));
+                std::thread::sleep(std::time::Duration::from_secs(secs as u64));
+            }
+            if json {
+                output::json(&total)?;
+            } else {
+                println!(
+                    "{} delivered, {} to retry, {} failed, {} disabled ({} attempts); {} still open{}",
+                    total.sent,
+                    total.retried,
+                    total.failed,
+                    total.disabled,
+                    total.attempted,
+                    total.open,
+                    total
+                        .next_due
+                        .map(|t| format!(", next due {}", Timestamp::from_unix(t).to_rfc3339()))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        OutboxCommand::List {
+            action,
+            state,
+            limit,
+            json,
+        } => {
+            if let Some(s) = &state
+                && !STATES.contains(&s.as_str())
+            {
+                bail!(
+                    "--state '{s}' is not a delivery state; use one of: {}",
+                    STATES.join(", ")
+                );
+            }
+            let store = ctx.open_store()?;
+            let rows = store.notifications(&OutboxFilter {
+                action,
+                state,
+                limit,
+            })?;
+            if json {
+                output::json(&rows)?;
+            } else if rows.is_empty() {
+                println!(
+                    "no notifications: they are written when an action linked to people's signals reaches done"
+                );
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .flat_map(|n| {
+                        let head = [
+                            n.id.to_string(),
+                            n.action_id.to_string(),
+                            format!(
+                                "{} {}",
+                                n.recipient,
+                                n.recipient_id.as_deref().unwrap_or("-")
+                            ),
+                        ];
+                        let deliveries: Vec<Vec<String>> = if n.deliveries.is_empty() {
+                            vec![vec!["-".into(), "unplanned".into(), "0".into(), "-".into()]]
+                        } else {
+                            n.deliveries
+                                .iter()
+                                .map(|d| {
+                                    vec![
+                                        d.channel.clone(),
+                                        d.state.clone(),
+                                        d.attempts.to_string(),
+                                        d.last_error.clone().unwrap_or_else(|| "-".into()),
+                                    ]
+                                })
+                                .collect()
+                        };
+                        deliveries
+                            .into_iter()
+                            .map(move |d| head.iter().cloned().chain(d).collect())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(
+                        &[
+                            "id",
+                            "action",
+                            "to",
+                            "channel",
+                            "state",
+                            "attempts",
+                            "last error"
+                        ],
+                        &table
+                    )
+                );
+            }
+        }
+        OutboxCommand::Address {
+            customer,
+            employee,
+            email,
+        } => {
+            let mut store = ctx.open_store()?;
+            let (kind, id) = match (customer, employee) {
+                (Some(c), _) => ("customer", c),
+                (None, Some(e)) => ("employee", e),
+                (None, None) => bail!("give --customer ID or --employee ID"),
+            };
+            store
+                .set_address(kind, &id, &email)
+                .context("cannot set the address")?;
+            println!("{kind} {id}: {email}");
+        }
+        OutboxCommand::Enable { url } => {
+            let mut store = ctx.open_store()?;
+            let n = store.enable_endpoint(&url)?;
+            println!("{url} enabled; {n} deliveries will be tried again");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How often the server's outbox thread looks for new notifications when nothing is due.
+const SERVER_POLL_SECS: i64 = 5;
+
+/// The server's outbox: a thread with its own connection to the store that delivers what is
+/// due, then sleeps until the next retry (at most [`SERVER_POLL_SECS`], so notifications written
+/// through the API go out within seconds). Nothing is started when no channel is configured. A
+/// server stopped in the middle of a delivery leaves it leased; the next sender sends it again
+/// with the same id once the lease has run out.
+pub fn spawn_for_server(ctx: &Ctx) -> Result<bool> {
+    let settings = ctx.config.outbox.clone();
+    if settings.webhook_url.is_none() && settings.smtp.is_none() {
+        return Ok(false);
+    }
+    let sender = hearken_outbox::Sender::new(settings, format!("serve {}", owner()))?;
+    let db = ctx.config.db.clone();
+    std::thread::Builder::new()
+        .name("outbox".into())
+        .spawn(move || {
+            loop {
+                let next = match hearken_store::Store::open(&db)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|mut store| Ok(sender.drain(&mut store)?))
+                {
+                    Ok(r) => {
+                        if r.attempted > 0 {
+                            tracing::info!(?r, "outbox pass");
+                        }
+                        r.next_due
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the outbox pass failed; trying again");
+                        None
+                    }
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let secs = next.map_or(SERVER_POLL_SECS, |t| (t - now).clamp(1, SERVER_POLL_SECS));
+                std::thread::sleep(std::time::Duration::from_secs(secs as u64));
+            }
+        })
+        .context("cannot start the outbox thread")?;
+    Ok(true)
+}

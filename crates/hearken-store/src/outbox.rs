@@ -1,0 +1,634 @@
+//! The outbox: notifications telling customers and employees what was done about what they
+//! said, and their deliveries, one per notification and channel (webhook, e-mail).
+//!
+//! Notifications are written by actions.rs in the transaction that moves an action to `done`.
+//! Deliveries are planned by the sender for the channels it has configured
+//! ([`Store::plan_deliveries`]), then each is delivered under a lease:
+//!
+//! 1. **claim** ([`Store::claim_deliveries`]): in one write transaction, due deliveries
+//!    (`pending` whose time has come, or `sending` whose lease has run out: a sender that died)
+//!    become `sending` with this sender's name and a lease end, their attempt counted and
+//!    recorded;
+//! 2. **send**, outside any transaction, with the notification's `message_id` as the idempotency
+//!    id the receiver sees (`webhook-id`, the e-mail's `Message-ID`);
+//! 3. **finish** ([`Store::finish_delivery`]): `sent`, a retry at a later time, `failed`, or
+//!    `disabled` (an endpoint that answered 410), only if the lease is still this sender's.
+//!
+//! So a delivery is sent again only when a sender stopped between sending and finishing (or held
+//! its lease past its end): the same message with the same id. Never two deliveries of one
+//! notification on one channel with different ids, and never a second send of a delivery whose
+//! success was recorded. docs/actions.md states the guarantee.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::actions::{ActionError, ActionRecord, now};
+use crate::{Store, StoreError};
+
+/// A new idempotency id: `msg_` and 32 hex digits from the operating system's randomness.
+pub(crate) fn new_message_id() -> Result<String, ActionError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| {
+        ActionError::Store(StoreError::Snapshot(format!(
+            "no randomness for a message id: {e}"
+        )))
+    })?;
+    let mut s = String::from("msg_");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    Ok(s)
+}
+
+fn date(t: i64) -> String {
+    hearken_model::Timestamp::from_unix(t)
+        .to_rfc3339()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+/// The notification's subject and text: the action's title and what changed (its description),
+/// addressed to the person by name when known.
+pub(crate) fn render(
+    action: &ActionRecord,
+    recipient: &str,
+    name: Option<&str>,
+    signal_at: i64,
+) -> (String, String) {
+    let subject = format!("What we did about your feedback: {}", action.title);
+    let greeting = match name {
+        Some(n) if !n.trim().is_empty() => format!("Hello {},", n.trim()),
+        _ => "Hello,".to_string(),
+    };
+    let what = if recipient == "employee" {
+        format!(
+            "On {} you suggested an improvement. It became action {}, \"{}\", which is now done.",
+            date(signal_at),
+            action.id,
+            action.title
+        )
+    } else {
+        format!(
+            "On {} you told us about a problem. We have acted on it: \"{}\" is now done.",
+            date(signal_at),
+            action.title
+        )
+    };
+    let mut body = format!("{greeting}\n\n{what}\n");
+    if let Some(d) = action
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        body.push_str(&format!("\nWhat changed: {}\n", d.trim()));
+    }
+    if let Some(done) = action.done_at {
+        body.push_str(&format!("\nDone on {}.\n", date(done)));
+    }
+    body.push_str("\nThank you for telling us.\n");
+    (subject, body)
+}
+
+/// The channels a sender delivers on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Channels {
+    /// The webhook endpoint every notification is posted to.
+    pub webhook_url: Option<String>,
+    /// Whether e-mail is configured (each person to their own address).
+    pub email: bool,
+}
+
+/// A delivery claimed for sending, with what sending needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimedDelivery {
+    pub delivery: i64,
+    pub attempt: i64,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub channel: String,
+    /// The URL or the e-mail address.
+    pub target: String,
+    pub message_id: String,
+    pub subject: String,
+    pub body: String,
+    /// The webhook's JSON body.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        code: Option<i64>,
+    },
+    /// Try again at `next_at`.
+    Retry {
+        next_at: i64,
+        code: Option<i64>,
+        error: String,
+    },
+    /// No more tries.
+    Failed {
+        code: Option<i64>,
+        error: String,
+    },
+    /// The endpoint is gone (HTTP 410): disabled, with every delivery waiting for it.
+    Disabled {
+        code: Option<i64>,
+        error: String,
+    },
+}
+
+/// A notification with its deliveries, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub action_id: i64,
+    pub action_title: String,
+    /// `customer` or `employee`.
+    pub recipient: String,
+    /// The customer's or employee's id.
+    pub recipient_id: Option<String>,
+    pub recipient_name: Option<String>,
+    /// The customer's segment (customers only), for data scopes.
+    #[serde(skip)]
+    pub segment: Option<String>,
+    /// The employee's team (employees only), for data scopes.
+    #[serde(skip)]
+    pub team: Option<String>,
+    /// The signal of theirs that motivated the action (their earliest linked one).
+    pub signal_id: Option<String>,
+    pub message_id: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// One delivery of a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub channel: String,
+    pub target: Option<String>,
+    /// `pending`, `sending`, `sent`, `failed`, `no_address`, `disabled`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_at: Option<i64>,
+    pub last_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+/// Counts of deliveries by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub notifications: i64,
+    /// Notifications with no delivery planned yet (no channel configured when last planned).
+    pub unplanned: i64,
+    pub states: Vec<(String, i64)>,
+}
+
+/// Which notifications to list.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxFilter {
+    pub action: Option<i64>,
+    /// Only those with a delivery in this state.
+    pub state: Option<String>,
+    /// At most this many, newest first; 0: all.
+    pub limit: usize,
+}
+
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> OutboxError {
+        OutboxError::Store(StoreError::Sql(e))
+    }
+}
+
+/// Errors of the outbox's store side.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("{field} '{value}' {reason}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A recipient kind: `customer` or `employee`.
+fn recipient_kind(kind: &str) -> Result<&'static str, OutboxError> {
+    match kind {
+        "customer" => Ok("customer"),
+        "employee" => Ok("employee"),
+        _ => Err(OutboxError::Invalid {
+            field: "kind",
+            value: kind.to_string(),
+            reason: "is not a recipient kind; use customer or employee".into(),
+        }),
+    }
+}
+
+/// A plausible e-mail address: one `@`, something on both sides, no spaces or controls. (The
+/// SMTP server is the judge; this catches a shifted column.)
+pub fn check_email(email: &str) -> Result<String, OutboxError> {
+    let e = email.trim();
+    let ok = e.len() <= 254
+        && e.matches('@').count() == 1
+        && e.split('@').all(|p| !p.is_empty())
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(OutboxError::Invalid {
+            field: "email",
+            value: email.to_string(),
+            reason: "is not an e-mail address".into(),
+        })
+    }
+}
+
+impl Store {
+    fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
+        self.writable("deliver notifications")?;
+        Ok(Transaction::new(
+            &mut self.conn,
+            TransactionBehavior::Immediate,
+        )?)
+    }
+
+    /// Sets the e-mail address of a customer or employee (by their id as imported; they need
+    /// not be imported yet). Their e-mail deliveries marked `no_address` become `pending` to it.
+    pub fn set_address(&mut self, kind: &str, id: &str, email: &str) -> Result<(), OutboxError> {
+        let kind = recipient_kind(kind)?;
+        let email = check_email(email)?;
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(OutboxError::Invalid {
+                field: "id",
+                value: id.to_string(),
+                reason: "is empty".into(),
+            });
+        }
+        let tx = self.outbox_tx()?;
+        tx.execute(
+            "INSERT INTO recipient_addresses (kind, ext_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, ext_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+            params![kind, id, email, now()],
+        )?;
+        tx.execute(
+            "UPDATE outbox SET state = 'pending', target = ?1, next_at = ?2
+             WHERE channel = 'email' AND state = 'no_address' AND notification_id IN (
+                 SELECT n.id FROM notifications n
+                 LEFT JOIN customers c ON c.id = n.customer_id
+                 LEFT JOIN agents a ON a.id = n.agent_id
+                 WHERE n.recipient = ?3
+                   AND CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END = ?4)",
+            params![email, now(), kind, id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Creates the deliveries a notification lacks on the configured channels: to the webhook
+    /// (`disabled` at once when the endpoint answered 410 before), and by e-mail to the person's
+    /// address (`no_address` when they have none). Returns how many were created.
+    pub fn plan_deliveries(&mut self, channels: &Channels) -> Result<u64, OutboxError> {
+        let now = now();
+        let tx = self.outbox_tx()?;
+        let mut created = 0;
+        if let Some(url) = &channels.webhook_url {
+            let disabled: bool = tx
+                .prepare_cached(
+                    "SELECT 1 FROM outbox_endpoints WHERE url = ?1 AND disabled_at IS NOT NULL",
+                )?
+                .exists([url])?;
+            created += tx.execute(
+                "INSERT INTO outbox (notification_id, channel, target, state, next_at, created_at)
+                 SELECT n.id, 'webhook', ?1, ?2, ?3, ?3 FROM notifications n
+                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'webhook')",
+                params![url, if disabled { "disabled" } else { "pending" }, now],
+            )? as u64;
+        }
+        if channels.email {
+            created += tx.execute(
+                "INSERT INTO outbox (notification_id, channel, target, state, next_at, created_at)
+                 SELECT n.id, 'email', r.email, CASE WHEN r.email IS NULL THEN 'no_address' ELSE 'pending' END, ?1, ?1
+                 FROM notifications n
+                 LEFT JOIN customers c ON c.id = n.customer_id
+                 LEFT JOIN agents a ON a.id = n.agent_id
+                 LEFT JOIN recipient_addresses r ON r.kind = n.recipient
+                     AND r.ext_id = CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END
+                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'email')",
+                [now],
+            )? as u64;
+        }
+        tx.commit()?;
+        Ok(created)
+    }
+
+    /// Claims up to `limit` due deliveries for `owner` for `lease_secs` (see the module
+    /// documentation). Each claim counts an attempt and records it.
+    pub fn claim_deliveries(
+        &mut self,
+        owner: &str,
+        lease_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, OutboxError> {
+        let now = now();
+        let tx = self.outbox_tx()?;
+        let ids: Vec<i64> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM outbox
+                 WHERE (state = 'pending' AND next_at <= ?1) OR (state = 'sending' AND lease_until <= ?1)
+                 ORDER BY next_at, id LIMIT ?2",
+            )?;
+            stmt.query_map(params![now, limit as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            tx.execute(
+                "UPDATE outbox SET state = 'sending', lease_owner = ?1, lease_until = ?2,
+                     attempts = attempts + 1 WHERE id = ?3",
+                params![owner, now + lease_secs.max(1), id],
+            )?;
+            tx.execute(
+                "INSERT INTO outbox_attempts (outbox_id, started_at, owner) VALUES (?1, ?2, ?3)",
+                params![id, now, owner],
+            )?;
+            let attempt = tx.last_insert_rowid();
+            let c = tx.query_row(
+                "SELECT o.attempts, o.channel, o.target, n.message_id, n.subject, n.body, n.payload,
+                     n.created_at
+                 FROM outbox o JOIN notifications n ON n.id = o.notification_id WHERE o.id = ?1",
+                [id],
+                |r| {
+                    Ok(ClaimedDelivery {
+                        delivery: id,
+                        attempt,
+                        attempts: r.get(0)?,
+                        channel: r.get(1)?,
+                        target: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        message_id: r.get(3)?,
+                        subject: r.get(4)?,
+                        body: r.get(5)?,
+                        payload: r.get(6)?,
+                        created_at: r.get(7)?,
+                    })
+                },
+            )?;
+            out.push(c);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Records how an attempt ended. Nothing changes when the lease is no longer `owner`'s
+    /// (it ran out and another sender claimed the delivery): returns false then.
+    pub fn finish_delivery(
+        &mut self,
+        claimed: &ClaimedDelivery,
+        owner: &str,
+        outcome: &Outcome,
+    ) -> Result<bool, OutboxError> {
+        let now = now();
+        let tx = self.outbox_tx()?;
+        let (outcome_name, code, error) = match outcome {
+            Outcome::Sent { code } => ("sent", *code, None),
+            Outcome::Retry { code, error, .. } => ("retry", *code, Some(error.as_str())),
+            Outcome::Failed { code, error } => ("failed", *code, Some(error.as_str())),
+            Outcome::Disabled { code, error } => ("disabled", *code, Some(error.as_str())),
+        };
+        tx.execute(
+            "UPDATE outbox_attempts SET finished_at = ?1, outcome = ?2, code = ?3, error = ?4 WHERE id = ?5",
+            params![now, outcome_name, code, error, claimed.attempt],
+        )?;
+        let mine: bool = tx
+            .prepare_cached(
+                "SELECT 1 FROM outbox WHERE id = ?1 AND state = 'sending' AND lease_owner = ?2",
+            )?
+            .exists(params![claimed.delivery, owner])?;
+        if !mine {
+            tx.commit()?;
+            return Ok(false);
+        }
+        match outcome {
+            Outcome::Sent { code } => {
+                tx.execute(
+                    "UPDATE outbox SET state = 'sent', sent_at = ?1, last_code = ?2, last_error = NULL,
+                         lease_owner = NULL, lease_until = NULL WHERE id = ?3",
+                    params![now, code, claimed.delivery],
+                )?;
+            }
+            Outcome::Retry {
+                next_at,
+                code,
+                error,
+            } => {
+                tx.execute(
+                    "UPDATE outbox SET state = 'pending', next_at = ?1, last_code = ?2, last_error = ?3,
+                         lease_owner = NULL, lease_until = NULL WHERE id = ?4",
+                    params![next_at, code, error, claimed.delivery],
+                )?;
+            }
+            Outcome::Failed { code, error } => {
+                tx.execute(
+                    "UPDATE outbox SET state = 'failed', last_code = ?1, last_error = ?2,
+                         lease_owner = NULL, lease_until = NULL WHERE id = ?3",
+                    params![code, error, claimed.delivery],
+                )?;
+            }
+            Outcome::Disabled { code, error } => {
+                tx.execute(
+                    "INSERT INTO outbox_endpoints (url, disabled_at, reason) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (url) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason",
+                    params![claimed.target, now, error],
+                )?;
+                tx.execute(
+                    "UPDATE outbox SET state = 'disabled', last_code = ?1, last_error = ?2,
+                         lease_owner = NULL, lease_until = NULL WHERE id = ?3",
+                    params![code, error, claimed.delivery],
+                )?;
+                // Every other delivery waiting for the same endpoint stops too.
+                tx.execute(
+                    "UPDATE outbox SET state = 'disabled', last_error = ?1
+                     WHERE channel = 'webhook' AND target = ?2 AND state = 'pending'",
+                    params![format!("endpoint disabled: {error}"), claimed.target],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Enables a webhook endpoint disabled by a 410 again; its `disabled` deliveries go back to
+    /// `pending`. Returns how many.
+    pub fn enable_endpoint(&mut self, url: &str) -> Result<u64, OutboxError> {
+        let tx = self.outbox_tx()?;
+        tx.execute("DELETE FROM outbox_endpoints WHERE url = ?1", [url])?;
+        let n = tx.execute(
+            "UPDATE outbox SET state = 'pending', next_at = ?1 WHERE channel = 'webhook' AND target = ?2 AND state = 'disabled'",
+            params![now(), url],
+        )?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// Deliveries still to be made: `pending` (at any time) or `sending`; and the earliest time
+    /// one of them is due (a retry's time, or a lease's end).
+    pub fn outbox_open(&self) -> Result<(i64, Option<i64>), OutboxError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), min(CASE state WHEN 'pending' THEN next_at ELSE lease_until END)
+             FROM outbox WHERE state IN ('pending', 'sending')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Counts of notifications and deliveries by state.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, OutboxError> {
+        let notifications = self
+            .conn
+            .query_row("SELECT count(*) FROM notifications", [], |r| r.get(0))?;
+        let unplanned = self.conn.query_row(
+            "SELECT count(*) FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id)",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state")?;
+        let states = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(OutboxCounts {
+            notifications,
+            unplanned,
+            states,
+        })
+    }
+
+    /// Notifications with their deliveries, newest first.
+    pub fn notifications(&self, f: &OutboxFilter) -> Result<Vec<NotificationRow>, OutboxError> {
+        let mut sql = String::from(
+            "SELECT n.id, n.action_id, a.title, n.recipient, coalesce(c.ext_id, g.ext_id),
+                 coalesce(c.name, g.name), c.segment, g.team, s.ext_id, n.message_id, n.subject, n.created_at
+             FROM notifications n JOIN actions a ON a.id = n.action_id
+             LEFT JOIN customers c ON c.id = n.customer_id
+             LEFT JOIN agents g ON g.id = n.agent_id
+             LEFT JOIN signals s ON s.id = n.signal_id WHERE 1 = 1",
+        );
+        let mut p: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(a) = f.action {
+            sql.push_str(" AND n.action_id = ?");
+            p.push(Box::new(a));
+        }
+        if let Some(s) = &f.state {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.state = ?)");
+            p.push(Box::new(s.clone()));
+        }
+        sql.push_str(" ORDER BY n.id DESC");
+        if f.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", f.limit));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows: Vec<NotificationRow> = stmt
+            .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+                Ok(NotificationRow {
+                    id: r.get(0)?,
+                    action_id: r.get(1)?,
+                    action_title: r.get(2)?,
+                    recipient: r.get(3)?,
+                    recipient_id: r.get(4)?,
+                    recipient_name: r.get(5)?,
+                    segment: r.get(6)?,
+                    team: r.get(7)?,
+                    signal_id: r.get(8)?,
+                    message_id: r.get(9)?,
+                    subject: r.get(10)?,
+                    created_at: r.get(11)?,
+                    deliveries: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut by_id: HashMap<i64, usize> = HashMap::new();
+        for (i, n) in rows.iter().enumerate() {
+            by_id.insert(n.id, i);
+        }
+        let mut d = self.conn.prepare_cached(
+            "SELECT id, channel, target, state, attempts, next_at, last_code, last_error, sent_at
+             FROM outbox WHERE notification_id = ?1 ORDER BY channel",
+        )?;
+        for n in &mut rows {
+            n.deliveries = d
+                .query_map([n.id], |r| {
+                    let state: String = r.get(3)?;
+                    Ok(DeliveryRow {
+                        id: r.get(0)?,
+                        channel: r.get(1)?,
+                        target: r.get(2)?,
+                        next_at: if state == "pending" { r.get(5)? } else { None },
+                        state,
+                        attempts: r.get(4)?,
+                        last_code: r.get(6)?,
+                        last_error: r.get(7)?,
+                        sent_at: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(rows)
+    }
+
+    /// The outcome of each attempt of a delivery, oldest first: (started, finished, owner,
+    /// outcome, code, error).
+    pub fn delivery_attempts(&self, delivery: i64) -> Result<Vec<AttemptRow>, OutboxError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT started_at, finished_at, owner, outcome, code, error FROM outbox_attempts
+             WHERE outbox_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([delivery], |r| {
+            Ok(AttemptRow {
+                started_at: r.get(0)?,
+                finished_at: r.get(1)?,
+                owner: r.get(2)?,
+                outcome: r.get(3)?,
+                code: r.get(4)?,
+                error: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether a webhook endpoint is disabled, with why.
+    pub fn endpoint_disabled(&self, url: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT coalesce(reason, '') FROM outbox_endpoints WHERE url = ?1 AND disabled_at IS NOT NULL",
+                [url],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptRow {
+    pub started_at: i64,
+    /// `None`: the sender stopped before it recorded the outcome.
+    pub finished_at: Option<i64>,
+    pub owner: String,
+    pub outcome: Option<String>,
+    pub code: Option<i64>,
+    pub error: Option<String>,
+}
