@@ -90,6 +90,9 @@ fn headline(
         p.before().label(),
         (p.to - p.from).num_days()
     ));
+    if pq.from.is_none() {
+        s.intro.push("With no dates in the filters, the period is the four weeks before the last week with data (which may still be running).".into());
+    }
     for metric in [Metric::Nps, Metric::Csat, Metric::Ces, Metric::Sentiment] {
         match parts::change(store, scope, pq, metric, &p) {
             Ok(ch) => {

@@ -56,7 +56,8 @@ pub fn date(s: &str) -> Option<NaiveDate> {
 }
 
 /// The period a page compares with the one before: the URL's `from`..`to` when both are given,
-/// else the four weeks ending with `last_week` (the start of the last week that has data).
+/// else the four weeks before `last_week` (the start of the last week that has data, which may
+/// still be running).
 pub fn period(q: &PageQuery, last_week: Option<NaiveDate>) -> Result<Option<Period>, PageError> {
     match (&q.from, &q.to) {
         (Some(f), Some(t)) => match (date(f), date(t)) {
@@ -72,9 +73,10 @@ pub fn period(q: &PageQuery, last_week: Option<NaiveDate>) -> Result<Option<Peri
                 "give 'from' and 'to' as YYYY-MM-DD dates to compare periods",
             )),
         },
+        // The last week with data may still be running: the four weeks before it.
         (None, None) => Ok(last_week.map(|w| Period {
-            from: w - Duration::days(21),
-            to: w + Duration::days(7),
+            from: w - Duration::days(28),
+            to: w,
         })),
         _ => Err(PageError::new(
             400,
