@@ -189,9 +189,14 @@ fn score_line(metric: Metric, c: &hearken_query::scores::ScoreChange) -> ScoreLi
             }
         }
         (_, Some(p), Some(s)) => format!(
-            "{} (p = {})",
+            "{} (p = {}){}",
             if s { "significant" } else { "not significant" },
-            p_text(p)
+            p_text(p),
+            if ch.quality.small_sample {
+                "; small sample"
+            } else {
+                ""
+            }
         ),
         _ => "cannot be tested".to_string(),
     };
@@ -295,7 +300,11 @@ pub fn build(store: &Store, scope: &Scope, week: &Week) -> Result<WeeklyReport, 
                 r.issues.push(IssueLine {
                     rank: i.rank,
                     topic: clip(&i.topic, 60),
-                    signals: count(i.signals),
+                    signals: format!(
+                        "{} signal{}",
+                        count(i.signals),
+                        if i.signals == 1 { "" } else { "s" }
+                    ),
                     negative: i
                         .negative_share
                         .map_or("n/a".into(), |s| format!("{:.0}%", s * 100.0)),
@@ -303,7 +312,7 @@ pub fn build(store: &Store, scope: &Scope, week: &Week) -> Result<WeeklyReport, 
                         .evidence
                         .iter()
                         .filter_map(|e| e.text.as_deref())
-                        .map(|t| clip(t, 170))
+                        .map(|t| clip(&t.split_whitespace().collect::<Vec<_>>().join(" "), 170))
                         .collect(),
                 });
             }

@@ -52,14 +52,21 @@ pub fn run(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
     }
     if let Some(pdf) = &args.pdf {
         hearken_web::pdf::print(&html, pdf)?;
-        eprintln!("printed the report of {} to {}", week.label(), pdf.display());
+        eprintln!(
+            "printed the report of {} to {}",
+            week.label(),
+            pdf.display()
+        );
     }
     if args.out.is_none() && args.pdf.is_none() {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(html.as_bytes())?;
     }
     if r.empty {
-        eprintln!("note: {} has no data in the store; the report says so", week.label());
+        eprintln!(
+            "note: {} has no data in the store; the report says so",
+            week.label()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
