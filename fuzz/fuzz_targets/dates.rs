@@ -36,6 +36,8 @@ fuzz_target!(|data: &[u8]| {
             2 => -420,
             _ => 14 * 60,
         },
+        // A named zone (daylight saving time, gaps and overlaps) instead of the offset.
+        time_zone: (sel % 5 == 0).then_some(hearken_model::TimeZone::America__Denver),
     };
     if let Ok(ts) = Timestamp::parse("at", value, &opts) {
         let printed = ts.to_rfc3339();

@@ -36,6 +36,26 @@ impl Default for Config {
     }
 }
 
+/// The top-level keys of `text` that belong to a flow configuration (`hearken flow
+/// --flow-config`) and not to hearken.toml.
+fn flow_config_keys(text: &str) -> Vec<String> {
+    const FLOW: &[&str] = &[
+        "lifecycle",
+        "escalation",
+        "closing",
+        "group_by",
+        "max_listed_cases",
+    ];
+    match toml::from_str::<toml::Table>(text) {
+        Ok(table) => table
+            .keys()
+            .filter(|k| FLOW.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 impl Config {
     /// Loads `path` if given (it must exist), else `./hearken.toml` if present, then applies the
     /// environment and the `--db` flag.
@@ -73,7 +93,19 @@ impl Config {
     fn from_file(p: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read config {}", p.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {} is invalid", p.display()))
+        toml::from_str(&text).or_else(|e| {
+            // `hearken flow --config flow.toml` reads the file as hearken.toml (--config is
+            // global): say what was meant.
+            let flow_keys = flow_config_keys(&text);
+            if !flow_keys.is_empty() {
+                bail!(
+                    "{} is not a hearken.toml: it holds {} of a flow configuration; for a flow configuration use `hearken flow --flow-config FILE`",
+                    p.display(),
+                    flow_keys.join(", ")
+                );
+            }
+            Err(e).with_context(|| format!("config {} is invalid", p.display()))
+        })
     }
 
     fn validate(&self) -> Result<()> {

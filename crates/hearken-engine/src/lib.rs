@@ -8,6 +8,7 @@
 //! the current time; callers pass everything in.
 
 pub mod drivers;
+pub mod effect;
 pub mod error;
 pub mod frame;
 pub mod group;

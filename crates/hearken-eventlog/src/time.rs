@@ -32,7 +32,8 @@ pub fn fast_time_ms(b: &[u8], opts: &DateOptions) -> Option<i64> {
     let year = d(0)? * 100 + d(2)?;
     let (month, day) = (d(5)?, d(8)?);
     let (hour, minute, second) = (d(11)?, d(14)?, d(17)?);
-    if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+    // Year 0 is left to the full parser, which refuses years outside 1..=9999 with a reason.
+    if year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -136,6 +137,13 @@ mod tests {
             fast_time_ms(b"2011-10-11T13:45:40.276+02:00", &DateOptions::default()),
             Some(base + 276)
         );
+        // The fast path leaves year 0 to the parser, which refuses it like any date outside
+        // the years 1 to 9999.
+        assert_eq!(
+            fast_time_ms(b"0000-01-01T00:00:00Z", &DateOptions::default()),
+            None
+        );
+        assert!(parse_time_ms("t", "0000-01-01T00:00:00Z", &DateOptions::default()).is_err());
     }
 
     proptest::proptest! {

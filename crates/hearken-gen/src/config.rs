@@ -33,6 +33,67 @@ pub struct Improvement {
     pub factor: f64,
 }
 
+/// A shift in how a subtopic's signals sound: from `at` on, a share `share` of the signals that
+/// would have been negative are written neutral (no negative phrase), the rest as before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentShift {
+    pub topic: String,
+    /// Midnight UTC; default: the improvement's default date (the first day of the middle month).
+    pub at: Option<Timestamp>,
+    pub share: f64,
+}
+
+/// Fewer repeat contacts on a subtopic: from `at` on, a contact that would continue an open case
+/// of the subtopic happens with probability `factor` (the customer no longer needs to call
+/// back); the others are not made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatShift {
+    pub topic: String,
+    pub at: Option<Timestamp>,
+    pub factor: f64,
+}
+
+/// A change in the NPS of a customer segment: from `at` on, the segment's answers are drawn
+/// `shift` points higher on the 0-10 scale (before rounding and clamping).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpsShift {
+    /// `consumer`, `smb` or `enterprise`.
+    pub segment: String,
+    pub at: Option<Timestamp>,
+    pub shift: f64,
+}
+
+/// A change in the time cases spend in a stage: every visit to the activity `stage` that starts
+/// at or after `at` lasts `factor` times as long (the wait until the case's next event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTimeShift {
+    /// A case activity: `new`, `assigned`, `in_progress`, `waiting_on_customer`, `escalated`,
+    /// `resolved`, `reopened`.
+    pub stage: String,
+    pub at: Option<Timestamp>,
+    pub factor: f64,
+}
+
+/// A season: from `at` on, every topic's volume is `factor` times what it was (contacts and
+/// employee suggestions thinned; churn warnings and survey comments untouched).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Season {
+    pub at: Option<Timestamp>,
+    pub factor: f64,
+}
+
+/// Day-to-day noise in every topic's volume, as real contact volumes have: each topic's rate on
+/// a day is multiplied by `exp(sd * z - sd^2 / 2)` (mean 1), `z` standard normal, correlated from
+/// day to day (AR(1) with coefficient `rho`) and shared across topics to the extent `common`
+/// (0: each topic its own, 1: the same for all). Counts become overdispersed and serially
+/// correlated instead of Poisson.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeNoise {
+    pub sd: f64,
+    pub rho: f64,
+    pub common: f64,
+}
+
 /// Everything the generator needs. Same config (including `seed`) gives the same bytes, whatever
 /// `threads` is.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +122,12 @@ pub struct GenConfig {
     pub aspects: Vec<Aspect>,
     pub spike: Option<Spike>,
     pub improvement: Option<Improvement>,
+    pub sentiment_shift: Option<SentimentShift>,
+    pub repeat_shift: Option<RepeatShift>,
+    pub nps_shift: Option<NpsShift>,
+    pub stage_time_shift: Option<StageTimeShift>,
+    pub season: Option<Season>,
+    pub noise: Option<VolumeNoise>,
     /// Worker threads; 0 = all available cores. Does not change the output.
     pub threads: usize,
 }
@@ -107,6 +174,12 @@ impl Default for GenConfig {
                 at: None,
                 factor: 0.35,
             }),
+            sentiment_shift: None,
+            repeat_shift: None,
+            nps_shift: None,
+            stage_time_shift: None,
+            season: None,
+            noise: None,
             threads: 0,
         }
     }
@@ -127,6 +200,11 @@ pub(crate) struct Resolved {
     pub agents: u32,
     pub spike_week: Option<i64>,
     pub improvement_at: Option<i64>,
+    pub sentiment_at: Option<i64>,
+    pub repeat_at: Option<i64>,
+    pub nps_at: Option<i64>,
+    pub stage_at: Option<i64>,
+    pub season_at: Option<i64>,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> GenError {
@@ -238,12 +316,79 @@ impl GenConfig {
                 Some(at)
             }
         };
+        let default_at = if self.months >= 2 {
+            add_months(start, self.months / 2).unwrap_or(start + 14 * DAY)
+        } else {
+            start + 14 * DAY
+        };
+        let at = |field: &'static str, at: Option<Timestamp>| -> Result<i64, GenError> {
+            let at = at.map_or(default_at, Timestamp::unix);
+            if at % DAY != 0 || at <= start || at >= end {
+                return Err(invalid(
+                    field,
+                    "must be midnight UTC strictly inside the window",
+                ));
+            }
+            Ok(at)
+        };
+        let in_range = |field: &'static str, v: f64, lo: f64, hi: f64| -> Result<(), GenError> {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(invalid(field, format!("must be between {lo} and {hi}")))
+            }
+        };
+        let sentiment_at = match &self.sentiment_shift {
+            None => None,
+            Some(x) => {
+                in_range("sentiment_shift.share", x.share, 0.0, 1.0)?;
+                Some(at("sentiment_shift.at", x.at)?)
+            }
+        };
+        let repeat_at = match &self.repeat_shift {
+            None => None,
+            Some(x) => {
+                in_range("repeat_shift.factor", x.factor, 0.0, 1.0)?;
+                Some(at("repeat_shift.at", x.at)?)
+            }
+        };
+        let nps_at = match &self.nps_shift {
+            None => None,
+            Some(x) => {
+                in_range("nps_shift.shift", x.shift, -10.0, 10.0)?;
+                Some(at("nps_shift.at", x.at)?)
+            }
+        };
+        let stage_at = match &self.stage_time_shift {
+            None => None,
+            Some(x) => {
+                in_range("stage_time_shift.factor", x.factor, 0.01, 10.0)?;
+                Some(at("stage_time_shift.at", x.at)?)
+            }
+        };
+        let season_at = match &self.season {
+            None => None,
+            Some(x) => {
+                in_range("season.factor", x.factor, 0.01, 1.0)?;
+                Some(at("season.at", x.at)?)
+            }
+        };
+        if let Some(n) = &self.noise {
+            in_range("noise.sd", n.sd, 0.0, 1.0)?;
+            in_range("noise.rho", n.rho, 0.0, 0.99)?;
+            in_range("noise.common", n.common, 0.0, 1.0)?;
+        }
         Ok(Resolved {
             start,
             end,
             agents,
             spike_week,
             improvement_at,
+            sentiment_at,
+            repeat_at,
+            nps_at,
+            stage_at,
+            season_at,
         })
     }
 

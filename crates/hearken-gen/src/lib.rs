@@ -10,6 +10,11 @@
 //! kind and channel, employee suggestions, cases with transfers, loops and escalations (some still
 //! open at the end), surveys whose `overall` is a known weighted sum of the aspects, churners who
 //! complain and then go silent, and a one-week spike and a lasting improvement in two topics.
+//! Optional injected effects, each with its date and true size in the truth's `effects`: a
+//! sentiment shift of a topic, fewer repeat contacts on a topic, an NPS shift of a segment, a
+//! longer or shorter stage, a season on every topic's volume, and day-to-day volume noise
+//! (overdispersed, serially correlated counts). When they are off the output is byte for byte
+//! what it was without them (no random number is drawn for them).
 //!
 //! Determinism: customers are simulated in fixed chunks, each with its own random stream seeded
 //! from `(seed, chunk index)`, and written in chunk order, so the same config gives the same
@@ -36,9 +41,13 @@ use std::time::{Duration, Instant};
 use hearken_model::RecordKind;
 
 pub use catalog::{STAGES, TEAMS};
-pub use config::{Aspect, GenConfig, Improvement, Spike};
+pub use config::{
+    Aspect, GenConfig, Improvement, NpsShift, RepeatShift, Season, SentimentShift, Spike,
+    StageTimeShift, VolumeNoise,
+};
 pub use truth::{
-    CaseTruth, ChurnTruth, Churned, Drivers, Effect, Mix, Pareto, ParetoShape, Truth, TruthConfig,
+    CaseTruth, ChurnTruth, Churned, Drivers, Effect, Mix, NoiseTruth, Pareto, ParetoShape, Truth,
+    TruthConfig,
 };
 
 use crate::config::{DAY, date_of};
@@ -469,6 +478,58 @@ fn build_truth(
             realised_weekly_rate_after: rate(after, w.days - d),
         });
     }
+    let share = |num: f64, den: u64| if den == 0 { 0.0 } else { num / den as f64 };
+    if let Some((topic, at, share_)) = w.sentiment {
+        effects.push(Effect::SentimentShift {
+            topic: w.cat.subtopics[topic].name.to_string(),
+            at: date_of(at),
+            share: share_,
+            true_change: round6(100.0 * share(st.sentiment_diff as f64, st.sentiment_after)),
+            signals_after: st.sentiment_after,
+            converted: st.sentiment_converted,
+        });
+    }
+    if let Some((topic, at, factor)) = w.repeat {
+        let rate = |c: [u64; 2]| share(c[1] as f64, c[0]);
+        effects.push(Effect::RepeatShift {
+            topic: w.cat.subtopics[topic].name.to_string(),
+            at: date_of(at),
+            factor,
+            window_days: sim::REPEAT_WINDOW_DAYS,
+            true_change: round6(100.0 * (rate(st.repeat_written) - rate(st.repeat_counterfactual))),
+            contacts_after: st.repeat_written[0],
+            dropped: st.repeat_dropped,
+        });
+    }
+    if let Some((seg, at, shift)) = w.nps {
+        effects.push(Effect::NpsShift {
+            segment: sim::SEGMENTS[seg].to_string(),
+            at: date_of(at),
+            shift,
+            true_change: round6(100.0 * share(st.nps_diff as f64, st.nps_after)),
+            responses_after: st.nps_after,
+        });
+    }
+    if let Some((stage, at, factor)) = w.stage_shift {
+        let ratio = if st.stage_secs_unshifted > 0 {
+            st.stage_secs as f64 / st.stage_secs_unshifted as f64 - 1.0
+        } else {
+            0.0
+        };
+        effects.push(Effect::StageTimeShift {
+            stage: stage.to_string(),
+            at: date_of(at),
+            factor,
+            true_change: round6(ratio),
+            visits_after: st.stage_visits,
+        });
+    }
+    if let Some((at, factor)) = w.season {
+        effects.push(Effect::Season {
+            at: date_of(at),
+            factor,
+        });
+    }
     let mut realised_ols = BTreeMap::new();
     if let Some(beta) = solve(&st.xtx, &st.xty) {
         realised_ols.insert("intercept".to_string(), round6(beta[0]));
@@ -506,6 +567,11 @@ fn build_truth(
             product_sigma: cfg.product_sigma,
             labelled_topic_share: cfg.labelled_topic_share,
             monthly_churn: cfg.monthly_churn,
+            noise: cfg.noise.as_ref().map(|n| NoiseTruth {
+                sd: n.sd,
+                rho: n.rho,
+                common: n.common,
+            }),
         },
         rows: rows.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
         signals_per_customer_month: round6(

@@ -79,7 +79,7 @@ const HOURS: [f64; 24] = [
     3.0, 2.5, 1.8, 1.0, 0.5,
 ];
 
-const SEGMENTS: [&str; 3] = ["consumer", "smb", "enterprise"];
+pub(crate) const SEGMENTS: [&str; 3] = ["consumer", "smb", "enterprise"];
 const SEGMENT_SHARE: [f64; 3] = [0.80, 0.15, 0.05];
 /// Contacts per customer scale with the size of the account.
 const SEGMENT_ACTIVITY: [f64; 3] = [1.0, 2.0, 5.0];
@@ -202,6 +202,20 @@ pub(crate) struct World {
     pub aspects: Vec<AspectModel>,
     pub spike: Option<(usize, i64, f64)>,
     pub improvement: Option<(usize, i64, f64)>,
+    /// (topic, at, share of would-be negative signals written neutral).
+    pub sentiment: Option<(usize, i64, f64)>,
+    /// (topic, at, probability a follow-up on an open case of the topic is made).
+    pub repeat: Option<(usize, i64, f64)>,
+    /// (segment, at, shift of the 0-10 answer).
+    pub nps: Option<(usize, i64, f64)>,
+    /// (activity, at, factor on the time until the next event).
+    pub stage_shift: Option<(&'static str, i64, f64)>,
+    /// (at, factor on every topic's volume).
+    pub season: Option<(i64, f64)>,
+    /// Probability of keeping a contact per topic and day (topic-major), under the volume noise.
+    pub noise_keep: Option<Vec<f64>>,
+    /// Contacts are planned this many times more often when noise thins them (1 without).
+    pub noise_boost: f64,
     pub days: usize,
     pub dates: Dates,
 }
@@ -248,6 +262,61 @@ impl World {
         let improvement = match (&cfg.improvement, r.improvement_at) {
             (Some(i), Some(at)) => Some((topic(&i.topic, "improvement.topic")?, at, i.factor)),
             _ => None,
+        };
+        let sentiment = match (&cfg.sentiment_shift, r.sentiment_at) {
+            (Some(x), Some(at)) => Some((topic(&x.topic, "sentiment_shift.topic")?, at, x.share)),
+            _ => None,
+        };
+        let repeat = match (&cfg.repeat_shift, r.repeat_at) {
+            (Some(x), Some(at)) => Some((topic(&x.topic, "repeat_shift.topic")?, at, x.factor)),
+            _ => None,
+        };
+        let nps = match (&cfg.nps_shift, r.nps_at) {
+            (Some(x), Some(at)) => {
+                let seg = SEGMENTS
+                    .iter()
+                    .position(|s| *s == x.segment)
+                    .ok_or_else(|| {
+                        (
+                            "nps_shift.segment",
+                            format!(
+                                "unknown segment '{}', use one of: {}",
+                                x.segment,
+                                SEGMENTS.join(", ")
+                            ),
+                        )
+                    })?;
+                Some((seg, at, x.shift))
+            }
+            _ => None,
+        };
+        let stage_shift = match (&cfg.stage_time_shift, r.stage_at) {
+            (Some(x), Some(at)) => {
+                let a = ACTIVITIES.iter().find(|a| **a == x.stage).ok_or_else(|| {
+                    (
+                        "stage_time_shift.stage",
+                        format!(
+                            "unknown stage '{}', use one of: {}",
+                            x.stage,
+                            ACTIVITIES.join(", ")
+                        ),
+                    )
+                })?;
+                Some((*a, at, x.factor))
+            }
+            _ => None,
+        };
+        let season = match (&cfg.season, r.season_at) {
+            (Some(x), Some(at)) => Some((at, x.factor)),
+            _ => None,
+        };
+        let days = ((r.end - r.start) / DAY) as usize;
+        let (noise_keep, noise_boost) = match &cfg.noise {
+            None => (None, 1.0),
+            Some(n) => {
+                let (keep, boost) = noise_table(cfg.seed, cat.subtopics.len(), days, n);
+                (Some(keep), boost)
+            }
         };
         // Product weights come from their own stream so they do not depend on the chunking.
         let mut rng = Rng::new(cfg.seed, u64::MAX);
@@ -325,7 +394,14 @@ impl World {
             aspects,
             spike,
             improvement,
-            days: ((r.end - r.start) / DAY) as usize,
+            sentiment,
+            repeat,
+            nps,
+            stage_shift,
+            season,
+            noise_keep,
+            noise_boost,
+            days,
             // Customers joined up to 8 years before the window; nothing is written after it.
             dates: Dates::new(r.start - 9 * 366 * DAY, r.end),
             cat,
@@ -384,6 +460,23 @@ pub(crate) struct Stats {
     pub labelled: u64,
     pub spike_daily: Vec<u64>,
     pub improvement_daily: Vec<u64>,
+    /// Sentiment shift: signals of the topic from its date on, those written neutral instead of
+    /// negative, and the sum of (class written - class without the shift), classes -1/0/1.
+    pub sentiment_after: u64,
+    pub sentiment_converted: u64,
+    pub sentiment_diff: i64,
+    /// Repeat shift, from its date on: written contacts of the topic and their repeats, the same
+    /// with the dropped follow-ups made, and the dropped ones.
+    pub repeat_written: [u64; 2],
+    pub repeat_counterfactual: [u64; 2],
+    pub repeat_dropped: u64,
+    /// NPS shift: responses of the segment from its date on and the sum of class changes.
+    pub nps_after: u64,
+    pub nps_diff: i64,
+    /// Stage time shift: visits from its date on, their seconds, and the seconds unshifted.
+    pub stage_visits: u64,
+    pub stage_secs: i64,
+    pub stage_secs_unshifted: i64,
     pub cases: u64,
     pub open_at_end: u64,
     pub transfers: u64,
@@ -426,6 +519,17 @@ impl Stats {
         add(&mut self.topics, &o.topics);
         add(&mut self.spike_daily, &o.spike_daily);
         add(&mut self.improvement_daily, &o.improvement_daily);
+        self.sentiment_after += o.sentiment_after;
+        self.sentiment_converted += o.sentiment_converted;
+        self.sentiment_diff += o.sentiment_diff;
+        add(&mut self.repeat_written, &o.repeat_written);
+        add(&mut self.repeat_counterfactual, &o.repeat_counterfactual);
+        self.repeat_dropped += o.repeat_dropped;
+        self.nps_after += o.nps_after;
+        self.nps_diff += o.nps_diff;
+        self.stage_visits += o.stage_visits;
+        self.stage_secs += o.stage_secs;
+        self.stage_secs_unshifted += o.stage_secs_unshifted;
         self.labelled += o.labelled;
         self.cases += o.cases;
         self.open_at_end += o.open_at_end;
@@ -482,6 +586,8 @@ enum Plan {
 #[derive(Debug)]
 struct Cust {
     no: u64,
+    /// Index into SEGMENTS.
+    seg: usize,
     first: usize,
     last: usize,
     satisfaction: f64,
@@ -556,6 +662,7 @@ pub(crate) fn chunk(w: &World, index: u64, recycled: Option<ChunkOut>) -> ChunkO
         text: Vec::with_capacity(512),
         plans: Vec::new(),
         open: Vec::new(),
+        repeat_last: (None, None),
     };
     let first = index * CHUNK + 1;
     let last = ((index + 1) * CHUNK).min(w.customers);
@@ -572,6 +679,9 @@ pub(crate) fn chunk(w: &World, index: u64, recycled: Option<ChunkOut>) -> ChunkO
 }
 
 struct Gen<'w> {
+    /// The customer's last contact on the repeat-shift topic: as written, and as it would have
+    /// been with the dropped follow-ups made.
+    repeat_last: (Option<i64>, Option<i64>),
     w: &'w World,
     rng: Rng,
     out: ChunkOut,
@@ -676,6 +786,7 @@ impl Gen<'_> {
         } = life;
         let mut c = Cust {
             no,
+            seg,
             first,
             last,
             satisfaction,
@@ -696,6 +807,7 @@ impl Gen<'_> {
         self.write_customer(&c, seg, persona, value);
         self.plan(&c);
         self.open.clear();
+        self.repeat_last = (None, None);
         let plans = std::mem::take(&mut self.plans);
         for &(t, plan) in &plans {
             match plan {
@@ -720,7 +832,7 @@ impl Gen<'_> {
     /// Lays out the customer's contacts, spike contacts, warnings and surveys in time order.
     fn plan(&mut self, c: &Cust) {
         let w = self.w;
-        let base = w.rate_per_sec * c.weight / w.wbar;
+        let base = w.rate_per_sec * c.weight / w.wbar * w.noise_boost;
         let (j0, j1) = journey_span(c.journey, c.since, c.a0);
         let journey_end = j1;
         let in_journey = overlap(c.a0, c.a1, j0, j1);
@@ -805,6 +917,53 @@ impl Gen<'_> {
         }
     }
 
+    /// Whether the season or the day's noise removes this contact (no random draw when neither
+    /// is configured, so the output without them is unchanged).
+    fn volume_dropped(&mut self, topic: usize, t: i64) -> bool {
+        let w = self.w;
+        if w.season.is_none() && w.noise_keep.is_none() {
+            return false;
+        }
+        let mut keep = 1.0;
+        if let Some((at, factor)) = w.season
+            && t >= at
+        {
+            keep *= factor;
+        }
+        if let Some(table) = &w.noise_keep {
+            let day = ((t - w.start) / DAY).clamp(0, w.days as i64 - 1) as usize;
+            keep *= table[topic * w.days + day];
+        }
+        !self.rng.chance(keep)
+    }
+
+    /// Tracks the repeat-shift topic's contacts of the current customer: `written` or dropped
+    /// by the shift, for the truth's repeat rates with and without it.
+    fn track_repeat(&mut self, t: i64, written: bool) {
+        let Some((_, at, _)) = self.w.repeat else {
+            return;
+        };
+        let window = i64::from(REPEAT_WINDOW_DAYS) * DAY;
+        let (last_w, last_c) = self.repeat_last;
+        let is_repeat = |last: Option<i64>| last.is_some_and(|p| t - p <= window);
+        let st = &mut self.out.stats;
+        if t >= at {
+            st.repeat_counterfactual[0] += 1;
+            st.repeat_counterfactual[1] += u64::from(is_repeat(last_c));
+            if written {
+                st.repeat_written[0] += 1;
+                st.repeat_written[1] += u64::from(is_repeat(last_w));
+            } else {
+                st.repeat_dropped += 1;
+            }
+        }
+        self.repeat_last = if written {
+            (Some(t), Some(t))
+        } else {
+            (last_w, Some(t))
+        };
+    }
+
     fn contact(&mut self, c: &mut Cust, t: i64, forced_topic: Option<usize>) {
         let w = self.w;
         let stage = stage_at(c, t);
@@ -833,11 +992,23 @@ impl Gen<'_> {
                 (topic, w.class_kinds[class].sample(&mut self.rng))
             }
         };
-        if self.thinned(topic, t) {
+        if self.thinned(topic, t) || self.volume_dropped(topic, t) {
             return;
         }
-        let tone = self.tone(c, kind, follow.is_some());
-        self.emit_contact(c, t, stage, topic, kind, tone, follow, false);
+        if let (Some(o), Some((rt, at, factor))) = (follow, w.repeat)
+            && o.topic == rt
+            && t >= at
+            && !self.rng.chance(factor)
+        {
+            self.track_repeat(t, false);
+            return;
+        }
+        let shift = match w.sentiment {
+            Some((st, at, share)) if st == topic && t >= at => share,
+            _ => 0.0,
+        };
+        let (tone, converted) = self.tone(c, kind, follow.is_some(), shift);
+        self.emit_contact(c, t, stage, topic, kind, tone, follow, false, converted);
     }
 
     fn warning(&mut self, c: &mut Cust, t: i64) {
@@ -855,10 +1026,22 @@ impl Gen<'_> {
             // something else instead, keeping the warning.
             topic = w.stage_topics[stage].sample(&mut self.rng);
         }
-        self.emit_contact(c, t, stage, topic, K_COMPLAINT, Tone::Negative, None, true);
+        self.emit_contact(
+            c,
+            t,
+            stage,
+            topic,
+            K_COMPLAINT,
+            Tone::Negative,
+            None,
+            true,
+            false,
+        );
     }
 
-    fn tone(&mut self, c: &Cust, kind: usize, follow_up: bool) -> Tone {
+    /// The tone of a contact, and whether a sentiment shift of `shift` turned it from negative to
+    /// neutral (the same draw decides both, so with `shift = 0` nothing changes).
+    fn tone(&mut self, c: &Cust, kind: usize, follow_up: bool, shift: f64) -> (Tone, bool) {
         let adj = (0.06 * (7.0 - c.satisfaction)).clamp(-0.05, 0.3);
         let (neg, pos) = match kind {
             K_COMPLAINT => (0.7 + adj, 0.0),
@@ -870,12 +1053,14 @@ impl Gen<'_> {
         };
         let neg = if follow_up { neg + 0.25 } else { neg };
         let u = self.rng.f64();
-        if u < neg {
-            Tone::Negative
+        if u < neg * (1.0 - shift) {
+            (Tone::Negative, false)
+        } else if u < neg {
+            (Tone::Neutral, true)
         } else if u < neg + pos {
-            Tone::Positive
+            (Tone::Positive, false)
         } else {
-            Tone::Neutral
+            (Tone::Neutral, false)
         }
     }
 
@@ -890,6 +1075,7 @@ impl Gen<'_> {
         tone: Tone,
         follow: Option<OpenCase>,
         warning: bool,
+        converted: bool,
     ) {
         let w = self.w;
         let channel = w.kind_channels[kind].sample(&mut self.rng);
@@ -922,15 +1108,33 @@ impl Gen<'_> {
         // The contact that opened a case was taken by the agent first assigned to it.
         let agent =
             staffed.then(|| first_agent.unwrap_or_else(|| w.agent(&mut self.rng, FRONTLINE)));
-        self.compose(
-            c,
-            topic,
-            kind,
-            tone,
-            channel == C_EMAIL,
-            follow.is_some(),
-            warning,
-        );
+        let email = channel == C_EMAIL;
+        if converted {
+            // The text this contact would have had without the shift, from the same random
+            // numbers, scored as the import scores it; then the text it gets.
+            let saved = self.rng.clone();
+            self.compose(
+                c,
+                topic,
+                kind,
+                Tone::Negative,
+                email,
+                follow.is_some(),
+                warning,
+            );
+            let without = sentiment_class(&self.text);
+            self.rng = saved;
+            self.compose(c, topic, kind, tone, email, follow.is_some(), warning);
+            let with = sentiment_class(&self.text);
+            let st = &mut self.out.stats;
+            st.sentiment_converted += 1;
+            st.sentiment_diff += with - without;
+        } else {
+            self.compose(c, topic, kind, tone, email, follow.is_some(), warning);
+        }
+        if w.repeat.is_some_and(|r| r.0 == topic) {
+            self.track_repeat(t, true);
+        }
         c.signals += 1;
         let sid = c.signals;
         self.write_signal(
@@ -1040,6 +1244,9 @@ impl Gen<'_> {
             }
             if w.improvement.is_some_and(|s| s.0 == tp) && day < st.improvement_daily.len() {
                 st.improvement_daily[day] += 1;
+            }
+            if w.sentiment.is_some_and(|s| s.0 == tp && t >= s.1) {
+                st.sentiment_after += 1;
             }
         }
     }
@@ -1229,6 +1436,8 @@ struct CaseRun {
     t: i64,
     seq: u32,
     alive: bool,
+    /// The last event written: its activity and time (the stage the case is in).
+    prev: Option<(&'static str, i64)>,
 }
 
 impl Gen<'_> {
@@ -1266,20 +1475,39 @@ impl Gen<'_> {
         &mut self,
         run: &mut CaseRun,
         gap_mean_secs: f64,
-        activity: &str,
+        activity: &'static str,
         agent: Option<(u32, usize)>,
         note: Option<&str>,
     ) -> bool {
         if !run.alive {
             return false;
         }
-        run.t += self.rng.exp(gap_mean_secs) as i64 + i64::from(gap_mean_secs > 0.0) * 60;
-        if run.t >= self.w.end {
+        let w = self.w;
+        let draw = self.rng.exp(gap_mean_secs);
+        let fixed = i64::from(gap_mean_secs > 0.0) * 60;
+        // The time until this event is the time the case spent in the previous event's stage.
+        let shifted = match (w.stage_shift, run.prev) {
+            (Some((stage, at, factor)), Some((prev, entered)))
+                if prev == stage && entered >= at =>
+            {
+                Some(factor)
+            }
+            _ => None,
+        };
+        let gap = shifted.map_or(draw, |f| draw * f) as i64 + fixed;
+        run.t += gap;
+        if run.t >= w.end {
             run.alive = false;
             return false;
         }
+        if shifted.is_some() {
+            let st = &mut self.out.stats;
+            st.stage_visits += 1;
+            st.stage_secs += gap;
+            st.stage_secs_unshifted += draw as i64 + fixed;
+        }
+        run.prev = Some((activity, run.t));
         run.seq += 1;
-        let w = self.w;
         let b = &mut self.out.events;
         let digits = &run.digits[..run.len];
         b.push(b'E');
@@ -1349,6 +1577,7 @@ impl Gen<'_> {
             t: opened,
             seq: 0,
             alive: true,
+            prev: None,
         };
         let h = HOUR as f64;
         let upset = if negative {
@@ -1487,7 +1716,18 @@ impl Gen<'_> {
         let overall = (linear + OVERALL_NOISE_SD * self.rng.normal())
             .round()
             .clamp(0.0, 10.0);
-        let nps = (overall + 0.3 + self.rng.normal()).round().clamp(0.0, 10.0);
+        let z = self.rng.normal();
+        let nps = (overall + 0.3 + z).round().clamp(0.0, 10.0);
+        let nps = match w.nps {
+            Some((seg, at, shift)) if c.seg == seg && t >= at => {
+                let shifted = (overall + 0.3 + shift + z).round().clamp(0.0, 10.0);
+                let st = &mut self.out.stats;
+                st.nps_after += 1;
+                st.nps_diff += nps_class(shifted) - nps_class(nps);
+                shifted
+            }
+            _ => nps,
+        };
         let named = |name: &str| {
             w.aspects
                 .iter()
@@ -1626,7 +1866,7 @@ impl Gen<'_> {
         let months = (w.end - w.start) as f64 / MONTH_SECS;
         let n = self
             .rng
-            .poisson(EMPLOYEE_RATE * n_customers as f64 * months);
+            .poisson(EMPLOYEE_RATE * n_customers as f64 * months * w.noise_boost);
         let mut times: Vec<i64> = (0..n).map(|_| self.time_in(w.start, w.end)).collect();
         times.sort_unstable();
         let mut k = 0u32;
@@ -1634,7 +1874,7 @@ impl Gen<'_> {
             let agent = self.rng.below(w.agents.max(1));
             let team = team_of(&w.teams, agent);
             let topic = w.stage_topics[4].sample(&mut self.rng);
-            if self.thinned(topic, t) {
+            if self.thinned(topic, t) || self.volume_dropped(topic, t) {
                 continue;
             }
             let (tt, it) = self.pick(&w.cat.phrases.employee_suggestion);
@@ -1666,4 +1906,73 @@ impl Gen<'_> {
             );
         }
     }
+}
+
+/// The activities a case goes through, in the order the simulation uses them.
+pub(crate) const ACTIVITIES: [&str; 8] = [
+    "new",
+    "assigned",
+    "in_progress",
+    "waiting_on_customer",
+    "escalated",
+    "resolved",
+    "reopened",
+    "closed",
+];
+
+/// Repeat contacts are counted within this many days (Hearken's default).
+pub(crate) const REPEAT_WINDOW_DAYS: u32 = 7;
+
+/// The sentiment class of a text as Hearken's import scores it: VADER compound >= 0.05 is 1,
+/// <= -0.05 is -1, else (or not scored) 0.
+fn sentiment_class(text: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(text);
+    match hearken_text::score(&text).sentiment() {
+        Some(s) if (s.compound as f32) >= 0.05 => 1,
+        Some(s) if (s.compound as f32) <= -0.05 => -1,
+        _ => 0,
+    }
+}
+
+/// Promoter 1, passive 0, detractor -1.
+fn nps_class(score: f64) -> i64 {
+    if score >= 9.0 {
+        1
+    } else if score <= 6.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// The probability of keeping a contact of each topic on each day under the volume noise, and
+/// the factor contacts are planned more often by so that the volume stays about the same: the
+/// day's multiplier `m = exp(sd z - sd^2/2)` (mean 1) is kept as `min(1, m / boost)` with
+/// `boost = exp(2 sd)`, which caps only the top ~2% of days.
+fn noise_table(
+    seed: u64,
+    topics: usize,
+    days: usize,
+    n: &crate::config::VolumeNoise,
+) -> (Vec<f64>, f64) {
+    let mut rng = Rng::new(seed, u64::MAX - 2);
+    let boost = (2.0 * n.sd).exp();
+    let step = |z: f64, e: f64| n.rho * z + (1.0 - n.rho * n.rho).sqrt() * e;
+    let mut common = Vec::with_capacity(days);
+    let mut z = rng.normal();
+    for _ in 0..days {
+        common.push(z);
+        z = step(z, rng.normal());
+    }
+    let mut keep = Vec::with_capacity(topics * days);
+    for _ in 0..topics {
+        let mut z = rng.normal();
+        for c in &common {
+            let mixed = (1.0 - n.common).sqrt() * z + n.common.sqrt() * c;
+            let m = (n.sd * mixed - n.sd * n.sd / 2.0).exp();
+            keep.push((m / boost).min(1.0));
+            z = step(z, rng.normal());
+        }
+    }
+    (keep, boost)
 }

@@ -49,6 +49,17 @@ pub struct TruthConfig {
     pub product_sigma: f64,
     pub labelled_topic_share: f64,
     pub monthly_churn: f64,
+    /// Day-to-day volume noise, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseTruth>,
+}
+
+/// The volume noise settings (see `VolumeNoise`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoiseTruth {
+    pub sd: f64,
+    pub rho: f64,
+    pub common: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,7 +93,11 @@ pub struct ChurnTruth {
     pub silent_days_before: [u32; 2],
 }
 
-/// An effect injected into one subtopic's volume.
+/// An effect injected on purpose, with its date and its true size. `true_change` is on the scale
+/// Hearken measures the metric on: relative (`after / before - 1`) for volumes and stage times,
+/// points for net sentiment, repeat rate and NPS. For the shifts it is the average effect on the
+/// units after the date, from each unit's two outcomes (with and without the shift, drawn from the
+/// same random numbers), so it is the change an analysis of the files should find.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
@@ -109,6 +124,56 @@ pub enum Effect {
         realised_weekly_rate_before: f64,
         realised_weekly_rate_after: f64,
     },
+    /// From `at` on, a share of the topic's would-be negative signals are neutral.
+    SentimentShift {
+        topic: String,
+        at: String,
+        share: f64,
+        /// Net sentiment (VADER compound >= 0.05 positive, <= -0.05 negative, in points) of the
+        /// topic's signals from `at` on, minus what it would have been without the shift.
+        true_change: f64,
+        /// Signals of the topic from `at` on (the denominator).
+        signals_after: u64,
+        /// Of which written neutral instead of negative.
+        converted: u64,
+    },
+    /// From `at` on, follow-up contacts on the topic's open cases happen with probability
+    /// `factor`.
+    RepeatShift {
+        topic: String,
+        at: String,
+        factor: f64,
+        /// A contact is a repeat when the same customer contacted about the same topic at most
+        /// this many days earlier.
+        window_days: u32,
+        /// Repeat rate (points) of the topic's customer contacts from `at` on, minus the rate the
+        /// same customers would have had with the dropped follow-ups made.
+        true_change: f64,
+        contacts_after: u64,
+        dropped: u64,
+    },
+    /// From `at` on, the segment's NPS answers are drawn `shift` points higher.
+    NpsShift {
+        segment: String,
+        at: String,
+        shift: f64,
+        /// NPS points: the mean over the segment's responses from `at` on of the change in
+        /// category (detractor -100, passive 0, promoter 100) the shift made.
+        true_change: f64,
+        responses_after: u64,
+    },
+    /// Visits to `stage` from `at` on last `factor` times as long.
+    StageTimeShift {
+        stage: String,
+        at: String,
+        factor: f64,
+        /// Relative change of the mean time in the stage over the visits from `at` on (the
+        /// next event's fixed minute is not scaled, so this is a hair from `factor - 1`).
+        true_change: f64,
+        visits_after: u64,
+    },
+    /// From `at` on, every topic's volume is `factor` times what it was.
+    Season { at: String, factor: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

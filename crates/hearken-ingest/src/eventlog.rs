@@ -45,6 +45,13 @@ pub(crate) fn sniff(head: &[u8]) -> Option<Format> {
     }
 }
 
+/// Where an event log is read from: a file (read again by its path, streaming; the opened,
+/// decompressed reader counts XES lines), or its decompressed bytes in memory.
+pub(crate) enum LogInput {
+    File(Box<dyn BufRead + Send>),
+    Memory(Vec<u8>),
+}
+
 /// The rows of an event-log file, in file order.
 pub(crate) struct EventRows {
     rows: VecDeque<ParsedRow>,
@@ -57,7 +64,7 @@ impl EventRows {
     pub(crate) fn open(
         path: &Path,
         format: Format,
-        decompressed: Box<dyn BufRead + Send>,
+        input: LogInput,
         notes: &mut Vec<String>,
     ) -> Result<EventRows, IngestError> {
         let opts = LogOptions {
@@ -67,14 +74,17 @@ impl EventRows {
             ..LogOptions::default()
         };
         let name = path.display().to_string();
-        let (log, quarantined) =
-            hearken_eventlog::read_path(path, &opts).map_err(|e| IngestError::Format {
-                path: path.to_path_buf(),
-                message: e
-                    .to_string()
-                    .strip_prefix(&format!("{name}: "))
-                    .map_or_else(|| e.to_string(), str::to_string),
-            })?;
+        let read = match &input {
+            LogInput::File(_) => hearken_eventlog::read_path(path, &opts),
+            LogInput::Memory(bytes) => hearken_eventlog::read_bytes(&name, bytes, &opts),
+        };
+        let (log, quarantined) = read.map_err(|e| IngestError::Format {
+            path: path.to_path_buf(),
+            message: e
+                .to_string()
+                .strip_prefix(&format!("{name}: "))
+                .map_or_else(|| e.to_string(), str::to_string),
+        })?;
         let mut places: Vec<(u64, Place)> = log
             .positions()
             .iter()
@@ -91,7 +101,13 @@ impl EventRows {
         // Stable: events and entries at the same place keep the reader's order.
         places.sort_by_key(|&(p, _)| p);
         let lines = match format {
-            Format::Xes => xes_lines(decompressed, &places, notes),
+            Format::Xes => {
+                let lines: Box<dyn BufRead + Send> = match input {
+                    LogInput::File(reader) => reader,
+                    LogInput::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
+                };
+                xes_lines(lines, &places, notes)
+            }
             // Ticket events, 1-based.
             _ => places.iter().map(|&(p, _)| p + 1).collect(),
         };

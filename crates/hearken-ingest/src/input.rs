@@ -182,20 +182,19 @@ impl<R: Read> CrLines<R> {
     }
 
     fn decide(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; SNIFF];
-        let mut filled = 0;
-        while filled < SNIFF {
-            let n = self.inner.read(&mut buf[filled..])?;
+        // Grown as read, so a small input does not pay for a large buffer.
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8 << 10];
+        while buf.len() < SNIFF {
+            let n = self.inner.read(&mut chunk)?;
             if n == 0 {
                 break;
             }
-            if buf[filled..filled + n].contains(&b'\n') {
-                filled += n;
+            buf.extend_from_slice(&chunk[..n]);
+            if chunk[..n].contains(&b'\n') {
                 break;
             }
-            filled += n;
         }
-        buf.truncate(filled);
         self.mode = if !buf.contains(&b'\n') && buf.contains(&b'\r') {
             CrMode::Translate
         } else {
@@ -251,14 +250,37 @@ pub enum Format {
     JsonLines,
 }
 
-/// An opened input: decompressed, BOM stripped, ready to parse.
+/// Where an input's bytes come from: a file, or bytes already in memory (a request body, a
+/// fuzzer's input). Both are read by exactly the same code.
+pub enum Source<'a> {
+    File(&'a Path),
+    /// The bytes, and the name that stands for them in messages and tells their format by its
+    /// extension (`request.json`).
+    Bytes {
+        name: &'a Path,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Source<'_> {
+    pub fn name(&self) -> &Path {
+        match self {
+            Source::File(p) => p,
+            Source::Bytes { name, .. } => name,
+        }
+    }
+}
+
+/// An opened input: decompressed, decoded to UTF-8, BOM stripped, ready to parse.
 pub struct Opened {
     pub reader: Box<dyn BufRead + Send>,
     pub format: Format,
-    /// Size on disk, for progress.
+    /// Size on disk (or in memory), for progress.
     pub size: u64,
     pub progress: Progress,
     pub tail: Tail,
+    /// How the bytes were decoded, when not as UTF-8 (for the import's notes).
+    pub decoded: Option<&'static encoding_rs::Encoding>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IngestError + '_ {
@@ -268,30 +290,105 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> IngestError + '_ {
     }
 }
 
-/// Opens `path`, sniffing gzip by its magic bytes and the format by extension, then content.
-pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let size = file.metadata().map_err(io_err(path))?.len();
+/// Buffer sizes for an input of `size` bytes: small inputs (one request's rows, a fuzzer's
+/// input) do not pay for buffers sized for large files.
+fn buffer_for(size: u64) -> usize {
+    usize::try_from(size).map_or(BUF, |n| n.saturating_add(64).clamp(256, BUF))
+}
+
+/// Opens an input, sniffing gzip by its magic bytes and the format by extension, then content.
+/// With `encoding`, the bytes are decoded from it to UTF-8 (a byte order mark still wins);
+/// without, UTF-16 with a byte order mark is decoded, and an input that is not UTF-8 near its
+/// start is refused with the encoding it probably is. A spreadsheet workbook or another archive
+/// is refused before anything is read as rows.
+pub fn open_source(
+    source: Source<'_>,
+    limit: usize,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> Result<Opened, IngestError> {
+    let path = source.name().to_path_buf();
+    let path = path.as_path();
     let progress = Progress::default();
+    let (inner, size): (Box<dyn Read + Send>, u64) = match source {
+        Source::File(p) => {
+            let file = File::open(p).map_err(io_err(path))?;
+            let size = file.metadata().map_err(io_err(path))?.len();
+            (Box::new(file), size)
+        }
+        Source::Bytes { bytes, .. } => {
+            let size = bytes.len() as u64;
+            (Box::new(io::Cursor::new(bytes)), size)
+        }
+    };
+    let cap = buffer_for(size);
     let mut raw = BufReader::with_capacity(
-        BUF,
+        cap,
         Counting {
-            inner: file,
+            inner,
             progress: progress.clone(),
         },
     );
     let head = raw.fill_buf().map_err(io_err(path))?;
+    if let Some(what) = container(head) {
+        return Err(IngestError::NotText {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        });
+    }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let tail = Tail::default();
-    let decoded: Box<dyn Read + Send> = if gzip {
-        Box::new(CrLines::new(MultiGzDecoder::new(raw), tail.clone()))
+    let decompressed: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(raw))
     } else {
-        Box::new(CrLines::new(raw, tail.clone()))
+        Box::new(raw)
+    };
+    // Decoding comes before everything that looks at lines: they see UTF-8.
+    let mut decompressed = BufReader::with_capacity(if gzip { BUF } else { cap }, decompressed);
+    let head = decompressed.fill_buf().map_err(|e| {
+        if gzip {
+            IngestError::Format {
+                path: path.to_path_buf(),
+                message: format!("not a readable gzip file: {e}"),
+            }
+        } else {
+            IngestError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    if gzip && let Some(what) = container(head) {
+        return Err(IngestError::NotText {
+            path: path.to_path_buf(),
+            what: format!("{what} (compressed with gzip)"),
+        });
+    }
+    let bom = encoding_rs::Encoding::for_bom(head).map(|(e, _)| e);
+    let decoding = match (encoding, bom) {
+        // A byte order mark says what the bytes are, whatever was configured.
+        (_, Some(e)) if e != encoding_rs::UTF_8 => Some(e),
+        (_, Some(_)) => None,
+        (Some(e), None) if e != encoding_rs::UTF_8 => Some(e),
+        _ => None,
+    };
+    if decoding.is_none()
+        && let Some(bad) = not_utf8(head)
+    {
+        return Err(IngestError::NotUtf8 {
+            path: path.to_path_buf(),
+            line: bad.line,
+            byte: bad.byte,
+            guess: bad.guess,
+        });
+    }
+    let decoded: Box<dyn Read + Send> = match decoding {
+        Some(e) => Box::new(Decode::new(decompressed, e)),
+        None => Box::new(decompressed),
     };
     let mut reader = BufReader::with_capacity(
-        BUF,
+        if gzip || decoding.is_some() { BUF } else { cap },
         LineGuard {
-            inner: decoded,
+            inner: CrLines::new(decoded, tail.clone()),
             since_newline: 0,
             limit,
             failed: false,
@@ -303,11 +400,6 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
                 path: path.to_path_buf(),
                 line: 1,
                 limit,
-            }
-        } else if gzip {
-            IngestError::Format {
-                path: path.to_path_buf(),
-                message: format!("not a readable gzip file: {e}"),
             }
         } else {
             IngestError::Io {
@@ -338,7 +430,119 @@ pub fn open(path: &Path, limit: usize) -> Result<Opened, IngestError> {
         size,
         progress,
         tail,
+        decoded: decoding,
     })
+}
+
+/// What a file is when it is a known binary container rather than text: an Excel workbook
+/// (.xlsx is a zip holding `xl/`, .xls an OLE2 compound file), another zip archive, a PDF.
+fn container(head: &[u8]) -> Option<&'static str> {
+    const OLE2: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if head.starts_with(b"PK\x03\x04") {
+        return Some(if has(b"xl/") {
+            "an Excel workbook (.xlsx)"
+        } else if has(b"content.xml") || has(b"opendocument") {
+            "an OpenDocument spreadsheet (.ods)"
+        } else {
+            "a zip archive"
+        });
+    }
+    if head.starts_with(OLE2) {
+        return Some("an Excel 97-2003 workbook (.xls) or another Office file");
+    }
+    if head.starts_with(b"%PDF-") {
+        return Some("a PDF document");
+    }
+    None
+}
+
+/// Where an input stops being UTF-8, and what it probably is instead.
+struct NotUtf8 {
+    line: u64,
+    byte: u8,
+    guess: &'static str,
+}
+
+/// The first byte of `head` that cannot be UTF-8 (an incomplete sequence cut off at the end of
+/// the buffer is not one), with a guess at the encoding.
+fn not_utf8(head: &[u8]) -> Option<NotUtf8> {
+    let e = std::str::from_utf8(head).err()?;
+    e.error_len()?;
+    let at = e.valid_up_to();
+    let line = 1 + head[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+    // Every other byte zero: UTF-16 without a byte order mark.
+    let zeros = head.iter().take(512).filter(|&&b| b == 0).count();
+    let guess = if zeros * 4 > head.len().min(512) {
+        if head.first() == Some(&0) {
+            "utf-16be"
+        } else {
+            "utf-16le"
+        }
+    } else {
+        "windows-1252"
+    };
+    Some(NotUtf8 {
+        line,
+        byte: head[at],
+        guess,
+    })
+}
+
+/// Decodes bytes of another encoding to UTF-8 as they are read (malformed sequences become
+/// U+FFFD, which a Windows-1252 decoder never needs: every byte is a character there).
+struct Decode<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl<R: Read> Decode<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Decode<R> {
+        Decode {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            input: vec![0; 64 << 10],
+            output: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Decode<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.output.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.input)?;
+            let last = n == 0;
+            let want = self.decoder.max_utf8_buffer_length(n).unwrap_or(4 * n + 16);
+            self.output.clear();
+            self.output.resize(want, 0);
+            self.at = 0;
+            let (_, read, written, _) =
+                self.decoder
+                    .decode_to_utf8(&self.input[..n], &mut self.output, last);
+            debug_assert_eq!(read, n, "the output was sized for the whole input");
+            self.output.truncate(written);
+            self.done = last;
+        }
+        let n = buf.len().min(self.output.len() - self.at);
+        buf[..n].copy_from_slice(&self.output[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// The encoding named by a label (`windows-1252`, `latin1`, `utf-16le`, `shift_jis`, ... as
+/// the WHATWG Encoding Standard names them).
+pub fn encoding_for(label: &str) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_label(label.trim().as_bytes())
 }
 
 fn format_of(path: &Path, first_byte: Option<u8>) -> Format {
@@ -362,6 +566,11 @@ fn format_of(path: &Path, first_byte: Option<u8>) -> Format {
     } else {
         Format::Csv
     }
+}
+
+/// The fingerprint of bytes in memory, as [`fingerprint`] gives for a file holding them.
+pub fn fingerprint_bytes(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
 /// A 128-bit hash of the file's bytes as stored on disk: the same file imported again (or resumed

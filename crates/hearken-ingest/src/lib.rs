@@ -13,12 +13,13 @@ mod error;
 mod eventlog;
 pub mod fields;
 mod input;
+mod json;
 mod mapping;
 mod reader;
 pub mod redact;
 
 pub use error::{IngestError, RowError};
-pub use input::{Format, MAX_LINE, Progress, fingerprint};
+pub use input::{Format, MAX_LINE, Progress, fingerprint, fingerprint_bytes};
 pub use mapping::{Mapping, SkipRule};
 pub use reader::{Enriched, Enricher, MAX_RAW, ParsedRow, ReadOptions, RowReader};
 pub use redact::{Redact, Redactor};

@@ -1,16 +1,18 @@
 //! Mapping files: how an organisation's own export maps onto the canonical fields.
 //!
 //! ```toml
+//! encoding = "windows-1252"  # optional; UTF-8 otherwise (UTF-16 told by its byte order mark)
 //! delimiter = ";"            # optional; sniffed from the header otherwise
 //! date_order = "dmy"         # for numeric dates such as 03/04/2024
 //! date_format = "%d-%m-%Y %H:%M"   # or "epoch", "epoch_ms", "excel"
-//! utc_offset_minutes = 60    # for times written without an offset
+//! timezone = "Europe/Amsterdam"    # for times written without an offset (daylight saving
+//! # utc_offset_minutes = 60        #  time included), or a fixed offset instead
 //! decimal = ","              # how numbers are written: 1.234,56
 //! thousands = "."
 //!
-//! [columns]                  # canonical field = column in the file
-//! at = "Aangemaakt op"
-//! text = "Omschrijving"
+//! [columns]                  # canonical field = column in the file (JSON: a key, or a path
+//! at = "Aangemaakt op"       # into nested objects and lists: "via.channel",
+//! text = "Omschrijving"      # "custom_fields[id=360012001].value", "tags[0]")
 //!
 //! [aspects]                  # surveys: aspect name = column
 //! service = "Q5_1"
@@ -46,11 +48,17 @@ use crate::fields::{fields, slot};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
+    /// The file's character encoding (a WHATWG label: `windows-1252`, `iso-8859-15`,
+    /// `utf-16le`, ...); UTF-8 when absent.
+    pub encoding: Option<String>,
     pub delimiter: Option<String>,
     pub date_order: Option<DateOrder>,
     pub date_format: Option<String>,
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
+    /// A fixed offset for times written without one.
+    pub utc_offset_minutes: Option<i32>,
+    /// The time zone (IANA name) of times written without an offset, daylight saving time
+    /// included. Exclusive with `utc_offset_minutes`.
+    pub timezone: Option<String>,
     /// The decimal separator of numbers (`.` or `,`).
     pub decimal: Option<String>,
     /// The thousands separator of numbers (`.`, `,`, `" "`, `'`, or `""` for none).
@@ -188,8 +196,9 @@ impl Mapping {
                 self.err(format!("delimiter '{d}' must be a single ASCII character"))
             })?;
         }
+        self.encoding()?;
         let numbers = self.number_format()?;
-        let dates = self.date_options();
+        let dates = self.date_options()?;
         dates.check().map_err(|m| self.err(m))?;
         for (field, value) in &self.defaults {
             check_value(kind, field, value, &dates, &numbers)
@@ -221,12 +230,46 @@ impl Mapping {
         }
     }
 
-    pub fn date_options(&self) -> DateOptions {
-        DateOptions {
+    /// How the mapping says dates are written; an error for a time zone that is not one, or
+    /// for a time zone and a fixed offset together.
+    pub fn date_options(&self) -> Result<DateOptions, IngestError> {
+        let time_zone = match &self.timezone {
+            Some(name) => {
+                if self.utc_offset_minutes.is_some() {
+                    return Err(self.err(format!(
+                        "timezone = \"{name}\" and utc_offset_minutes both say how to read times without an offset: keep one (timezone follows daylight saving time)"
+                    )));
+                }
+                Some(
+                    hearken_model::parse_time_zone(name)
+                        .map_err(|m| self.err(format!("timezone = {m}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(DateOptions {
             order: self.date_order,
             format: self.date_format.clone(),
-            utc_offset_minutes: self.utc_offset_minutes,
-        }
+            utc_offset_minutes: self.utc_offset_minutes.unwrap_or(0),
+            time_zone,
+        })
+    }
+
+    /// Whether the mapping says how to read times written without an offset.
+    pub fn sets_time_zone(&self) -> bool {
+        self.timezone.is_some() || self.utc_offset_minutes.is_some()
+    }
+
+    /// The file's encoding when the mapping names one; an error for a name that is none.
+    pub fn encoding(&self) -> Result<Option<&'static encoding_rs::Encoding>, IngestError> {
+        let Some(label) = &self.encoding else {
+            return Ok(None);
+        };
+        crate::input::encoding_for(label).map(Some).ok_or_else(|| {
+            self.err(format!(
+                "encoding = \"{label}\" is not an encoding Hearken knows: use a name such as \"utf-8\", \"windows-1252\", \"iso-8859-15\", \"utf-16le\" or \"shift_jis\" (the WHATWG Encoding Standard's labels)"
+            ))
+        })
     }
 
     /// The stated decimal and thousands separators.

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +11,8 @@ use hearken_model::{DateOptions, Label, NumberFormat, Record, RecordKind, Timest
 
 use crate::convert::{RowValues, convert};
 use crate::fields::{ASPECT_PREFIX, fields, match_header, normalise, slot};
-use crate::input::{self, Format, Progress};
+use crate::input::{self, Format, Progress, Source};
+use crate::json::JsonRows;
 use crate::mapping::Rule;
 use crate::{IngestError, Mapping, Redactor, RowError};
 
@@ -89,7 +90,11 @@ pub struct ParsedRow {
 }
 
 impl ParsedRow {
-    fn new(line: u64, record: Result<Record, RowError>, raw: Option<String>) -> ParsedRow {
+    pub(crate) fn new(
+        line: u64,
+        record: Result<Record, RowError>,
+        raw: Option<String>,
+    ) -> ParsedRow {
         ParsedRow {
             line,
             record,
@@ -100,7 +105,7 @@ impl ParsedRow {
         }
     }
 
-    fn skip(line: u64, reason: Arc<str>) -> ParsedRow {
+    pub(crate) fn skip(line: u64, reason: Arc<str>) -> ParsedRow {
         ParsedRow {
             line,
             record: Err(RowError::whole_row(line, reason.to_string())),
@@ -111,7 +116,7 @@ impl ParsedRow {
         }
     }
 
-    fn keyed(mut self, values: &RowValues<'_>) -> ParsedRow {
+    pub(crate) fn keyed(mut self, values: &RowValues<'_>) -> ParsedRow {
         if self.record.is_err() {
             self.key = values
                 .slots
@@ -142,7 +147,7 @@ struct DateStats {
 
 /// Per-field value translations and defaults from the mapping.
 #[derive(Debug, Default)]
-struct Plan {
+pub(crate) struct Plan {
     defaults: Vec<Option<String>>,
     values: Vec<Option<HashMap<String, String>>>,
 }
@@ -174,7 +179,7 @@ impl Plan {
         plan
     }
 
-    fn apply<'a>(&self, i: usize, v: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
+    pub(crate) fn apply<'a>(&self, i: usize, v: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
         let v = match v {
             Some(v) if !v.trim().is_empty() => v,
             _ => return self.defaults[i].clone().map(Cow::Owned),
@@ -188,12 +193,12 @@ impl Plan {
 
 /// How one file's values are read: the kind, dates, numbers, the mapping's translations and
 /// defaults, and its skip rules.
-struct Rules {
-    kind: RecordKind,
-    date: DateOptions,
-    numbers: NumberFormat,
-    plan: Plan,
-    skip: Vec<(Rule, Arc<str>)>,
+pub(crate) struct Rules {
+    pub(crate) kind: RecordKind,
+    pub(crate) date: DateOptions,
+    pub(crate) numbers: NumberFormat,
+    pub(crate) plan: Plan,
+    pub(crate) skip: Vec<(Rule, Arc<str>)>,
 }
 
 /// Reads rows of one kind from one file.
@@ -209,17 +214,44 @@ pub struct RowReader {
     dates: Vec<DateStats>,
     /// Rows skipped per rule, for the notes.
     skipped: Vec<u64>,
+    /// Rows quarantined because they are not valid UTF-8, and the first one's line.
+    not_utf8: (u64, u64),
 }
 
 enum Inner {
-    Csv(CsvRows),
-    Json(JsonRows),
+    Csv(Box<CsvRows>),
+    Json(Box<JsonRows>),
     /// An XES log or a Zendesk ticket-event export, read as case events (crate::eventlog).
     Events(crate::eventlog::EventRows),
 }
 
 impl RowReader {
+    /// Reads rows of one kind from a file (see the crate docs for the formats).
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<RowReader, IngestError> {
+        RowReader::from_source(Source::File(path), opts)
+    }
+
+    /// Reads rows from bytes in memory (a request's body, a fuzzer's input) exactly as from a
+    /// file holding them: `name` stands for the file in messages and its extension tells the
+    /// format as a file's would (`request.json`, `upload.csv.gz`).
+    pub fn from_bytes(
+        name: impl AsRef<Path>,
+        bytes: impl Into<Vec<u8>>,
+        opts: &ReadOptions,
+    ) -> Result<RowReader, IngestError> {
+        RowReader::from_source(
+            Source::Bytes {
+                name: name.as_ref(),
+                bytes: bytes.into(),
+            },
+            opts,
+        )
+    }
+
+    fn from_source(source: Source<'_>, opts: &ReadOptions) -> Result<RowReader, IngestError> {
+        let path = source.name().to_path_buf();
+        let path = path.as_path();
+        let in_memory = matches!(source, Source::Bytes { .. });
         let mapping = opts.mapping.as_ref();
         if let Some(m) = mapping {
             m.validate(opts.kind)?;
@@ -235,9 +267,12 @@ impl RowReader {
                 .collect(),
             None => Vec::new(),
         };
-        let rules = Rules {
+        let mut rules = Rules {
             kind: opts.kind,
-            date: mapping.map(Mapping::date_options).unwrap_or_default(),
+            date: mapping
+                .map(Mapping::date_options)
+                .transpose()?
+                .unwrap_or_default(),
             numbers: mapping
                 .map(Mapping::number_format)
                 .transpose()?
@@ -245,8 +280,12 @@ impl RowReader {
             plan: Plan::new(opts.kind, mapping),
             skip,
         };
-        let mut opened = input::open(path, opts.max_line)?;
+        let encoding = mapping.map(Mapping::encoding).transpose()?.flatten();
+        let mut opened = input::open_source(source, opts.max_line, encoding)?;
         let mut notes = Vec::new();
+        if let Some(e) = opened.decoded {
+            notes.push(format!("read as {} (decoded to UTF-8)", e.name()));
+        }
         // Event logs are told by their content, whatever the file is called.
         let log_format = if opts.kind == RecordKind::CaseEvents {
             let head = opened.reader.fill_buf().map_err(|e| IngestError::Io {
@@ -267,22 +306,37 @@ impl RowReader {
             });
         }
         let inner = match (log_format, opened.format) {
-            (Some(format), _) => Inner::Events(crate::eventlog::EventRows::open(
-                path,
-                format,
-                opened.reader,
-                &mut notes,
-            )?),
+            (Some(format), _) => {
+                let input = if in_memory {
+                    let mut bytes = Vec::new();
+                    opened
+                        .reader
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| read_error(path, 1, e, opts.max_line))?;
+                    crate::eventlog::LogInput::Memory(bytes)
+                } else {
+                    crate::eventlog::LogInput::File(opened.reader)
+                };
+                Inner::Events(crate::eventlog::EventRows::open(
+                    path, format, input, &mut notes,
+                )?)
+            }
             (None, format) => match format {
-                Format::Csv => Inner::Csv(CsvRows::open(
-                    path,
-                    opened.reader,
-                    opened.tail,
-                    opts,
-                    &rules,
-                    &mut notes,
-                )?),
-                Format::JsonLines => Inner::Json(JsonRows::new(opened.reader, opts)),
+                Format::Csv => {
+                    let csv =
+                        CsvRows::open(path, opened.reader, opened.tail, opts, &rules, &mut notes)?;
+                    // A Qualtrics export names its time zone; the mapping's word wins.
+                    if let Some(zone) = csv.zone
+                        && !mapping.is_some_and(Mapping::sets_time_zone)
+                    {
+                        rules.date.time_zone = Some(zone);
+                        notes.push(format!(
+                            "Qualtrics export: times without an offset read in {zone}, the time zone its ImportId row names (set timezone in the mapping to choose another)"
+                        ));
+                    }
+                    Inner::Csv(Box::new(csv))
+                }
+                Format::JsonLines => Inner::Json(Box::new(JsonRows::new(opened.reader, opts))),
             },
         };
         let skipped = vec![0; rules.skip.len()];
@@ -297,6 +351,7 @@ impl RowReader {
             redact: opts.redact.clone(),
             dates: DATE_FIELDS.iter().map(|_| DateStats::default()).collect(),
             skipped,
+            not_utf8: (0, 0),
         })
     }
 
@@ -327,6 +382,12 @@ impl RowReader {
             }
         }
         notes.extend(self.date_diagnosis());
+        let (bad, first) = self.not_utf8;
+        if bad > 0 {
+            notes.push(format!(
+                "{bad} rows hold bytes that are not UTF-8 (the first at line {first}) and were quarantined: the file is in another encoding, probably windows-1252; save it as \"CSV UTF-8\", or add encoding = \"windows-1252\" to the mapping, and import it again"
+            ));
+        }
         notes
     }
 
@@ -398,6 +459,14 @@ impl RowReader {
             return Ok(Some(row));
         }
         self.watch_dates(&row);
+        if let Err(e) = &row.record
+            && e.reason.contains("is not valid UTF-8")
+        {
+            if self.not_utf8.0 == 0 {
+                self.not_utf8.1 = row.line;
+            }
+            self.not_utf8.0 += 1;
+        }
         if let Some(r) = &self.redact {
             match row.record.as_mut() {
                 Ok(record) => r.record(record, self.enrich.is_none()),
@@ -466,7 +535,7 @@ impl RowReader {
     }
 }
 
-fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     if s.len() <= MAX_RAW {
         return s.to_string();
     }
@@ -477,7 +546,7 @@ fn cut(s: &str) -> String {
     format!("{}…[{} bytes in all]", &s[..end], s.len())
 }
 
-fn read_error(path: &Path, line: u64, e: std::io::Error, limit: usize) -> IngestError {
+pub(crate) fn read_error(path: &Path, line: u64, e: std::io::Error, limit: usize) -> IngestError {
     if input::is_line_too_long(&e) {
         IngestError::LineTooLong {
             path: path.to_path_buf(),
@@ -512,6 +581,22 @@ struct CsvRows {
     span: u64,
     /// The last byte of the file that is not a line break, once it has been read to its end.
     tail: input::Tail,
+    /// The time zone a Qualtrics ImportId row names for its dates.
+    zone: Option<hearken_model::TimeZone>,
+}
+
+/// The one time zone the cells of a Qualtrics ImportId row name (`{"ImportId":"recordedDate",
+/// "timeZone":"America/Denver"}`), if they name exactly one that is a time zone.
+fn import_id_zone(row: &csv::ByteRecord) -> Option<hearken_model::TimeZone> {
+    let mut zones = row.iter().filter_map(|cell| {
+        let v: serde_json::Value = serde_json::from_slice(cell).ok()?;
+        v.get("timeZone")?.as_str().map(str::to_string)
+    });
+    let first = zones.next()?;
+    if zones.any(|z| z != first) {
+        return None;
+    }
+    hearken_model::parse_time_zone(&first).ok()
 }
 
 /// Reads one record. Lines end at LF only: a CR before it (CRLF) is dropped from the record's
@@ -634,6 +719,7 @@ impl CsvRows {
 
         // Qualtrics exports carry the question text in row 2 and import ids in row 3.
         let mut questions: Option<Vec<String>> = None;
+        let mut zone = None;
         let mut pushed_back = VecDeque::new();
         let normalised: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
         let has = |n: &str| normalised.iter().any(|h| h == n);
@@ -665,9 +751,17 @@ impl CsvRows {
                         .map(|q| String::from_utf8_lossy(q).into_owned())
                         .collect(),
                 );
+                if row2.len() != headers.len() {
+                    notes.push(format!(
+                        "the question-text row (line 2) has {} fields but the header has {}: questions are matched to columns by position, so check the delimiter and quoting",
+                        row2.len(),
+                        headers.len()
+                    ));
+                }
                 let import_ids =
                     got3 && row3.get(0).is_some_and(|v| v.starts_with(b"{\"ImportId\""));
                 if import_ids {
+                    zone = import_id_zone(&row3);
                     notes.push("Qualtrics export: skipped question-text and import-id header rows (lines 2-3)".into());
                 } else {
                     notes.push("survey export with a question-text row: skipped line 2".into());
@@ -716,6 +810,7 @@ impl CsvRows {
             notes.push(format!("ignored columns: {}", ignored.join(", ")));
         }
         Ok(CsvRows {
+            zone,
             rdr,
             rec: csv::ByteRecord::new(),
             pushed_back,
@@ -839,7 +934,8 @@ impl CsvRows {
                 field: Some(self.headers[col].clone()),
                 value: Some(String::from_utf8_lossy(&bytes[..bytes.len().min(120)]).into_owned()),
                 reason: format!(
-                    "is not valid UTF-8 (bad byte at offset {}); save the file as UTF-8",
+                    "is not valid UTF-8 (bad byte 0x{:02X} at offset {}); the file is in another encoding: save it as \"CSV UTF-8\", or name its encoding in the mapping (encoding = \"windows-1252\")",
+                    bytes[e.valid_up_to()],
                     e.valid_up_to()
                 ),
             })
@@ -898,13 +994,23 @@ fn find_column(headers: &[String], name: &str) -> Option<usize> {
     })
 }
 
+/// A CSV reading error in words. Rows are read as bytes with any number of fields, so only a
+/// read error is expected here; the rest are said in words all the same.
 fn csv_error(path: &Path, line: u64, e: csv::Error, limit: usize) -> IngestError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => read_error(path, line, io, limit),
-        other => IngestError::Format {
-            path: path.to_path_buf(),
-            message: format!("line {line}: {other:?}"),
-        },
+    let message = match e.into_kind() {
+        csv::ErrorKind::Io(io) => return read_error(path, line, io, limit),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not valid UTF-8; save the file as \"CSV UTF-8\" or name its encoding in the mapping",
+            err.field() + 1
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields where {expected_len} were expected"),
+        _ => "cannot be read as CSV: check the delimiter and quoting".to_string(),
+    };
+    IngestError::Format {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
     }
 }
 
@@ -977,7 +1083,9 @@ fn bind(
         }
     }
     if let Some(q) = questions {
-        for (c, text) in q.iter().enumerate() {
+        // The question row may have more fields than the header (a stray delimiter): a column
+        // is only bound where the header has one.
+        for (c, text) in q.iter().enumerate().take(headers.len()) {
             if used[c] || normalise(&headers[c]).ends_with("npsgroup") {
                 continue;
             }
@@ -1012,203 +1120,6 @@ fn bind(
         .map(|(_, h)| h.clone())
         .collect();
     Ok((cols, aspects, ignored))
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON Lines
-
-#[derive(Debug, Clone)]
-enum Target {
-    Slot(usize),
-    Aspect(Label),
-    Aspects,
-    Ignore,
-}
-
-struct JsonRows {
-    reader: Box<dyn BufRead + Send>,
-    buf: Vec<u8>,
-    line: u64,
-    targets: HashMap<String, Target>,
-    ignored: Vec<String>,
-    max_line: usize,
-}
-
-impl JsonRows {
-    fn new(reader: Box<dyn BufRead + Send>, opts: &ReadOptions) -> JsonRows {
-        let mut targets = HashMap::new();
-        if let Some(m) = &opts.mapping {
-            for (field, key) in &m.columns {
-                if let Some(i) = slot(opts.kind, field) {
-                    targets.insert(key.clone(), Target::Slot(i));
-                }
-            }
-            for (aspect, key) in &m.aspects {
-                if let Ok(label) = Label::parse("aspect", aspect) {
-                    targets.insert(key.clone(), Target::Aspect(label));
-                }
-            }
-        }
-        JsonRows {
-            reader,
-            buf: Vec::new(),
-            line: 0,
-            targets,
-            ignored: Vec::new(),
-            max_line: opts.max_line,
-        }
-    }
-
-    fn target(&mut self, kind: RecordKind, key: &str) -> Target {
-        if let Some(t) = self.targets.get(key) {
-            return t.clone();
-        }
-        let t = if let Some(i) = match_header(kind, key) {
-            Target::Slot(i)
-        } else if kind == RecordKind::Surveys && normalise(key) == "aspects" {
-            Target::Aspects
-        } else if kind == RecordKind::Surveys
-            && normalise(key).starts_with(ASPECT_PREFIX)
-            && key.len() > ASPECT_PREFIX.len()
-        {
-            let name = key[ASPECT_PREFIX.len()..].trim_start_matches(['_', '-', ' ', ':']);
-            Label::parse("aspect", name).map_or(Target::Ignore, Target::Aspect)
-        } else {
-            Target::Ignore
-        };
-        if matches!(t, Target::Ignore) {
-            self.ignored.push(key.to_string());
-        }
-        self.targets.insert(key.to_string(), t.clone());
-        t
-    }
-
-    fn next_row(&mut self, path: &Path, rules: &Rules) -> Result<Option<ParsedRow>, IngestError> {
-        loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| read_error(path, self.line + 1, e, self.max_line))?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line += 1;
-            if self.buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let line = self.line;
-            let buf = std::mem::take(&mut self.buf);
-            let row = self.parse(&buf, line, rules);
-            self.buf = buf;
-            return Ok(Some(row));
-        }
-    }
-
-    fn parse(&mut self, buf: &[u8], line: u64, rules: &Rules) -> ParsedRow {
-        let kind = rules.kind;
-        let raw = || Some(cut(String::from_utf8_lossy(buf).trim_end()));
-        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(buf) {
-            Ok(o) => o,
-            Err(e) => {
-                let reason = if std::str::from_utf8(buf).is_err() {
-                    "is not valid UTF-8; save the file as UTF-8".to_string()
-                } else {
-                    format!("is not a JSON object: {e}")
-                };
-                return ParsedRow::new(line, Err(RowError::whole_row(line, reason)), raw());
-            }
-        };
-        for (rule, reason) in &rules.skip {
-            let value = match obj.get(&rule.column) {
-                None | Some(serde_json::Value::Null) => None,
-                Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-                Some(other) => Some(Cow::Owned(other.to_string())),
-            };
-            if rule.skips(value.as_deref()) {
-                return ParsedRow::skip(line, reason.clone());
-            }
-        }
-        let n = fields(kind).len();
-        let mut slots: Vec<Option<Cow<'_, str>>> = vec![None; n];
-        let mut native = 0u64;
-        let mut aspects = Vec::new();
-        for (key, value) in &obj {
-            let target = self.target(kind, key);
-            let scalar = |v: &serde_json::Value| -> Result<Option<(String, bool)>, RowError> {
-                match v {
-                    serde_json::Value::Null => Ok(None),
-                    serde_json::Value::String(s) => Ok(Some((s.clone(), false))),
-                    serde_json::Value::Number(x) => Ok(Some((x.to_string(), true))),
-                    serde_json::Value::Bool(b) => Ok(Some((b.to_string(), false))),
-                    other => Err(RowError {
-                        line,
-                        field: Some(key.clone()),
-                        value: Some(cut(&other.to_string()).chars().take(120).collect()),
-                        reason: "is a list or object, expected a single value".into(),
-                    }),
-                }
-            };
-            let result = match target {
-                Target::Ignore => Ok(()),
-                Target::Slot(i) => scalar(value).map(|v| {
-                    if let Some((v, is_number)) = v {
-                        if is_number && i < 64 {
-                            native |= 1 << i;
-                        }
-                        slots[i] = Some(Cow::Owned(v));
-                    }
-                }),
-                Target::Aspect(label) => scalar(value).map(|v| {
-                    if let Some((v, is_number)) = v {
-                        aspects.push((label, Cow::Owned(v), is_number));
-                    }
-                }),
-                Target::Aspects => match value.as_object() {
-                    Some(map) => map.iter().try_for_each(|(name, v)| {
-                        let label = Label::parse("aspect", name)
-                            .map_err(|e| RowError::from_field(line, e))?;
-                        if let Some((v, is_number)) = scalar(v)? {
-                            aspects.push((label, Cow::Owned(v), is_number));
-                        }
-                        Ok(())
-                    }),
-                    None => Err(RowError::whole_row(
-                        line,
-                        "'aspects' must be an object of name: rating",
-                    )),
-                },
-            };
-            if let Err(e) = result {
-                return ParsedRow::new(line, Err(e), raw());
-            }
-        }
-        // A translated or defaulted value is the mapping's text, not the file's number.
-        let slots: Vec<Option<Cow<'_, str>>> = slots
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if i >= 64 || native & (1 << i) == 0 {
-                    return rules.plan.apply(i, v);
-                }
-                let number = v.clone();
-                let out = rules.plan.apply(i, v);
-                if out != number {
-                    native &= !(1u64 << i);
-                }
-                out
-            })
-            .collect();
-        let values = RowValues {
-            slots,
-            aspects,
-            native,
-        };
-        match convert(kind, &values, &rules.date, &rules.numbers, line) {
-            Ok(record) => ParsedRow::new(line, Ok(record), None),
-            Err(e) => ParsedRow::new(line, Err(e), raw()).keyed(&values),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1303,6 +1214,63 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A CSV error is said in words, never as the library's Debug form.
+    #[test]
+    fn csv_errors_are_said_in_words() {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&b"a,b\n1\n"[..]);
+        let mut rec = csv::ByteRecord::new();
+        rdr.read_byte_record(&mut rec).expect("first row");
+        let e = rdr.read_byte_record(&mut rec).expect_err("unequal lengths");
+        let message = csv_error(Path::new("f.csv"), 2, e, 1 << 10).to_string();
+        assert_eq!(message, "f.csv: line 2: has 1 fields where 2 were expected");
+    }
+
+    /// Fuzz finding (docs/fuzzing.md): a survey file that looks like a Qualtrics export whose
+    /// question-text row has more fields than the header panicked binding the questions.
+    #[test]
+    fn a_question_row_longer_than_the_header_is_read_with_a_note() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("q.csv");
+        std::fs::write(
+            &path,
+            b"ResponseId,RecordedDate,Q1\nResponse ID,Recorded Date,How likely are you to recommend us?,extra\nR1,2024-01-02,9\n",
+        )
+        .expect("write");
+        let mut r = RowReader::open(&path, &ReadOptions::new(RecordKind::Surveys)).expect("open");
+        let row = r.next_row().expect("read").expect("a row");
+        match &row.record {
+            Ok(Record::Survey(s)) => assert_eq!(s.nps.map(|n| n.get()), Some(9)),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            r.notes()
+                .iter()
+                .any(|n| n.contains("has 4 fields but the header has 3")),
+            "{:?}",
+            r.notes()
+        );
+    }
+
+    /// A CRLF file reports a row's line as an LF file does, wherever the row is.
+    #[test]
+    fn crlf_lines_are_the_lines_of_the_same_file_with_lf() {
+        let lf = "signal_id,at,channel,kind\n\nS1,2024-01-01,web,nope\nS2,2024-01-01,web,\"a\nb\"\n\nS3,2024-01-01,web,nope";
+        let crlf = lf.replace('\n', "\r\n");
+        let lines = |bytes: &[u8]| -> Vec<u64> {
+            read_all(bytes, "s.csv", RecordKind::Signals)
+                .expect("read")
+                .iter()
+                .map(|r| r.line)
+                .collect()
+        };
+        assert_eq!(lines(lf.as_bytes()), vec![3, 4, 7]);
+        assert_eq!(lines(crlf.as_bytes()), vec![3, 4, 7]);
+        let crlf_end = format!("{crlf}\r\n");
+        assert_eq!(lines(crlf_end.as_bytes()), vec![3, 4, 7]);
     }
 
     proptest::proptest! {

@@ -16,6 +16,8 @@ mod records;
 mod scores;
 mod time;
 
+/// Time zones of the IANA database, as `DateOptions::time_zone` holds them.
+pub use chrono_tz::Tz as TimeZone;
 pub use enums::{ActionStatus, Channel, RecordKind, SignalKind, Source};
 pub use error::FieldError;
 pub use ids::{
@@ -27,7 +29,9 @@ pub use records::{
     SurveyResponse, Text,
 };
 pub use scores::{CesScore, CsatScore, Money, NpsScore, Rating};
-pub use time::{DateOptions, DateOrder, EPOCH_FORMATS, Timestamp, suggest_date_format};
+pub use time::{
+    DateOptions, DateOrder, EPOCH_FORMATS, Timestamp, parse_time_zone, suggest_date_format,
+};
 
 /// Parses a boolean the way spreadsheets and survey tools write them.
 pub fn parse_bool(field: &str, value: &str) -> Result<bool, FieldError> {

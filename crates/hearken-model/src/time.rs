@@ -20,6 +20,10 @@ pub struct DateOptions {
     pub format: Option<String>,
     /// Offset, in minutes east of UTC, for times written without one. Default 0 (UTC).
     pub utc_offset_minutes: i32,
+    /// The time zone (IANA name) of times written without an offset, daylight saving time
+    /// included; when set, `utc_offset_minutes` is not used.
+    #[serde(default)]
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +38,10 @@ pub enum DateOrder {
 /// A point in time, UTC, to the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
+
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants [`Timestamp::parse`] accepts.
+const MIN_SECS: i64 = -62_135_596_800;
+const MAX_SECS: i64 = 253_402_300_799;
 
 const HINT: &str =
     "write ISO 8601, e.g. 2024-03-05 or 2024-03-05T14:30:00Z, or set date_format in the mapping";
@@ -52,28 +60,64 @@ impl Timestamp {
         civil_to_days(year, month, day).map(|d| Timestamp(d * 86_400))
     }
 
+    /// Reads a date or time as the options say. Whatever the form, the result is within the
+    /// years 1 to 9999 (UTC), the range RFC 3339 can write and Hearken reads back: a signed or
+    /// five-digit year is refused, never stored.
     pub fn parse(field: &str, value: &str, opts: &DateOptions) -> Result<Timestamp, FieldError> {
+        let ts = Timestamp::parse_any(field, value, opts)?;
+        if (MIN_SECS..=MAX_SECS).contains(&ts.0) {
+            return Ok(ts);
+        }
+        let year = DateTime::from_timestamp(ts.0, 0).map_or_else(
+            || {
+                if ts.0 < 0 {
+                    "before year -262143".to_string()
+                } else {
+                    "after year 262142".to_string()
+                }
+            },
+            |d| format!("year {}", chrono::Datelike::year(&d)),
+        );
+        Err(FieldError::new(
+            field,
+            value,
+            format!("is outside the years 1 to 9999 (it reads as {year} UTC)"),
+        )
+        .with_hint(
+            "check the year: a date needs a year of four digits, without a sign; with date_format \"epoch\" or \"%s\", check the column holds seconds",
+        ))
+    }
+
+    fn parse_any(field: &str, value: &str, opts: &DateOptions) -> Result<Timestamp, FieldError> {
         let v = value.trim();
         if v.is_empty() {
             return Err(FieldError::new(field, value, "is empty").with_hint(HINT));
         }
-        let offset = i64::from(opts.utc_offset_minutes) * 60;
+        // A time written without an offset is a wall-clock time where it was written.
+        let local = |naive_secs: i64| -> Result<Timestamp, FieldError> {
+            opts.to_utc(naive_secs)
+                .map(Timestamp)
+                .map_err(|(reason, hint)| FieldError::new(field, value, reason).with_hint(hint))
+        };
         if let Some(fmt) = &opts.format {
             if let Some(unit) = Epoch::named(fmt) {
                 return unit
                     .parse(v)
                     .ok_or_else(|| FieldError::new(field, value, unit.expected()));
             }
-            if let Ok(dt) = NaiveDateTime::parse_from_str(v, fmt) {
-                return Ok(Timestamp(dt.and_utc().timestamp() - offset));
-            }
-            if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-                return Ok(Timestamp(
-                    d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset,
-                ));
-            }
+            // A format with an offset (%z) gives the instant itself.
             if let Ok(dt) = DateTime::parse_from_str(v, fmt) {
                 return Ok(Timestamp(dt.timestamp()));
+            }
+            if let Ok(dt) = NaiveDateTime::parse_from_str(v, fmt) {
+                // %s counts seconds since the epoch: an instant, not a wall-clock time.
+                if fmt.contains("%s") {
+                    return Ok(Timestamp(dt.and_utc().timestamp()));
+                }
+                return local(dt.and_utc().timestamp());
+            }
+            if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
+                return local(d.and_time(NaiveTime::MIN).and_utc().timestamp());
             }
             return Err(FieldError::new(
                 field,
@@ -81,11 +125,15 @@ impl Timestamp {
                 format!("does not match date_format '{fmt}'"),
             ));
         }
-        if let Some(ts) = parse_iso(v, offset) {
-            return ts.map_err(|reason| FieldError::new(field, value, reason).with_hint(HINT));
+        if let Some(ts) = parse_iso(v) {
+            return match ts {
+                Ok((secs, Some(offset))) => Ok(Timestamp(secs - offset)),
+                Ok((secs, None)) => local(secs),
+                Err(reason) => Err(FieldError::new(field, value, reason).with_hint(HINT)),
+            };
         }
-        if let Some(ts) = parse_numeric_dmy(field, value, v, opts, offset)? {
-            return Ok(ts);
+        if let Some(secs) = parse_numeric_dmy(field, value, v, opts)? {
+            return local(secs);
         }
         if let Ok(dt) = DateTime::parse_from_rfc2822(v) {
             return Ok(Timestamp(dt.timestamp()));
@@ -97,14 +145,12 @@ impl Timestamp {
         }
         for fmt in NAMED_MONTH_DATETIMES {
             if let Ok(dt) = NaiveDateTime::parse_from_str(v, fmt) {
-                return Ok(Timestamp(dt.and_utc().timestamp() - offset));
+                return local(dt.and_utc().timestamp());
             }
         }
         for fmt in NAMED_MONTH_DATES {
             if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-                return Ok(Timestamp(
-                    d.and_time(NaiveTime::MIN).and_utc().timestamp() - offset,
-                ));
+                return local(d.and_time(NaiveTime::MIN).and_utc().timestamp());
             }
         }
         Err(
@@ -311,7 +357,7 @@ pub fn suggest_date_format(samples: &[&str]) -> Option<String> {
         };
         if samples
             .iter()
-            .all(|s| matches!(parse_numeric_dmy("at", s, s, &opts, 0), Ok(Some(_))))
+            .all(|s| matches!(parse_numeric_dmy("at", s, s, &opts), Ok(Some(_))))
         {
             let name = match order {
                 DateOrder::Dmy => "dmy",
@@ -331,7 +377,48 @@ pub fn suggest_date_format(samples: &[&str]) -> Option<String> {
         .map(|f| (*f).to_string())
 }
 
+/// Reads a time zone's IANA name (`America/Denver`, `Europe/Berlin`, `UTC`); the error says
+/// what is expected.
+pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        format!(
+            "\"{name}\" is not a time zone of the IANA database: write its name as Region/City, e.g. \"Europe/Berlin\" or \"America/New_York\" (or \"UTC\"), or give utc_offset_minutes instead"
+        )
+    })
+}
+
 impl DateOptions {
+    /// The UTC instant of a wall-clock time (seconds since the epoch as if it were UTC): the
+    /// named zone's offset at that time, else the fixed offset. In a zone, a time the clocks
+    /// skipped or passed twice is refused with a reason and hint, never guessed.
+    fn to_utc(&self, naive_secs: i64) -> Result<i64, (String, String)> {
+        let Some(tz) = self.time_zone else {
+            return Ok(naive_secs - i64::from(self.utc_offset_minutes) * 60);
+        };
+        let Some(naive) = DateTime::from_timestamp(naive_secs, 0).map(|d| d.naive_utc()) else {
+            return Err((
+                "is outside the years 1 to 9999".to_string(),
+                HINT.to_string(),
+            ));
+        };
+        let hint = "write the time with its UTC offset (e.g. 2024-03-10T02:30:00-06:00) so it is unambiguous".to_string();
+        match chrono::TimeZone::from_local_datetime(&tz, &naive) {
+            chrono::LocalResult::Single(dt) => Ok(dt.timestamp()),
+            chrono::LocalResult::Ambiguous(a, b) => Err((
+                format!(
+                    "happened twice in {tz} (the clocks went back: offsets {} and {})",
+                    a.format("%:z"),
+                    b.format("%:z")
+                ),
+                hint,
+            )),
+            chrono::LocalResult::None => Err((
+                format!("does not exist in {tz}: the clocks went forward past it"),
+                hint,
+            )),
+        }
+    }
+
     /// Checks a mapping's `date_format`: an epoch name, or a strftime format chrono can use.
     pub fn check(&self) -> Result<(), String> {
         let Some(fmt) = &self.format else {
@@ -404,17 +491,20 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+/// A run of at most nine ASCII digits as a number (nine digits always fit a `u32`); None for
+/// anything else, so no part of a date can overflow.
 fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
     Some(b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
 }
 
 /// ISO 8601 / RFC 3339: `YYYY-MM-DD`, optionally `[T ]HH:MM[:SS[.frac]]` and `Z`, `±HH`,
-/// `±HHMM` or `±HH:MM`. Also `YYYY/MM/DD`. Returns None when the value is not of this shape at all,
+/// `±HHMM` or `±HH:MM`. Also `YYYY/MM/DD`. Returns the wall-clock seconds (as if UTC) and the
+/// offset in seconds when the value gives one. None when the value is not of this shape at all,
 /// Some(Err) when it is but names an impossible date or time.
-fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> {
+fn parse_iso(v: &str) -> Option<Result<(i64, Option<i64>), String>> {
     let b = v.as_bytes();
     if b.len() < 10 || !(b[4] == b'-' || b[4] == b'/') || b[7] != b[4] {
         return None;
@@ -431,7 +521,7 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
     let mut secs = days * 86_400;
     let rest = &b[10..];
     if rest.is_empty() {
-        return Some(Ok(Timestamp(secs - default_offset)));
+        return Some(Ok((secs, None)));
     }
     if !(rest[0] == b'T' || rest[0] == b't' || rest[0] == b' ') || rest.len() < 6 || rest[3] != b':'
     {
@@ -465,7 +555,7 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
     let zone = &rest[i..];
     let zone = zone.strip_prefix(b" ").unwrap_or(zone);
     let offset = match zone {
-        [] => default_offset,
+        [] => return Some(Ok((secs, None))),
         [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (h, m) = match tail {
@@ -482,7 +572,7 @@ fn parse_iso(v: &str, default_offset: i64) -> Option<Result<Timestamp, String>> 
         }
         _ => return None,
     };
-    Some(Ok(Timestamp(secs - offset)))
+    Some(Ok((secs, Some(offset))))
 }
 
 /// Times of day after a numeric date: 24-hour, or 12-hour with AM/PM as spreadsheets write them.
@@ -498,13 +588,13 @@ const TIMES_OF_DAY: &[&str] = &[
 
 /// `DD/MM/YYYY`, `MM/DD/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`, each optionally followed by
 /// ` HH:MM[:SS]` or a 12-hour time (`10:10 PM`).
+/// Returns the wall-clock seconds (as if UTC).
 fn parse_numeric_dmy(
     field: &str,
     raw: &str,
     v: &str,
     opts: &DateOptions,
-    offset: i64,
-) -> Result<Option<Timestamp>, FieldError> {
+) -> Result<Option<i64>, FieldError> {
     let (date, time) = match v.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t.trim())),
         None => (v, None),
@@ -570,7 +660,7 @@ fn parse_numeric_dmy(
         };
         secs += i64::from(chrono::Timelike::num_seconds_from_midnight(&t));
     }
-    Ok(Some(Timestamp(secs - offset)))
+    Ok(Some(secs))
 }
 
 #[cfg(test)]
@@ -763,10 +853,139 @@ mod tests {
         assert!(with("%Q").check().is_err());
     }
 
+    /// Fuzz findings (docs/fuzzing.md): a signed or five-digit year, and a number read with
+    /// `%s`, gave instants outside the years 1 to 9999, which print as RFC 3339 that does not
+    /// read back.
+    #[test]
+    fn years_outside_1_to_9999_are_refused_with_a_reason() {
+        let with = |order: Option<DateOrder>, format: Option<&str>| DateOptions {
+            order,
+            format: format.map(str::to_string),
+            ..DateOptions::default()
+        };
+        for (value, opts) in [
+            ("6 Mar -2", DateOptions::default()),
+            ("06 Mar +18671", DateOptions::default()),
+            ("Mar6-46020", DateOptions::default()),
+            ("Mar 05,-06", with(Some(DateOrder::Mdy), None)),
+            ("888888888888", with(None, Some("%s"))),
+            ("0001-01-01T00:00:00+01:00", DateOptions::default()),
+            ("9999-12-31T23:00:00-05:00", DateOptions::default()),
+        ] {
+            let e = Timestamp::parse("at", value, &opts)
+                .expect_err(&format!("{value} must be refused"));
+            assert!(
+                e.reason.contains("outside the years 1 to 9999"),
+                "{value}: {e}"
+            );
+            assert!(e.hint.is_some(), "{value}");
+        }
+        // The edges themselves are read, and print as RFC 3339 that reads back.
+        for v in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            let t = ts(v).unwrap();
+            assert_eq!(t.to_rfc3339(), v);
+        }
+    }
+
+    /// A named zone follows daylight saving time; a time the clocks skipped or passed twice is
+    /// refused. Expected instants: America/Denver is UTC-7 in winter, UTC-6 from 2024-03-10
+    /// 02:00 local to 2024-11-03 02:00 local.
+    #[test]
+    fn a_named_time_zone_follows_daylight_saving_time() {
+        let denver = DateOptions {
+            time_zone: Some(parse_time_zone("America/Denver").unwrap()),
+            ..DateOptions::default()
+        };
+        let at = |v: &str| Timestamp::parse("at", v, &denver);
+        let utc = |v: &str| ts(v).unwrap();
+        assert_eq!(
+            at("2024-03-09 12:00:00").unwrap(),
+            utc("2024-03-09T19:00:00Z")
+        );
+        assert_eq!(
+            at("2024-03-10 12:00:00").unwrap(),
+            utc("2024-03-10T18:00:00Z")
+        );
+        assert_eq!(at("2024-03-31 23:41").unwrap(), utc("2024-04-01T05:41:00Z"));
+        assert_eq!(at("03/31/2024 23:41").unwrap(), utc("2024-04-01T05:41:00Z"));
+        assert_eq!(at("2024-03-05").unwrap(), utc("2024-03-05T07:00:00Z"));
+        // A written offset wins over the zone.
+        assert_eq!(
+            at("2024-03-09T12:00:00Z").unwrap(),
+            utc("2024-03-09T12:00:00Z")
+        );
+        let e = at("2024-03-10 02:30:00").unwrap_err();
+        assert!(e.reason.contains("does not exist in America/Denver"), "{e}");
+        let e = at("2024-11-03 01:30:00").unwrap_err();
+        assert!(e.reason.contains("happened twice"), "{e}");
+        assert!(e.hint.unwrap().contains("offset"));
+        assert!(
+            parse_time_zone("America/Denvr")
+                .unwrap_err()
+                .contains("IANA")
+        );
+        assert!(parse_time_zone("UTC").is_ok());
+    }
+
+    /// A `date_format` with an offset (%z) reads the instant; `%s` is seconds since the epoch,
+    /// whatever `utc_offset_minutes` says.
+    #[test]
+    fn a_date_format_with_an_offset_or_epoch_seconds_is_an_instant() {
+        let with = |f: &str, minutes: i32| DateOptions {
+            format: Some(f.into()),
+            utc_offset_minutes: minutes,
+            ..DateOptions::default()
+        };
+        let t = Timestamp::parse(
+            "at",
+            "Tue Oct 31 23:10:47 +0100 2017",
+            &with("%a %b %d %H:%M:%S %z %Y", 0),
+        )
+        .unwrap();
+        assert_eq!(t, ts("2017-10-31T22:10:47Z").unwrap());
+        let t = Timestamp::parse("at", "1509487847", &with("%s", 60)).unwrap();
+        assert_eq!(t, ts("2017-10-31T22:10:47Z").unwrap());
+        let t = Timestamp::parse("at", "31-10-2017 23:10", &with("%d-%m-%Y %H:%M", 60)).unwrap();
+        assert_eq!(t, ts("2017-10-31T22:10:00Z").unwrap());
+    }
+
+    /// Fuzz finding: a long numeric part (`1-1-2024030514300000`) overflowed a `u32` in debug
+    /// builds. It is now simply not a date.
+    #[test]
+    fn long_digit_runs_do_not_overflow() {
+        for v in [
+            "1-1-2024030514300000",
+            "1--22222222222",
+            "99999999999-01-01",
+            "2024-01-01T99999999999:00",
+            "4294967296/1/2024",
+        ] {
+            assert!(ts(v).is_err(), "{v}");
+        }
+        assert_eq!(digits(b"999999999"), Some(999_999_999));
+        assert_eq!(digits(b"4294967295"), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(s in "\\PC{0,40}") {
             let _ = ts(&s);
+        }
+
+        /// Whatever is accepted prints as RFC 3339 and reads back as the same instant (the
+        /// fuzz target `dates`' property), for every kind of options.
+        #[test]
+        fn accepted_dates_read_back(s in "[0-9A-Za-z:+,./ -]{1,30}", sel in 0u8..=255) {
+            const FORMATS: &[&str] = &["%d-%m-%Y %H:%M", "%a %b %d %H:%M:%S %z %Y", "%s", "%Y%m%d%H%M%S", "%e %B %Y"];
+            let opts = DateOptions {
+                order: match sel % 3 { 0 => None, 1 => Some(DateOrder::Dmy), _ => Some(DateOrder::Mdy) },
+                format: (sel & 0x08 != 0).then(|| FORMATS[usize::from(sel >> 4) % FORMATS.len()].to_string()),
+                utc_offset_minutes: [0, 60, -420, 840][usize::from((sel >> 2) & 3)],
+                time_zone: (sel % 7 == 0).then_some(chrono_tz::America::Denver),
+            };
+            if let Ok(t) = Timestamp::parse("at", &s, &opts) {
+                proptest::prop_assert_eq!(ts(&t.to_rfc3339()).unwrap(), t);
+            }
         }
 
         #[test]

@@ -24,14 +24,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hearken_ingest::{ReadOptions, RowError, RowReader};
 use hearken_model::{Record, RecordKind};
-use rusqlite::{Connection, OptionalExtension, Statement, params};
-use serde::Serialize;
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 
 use crate::identity::{Identity, identity};
 use crate::{Store, StoreError};
 
 mod checkpoint;
+mod ingest;
 mod pipeline;
+pub use ingest::{
+    BatchLimits, BatchMeta, INGEST_KINDS, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+    MAX_IDEMPOTENCY_KEY, RejectedRow,
+};
 use pipeline::Prepared;
 
 /// Rows per transaction: large enough to amortise the commit, small enough that a crash loses
@@ -43,7 +48,7 @@ const CACHE_LIMIT: usize = 2_000_000;
 
 /// What happened to the rows of one import.
 /// `read = stored + duplicates + quarantined + skipped`, always.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ImportCounts {
     pub read: u64,
     pub stored: u64,
@@ -68,7 +73,7 @@ impl ImportCounts {
 }
 
 /// Rows skipped under one reason.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SkipCount {
     pub reason: String,
     pub rows: u64,
@@ -212,20 +217,20 @@ impl Store {
         let batch = batch.max(1);
         let mut writer = Writer {
             insert: event_insert_sql(opts.kind)
-                .map(|sql| self.conn.prepare(sql))
+                .map(|sql| self.conn.prepare_cached(sql))
                 .transpose()?,
             stubs: [
-                self.conn.prepare(Entity::Customer.stub_sql().0)?,
-                self.conn.prepare(Entity::Product.stub_sql().0)?,
-                self.conn.prepare(Entity::Agent.stub_sql().0)?,
-                self.conn.prepare(Entity::Case.stub_sql().0)?,
+                self.conn.prepare_cached(Entity::Customer.stub_sql().0)?,
+                self.conn.prepare_cached(Entity::Product.stub_sql().0)?,
+                self.conn.prepare_cached(Entity::Agent.stub_sql().0)?,
+                self.conn.prepare_cached(Entity::Case.stub_sql().0)?,
             ],
             conn: &self.conn,
             kind: opts.kind,
             import_id,
             file: &file,
             fingerprint: &fingerprint,
-            same_file,
+            same: SameSource::Imports(same_file),
             customers: HashMap::default(),
             products: HashMap::default(),
             agents: HashMap::default(),
@@ -356,20 +361,21 @@ impl Store {
 struct Writer<'a> {
     conn: &'a Connection,
     /// The INSERT of signals, surveys or case events, prepared once: it runs for every row.
-    insert: Option<Statement<'a>>,
+    insert: Option<CachedStatement<'a>>,
     kind: RecordKind,
     import_id: i64,
     file: &'a str,
     fingerprint: &'a str,
-    /// Imports of this same file (same bytes, same kind), this one included.
-    same_file: HashSet<i64>,
+    /// What counts as the same source as this row's: a row stored from it again is a repeat
+    /// within the source, not a re-import.
+    same: SameSource,
     customers: HashMap<String, i64>,
     products: HashMap<String, i64>,
     agents: HashMap<String, i64>,
     cases: HashMap<String, i64>,
     /// The stub INSERT of each entity (in `Entity` order), prepared once: it runs for every
     /// entity first seen.
-    stubs: [Statement<'a>; 4],
+    stubs: [CachedStatement<'a>; 4],
     /// Rows per transaction.
     batch: u64,
     /// A transaction is open.
@@ -381,6 +387,31 @@ struct Writer<'a> {
     skips: HashMap<std::sync::Arc<str>, u64>,
     /// Rows read so far: the ordinal of the last row, which keys its quarantine entry.
     seq: u64,
+}
+
+/// What a row's source is, to tell a row repeated within it from one stored by an earlier import.
+pub(crate) enum SameSource {
+    /// A file: every import of its bytes (this one included).
+    Imports(HashSet<i64>),
+    /// A batch of rows that arrived in memory (ingestion): the keys it stored so far. Its
+    /// import is shared with other batches, so the import cannot tell.
+    Keys(HashSet<String>),
+}
+
+impl SameSource {
+    /// Whether a stored row (of import `import_id`, key `key`) came from this source.
+    fn holds(&self, import_id: Option<i64>, key: &str) -> bool {
+        match self {
+            SameSource::Imports(ids) => import_id.is_some_and(|i| ids.contains(&i)),
+            SameSource::Keys(keys) => keys.contains(key),
+        }
+    }
+
+    fn stored(&mut self, key: &str) {
+        if let SameSource::Keys(keys) = self {
+            keys.insert(key.to_string());
+        }
+    }
 }
 
 /// The entity tables a row may reference.
@@ -445,15 +476,20 @@ impl Writer<'_> {
         Ok(None)
     }
 
-    /// Writes one row: stored, a duplicate, or quarantined.
-    fn write_one(&mut self, p: &Prepared, c: &mut ImportCounts) -> Result<(), StoreError> {
+    /// Writes one row: stored, a duplicate, or quarantined (returned, for a caller that
+    /// reports rows one by one).
+    fn write_one(
+        &mut self,
+        p: &Prepared,
+        c: &mut ImportCounts,
+    ) -> Result<Option<RowError>, StoreError> {
         let Prepared { row, ident } = p;
         c.read += 1;
         self.seq += 1;
         if let Some(reason) = &row.skipped {
             c.skipped += 1;
             *self.pending_skips.entry(reason.clone()).or_default() += 1;
-            return Ok(());
+            return Ok(None);
         }
         let line = row.line as i64;
         let outcome = match (&row.record, ident) {
@@ -468,9 +504,11 @@ impl Writer<'_> {
             Outcome::Stored => c.stored += 1,
             Outcome::Duplicate => c.duplicates += 1,
             Outcome::Quarantine(e) => {
+                // The source's text when the reader kept it (a row it could not read); a row
+                // that was read but conflicts with a stored one is shown as it was read.
                 let raw = match (&row.raw, &row.record) {
                     (Some(raw), _) => Some(raw.clone()),
-                    (None, Ok(record)) => Some(format!("{record:?}")),
+                    (None, Ok(record)) => Some(readable(record)),
                     (None, Err(_)) => None,
                 };
                 // Only a row that could not be read is settled by its id being stored later; a
@@ -478,9 +516,10 @@ impl Writer<'_> {
                 let key = row.record.is_err().then_some(row.key.as_deref()).flatten();
                 self.quarantine(&e, raw.as_deref(), key)?;
                 c.quarantined += 1;
+                return Ok(Some(e));
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Commits the open transaction with its counts, in the same transaction as the rows they
@@ -684,7 +723,7 @@ impl Writer<'_> {
                 };
                 Self::insert_event(
                     conn,
-                    &self.same_file,
+                    &mut self.same,
                     self.kind,
                     "signals",
                     ident,
@@ -729,7 +768,7 @@ impl Writer<'_> {
                 };
                 let outcome = Self::insert_event(
                     conn,
-                    &self.same_file,
+                    &mut self.same,
                     self.kind,
                     "surveys",
                     ident,
@@ -784,7 +823,7 @@ impl Writer<'_> {
                 };
                 Self::insert_event(
                     conn,
-                    &self.same_file,
+                    &mut self.same,
                     self.kind,
                     "case_events",
                     ident,
@@ -828,7 +867,7 @@ impl Writer<'_> {
     /// duplicate; the same id with other content is quarantined.
     fn insert_event(
         conn: &Connection,
-        same_file: &HashSet<i64>,
+        same: &mut SameSource,
         kind: RecordKind,
         table: &str,
         ident: &Identity,
@@ -840,13 +879,14 @@ impl Writer<'_> {
         let mut repeat = 0u32;
         loop {
             if insert(&key)? == 1 {
+                same.stored(&key);
                 return Ok(Outcome::Stored);
             }
             let Some((hash, import_id, eline, efile)) = Self::existing(conn, table, &key)? else {
                 // Inserted and deleted concurrently: cannot happen within our transaction.
                 return Ok(Outcome::Duplicate);
             };
-            let same_file = import_id.is_some_and(|i| same_file.contains(&i));
+            let same_file = same.holds(import_id, &key);
             let same_line = same_file && eline == Some(line);
             if hash == Some(ident.row_hash) {
                 if ident.hashed && same_file && !same_line {
@@ -897,6 +937,7 @@ impl Writer<'_> {
         if self.conn.prepare_cached(insert)?.execute(vals)? == 1 {
             let id = self.conn.last_insert_rowid();
             self.cache(entity).insert(ident.key.clone(), id);
+            self.same.stored(&ident.key);
             return Ok(Outcome::Stored);
         }
         let Some((hash, import_id, eline, _)) = Self::existing(self.conn, table, &ident.key)?
@@ -906,7 +947,7 @@ impl Writer<'_> {
         if hash == Some(ident.row_hash) {
             return Ok(Outcome::Duplicate);
         }
-        let same_file = import_id.is_some_and(|i| self.same_file.contains(&i));
+        let same_file = self.same.holds(import_id, &ident.key);
         if hash.is_some() && same_file && eline != Some(line) {
             let id_field = id_field(self.kind);
             return Ok(Outcome::Quarantine(RowError {
@@ -947,6 +988,101 @@ fn event_insert_sql(kind: RecordKind) -> Option<&'static str> {
         ),
         RecordKind::Customers | RecordKind::Products | RecordKind::Agents => None,
     }
+}
+
+/// A record as Hearken read it, for the quarantine's raw text when the row itself was valid (it
+/// conflicts with a stored one): a JSON object of its canonical fields, the shape the canonical
+/// files and the ingestion API take, so it can be corrected and sent again.
+pub(crate) fn readable(record: &Record) -> String {
+    use serde_json::{Map, Value};
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    };
+    let s = |v: &str| Some(Value::from(v));
+    let t = |v: hearken_model::Timestamp| Some(Value::from(v.to_rfc3339()));
+    match record {
+        Record::Customer(x) => {
+            put("customer_id", s(x.id.as_str()));
+            put("name", x.name.as_deref().and_then(s));
+            put("segment", x.segment.as_ref().and_then(|l| s(l.as_str())));
+            put("persona", x.persona.as_ref().and_then(|l| s(l.as_str())));
+            put("customer_since", x.since.and_then(t));
+            put(
+                "value_per_year",
+                x.value_per_year.map(|v| Value::from(v.get())),
+            );
+            put("white_glove", Some(Value::from(x.white_glove)));
+            put("churned_at", x.churned_at.and_then(t));
+        }
+        Record::Product(x) => {
+            put("product_id", s(x.id.as_str()));
+            put("name", x.name.as_deref().and_then(s));
+            put("category", x.category.as_ref().and_then(|l| s(l.as_str())));
+        }
+        Record::Agent(x) => {
+            put("agent_id", s(x.id.as_str()));
+            put("name", x.name.as_deref().and_then(s));
+            put("team", x.team.as_ref().and_then(|l| s(l.as_str())));
+        }
+        Record::Signal(x) => {
+            put("signal_id", x.id.as_ref().and_then(|i| s(i.as_str())));
+            put("at", t(x.at));
+            put("channel", s(x.channel.as_str()));
+            put("kind", s(x.kind.as_str()));
+            put("source", s(x.source.as_str()));
+            put(
+                "customer_id",
+                x.customer.as_ref().and_then(|i| s(i.as_str())),
+            );
+            put("product_id", x.product.as_ref().and_then(|i| s(i.as_str())));
+            put("case_id", x.case.as_ref().and_then(|i| s(i.as_str())));
+            put("agent_id", x.agent.as_ref().and_then(|i| s(i.as_str())));
+            put("stage", x.stage.as_ref().and_then(|l| s(l.as_str())));
+            put("topic", x.topic.as_ref().and_then(|l| s(l.as_str())));
+            put("text", x.text.as_ref().and_then(|v| s(v.as_str())));
+        }
+        Record::Survey(x) => {
+            put("response_id", x.id.as_ref().and_then(|i| s(i.as_str())));
+            put("at", t(x.at));
+            put(
+                "customer_id",
+                x.customer.as_ref().and_then(|i| s(i.as_str())),
+            );
+            put("product_id", x.product.as_ref().and_then(|i| s(i.as_str())));
+            put("case_id", x.case.as_ref().and_then(|i| s(i.as_str())));
+            put("agent_id", x.agent.as_ref().and_then(|i| s(i.as_str())));
+            put("channel", x.channel.and_then(|c| s(c.as_str())));
+            put("nps", x.nps.map(|v| Value::from(v.get())));
+            put("csat", x.csat.map(|v| Value::from(v.get())));
+            put("ces", x.ces.map(|v| Value::from(v.get())));
+            put("overall", x.overall.map(|v| Value::from(v.get())));
+            for (name, rating) in &x.aspects {
+                put(
+                    &format!("aspect_{}", name.as_str()),
+                    Some(Value::from(rating.get())),
+                );
+            }
+            put("comment", x.comment.as_ref().and_then(|v| s(v.as_str())));
+        }
+        Record::CaseEvent(x) => {
+            put("event_id", x.id.as_ref().and_then(|i| s(i.as_str())));
+            put("case_id", s(x.case.as_str()));
+            put("at", t(x.at));
+            put("activity", s(x.activity.as_str()));
+            put("agent_id", x.agent.as_ref().and_then(|i| s(i.as_str())));
+            put("team", x.team.as_ref().and_then(|l| s(l.as_str())));
+            put("text", x.text.as_ref().and_then(|v| s(v.as_str())));
+            put(
+                "customer_id",
+                x.customer.as_ref().and_then(|i| s(i.as_str())),
+            );
+            put("product_id", x.product.as_ref().and_then(|i| s(i.as_str())));
+        }
+    }
+    Value::Object(m).to_string()
 }
 
 fn id_field(kind: RecordKind) -> &'static str {

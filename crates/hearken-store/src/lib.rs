@@ -7,6 +7,7 @@
 //! frames; a PostgreSQL backend can implement the same API later.
 
 mod error;
+mod export;
 mod frames;
 mod identity;
 mod import;
@@ -20,8 +21,15 @@ mod tokens;
 mod webhooks;
 
 pub use error::StoreError;
+pub use export::{
+    CaseEventExportRow, CustomerExportRow, ExportFilter, SignalExportRow, SurveyExportRow,
+};
 pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
-pub use import::{DEFAULT_BATCH, ImportCounts, ImportProgress, ImportReport, ImportSettings};
+pub use import::{
+    BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
+    ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+    MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
+};
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use read_entities::{
     CaseEventRow, CaseHeader, CustomerProfile, TimelineCursor, TimelineItem, TimelineKind,

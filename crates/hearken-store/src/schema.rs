@@ -349,6 +349,24 @@ CREATE TABLE webhook_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries(expires_at);
 "#,
+    // 11: live ingestion (import/ingest.rs). Rows sent to the API are recorded as imports, one
+    // per sender, kind and UTC day, with the sender (an API token's name) in `who`. An
+    // idempotency key of a sender maps to the request it first came with (a hash of its kind and
+    // body) and that request's result: a retry returns the result and stores nothing. Keys
+    // expire after a number of days (`created_at`).
+    r#"
+ALTER TABLE imports ADD COLUMN who TEXT;
+CREATE TABLE ingest_keys (
+    who TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    result TEXT NOT NULL,
+    PRIMARY KEY (who, key)
+) WITHOUT ROWID;
+CREATE INDEX ingest_keys_created ON ingest_keys(created_at);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,9 @@ channel and kind, NPS and CSAT with n, net sentiment with Python vaderSentiment 
 customers by contacts, sums and means of a decimal-comma column. Writes expected.json beside the
 fixtures; commit it. The Rust tests need no Python.
 
-Line numbers are physical lines of the file (1 = the header), counted with the file's own line
-terminator, at the line where the record starts.
+Line numbers are physical lines of the file (1 = the header) at the line where the record
+starts, counted as an editor or `grep -n` counts them: every LF ends a line (in a CRLF file too,
+where a quoted field may hold a bare LF); in a file whose lines end with a bare CR only, each CR.
 
 Usage (from the repo root; creates tools/reference/.venv-exports on first run):
     python3 tools/reference/exports/make_reference.py
@@ -52,6 +53,10 @@ VADER = SentimentIntensityAnalyzer()
 
 def path(name):
     return os.path.join(DATA, name)
+
+
+# What ends a physical line in an LF or CRLF file (see the module's docstring).
+LF = b"\n"
 
 
 def record_lines(data: bytes, terminator: bytes, quote=b'"'):
@@ -139,7 +144,7 @@ def read_str_csv(name, **kw):
 def zendesk_csv():
     name = "zendesk_tickets.csv"
     df = read_str_csv(name, encoding="utf-8", sep=",", lineterminator=None)
-    lines = record_lines(open(path(name), "rb").read(), b"\r\n")[1:]
+    lines = record_lines(open(path(name), "rb").read(), LF)[1:]
     assert len(lines) == len(df)
     df["line"] = lines
     own = "northwind-broadband.example"
@@ -206,6 +211,9 @@ def zendesk_json():
         "figures": {
             "signals_per_channel": counts(channel),
             "signals_per_kind": counts(kind),
+            "signals_per_topic": counts(df["custom_fields"].map(
+                lambda fs: next((f["value"] for f in fs if f["id"] == 360012001), None))
+                .dropna()),
             "top_customers": top(df["requester_id"]),
             "sentiment_of_descriptions": sentiment(df["description"]),
             "sentiment_of_all_customer_comments": sentiment(customer_comments),
@@ -265,7 +273,7 @@ def qualtrics():
     tz = {d.get("timeZone") for d in import_ids if "timeZone" in d}
     assert tz == {"America/Denver"}, tz
     df = read_str_csv(name, encoding="utf-8-sig", sep=",", skiprows=[1, 2])
-    lines = record_lines(raw, b"\r\n")[3:]
+    lines = record_lines(raw, LF)[3:]
     assert len(lines) == len(df)
     df["line"] = lines
     preview = df["Status"] == "Survey Preview"
@@ -372,7 +380,7 @@ def windows1252():
     except UnicodeDecodeError as e:
         first_bad = {"offset": e.start, "byte": f"0x{raw[e.start]:02X}"}
     df = read_str_csv(name, encoding="cp1252", sep=",")
-    lines = record_lines(raw, b"\r\n")[1:]
+    lines = record_lines(raw, LF)[1:]
     df["line"] = lines
     at = pd.to_datetime(df["Received"], format="%d/%m/%Y %H:%M", utc=True)
     channel = df["Channel"].map({"E-mail": "email", "Telephone": "phone", "Web form": "web",
@@ -411,7 +419,7 @@ def european():
     name = "european_customers.csv"
     raw = open(path(name), "rb").read()
     df = read_str_csv(name, encoding="utf-8-sig", sep=";")
-    df["line"] = record_lines(raw, b"\r\n")[1:]
+    df["line"] = record_lines(raw, LF)[1:]
     col = "Jahresumsatz (EUR)"
     entries = []
     bad = set()
@@ -581,7 +589,8 @@ def main():
         "python": sys.version.split()[0],
         "conventions": {
             "lines": "physical lines of the file, 1 = the first header line, at the record's "
-                     "start, counted with the file's own line terminator",
+                     "start, counted as an editor or grep -n counts them: every LF ends a line "
+                     "(CRLF files too); in a file of bare CR line ends, every CR",
             "net_sentiment": "100 * (share of VADER compound >= 0.05 - share <= -0.05) over "
                              "non-blank texts; every fixture text is English",
             "top": "most contacts first, ties by id as text",

@@ -305,7 +305,11 @@ pub fn import_one(
             bar.set_position(p.bytes);
             bar.set_prefix(output::thousands(p.counts.read));
         })
-        .with_context(|| format!("cannot import {}", file.display()))?;
+        .map_err(|e| match e {
+            // The reader's errors already name the file (or the mapping) first.
+            e @ hearken_store::StoreError::Ingest(_) => anyhow::Error::new(e),
+            e => anyhow::Error::new(e).context(format!("cannot import {}", file.display())),
+        })?;
     bar.finish_and_clear();
     Ok(report)
 }

@@ -13,6 +13,7 @@ mod case;
 mod customer;
 mod demo;
 mod drivers;
+mod export;
 mod flow;
 mod generate;
 mod import;
@@ -116,6 +117,8 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Add, list and remove inbound webhooks (POST /hooks/NAME, Standard Webhooks or Zendesk signatures)
     Webhooks(webhooks::WebhooksArgs),
+    /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
+    Export(export::ExportArgs),
 }
 
 pub struct Ctx {
@@ -184,5 +187,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Tokens(a) => tokens::run(&ctx, a),
         Command::Webhooks(a) => webhooks::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
     }
 }

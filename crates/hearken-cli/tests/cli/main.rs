@@ -3,13 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod export;
 mod flow;
 mod helpers;
+mod import_formats;
 mod import_real;
 mod import_store;
 mod query_help;
 mod query_parity;
 mod query_people;
+mod real_exports;
 
 use std::io::Write;
 
@@ -450,17 +453,20 @@ fn empty_header_only_and_binary_files() {
     assert_eq!(n(&env.status(), "signals"), 0);
 }
 
+/// A file that is not UTF-8 is refused before any row, with the line, the byte and the
+/// encoding to name (rows with bad bytes far into a file are quarantined instead: see
+/// hearken-ingest's tests/sources.rs).
 #[test]
-fn invalid_utf8_is_quarantined_naming_the_column() {
+fn invalid_utf8_is_refused_naming_the_line_byte_and_encoding() {
     let env = Env::new();
     let mut bytes = SIGNALS_HEADER.as_bytes().to_vec();
     bytes.extend_from_slice(b"S1,2024-03-05,phone,complaint,,,,,,,,caf\xe9 latte\nS2,2024-03-05,phone,complaint,,,,,,,,ok\n");
     let f = env.write("latin1.csv", bytes);
-    let r = env.import(&f, "signals", &[]);
-    assert_eq!((n(&r, "stored"), n(&r, "quarantined")), (1, 1), "{r}");
-    let q = env.quarantine();
-    assert_eq!(q[0]["field"], "text");
-    assert!(q[0]["reason"].as_str().unwrap().contains("UTF-8"), "{q:?}");
+    let out = env.run(&["import", f.to_str().unwrap(), "--kind", "signals"]);
+    let err = assert_clean_failure(&out);
+    assert!(err.contains("line 2") && err.contains("0xE9"), "{err}");
+    assert!(err.contains("encoding = \"windows-1252\""), "{err}");
+    assert_eq!(n(&env.status(), "signals"), 0);
 }
 
 #[test]

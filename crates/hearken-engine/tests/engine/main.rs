@@ -3,6 +3,8 @@
 
 mod coverage;
 mod drivers;
+mod effect;
+mod effect_null;
 mod helpers;
 mod props;
 mod scores;

@@ -1,5 +1,7 @@
 //! The generator's files read back as an importer would, and the truth checked against them.
 
+mod effect_recovery;
+mod effects;
 mod helpers;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -492,6 +494,9 @@ fn injected_effects_show_in_the_labelled_topics() {
                     (factor - 0.15..=factor + 0.15).contains(&ratio),
                     "improvement {ratio} vs {factor}"
                 );
+            }
+            other => {
+                panic!("the default config injects a spike and an improvement only: {other:?}")
             }
         }
     }

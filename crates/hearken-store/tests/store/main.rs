@@ -141,4 +141,5 @@ fn frames_hold_the_window_dictionary_coded() {
     assert!(s.aspects[1].1[0] == 8.0 && s.aspects[1].1[1].is_nan());
 }
 mod import_promises;
+mod ingest;
 mod snapshot;

@@ -1,0 +1,819 @@
+//! Validation of Hearken's effect measurement (hearken_engine::effect) on generated data, the
+//! figures of docs/validation.md:
+//!
+//! (a) recovery: the generator injects an improvement of each kind (volume, sentiment, repeat
+//!     rate, NPS of a segment, time in a stage); is the true change (truth.json `effects`) inside
+//!     the 90% interval, and is the estimate within 10% of it?
+//! (b) null: actions on topics, segments and stages with no injected change, many seeds and
+//!     dates; how often is the change "significant at 0.10"? (target 8-12%, with its binomial
+//!     interval)
+//! (c) season: every topic's volume falls by a quarter on the action's date, and the action's
+//!     topic by 40% more; the naive before/after credits the season to the action, the
+//!     difference-in-differences should not.
+//!
+//! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|all]
+//!     [--seeds N] [--out DIR]
+//!
+//! The files are read back the way an import would see them (CSV, VADER on the texts); the
+//! mapping to the engine's observations is written out below (what the query layer will do).
+//! Every topic is labelled (`labelled_topic_share = 1`) so that what is measured is the effect
+//! estimator, not the topic classifier. Nothing here is tuned to the results.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hearken_engine::effect::{
+    ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope, Status, effect,
+    nps_value, repeat_value, sentiment_value,
+};
+use hearken_engine::repeats::repeat_flags;
+use hearken_engine::{Dict, Level, NONE};
+use hearken_gen::{
+    Effect, GenConfig, Improvement, NpsShift, RepeatShift, Season, SentimentShift, StageTimeShift,
+    Truth, VolumeNoise, generate,
+};
+use hearken_model::{DateOptions, Timestamp};
+
+fn ts(v: &str) -> i64 {
+    Timestamp::parse("at", v, &DateOptions::default()).map_or(i64::MIN, Timestamp::unix)
+}
+
+/// Dense codes for strings.
+#[derive(Default)]
+struct Codes {
+    map: HashMap<String, u32>,
+    dict: Dict,
+}
+
+impl Codes {
+    fn code(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return NONE;
+        }
+        if let Some(c) = self.map.get(s) {
+            return *c;
+        }
+        let c = self.dict.names.len() as u32;
+        self.dict.names.push(s.to_string());
+        self.map.insert(s.to_string(), c);
+        c
+    }
+}
+
+/// Observation columns of one metric.
+#[derive(Default)]
+struct Cols {
+    at: Vec<i64>,
+    group: Vec<u32>,
+    value: Vec<f64>,
+    cluster: Vec<u32>,
+}
+
+/// A generated data set mapped to the engine's observations.
+struct Data {
+    truth: Truth,
+    start: i64,
+    end: i64,
+    topics: Dict,
+    segments: Dict,
+    stages: Dict,
+    /// Signals with a topic: volume (events), net sentiment and repeat rate (values), by topic,
+    /// clustered by customer (employees' suggestions each their own cluster).
+    signals: Cols,
+    repeats: Vec<f64>,
+    /// Survey responses by the customer's segment: NPS values, clustered by customer.
+    nps: Cols,
+    /// Stage visits: time from an event to the case's next event, by the first event's
+    /// activity, at the time the stage was entered, clustered by case.
+    visits: Cols,
+    /// Cases by the topic of their first signal, at the case's first event: transfers
+    /// (consecutive events whose known agents differ).
+    transfers: Cols,
+}
+
+fn read(dir: &Path, file: &str) -> csv::Reader<std::fs::File> {
+    csv::ReaderBuilder::new()
+        .from_path(dir.join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn load(dir: &Path) -> Data {
+    let truth = Truth::from_json(&std::fs::read_to_string(dir.join("truth.json")).expect("truth"))
+        .expect("truth.json");
+    let (start, end) = (ts(&truth.config.start), ts(&truth.config.end));
+    let mut customers = Codes::default();
+    let mut segment_of: Vec<u32> = Vec::new();
+    let mut segments = Codes::default();
+    for r in read(dir, "customers.csv").records() {
+        let r = r.expect("customers row");
+        let c = customers.code(&r[0]);
+        let s = segments.code(&r[2]);
+        if segment_of.len() <= c as usize {
+            segment_of.resize(c as usize + 1, NONE);
+        }
+        segment_of[c as usize] = s;
+    }
+    let mut topics = Codes::default();
+    for t in &truth.taxonomy {
+        topics.code(t);
+    }
+    let mut cases = Codes::default();
+    let mut case_topic: Vec<u32> = Vec::new();
+    let mut s = Cols::default();
+    let mut texts = Vec::new();
+    let mut s_customer = Vec::new();
+    for r in read(dir, "signals.csv").records() {
+        let r = r.expect("signals row");
+        let topic = topics.code(&r[10]);
+        let case = cases.code(&r[7]);
+        if case != NONE {
+            if case_topic.len() <= case as usize {
+                case_topic.resize(case as usize + 1, NONE);
+            }
+            if case_topic[case as usize] == NONE {
+                case_topic[case as usize] = topic;
+            }
+        }
+        if topic == NONE {
+            continue;
+        }
+        let cust = customers.code(&r[5]);
+        s.at.push(ts(&r[1]));
+        s.group.push(topic);
+        s.cluster.push(cust);
+        s_customer.push(cust);
+        texts.push(r[11].to_string());
+    }
+    // VADER on every text, as the import scores it, on two threads.
+    let half = texts.len() / 2;
+    let score = |t: &[String]| -> Vec<f64> {
+        t.iter()
+            .map(|x| {
+                hearken_text::score(x)
+                    .sentiment()
+                    .map_or(f64::NAN, |v| sentiment_value(v.compound as f32))
+            })
+            .collect()
+    };
+    s.value = std::thread::scope(|sc| {
+        let a = sc.spawn(|| score(&texts[..half]));
+        let mut b = score(&texts[half..]);
+        let mut v = a.join().expect("scoring thread");
+        v.append(&mut b);
+        v
+    });
+    let n_customers = customers.dict.len();
+    let flags = repeat_flags(
+        &s.at,
+        &s_customer,
+        &s.group,
+        n_customers,
+        topics.dict.len(),
+        7,
+    )
+    .expect("repeat flags");
+    let repeats = flags.into_iter().map(repeat_value).collect();
+
+    let mut nps = Cols::default();
+    for r in read(dir, "surveys.csv").records() {
+        let r = r.expect("surveys row");
+        let c = customers.code(&r[2]);
+        nps.at.push(ts(&r[1]));
+        nps.group
+            .push(segment_of.get(c as usize).copied().unwrap_or(NONE));
+        nps.value
+            .push(r[7].parse::<u8>().map_or(f64::NAN, nps_value));
+        nps.cluster.push(c);
+    }
+
+    // Case events, in file order within a case (the generator writes them in time order).
+    let mut stages = Codes::default();
+    let mut by_case: Vec<Vec<(i64, u32, String)>> = Vec::new();
+    for r in read(dir, "case_events.csv").records() {
+        let r = r.expect("events row");
+        let case = cases.code(&r[1]);
+        if by_case.len() <= case as usize {
+            by_case.resize(case as usize + 1, Vec::new());
+        }
+        let stage = stages.code(&r[3]);
+        by_case[case as usize].push((ts(&r[2]), stage, r[4].to_string()));
+    }
+    let mut visits = Cols::default();
+    let mut transfers = Cols::default();
+    for (case, evs) in by_case.iter().enumerate() {
+        if evs.is_empty() {
+            continue;
+        }
+        let mut n = 0.0;
+        for pair in evs.windows(2) {
+            visits.at.push(pair[0].0);
+            visits.group.push(pair[0].1);
+            visits.value.push((pair[1].0 - pair[0].0) as f64);
+            visits.cluster.push(case as u32);
+            if !pair[0].2.is_empty() && !pair[1].2.is_empty() && pair[0].2 != pair[1].2 {
+                n += 1.0;
+            }
+        }
+        transfers.at.push(evs[0].0);
+        transfers
+            .group
+            .push(case_topic.get(case).copied().unwrap_or(NONE));
+        transfers.value.push(n);
+        transfers.cluster.push(case as u32);
+    }
+    Data {
+        truth,
+        start,
+        end,
+        topics: topics.dict,
+        segments: segments.dict,
+        stages: stages.dict,
+        signals: s,
+        repeats,
+        nps,
+        visits,
+        transfers,
+    }
+}
+
+impl Data {
+    fn columns(&self, m: Metric) -> (&Cols, Option<&[f64]>, &Dict) {
+        match m {
+            Metric::Volume | Metric::NetSentiment => (&self.signals, None, &self.topics),
+            Metric::RepeatRate => (&self.signals, Some(&self.repeats), &self.topics),
+            Metric::Nps | Metric::Csat => (&self.nps, None, &self.segments),
+            Metric::StageTime => (&self.visits, None, &self.stages),
+            Metric::TransfersPerCase => (&self.transfers, None, &self.topics),
+        }
+    }
+
+    /// Measures `metric` for `treated` with `days` either side of `at`.
+    fn measure(
+        &self,
+        metric: Metric,
+        treated: u32,
+        linked: Vec<u32>,
+        at: i64,
+        days: u32,
+    ) -> Measured {
+        let (c, values, groups) = self.columns(metric);
+        let obs = Observations {
+            at: &c.at,
+            group: &c.group,
+            value: values.unwrap_or(&c.value),
+            cluster: &c.cluster,
+            groups,
+        };
+        let scope = Scope {
+            treated: vec![treated],
+            linked,
+        };
+        let opts = EffectOptions {
+            before_days: days,
+            after_days: days,
+            data_from: self.start,
+            data_to: self.end,
+            level: Level::NINETY,
+            controls: ControlRule::Similar { max: 5 },
+            ..EffectOptions::around(at)
+        };
+        effect(metric, &obs, &scope, &opts).expect("a well-formed request")
+    }
+
+    /// Volume of a topic's signals from customers with even numbers against the same topic's
+    /// signals from customers with odd numbers (employees' by row): two halves of one topic
+    /// share its trend by construction, so the difference-in-differences has no real change
+    /// to find, whatever the generator's topics do over time.
+    fn split_placebo(&self, topic: u32, at: i64, days: u32) -> Measured {
+        let c = &self.signals;
+        let group: Vec<u32> = c
+            .group
+            .iter()
+            .zip(&c.cluster)
+            .enumerate()
+            .map(|(row, (&g, &cl))| {
+                let odd = if cl == NONE { row % 2 } else { cl as usize % 2 };
+                g * 2 + odd as u32
+            })
+            .collect();
+        let groups = Dict {
+            names: (0..self.topics.len() * 2)
+                .map(|i| format!("half{i}"))
+                .collect(),
+        };
+        let obs = Observations {
+            at: &c.at,
+            group: &group,
+            value: &c.value,
+            cluster: &c.cluster,
+            groups: &groups,
+        };
+        let scope = Scope {
+            treated: vec![topic * 2],
+            linked: vec![],
+        };
+        let opts = EffectOptions {
+            before_days: days,
+            after_days: days,
+            data_from: self.start,
+            data_to: self.end,
+            level: Level::NINETY,
+            controls: ControlRule::Given {
+                groups: vec![topic * 2 + 1],
+            },
+            ..EffectOptions::around(at)
+        };
+        effect(Metric::Volume, &obs, &scope, &opts).expect("a well-formed request")
+    }
+
+    fn code(dict: &Dict, name: &str) -> u32 {
+        dict.names
+            .iter()
+            .position(|n| n == name)
+            .map_or(NONE, |p| p as u32)
+    }
+
+    /// The other subtopics of the topic's parent: linked, never controls.
+    fn siblings(&self, topic: u32) -> Vec<u32> {
+        let name = self.topics.name(topic).unwrap_or("");
+        let parent = name.split('/').next().unwrap_or("");
+        (0..self.topics.len() as u32)
+            .filter(|&t| {
+                t != topic
+                    && self
+                        .topics
+                        .name(t)
+                        .is_some_and(|n| n.split('/').next() == Some(parent))
+            })
+            .collect()
+    }
+}
+
+fn base(customers: u64, seed: u64) -> GenConfig {
+    GenConfig {
+        customers,
+        months: 6,
+        seed,
+        labelled_topic_share: 1.0,
+        spike: None,
+        improvement: None,
+        threads: 2,
+        ..GenConfig::default()
+    }
+}
+
+fn make(cfg: &GenConfig, dir: &Path) -> Data {
+    generate(cfg, dir, &|_| {}).unwrap_or_else(|e| panic!("generate: {e}"));
+    load(dir)
+}
+
+/// Wilson 95% interval of `k` out of `n`.
+fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (p, nf, z) = (k as f64 / n as f64, n as f64, 1.959_963_984_540_054);
+    let d = 1.0 + z * z / nf;
+    let c = (p + z * z / (2.0 * nf)) / d;
+    let h = z * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt() / d;
+    (c - h, c + h)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.4}"))
+}
+
+// ---------------------------------------------------------------- (a)
+
+const IMPROVED: &str = "billing/double_charge";
+const SENTIMENT: &str = "network/slow_speed";
+const REPEATS: &str = "product/defect";
+
+fn part_a(seeds: u64, customers: u64, work: &Path) {
+    println!(
+        "\n(a) recovery of injected effects: {seeds} seeds, {customers} customers, 6 months, 56 days either side of 2025-04-01"
+    );
+    println!(
+        "metric            seed  true       | before/after: est    low     high    in  10% | did: est    low     high    in  10% | controls"
+    );
+    let mut tally: HashMap<&'static str, [u64; 5]> = HashMap::new();
+    for seed in 1..=seeds {
+        let cfg = GenConfig {
+            improvement: Some(Improvement {
+                topic: IMPROVED.into(),
+                at: None,
+                factor: 0.6,
+            }),
+            sentiment_shift: Some(SentimentShift {
+                topic: SENTIMENT.into(),
+                at: None,
+                share: 0.6,
+            }),
+            repeat_shift: Some(RepeatShift {
+                topic: REPEATS.into(),
+                at: None,
+                factor: 0.3,
+            }),
+            nps_shift: Some(NpsShift {
+                segment: "smb".into(),
+                at: None,
+                shift: 1.0,
+            }),
+            stage_time_shift: Some(StageTimeShift {
+                stage: "waiting_on_customer".into(),
+                at: None,
+                factor: 0.7,
+            }),
+            ..base(customers, seed)
+        };
+        let d = make(&cfg, &work.join(format!("a{seed}")));
+        // Topics touched by any injected effect are never controls.
+        let touched: Vec<u32> = [IMPROVED, SENTIMENT, REPEATS]
+            .iter()
+            .map(|t| Data::code(&d.topics, t))
+            .collect();
+        for e in &d.truth.effects {
+            let (metric, name, group, at, truth, linked) = match e {
+                Effect::Improvement {
+                    topic, at, factor, ..
+                } => {
+                    let g = Data::code(&d.topics, topic);
+                    (
+                        Metric::Volume,
+                        "volume",
+                        g,
+                        at,
+                        factor - 1.0,
+                        touched.clone(),
+                    )
+                }
+                Effect::SentimentShift {
+                    topic,
+                    at,
+                    true_change,
+                    ..
+                } => {
+                    let g = Data::code(&d.topics, topic);
+                    (
+                        Metric::NetSentiment,
+                        "net_sentiment",
+                        g,
+                        at,
+                        *true_change,
+                        touched.clone(),
+                    )
+                }
+                Effect::RepeatShift {
+                    topic,
+                    at,
+                    true_change,
+                    ..
+                } => {
+                    let g = Data::code(&d.topics, topic);
+                    (
+                        Metric::RepeatRate,
+                        "repeat_rate",
+                        g,
+                        at,
+                        *true_change,
+                        touched.clone(),
+                    )
+                }
+                Effect::NpsShift {
+                    segment,
+                    at,
+                    true_change,
+                    ..
+                } => {
+                    let g = Data::code(&d.segments, segment);
+                    (Metric::Nps, "nps", g, at, *true_change, vec![])
+                }
+                Effect::StageTimeShift {
+                    stage,
+                    at,
+                    true_change,
+                    ..
+                } => {
+                    let g = Data::code(&d.stages, stage);
+                    (Metric::StageTime, "stage_time", g, at, *true_change, vec![])
+                }
+                _ => continue,
+            };
+            let linked: Vec<u32> = linked.into_iter().filter(|&l| l != group).collect();
+            let m = d.measure(metric, group, linked, ts(at), 56);
+            let check = |low: Option<f64>, high: Option<f64>, est: Option<f64>| {
+                let inside = matches!((low, high), (Some(l), Some(h)) if l <= truth && truth <= h);
+                let close = est.is_some_and(|x| (x - truth).abs() <= 0.1 * truth.abs());
+                (inside, close)
+            };
+            let (ni, nc) = check(m.estimate.low, m.estimate.high, m.estimate.change);
+            let (di, dc) = check(
+                m.did.estimate.low,
+                m.did.estimate.high,
+                m.did.estimate.change,
+            );
+            let t = tally.entry(name).or_default();
+            t[0] += 1;
+            t[1] += u64::from(ni);
+            t[2] += u64::from(nc);
+            t[3] += u64::from(di);
+            t[4] += u64::from(dc);
+            let yn = |b: bool| if b { "yes" } else { "no " };
+            println!(
+                "{name:<17} {seed:>4}  {truth:<10.4} | {:>9} {:>7} {:>7} {}  {} | {:>8} {:>7} {:>7} {}  {} | {}",
+                fmt(m.estimate.change),
+                fmt(m.estimate.low),
+                fmt(m.estimate.high),
+                yn(ni),
+                yn(nc),
+                fmt(m.did.estimate.change),
+                fmt(m.did.estimate.low),
+                fmt(m.did.estimate.high),
+                yn(di),
+                yn(dc),
+                m.did.controls.join(" "),
+            );
+        }
+    }
+    println!("\nsummary (a): runs, true inside the 90% interval, estimate within 10% of the truth");
+    let mut names: Vec<_> = tally.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
+        let t = tally[name];
+        println!(
+            "  {name:<14} runs {}  before/after: inside {}/{} within10% {}/{}  did: inside {}/{} within10% {}/{}",
+            t[0], t[1], t[0], t[2], t[0], t[3], t[0], t[4], t[0]
+        );
+    }
+}
+
+// ---------------------------------------------------------------- (b)
+
+#[derive(Default, Clone, Copy)]
+struct Rate {
+    runs: u64,
+    naive: u64,
+    did: u64,
+    did_runs: u64,
+    undefined: u64,
+    /// Sums of the estimated changes, for their means: a drift common to the null actions shows
+    /// as a mean away from zero.
+    naive_sum: f64,
+    did_sum: f64,
+}
+
+fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
+    let label = if noise.is_some() {
+        "with day-to-day volume noise (sd 0.25, rho 0.5, common 0.5)"
+    } else {
+        "no volume noise"
+    };
+    println!(
+        "\n(b) null scenarios, {label}: {seeds} seeds, {customers} customers, 28 days either side of 4 dates, every topic / segment / stage"
+    );
+    let dates = ["2025-02-05", "2025-03-05", "2025-04-02", "2025-05-07"];
+    let metrics = [
+        Metric::Volume,
+        Metric::NetSentiment,
+        Metric::RepeatRate,
+        Metric::TransfersPerCase,
+        Metric::Nps,
+        Metric::StageTime,
+    ];
+    let mut rates: Vec<Rate> = vec![Rate::default(); metrics.len()];
+    let mut placebo = Rate::default();
+    // The same per action date, for a drift over the window to show.
+    let mut by_date: Vec<Vec<Rate>> = vec![vec![Rate::default(); metrics.len()]; dates.len()];
+    for seed in 1..=seeds {
+        let cfg = GenConfig {
+            noise: noise.clone(),
+            ..base(customers, 100 + seed)
+        };
+        let d = make(&cfg, &work.join(format!("b{seed}")));
+        for (di, date) in dates.iter().enumerate() {
+            let at = ts(date);
+            for g in 0..d.topics.len() as u32 {
+                let m = d.split_placebo(g, at, 28);
+                if m.did.estimate.p_value.is_some() {
+                    placebo.did_runs += 1;
+                    placebo.did += u64::from(m.did.estimate.significant == Some(true));
+                    placebo.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                }
+            }
+            for (mi, &metric) in metrics.iter().enumerate() {
+                let groups = d.columns(metric).2.len() as u32;
+                for g in 0..groups {
+                    let linked = if d.columns(metric).2 == &d.topics {
+                        d.siblings(g)
+                    } else {
+                        vec![]
+                    };
+                    let m = d.measure(metric, g, linked, at, 28);
+                    let r = &mut rates[mi];
+                    if m.estimate.status != Status::Estimated || m.estimate.p_value.is_none() {
+                        r.undefined += 1;
+                        continue;
+                    }
+                    if m.quality.small_sample {
+                        r.undefined += 1;
+                        continue;
+                    }
+                    r.runs += 1;
+                    r.naive += u64::from(m.estimate.significant == Some(true));
+                    r.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    let rd = &mut by_date[di][mi];
+                    rd.runs += 1;
+                    rd.naive += u64::from(m.estimate.significant == Some(true));
+                    rd.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    if m.did.estimate.p_value.is_some() {
+                        let r = &mut rates[mi];
+                        r.did_runs += 1;
+                        r.did += u64::from(m.did.estimate.significant == Some(true));
+                        r.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                        rd.did_runs += 1;
+                        rd.did += u64::from(m.did.estimate.significant == Some(true));
+                        rd.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "metric              actions  before/after signif. at 0.10 [95% CI]  mean change | did actions  did signif. at 0.10 [95% CI]  mean change | skipped (thin or undefined)"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let r = rates[mi];
+        let (nl, nh) = wilson(r.naive, r.runs);
+        let (dl, dh) = wilson(r.did, r.did_runs);
+        println!(
+            "{:<19} {:>7}  {:>6.3} [{:.3}, {:.3}]             {:>9.4}   | {:>7}      {:>6.3} [{:.3}, {:.3}]      {:>9.4}   | {}",
+            metric.name(),
+            r.runs,
+            r.naive as f64 / r.runs.max(1) as f64,
+            nl,
+            nh,
+            r.naive_sum / r.runs.max(1) as f64,
+            r.did_runs,
+            r.did as f64 / r.did_runs.max(1) as f64,
+            dl,
+            dh,
+            r.did_sum / r.did_runs.max(1) as f64,
+            r.undefined
+        );
+    }
+    let (pl, ph) = wilson(placebo.did, placebo.did_runs);
+    println!(
+        "volume, a topic's even-numbered customers against its odd-numbered ones (parallel trends by construction): did significant at 0.10 {}/{} = {:.3} [{pl:.3}, {ph:.3}], mean change {:+.4}",
+        placebo.did,
+        placebo.did_runs,
+        placebo.did as f64 / placebo.did_runs.max(1) as f64,
+        placebo.did_sum / placebo.did_runs.max(1) as f64
+    );
+    println!(
+        "by action date: significant at 0.10 before/after, did (mean change before/after, did)"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let cells: Vec<String> = dates
+            .iter()
+            .zip(&by_date)
+            .map(|(d, r)| {
+                let r = r[mi];
+                format!(
+                    "{d}: {:.3} {:.3} ({:+.4} {:+.4})",
+                    r.naive as f64 / r.runs.max(1) as f64,
+                    r.did as f64 / r.did_runs.max(1) as f64,
+                    r.naive_sum / r.runs.max(1) as f64,
+                    r.did_sum / r.did_runs.max(1) as f64
+                )
+            })
+            .collect();
+        println!("  {:<19} {}", metric.name(), cells.join("  "));
+    }
+}
+
+// ---------------------------------------------------------------- (c)
+
+fn part_c(seeds: u64, customers: u64, work: &Path) {
+    println!(
+        "\n(c) a season (every topic x0.75 from 2025-04-01) and the action (billing/double_charge x0.6, true change -0.4) on the same date: {seeds} seeds, {customers} customers, 56 days either side"
+    );
+    println!(
+        "seed  action: before/after est [low, high]      did est [low, high]           | other topics: n  naive mean  naive signif  did mean  did signif"
+    );
+    let mut totals = [0u64; 3];
+    for seed in 1..=seeds {
+        let cfg = GenConfig {
+            improvement: Some(Improvement {
+                topic: IMPROVED.into(),
+                at: None,
+                factor: 0.6,
+            }),
+            season: Some(Season {
+                at: None,
+                factor: 0.75,
+            }),
+            ..base(customers, 200 + seed)
+        };
+        let d = make(&cfg, &work.join(format!("c{seed}")));
+        let at = ts("2025-04-01");
+        let improved = Data::code(&d.topics, IMPROVED);
+        let m = d.measure(Metric::Volume, improved, d.siblings(improved), at, 56);
+        let (mut n, mut naive_sum, mut naive_sig, mut did_sum, mut did_sig) =
+            (0u64, 0.0, 0u64, 0.0, 0u64);
+        for g in 0..d.topics.len() as u32 {
+            if g == improved {
+                continue;
+            }
+            let mut linked = d.siblings(g);
+            linked.push(improved);
+            let o = d.measure(Metric::Volume, g, linked, at, 56);
+            if let (Some(a), Some(b)) = (o.estimate.change, o.did.estimate.change) {
+                n += 1;
+                naive_sum += a;
+                did_sum += b;
+                naive_sig += u64::from(o.estimate.significant == Some(true));
+                did_sig += u64::from(o.did.estimate.significant == Some(true));
+            }
+        }
+        totals[0] += n;
+        totals[1] += naive_sig;
+        totals[2] += did_sig;
+        println!(
+            "{seed:>4}  {:>8} [{}, {}]   {:>8} [{}, {}] | {:>3}  {:>9.4}  {:>5}/{:<5}  {:>8.4}  {:>4}/{}",
+            fmt(m.estimate.change),
+            fmt(m.estimate.low),
+            fmt(m.estimate.high),
+            fmt(m.did.estimate.change),
+            fmt(m.did.estimate.low),
+            fmt(m.did.estimate.high),
+            n,
+            naive_sum / n.max(1) as f64,
+            naive_sig,
+            n,
+            did_sum / n.max(1) as f64,
+            did_sig,
+            n
+        );
+    }
+    let (dl, dh) = wilson(totals[2], totals[0]);
+    println!(
+        "summary (c): topics the action did not touch, under the season: naive significant {}/{} ({:.3}), did significant {}/{} ({:.3}, 95% CI [{dl:.3}, {dh:.3}])",
+        totals[1],
+        totals[0],
+        totals[1] as f64 / totals[0].max(1) as f64,
+        totals[2],
+        totals[0],
+        totals[2] as f64 / totals[0].max(1) as f64
+    );
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut part = "all".to_string();
+    let mut seeds: Option<u64> = None;
+    let mut out = std::env::temp_dir().join("hearken-effect-validation");
+    let mut i = 0;
+    while i + 1 < args.len() {
+        match args[i].as_str() {
+            "--part" => part = args[i + 1].clone(),
+            "--seeds" => match args[i + 1].parse() {
+                Ok(n) => seeds = Some(n),
+                Err(_) => {
+                    eprintln!("--seeds: '{}' is not a number", args[i + 1]);
+                    return ExitCode::FAILURE;
+                }
+            },
+            "--out" => out = PathBuf::from(&args[i + 1]),
+            other => {
+                eprintln!("unknown flag {other}; use --part a|b|c|all, --seeds N, --out DIR");
+                return ExitCode::FAILURE;
+            }
+        }
+        i += 2;
+    }
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("cannot create {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    if part == "a" || part == "all" {
+        part_a(seeds.unwrap_or(5), 100_000, &out);
+    }
+    if part == "b" || part == "all" {
+        part_b(seeds.unwrap_or(10), 40_000, None, &out);
+        part_b(
+            seeds.unwrap_or(10),
+            40_000,
+            Some(VolumeNoise {
+                sd: 0.25,
+                rho: 0.5,
+                common: 0.5,
+            }),
+            &out,
+        );
+    }
+    if part == "c" || part == "all" {
+        part_c(seeds.unwrap_or(5), 60_000, &out);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Reference values for hearken-engine's effect measurement (crates/hearken-engine/src/effect.rs).
+
+Makes a few seeded scenarios (overdispersed weekly-seasonal counts with a season, NPS responses
+clustered by customer, repeat flags, stage times clustered by case), picks the controls by the
+rule written in docs/effects.md, fits the models with statsmodels, and writes:
+
+    crates/hearken-engine/tests/data/effect/counts.csv        volume scenarios: events per group per day
+    crates/hearken-engine/tests/data/effect/observations.csv  other scenarios: one row per observation
+    crates/hearken-engine/tests/data/effect/expected.json     options of each scenario and every expected figure
+
+The models, fitted by statsmodels (not by re-typing the engine's formulas):
+- volume, before/after: GLM Poisson on weekly totals with an after indicator, scale="X2"
+  (quasi-Poisson: the scale fixed at pearson_chi2 / df_resid of the Poisson fit), use_t=True
+  (Student t on weeks - 2 df);
+- volume, difference-in-differences: GLM Binomial of (treated, pooled controls) per week on an
+  after indicator, the scale fixed at pearson_chi2 / df_resid of the binomial fit, use_t=True;
+- shares: OLS of the scores on group x window indicators, cov_type="cluster" (CR1, groups = the
+  customer, or one group per row when there are no clusters), use_t=True; the before/after
+  change is the coefficient of the after indicator in the treated rows, the
+  difference-in-differences a t_test of the contrast (treated after - before) - sum w_j (control j
+  after - before), w_j the controls' shares of the before rows;
+- means: the same with GLM Poisson (log link; a quasi-likelihood fit of the means) instead of
+  OLS, so changes are ratios.
+
+Run from anywhere: `python3 tools/reference/effect/make_reference.py`. It creates its own
+virtualenv (tools/reference/.venv-effect, gitignored), installs pinned numpy, scipy, pandas and
+statsmodels into it and re-runs itself there. The Rust test (crates/hearken-engine/tests/engine/
+effect.rs) reads the fixtures and needs no Python.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+VENV = HERE.parent / ".venv-effect"
+OUT = ROOT / "crates" / "hearken-engine" / "tests" / "data" / "effect"
+PINS = ["numpy==2.2.6", "scipy==1.15.3", "pandas==2.2.3", "statsmodels==0.14.4"]
+
+
+def ensure_venv():
+    py = VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not py.exists():
+        venv.create(VENV, with_pip=True)
+        subprocess.check_call([str(py), "-m", "pip", "install", "--quiet", *PINS])
+    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+
+
+ensure_venv()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import statsmodels.api as sm  # noqa: E402
+
+DAY = 86_400
+AT = 1_706_486_400  # 2024-01-29T00:00:00Z, a Monday
+LEVEL = 0.9
+
+
+# ---------------------------------------------------------------- windows
+
+
+def day_bins(at, before_days, after_days, data_from, data_to):
+    """Bin k covers [at + (k - before_days) DAY, +DAY); valid when inside the data."""
+    start = at - before_days * DAY
+    total = before_days + after_days
+    valid = [start + k * DAY >= data_from and start + (k + 1) * DAY <= data_to for k in range(total)]
+    return start, total, valid
+
+
+def whole_weeks(before_days, total, valid):
+    """Blocks of 7 valid days counted outwards from the action's date."""
+    before, k = [], before_days
+    while k >= 7 and all(valid[k - 7:k]):
+        before.insert(0, list(range(k - 7, k)))
+        k -= 7
+    after, k = [], before_days
+    while k + 7 <= total and all(valid[k:k + 7]):
+        after.append(list(range(k, k + 7)))
+        k += 7
+    return before, after
+
+
+def estimate(b, lo, hi, p, relative):
+    f = (lambda v: float(np.exp(v) - 1.0)) if relative else float
+    return {"change": f(b), "low": f(lo), "high": f(hi), "p_value": float(p)}
+
+
+# ---------------------------------------------------------------- volume
+
+
+def larger(res, clustered, est):
+    """Replaces the interval and p-value of the after coefficient of `res` when the clustered
+    variance is larger than the fit's own: scipy's t on clusters - 1 degrees of freedom."""
+    from scipy import stats
+    var, clusters = clustered
+    if var <= res.bse[1] ** 2:
+        est["method"] = "quasi_likelihood_weekly"
+        return est
+    b, se, df = res.params[1], np.sqrt(var), clusters - 1
+    q = stats.t.ppf(0.5 + LEVEL / 2, df)
+    out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
+    out["method"] = "customer_clustered"
+    return out
+
+
+def quasi_fit(endog, exog, family):
+    """A quasi-likelihood fit: the GLM, then the same GLM with its scale fixed at the Pearson
+    dispersion pearson_chi2 / df_resid. (statsmodels' own scale="X2" is not that dispersion for a
+    binomial with trial counts, so it is computed from the unscaled fit.)"""
+    first = sm.GLM(endog, exog, family=family).fit(tol=1e-13)
+    phi = first.pearson_chi2 / first.df_resid
+    return sm.GLM(endog, exog, family=family).fit(scale=phi, use_t=True, tol=1e-13)
+
+
+def clustered_log_var(events, weeks_b, weeks_a, start, cells):
+    """The customer-clustered variance of a log-ratio contrast, from statsmodels: a Poisson GLM
+    on one row per customer and cell (series x window, zeros included) with an offset for the
+    window's days, cov_type="cluster" by customer. `cells` lists (groups, window) pairs; the
+    contrast is after - before for the first series, minus the same for the second if any."""
+    days = {0: 7 * len(weeks_b), 1: 7 * len(weeks_a)}
+    lo_b, hi_b = start + weeks_b[0][0] * DAY, start + (weeks_b[-1][-1] + 1) * DAY
+    lo_a, hi_a = start + weeks_a[0][0] * DAY, start + (weeks_a[-1][-1] + 1) * DAY
+    ev = events.copy()
+    t = ev["at"]
+    ev["window"] = np.where((t >= lo_b) & (t < hi_b), 0, np.where((t >= lo_a) & (t < hi_a), 1, -1))
+    ev = ev[ev.window >= 0]
+    ev["cell"] = -1
+    for i, (groups, window) in enumerate(cells):
+        ev.loc[ev.group.isin(groups) & (ev.window == window), "cell"] = i
+    ev = ev[ev.cell >= 0]
+    ev["cl"] = np.where(ev.cluster >= 0, ev.cluster, -1 - np.arange(len(ev)))
+    ids = np.unique(ev.cl)
+    counts = ev.groupby(["cl", "cell"]).size()
+    rows_y, rows_x, rows_off, rows_g = [], [], [], []
+    for c in ids:
+        for i, (_, window) in enumerate(cells):
+            rows_y.append(float(counts.get((c, i), 0)))
+            x = np.zeros(len(cells))
+            x[i] = 1.0
+            rows_x.append(x)
+            rows_off.append(np.log(days[window]))
+            rows_g.append(c)
+    res = sm.GLM(np.array(rows_y), np.array(rows_x), family=sm.families.Poisson(),
+                 offset=np.array(rows_off)).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(np.array(rows_g))[0]}, tol=1e-13)
+    contrast = np.zeros(len(cells))
+    contrast[0], contrast[1] = -1.0, 1.0
+    if len(cells) == 4:
+        contrast[2], contrast[3] = 1.0, -1.0
+    return float(contrast @ res.cov_params() @ contrast), len(ids)
+
+
+def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
+                data_from, data_to, min_n, events=None):
+    """counts: dict group -> array of daily counts over the bins (before then after). With
+    `events` (columns at, group, cluster), the variance is the larger of the weekly
+    quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
+    start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
+    wb, wa = whole_weeks(before_days, total, valid)
+    weeks = wb + wa
+    nb = len(wb)
+
+    def weekly(series):
+        return np.array([sum(series[k] for k in w) for w in weeks], dtype=float)
+
+    t_daily = sum(np.asarray(counts[g]) for g in treated)
+    tw = weekly(t_daily)
+    post = np.array([0] * nb + [1] * len(wa), dtype=float)
+    X = sm.add_constant(post)
+    res = quasi_fit(tw, X, sm.families.Poisson())
+    lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
+    naive = estimate(res.params[1], lo, hi, res.pvalues[1], True)
+    if events is not None:
+        var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1)])
+        naive = larger(res, var, naive)
+    days_b, days_a = 7 * nb, 7 * len(wa)
+    before = {"value": tw[:nb].sum() / days_b, "n": days_b, "events": int(tw[:nb].sum())}
+    after = {"value": tw[nb:].sum() / days_a, "n": days_a, "events": int(tw[nb:].sum())}
+
+    # Controls: not treated, not linked, >= min_n events in the before weeks; closest in
+    # log events per day before; ties to the larger, then the lower code.
+    t_rate = tw[:nb].sum() / days_b
+    rows = []
+    for g in range(len(names)):
+        if g in treated:
+            continue
+        w = weekly(counts[g])
+        eb, ea = w[:nb].sum(), w[nb:].sum()
+        if eb == 0 and ea == 0 and g not in linked:
+            continue
+        eligible = g not in linked and eb >= min_n
+        rate = eb / days_b
+        dist = abs(np.log(rate / t_rate)) if rate > 0 else np.inf
+        rows.append({"g": g, "eligible": eligible, "dist": dist, "eb": eb, "w": w})
+    cand = pd.DataFrame(rows)
+    if rule["rule"] == "similar":
+        el = cand[cand.eligible].sort_values(["dist", "eb", "g"], ascending=[True, False, True])
+        chosen = list(el.g[: rule["max"]])
+    else:
+        chosen = [g for g in rule["groups"] if bool(cand[cand.g == g].eligible.iloc[0])]
+    cw = sum(cand[cand.g == g].w.iloc[0] for g in chosen)
+    keep = (tw + cw) > 0
+    endog = np.column_stack([tw, cw])[keep]
+    res = quasi_fit(endog, X[keep], sm.families.Binomial())
+    lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
+    did = estimate(res.params[1], lo, hi, res.pvalues[1], True)
+    if events is not None:
+        var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1), (chosen, 0), (chosen, 1)])
+        did = larger(res, var, did)
+    did["controls"] = [names[g] for g in chosen]
+    return {
+        "name": name, "metric": "volume", "treated": treated, "linked": linked, "rule": rule,
+        "at": at, "before_days": before_days, "after_days": after_days,
+        "data_from": data_from, "data_to": data_to, "min_n": min_n,
+        "before": before, "after": after, **naive, "did": did, "df": float(res.df_resid),
+    }
+
+
+def make_counts(rng, names, rates, season, effect, days_before, days_after, dispersion):
+    """Gamma-Poisson daily counts with a weekly cycle, a season after the date for every group
+    and an effect for group 0."""
+    out = {}
+    weekly = np.array([1.2, 1.1, 1.0, 1.0, 1.1, 0.5, 0.4])  # Monday first; bin 0 is a weekday
+    for g, r in enumerate(rates):
+        ys = []
+        for k in range(days_before + days_after):
+            d = k - days_before
+            wd = (AT // DAY + 3 + d) % 7
+            mu = r * weekly[wd] * (season if d >= 0 else 1.0) * (effect if (d >= 0 and g == 0) else 1.0)
+            lam = rng.gamma(1.0 / dispersion, mu * dispersion)
+            ys.append(int(rng.poisson(lam)))
+        out[g] = ys
+    return out
+
+
+# ---------------------------------------------------------------- shares and means
+
+
+def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, after_days,
+               min_n, clustered):
+    """df: columns at, group, value, cluster (-1 = none). Shares on the identity scale, means
+    (stage time, transfers) on the log scale."""
+    log = metric in ("stage_time", "transfers_per_case")
+    start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
+    k = (df["at"] - start) // DAY
+    df = df[(df["at"] >= start) & (k < total)].copy()
+    df["after"] = ((df["at"] - start) // DAY >= before_days).astype(int)
+    df["slot"] = np.where(df.group.isin(treated), -1, df.group)
+    df = df[~df.value.isna()]
+    if clustered:
+        df["cl"] = np.where(df.cluster >= 0, df.cluster, -1 - np.arange(len(df)))
+    else:
+        df["cl"] = np.arange(len(df))
+
+    def mean(slot, w):
+        v = df[(df.slot == slot) & (df.after == w)].value
+        return (float(v.mean()) if len(v) else None), int(len(v))
+
+    def fit(sub, cols):
+        """Fits the values of `sub` on indicators of `cols` (list of (slot, window))."""
+        X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
+        if log:
+            model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True, tol=1e-13)
+        else:
+            res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True)
+        return res
+
+    tb, nb = mean(-1, 0)
+    ta, na = mean(-1, 1)
+    sub = df[df.slot == -1]
+    res = fit(sub, [(-1, 0), (-1, 1)])
+    tt = res.t_test(np.array([[-1.0, 1.0]]))
+    lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
+    naive = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+
+    def clusters(slot, w):
+        s = df[(df.slot == slot) & (df.after == w)]
+        return int(s.cl.nunique())
+
+    rows = []
+    for g in range(len(names)):
+        if g in treated:
+            continue
+        mb, cb = mean(g, 0)
+        ma, ca = mean(g, 1)
+        if cb == 0 and ca == 0 and g not in linked:
+            continue
+        blocked = cb < 2 or ca < 2 or (log and (mb <= 0 or ma <= 0))
+        eligible = g not in linked and cb >= min_n and ca > 0 and not blocked
+        if mb is None:
+            dist = np.inf
+        elif log:
+            dist = abs(np.log(mb / tb)) if mb > 0 else np.inf
+        else:
+            dist = abs(mb - tb)
+        rows.append({"g": g, "eligible": eligible, "dist": dist, "nb": cb})
+    cand = pd.DataFrame(rows)
+    if rule["rule"] == "similar":
+        el = cand[cand.eligible].sort_values(["dist", "nb", "g"], ascending=[True, False, True])
+        chosen = list(el.g[: rule["max"]])
+    else:
+        chosen = [g for g in rule["groups"] if bool(cand[cand.g == g].eligible.iloc[0])]
+    cols = [(-1, 0), (-1, 1)]
+    for g in chosen:
+        cols += [(g, 0), (g, 1)]
+    sub = df[df.slot.isin([-1, *chosen])]
+    res = fit(sub, cols)
+    nbs = np.array([mean(g, 0)[1] for g in chosen], dtype=float)
+    w = nbs / nbs.sum()
+    contrast = [-1.0, 1.0]
+    for wj in w:
+        contrast += [wj, -wj]
+    tt = res.t_test(np.array([contrast]))
+    lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
+    did = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+    did["controls"] = [names[g] for g in chosen]
+    side = lambda v, n, w: {"value": v, "n": n, **({"clusters": clusters(-1, w)} if clustered else {})}
+    return {
+        "name": name, "metric": metric, "treated": treated, "linked": linked, "rule": rule,
+        "at": at, "before_days": before_days, "after_days": after_days, "min_n": min_n,
+        "clustered": clustered, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        **naive, "did": did,
+    }
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(20240129)
+    cases, count_rows, obs_rows = [], [], []
+
+    # Volume: two treated topics merged, a season of 0.75 on everything and 0.6 on the treated.
+    names = ["billing/double_charge", "billing/refund", "billing/invoice", "network/outage",
+             "network/slow", "app/login", "app/crash", "tiny"]
+    rates = [9.0, 4.0, 10.0, 14.0, 6.0, 12.0, 30.0, 0.3]
+    bd, ad = 38, 35
+    counts = make_counts(rng, names, rates, 0.75, 0.6, bd, ad, 0.05)
+    counts[1] = make_counts(rng, names[:1], [4.0], 0.75, 0.6, bd, ad, 0.05)[0]
+    for g, ys in counts.items():
+        for k, c in enumerate(ys):
+            count_rows.append(("volume_season", AT + (k - bd) * DAY, g, c))
+    cases.append(volume_case("volume_season", counts, names, [0, 1], [2], {"rule": "similar", "max": 3},
+                             AT, bd, ad, -(2**62), 2**62, 30))
+    # The same data, the data ending 23 days after the date: three whole weeks after.
+    cases.append(volume_case("volume_cut_short", counts, names, [0, 1], [2], {"rule": "given", "groups": [3, 5]},
+                             AT, bd, ad, -(2**62), AT + 23 * DAY, 30))
+    cases[-1]["names_from"] = "volume_season"
+
+    # Null volume: no season, no effect, strong overdispersion.
+    counts = make_counts(rng, names, rates, 1.0, 1.0, 56, 56, 0.3)
+    for g, ys in counts.items():
+        for k, c in enumerate(ys):
+            count_rows.append(("volume_null", AT + (k - 56) * DAY, g, c))
+    cases.append(volume_case("volume_null", counts, names, [3], [], {"rule": "similar", "max": 5},
+                             AT, 56, 56, -(2**62), 2**62, 30))
+
+    # Volume with customers: heavy-tailed contacters (a few customers send much of a topic's
+    # volume), some joining or leaving between the windows.
+    vnames = ["t0", "t1", "t2", "t3", "t4", "t5"]
+    rows = []
+    for cust in range(1500):
+        weight = float(rng.lognormal(-1.2, 1.4))
+        first = int(rng.integers(-70, 0)) if rng.random() < 0.15 else -70
+        last = int(rng.integers(0, 70)) if rng.random() < 0.15 else 70
+        for g in range(6):
+            rate = weight * [0.3, 0.25, 0.35, 0.2, 0.3, 0.28][g] * (0.7 if g == 0 else 1.0)
+            for d in range(first, last):
+                for _ in range(int(rng.poisson(rate * (0.8 if (g == 0 and d >= 0) else 1.0) / 7.0))):
+                    rows.append((AT + d * DAY + int(rng.integers(0, DAY)), g, float("nan"), cust))
+    ev = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in ev.itertuples():
+        obs_rows.append(("volume_clustered", r.at, r.group, r.value, r.cluster))
+    vcounts = {}
+    for g in range(6):
+        sub = ev[ev.group == g]
+        k = (sub["at"] - (AT - 63 * DAY)) // DAY
+        vcounts[g] = [int((k == i).sum()) for i in range(126)]
+    case = volume_case("volume_clustered", vcounts, vnames, [0], [], {"rule": "similar", "max": 3},
+                       AT, 63, 63, -(2**62), 2**62, 30, events=ev)
+    case["clustered"] = True
+    cases.append(case)
+
+    # NPS by segment, responses clustered by customer (some customers answer several times).
+    seg = ["consumer", "smb", "enterprise", "public"]
+    rows = []
+    for g, (n, p) in enumerate([(700, (0.2, 0.3, 0.5)), (400, (0.25, 0.35, 0.4)), (250, (0.3, 0.3, 0.4)), (60, (0.2, 0.3, 0.5))]):
+        customers = rng.integers(0, n // 2, size=n) + 10_000 * g
+        for i in range(n):
+            t = AT + int(rng.integers(-28 * DAY, 28 * DAY))
+            shift = 0.08 if (g == 0 and t >= AT) else 0.0
+            pp = np.array([p[0] - shift, p[1], p[2] + shift])
+            v = [-100.0, 0.0, 100.0][rng.choice(3, p=pp / pp.sum())]
+            rows.append((t, g, v, int(customers[i])))
+    rows.append((AT - 3 * DAY, 0, float("nan"), 17))  # a missing answer
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("nps_clustered", r.at, r.group, r.value, r.cluster))
+    cases.append(cells_case("nps_clustered", "nps", df, seg, [0], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True))
+
+    # Repeat flags by topic, no clusters, given controls.
+    topics = ["t0", "t1", "t2", "t3", "t4"]
+    rows = []
+    for g, (n, p) in enumerate([(500, 0.3), (300, 0.25), (400, 0.2), (350, 0.35), (20, 0.3)]):
+        for i in range(n):
+            t = AT + int(rng.integers(-21 * DAY, 21 * DAY))
+            q = p * (0.7 if (g == 0 and t >= AT) else 1.0)
+            rows.append((t, g, 100.0 * (rng.random() < q), -1))
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("repeat_plain", r.at, r.group, r.value, r.cluster))
+    cases.append(cells_case("repeat_plain", "repeat_rate", df, topics, [0], [1], {"rule": "given", "groups": [2, 3]}, AT, 21, 21, 30, False))
+
+    # Stage times (hours), lognormal, clustered by case (a case may visit a stage twice).
+    stages = ["new", "waiting", "in_progress", "escalated"]
+    rows = []
+    case = 0
+    for g, (n, m) in enumerate([(300, 8.0), (400, 30.0), (500, 20.0), (80, 50.0)]):
+        for i in range(n):
+            case += 1
+            t = AT + int(rng.integers(-28 * DAY, 28 * DAY))
+            f = 0.7 if (g == 1 and t >= AT) else 1.0
+            for _ in range(1 + int(rng.random() < 0.2)):
+                rows.append((t, g, float(m * f * rng.lognormal(-0.5, 1.0)), case))
+                t += 3600
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("stage_time", r.at, r.group, r.value, r.cluster))
+    cases.append(cells_case("stage_time", "stage_time", df, stages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True))
+
+    group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
+                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages}
+    for c in cases:
+        c["groups"] = group_names[c["name"]]
+    with open(OUT / "counts.csv", "w") as f:
+        f.write("case,day_start,group,count\n")
+        for r in count_rows:
+            f.write(f"{r[0]},{r[1]},{r[2]},{r[3]}\n")
+    with open(OUT / "observations.csv", "w") as f:
+        f.write("case,at,group,value,cluster\n")
+        for r in obs_rows:
+            v = "" if np.isnan(r[3]) else repr(float(r[3]))
+            cl = "" if r[4] < 0 else str(r[4])
+            f.write(f"{r[0]},{r[1]},{r[2]},{v},{cl}\n")
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        if isinstance(x, (np.integer,)):
+            return int(x)
+        if isinstance(x, (np.floating,)):
+            return float(x)
+        return x
+
+    meta = {
+        "generated_by": "tools/reference/effect/make_reference.py",
+        "versions": {"numpy": np.__version__, "pandas": pd.__version__, "statsmodels": sm.__version__ if hasattr(sm, "__version__") else __import__("statsmodels").__version__},
+        "level": LEVEL,
+        "cases": clean(cases),
+    }
+    with open(OUT / "expected.json", "w") as f:
+        json.dump(meta, f, indent=1, allow_nan=False)
+    print(f"wrote {len(cases)} cases, {len(count_rows)} count rows, {len(obs_rows)} observations to {OUT}")
+
+
+main()
