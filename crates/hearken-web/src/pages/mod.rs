@@ -107,6 +107,10 @@ pub fn template_failed(e: &askama::Error) -> Response {
 
 /// Parses a page's query string: unknown parameters are an error page (a filter is never
 /// ignored); blank ones (a form's empty fields) redirect to the clean URL.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page to answer with, built once per request"
+)]
 pub fn parse_query(uri: &Uri, raw: Option<&str>) -> Result<PageQuery, Response> {
     let q: PageQuery = match serde_urlencoded_from(raw.unwrap_or("")) {
         Ok(q) => q,

@@ -57,9 +57,8 @@ pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
     let period = parts::period(pq, last_week);
     c.sections.push(headline(store, scope, pq, &period));
     c.sections.push(trend(store, scope, pq, sentiment_weeks));
-    match &period {
-        Ok(Some(p)) => c.sections.push(movers(store, scope, pq, p)),
-        _ => {}
+    if let Ok(Some(p)) = &period {
+        c.sections.push(movers(store, scope, pq, p));
     }
     c.sections.push(spikes(store, scope, pq));
     c.sections.push(channels(store, scope, pq));
