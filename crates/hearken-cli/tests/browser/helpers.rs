@@ -308,8 +308,18 @@ pub async fn sign_in(c: &Client, base: &str, token: &str) {
         .click()
         .await
         .expect("submit");
-    let url = c.current_url().await.expect("url");
-    assert_eq!(url.path(), "/", "signed in, back on the overview");
+    // The form's answer may still be on its way when the click returns: wait for it (at most
+    // 30 s), then say what the page says if it is not the overview.
+    let start = Instant::now();
+    let mut url = c.current_url().await.expect("url");
+    while url.path() != "/" && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        url = c.current_url().await.expect("url");
+    }
+    if url.path() != "/" {
+        let text = js(c, "return document.body.innerText").await;
+        panic!("not signed in at {base}: on {url}, which says {text}");
+    }
 }
 
 /// Runs `script` (a function body) and returns its value.
@@ -326,4 +336,66 @@ pub async fn listed_rows(c: &Client) -> u64 {
     .await
     .as_u64()
     .expect("a count")
+}
+
+/// `hearken demo --serve` in `dir` (its default ./hearken.db) on port 0: the lines it printed up
+/// to and including the sign-in token, the dashboard's URL and the token.
+pub struct Demo {
+    child: Child,
+    pub printed: String,
+    pub base: String,
+    pub token: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn demo_serve(dir: &Path) -> Demo {
+    let mut child = hearken()
+        .current_dir(dir)
+        .args([
+            "demo",
+            "--serve",
+            "--customers",
+            "200",
+            "--months",
+            "2",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hearken demo --serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut printed = String::new();
+    let mut base = String::new();
+    let mut token_next = false;
+    let token = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("demo --serve stopped before printing a token:\n{printed}"))
+            .expect("a line");
+        printed.push_str(&line);
+        printed.push('\n');
+        if token_next {
+            break line.trim().to_string();
+        }
+        if let Some(url) = line.strip_prefix("the dashboard: ") {
+            base = url.trim().trim_end_matches('/').to_string();
+        }
+        token_next = line.starts_with("sign in with this token");
+    };
+    // Keep reading: a closed pipe would fail the server's next line of output.
+    std::thread::spawn(move || lines.for_each(drop));
+    Demo {
+        child,
+        printed,
+        base,
+        token,
+    }
 }

@@ -13,7 +13,9 @@
 mod helpers;
 
 use fantoccini::Locator;
-use helpers::{Org, browser, build_org, have_browser, js, listed_rows, serve, sign_in, small};
+use helpers::{
+    Org, browser, build_org, demo_serve, have_browser, js, listed_rows, serve, sign_in, small,
+};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -349,6 +351,56 @@ async fn script_in_names_texts_and_topics_never_runs() {
             .contains("<script>window.__pwned=1</script> Ann"),
         "shown as text: {h1}"
     );
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serve_loads_the_demo_once_and_prints_a_url_and_a_token_that_signs_in() {
+    if !have_browser("demo_serve_loads_the_demo_once_and_prints_a_url_and_a_token_that_signs_in") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = demo_serve(dir.path());
+    assert!(
+        first.printed.contains("2/3 importing into"),
+        "{}",
+        first.printed
+    );
+    assert!(
+        first.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        first.printed
+    );
+    assert!(first.token.starts_with("hk_"), "{}", first.printed);
+    let b = browser().await;
+    let c = &b.client;
+    sign_in(c, &first.base, &first.token).await;
+    let n = js(
+        c,
+        "return document.querySelectorAll('#channels td.num a').length",
+    )
+    .await;
+    assert!(
+        n.as_u64().unwrap_or(0) > 0,
+        "the overview shows the demo's channels"
+    );
+    drop(first);
+    // A second run finds the store and serves it as it is, with a new token.
+    let second = demo_serve(dir.path());
+    assert!(
+        second.printed.contains("already holds"),
+        "{}",
+        second.printed
+    );
+    assert!(
+        !second.printed.contains("1/3 generating"),
+        "{}",
+        second.printed
+    );
+    // Cookies are per host, not per port: the first server's session would sign in here too.
+    c.delete_all_cookies().await.expect("drop cookies");
+    sign_in(c, &second.base, &second.token).await;
     b.close().await;
 }
 
