@@ -77,6 +77,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         c.goto(&format!("{base}/signin")).await?;
         c.find(Locator::Css("#token")).await?.send_keys(token).await?;
         c.find(Locator::Css("form.signin button")).await?.click().await?;
+        // The form's answer may still be on its way when the click returns.
+        let start = Instant::now();
+        while c.current_url().await?.path() != "/" && start.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         if c.current_url().await?.path() != "/" {
             return Err::<_, Box<dyn std::error::Error>>("sign-in failed: is the token right?".into());
         }
