@@ -159,8 +159,13 @@ impl Answer {
 }
 
 fn app() -> axum::Router {
-    let state = hearken_server::AppState::open(&org().db, hearken_server::Settings::default())
-        .expect("state");
+    // No request timeout to speak of: on a loaded machine a debug build's themes page can take
+    // longer than the default 30 s, and these tests are not about time.
+    let settings = hearken_server::Settings {
+        request_timeout_secs: 3600,
+        ..hearken_server::Settings::default()
+    };
+    let state = hearken_server::AppState::open(&org().db, settings).expect("state");
     hearken_server::app(state)
 }
 
