@@ -56,4 +56,4 @@ for i in 1 2 3; do
   /usr/bin/time -f "run $i: %e s wall, %M KB peak" \
     target/release/hearken --db "$T/ro/store.db" report --out "$T/r.html" --pdf "$T/r.pdf"
 done
-echo "PDF: $(stat -c %s "$T/r.pdf") bytes, pages: $(grep -aoE '/Type */Page[^A-Za-z]' "$T/r.pdf" | wc -l)"
+echo "PDF: $(stat -c %s "$T/r.pdf") bytes, pages: $(grep -aoE '/Type */Page([^A-Za-z]|$)' "$T/r.pdf" | wc -l)"
