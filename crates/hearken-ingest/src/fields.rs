@@ -290,7 +290,10 @@ pub const ASPECT_PREFIX: &str = "aspect";
 /// it (`Aspect-€Price`). Never slices inside a character: headers are arbitrary text.
 pub fn aspect_name(header: &str) -> Option<std::borrow::Cow<'_, str>> {
     let n = normalise(header);
-    let rest = n.strip_prefix(ASPECT_PREFIX).filter(|r| !r.is_empty())?.to_string();
+    let rest = n
+        .strip_prefix(ASPECT_PREFIX)
+        .filter(|r| !r.is_empty())?
+        .to_string();
     let written = header
         .trim()
         .get(ASPECT_PREFIX.len()..)

@@ -1075,13 +1075,12 @@ fn bind(
                 cols[i] = Some(c);
                 used[c] = true;
             }
-        } else if kind == RecordKind::Surveys {
-            if let Some(name) = aspect_name(h) {
-                if let Ok(label) = Label::parse("aspect", &name) {
-                    aspects.push((label, c));
-                    used[c] = true;
-                }
-            }
+        } else if kind == RecordKind::Surveys
+            && let Some(name) = aspect_name(h)
+            && let Ok(label) = Label::parse("aspect", &name)
+        {
+            aspects.push((label, c));
+            used[c] = true;
         }
     }
     if let Some(q) = questions {

@@ -24,8 +24,8 @@ mod request;
 mod scope;
 mod select;
 
-pub mod assess;
 pub mod actions;
+pub mod assess;
 pub mod case;
 pub mod cost;
 pub mod customer;
@@ -51,14 +51,14 @@ pub use request::{By, DriverTarget, Filters, Metric, Period};
 pub use scope::Scope;
 pub use select::{ensure_fresh, window_between};
 
-pub use assess::{
-    AssessImportRequest, AssessImportResponse, AssessReportRequest, AssessReportResponse,
-    AssessSettings, assess_import, assess_report,
-};
 pub use actions::{
     ActionDetail, ActionView, ActionsList, ActionsRequest, CreateActionRequest, EffectRequest,
     EffectResponse, HistoryView, LinkView, Links, UpdateActionRequest, action, action_effect,
     actions, create_action, link_action, update_action,
+};
+pub use assess::{
+    AssessImportRequest, AssessImportResponse, AssessReportRequest, AssessReportResponse,
+    AssessSettings, assess_import, assess_report,
 };
 pub use case::{CaseResponse, case};
 pub use cost::{CostBy, CostRequest, CostResponse, cost};

@@ -154,6 +154,21 @@ fn bearer(parts: &Parts) -> Result<String, AppError> {
 
 async fn authenticate(parts: &Parts, state: &AppState, needs: Role) -> Result<Principal, AppError> {
     let token = bearer(parts)?;
+    check(state, token, needs).await
+}
+
+/// The dashboard's sign-in (`crate::web`): the check above for a token from the dashboard's
+/// cookie instead of the header, with the store handle a signed-in page reads through.
+pub(crate) async fn authenticate_token(
+    state: &AppState,
+    token: String,
+) -> Result<(Principal, Db), AppError> {
+    let principal = check(state, token, Role::Viewer).await?;
+    Ok((principal, state.guarded().db.clone()))
+}
+
+/// Checks a presented token: valid, of at least `needs`; its use recorded.
+async fn check(state: &AppState, token: String, needs: Role) -> Result<Principal, AppError> {
     let guarded = state.guarded();
     let check = guarded
         .db

@@ -34,6 +34,7 @@ pub mod request_id;
 pub mod routes;
 mod settings;
 pub mod state;
+mod web;
 pub mod webhooks;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
@@ -75,6 +76,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let docs = Arc::new(openapi::ApiDocs::new(&openapi::finish(api)));
     let limit = state.settings().body_limit_bytes;
     router
+        .merge(web::router())
         .merge(extra)
         .fallback(not_found)
         .layer(axum::Extension(docs))

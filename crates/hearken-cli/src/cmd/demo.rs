@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{Context, Result};
 use clap::Args;
 use hearken_gen::GenConfig;
 use hearken_model::RecordKind;
@@ -32,9 +34,32 @@ pub struct DemoArgs {
     /// Print the overview as JSON
     #[arg(long)]
     pub json: bool,
+    /// Then serve the dashboard on the store (loading the demo only when the store holds no
+    /// signals yet), printing its URL and a new admin sign-in token
+    #[arg(long, conflicts_with = "json")]
+    pub serve: bool,
+    /// With --serve: the address to listen on [default: [server] bind, else 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    pub bind: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
+    // `demo --serve` on a store that already holds signals serves it as it is.
+    if args.serve && ctx.config.db.exists() {
+        let store = ctx.open_store()?;
+        let signals = hearken_query::status(&store, &Scope::all())
+            .map_err(super::select::cli_error)?
+            .signals;
+        if signals > 0 {
+            println!(
+                "{} already holds {} signals: serving it as it is (remove it, or use --db, for a fresh demo)",
+                ctx.config.db.display(),
+                output::thousands(signals.max(0) as u64)
+            );
+            drop(store);
+            return serve(ctx, &args);
+        }
+    }
     // Synthetic rows never go into a store that holds real data: checked before anything is
     // generated.
     if ctx.config.db.exists() {
@@ -108,10 +133,43 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     } else {
         println!("\n3/3 overview");
         print_overview(&ov);
+        if args.serve {
+            drop(store);
+            return serve(ctx, &args);
+        }
         println!(
             "\nnext: `hearken status`, `hearken quarantine`, or import your own exports into a store of their own with `hearken --db mine.db import FILE --kind signals`"
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the dashboard on the store with a new admin token, printing the URL and the token.
+fn serve(ctx: &Ctx, args: &DemoArgs) -> Result<ExitCode> {
+    let mut store = ctx.create_store()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let created = store
+        .create_token(&hearken_store::NewToken {
+            name: format!("demo-{now}"),
+            role: hearken_store::Role::Admin,
+            scope: hearken_store::Scope::default(),
+        })
+        .context("cannot create the demo's sign-in token")?;
+    drop(store);
+    let config = super::serve::server_config(ctx, args.bind.clone())?;
+    let token = created.token;
+    let name = created.info.name;
+    hearken_server::run(config, |addr| {
+        // The first line is the address, as `hearken serve` prints it, for scripts and tests.
+        println!("listening on http://{addr}");
+        println!("\nthe dashboard: http://{addr}/");
+        println!("sign in with this token (admin '{name}'; shown once, revoke it with `hearken tokens revoke {name}`):\n{token}");
+        println!("\nstop with Ctrl-C");
+        let _ = std::io::stdout().flush();
+    })
+    .context("the dashboard's server stopped")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,8 +9,8 @@ use hearken_store::Store;
 
 use crate::config::Config;
 
-mod assess;
 mod actions;
+mod assess;
 mod case;
 mod cost;
 mod customer;
@@ -28,6 +28,7 @@ mod quarantine;
 #[cfg(test)]
 mod render_tests;
 mod repeats;
+mod report;
 mod risk;
 mod scores;
 mod select;
@@ -120,6 +121,8 @@ pub enum Command {
     Customer(customer::CustomerArgs),
     /// A case with its events in order, its customer and product, duration, transfers and first-owner resolution
     Case(case::CaseArgs),
+    /// The weekly one-page report (HTML, and A4 PDF through headless Chromium) of an ISO week
+    Report(report::ReportArgs),
     /// Serve the HTTP API (tokens, status, OpenAPI at /api/openapi.json) until SIGTERM or Ctrl-C
     Serve(serve::ServeArgs),
     /// Create, list and revoke the API's tokens (roles viewer, analyst, admin; optional data scope)
@@ -201,6 +204,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Signals(a) => signals::run(&ctx, a),
         Command::Customer(a) => customer::run(&ctx, a),
         Command::Case(a) => case::run(&ctx, a),
+        Command::Report(a) => report::run(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
         Command::Tokens(a) => tokens::run(&ctx, a),
         Command::Webhooks(a) => webhooks::run(&ctx, a),

@@ -16,23 +16,29 @@ pub struct ServeArgs {
     pub bind: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
+/// The server's configuration from hearken.toml and the command line: `hearken serve` and
+/// `hearken demo --serve` serve the same way.
+pub fn server_config(ctx: &Ctx, bind: Option<String>) -> Result<hearken_server::ServerConfig> {
     let mut settings = ctx.config.server.clone();
-    if let Some(bind) = args.bind {
+    if let Some(bind) = bind {
         settings.bind = bind;
     }
     settings.org = hearken_server::routes::risk::OrgSettings {
         cost: ctx.config.cost.clone(),
         assess: super::assess::settings(ctx)?,
     };
-    let config = hearken_server::ServerConfig {
+    Ok(hearken_server::ServerConfig {
         db: ctx.config.db.clone(),
         settings,
         text: hearken_enrich::TextOptions {
             enrich: ctx.config.enrich,
             redact: ctx.config.redact_pii,
         },
-    };
+    })
+}
+
+pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
+    let config = server_config(ctx, args.bind)?;
     // The outbox is delivered by the server while it runs ([outbox] in hearken.toml).
     let outbox = super::outbox::spawn_for_server(ctx)?;
     hearken_server::run(config, |addr| {

@@ -4,8 +4,8 @@
 
 mod helpers;
 
-mod entities;
 mod actions;
+mod entities;
 mod errors;
 mod files;
 mod in_process;
