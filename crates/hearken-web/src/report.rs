@@ -142,6 +142,107 @@ pub struct WeeklyReport {
     pub notes: Vec<String>,
 }
 
+/// The report's actions section: every action done in the week (status done or verified, by its
+/// done date), then every action whose after window closed in the week, with its effect as
+/// `hearken actions effect` measures it (the query layer's `action_effect`, default windows).
+fn action_lines(store: &Store, scope: &Scope, week: &Week) -> Vec<String> {
+    let list = match hearken_query::actions(store, scope, &hearken_query::ActionsRequest::default())
+    {
+        Ok(l) => l.actions,
+        Err(e) => return vec![format!("Actions are not shown: {e}")],
+    };
+    let req = hearken_query::EffectRequest::default();
+    let after = Duration::days(i64::from(req.after));
+    let done_day = |a: &hearken_query::ActionView| {
+        a.done_at
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+    };
+    let in_week = |d: NaiveDate| d >= week.monday && d < week.monday + Duration::days(7);
+    let mut lines = Vec::new();
+    for a in &list {
+        let Some(d) = done_day(a) else { continue };
+        if in_week(d) {
+            lines.push(format!(
+                "Done {}: {}{}{}; its effect is measured after {} days.",
+                d.format("%a %-d %b"),
+                clip(&a.title, 80),
+                a.owner
+                    .as_deref()
+                    .map_or(String::new(), |o| format!(" ({})", clip(o, 40))),
+                a.metric
+                    .as_deref()
+                    .map_or(String::new(), |m| format!(", on {m}")),
+                req.after
+            ));
+        }
+    }
+    for a in &list {
+        let Some(d) = done_day(a) else { continue };
+        if !in_week(d + after) {
+            continue;
+        }
+        let text = match hearken_query::action_effect(store, scope, a.id, &req) {
+            Ok(e) => effect_text(&e),
+            Err(e) => format!("not measured: {e}"),
+        };
+        lines.push(format!(
+            "Effect of {} (done {}): {text}",
+            clip(&a.title, 80),
+            d.format("%-d %b %Y")
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("No improvement action was done this week, and none has an effect due.".into());
+    }
+    // The report is one page: at most MAX_ACTION_LINES, and a pointer to the rest.
+    if lines.len() > MAX_ACTION_LINES {
+        let more = lines.len() - (MAX_ACTION_LINES - 1);
+        lines.truncate(MAX_ACTION_LINES - 1);
+        lines.push(format!(
+            "And {more} more: `hearken actions list --status done` and `hearken actions effect ID`."
+        ));
+    }
+    lines
+}
+
+/// Lines of the actions section, so the report stays one page.
+const MAX_ACTION_LINES: usize = 6;
+
+/// One sentence: the change against the controls (difference-in-differences) with its interval,
+/// or the naive before/after change when there are no controls.
+fn effect_text(r: &hearken_query::EffectResponse) -> String {
+    use hearken_engine::effect::{Scale, Status};
+    let e = &r.effect;
+    let rel = matches!(e.scale, Scale::Relative);
+    let v = |x: Option<f64>| match x {
+        None => "n/a".to_string(),
+        Some(x) if rel => format!("{:+.1}%", x * 100.0),
+        Some(x) => format!("{x:+.2} points"),
+    };
+    let (est, how) = if e.did.controls.is_empty() {
+        (&e.estimate, "before against after, no control group")
+    } else {
+        (&e.did.estimate, "against similar groups")
+    };
+    if !matches!(est.status, Status::Estimated) {
+        return format!("{} not estimated ({:?}).", e.metric.name(), est.status);
+    }
+    format!(
+        "{} {} ({:.0}% interval {} to {}; {how}{}).",
+        e.metric.name(),
+        v(est.change),
+        e.level * 100.0,
+        v(est.low),
+        v(est.high),
+        match est.significant {
+            Some(true) => ", significant",
+            Some(false) => ", not significant",
+            None => "",
+        }
+    )
+}
+
 fn q<T>(r: hearken_query::Result<T>) -> Result<T, PageError> {
     r.map_err(PageError::from)
 }
@@ -370,10 +471,9 @@ pub fn build(store: &Store, scope: &Scope, week: &Week) -> Result<WeeklyReport, 
         (Err(e), _) | (_, Err(e)) => r.flow_note = Some(e.message.clone()),
     }
 
-    // Actions: HOOK(issue 11): the improvement actions done this week and their measured
-    // effect go here once the loop issue stores actions.
-    r.actions
-        .push("No improvement actions were recorded for this week.".into());
+    // Actions: those done this week, and those whose effect window (28 days after the done
+    // date, the effect's default) closed this week, with the measured effect.
+    r.actions = action_lines(store, scope, week);
 
     // Good news: a significant improvement, the topic whose signals fell most, a compliment.
     for l in &r.scores {

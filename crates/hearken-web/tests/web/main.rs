@@ -350,3 +350,121 @@ async fn the_weekly_report_is_one_fixed_page_and_an_empty_week_says_so() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("no week 99"));
 }
+
+/// The report's actions section: an action done in the week is listed, and an action whose
+/// 28-day after window closed in the week shows the effect `hearken actions effect` measures
+/// (the query layer's `action_effect`, the same figures); a week with neither says so.
+#[test]
+fn the_report_lists_the_weeks_actions_and_the_effects_that_came_due() {
+    use hearken_ingest::ReadOptions;
+    use hearken_model::RecordKind;
+    use hearken_query::{CreateActionRequest, EffectRequest, Scope, UpdateActionRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = hearken_gen::GenConfig {
+        customers: 3000,
+        months: 3,
+        seed: 11,
+        threads: 1,
+        ..hearken_gen::GenConfig::default()
+    };
+    hearken_gen::generate(&cfg, &data, &|_| {}).unwrap();
+    let mut store = hearken_store::Store::open(&dir.path().join("a.db")).unwrap();
+    for kind in [
+        RecordKind::Customers,
+        RecordKind::Products,
+        RecordKind::Agents,
+        RecordKind::Signals,
+    ] {
+        store
+            .import_file(
+                &data.join(kind.file_name()),
+                &ReadOptions::new(kind),
+                5_000,
+                &mut |_| {},
+            )
+            .unwrap();
+    }
+    let scope = Scope::all();
+    let top = hearken_query::pareto(
+        &store,
+        &scope,
+        &hearken_query::ParetoRequest {
+            by: hearken_query::By::Topic,
+            ..hearken_query::ParetoRequest::default()
+        },
+    )
+    .unwrap()
+    .top[0]
+        .entity
+        .clone();
+    let mut done = |title: &str, done_at: &str| -> i64 {
+        let a = hearken_query::create_action(
+            &mut store,
+            &scope,
+            &CreateActionRequest {
+                title: title.into(),
+                owner: Some("Billing".into()),
+                metric: Some("volume".into()),
+                created_at: Some("2025-01-02".into()),
+                topics: vec![top.clone()],
+                ..CreateActionRequest::default()
+            },
+            "test",
+        )
+        .unwrap();
+        let id = a.action.id;
+        for (status, at) in [
+            ("planned", "2025-01-03"),
+            ("in_progress", "2025-01-04"),
+            ("done", done_at),
+        ] {
+            hearken_query::update_action(
+                &mut store,
+                &scope,
+                id,
+                &UpdateActionRequest {
+                    status: Some(status.into()),
+                    at: Some(at.into()),
+                    ..UpdateActionRequest::default()
+                },
+                "test",
+            )
+            .unwrap();
+        }
+        id
+    };
+    let earlier = done("Refunds in one step", "2025-02-05");
+    done("Clearer invoice wording", "2025-03-04");
+
+    let week = hearken_web::report::Week::parse("2025-W10").unwrap();
+    let r = hearken_web::report::build(&store, &scope, &week).unwrap();
+    assert_eq!(r.actions.len(), 2, "{:?}", r.actions);
+    assert_eq!(
+        r.actions[0],
+        "Done Tue 4 Mar: Clearer invoice wording (Billing), on volume; its effect is measured after 28 days."
+    );
+    let effect =
+        hearken_query::action_effect(&store, &scope, earlier, &EffectRequest::default()).unwrap();
+    let did = effect.effect.did.estimate.change.expect("an estimate");
+    assert!(
+        r.actions[1].starts_with("Effect of Refunds in one step (done 5 Feb 2025): volume ")
+            && r.actions[1].contains(&format!("{:+.1}%", did * 100.0))
+            && r.actions[1].contains("90% interval"),
+        "{}",
+        r.actions[1]
+    );
+    let html = hearken_web::report::render(&r, false).unwrap();
+    assert!(html.contains("Clearer invoice wording"));
+
+    let later = hearken_web::report::build(
+        &store,
+        &scope,
+        &hearken_web::report::Week::parse("2025-W12").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        later.actions,
+        ["No improvement action was done this week, and none has an effect due."]
+    );
+}
