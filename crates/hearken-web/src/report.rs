@@ -166,10 +166,10 @@ fn action_lines(store: &Store, scope: &Scope, week: &Week) -> Vec<String> {
             lines.push(format!(
                 "Done {}: {}{}{}; its effect is measured after {} days.",
                 d.format("%a %-d %b"),
-                clip(&a.title, 80),
+                clip(&a.title, 60),
                 a.owner
                     .as_deref()
-                    .map_or(String::new(), |o| format!(" ({})", clip(o, 40))),
+                    .map_or(String::new(), |o| format!(" ({})", clip(o, 30))),
                 a.metric
                     .as_deref()
                     .map_or(String::new(), |m| format!(", on {m}")),
@@ -188,7 +188,7 @@ fn action_lines(store: &Store, scope: &Scope, week: &Week) -> Vec<String> {
         };
         lines.push(format!(
             "Effect of {} (done {}): {text}",
-            clip(&a.title, 80),
+            clip(&a.title, 60),
             d.format("%-d %b %Y")
         ));
     }
@@ -207,7 +207,7 @@ fn action_lines(store: &Store, scope: &Scope, week: &Week) -> Vec<String> {
 }
 
 /// Lines of the actions section, so the report stays one page.
-const MAX_ACTION_LINES: usize = 6;
+const MAX_ACTION_LINES: usize = 4;
 
 /// One sentence: the change against the controls (difference-in-differences) with its interval,
 /// or the naive before/after change when there are no controls.

@@ -456,6 +456,48 @@ fn the_report_pdf_is_one_a4_page_for_small_typical_and_very_busy_organisations()
         ));
     }
     let busy = build_org(3_000, 3, &extra);
+    // And many actions with long titles: done in the week, and done four weeks before (their
+    // effect falls due in the week and is measured for the page).
+    let title = "Rewrite every invoice template, retrain the billing team and call back each customer who was charged twice";
+    for i in 1..=12 {
+        let topic = format!("{long} {:02}", i % 25);
+        busy.run(&[
+            "actions",
+            "create",
+            "--title",
+            &format!("{title} ({i})"),
+            "--owner",
+            "Billing operations and the customer care leadership team",
+            "--metric",
+            "volume",
+            "--created-at",
+            "2025-01-02",
+            "--topic",
+            &topic,
+        ]);
+        let done = if i % 2 == 0 {
+            "2025-03-05"
+        } else {
+            "2025-02-05"
+        };
+        for (status, at) in [
+            ("planned", "2025-01-03"),
+            ("in_progress", "2025-01-04"),
+            ("done", done),
+        ] {
+            busy.run(&[
+                "actions",
+                "update",
+                &i.to_string(),
+                "--status",
+                status,
+                "--at",
+                at,
+            ]);
+        }
+    }
+    let html = busy.run(&["report", "--week", "2025-W10"]);
+    assert!(html.contains("And 9 more"), "{html}");
     one_a4_page(&busy, "2025-W10", "very busy");
     // An empty week is one page too, and says so.
     let out = small().run(&["report", "--week", "2031-W02"]);
