@@ -284,7 +284,12 @@ fn as_of(field: &'static str, value: Option<&str>, last_data: Option<i64>) -> Re
         // `window_between` parsed `from`; it is set.
         return Ok(w.from.unwrap_or_default());
     }
-    let t = last_data.unwrap_or(0);
+    // The day after the last signal or answer of a customer; with none, today (not 1970).
+    let t = last_data.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64 - DAY)
+    });
     Ok(t.div_euclid(DAY) * DAY + DAY)
 }
 

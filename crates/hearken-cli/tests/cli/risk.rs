@@ -319,6 +319,31 @@ fn as_of_dates_before_any_data_after_all_of_it_or_not_dates() {
     assert!(err.contains("--top"), "{err}");
     let err = fails(&env, &["risk", "--segment", "nosuch"]);
     assert!(err.contains("nosuch") && err.contains("smb"), "{err}");
+
+    // Signals that name no customer (a complaints database's export): nothing to score, said
+    // as of today, not of 1970.
+    let anon = Env::new();
+    let s = anon.write(
+        "signals.csv",
+        "signal_id,at,channel,kind,topic,text\nS1,2024-03-01,web,complaint,billing,charged twice\n",
+    );
+    anon.import(&s, "signals", &[]);
+    let text = ok(&anon, &["risk"]);
+    let today = hearken_model::Timestamp::from_unix(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    )
+    .date_string();
+    assert!(
+        text.starts_with(&format!("0 customers scored as of {today}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("no signal or survey answer names a customer"),
+        "{text}"
+    );
 }
 
 const COST: &str = r#"
