@@ -31,7 +31,7 @@ fi
 bin=${HEARKEN_BIN:-}
 if [ -z "$bin" ]; then
     cargo build --quiet --locked -p hearken-cli --bin hearken
-    bin=$root/target/debug/hearken
+    bin=${CARGO_TARGET_DIR:-$root/target}/debug/hearken
 fi
 
 work=$(mktemp -d)
