@@ -38,6 +38,7 @@ fn scope<P: Permission>(auth: &Auth<P>) -> Scope {
     responses(
         (status = 200, description = "The actions", body = ActionsList),
         (status = 403, description = "A token with a data scope (`out_of_scope`)", body = ErrorBody),
+        (status = 422, description = "A status that is not an action status (`invalid_value`)", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
@@ -202,6 +203,7 @@ async fn action_effect(
     responses(
         (status = 200, description = "The notifications", body = OutboxList),
         (status = 403, description = "A token with a data scope (`out_of_scope`)", body = ErrorBody),
+        (status = 422, description = "A state that is not a delivery state (`invalid_value`)", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]

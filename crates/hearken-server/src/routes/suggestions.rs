@@ -35,6 +35,7 @@ fn scope<P: Permission>(auth: &Auth<P>) -> Scope {
     responses(
         (status = 200, description = "The suggestions", body = SuggestionsList),
         (status = 404, description = "No such employee (`not_found`)", body = ErrorBody),
+        (status = 422, description = "A status that is not a suggestion status (`invalid_value`)", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
