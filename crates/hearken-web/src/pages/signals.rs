@@ -2,8 +2,8 @@
 //! `customer`, `search`), a page of up to 500 at a time with a link to the next, and the same list
 //! as CSV (`/signals.csv`).
 //!
-//! TODO(export): when crates/hearken-export lands, `/signals.csv` should stream its export of
-//! the same request (every format, no row cap) instead of the CSV written here.
+//! The CSV download holds at most [`CSV_MAX`] rows and is refused, never cut, above that: the
+//! streaming export (`hearken export signals`, `GET /api/v1/export/signals`) has no cap.
 
 use hearken_query::{Scope, SignalsRequest};
 use hearken_store::Store;
@@ -15,7 +15,8 @@ use crate::view::{Cell, Content, PageError, Section, Table};
 
 /// Rows per page of the list.
 pub const PAGE: usize = 500;
-/// Rows at most in one CSV download (the export crate will lift this).
+/// Rows at most in one CSV download of the dashboard; more is refused with a pointer to the
+/// streaming export.
 pub const CSV_MAX: usize = 100_000;
 
 fn request(pq: &PageQuery, limit: usize, cursor: Option<String>) -> SignalsRequest {
@@ -166,8 +167,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// The signals of the URL's filters as CSV, every page up to [`CSV_MAX`] rows.
+/// The signals of the URL's filters as CSV, all of them, or a refusal when more than [`CSV_MAX`]
+/// match.
 pub fn csv(store: &Store, scope: &Scope, pq: &PageQuery) -> Result<String, PageError> {
+    csv_at_most(store, scope, pq, CSV_MAX)
+}
+
+/// [`csv`] with its cap given.
+pub fn csv_at_most(
+    store: &Store,
+    scope: &Scope,
+    pq: &PageQuery,
+    max: usize,
+) -> Result<String, PageError> {
     let mut out = String::from(
         "id,at,channel,kind,customer_id,customer,segment,product_id,product,agent_id,agent,team,case_id,topic,topic_predicted,sentiment,text\n",
     );
@@ -206,9 +218,24 @@ pub fn csv(store: &Store, scope: &Scope, pq: &PageQuery) -> Result<String, PageE
             out.push('\n');
             rows += 1;
         }
+        if rows > max {
+            return Err(PageError::new(
+                413,
+                "too_many_rows",
+                format!(
+                    "more than {} signals match these filters: a download holds at most {}",
+                    count(max as u64),
+                    count(max as u64)
+                ),
+            )
+            .hint(
+                "narrow the filters, or export every row with `hearken export signals` or \
+                 GET /api/v1/export/signals?format=csv (it streams, with no cap)",
+            ));
+        }
         match page.next_cursor {
-            Some(n) if rows < CSV_MAX => cursor = Some(n),
-            _ => break,
+            Some(n) => cursor = Some(n),
+            None => break,
         }
     }
     Ok(out)

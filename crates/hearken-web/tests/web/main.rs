@@ -468,3 +468,36 @@ fn the_report_lists_the_weeks_actions_and_the_effects_that_came_due() {
         ["No improvement action was done this week, and none has an effect due."]
     );
 }
+
+/// The CSV download is every matching signal or a refusal, never a cut list: at the cap it is
+/// whole, one row above it is refused with a pointer to the streaming export.
+#[test]
+fn the_csv_download_is_whole_or_refused_never_cut() {
+    let o = org();
+    let store = hearken_store::Store::open(&o.db).unwrap();
+    let scope = hearken_query::Scope::all();
+    let pq = hearken_web::filters::PageQuery {
+        channel: Some("email".into()),
+        ..Default::default()
+    };
+    let all = hearken_web::pages::signals::csv(&store, &scope, &pq).unwrap();
+    // Records, not lines (texts hold line breaks): a record starts with its id and its date.
+    let rows = all
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.starts_with('S') && l.split(',').nth(1).is_some_and(|f| f.starts_with("2025-"))
+        })
+        .count();
+    assert!(rows > 1, "the org has e-mail signals");
+    let exact = hearken_web::pages::signals::csv_at_most(&store, &scope, &pq, rows).unwrap();
+    assert_eq!(exact, all);
+    let err = hearken_web::pages::signals::csv_at_most(&store, &scope, &pq, rows - 1).unwrap_err();
+    assert_eq!((err.status, err.code.as_str()), (413, "too_many_rows"));
+    assert!(
+        err.message
+            .contains(&format!("a download holds at most {}", rows - 1)),
+        "{}",
+        err.message
+    );
+}
