@@ -9,8 +9,9 @@
 //! - Sign-in with a token (a form), kept in an `HttpOnly`, `SameSite=Strict` cookie; the token's
 //!   role and data scope apply to every page ([`session`]).
 //! - Pages ([`pages`]): overview, topics, themes, Pareto, drivers, case flow, customers (profile,
-//!   timeline, case), signals (the rows behind every figure, with a CSV export), quarantine and
-//!   imports, the weekly report, and tokens (admin). Filters live in the URL ([`filters`]).
+//!   timeline, case), signals (the rows behind every figure, with a CSV export), actions and
+//!   suggestions (status, owner, measured effect), quarantine and imports, the weekly report, and
+//!   tokens (admin). Filters live in the URL ([`filters`]).
 //! - The weekly report ([`report`]): one A4 page, the same HTML for `hearken report` and
 //!   `/report?week=`, printed to PDF by headless Chromium ([`pdf`]).
 //!
@@ -56,6 +57,7 @@ pub fn router<B: Backend>() -> Router<B> {
         .route("/signals", get(pages::signals_page::<B>))
         .route("/signals.csv", get(pages::signals_csv::<B>))
         .route("/quarantine", get(pages::quarantine_page::<B>))
+        .route("/actions", get(pages::actions_page::<B>))
         .route("/report", get(pages::report_page::<B>))
         .route("/admin/tokens", get(pages::tokens_page::<B>))
         .route(

@@ -211,7 +211,7 @@ const MAX_ACTION_LINES: usize = 4;
 
 /// One sentence: the change against the controls (difference-in-differences) with its interval,
 /// or the naive before/after change when there are no controls.
-fn effect_text(r: &hearken_query::EffectResponse) -> String {
+pub(crate) fn effect_text(r: &hearken_query::EffectResponse) -> String {
     use hearken_engine::effect::{Scale, Status};
     let e = &r.effect;
     let rel = matches!(e.scale, Scale::Relative);

@@ -22,7 +22,7 @@ pub struct NavItem {
 }
 
 /// The pages, in navigation order: (path, label, least role).
-pub const PAGES: [(&str, &str, Role); 11] = [
+pub const PAGES: [(&str, &str, Role); 12] = [
     ("/", "Overview", Role::Viewer),
     ("/topics", "Topics", Role::Viewer),
     ("/themes", "Themes", Role::Viewer),
@@ -31,6 +31,7 @@ pub const PAGES: [(&str, &str, Role); 11] = [
     ("/flow", "Case flow", Role::Viewer),
     ("/customers", "Customers", Role::Viewer),
     ("/signals", "Signals", Role::Viewer),
+    ("/actions", "Actions & suggestions", Role::Viewer),
     ("/quarantine", "Quarantine & imports", Role::Viewer),
     ("/report", "Weekly report", Role::Viewer),
     ("/admin/tokens", "Tokens", Role::Admin),

@@ -232,6 +232,7 @@ async fn pages(c: &fantoccini::Client, base: &str) -> Vec<String> {
         "/customers",
         "/signals",
         "/quarantine",
+        "/actions",
         "/report",
         "/admin/tokens",
         "/customers/CX1",

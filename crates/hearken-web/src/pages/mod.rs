@@ -21,6 +21,7 @@ use crate::filters::PageQuery;
 use crate::session::{Session, see_other};
 use crate::view::{Chrome, Content, PageError, PageTemplate};
 
+pub mod actions;
 pub mod admin;
 pub mod customers;
 pub mod drivers;
@@ -65,7 +66,10 @@ pub fn render(
 }
 
 fn takes_filters(path: &str) -> bool {
-    !matches!(path, "/quarantine" | "/report" | "/admin/tokens") && !path.starts_with("/cases/")
+    !matches!(
+        path,
+        "/quarantine" | "/actions" | "/report" | "/admin/tokens"
+    ) && !path.starts_with("/cases/")
 }
 
 /// When every section failed with the same error, the page shows it once, with its status.
@@ -202,6 +206,7 @@ page!(flow_page, Role::Viewer, flow::build);
 page!(customers_page, Role::Viewer, customers::build);
 page!(signals_page, Role::Viewer, signals::build);
 page!(quarantine_page, Role::Viewer, quarantine::build);
+page!(actions_page, Role::Viewer, actions::build);
 page!(tokens_page, Role::Admin, admin::build);
 
 /// `/customers/{id}`: a customer's profile and timeline.

@@ -8,7 +8,7 @@ mod helpers;
 use axum::http::StatusCode;
 use helpers::{BAD_NAME, BAD_TEXT, BAD_TOPIC, get, link_to, org, sign_in, table_rows};
 
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 14] = [
     "/",
     "/topics",
     "/themes",
@@ -19,6 +19,7 @@ const PAGES: [&str; 13] = [
     "/customers/CX1",
     "/signals",
     "/quarantine",
+    "/actions",
     "/report?week=2025-W10",
     "/admin/tokens",
     "/signals.csv",
@@ -214,12 +215,14 @@ async fn a_scoped_token_sees_only_its_slice() {
     let other = get("/signals?segment=enterprise", &o.smb).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.body);
     assert!(other.body.contains("out_of_scope"));
-    let q = get("/quarantine", &o.smb).await;
-    assert!(
-        q.body.contains("out_of_scope"),
-        "store-wide records are not shown: {}",
-        q.body
-    );
+    for page in ["/quarantine", "/actions"] {
+        let q = get(page, &o.smb).await;
+        assert!(
+            q.body.contains("out_of_scope"),
+            "{page}: store-wide records are not shown: {}",
+            q.body
+        );
+    }
     // The overview's count of signals is the slice's: the same as the unscoped filter.
     let scoped = get("/", &o.smb).await;
     let filtered = get("/?segment=smb", &o.admin).await;
@@ -456,6 +459,25 @@ fn the_report_lists_the_weeks_actions_and_the_effects_that_came_due() {
     );
     let html = hearken_web::report::render(&r, false).unwrap();
     assert!(html.contains("Clearer invoice wording"));
+
+    // The actions page lists both, newest first, each done one with the same effect text.
+    let page = hearken_web::pages::actions::build(
+        &store,
+        &scope,
+        &hearken_web::filters::PageQuery::default(),
+    );
+    let actions = &page.sections[0].tables[0].rows;
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0][1].text, "Clearer invoice wording");
+    assert_eq!(actions[1][1].text, "Refunds in one step");
+    assert_eq!(actions[1][2].text, "done");
+    assert_eq!(actions[1][3].text, "2025-02-05");
+    assert!(
+        r.actions[1].ends_with(&actions[1][7].text),
+        "{} / {}",
+        r.actions[1],
+        actions[1][7].text
+    );
 
     let later = hearken_web::report::build(
         &store,
