@@ -752,3 +752,178 @@ fn suggestions_show_their_status_and_become_actions_in_one_step() {
     let err = refused(&env, &["suggestions", "act", "S1"]);
     assert!(err.contains("no suggestion 'S1'"), "{err}");
 }
+
+/// Effects other than volume, end to end through the store: an organisation generated with an
+/// NPS shift in the `smb` segment and a sentiment shift on one topic is imported as files, an
+/// action is recorded for each, and `actions effect` measures them. The before and after values
+/// equal the same figures computed by SQL from the stored rows (NPS of the segment's answers; net
+/// sentiment of the topic's scored signals, VADER's +-0.05 thresholds), and the generator's true
+/// change lies inside the 90% difference-in-differences interval. A 90% interval misses one time
+/// in ten: over seeds 1 to 5, 9 of the 10 intervals held the truth (seed 2's net sentiment missed
+/// it by 0.24 points), so the seed is fixed here, and docs/validation.md has the many-seed run.
+#[test]
+fn nps_and_net_sentiment_effects_are_measured_from_the_stored_rows() {
+    use hearken_gen::{GenConfig, NpsShift, SentimentShift};
+    let env = Env::new();
+    let data = env.path("gen");
+    let cfg = GenConfig {
+        customers: 6000,
+        months: 6,
+        seed: 3,
+        labelled_topic_share: 1.0,
+        spike: None,
+        improvement: None,
+        sentiment_shift: Some(SentimentShift {
+            topic: "network/slow_speed".into(),
+            at: None,
+            share: 0.6,
+        }),
+        nps_shift: Some(NpsShift {
+            segment: "smb".into(),
+            at: None,
+            shift: 1.0,
+        }),
+        threads: 2,
+        ..GenConfig::default()
+    };
+    hearken_gen::generate(&cfg, &data, &|_| {}).unwrap();
+    for kind in [
+        "customers",
+        "products",
+        "agents",
+        "signals",
+        "surveys",
+        "case-events",
+    ] {
+        let file = data.join(format!("{}.csv", kind.replace('-', "_")));
+        env.import(&file, kind, &[]);
+    }
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("truth.json")).unwrap()).unwrap();
+    let effect = |kind: &str| -> Value {
+        truth["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("truth has a {kind}: {truth}"))
+            .clone()
+    };
+    let measure = |metric: &str, link: [&str; 2], at: &str| -> Value {
+        let a = ok(
+            &env,
+            &[
+                "actions",
+                "create",
+                "--title",
+                metric,
+                link[0],
+                link[1],
+                "--metric",
+                metric,
+                "--created-at",
+                "2025-01-01",
+            ],
+        );
+        let id = a["id"].as_i64().unwrap().to_string();
+        for (s, d) in [
+            ("planned", "2025-01-02"),
+            ("in_progress", "2025-01-03"),
+            ("done", at),
+        ] {
+            ok(&env, &["actions", "update", &id, "--status", s, "--at", d]);
+        }
+        ok(
+            &env,
+            &["actions", "effect", &id, "--before", "56", "--after", "56"],
+        )
+    };
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let inside = |e: &Value, truth: f64| {
+        let d = &e["did"];
+        let (lo, hi) = (d["low"].as_f64().unwrap(), d["high"].as_f64().unwrap());
+        assert!(
+            lo <= truth && truth <= hi,
+            "true {truth} outside [{lo}, {hi}]: {e}"
+        );
+    };
+
+    // NPS of the smb segment.
+    let nps = effect("nps_shift");
+    let e = measure("nps", ["--segment", "smb"], nps["at"].as_str().unwrap());
+    assert_eq!(e["status"]["kind"], "estimated", "{e}");
+    let sql_nps = |from: i64, to: i64| -> (f64, u64) {
+        conn.query_row(
+            "SELECT 100.0 * (sum(s.nps >= 9) - sum(s.nps <= 6)) / count(*), count(*)
+             FROM surveys s JOIN customers c ON c.id = s.customer_id
+             WHERE c.segment = 'smb' AND s.nps IS NOT NULL AND s.at >= ?1 AND s.at < ?2",
+            rusqlite::params![from, to],
+            |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)? as u64)),
+        )
+        .unwrap()
+    };
+    let w = &e["windows"];
+    let (before, n_before) = sql_nps(
+        w["before_from"].as_i64().unwrap(),
+        w["before_to"].as_i64().unwrap(),
+    );
+    let (after, n_after) = sql_nps(
+        w["after_from"].as_i64().unwrap(),
+        w["after_to"].as_i64().unwrap(),
+    );
+    assert!(
+        (e["before"]["value"].as_f64().unwrap() - before).abs() < 1e-9,
+        "{before}: {e}"
+    );
+    assert!(
+        (e["after"]["value"].as_f64().unwrap() - after).abs() < 1e-9,
+        "{after}: {e}"
+    );
+    assert_eq!(
+        (n(&e["before"], "n"), n(&e["after"], "n")),
+        (n_before, n_after)
+    );
+    inside(&e, nps["true_change"].as_f64().unwrap());
+
+    // Net sentiment of the topic.
+    let sent = effect("sentiment_shift");
+    let topic = sent["topic"].as_str().unwrap();
+    let e = measure(
+        "net_sentiment",
+        ["--topic", topic],
+        sent["at"].as_str().unwrap(),
+    );
+    assert_eq!(e["status"]["kind"], "estimated", "{e}");
+    let sql_net = |from: i64, to: i64| -> (f64, u64) {
+        conn.query_row(
+            "SELECT 100.0 * (sum(sentiment >= 0.05) - sum(sentiment <= -0.05)) / count(*), count(*)
+             FROM signals WHERE coalesce(topic, predicted_topic) = ?1 AND sentiment IS NOT NULL
+             AND at >= ?2 AND at < ?3",
+            rusqlite::params![topic, from, to],
+            |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)? as u64)),
+        )
+        .unwrap()
+    };
+    let w = &e["windows"];
+    let (before, n_before) = sql_net(
+        w["before_from"].as_i64().unwrap(),
+        w["before_to"].as_i64().unwrap(),
+    );
+    let (after, n_after) = sql_net(
+        w["after_from"].as_i64().unwrap(),
+        w["after_to"].as_i64().unwrap(),
+    );
+    assert!(
+        (e["before"]["value"].as_f64().unwrap() - before).abs() < 1e-9,
+        "{before}: {e}"
+    );
+    assert!(
+        (e["after"]["value"].as_f64().unwrap() - after).abs() < 1e-9,
+        "{after}: {e}"
+    );
+    assert_eq!(
+        (n(&e["before"], "n"), n(&e["after"], "n")),
+        (n_before, n_after)
+    );
+    inside(&e, sent["true_change"].as_f64().unwrap());
+}
