@@ -854,40 +854,38 @@ fn nps_net_sentiment_and_stage_time_effects_are_measured_from_the_stored_rows() 
         );
     };
 
+    // Both windows' value and n, as `actions effect` reported them, against `sql` (a query of the
+    // figure and its n over `at >= ?1 AND at < ?2`, with `extra` as ?3).
+    let same_as_sql = |e: &Value, sql: &str, extra: &str| {
+        let w = &e["windows"];
+        for side in ["before", "after"] {
+            let (from, to) = (
+                w[format!("{side}_from")].as_i64().unwrap(),
+                w[format!("{side}_to")].as_i64().unwrap(),
+            );
+            let (value, count): (f64, i64) = conn
+                .query_row(sql, rusqlite::params![from, to, extra], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert!(
+                (e[side]["value"].as_f64().unwrap() - value).abs() < 1e-9,
+                "{side} {value}: {e}"
+            );
+            assert_eq!(n(&e[side], "n"), count as u64, "{side}: {e}");
+        }
+    };
+
     // NPS of the smb segment.
     let nps = effect("nps_shift");
     let e = measure("nps", ["--segment", "smb"], nps["at"].as_str().unwrap());
     assert_eq!(e["status"]["kind"], "estimated", "{e}");
-    let sql_nps = |from: i64, to: i64| -> (f64, u64) {
-        conn.query_row(
-            "SELECT 100.0 * (sum(s.nps >= 9) - sum(s.nps <= 6)) / count(*), count(*)
-             FROM surveys s JOIN customers c ON c.id = s.customer_id
-             WHERE c.segment = 'smb' AND s.nps IS NOT NULL AND s.at >= ?1 AND s.at < ?2",
-            rusqlite::params![from, to],
-            |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)? as u64)),
-        )
-        .unwrap()
-    };
-    let w = &e["windows"];
-    let (before, n_before) = sql_nps(
-        w["before_from"].as_i64().unwrap(),
-        w["before_to"].as_i64().unwrap(),
-    );
-    let (after, n_after) = sql_nps(
-        w["after_from"].as_i64().unwrap(),
-        w["after_to"].as_i64().unwrap(),
-    );
-    assert!(
-        (e["before"]["value"].as_f64().unwrap() - before).abs() < 1e-9,
-        "{before}: {e}"
-    );
-    assert!(
-        (e["after"]["value"].as_f64().unwrap() - after).abs() < 1e-9,
-        "{after}: {e}"
-    );
-    assert_eq!(
-        (n(&e["before"], "n"), n(&e["after"], "n")),
-        (n_before, n_after)
+    same_as_sql(
+        &e,
+        "SELECT 100.0 * (sum(s.nps >= 9) - sum(s.nps <= 6)) / count(*), count(*)
+         FROM surveys s JOIN customers c ON c.id = s.customer_id
+         WHERE c.segment = ?3 AND s.nps IS NOT NULL AND s.at >= ?1 AND s.at < ?2",
+        "smb",
     );
     inside(&e, nps["true_change"].as_f64().unwrap());
 
@@ -900,36 +898,12 @@ fn nps_net_sentiment_and_stage_time_effects_are_measured_from_the_stored_rows() 
         sent["at"].as_str().unwrap(),
     );
     assert_eq!(e["status"]["kind"], "estimated", "{e}");
-    let sql_net = |from: i64, to: i64| -> (f64, u64) {
-        conn.query_row(
-            "SELECT 100.0 * (sum(sentiment >= 0.05) - sum(sentiment <= -0.05)) / count(*), count(*)
-             FROM signals WHERE coalesce(topic, predicted_topic) = ?1 AND sentiment IS NOT NULL
-             AND at >= ?2 AND at < ?3",
-            rusqlite::params![topic, from, to],
-            |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)? as u64)),
-        )
-        .unwrap()
-    };
-    let w = &e["windows"];
-    let (before, n_before) = sql_net(
-        w["before_from"].as_i64().unwrap(),
-        w["before_to"].as_i64().unwrap(),
-    );
-    let (after, n_after) = sql_net(
-        w["after_from"].as_i64().unwrap(),
-        w["after_to"].as_i64().unwrap(),
-    );
-    assert!(
-        (e["before"]["value"].as_f64().unwrap() - before).abs() < 1e-9,
-        "{before}: {e}"
-    );
-    assert!(
-        (e["after"]["value"].as_f64().unwrap() - after).abs() < 1e-9,
-        "{after}: {e}"
-    );
-    assert_eq!(
-        (n(&e["before"], "n"), n(&e["after"], "n")),
-        (n_before, n_after)
+    same_as_sql(
+        &e,
+        "SELECT 100.0 * (sum(sentiment >= 0.05) - sum(sentiment <= -0.05)) / count(*), count(*)
+         FROM signals WHERE coalesce(topic, predicted_topic) = ?3 AND sentiment IS NOT NULL
+         AND at >= ?1 AND at < ?2",
+        topic,
     );
     inside(&e, sent["true_change"].as_f64().unwrap());
 
