@@ -100,6 +100,69 @@ pub struct Smtp {
     pub password: Option<String>,
     /// The sender's address, e.g. `Hearken <feedback@example.com>`.
     pub from: String,
+    /// PEM file of certificate authorities to trust besides the built-in Mozilla roots (a mail server with a
+    /// certificate from a company's own CA); the server's name must still match `host`.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Smtp {
+    /// The certificates of `ca_file` (none when it is not set).
+    fn extra_roots(
+        &self,
+    ) -> Result<Vec<lettre::transport::smtp::client::Certificate>, OutboxError> {
+        let Some(path) = &self.ca_file else {
+            return Ok(Vec::new());
+        };
+        let text = std::fs::read(path).map_err(|e| {
+            setting(
+                "smtp.ca_file",
+                format!("cannot read '{}': {e}", path.display()),
+            )
+        })?;
+        let blocks: Vec<&[u8]> = split_pem_certificates(&text);
+        if blocks.is_empty() {
+            return Err(setting(
+                "smtp.ca_file",
+                format!(
+                    "'{}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ),
+            ));
+        }
+        blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, pem)| {
+                lettre::transport::smtp::client::Certificate::from_pem(pem).map_err(|e| {
+                    setting(
+                        "smtp.ca_file",
+                        format!("certificate {} of '{}': {e}", i + 1, path.display()),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Each `-----BEGIN CERTIFICATE-----` ... `-----END CERTIFICATE-----` block of a PEM file.
+fn split_pem_certificates(text: &[u8]) -> Vec<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let mut blocks = Vec::new();
+    let mut at = 0;
+    while let Some(b) = find(text, BEGIN, at) {
+        let Some(e) = find(text, END, b) else { break };
+        blocks.push(&text[b..e + END.len()]);
+        at = e + END.len();
+    }
+    blocks
 }
 
 /// A setting that cannot work, or a failure of the store.
@@ -183,6 +246,13 @@ impl Settings {
             s.from.parse::<lettre::message::Mailbox>().map_err(|e| {
                 setting("smtp.from", format!("'{}' is not an address: {e}", s.from))
             })?;
+            if s.ca_file.is_some() && s.tls == TlsMode::None {
+                return Err(setting(
+                    "smtp.ca_file",
+                    "is set but tls = \"none\": use tls = \"starttls\" or \"tls\", or remove ca_file",
+                ));
+            }
+            s.extra_roots()?;
         }
         Ok(())
     }
@@ -265,16 +335,27 @@ impl Sender {
         let (smtp, from) = match &settings.smtp {
             None => (None, None),
             Some(s) => {
+                let tls =
+                    |required: bool| -> Result<lettre::transport::smtp::client::Tls, OutboxError> {
+                        let mut params =
+                            lettre::transport::smtp::client::TlsParameters::builder(s.host.clone());
+                        for root in s.extra_roots()? {
+                            params = params.add_root_certificate(root);
+                        }
+                        let params = params
+                            .build_rustls()
+                            .map_err(|e| setting("smtp.host", e.to_string()))?;
+                        Ok(if required {
+                            lettre::transport::smtp::client::Tls::Required(params)
+                        } else {
+                            lettre::transport::smtp::client::Tls::Wrapper(params)
+                        })
+                    };
+                let builder = lettre::SmtpTransport::builder_dangerous(&s.host);
                 let builder = match s.tls {
-                    TlsMode::None => {
-                        lettre::SmtpTransport::builder_dangerous(&s.host).port(s.port.unwrap_or(25))
-                    }
-                    TlsMode::Starttls => lettre::SmtpTransport::starttls_relay(&s.host)
-                        .map_err(|e| setting("smtp.host", e.to_string()))?
-                        .port(s.port.unwrap_or(587)),
-                    TlsMode::Tls => lettre::SmtpTransport::relay(&s.host)
-                        .map_err(|e| setting("smtp.host", e.to_string()))?
-                        .port(s.port.unwrap_or(465)),
+                    TlsMode::None => builder.port(s.port.unwrap_or(25)),
+                    TlsMode::Starttls => builder.port(s.port.unwrap_or(587)).tls(tls(true)?),
+                    TlsMode::Tls => builder.port(s.port.unwrap_or(465)).tls(tls(false)?),
                 };
                 let mut builder = builder.timeout(Some(timeout));
                 if let (Some(u), Some(p)) = (&s.username, &s.password) {
@@ -584,6 +665,7 @@ mod tests {
                 username: None,
                 password: None,
                 from: "not an address".into(),
+                ca_file: None,
             }),
             ..Settings::default()
         };
@@ -593,5 +675,41 @@ mod tests {
                 .to_string()
                 .contains("smtp.from")
         );
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        for (ca_file, tls, want) in [
+            (
+                dir.path().join("missing.pem"),
+                TlsMode::Starttls,
+                "cannot read",
+            ),
+            (not_pem, TlsMode::Starttls, "holds no PEM certificate"),
+            (dir.path().join("x.pem"), TlsMode::None, "tls = \"none\""),
+        ] {
+            let s = Settings {
+                smtp: Some(Smtp {
+                    host: "localhost".into(),
+                    port: None,
+                    tls,
+                    username: None,
+                    password: None,
+                    from: "a@example.com".into(),
+                    ca_file: Some(ca_file),
+                }),
+                ..Settings::default()
+            };
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("smtp.ca_file") && e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_are_split_at_their_markers() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
+        let text = format!("comment\n{one}\n\n{one}\ntrailing -----BEGIN CERTIFICATE----- cut");
+        let blocks = split_pem_certificates(text.as_bytes());
+        assert_eq!(blocks, [one.as_bytes(), one.as_bytes()]);
+        assert!(split_pem_certificates(b"").is_empty());
     }
 }

@@ -38,8 +38,8 @@ pub use import::{
     MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
 };
 pub use outbox::{
-    AttemptRow, Channels, ClaimedDelivery, DeliveryRow, NotificationRow, OutboxCounts, OutboxError,
-    OutboxFilter, Outcome, check_email,
+    AddressCounts, AddressRow, AttemptRow, Channels, ClaimedDelivery, DeliveryRow, NotificationRow,
+    OutboxCounts, OutboxError, OutboxFilter, Outcome, check_email,
 };
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use read_entities::{

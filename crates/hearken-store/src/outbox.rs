@@ -255,6 +255,67 @@ pub fn check_email(email: &str) -> Result<String, OutboxError> {
     }
 }
 
+/// A checked address: a recipient kind, their id as imported and a plausible e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRow {
+    pub kind: &'static str,
+    pub id: String,
+    pub email: String,
+}
+
+impl AddressRow {
+    /// Checks one address, naming the field and value that cannot be used.
+    pub fn checked(kind: &str, id: &str, email: &str) -> Result<AddressRow, OutboxError> {
+        let kind = recipient_kind(kind.trim())?;
+        let email = check_email(email)?;
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(OutboxError::Invalid {
+                field: "id",
+                value: id.to_string(),
+                reason: "is empty".into(),
+            });
+        }
+        Ok(AddressRow {
+            kind,
+            id: id.to_string(),
+            email,
+        })
+    }
+}
+
+/// What [`Store::set_addresses`] did: `added + changed + unchanged` is the number of rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AddressCounts {
+    /// People who had no address.
+    pub added: usize,
+    /// People whose address was another one.
+    pub changed: usize,
+    /// People who already had this address.
+    pub unchanged: usize,
+    /// E-mail deliveries that waited as `no_address` and are now pending.
+    pub released: usize,
+}
+
+/// Writes one address and releases the person's e-mail deliveries that waited for one.
+fn put_address(tx: &Transaction<'_>, row: &AddressRow, at: i64) -> Result<usize, OutboxError> {
+    tx.execute(
+        "INSERT INTO recipient_addresses (kind, ext_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, ext_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+        params![row.kind, row.id, row.email, at],
+    )?;
+    Ok(tx.execute(
+        "UPDATE outbox SET state = 'pending', target = ?1, next_at = ?2
+         WHERE channel = 'email' AND state = 'no_address' AND notification_id IN (
+             SELECT n.id FROM notifications n
+             LEFT JOIN customers c ON c.id = n.customer_id
+             LEFT JOIN agents a ON a.id = n.agent_id
+             WHERE n.recipient = ?3
+               AND CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END = ?4)",
+        params![row.email, at, row.kind, row.id],
+    )?)
+}
+
 impl Store {
     fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
         self.writable("deliver notifications")?;
@@ -267,34 +328,37 @@ impl Store {
     /// Sets the e-mail address of a customer or employee (by their id as imported; they need
     /// not be imported yet). Their e-mail deliveries marked `no_address` become `pending` to it.
     pub fn set_address(&mut self, kind: &str, id: &str, email: &str) -> Result<(), OutboxError> {
-        let kind = recipient_kind(kind)?;
-        let email = check_email(email)?;
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(OutboxError::Invalid {
-                field: "id",
-                value: id.to_string(),
-                reason: "is empty".into(),
-            });
-        }
+        let row = AddressRow::checked(kind, id, email)?;
         let tx = self.outbox_tx()?;
-        tx.execute(
-            "INSERT INTO recipient_addresses (kind, ext_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, ext_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
-            params![kind, id, email, now()],
-        )?;
-        tx.execute(
-            "UPDATE outbox SET state = 'pending', target = ?1, next_at = ?2
-             WHERE channel = 'email' AND state = 'no_address' AND notification_id IN (
-                 SELECT n.id FROM notifications n
-                 LEFT JOIN customers c ON c.id = n.customer_id
-                 LEFT JOIN agents a ON a.id = n.agent_id
-                 WHERE n.recipient = ?3
-                   AND CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END = ?4)",
-            params![email, now(), kind, id],
-        )?;
+        put_address(&tx, &row, now())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Sets many addresses in one transaction (all or none), as [`Store::set_address`] does for
+    /// one: the rows must have been checked with [`AddressRow::checked`]. Setting an address a
+    /// person already has is counted as unchanged, so a re-import changes nothing.
+    pub fn set_addresses(&mut self, rows: &[AddressRow]) -> Result<AddressCounts, OutboxError> {
+        let at = now();
+        let tx = self.outbox_tx()?;
+        let mut counts = AddressCounts::default();
+        for row in rows {
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT email FROM recipient_addresses WHERE kind = ?1 AND ext_id = ?2",
+                    params![row.kind, row.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match old {
+                Some(e) if e == row.email => counts.unchanged += 1,
+                Some(_) => counts.changed += 1,
+                None => counts.added += 1,
+            }
+            counts.released += put_address(&tx, row, at)?;
+        }
+        tx.commit()?;
+        Ok(counts)
     }
 
     /// Creates the deliveries a notification lacks on the configured channels: to the webhook

@@ -1,7 +1,7 @@
 //! `hearken outbox`: the notifications telling people what was done about what they said, and
 //! their deliveries. `run` drains the outbox without a server (`--wait` until nothing is left to
 //! try); `list` shows each notification's delivery status; `address` sets a customer's or an
-//! employee's e-mail address; `enable` turns a webhook endpoint that answered 410 back on.
+//! employee's e-mail address, `addresses` many of them from a CSV file; `enable` turns a webhook endpoint that answered 410 back on.
 
 use std::process::ExitCode;
 
@@ -60,6 +60,15 @@ pub enum OutboxCommand {
         /// Their e-mail address
         #[arg(long)]
         email: String,
+    },
+    /// Set many e-mail addresses from a CSV file with the columns kind (customer or employee),
+    /// id and email: the good rows in one transaction, every bad row listed with its line
+    Addresses {
+        /// The CSV file (UTF-8, a header line; comma or semicolon separated)
+        file: std::path::PathBuf,
+        /// Print the counts and the rejected rows as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Turn a webhook endpoint that answered 410 back on; its deliveries are tried again
     Enable {
@@ -232,6 +241,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                 .context("cannot set the address")?;
             println!("{kind} {id}: {email}");
         }
+        OutboxCommand::Addresses { file, json } => return addresses(ctx, &file, json),
         OutboxCommand::Enable { url } => {
             let mut store = ctx.open_store()?;
             let n = store.enable_endpoint(&url)?;
@@ -239,6 +249,168 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A row of an address file that cannot be used.
+#[derive(Debug, serde::Serialize)]
+struct RejectedAddress {
+    line: u64,
+    field: String,
+    value: String,
+    reason: String,
+}
+
+/// Reads an address file: the checked rows, and every row that cannot be used with its line
+/// (1 is the header). A person given twice with the same address counts once; with two
+/// different addresses the later row is rejected, naming the earlier line.
+fn read_addresses(
+    path: &std::path::Path,
+) -> Result<(Vec<hearken_store::AddressRow>, Vec<RejectedAddress>, u64)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    // CRLF as LF: the reader counts lines at LF, and a record that starts after a CR would be
+    // reported on the line before its own.
+    let bytes: Vec<u8> = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| !(b == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+        .map(|(_, &b)| b)
+        .collect();
+    let bytes = bytes.as_slice();
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if first.contains(&b';') && !first.contains(&b',') {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(kind_at), Some(id_at), Some(email_at)) =
+        (column("kind"), column("id"), column("email"))
+    else {
+        bail!(
+            "{}: line 1: the header must name the columns kind, id and email; it has: {}",
+            path.display(),
+            headers.iter().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    let mut seen: std::collections::HashMap<(&'static str, String), (String, u64)> =
+        std::collections::HashMap::new();
+    let mut read = 0u64;
+    for record in reader.records() {
+        read += 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(read + 1, |p| p.line());
+                rejected.push(RejectedAddress {
+                    line,
+                    field: String::new(),
+                    value: String::new(),
+                    reason: format!("cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(read + 1, |p| p.line());
+        let get = |i: usize| record.get(i).unwrap_or("");
+        match hearken_store::AddressRow::checked(get(kind_at), get(id_at), get(email_at)) {
+            Ok(row) => match seen.get(&(row.kind, row.id.clone())) {
+                Some((email, _)) if *email == row.email => {}
+                Some((email, earlier)) => rejected.push(RejectedAddress {
+                    line,
+                    field: "email".into(),
+                    value: row.email.clone(),
+                    reason: format!(
+                        "{} {} was given {email} on line {earlier}; give one address per person",
+                        row.kind, row.id
+                    ),
+                }),
+                None => {
+                    seen.insert((row.kind, row.id.clone()), (row.email.clone(), line));
+                    rows.push(row);
+                }
+            },
+            Err(hearken_store::OutboxError::Invalid {
+                field,
+                value,
+                reason,
+            }) => rejected.push(RejectedAddress {
+                line,
+                field: field.into(),
+                value,
+                reason,
+            }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((rows, rejected, read))
+}
+
+/// `hearken outbox addresses FILE`: the good rows are set, the bad ones listed; exits 1 when
+/// any row was rejected, so a script notices.
+fn addresses(ctx: &Ctx, path: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let (rows, rejected, read) = read_addresses(path)?;
+    let mut store = ctx.open_store()?;
+    let counts = store
+        .set_addresses(&rows)
+        .context("cannot set the addresses")?;
+    let repeated = read as usize - rows.len() - rejected.len();
+    if json {
+        output::json(&serde_json::json!({
+            "file": path.display().to_string(),
+            "read": read,
+            "added": counts.added,
+            "changed": counts.changed,
+            "unchanged": counts.unchanged,
+            "repeated": repeated,
+            "rejected": rejected.len(),
+            "released": counts.released,
+            "rejected_rows": rejected,
+        }))?;
+    } else {
+        println!(
+            "{}: {read} rows read: {} added, {} changed, {} unchanged, {repeated} repeated in the file, {} rejected; {} waiting e-mails released",
+            path.display(),
+            counts.added,
+            counts.changed,
+            counts.unchanged,
+            rejected.len(),
+            counts.released
+        );
+        for r in &rejected {
+            if r.field.is_empty() {
+                eprintln!("{}: line {}: {}", path.display(), r.line, r.reason);
+            } else {
+                eprintln!(
+                    "{}: line {}: {} '{}' {}",
+                    path.display(),
+                    r.line,
+                    r.field,
+                    r.value,
+                    r.reason
+                );
+            }
+        }
+    }
+    Ok(if rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// How often the server's outbox thread looks for new notifications when nothing is due.

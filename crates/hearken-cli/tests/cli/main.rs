@@ -11,6 +11,7 @@ mod import_formats;
 mod import_real;
 mod import_store;
 mod outbox;
+mod outbox_tls;
 mod query_help;
 mod query_parity;
 mod query_people;

@@ -125,7 +125,7 @@ fn read_request(stream: &TcpStream) -> Option<Received> {
 
 /// A store with an action done for three people: customers C1 (S1) and C2 (S2), employee A1
 /// (suggestion S3).
-fn done_action() -> Env {
+pub(crate) fn done_action() -> Env {
     let env = Env::new();
     let c = env.write(
         "customers.csv",
@@ -177,7 +177,7 @@ fn done_action() -> Env {
     env
 }
 
-fn config(env: &Env, body: &str) {
+pub(crate) fn config(env: &Env, body: &str) {
     env.write("hearken.toml", body);
 }
 
@@ -191,7 +191,7 @@ fn webhook_config(env: &Env, url: &str, extra: &str) {
     );
 }
 
-fn list(env: &Env) -> Vec<Value> {
+pub(crate) fn list(env: &Env) -> Vec<Value> {
     let out = env.run(&["outbox", "list", "--json"]);
     assert!(
         out.status.success(),
@@ -206,7 +206,7 @@ fn list(env: &Env) -> Vec<Value> {
 }
 
 /// (notification recipient, channel, state, attempts) of every delivery.
-fn states(env: &Env) -> Vec<(String, String, String, i64)> {
+pub(crate) fn states(env: &Env) -> Vec<(String, String, String, i64)> {
     let mut v: Vec<_> = list(env)
         .iter()
         .flat_map(|n| {
@@ -471,11 +471,11 @@ fn a_sender_killed_mid_delivery_is_replaced_and_the_receiver_sees_one_id_per_not
 }
 
 /// A received message: its recipients and its text.
-type Message = (Vec<String>, String);
+pub(crate) type Message = (Vec<String>, String);
 
 #[derive(Clone, Default)]
-struct Mailbox {
-    messages: Arc<Mutex<Vec<Message>>>,
+pub(crate) struct Mailbox {
+    pub(crate) messages: Arc<Mutex<Vec<Message>>>,
     to: Vec<String>,
     data: Vec<u8>,
 }
