@@ -100,8 +100,8 @@ pub struct Smtp {
     pub password: Option<String>,
     /// The sender's address, e.g. `Hearken <feedback@example.com>`.
     pub from: String,
-    /// PEM file of certificate authorities to trust besides the built-in Mozilla roots (a mail server with a
-    /// certificate from a company's own CA); the server's name must still match `host`.
+    /// PEM file of certificate authorities to trust besides the built-in Mozilla roots (a mail
+    /// server with a certificate from a company's own CA); its name must still match `host`.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
 }
