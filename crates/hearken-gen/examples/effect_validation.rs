@@ -12,7 +12,7 @@
 //!     difference-in-differences should not.
 //!
 //! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|all]
-//!     [--seeds N] [--out DIR]
+//!     [--seeds N] [--customers N] [--out DIR]
 //!
 //! The files are read back the way an import would see them (CSV, VADER on the texts); the
 //! mapping to the engine's observations is written out below (what the query layer will do).
@@ -772,6 +772,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut part = "all".to_string();
     let mut seeds: Option<u64> = None;
+    let mut customers: Option<u64> = None;
     let mut out = std::env::temp_dir().join("hearken-effect-validation");
     let mut i = 0;
     while i + 1 < args.len() {
@@ -784,9 +785,18 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             },
+            "--customers" => match args[i + 1].parse() {
+                Ok(n) if n > 0 => customers = Some(n),
+                _ => {
+                    eprintln!("--customers: '{}' is not a positive number", args[i + 1]);
+                    return ExitCode::FAILURE;
+                }
+            },
             "--out" => out = PathBuf::from(&args[i + 1]),
             other => {
-                eprintln!("unknown flag {other}; use --part a|b|c|all, --seeds N, --out DIR");
+                eprintln!(
+                    "unknown flag {other}; use --part a|b|c|all, --seeds N, --customers N, --out DIR"
+                );
                 return ExitCode::FAILURE;
             }
         }
@@ -797,13 +807,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if part == "a" || part == "all" {
-        part_a(seeds.unwrap_or(5), 100_000, &out);
+        part_a(seeds.unwrap_or(5), customers.unwrap_or(100_000), &out);
     }
     if part == "b" || part == "all" {
-        part_b(seeds.unwrap_or(10), 40_000, None, &out);
+        part_b(seeds.unwrap_or(10), customers.unwrap_or(40_000), None, &out);
         part_b(
             seeds.unwrap_or(10),
-            40_000,
+            customers.unwrap_or(40_000),
             Some(VolumeNoise {
                 sd: 0.25,
                 rho: 0.5,
@@ -813,7 +823,7 @@ fn main() -> ExitCode {
         );
     }
     if part == "c" || part == "all" {
-        part_c(seeds.unwrap_or(5), 60_000, &out);
+        part_c(seeds.unwrap_or(5), customers.unwrap_or(60_000), &out);
     }
     ExitCode::SUCCESS
 }
