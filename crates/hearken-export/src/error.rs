@@ -20,6 +20,14 @@ pub enum ExportError {
     /// This build was made without the format (a cargo feature).
     #[error("this hearken was built without {0} support")]
     FormatUnavailable(crate::Format),
+    /// A partitioned export of rows without a time, or of an analytic's table.
+    #[error(
+        "{what} cannot be split by {partition}: only signals, surveys and case-events have a time to partition by"
+    )]
+    Unpartitionable {
+        what: String,
+        partition: crate::Partition,
+    },
     /// Writing the output failed (a full disk, a closed pipe or connection).
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),
@@ -44,6 +52,7 @@ impl ExportError {
             ExportError::Query(e) => e.code(),
             ExportError::OutOfScope { .. } => "out_of_scope",
             ExportError::FormatUnavailable(_) => "unsupported_format",
+            ExportError::Unpartitionable { .. } => "unsupported_partition",
             ExportError::Io(_) => "write_error",
             ExportError::Parquet(_) | ExportError::Internal(_) => "export_error",
         }
@@ -59,6 +68,9 @@ impl ExportError {
             ExportError::FormatUnavailable(_) => {
                 Some("export as csv or jsonl, or build hearken with its default features".into())
             }
+            ExportError::Unpartitionable { .. } => {
+                Some("leave out the partition, or export signals, surveys or case-events".into())
+            }
             ExportError::Io(_) => Some("check the output's disk space and permissions".into()),
             ExportError::Parquet(_) | ExportError::Internal(_) => None,
         }
@@ -70,7 +82,7 @@ impl ExportError {
         match self {
             ExportError::Query(e) => e.status(),
             ExportError::OutOfScope { .. } => 403,
-            ExportError::FormatUnavailable(_) => 400,
+            ExportError::FormatUnavailable(_) | ExportError::Unpartitionable { .. } => 400,
             ExportError::Io(_) | ExportError::Parquet(_) | ExportError::Internal(_) => 500,
         }
     }

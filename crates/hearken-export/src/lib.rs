@@ -21,6 +21,7 @@ mod analytics;
 mod error;
 pub mod export;
 mod format;
+mod partition;
 mod rows;
 mod table;
 mod time;
@@ -34,6 +35,7 @@ pub use analytics::AnalyticRequest;
 pub use error::ExportError;
 pub use export::{CsvOptions, Exporter};
 pub use format::Format;
+pub use partition::{Partition, PartitionedSummary, part_file, partition_dir};
 pub use rows::{
     CASE_EVENT_COLUMNS, CUSTOMER_COLUMNS, Dataset, RowsRequest, SIGNAL_COLUMNS, SURVEY_COLUMNS,
     survey_columns,
@@ -147,6 +149,47 @@ impl Prepared {
         };
         exporter.finish()?;
         Ok(Summary { rows, columns })
+    }
+}
+
+impl Prepared {
+    /// Writes a row export split by `partition` (one output per month of the rows' `at`):
+    /// `open(Some("2025-01"))` (or `open(None)` for rows without a time) is called once per
+    /// partition, the first time a row of it comes, and must return where that partition's
+    /// rows go ([`partition_dir`] and [`part_file`] name them the Hive way). Only row exports
+    /// with a time (signals, surveys, case events) can be partitioned; the others are refused
+    /// before `open` is called.
+    pub fn write_partitioned<W, O>(
+        &self,
+        store: &Store,
+        format: Format,
+        partition: Partition,
+        csv: CsvOptions,
+        mut open: O,
+    ) -> Result<PartitionedSummary, ExportError>
+    where
+        W: Write + Send + 'static,
+        O: FnMut(Option<&str>) -> std::io::Result<W>,
+    {
+        if !format.is_available() {
+            return Err(ExportError::FormatUnavailable(format));
+        }
+        let Body::Rows { dataset, filter } = &self.body else {
+            return Err(ExportError::Unpartitionable {
+                what: self.name.to_string(),
+                partition,
+            });
+        };
+        if *dataset == Dataset::Customers {
+            return Err(ExportError::Unpartitionable {
+                what: self.name.to_string(),
+                partition,
+            });
+        }
+        let mut router = partition::Router::new(format, csv, &mut open);
+        rows::write(store, *dataset, filter, &mut router)?;
+        router.finish()?;
+        Ok(router.summary())
     }
 }
 

@@ -45,6 +45,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// `YYYY-MM` of unix seconds (UTC); years outside 0000 to 9999 as `@<year>-MM`.
+pub fn year_month(secs: i64) -> String {
+    let (y, m, _) = civil_from_days(secs.div_euclid(86_400));
+    if (0..=9999).contains(&y) {
+        format!("{y:04}-{m:02}")
+    } else {
+        format!("@{y}-{m:02}")
+    }
+}
+
 /// The same text as a `String`.
 pub fn iso8601_string(secs: i64) -> String {
     let mut v = Vec::with_capacity(20);

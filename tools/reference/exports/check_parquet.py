@@ -13,7 +13,11 @@ length in characters; times: the sum of their Unix seconds), as DuckDB computed 
 
     crates/hearken-export/tests/data/parquet_check.json
 
-with the tools' versions and the column types DuckDB and pandas saw. Commit it: the Rust test
+with the tools' versions and the column types DuckDB and pandas saw. It also exports signals,
+surveys and case events with `--partition month` and reads each directory with DuckDB's Hive
+partitioning (`read_parquet('DIR/*/*.parquet', hive_partitioning = true)`): every row in the
+month its directory names, the same rows as the whole export, and the rows per month, which go
+to the fixture's `partitioned` section. Commit it: the Rust test
 `parquet_reads_in_duckdb_and_pandas_as_the_fixture_says` computes the same figures from the
 Parquet files it writes, so the Rust tests need no Python.
 
@@ -57,6 +61,8 @@ EXPORTS = {
     "scores-by-segment": ["scores", "--by", "segment"],
     "trends": ["trends"],
 }
+# Exports also written with `--partition month`.
+PARTITIONED = ["signals", "surveys", "case-events"]
 
 IMPORTS = [
     ("customers", "customers.csv"),
@@ -196,6 +202,7 @@ def main():
     hearken = hearken_binary()
     problems = []
     files = {}
+    partitioned = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         db = tmp / "check.db"
@@ -258,6 +265,34 @@ def main():
                     "pandas_dtype": str(frame[c].dtype),
                 }
             files[name] = {"rows": len(duck_rows), "columns": stats}
+
+        for name in PARTITIONED:
+            part_dir = tmp / f"{name}-by-month"
+            run(hearken, db, "export", *EXPORTS[name], "--partition", "month", "--out", str(part_dir))
+            whole = tmp / f"{name}.parquet"
+            con = duckdb.connect()
+            glob = f"{part_dir}/*/*.parquet"
+            wrong = con.execute(
+                f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+                "WHERE strftime(timezone('UTC', \"at\"), '%Y-%m') <> month"
+            ).fetchone()[0]
+            if wrong:
+                problems.append(f"{name}: {wrong} rows in another month's partition")
+            cols = [d[0] for d in con.execute(f"SELECT * FROM read_parquet('{whole}')").description]
+            listed = ", ".join(f'"{c}"' for c in cols)
+            diff = con.execute(
+                f"SELECT count(*) FROM ((SELECT {listed} FROM read_parquet('{glob}', hive_partitioning = true) "
+                f"EXCEPT ALL SELECT {listed} FROM read_parquet('{whole}')) UNION ALL "
+                f"(SELECT {listed} FROM read_parquet('{whole}') EXCEPT ALL "
+                f"SELECT {listed} FROM read_parquet('{glob}', hive_partitioning = true)))"
+            ).fetchone()[0]
+            if diff:
+                problems.append(f"{name}: the partitioned rows differ from the whole export in {diff} rows")
+            months = con.execute(
+                f"SELECT month, count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+                "GROUP BY month ORDER BY month"
+            ).fetchall()
+            partitioned[name] = {m: n for m, n in months}
     out = {
         "made_by": "tools/reference/exports/check_parquet.py",
         "tools": {
@@ -267,6 +302,7 @@ def main():
         },
         "result": "ok" if not problems else problems,
         "files": files,
+        "partitioned": partitioned,
     }
     path = DATA / "parquet_check.json"
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -36,6 +36,10 @@ pub struct Output {
     /// csv, jsonl or parquet [default: from the --out extension]
     #[arg(long, value_parser = one_of::<Format>(Format::ALL.iter().map(|f| f.as_str()).collect()))]
     pub format: Option<Format>,
+    /// Split the rows into one file per month of their time, Hive style
+    /// (`--out DIR`: DIR/month=2025-01/part-00000.parquet), for Spark, DuckDB or pandas
+    #[arg(long, value_parser = one_of::<hearken_export::Partition>(hearken_export::Partition::ALL.iter().map(|p| p.as_str()).collect()))]
+    pub partition: Option<hearken_export::Partition>,
     /// CSV: write texts starting with = + - @ as they are (by default they get a leading ' so
     /// that a spreadsheet shows them instead of running them as formulas)
     #[arg(long)]
@@ -370,6 +374,7 @@ fn format_of(o: &Output) -> Result<Format> {
     let format = match (o.format, Format::from_path(&o.out)) {
         (Some(f), _) => f,
         (None, Some(f)) if !to_stdout => f,
+        (None, _) if o.partition.is_some() => Format::Parquet,
         _ => {
             return Err(anyhow!(
                 "say which format to write: --format csv, jsonl or parquet (or name the --out file .csv, .jsonl or .parquet)"
@@ -385,6 +390,66 @@ fn format_of(o: &Output) -> Result<Format> {
         return Err(export_error(ExportError::FormatUnavailable(format)));
     }
     Ok(format)
+}
+
+/// `--partition`: the export written into a directory beside `dir`, renamed to `dir` once
+/// every partition is complete (a failed export leaves nothing behind). `dir` must not exist
+/// or be empty, so that no file of an earlier export is mixed with this one's.
+fn partitioned(
+    store: &hearken_store::Store,
+    prepared: &hearken_export::Prepared,
+    format: Format,
+    partition: hearken_export::Partition,
+    csv: CsvOptions,
+    dir: &Path,
+) -> Result<ExitCode> {
+    if dir.as_os_str() == "-" {
+        return Err(anyhow!(
+            "a partitioned export is a directory of files; give --out DIR"
+        ));
+    }
+    if let Ok(mut entries) = std::fs::read_dir(dir) {
+        if entries.next().is_some() {
+            return Err(anyhow!(
+                "{} already holds files; give a new or empty directory for a partitioned export",
+                dir.display()
+            ));
+        }
+    } else if dir.exists() {
+        return Err(anyhow!("{} exists and is not a directory", dir.display()));
+    }
+    let tmp = partial_path(dir);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let written = prepared.write_partitioned(store, format, partition, csv, |value| {
+        let part = tmp.join(hearken_export::partition_dir(partition, value));
+        std::fs::create_dir_all(&part)?;
+        Ok(BufWriter::new(File::create(
+            part.join(hearken_export::part_file(format)),
+        )?))
+    });
+    let summary = match written {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(export_error(e))
+                .with_context(|| format!("exporting {} to {}", prepared.name(), dir.display()));
+        }
+    };
+    if dir.exists() {
+        // Empty (checked above): replaced by the complete export.
+        std::fs::remove_dir(dir).with_context(|| format!("cannot replace {}", dir.display()))?;
+    }
+    std::fs::rename(&tmp, dir)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), dir.display()))?;
+    eprintln!(
+        "exported {} {} ({} columns) to {} as {format}, in {} {partition} partitions",
+        output::thousands(summary.rows()),
+        prepared.name(),
+        summary.columns,
+        dir.display(),
+        summary.parts.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A file beside `path` that becomes `path` once the export is complete.
@@ -409,6 +474,9 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> Result<ExitCode> {
     }
     let prepared =
         hearken_export::prepare(&store, &Scope::all(), &request).map_err(export_error)?;
+    if let Some(partition) = out.partition {
+        return partitioned(&store, &prepared, format, partition, csv, &out.out);
+    }
     let to_stdout = out.out.as_os_str() == "-";
     let written = if to_stdout {
         prepared.write(&store, format, std::io::stdout(), csv)

@@ -316,3 +316,80 @@ fn export_refuses_what_it_cannot_do_and_never_leaves_half_a_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_month_partitioned_export_is_a_hive_directory_of_every_row() {
+    let env = demo();
+    let dir = env.path("lake");
+    let out = env.run(&[
+        "export",
+        "signals",
+        "--partition",
+        "month",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("as parquet, in") && err.contains("month partitions"),
+        "{err}"
+    );
+    // One directory per month of the signals (SQL on the store), each with one Parquet file.
+    let sql = rusqlite::Connection::open(env.db()).unwrap();
+    let mut stmt = sql
+        .prepare("SELECT DISTINCT strftime('%Y-%m', at, 'unixepoch') FROM signals ORDER BY 1")
+        .unwrap();
+    let months: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(months.len() >= 4, "{months:?}");
+    let mut dirs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    let want: Vec<String> = months.iter().map(|m| format!("month={m}")).collect();
+    assert_eq!(dirs, want);
+    for d in &dirs {
+        let bytes = std::fs::read(dir.join(d).join("part-00000.parquet")).unwrap();
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "{d}"
+        );
+    }
+    // Nothing is left beside it, and a second export into the same directory is refused.
+    let leftovers: Vec<_> = std::fs::read_dir(env.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let err = assert_clean_failure(&env.run(&[
+        "export",
+        "signals",
+        "--partition",
+        "month",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(err.contains("already holds files"), "{err}");
+    // Customers have no time to split by: refused before anything is written.
+    let other = env.path("customers-lake");
+    let err = assert_clean_failure(&env.run(&[
+        "export",
+        "customers",
+        "--partition",
+        "month",
+        "--out",
+        other.to_str().unwrap(),
+    ]));
+    assert!(err.contains("cannot be split by month"), "{err}");
+    assert!(!other.exists());
+}
