@@ -355,6 +355,7 @@ impl Store {
                 }
             })?;
         conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;")?;
+        stable_plans(&conn)?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -416,6 +417,7 @@ impl Store {
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -65536;",
         )?;
+        stable_plans(&conn)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -920,4 +922,14 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// Plans that do not depend on bound values (SQLite's query planner stability guarantee).
+/// Without it SQLite re-prepares a cached statement whenever a value bound to it changes if the
+/// planner looked at the value (a partial index's WHERE, a LIMIT): every live-ingestion request
+/// re-prepared statements (17% of the server's instructions, measured with callgrind;
+/// docs/benchmarks.md).
+fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }

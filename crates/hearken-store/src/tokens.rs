@@ -317,12 +317,11 @@ impl Store {
     fn token_by_id(&self, id: i64) -> Result<Option<TokenInfo>, TokenError> {
         let info = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, name, role, lookup, created_at, last_used_at, revoked_at
                  FROM api_tokens WHERE id = ?1",
-                [id],
-                row_to_info,
-            )
+            )?
+            .query_row([id], row_to_info)
             .optional()?;
         match info {
             None => Ok(None),
