@@ -56,7 +56,7 @@ pub use read_imports::{ImportHistoryRow, ScopeCounts};
 pub use risk::{NewRiskModel, RiskModelInfo, StoredAssessment};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
-pub use source::FrameSource;
+pub use source::{FrameSource, is_postgres_url};
 pub use store::{
     Clearing, ImportRecord, ModelInfo, QuarantineEntry, QuarantineFilter, RunningImport, Status,
     Store,

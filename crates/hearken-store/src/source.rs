@@ -14,6 +14,12 @@ use crate::snapshot::{CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 use crate::store::RunningImport;
 use crate::{Store, StoreError};
 
+/// Whether a store location (`--db`, `HEARKEN_DB`) names a PostgreSQL database (a
+/// `postgres://` or `postgresql://` URL) rather than an SQLite file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
 /// The reads behind `scores`, `pareto`, `drivers`, `trends`, `repeats` and `issues`.
 ///
 /// Frames follow the snapshot's conventions (`snapshot.rs`): rows in id order, entity codes

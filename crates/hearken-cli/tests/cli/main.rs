@@ -11,6 +11,8 @@ mod import_formats;
 mod import_real;
 mod import_store;
 mod outbox;
+#[cfg(feature = "postgres")]
+mod pg;
 mod query_help;
 mod query_parity;
 mod query_people;

@@ -31,10 +31,7 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// Whether `location` names a PostgreSQL database rather than a file.
-pub fn is_postgres_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
+pub use crate::source::is_postgres_url;
 
 /// `url` with the password of its user part replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
