@@ -24,7 +24,13 @@ if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); fi
 case "$cmd" in
   start)
     mkdir -p "$dir"
-    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$dir"
+      if ! runuser -u postgres -- test -w "$dir"; then
+        echo "error: the postgres user cannot write $dir: make its parent folders readable (chmod 755)" >&2
+        exit 1
+      fi
+    fi
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U hearken --auth=trust -E UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log"
     port=""

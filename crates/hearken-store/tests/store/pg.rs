@@ -101,7 +101,11 @@ fn org(dir: &Path) -> std::path::PathBuf {
     }
     // A row with a quarantined line, so the quarantine table is copied too.
     let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "signal_id,at,channel,kind,text\nx1,not a date,email,complaint,hi\n").expect("write");
+    std::fs::write(
+        &bad,
+        "signal_id,at,channel,kind,text\nx1,not a date,email,complaint,hi\n",
+    )
+    .expect("write");
     store
         .import_file(
             &bad,
