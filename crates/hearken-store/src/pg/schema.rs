@@ -20,7 +20,7 @@ use crate::StoreError;
 use crate::schema::{MIGRATIONS, current_version};
 
 /// The advisory lock key migrations hold ("hearken" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6865_6172_6b65_6e;
+const MIGRATION_LOCK: i64 = 0x0068_6561_726b_656e;
 
 /// One migration in PostgreSQL's dialect.
 pub(crate) fn translate(sqlite: &str) -> String {
