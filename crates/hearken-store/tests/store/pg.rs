@@ -406,3 +406,39 @@ fn postgres_frames_equal_the_sqlite_snapshot() {
         pg.signal_briefs(&[3, 1, 999_999, 3]).expect("pg")
     );
 }
+
+#[test]
+fn a_copy_that_fails_leaves_the_target_empty_and_says_where() {
+    let Some(db) = test_db("failed_copy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let a = org(dir.path());
+    // A value SQLite accepted in an INTEGER column (it does not enforce types) that no
+    // PostgreSQL BIGINT can hold: the copy stops at it rather than guessing.
+    rusqlite::Connection::open(&a)
+        .and_then(|c| c.execute("UPDATE signals SET at = 'soon' WHERE id = 7", []))
+        .expect("corrupt one value");
+    let pg = Location::Postgres(db.url.clone());
+    let e = copy_store(&Location::Sqlite(a.clone()), &pg, &mut |_, _, _| {}).expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("of signals: column at holds text where the schema says Int"),
+        "{text}"
+    );
+    // Tables copied before signals were rolled back with it: the target holds nothing, so the
+    // copy can be run again once the source is repaired.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).expect("client");
+    for table in ["customers", "imports", "products", "cases", "signals"] {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .expect("count")
+            .get(0);
+        assert_eq!(n, 0, "{table}");
+    }
+    rusqlite::Connection::open(&a)
+        .and_then(|c| c.execute("UPDATE signals SET at = 1735700000 WHERE id = 7", []))
+        .expect("repair");
+    let report = copy_store(&Location::Sqlite(a), &pg, &mut |_, _, _| {}).expect("copy again");
+    assert!(report.rows > 1_500);
+}
