@@ -107,6 +107,23 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
     }
 
+    // HEARKEN_DB names the database as --db does.
+    let out = env
+        .cmd()
+        .env("HEARKEN_DB", url)
+        .args(["pareto", "--by", "customer", "--json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        ok(&env, &["pareto", "--by", "customer", "--json"])
+    );
+
     // And back into a new file: the same rows and checksums, table by table.
     let back: Value = serde_json::from_str(&ok(
         &env,
