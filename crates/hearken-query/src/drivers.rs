@@ -5,7 +5,7 @@ use hearken_engine::drivers::{
     DriverOptions, Drivers, KpiLink, Target, key_drivers, kpi_links, moments,
 };
 use hearken_engine::{Level, SurveyFrame};
-use hearken_store::{Store, SurveyColumns};
+use hearken_store::{FrameSource, SurveyColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -42,7 +42,11 @@ pub struct DriversResponse {
     pub partial: Option<PartialNote>,
 }
 
-pub fn drivers(store: &Store, scope: &Scope, req: &DriversRequest) -> Result<DriversResponse> {
+pub fn drivers(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &DriversRequest,
+) -> Result<DriversResponse> {
     let level = Level::new(req.level)?;
     let select::Surveys { frame: f, .. } = select::surveys(
         store,
@@ -98,7 +102,7 @@ pub fn drivers(store: &Store, scope: &Scope, req: &DriversRequest) -> Result<Dri
 /// Time to first answer, handle time and events of each response's case (from the case events
 /// in the store) against the target; empty when no response has a case with events.
 fn internal_kpis(
-    store: &Store,
+    store: &dyn FrameSource,
     f: &SurveyFrame,
     target: Target<'_>,
     level: Level,

@@ -2,7 +2,7 @@
 //! signals behind it.
 
 use hearken_engine::issues::{IssueColumns, IssueOptions, rank_issues};
-use hearken_store::{Entity, SignalColumns, Store};
+use hearken_store::{Entity, FrameSource, SignalColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -77,7 +77,11 @@ pub struct Evidence {
     pub sentiment: Option<f64>,
 }
 
-pub fn issues(store: &Store, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
+pub fn issues(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &IssuesRequest,
+) -> Result<IssuesResponse> {
     if !(1..=MAX_LIMIT).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",

@@ -1,7 +1,7 @@
 //! What every response carries besides its figures: notes a reader must see (rows left out, a
 //! rule applied) and whether the figures may be partial because an import was running.
 
-use hearken_store::Store;
+use hearken_store::FrameSource;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -20,7 +20,7 @@ pub struct PartialNote {
 
 /// Whether an import is writing to the store now (its process is alive: `Store::
 /// imports_in_progress`); a killed import is not running and does not make answers partial.
-pub(crate) fn partial(store: &Store, scope: &Scope) -> Result<Option<PartialNote>> {
+pub(crate) fn partial(store: &dyn FrameSource, scope: &Scope) -> Result<Option<PartialNote>> {
     let running = store.imports_in_progress()?;
     if running.is_empty() {
         return Ok(None);

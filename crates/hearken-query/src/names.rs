@@ -1,7 +1,7 @@
 //! Display names beside external ids: a product `P12` is shown with its name `Router X` when the
 //! store has one.
 
-use hearken_store::{Entity, Store};
+use hearken_store::{Entity, FrameSource};
 
 use crate::error::Result;
 use crate::request::By;
@@ -18,7 +18,7 @@ pub(crate) fn entity_of(by: By) -> Option<Entity> {
 
 /// The display names of `ids` (`None` where there is none, or when `by` is not an entity with
 /// names).
-pub(crate) fn names(store: &Store, by: By, ids: &[&str]) -> Result<Vec<Option<String>>> {
+pub(crate) fn names(store: &dyn FrameSource, by: By, ids: &[&str]) -> Result<Vec<Option<String>>> {
     match entity_of(by) {
         Some(entity) => Ok(store.display_names(entity, ids)?),
         None => Ok(vec![None; ids.len()]),

@@ -2,7 +2,7 @@
 
 use hearken_engine::Quality;
 use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto as engine_pareto};
-use hearken_store::{SignalColumns, Store};
+use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -72,7 +72,11 @@ pub struct TopEntity {
     pub cumulative_share: f64,
 }
 
-pub fn pareto(store: &Store, scope: &Scope, req: &ParetoRequest) -> Result<ParetoResponse> {
+pub fn pareto(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ParetoRequest,
+) -> Result<ParetoResponse> {
     if !PARETO_BY.contains(&req.by) {
         return Err(QueryError::UnsupportedGroup {
             by: req.by,

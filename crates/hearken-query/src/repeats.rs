@@ -2,7 +2,7 @@
 
 use hearken_engine::repeats::{ContactColumns, RepeatGroup, RepeatOptions, repeat_contacts};
 use hearken_engine::{Level, Quality};
-use hearken_store::{SignalColumns, Store};
+use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -84,7 +84,11 @@ fn share(g: RepeatGroup, name: Option<String>) -> RepeatShare {
     }
 }
 
-pub fn repeats(store: &Store, scope: &Scope, req: &RepeatsRequest) -> Result<RepeatsResponse> {
+pub fn repeats(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+) -> Result<RepeatsResponse> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",

@@ -6,7 +6,7 @@ use hearken_engine::scores::{
     SentimentTally,
 };
 use hearken_engine::{GroupEstimate, IntervalMethod, Level, Quality};
-use hearken_store::{SignalColumns, Store, SurveyColumns};
+use hearken_store::{FrameSource, SignalColumns, SurveyColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -193,7 +193,11 @@ fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
 }
 
 /// The score asked for.
-pub fn scores(store: &Store, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
+pub fn scores(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ScoresRequest,
+) -> Result<ScoresResponse> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by
@@ -289,7 +293,7 @@ fn wrap<T>(
 }
 
 fn survey_groups(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     filters: &Filters,
     metric: Metric,
@@ -316,7 +320,7 @@ fn survey_groups(
 }
 
 fn sentiment_groups(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     filters: &Filters,
     by: By,
@@ -338,7 +342,12 @@ fn sentiment_groups(
     ))
 }
 
-fn tally(store: &Store, scope: &Scope, filters: &Filters, metric: Metric) -> Result<Tally> {
+fn tally(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    filters: &Filters,
+    metric: Metric,
+) -> Result<Tally> {
     if metric == Metric::Sentiment {
         let want = SignalColumns {
             sentiment: true,
@@ -376,7 +385,7 @@ fn estimate(t: &Tally, opts: &ScoreOptions) -> Estimate {
 
 /// The selection against an earlier window: both estimates and the change between them.
 fn change(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     metric: Metric,
     baseline: &Filters,

@@ -4,7 +4,7 @@
 use hearken_engine::keys::{self, Period};
 use hearken_engine::{AgentFrame, CustomerFrame, Dict, GroupKey, NONE, SignalFrame, SurveyFrame};
 use hearken_model::{Channel, DateOptions, SignalKind, Timestamp};
-use hearken_store::{SignalColumns, Store, SurveyColumns, Window};
+use hearken_store::{FrameSource, SignalColumns, SurveyColumns, Window};
 
 use crate::error::{QueryError, Result};
 use crate::request::{By, Filters};
@@ -108,7 +108,7 @@ pub(crate) fn code_of(dict: &Dict, name: &str, field: &'static str) -> Result<u3
 
 /// Brings the columnar snapshot up to date if an import added rows since it was written.
 /// (The CLI does this first with a progress spinner; here it is then a quick check.)
-pub fn ensure_fresh(store: &Store) -> Result<()> {
+pub fn ensure_fresh(store: &dyn FrameSource) -> Result<()> {
     if !store.snapshot_is_fresh()? {
         let report = store.refresh_snapshot(false, &mut |_, _| {})?;
         tracing::info!(?report, "snapshot refreshed");
@@ -461,7 +461,11 @@ fn extra(f: &Filters, scope: &Scope, by: Option<By>) -> Extra {
 }
 
 /// Customer and agent attributes from the snapshot, each only when asked for.
-fn attributes(store: &Store, customers: bool, agents: bool) -> Result<(CustomerFrame, AgentFrame)> {
+fn attributes(
+    store: &dyn FrameSource,
+    customers: bool,
+    agents: bool,
+) -> Result<(CustomerFrame, AgentFrame)> {
     Ok((
         if customers {
             store.snapshot_customers()?
@@ -479,7 +483,7 @@ fn attributes(store: &Store, customers: bool, agents: bool) -> Result<(CustomerF
 /// The signals that pass the filters, with the columns in `want` plus those the filters and
 /// the grouping `by` need. Columns not asked for are empty.
 pub(crate) fn signals(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     f: &Filters,
     by: Option<By>,
@@ -529,7 +533,7 @@ pub(crate) fn signals(
 /// The survey responses that pass the filters, with the columns in `want` plus those the
 /// filters and the grouping `by` need.
 pub(crate) fn surveys(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     f: &Filters,
     by: Option<By>,

@@ -2,7 +2,7 @@
 
 use hearken_engine::trends::{SeriesPoint, SpikeOptions, period_counts, trends as engine_trends};
 use hearken_engine::{NONE, Quality};
-use hearken_store::{SignalColumns, Store};
+use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -69,7 +69,11 @@ pub struct Spike {
     pub excess: f64,
 }
 
-pub fn trends(store: &Store, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
+pub fn trends(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &TrendsRequest,
+) -> Result<TrendsResponse> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,

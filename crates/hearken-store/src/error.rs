@@ -49,4 +49,14 @@ pub enum StoreError {
     Snapshot(String),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A store location that is neither a file path nor a usable `postgres://` URL.
+    #[error("{location} is not a store location: {reason}")]
+    BadLocation { location: String, reason: String },
+    /// PostgreSQL: what was being done and the server's (or the connection's) error. The URL in
+    /// messages never carries its password.
+    #[error("PostgreSQL {what}: {message}")]
+    Postgres { what: String, message: String },
+    /// `store copy` refused: the target already holds rows, or the source cannot be copied.
+    #[error("cannot copy the store: {0}")]
+    Copy(String),
 }

@@ -7,18 +7,23 @@
 //! frames; a PostgreSQL backend can implement the same API later.
 
 mod actions;
+#[cfg(feature = "postgres")]
+mod copy;
 mod error;
 mod export;
 mod frames;
 mod identity;
 mod import;
 mod outbox;
+#[cfg(feature = "postgres")]
+pub mod pg;
 mod read;
 mod read_entities;
 mod read_imports;
 mod risk;
 mod schema;
 mod snapshot;
+mod source;
 mod store;
 mod tokens;
 mod webhooks;
@@ -27,6 +32,8 @@ pub use actions::{
     ActionChange, ActionError, ActionFilter, ActionLink, ActionRecord, ActionUpdate, HistoryEntry,
     Link, LinkKind, NewAction, Review, SuggestionAction, SuggestionReview, SuggestionState, day_of,
 };
+#[cfg(feature = "postgres")]
+pub use copy::{CopyReport, Location, TableCopy, copy_store};
 pub use error::StoreError;
 pub use export::{
     CaseEventExportRow, CustomerExportRow, ExportFilter, SignalExportRow, SurveyExportRow,
@@ -49,6 +56,7 @@ pub use read_imports::{ImportHistoryRow, ScopeCounts};
 pub use risk::{NewRiskModel, RiskModelInfo, StoredAssessment};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
+pub use source::{FrameSource, is_postgres_url};
 pub use store::{
     Clearing, ImportRecord, ModelInfo, QuarantineEntry, QuarantineFilter, RunningImport, Status,
     Store,

@@ -20,7 +20,7 @@ pub enum Entity {
 }
 
 impl Entity {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Entity::Customer => "customers",
             Entity::Product => "products",

@@ -176,6 +176,25 @@ pub(crate) fn host_name() -> String {
 /// Whether process `pid` of this machine is alive and started no later than `started_at` (a
 /// process started after the import began cannot be the one running it: its pid was reused).
 /// None when processes cannot be looked up here (no /proc).
+/// Whether an unfinished import is still writing: its process is alive (on this host), else its
+/// heartbeat is recent (another host). Shared by the SQLite and the PostgreSQL store.
+pub(crate) fn import_alive(
+    pid: Option<i64>,
+    host: Option<&str>,
+    started_at: i64,
+    heartbeat: i64,
+) -> bool {
+    let recent = now() - heartbeat <= HEARTBEAT_SECS;
+    match (pid, host) {
+        (Some(pid), Some(host)) if host == host_name() => {
+            process_alive(pid, started_at).unwrap_or(recent)
+        }
+        // Imports recorded before processes were (schema 5) are never running.
+        (None, _) => false,
+        _ => recent,
+    }
+}
+
 fn process_alive(pid: i64, started_at: i64) -> Option<bool> {
     if pid == i64::from(std::process::id()) {
         return Some(true);
@@ -574,21 +593,10 @@ impl Store {
                 r.get::<_, i64>(7)?,
             ))
         })?;
-        let here = host_name();
-        let now = now();
         let mut running = Vec::new();
         for row in rows {
             let (import, pid, host, heartbeat) = row?;
-            let recent = now - heartbeat <= HEARTBEAT_SECS;
-            let alive = match (pid, host) {
-                (Some(pid), Some(host)) if host == here => {
-                    process_alive(pid, import.started_at).unwrap_or(recent)
-                }
-                // Imports recorded before processes were (schema 5) are never running.
-                (None, _) => false,
-                _ => recent,
-            };
-            if alive {
+            if import_alive(pid, host.as_deref(), import.started_at, heartbeat) {
                 running.push(import);
             }
         }

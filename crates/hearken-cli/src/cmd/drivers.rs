@@ -43,9 +43,9 @@ impl DriversArgs {
 }
 
 pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
-    let d = hearken_query::drivers(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
+    let d = hearken_query::drivers(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&d)?;
     } else {

@@ -38,9 +38,9 @@ impl IssuesRankArgs {
 }
 
 pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
-    let r = hearken_query::issues(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
+    let r = hearken_query::issues(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

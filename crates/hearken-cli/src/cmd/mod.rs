@@ -37,6 +37,7 @@ mod serve;
 mod signals;
 mod snapshot;
 mod status;
+mod store;
 mod suggestions;
 mod themes;
 mod tokens;
@@ -62,7 +63,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store file [default: ./hearken.db; env: HEARKEN_DB]
+    /// The store file [default: ./hearken.db; env: HEARKEN_DB]; a postgres:// URL for the
+    /// analytics on a PostgreSQL store (build feature `postgres`)
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// A config file [default: ./hearken.toml when present]
@@ -137,6 +139,8 @@ pub enum Command {
     Outbox(outbox::OutboxArgs),
     /// Export rows (signals, surveys, case events, customers) or an analytic's table as CSV, JSON Lines or Parquet
     Export(export::ExportArgs),
+    /// Move a whole store between SQLite files and PostgreSQL databases (`store copy --from A --to B`)
+    Store(store::StoreArgs),
 }
 
 pub struct Ctx {
@@ -152,6 +156,7 @@ impl Ctx {
     /// the path (never an empty store created by a typo'd `--db`); a read-only one opens
     /// read-only.
     pub fn open_store(&self) -> Result<Store> {
+        self.refuse_postgres()?;
         if self.creates_store {
             return self.create_store();
         }
@@ -161,9 +166,47 @@ impl Ctx {
     /// Opens the store for a command that writes data into it (import, demo), creating it when
     /// missing.
     pub fn create_store(&self) -> Result<Store> {
+        self.refuse_postgres()?;
         Store::open(&self.config.db)
             .with_context(|| format!("cannot open the store at {}", self.config.db.display()))
     }
+}
+
+impl Ctx {
+    /// Opens the store for the analytics that read through `hearken_store::FrameSource`
+    /// (scores, pareto, drivers, trends, repeats, issues-rank): the SQLite file, or the
+    /// PostgreSQL database a `postgres://` URL names (ADR 0012).
+    pub fn open_frames(&self) -> Result<Box<dyn hearken_store::FrameSource>> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            return open_postgres(&db);
+        }
+        Ok(Box::new(Store::open_existing(&self.config.db)?))
+    }
+
+    /// Commands other than the analytics above do not run on PostgreSQL yet: say so rather than
+    /// look for a file named like the URL.
+    fn refuse_postgres(&self) -> Result<()> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            anyhow::bail!(
+                "this command does not run on a PostgreSQL store yet: scores, pareto, drivers, trends, repeats and issues-rank do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
+    Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
+    anyhow::bail!(
+        "this hearken was built without PostgreSQL support: build it with `cargo build --release --features postgres`"
+    )
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -212,5 +255,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Actions(a) => actions::run(&ctx, a),
         Command::Suggestions(a) => suggestions::run(&ctx, a),
         Command::Outbox(a) => outbox::run(&ctx, a),
+        Command::Store(a) => store::run(a),
     }
 }

@@ -39,9 +39,9 @@ impl ParetoArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
-    let p = hearken_query::pareto(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
+    let p = hearken_query::pareto(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&p)?;
     } else {

@@ -43,9 +43,9 @@ impl RepeatsArgs {
 }
 
 pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
-    let r = hearken_query::repeats(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
+    let r = hearken_query::repeats(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -58,10 +58,10 @@ impl ScoresArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
     let response =
-        hearken_query::scores(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+        hearken_query::scores(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&response)?;
     } else {

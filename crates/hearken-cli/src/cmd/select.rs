@@ -106,7 +106,7 @@ pub fn flagify(text: &str) -> String {
 
 /// Brings the store's columnar snapshot up to date (after an import), saying so on stderr when
 /// it takes a while.
-pub fn fresh_snapshot(store: &hearken_store::Store) -> Result<()> {
+pub fn fresh_snapshot(store: &dyn hearken_store::FrameSource) -> Result<()> {
     if store.snapshot_is_fresh()? {
         return Ok(());
     }

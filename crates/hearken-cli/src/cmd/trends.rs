@@ -34,9 +34,9 @@ impl TrendsArgs {
 }
 
 pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
-    let t = hearken_query::trends(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(&*store)?;
+    let t = hearken_query::trends(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&t)?;
     } else {

@@ -12,6 +12,8 @@ mod import_real;
 mod import_store;
 mod outbox;
 mod outbox_tls;
+#[cfg(feature = "postgres")]
+mod pg;
 mod query_help;
 mod query_parity;
 mod query_people;

@@ -5,6 +5,7 @@ mod admin;
 mod flow;
 mod helpers;
 mod people;
+mod pg;
 mod scope;
 
 use hearken_query::*;

@@ -142,4 +142,6 @@ fn frames_hold_the_window_dictionary_coded() {
 }
 mod import_promises;
 mod ingest;
+#[cfg(feature = "postgres")]
+mod pg;
 mod snapshot;

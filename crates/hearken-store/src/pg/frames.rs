@@ -1,0 +1,576 @@
+//! The frames of the query layer's analytics, built from the PostgreSQL store's tables with
+//! binary `COPY ... TO STDOUT`, by the conventions of the SQLite store's columnar snapshot
+//! (`crate::snapshot`), so that the same rows give the same frames and so the same figures.
+//!
+//! What must match, and why it does: rows in id order (both scan by id); entity codes `id - 1`
+//! over ids that are dense up to the largest; string dictionaries in order of first appearance
+//! over the whole table in id order (the snapshot interns while scanning by id, and an append
+//! continues its stored dictionary); the window `[from, to)` applied to rows after coding; the
+//! missing values of `snapshot.rs` (`NONE`, `u8::MAX`, `0` for a survey's channel, `NaN`,
+//! `i64::MIN`); columns not asked for left empty. `crates/hearken-query/tests/query/pg.rs`
+//! compares every analytic's JSON on both stores.
+//!
+//! The tables are read on every call (there is no snapshot in PostgreSQL yet): correct at any
+//! moment, and as fast as the server streams the columns asked for.
+
+use std::collections::HashMap;
+
+use hearken_engine::{AgentFrame, CustomerFrame, Dict, NONE, SignalFrame, SurveyFrame};
+use postgres::binary_copy::{BinaryCopyOutIter, BinaryCopyOutRow};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{FromSql, Type};
+use postgres::{Client, Row};
+
+use super::{PgStore, pg_error};
+use crate::StoreError;
+use crate::frames::{SignalBrief, Window};
+use crate::read::Entity;
+use crate::snapshot::{CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
+use crate::source::FrameSource;
+use crate::store::{RunningImport, import_alive};
+
+/// Streams the rows of `select` (typed `types`) through binary COPY into `each`.
+fn copy_rows(
+    client: &mut Client,
+    what: &str,
+    select: &str,
+    types: &[Type],
+    each: &mut dyn FnMut(&BinaryCopyOutRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let err = |e| pg_error(format!("reading {what}"), e);
+    let reader = client
+        .copy_out(&format!("COPY ({select}) TO STDOUT (FORMAT binary)"))
+        .map_err(err)?;
+    let mut rows = BinaryCopyOutIter::new(reader, types);
+    while let Some(row) = rows.next().map_err(err)? {
+        each(&row)?;
+    }
+    Ok(())
+}
+
+/// Column `i` of a copied row; a type that does not match is an error, never a panic.
+fn get<'a, T: FromSql<'a>>(
+    row: &'a BinaryCopyOutRow,
+    what: &str,
+    i: usize,
+) -> Result<T, StoreError> {
+    row.try_get(i)
+        .map_err(|e| pg_error(format!("reading {what}"), e))
+}
+
+/// Column `i` of a queried row; a type that does not match is an error, never a panic.
+fn col<'a, T: FromSql<'a>>(row: &'a Row, what: &str, i: usize) -> Result<T, StoreError> {
+    row.try_get(i)
+        .map_err(|e| pg_error(format!("reading {what}"), e))
+}
+
+/// A small integer column (a code or a score) as the frame's byte; out of range is an error
+/// (the schema's checks keep these in range).
+fn byte(v: i64, what: &str) -> Result<u8, StoreError> {
+    u8::try_from(v).map_err(|_| StoreError::Postgres {
+        what: format!("reading {what}"),
+        message: format!("value {v} does not fit a byte"),
+    })
+}
+
+fn code(id: Option<i64>) -> u32 {
+    match id {
+        Some(id) if id >= 1 && id <= i64::from(u32::MAX - 1) => (id - 1) as u32,
+        _ => NONE,
+    }
+}
+
+/// Dictionary coding in order of first appearance, as the snapshot's.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn code(&mut self, v: Option<String>) -> u32 {
+        let Some(v) = v else { return NONE };
+        if let Some(c) = self.map.get(&v) {
+            return *c;
+        }
+        let c = self.names.len() as u32;
+        self.names.push(v.clone());
+        self.map.insert(v, c);
+        c
+    }
+}
+
+/// Whether a row at `at` is in the window, as the snapshot decides it.
+fn in_window(w: &Window, at: i64) -> bool {
+    if w.from.is_none() && w.to.is_none() {
+        return true;
+    }
+    at >= w.from.unwrap_or(i64::MIN) && at < w.to.unwrap_or(i64::MAX)
+}
+
+/// Every entity's external id, by `id - 1`, padded with empty names where an id has no row.
+fn entity_names(client: &mut Client, table: &str) -> Result<Dict, StoreError> {
+    let mut names: Vec<String> = Vec::new();
+    copy_rows(
+        client,
+        table,
+        &format!("SELECT id, ext_id FROM {table} ORDER BY id"),
+        &[Type::INT8, Type::TEXT],
+        &mut |r| {
+            let id: i64 = get(r, table, 0)?;
+            let idx = (id - 1).max(0) as usize;
+            names.resize(idx.max(names.len()), String::new());
+            names.push(get(r, table, 1)?);
+            Ok(())
+        },
+    )?;
+    Ok(Dict { names })
+}
+
+fn names_if(client: &mut Client, on: bool, table: &str) -> Result<Dict, StoreError> {
+    if on {
+        entity_names(client, table)
+    } else {
+        Ok(Dict::default())
+    }
+}
+
+/// Pads the dense columns of entity rows up to index `n` (ids without a row).
+fn pad_to<T: Clone>(v: &mut Vec<T>, n: usize, missing: T) {
+    if v.len() < n {
+        v.resize(n, missing);
+    }
+}
+
+impl FrameSource for PgStore {
+    fn snapshot_is_fresh(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn refresh_snapshot(
+        &self,
+        _rebuild: bool,
+        _on_rows: &mut dyn FnMut(&str, u64),
+    ) -> Result<SnapshotRefresh, StoreError> {
+        Ok(SnapshotRefresh::default())
+    }
+
+    fn snapshot_signals(
+        &self,
+        window: &Window,
+        want: &SignalColumns,
+    ) -> Result<SignalFrame, StoreError> {
+        let client = &mut *self.client();
+        let mut f = SignalFrame {
+            customers: names_if(client, want.customer_names, "customers")?,
+            products: names_if(client, want.product_names, "products")?,
+            agents: names_if(client, want.agent_names, "agents")?,
+            cases: names_if(client, want.case_names, "cases")?,
+            ..SignalFrame::default()
+        };
+        let (mut stages, mut topics) = (Interner::default(), Interner::default());
+        let w = "signals";
+        copy_rows(
+            client,
+            w,
+            // The source's own topic wins; otherwise the topic model's prediction, if any.
+            "SELECT id, at, channel, kind, source, customer_id, product_id, agent_id, case_id,
+             stage, coalesce(topic, predicted_topic), sentiment FROM signals ORDER BY id",
+            &[
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::FLOAT8,
+            ],
+            &mut |r| {
+                let at: i64 = get(r, w, 1)?;
+                // Strings are coded over every row, in the window or not, as in the snapshot.
+                let stage = if want.stage {
+                    stages.code(get(r, w, 9)?)
+                } else {
+                    NONE
+                };
+                let topic = if want.topic {
+                    topics.code(get(r, w, 10)?)
+                } else {
+                    NONE
+                };
+                if !in_window(window, at) {
+                    return Ok(());
+                }
+                if want.id {
+                    f.id.push(get(r, w, 0)?);
+                }
+                if want.at {
+                    f.at.push(at);
+                }
+                if want.channel {
+                    f.channel.push(byte(get(r, w, 2)?, w)?);
+                }
+                if want.kind {
+                    f.kind.push(byte(get(r, w, 3)?, w)?);
+                }
+                if want.source {
+                    f.source.push(byte(get(r, w, 4)?, w)?);
+                }
+                if want.customer {
+                    f.customer.push(code(get(r, w, 5)?));
+                }
+                if want.product {
+                    f.product.push(code(get(r, w, 6)?));
+                }
+                if want.agent {
+                    f.agent.push(code(get(r, w, 7)?));
+                }
+                if want.case {
+                    f.case.push(code(get(r, w, 8)?));
+                }
+                if want.stage {
+                    f.stage.push(stage);
+                }
+                if want.topic {
+                    f.topic.push(topic);
+                }
+                if want.sentiment {
+                    let s: Option<f64> = get(r, w, 11)?;
+                    f.sentiment.push(s.map_or(f32::NAN, |v| v as f32));
+                }
+                Ok(())
+            },
+        )?;
+        f.stages = Dict {
+            names: stages.names,
+        };
+        f.topics = Dict {
+            names: topics.names,
+        };
+        Ok(f)
+    }
+
+    fn snapshot_surveys(
+        &self,
+        window: &Window,
+        want: &SurveyColumns,
+    ) -> Result<SurveyFrame, StoreError> {
+        let client = &mut *self.client();
+        let mut f = SurveyFrame {
+            customers: names_if(client, want.customer_names, "customers")?,
+            products: names_if(client, want.product_names, "products")?,
+            agents: names_if(client, want.agent_names, "agents")?,
+            ..SurveyFrame::default()
+        };
+        // Aspect ratings by survey id, and every aspect's name.
+        let mut ratings: HashMap<i64, Vec<(String, f32)>> = HashMap::new();
+        if want.aspects {
+            let w = "survey_aspects";
+            copy_rows(
+                client,
+                w,
+                "SELECT survey_id, aspect, rating FROM survey_aspects",
+                &[Type::INT8, Type::TEXT, Type::FLOAT8],
+                &mut |r| {
+                    let rating: f64 = get(r, w, 2)?;
+                    ratings
+                        .entry(get(r, w, 0)?)
+                        .or_default()
+                        .push((get(r, w, 1)?, rating as f32));
+                    Ok(())
+                },
+            )?;
+        }
+        let mut names: Vec<String> = ratings.values().flatten().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names.dedup();
+        let index: HashMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let mut aspects: Vec<Vec<f32>> = vec![Vec::new(); names.len()];
+        let w = "surveys";
+        copy_rows(
+            client,
+            w,
+            "SELECT id, at, customer_id, product_id, agent_id, channel, nps, csat, ces, overall,
+             case_id FROM surveys ORDER BY id",
+            &[
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::FLOAT8,
+                Type::INT8,
+            ],
+            &mut |r| {
+                let at: i64 = get(r, w, 1)?;
+                if !in_window(window, at) {
+                    return Ok(());
+                }
+                let small = |i: usize, missing: u8| -> Result<u8, StoreError> {
+                    get::<Option<i64>>(r, w, i)?.map_or(Ok(missing), |v| byte(v, w))
+                };
+                if want.at {
+                    f.at.push(at);
+                }
+                if want.customer {
+                    f.customer.push(code(get(r, w, 2)?));
+                }
+                if want.product {
+                    f.product.push(code(get(r, w, 3)?));
+                }
+                if want.agent {
+                    f.agent.push(code(get(r, w, 4)?));
+                }
+                if want.case {
+                    f.case.push(code(get(r, w, 10)?));
+                }
+                if want.channel {
+                    f.channel.push(small(5, 0)?);
+                }
+                if want.nps {
+                    f.nps.push(small(6, u8::MAX)?);
+                }
+                if want.csat {
+                    f.csat.push(small(7, u8::MAX)?);
+                }
+                if want.ces {
+                    f.ces.push(small(8, u8::MAX)?);
+                }
+                if want.overall {
+                    let o: Option<f64> = get(r, w, 9)?;
+                    f.overall.push(o.map_or(f32::NAN, |v| v as f32));
+                }
+                if want.aspects {
+                    let id: i64 = get(r, w, 0)?;
+                    for col in aspects.iter_mut() {
+                        col.push(f32::NAN);
+                    }
+                    for (name, rating) in ratings.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+                        if let Some(&i) = index.get(name.as_str())
+                            && let Some(slot) = aspects[i].last_mut()
+                        {
+                            *slot = *rating;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        // Aspects nobody rated in the window are not columns of it.
+        f.aspects = names
+            .into_iter()
+            .zip(aspects)
+            .filter(|(_, v)| v.iter().any(|x| !x.is_nan()))
+            .collect();
+        Ok(f)
+    }
+
+    fn snapshot_customers(&self) -> Result<CustomerFrame, StoreError> {
+        let client = &mut *self.client();
+        let mut f = CustomerFrame::default();
+        let (mut segments, mut personas) = (Interner::default(), Interner::default());
+        let mut white_glove: Vec<u8> = Vec::new();
+        let w = "customers";
+        copy_rows(
+            client,
+            w,
+            "SELECT id, segment, persona, since, value_per_year, white_glove, churned_at
+             FROM customers ORDER BY id",
+            &[
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                Type::FLOAT8,
+                Type::INT8,
+                Type::INT8,
+            ],
+            &mut |r| {
+                let id: i64 = get(r, w, 0)?;
+                let idx = (id - 1).max(0) as usize;
+                pad_to(&mut f.segment, idx, NONE);
+                pad_to(&mut f.persona, idx, NONE);
+                pad_to(&mut f.since, idx, i64::MIN);
+                pad_to(&mut f.value_per_year, idx, f64::NAN);
+                pad_to(&mut white_glove, idx, u8::MAX);
+                pad_to(&mut f.churned_at, idx, i64::MIN);
+                f.segment.push(segments.code(get(r, w, 1)?));
+                f.persona.push(personas.code(get(r, w, 2)?));
+                f.since
+                    .push(get::<Option<i64>>(r, w, 3)?.unwrap_or(i64::MIN));
+                f.value_per_year
+                    .push(get::<Option<f64>>(r, w, 4)?.unwrap_or(f64::NAN));
+                white_glove.push(u8::from(get::<i64>(r, w, 5)? != 0));
+                f.churned_at
+                    .push(get::<Option<i64>>(r, w, 6)?.unwrap_or(i64::MIN));
+                Ok(())
+            },
+        )?;
+        f.white_glove = white_glove.into_iter().map(|b| b == 1).collect();
+        f.segments = Dict {
+            names: segments.names,
+        };
+        f.personas = Dict {
+            names: personas.names,
+        };
+        Ok(f)
+    }
+
+    fn snapshot_agents(&self) -> Result<AgentFrame, StoreError> {
+        let client = &mut *self.client();
+        let mut f = AgentFrame::default();
+        let mut teams = Interner::default();
+        let w = "agents";
+        copy_rows(
+            client,
+            w,
+            "SELECT id, team FROM agents ORDER BY id",
+            &[Type::INT8, Type::TEXT],
+            &mut |r| {
+                let id: i64 = get(r, w, 0)?;
+                pad_to(&mut f.team, (id - 1).max(0) as usize, NONE);
+                f.team.push(teams.code(get(r, w, 1)?));
+                Ok(())
+            },
+        )?;
+        f.teams = Dict { names: teams.names };
+        Ok(f)
+    }
+
+    fn snapshot_case_kpis(&self) -> Result<CaseKpis, StoreError> {
+        let client = &mut *self.client();
+        let mut k = CaseKpis::default();
+        let w = "case events";
+        copy_rows(
+            client,
+            w,
+            "SELECT case_id, min(at), max(at), min(CASE WHEN agent_id IS NOT NULL THEN at END),
+             count(*) FROM case_events GROUP BY case_id ORDER BY case_id",
+            &[Type::INT8, Type::INT8, Type::INT8, Type::INT8, Type::INT8],
+            &mut |r| {
+                let idx = (get::<i64>(r, w, 0)? - 1).max(0) as usize;
+                pad_to(&mut k.first_at, idx, i64::MIN);
+                pad_to(&mut k.last_at, idx, i64::MIN);
+                pad_to(&mut k.first_agent_at, idx, i64::MIN);
+                pad_to(&mut k.events, idx, 0);
+                k.first_at.push(get(r, w, 1)?);
+                k.last_at.push(get(r, w, 2)?);
+                k.first_agent_at
+                    .push(get::<Option<i64>>(r, w, 3)?.unwrap_or(i64::MIN));
+                let n: i64 = get(r, w, 4)?;
+                k.events.push(n.clamp(0, i64::from(u32::MAX - 1)) as u32);
+                Ok(())
+            },
+        )?;
+        // As in the snapshot, every case has a row (cases without events: missing values),
+        // unless no case has an event at all.
+        if !k.events.is_empty() {
+            let cases: i64 = client
+                .query_one("SELECT coalesce(max(id), 0) FROM cases", &[])
+                .map_err(|e| pg_error("reading cases", e))?
+                .get(0);
+            let n = cases.max(0) as usize;
+            pad_to(&mut k.first_at, n, i64::MIN);
+            pad_to(&mut k.last_at, n, i64::MIN);
+            pad_to(&mut k.first_agent_at, n, i64::MIN);
+            pad_to(&mut k.events, n, 0);
+        }
+        Ok(k)
+    }
+
+    fn display_names(
+        &self,
+        entity: Entity,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let sql = format!(
+            "SELECT ext_id, name FROM {} WHERE ext_id = ANY($1) AND name IS NOT NULL",
+            entity.table()
+        );
+        let rows = self
+            .client()
+            .query(&sql, &[&ids])
+            .map_err(|e| pg_error("reading display names", e))?;
+        let w = "display names";
+        let found: HashMap<String, String> = rows
+            .iter()
+            .map(|r| Ok((col(r, w, 0)?, col(r, w, 1)?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(ids.iter().map(|id| found.get(*id).cloned()).collect())
+    }
+
+    fn imports_in_progress(&self) -> Result<Vec<RunningImport>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT id, kind, file, started_at, read, pid, host,
+                 coalesce(heartbeat_at, started_at)
+                 FROM imports WHERE finished_at IS NULL ORDER BY id",
+                &[],
+            )
+            .map_err(|e| pg_error("reading the imports", e))?;
+        let mut running = Vec::new();
+        let w = "the imports";
+        for r in rows {
+            let import = RunningImport {
+                id: col(&r, w, 0)?,
+                kind: col(&r, w, 1)?,
+                file: col(&r, w, 2)?,
+                started_at: col(&r, w, 3)?,
+                read: col(&r, w, 4)?,
+            };
+            let host: Option<String> = col(&r, w, 6)?;
+            if import_alive(
+                col(&r, w, 5)?,
+                host.as_deref(),
+                import.started_at,
+                col(&r, w, 7)?,
+            ) {
+                running.push(import);
+            }
+        }
+        Ok(running)
+    }
+
+    fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT s.id, s.ext_id, s.at, c.ext_id, s.text, s.sentiment FROM signals s
+                 LEFT JOIN customers c ON c.id = s.customer_id WHERE s.id = ANY($1)",
+                &[&ids],
+            )
+            .map_err(|e| pg_error("reading signals", e))?;
+        let w = "signals";
+        let by_id: HashMap<i64, SignalBrief> = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    col(r, w, 0)?,
+                    SignalBrief {
+                        id: col(r, w, 1)?,
+                        at: col(r, w, 2)?,
+                        customer: col(r, w, 3)?,
+                        text: col(r, w, 4)?,
+                        sentiment: col(r, w, 5)?,
+                    },
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        // In the order asked for; an id twice is listed twice, as the SQLite store does.
+        Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+    }
+}

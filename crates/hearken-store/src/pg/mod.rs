@@ -1,0 +1,193 @@
+//! The PostgreSQL store (feature `postgres`, ADR 0012): the same migrations as the SQLite store,
+//! translated once (`schema.rs`), and the frames the analytics read built from its tables
+//! (`frames.rs`), so every figure equals the SQLite store's on the same rows.
+//!
+//! This slice reads: rows arrive by `hearken store copy` (`crate::copy`). Import, the live
+//! ingestion and the other writes are the SQLite store's only (ADR 0012 lists what is left).
+
+mod frames;
+pub(crate) mod schema;
+
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+
+use crate::StoreError;
+
+/// A connection to a Hearken store in a PostgreSQL database.
+pub struct PgStore {
+    client: Mutex<Client>,
+    /// The URL without its password, for messages.
+    location: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+pub use crate::source::is_postgres_url;
+
+/// `url` with the password of its user part replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _password)) => format!("{scheme}://{name}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// A PostgreSQL error as the store's: what was being done and the server's message (with its
+/// detail and hint when it gave them), or the connection's error with its causes.
+pub(crate) fn pg_error(what: impl Into<String>, e: postgres::Error) -> StoreError {
+    let message = match e.as_db_error() {
+        Some(db) => {
+            let mut m = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                m.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                m.push_str(&format!("; hint: {h}"));
+            }
+            m
+        }
+        None => {
+            let mut m = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !m.contains(&text) {
+                    m.push_str(&format!(": {text}"));
+                }
+                cause = c.source();
+            }
+            m
+        }
+    };
+    StoreError::Postgres {
+        what: what.into(),
+        message,
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`) and brings
+    /// its Hearken schema up to date, creating it in an empty database.
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let location = redact(url);
+        let client = connect_client(url)?;
+        let store = PgStore {
+            client: Mutex::new(client),
+            location,
+        };
+        schema::migrate(&mut store.client(), &store.location)?;
+        Ok(store)
+    }
+
+    /// The URL without its password.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::version(&mut self.client())?.ok_or_else(|| StoreError::Postgres {
+            what: "schema".into(),
+            message: "no schema version recorded".into(),
+        })
+    }
+
+    /// The connection, for one statement or transaction at a time.
+    pub(crate) fn client(&self) -> MutexGuard<'_, Client> {
+        // A panic while holding the lock cannot leave the client in a state worse than a
+        // dropped statement: the next use either works or reports the connection's error.
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A client for `url`, with a connection timeout unless the URL sets one.
+pub(crate) fn connect_client(url: &str) -> Result<Client, StoreError> {
+    let location = redact(url);
+    if !is_postgres_url(url) {
+        return Err(StoreError::BadLocation {
+            location,
+            reason: "a PostgreSQL store is named by a postgres:// URL".into(),
+        });
+    }
+    let mut config = postgres::Config::from_str(url).map_err(|e| StoreError::BadLocation {
+        location: location.clone(),
+        reason: format!(
+            "{e}; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters)"
+        ),
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.application_name("hearken");
+    config
+        .connect(NoTls)
+        .map_err(|e| pg_error(format!("cannot connect to {location}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(url: &str) -> StoreError {
+        match connect_client(url) {
+            Ok(_) => panic!("{url} connected"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db:5432/hearken"),
+            "postgres://ann:***@db:5432/hearken"
+        );
+        assert_eq!(
+            redact("postgresql://ann:p@ss@db/hearken?sslmode=disable"),
+            "postgresql://ann:***@db/hearken?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres://ann@db/hearken"),
+            "postgres://ann@db/hearken"
+        );
+        assert_eq!(redact("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn a_bad_url_is_a_clear_error() {
+        let e = refusal("postgres://ann:pw@db:notaport/x");
+        let text = e.to_string();
+        assert!(text.contains("is not a store location"), "{text}");
+        assert!(!text.contains(":pw@"), "{text}");
+        let e = refusal("mysql://db/x");
+        assert!(e.to_string().contains("postgres:// URL"), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_refuses_is_a_clear_error() {
+        // Port 1 on loopback: nothing listens there.
+        let e = refusal("postgres://ann:pw@127.0.0.1:1/x?connect_timeout=5");
+        let text = e.to_string();
+        assert!(
+            text.contains("cannot connect to postgres://ann:***@127.0.0.1:1/x"),
+            "{text}"
+        );
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+    }
+}

@@ -1,0 +1,111 @@
+//! What the snapshot analytics of the query layer read, whichever database holds the rows
+//! (ADR 0012): the frames of a window, the entities' attributes, display names and whether an
+//! import is running. The SQLite [`Store`] answers from its columnar snapshot; the PostgreSQL
+//! store (feature `postgres`) builds the same frames from its tables.
+//!
+//! The methods keep the names of the [`Store`]'s own, so code written against the store reads
+//! the same through the trait.
+
+use hearken_engine::{AgentFrame, CustomerFrame, SignalFrame, SurveyFrame};
+
+use crate::frames::{SignalBrief, Window};
+use crate::read::Entity;
+use crate::snapshot::{CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
+use crate::store::RunningImport;
+use crate::{Store, StoreError};
+
+/// Whether a store location (`--db`, `HEARKEN_DB`) names a PostgreSQL database (a
+/// `postgres://` or `postgresql://` URL) rather than an SQLite file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// The reads behind `scores`, `pareto`, `drivers`, `trends`, `repeats` and `issues`.
+///
+/// Frames follow the snapshot's conventions (`snapshot.rs`): rows in id order, entity codes
+/// `id - 1` with dictionaries of external ids by code, strings (stage, topic, segment, persona,
+/// team) coded in order of first appearance over the whole table, missing values as `NONE`,
+/// `u8::MAX`, `NaN` or `i64::MIN`, and the columns not asked for left empty.
+pub trait FrameSource {
+    /// Whether the frames would be read from data behind the tables.
+    fn snapshot_is_fresh(&self) -> Result<bool, StoreError>;
+    /// Brings what the frames are read from up to date (nothing to do for a store that reads
+    /// its tables directly).
+    fn refresh_snapshot(
+        &self,
+        rebuild: bool,
+        on_rows: &mut dyn FnMut(&str, u64),
+    ) -> Result<SnapshotRefresh, StoreError>;
+    fn snapshot_signals(
+        &self,
+        window: &Window,
+        want: &SignalColumns,
+    ) -> Result<SignalFrame, StoreError>;
+    fn snapshot_surveys(
+        &self,
+        window: &Window,
+        want: &SurveyColumns,
+    ) -> Result<SurveyFrame, StoreError>;
+    fn snapshot_customers(&self) -> Result<CustomerFrame, StoreError>;
+    fn snapshot_agents(&self) -> Result<AgentFrame, StoreError>;
+    fn snapshot_case_kpis(&self) -> Result<CaseKpis, StoreError>;
+    /// The display names of external ids (`None` where there is none).
+    fn display_names(
+        &self,
+        entity: Entity,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>, StoreError>;
+    /// The imports writing now.
+    fn imports_in_progress(&self) -> Result<Vec<RunningImport>, StoreError>;
+    /// Signals by row id, for verbatims (ids that do not exist are left out).
+    fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError>;
+}
+
+impl FrameSource for Store {
+    fn snapshot_is_fresh(&self) -> Result<bool, StoreError> {
+        Store::snapshot_is_fresh(self)
+    }
+    fn refresh_snapshot(
+        &self,
+        rebuild: bool,
+        on_rows: &mut dyn FnMut(&str, u64),
+    ) -> Result<SnapshotRefresh, StoreError> {
+        Store::refresh_snapshot(self, rebuild, on_rows)
+    }
+    fn snapshot_signals(
+        &self,
+        window: &Window,
+        want: &SignalColumns,
+    ) -> Result<SignalFrame, StoreError> {
+        Store::snapshot_signals(self, window, want)
+    }
+    fn snapshot_surveys(
+        &self,
+        window: &Window,
+        want: &SurveyColumns,
+    ) -> Result<SurveyFrame, StoreError> {
+        Store::snapshot_surveys(self, window, want)
+    }
+    fn snapshot_customers(&self) -> Result<CustomerFrame, StoreError> {
+        Store::snapshot_customers(self)
+    }
+    fn snapshot_agents(&self) -> Result<AgentFrame, StoreError> {
+        Store::snapshot_agents(self)
+    }
+    fn snapshot_case_kpis(&self) -> Result<CaseKpis, StoreError> {
+        Store::snapshot_case_kpis(self)
+    }
+    fn display_names(
+        &self,
+        entity: Entity,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        Store::display_names(self, entity, ids)
+    }
+    fn imports_in_progress(&self) -> Result<Vec<RunningImport>, StoreError> {
+        Store::imports_in_progress(self)
+    }
+    fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
+        Store::signal_briefs(self, ids)
+    }
+}
