@@ -171,7 +171,11 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                     .flat_map(|n| {
                         let head = [
                             n.id.to_string(),
-                            n.action_id.to_string(),
+                            match (&n.action_id, &n.week) {
+                                (Some(a), _) => a.to_string(),
+                                (None, Some(w)) => format!("report {w}"),
+                                (None, None) => "-".into(),
+                            },
                             format!(
                                 "{} {}",
                                 n.recipient,
@@ -204,7 +208,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                     output::table(
                         &[
                             "id",
-                            "action",
+                            "about",
                             "to",
                             "channel",
                             "state",
