@@ -166,6 +166,14 @@ impl Slot {
         )
     }
 
+    /// The instant `t` (Unix seconds) on the zone's clock: `Mon 2026-11-23 08:00 CET`.
+    pub fn local_text(&self, t: i64) -> String {
+        self.tz
+            .from_utc_datetime(&utc(t).naive_utc())
+            .format("%a %Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
     /// The instant (Unix seconds) the zone's clock shows `local`: a time in a gap (the clocks
     /// went forward) is the end of the gap, a time passed twice its first pass.
     fn instant(&self, local: NaiveDateTime) -> i64 {
