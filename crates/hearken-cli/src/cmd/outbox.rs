@@ -77,6 +77,20 @@ const STATES: [&str; 6] = [
     "disabled",
 ];
 
+/// Whether anything can be delivered: the action notifications' webhook or SMTP, or a weekly
+/// report recipient's own webhook (signed with `[outbox] webhook_secret`).
+fn has_channel(ctx: &Ctx) -> bool {
+    let o = &ctx.config.outbox;
+    o.webhook_url.is_some()
+        || o.smtp.is_some()
+        || ctx
+            .config
+            .report
+            .recipients
+            .iter()
+            .any(|r| r.webhook.is_some())
+}
+
 /// This sender's name on its leases: the host and the process.
 fn owner() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -91,7 +105,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
     match args.command {
         OutboxCommand::Run { wait, json } => {
             let settings = ctx.config.outbox.clone();
-            if settings.webhook_url.is_none() && settings.smtp.is_none() {
+            if !has_channel(ctx) {
                 bail!(
                     "no channel to deliver on: set [outbox] webhook_url and webhook_secret, or [outbox.smtp], in hearken.toml"
                 );
@@ -255,7 +269,7 @@ const SERVER_POLL_SECS: i64 = 5;
 /// with the same id once the lease has run out.
 pub fn spawn_for_server(ctx: &Ctx) -> Result<bool> {
     let settings = ctx.config.outbox.clone();
-    if settings.webhook_url.is_none() && settings.smtp.is_none() {
+    if !has_channel(ctx) {
         return Ok(false);
     }
     let sender = hearken_outbox::Sender::new(settings, format!("serve {}", owner()))?;
