@@ -27,6 +27,9 @@ pub struct Config {
     pub assess: AssessConfig,
     /// The outbox's channels (`hearken outbox run`, `hearken serve`): the `[outbox]` section.
     pub outbox: hearken_outbox::Settings,
+    /// The weekly report's scheduled delivery (`[report]`, `[report.schedule]`,
+    /// `[[report.recipients]]`; docs/report.md "Scheduled delivery").
+    pub report: hearken_web::delivery::ReportSettings,
 }
 
 /// The `[assess]` section: a questionnaire replacing Hearken's default, and the units that may
@@ -50,6 +53,7 @@ impl Default for Config {
             cost: None,
             assess: AssessConfig::default(),
             outbox: hearken_outbox::Settings::default(),
+            report: hearken_web::delivery::ReportSettings::default(),
         }
     }
 }
@@ -138,6 +142,16 @@ impl Config {
         }
         self.server.validate()?;
         self.outbox.validate()?;
+        self.report_plan()?;
         Ok(())
+    }
+
+    /// The validated `[report]` section (recipients' e-mail needs `[outbox.smtp]`, their
+    /// webhooks `[outbox] webhook_secret`).
+    pub fn report_plan(&self) -> Result<hearken_web::delivery::Plan> {
+        Ok(self.report.validate(hearken_web::delivery::Channels {
+            email: self.outbox.smtp.is_some(),
+            webhook_secret: self.outbox.webhook_secret.is_some(),
+        })?)
     }
 }

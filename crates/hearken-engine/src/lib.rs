@@ -21,6 +21,7 @@ mod linalg;
 pub mod pareto;
 pub mod repeats;
 pub mod risk;
+pub mod schedule;
 pub mod scores;
 pub mod stats;
 pub mod trends;

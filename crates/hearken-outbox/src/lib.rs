@@ -15,7 +15,8 @@
 //!   delivery waiting for it stops until `hearken outbox enable URL`); a redirect is not followed
 //!   and fails the delivery (the URL in hearken.toml must be the final one); any other 4xx fails it.
 //! - **e-mail**: one message per notification to the person's address, `Message-ID` the
-//!   notification's id. A transient SMTP answer (4xx) or a connection failure is retried as
+//!   notification's id; a notification with an HTML body (the weekly report) is sent as
+//!   `multipart/alternative`, its text and its page. A transient SMTP answer (4xx) or a connection failure is retried as
 //!   above; a permanent one (5xx: a refused recipient or sender) fails the delivery; a person
 //!   without an address waits as `no_address` until one is set.
 //!
@@ -551,13 +552,21 @@ impl Sender {
                 };
             }
         };
-        let msg = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(from.clone())
             .to(to)
             .subject(c.subject.clone())
-            .message_id(Some(format!("<{}@hearken>", c.message_id)))
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(c.body.clone());
+            .message_id(Some(format!("<{}@hearken>", c.message_id)));
+        // The weekly report: its page as the HTML part, the text as the alternative.
+        let msg = match &c.html {
+            Some(html) => builder.multipart(lettre::message::MultiPart::alternative_plain_html(
+                c.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                .body(c.body.clone()),
+        };
         let msg = match msg {
             Ok(m) => m,
             Err(e) => {

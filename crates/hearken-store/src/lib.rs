@@ -20,6 +20,7 @@ pub mod pg;
 mod read;
 mod read_entities;
 mod read_imports;
+mod report_sends;
 mod risk;
 mod schema;
 mod snapshot;
@@ -53,6 +54,7 @@ pub use read_entities::{
     CaseEventRow, CaseHeader, CustomerProfile, TimelineCursor, TimelineItem, TimelineKind,
 };
 pub use read_imports::{ImportHistoryRow, ScopeCounts};
+pub use report_sends::{NewReportSend, ReportHow, ReportSendRow};
 pub use risk::{NewRiskModel, RiskModelInfo, StoredAssessment};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};

@@ -116,6 +116,8 @@ pub struct ClaimedDelivery {
     pub body: String,
     /// The webhook's JSON body.
     pub payload: String,
+    /// An HTML alternative of `body` for e-mail (the weekly report's page).
+    pub html: Option<String>,
     pub created_at: i64,
 }
 
@@ -147,11 +149,17 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotificationRow {
     pub id: i64,
-    pub action_id: i64,
-    pub action_title: String,
-    /// `customer` or `employee`.
+    /// `action.done` (an action's notification to a person) or `report.weekly` (the weekly
+    /// report to a configured recipient).
+    pub kind: String,
+    /// The action (`action.done` only).
+    pub action_id: Option<i64>,
+    pub action_title: Option<String>,
+    /// The report's ISO week (`report.weekly` only).
+    pub week: Option<String>,
+    /// `customer`, `employee`, or `report` (a recipient of `[[report.recipients]]`).
     pub recipient: String,
-    /// The customer's or employee's id.
+    /// The customer's or employee's id, or the report recipient's name.
     pub recipient_id: Option<String>,
     pub recipient_name: Option<String>,
     /// The customer's segment (customers only), for data scopes.
@@ -317,7 +325,7 @@ fn put_address(tx: &Transaction<'_>, row: &AddressRow, at: i64) -> Result<usize,
 }
 
 impl Store {
-    fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
+    pub(crate) fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
         self.writable("deliver notifications")?;
         Ok(Transaction::new(
             &mut self.conn,
@@ -377,7 +385,7 @@ impl Store {
             created += tx.execute(
                 "INSERT INTO outbox (notification_id, channel, target, state, next_at, created_at)
                  SELECT n.id, 'webhook', ?1, ?2, ?3, ?3 FROM notifications n
-                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'webhook')",
+                 WHERE n.kind = 'action.done' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'webhook')",
                 params![url, if disabled { "disabled" } else { "pending" }, now],
             )? as u64;
         }
@@ -390,7 +398,8 @@ impl Store {
                  LEFT JOIN agents a ON a.id = n.agent_id
                  LEFT JOIN recipient_addresses r ON r.kind = n.recipient
                      AND r.ext_id = CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END
-                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'email')",
+                 WHERE n.kind = 'action.done'
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'email')",
                 [now],
             )? as u64;
         }
@@ -431,7 +440,7 @@ impl Store {
             let attempt = tx.last_insert_rowid();
             let c = tx.query_row(
                 "SELECT o.attempts, o.channel, o.target, n.message_id, n.subject, n.body, n.payload,
-                     n.created_at
+                     n.created_at, n.html
                  FROM outbox o JOIN notifications n ON n.id = o.notification_id WHERE o.id = ?1",
                 [id],
                 |r| {
@@ -446,6 +455,7 @@ impl Store {
                         body: r.get(5)?,
                         payload: r.get(6)?,
                         created_at: r.get(7)?,
+                        html: r.get(8)?,
                     })
                 },
             )?;
@@ -583,9 +593,11 @@ impl Store {
     /// Notifications with their deliveries, newest first.
     pub fn notifications(&self, f: &OutboxFilter) -> Result<Vec<NotificationRow>, OutboxError> {
         let mut sql = String::from(
-            "SELECT n.id, n.action_id, a.title, n.recipient, coalesce(c.ext_id, g.ext_id),
-                 coalesce(c.name, g.name), c.segment, g.team, s.ext_id, n.message_id, n.subject, n.created_at
-             FROM notifications n JOIN actions a ON a.id = n.action_id
+            "SELECT n.id, n.action_id, a.title, n.recipient, coalesce(c.ext_id, g.ext_id, rs.recipient),
+                 coalesce(c.name, g.name, rs.recipient), c.segment, g.team, s.ext_id, n.message_id, n.subject,
+                 n.created_at, n.kind, rs.week
+             FROM notifications n LEFT JOIN actions a ON a.id = n.action_id
+             LEFT JOIN report_sends rs ON rs.notification_id = n.id
              LEFT JOIN customers c ON c.id = n.customer_id
              LEFT JOIN agents g ON g.id = n.agent_id
              LEFT JOIN signals s ON s.id = n.signal_id WHERE 1 = 1",
@@ -608,8 +620,10 @@ impl Store {
             .query_map(rusqlite::params_from_iter(p.iter()), |r| {
                 Ok(NotificationRow {
                     id: r.get(0)?,
+                    kind: r.get(12)?,
                     action_id: r.get(1)?,
                     action_title: r.get(2)?,
+                    week: r.get(13)?,
                     recipient: r.get(3)?,
                     recipient_id: r.get(4)?,
                     recipient_name: r.get(5)?,

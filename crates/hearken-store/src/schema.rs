@@ -520,6 +520,55 @@ CREATE TABLE recipient_addresses (
     PRIMARY KEY (kind, ext_id)
 ) WITHOUT ROWID;
 "#,
+    // 14 (issue 12): scheduled delivery of the weekly report (outbox.rs, `enqueue_report`).
+    // Notifications get a `kind` (`action.done`, or `report.weekly` with no action and the
+    // recipient `report`) and an optional HTML body (the report page, sent as the e-mail's HTML
+    // part). `report_sends` records each report handed to the outbox: one per configured
+    // recipient (by name), week and round; round 0 is the scheduled (or first) send, so the
+    // unique key makes a second enqueue of the same week impossible, whatever process or tick
+    // tries; `hearken report send --again` adds round 1, 2, .... Rebuilt with foreign keys off
+    // (the migration runner turns them off and checks them before committing), keeping every row
+    // and id, so `outbox.notification_id` still points at the same notifications.
+    r#"
+CREATE TABLE notifications_v14 (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'action.done' CHECK (kind IN ('action.done', 'report.weekly')),
+    action_id INTEGER REFERENCES actions(id),
+    recipient TEXT NOT NULL CHECK (recipient IN ('customer', 'employee', 'report')),
+    recipient_key TEXT NOT NULL,
+    customer_id INTEGER REFERENCES customers(id),
+    agent_id INTEGER REFERENCES agents(id),
+    signal_id INTEGER REFERENCES signals(id),
+    message_id TEXT NOT NULL UNIQUE,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    html TEXT,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (action_id, recipient_key),
+    CHECK ((kind = 'action.done') = (action_id IS NOT NULL)),
+    CHECK ((kind = 'report.weekly') = (recipient = 'report'))
+);
+INSERT INTO notifications_v14 (id, kind, action_id, recipient, recipient_key, customer_id, agent_id,
+        signal_id, message_id, subject, body, payload, created_at)
+    SELECT id, 'action.done', action_id, recipient, recipient_key, customer_id, agent_id,
+        signal_id, message_id, subject, body, payload, created_at FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_v14 RENAME TO notifications;
+CREATE TABLE report_sends (
+    id INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    week TEXT NOT NULL,
+    round INTEGER NOT NULL CHECK (round >= 0),
+    scope TEXT NOT NULL,
+    empty INTEGER NOT NULL CHECK (empty IN (0, 1)),
+    how TEXT NOT NULL CHECK (how IN ('schedule', 'send', 'again')),
+    who TEXT NOT NULL,
+    notification_id INTEGER NOT NULL UNIQUE REFERENCES notifications(id),
+    created_at INTEGER NOT NULL,
+    UNIQUE (recipient, week, round)
+);
+"#,
 ];
 
 /// The schema version this build writes.

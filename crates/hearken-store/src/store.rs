@@ -471,6 +471,15 @@ impl Store {
     /// reads the version again once it holds the write lock, so two processes opening a new
     /// store at once apply each migration once: the second waits, then finds it done.
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Foreign keys cannot be switched inside a transaction: off while migrating (each
+        // migration is checked with `foreign_key_check` before it commits), on again after.
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        let r = self.migrate_steps();
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        r
+    }
+
+    fn migrate_steps(&mut self) -> Result<(), StoreError> {
         loop {
             let version: i64 = self
                 .conn
@@ -512,6 +521,16 @@ impl Store {
             let to = version + 1;
             // version < current_version() = MIGRATIONS.len(), so the index is in range.
             tx.execute_batch(MIGRATIONS[version as usize])?;
+            // A migration that rebuilds a table other tables refer to (14) runs with foreign
+            // keys off (SQLite's procedure for changing a table); they must hold before commit.
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(StoreError::Snapshot(format!(
+                    "migration {to} would leave rows of {table} pointing at nothing; the store is unchanged"
+                )));
+            }
             tx.pragma_update(None, "user_version", to)?;
             tx.commit()?;
             tracing::info!(version = to, "store migrated");

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub mod backend;
+pub mod delivery;
 pub mod filters;
 pub mod html;
 pub mod pages;

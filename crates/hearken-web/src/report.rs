@@ -13,10 +13,8 @@
 //! The page bounds what it lists (three issues, two verbatims each, texts and names clipped), so
 //! a very busy week still fits on one page.
 //!
-//! HOOK(issue 11, scheduled delivery): the server's weekly job will call [`build`] and
-//! [`render`] for each recipient with the recipient's scope, print with [`crate::pdf::print`],
-//! and hand the HTML and PDF to the loop issue's outbox (e-mail and webhook, at most once per
-//! week and recipient). Not built here: the outbox does not exist yet.
+//! Scheduled delivery (issue 12): [`crate::delivery`] calls [`build`] and [`render`] for each
+//! configured recipient with the recipient's scope and hands the page to the outbox.
 
 use askama::Template;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};

@@ -29,6 +29,7 @@ mod quarantine;
 mod render_tests;
 mod repeats;
 mod report;
+mod report_delivery;
 mod risk;
 mod scores;
 mod select;

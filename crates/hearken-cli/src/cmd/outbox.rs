@@ -86,6 +86,20 @@ const STATES: [&str; 6] = [
     "disabled",
 ];
 
+/// Whether anything can be delivered: the action notifications' webhook or SMTP, or a weekly
+/// report recipient's own webhook (signed with `[outbox] webhook_secret`).
+fn has_channel(ctx: &Ctx) -> bool {
+    let o = &ctx.config.outbox;
+    o.webhook_url.is_some()
+        || o.smtp.is_some()
+        || ctx
+            .config
+            .report
+            .recipients
+            .iter()
+            .any(|r| r.webhook.is_some())
+}
+
 /// This sender's name on its leases: the host and the process.
 fn owner() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -100,7 +114,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
     match args.command {
         OutboxCommand::Run { wait, json } => {
             let settings = ctx.config.outbox.clone();
-            if settings.webhook_url.is_none() && settings.smtp.is_none() {
+            if !has_channel(ctx) {
                 bail!(
                     "no channel to deliver on: set [outbox] webhook_url and webhook_secret, or [outbox.smtp], in hearken.toml"
                 );
@@ -180,7 +194,11 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                     .flat_map(|n| {
                         let head = [
                             n.id.to_string(),
-                            n.action_id.to_string(),
+                            match (&n.action_id, &n.week) {
+                                (Some(a), _) => a.to_string(),
+                                (None, Some(w)) => format!("report {w}"),
+                                (None, None) => "-".into(),
+                            },
                             format!(
                                 "{} {}",
                                 n.recipient,
@@ -213,7 +231,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                     output::table(
                         &[
                             "id",
-                            "action",
+                            "about",
                             "to",
                             "channel",
                             "state",
@@ -423,7 +441,7 @@ const SERVER_POLL_SECS: i64 = 5;
 /// with the same id once the lease has run out.
 pub fn spawn_for_server(ctx: &Ctx) -> Result<bool> {
     let settings = ctx.config.outbox.clone();
-    if settings.webhook_url.is_none() && settings.smtp.is_none() {
+    if !has_channel(ctx) {
         return Ok(false);
     }
     let sender = hearken_outbox::Sender::new(settings, format!("serve {}", owner()))?;

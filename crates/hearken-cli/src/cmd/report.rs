@@ -1,5 +1,8 @@
 //! `hearken report`: the weekly one-page report (crates/hearken-web/src/report.rs) as HTML, and
-//! as an A4 PDF through headless Chromium when it is installed.
+//! as an A4 PDF through headless Chromium when it is installed; and its scheduled delivery
+//! (crates/hearken-web/src/delivery.rs): `report schedule` shows the schedule and what was sent,
+//! `report send` hands a week's report to the outbox, `report tick` does what the server does
+//! every minute.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +15,13 @@ use hearken_web::report::{self, Week};
 use hearken_web::view::PageError;
 
 use super::Ctx;
+pub use super::report_delivery::ReportCommand;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
     /// The ISO week to report on, e.g. 2026-W47 [default: the last week with signals]
     #[arg(long, value_name = "YYYY-Www")]
     pub week: Option<String>,
@@ -26,7 +33,7 @@ pub struct ReportArgs {
     pub pdf: Option<PathBuf>,
 }
 
-fn page_error(e: PageError) -> anyhow::Error {
+pub(crate) fn page_error(e: PageError) -> anyhow::Error {
     let mut m = e.message.replace('`', "'");
     if let Some(h) = e.hint {
         m.push_str(&format!(" ({})", h.replace('`', "'")));
@@ -35,6 +42,9 @@ fn page_error(e: PageError) -> anyhow::Error {
 }
 
 pub fn run(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
+    if let Some(c) = args.command {
+        return super::report_delivery::run(ctx, c);
+    }
     let store = ctx.open_store()?;
     super::select::fresh_snapshot(&store)?;
     let scope = Scope::all();

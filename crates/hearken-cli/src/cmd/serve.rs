@@ -41,6 +41,8 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     let config = server_config(ctx, args.bind)?;
     // The outbox is delivered by the server while it runs ([outbox] in hearken.toml).
     let outbox = super::outbox::spawn_for_server(ctx)?;
+    // The weekly report's schedule ([report.schedule]): enqueued for the outbox when due.
+    let schedule = super::report_delivery::spawn_for_server(ctx)?;
     hearken_server::run(config, |addr| {
         // The first line of stdout is the address, so scripts and tests can read the port.
         println!("listening on http://{addr}");
@@ -51,6 +53,11 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
         );
         if outbox {
             eprintln!("delivering the outbox's notifications ([outbox] in hearken.toml)");
+        }
+        if schedule {
+            eprintln!(
+                "sending the weekly report on schedule ([report.schedule] in hearken.toml; `hearken report schedule` shows it)"
+            );
         }
     })
     .context("hearken serve stopped")?;

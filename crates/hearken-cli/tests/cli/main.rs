@@ -18,6 +18,7 @@ mod query_help;
 mod query_parity;
 mod query_people;
 mod real_exports;
+mod report_delivery;
 mod risk;
 
 use std::io::Write;

@@ -19,7 +19,7 @@ use crate::helpers::*;
 /// The secret's key bytes (32) and its text.
 const KEY: [u8; 32] = [7; 32];
 
-fn secret_text() -> String {
+pub(crate) fn secret_text() -> String {
     format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(KEY)
@@ -28,28 +28,28 @@ fn secret_text() -> String {
 
 /// What the receiver does with the n-th request.
 #[derive(Clone, Debug)]
-enum Answer {
+pub(crate) enum Answer {
     Status(u16, Vec<(&'static str, String)>),
     /// Read the request, then answer nothing and keep the connection open.
     Hang,
 }
 
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     at: Instant,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// An HTTP/1.1 receiver on 127.0.0.1: answers request n with `script[n]` (the last entry for
 /// every later one) and records every request.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    fn start(script: Vec<Answer>) -> Receiver {
+    pub(crate) fn start(script: Vec<Answer>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -90,7 +90,7 @@ impl Receiver {
         Receiver { url, got }
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 }
@@ -234,7 +234,7 @@ pub(crate) fn states(env: &Env) -> Vec<(String, String, String, i64)> {
     v
 }
 
-fn verify(req: &Received) -> Value {
+pub(crate) fn verify(req: &Received) -> Value {
     let headers = axum_headers(&req.headers);
     let secret = hearken_server::webhooks::verify::Secret::parse(
         hearken_server::webhooks::verify::Scheme::Standard,

@@ -352,3 +352,85 @@ fn the_server_delivers_the_outbox_and_shows_each_deliverys_status() {
         .get("/api/v1/outbox", Some(&env.viewer))
         .assert_error(403, "forbidden");
 }
+
+/// The ISO week label (`2026-W47`) of the last week that has ended at Unix time `now`.
+fn last_complete_week(now: i64) -> String {
+    let day = now.div_euclid(86_400);
+    // 1970-01-01 was a Thursday: days since the epoch + 3, mod 7, is days since Monday.
+    let monday = day - (day + 3).rem_euclid(7) - 7;
+    let thursday = monday + 3;
+    let year: i32 = hearken_model::Timestamp::from_unix(thursday * 86_400).to_rfc3339()[..4]
+        .parse()
+        .unwrap();
+    let jan1 = hearken_model::Timestamp::from_ymd(year, 1, 1)
+        .unwrap()
+        .unix()
+        / 86_400;
+    format!("{year}-W{:02}", (thursday - jan1) / 7 + 1)
+}
+
+#[test]
+fn the_served_scheduler_sends_the_last_complete_week_once_and_the_api_lists_it() {
+    assert_eq!(
+        last_complete_week(1_764_000_000), // 2025-11-24T16:00:00Z, a Monday
+        "2025-W47"
+    );
+    assert_eq!(last_complete_week(1_735_689_600), "2024-W52"); // 2025-01-01
+    let env = Env::new();
+    let c = env.write("customers.csv", "customer_id,name,segment\nC1,Ann,smb\n");
+    env.run(&["import", c.to_str().unwrap(), "--kind", "customers"]);
+    let (url, ids) = receiver();
+    // Monday 00:00 UTC: a week is due the instant it ends, so at any time the last complete
+    // week is due, and the server sends it when it starts (a catch-up).
+    env.write(
+        "hearken.toml",
+        &format!(
+            "[outbox]\nwebhook_secret = \"whsec_{}\"\n\
+             [report.schedule]\nday = \"mon\"\nhour = 0\ntimezone = \"UTC\"\n\
+             [[report.recipients]]\nname = \"ops\"\nwebhook = \"{url}\"\nsegments = [\"smb\"]\n",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+        ),
+    );
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let before = last_complete_week(now());
+    let server = env.serve();
+    let start = std::time::Instant::now();
+    let sent = loop {
+        let o = server.get("/api/v1/outbox", Some(&env.analyst));
+        assert_eq!(o.status, 200, "{}", o.text());
+        let o = o.json();
+        if o["notifications"][0]["deliveries"][0]["state"] == "sent" {
+            break o;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "not delivered: {o}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let after = last_complete_week(now());
+    let n = &sent["notifications"][0];
+    assert_eq!(n["kind"], "report.weekly");
+    assert_eq!(n["recipient"], "report");
+    assert_eq!(n["recipient_id"], "ops");
+    assert!(n["action_id"].is_null());
+    let week = n["week"].as_str().unwrap();
+    assert!(
+        week == before || week == after,
+        "{week}: {before} or {after}"
+    );
+    assert_eq!(*ids.lock().unwrap(), [n["message_id"].as_str().unwrap()]);
+    drop(server);
+
+    // A restart ticks again at start: nothing new for the same week.
+    let server = env.serve();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let o = server.get("/api/v1/outbox", Some(&env.analyst)).json();
+    assert_eq!(o["notifications"].as_array().unwrap().len(), 1, "{o}");
+    assert_eq!(ids.lock().unwrap().len(), 1);
+}
