@@ -45,6 +45,59 @@ pub(crate) fn translate(sqlite: &str) -> String {
     out
 }
 
+/// A SQLite table rebuild (create `X_vN`, copy, drop `X`, rename) in PostgreSQL terms. SQLite
+/// rebuilds with foreign keys off, so the tables pointing at `X` keep pointing at the new one;
+/// PostgreSQL refuses to drop a table others point at, and its identity column would start
+/// again at 1 after rows were copied with their ids. So the drop cascades to the constraints
+/// pointing at `X` (never to tables), which are then made again on the new table, and the
+/// identity continues after the highest id copied.
+fn rebuilds(pg: &str) -> String {
+    let mut out = String::with_capacity(pg.len() + 512);
+    for line in pg.lines() {
+        let t = line.trim();
+        if let Some(table) = t
+            .strip_prefix("DROP TABLE ")
+            .and_then(|r| r.strip_suffix(';'))
+            .filter(|_| pg.contains(&format!("RENAME TO {}", t[11..t.len() - 1].trim())))
+        {
+            // Remember the constraints that point at it, drop with them, re-add after the rename.
+            out.push_str(&format!(
+                "DROP TABLE IF EXISTS hearken_rebuild_fks;
+CREATE TEMP TABLE hearken_rebuild_fks ON COMMIT DROP AS
+                 SELECT c.conrelid::regclass::text AS tbl, c.conname AS name,
+                        pg_get_constraintdef(c.oid) AS def
+                 FROM pg_constraint c
+                 WHERE c.contype = 'f' AND c.confrelid = '{table}'::regclass
+                   AND c.conrelid <> '{table}'::regclass;
+DROP TABLE {table} CASCADE;
+"
+            ));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if let Some(rest) = t.strip_prefix("ALTER TABLE ")
+            && let Some((_, to)) = rest.split_once(" RENAME TO ")
+        {
+            let table = to.trim_end_matches(';').trim();
+            out.push_str(&format!(
+                "DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT tbl, name, def FROM hearken_rebuild_fks LOOP
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tbl, r.name, r.def);
+  END LOOP;
+  DELETE FROM hearken_rebuild_fks;
+END $$;
+SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+              coalesce((SELECT max(id) FROM {table}), 0) + 1, false);
+"
+            ));
+        }
+    }
+    out
+}
+
 /// `from` replaced by `to` where it stands as a whole word (not inside `BIGINTEGER` or a name).
 fn replace_word(s: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -131,7 +184,7 @@ pub(crate) fn migrate(client: &mut Client, location: &str) -> Result<(), StoreEr
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        tx.batch_execute(&translate(sql))
+        tx.batch_execute(&rebuilds(&translate(sql)))
             .map_err(err(&format!("migration {}", i + 1)))?;
     }
     tx.execute(

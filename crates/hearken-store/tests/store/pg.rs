@@ -210,6 +210,46 @@ fn the_schema_is_the_same_migrations_in_postgres() {
     }
     assert_eq!(pgt, lite);
 
+    // The same foreign keys: a table rebuilt by a migration (notifications, migration 14) is
+    // still pointed at by the tables that pointed at the old one.
+    let mut lite_fks: Vec<(String, String, String)> = Vec::new();
+    for t in lite.keys() {
+        let mut stmt = sqlite
+            .prepare(&format!("PRAGMA foreign_key_list(\"{t}\")"))
+            .expect("fks");
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((t.clone(), r.get::<_, String>(3)?, r.get::<_, String>(2)?))
+            })
+            .expect("fks");
+        for r in rows {
+            lite_fks.push(r.expect("fk"));
+        }
+    }
+    lite_fks.sort();
+    let mut pg_fks: Vec<(String, String, String)> = client
+        .query(
+            "SELECT c.conrelid::regclass::text, a.attname::text, c.confrelid::regclass::text
+             FROM pg_constraint c
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+             WHERE c.contype = 'f'",
+            &[],
+        )
+        .expect("fks")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    pg_fks.sort();
+    assert_eq!(pg_fks, lite_fks);
+    assert!(
+        pg_fks.contains(&(
+            "outbox".into(),
+            "notification_id".into(),
+            "notifications".into()
+        )),
+        "{pg_fks:?}"
+    );
+
     // A database with other tables is not adopted.
     let Some(other) = test_db("schema_other") else {
         return;
