@@ -10,6 +10,7 @@ mod actions;
 mod error;
 mod export;
 mod frames;
+mod generation;
 mod identity;
 mod import;
 mod outbox;
