@@ -78,6 +78,11 @@ pub struct Evidence {
 }
 
 pub fn issues(store: &Store, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
+    crate::cache::answer(store, scope, "issues", req, || compute(store, scope, req))
+}
+
+/// [`issues`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
     if !(1..=MAX_LIMIT).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",

@@ -85,6 +85,11 @@ fn share(g: RepeatGroup, name: Option<String>) -> RepeatShare {
 }
 
 pub fn repeats(store: &Store, scope: &Scope, req: &RepeatsRequest) -> Result<RepeatsResponse> {
+    crate::cache::answer(store, scope, "repeats", req, || compute(store, scope, req))
+}
+
+/// [`repeats`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &RepeatsRequest) -> Result<RepeatsResponse> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",

@@ -194,6 +194,11 @@ fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
 
 /// The score asked for.
 pub fn scores(store: &Store, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
+    crate::cache::answer(store, scope, "scores", req, || compute(store, scope, req))
+}
+
+/// [`scores`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by

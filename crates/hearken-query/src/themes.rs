@@ -53,6 +53,11 @@ pub struct ThemeView {
 }
 
 pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
+    crate::cache::answer(store, scope, "themes", req, || compute(store, scope, req))
+}
+
+/// [`themes`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
     if !(1..=MAX_K).contains(&req.k) {
         return Err(QueryError::OutOfRange {
             field: "k",

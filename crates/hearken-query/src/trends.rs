@@ -70,6 +70,11 @@ pub struct Spike {
 }
 
 pub fn trends(store: &Store, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
+    crate::cache::answer(store, scope, "trends", req, || compute(store, scope, req))
+}
+
+/// [`trends`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,

@@ -2,6 +2,7 @@
 //! against SQL on the same store file, every refusal by its code.
 
 mod admin;
+mod cache;
 mod flow;
 mod helpers;
 mod people;
