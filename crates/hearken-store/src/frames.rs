@@ -348,11 +348,14 @@ impl Store {
 
     /// Every activity name the case events have, sorted (a scan of the events' table).
     pub fn case_activities(&self) -> Result<Vec<String>, StoreError> {
+        // Sorted here: with `ORDER BY` SQLite sorts every event before removing duplicates.
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT activity FROM case_events ORDER BY activity")?;
+            .prepare("SELECT DISTINCT activity FROM case_events")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut out: Vec<String> = rows.collect::<Result<_, _>>()?;
+        out.sort_unstable();
+        Ok(out)
     }
 
     /// Each case's customer, product, segment and channel (see [`CaseAttributeRows`]).
