@@ -462,7 +462,7 @@ impl Store {
                 rest.select_nth_unstable_by(take_now, |&a, &b| key(b).cmp(&key(a)));
             }
             let head = &mut rest[..take_now];
-            head.sort_unstable_by(|&a, &b| key(b).cmp(&key(a)));
+            head.sort_unstable_by_key(|&i| std::cmp::Reverse(key(i)));
             for &i in head.iter() {
                 if out.len() == limit {
                     break;
