@@ -7,9 +7,12 @@
 #    pages and queries with a fixed admin token, whole store in scope) on STORE, reached through
 #    a link in a read-only directory, so the store is opened read-only and immutable (nothing
 #    written, no -wal/-shm beside it; a store without tokens can be measured).
+#    Its read connections share one answer cache (ADR 0011), as `hearken serve`'s do;
+#    HEARKEN_BENCH_NO_CACHE=1 serves without it (every load computes its answers).
 # 2. Opens every page RUNS times (default 3) in Debian's headless Chromium
 #    (crates/hearken-cli/examples/web_bench.rs) and prints Navigation Timing: loadEventEnd (the
-#    page complete in the browser) and responseEnd (the server's answer), in ms.
+#    page complete in the browser) and responseEnd (the server's answer), in ms; the first load
+#    of each page (the first time the server is asked for it) in a column of its own.
 # 3. Times `hearken report --out r.html --pdf r.pdf` (the last week with signals, PDF through
 #    headless Chromium) three times, with its peak memory, and counts the PDF's pages.
 set -euo pipefail

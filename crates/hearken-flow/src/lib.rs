@@ -45,7 +45,7 @@ pub use log::{
     AttrColumn, CaseEventColumns, CodedEvent, Dict, Event, EventLog, EventLogBuilder, LogError,
     MAX_EVENTS, NONE,
 };
-pub use query::{CaseFilter, Dimension, FlowQuery, QueryError, run_query};
+pub use query::{CaseFilter, Dimension, FlowQuery, QueryError, run_query, run_query_on_window};
 pub use report::{
     AgentRow, CommentSummary, EscalationSummary, FilterSummary, FlowGroup, FlowGroups, FlowReport,
     HandoverMatrix, HandoverRow, SelectionSummary, StageRow, TeamRow, TransitionRow, WindowSummary,

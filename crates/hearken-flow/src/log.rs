@@ -260,6 +260,16 @@ impl EventLog {
     }
 
     /// Attaches sentiment scores, one per event (from hearken-text or any other scorer).
+    /// Adds activity names that no event of this log has, so a log built from some cases of a
+    /// larger one applies the escalation and closing rules as the larger one does (the rules
+    /// in force list the matching activities of the whole log; see
+    /// [`crate::run_query_on_window`]). Names already known are left as they are.
+    pub fn declare_activities<S: AsRef<str>>(&mut self, names: &[S]) {
+        for n in names {
+            self.activities.intern(n.as_ref());
+        }
+    }
+
     pub fn set_sentiment(&mut self, scores: Vec<Option<f32>>) -> Result<(), LogError> {
         if scores.len() != self.len() {
             return Err(LogError::ColumnLength {

@@ -125,6 +125,37 @@ pub enum QueryError {
 /// and says in the report which cases were selected and how ([`FlowReport::selection`]) and
 /// which escalation and closing rules were in force ([`FlowReport::rules`]).
 pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError> {
+    run(log, q, None)
+}
+
+/// [`run_query`] over an excerpt of a larger log: `log` holds every case of the larger log that
+/// started in the window of `q` (with all their events) and declares every activity of the
+/// larger log ([`EventLog::declare_activities`]), and `cases_in_log` is how many cases the
+/// larger log has. The report is then the one [`run_query`] gives on the larger log, provided
+/// the question needs nothing else of it: no scope (`within`), no `equals` filter (their known
+/// values come from every case) and no grouping but by period; such a question is refused
+/// here with [`QueryError::MissingDimension`] rather than answered differently.
+pub fn run_query_on_window(
+    log: &EventLog,
+    q: &FlowQuery,
+    cases_in_log: u64,
+) -> Result<FlowReport, QueryError> {
+    let f = &q.filter;
+    let windowed = f.started_from_ms.is_some() || f.started_before_ms.is_some();
+    let by_period = matches!(q.config.group_by, None | Some(crate::GroupBy::Period(_)));
+    if !windowed || !f.within.is_empty() || !f.equals.is_empty() || !by_period {
+        return Err(QueryError::MissingDimension {
+            action: "select cases",
+            dimension: "window".to_string(),
+            reason: "an excerpt of a log answers only a window, without scope, filters or a \
+                     grouping other than by period"
+                .to_string(),
+        });
+    }
+    run(log, q, Some(cases_in_log))
+}
+
+fn run(log: &EventLog, q: &FlowQuery, cases_in_log: Option<u64>) -> Result<FlowReport, QueryError> {
     let f = &q.filter;
     if let (Some(a), Some(b)) = (f.started_from_ms, f.started_before_ms)
         && a >= b
@@ -194,8 +225,9 @@ pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError
             meaning: dim.meaning(),
         });
     }
+    let cases_in_log = cases_in_log.unwrap_or(all.len() as u64);
     let mut notes = Vec::new();
-    if keep.is_empty() && !all.is_empty() {
+    if keep.is_empty() && cases_in_log > 0 {
         notes.push("no case matches the selection".to_string());
     }
     let mut report = ctx.full_report(&keep, groups, notes);
@@ -208,7 +240,7 @@ pub fn run_query(log: &EventLog, q: &FlowQuery) -> Result<FlowReport, QueryError
                 .to_string(),
         });
     report.selection = Some(SelectionSummary {
-        cases_in_log: all.len() as u64,
+        cases_in_log,
         cases_selected: keep.len() as u64,
         window,
         filters,

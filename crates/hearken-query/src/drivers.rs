@@ -47,6 +47,15 @@ pub fn drivers(
     scope: &Scope,
     req: &DriversRequest,
 ) -> Result<DriversResponse> {
+    crate::cache::answer(store, scope, "drivers", req, || compute(store, scope, req))
+}
+
+/// [`drivers`] computed (not from the answer cache).
+fn compute(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &DriversRequest,
+) -> Result<DriversResponse> {
     let level = Level::new(req.level)?;
     let select::Surveys { frame: f, .. } = select::surveys(
         store,

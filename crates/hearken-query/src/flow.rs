@@ -19,7 +19,7 @@ use hearken_flow::{
     CaseEventColumns, CaseFilter, Dimension, EventLog, FlowConfig, FlowQuery, FlowReport, GroupBy,
     Period as FlowPeriod, QueryError as FlowError,
 };
-use hearken_store::{Entity, Store, Window};
+use hearken_store::{CaseEventRows, Entity, Store, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FlowRefusal, QueryError, Result};
@@ -219,10 +219,20 @@ pub fn flow_query(scope: &Scope, req: &FlowRequest) -> Result<FlowQuery> {
 
 /// Case flow over the store's case events, within the scope.
 pub fn flow(store: &Store, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
+    crate::cache::answer(store, scope, "flow", req, || compute(store, scope, req))
+}
+
+/// [`flow`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
     let query = flow_query(scope, req)?;
-    let log = store_log(store, &query)?;
-    let mut report =
-        hearken_flow::run_query(&log, &query).map_err(|e| refusal(e, req, Source::Store))?;
+    let mut report = match window_log(store, &query)? {
+        Some((log, cases_in_log)) => hearken_flow::run_query_on_window(&log, &query, cases_in_log)
+            .map_err(|e| refusal(e, req, Source::Store))?,
+        None => {
+            let log = store_log(store, &query)?;
+            hearken_flow::run_query(&log, &query).map_err(|e| refusal(e, req, Source::Store))?
+        }
+    };
     name_things(store, &mut report, req)?;
     Ok(FlowResponse {
         report,
@@ -241,11 +251,70 @@ pub fn flow_of_log(log: &EventLog, req: &FlowRequest) -> Result<FlowResponse> {
     })
 }
 
+/// For a question about the cases that started in a window and nothing else of the log (no
+/// scope, no filter, no grouping but by period): the events of those cases only, with every
+/// activity of the store's log declared, and how many cases the log has; the report is then
+/// the one the whole log gives (`hearken_flow::run_query_on_window`; tested against the full
+/// read in tests/query/flow.rs). The cases come from the snapshot's per-case first event time
+/// (`Store::snapshot_case_kpis`), their events by case. `None`: read the whole log.
+fn window_log(store: &Store, query: &FlowQuery) -> Result<Option<(EventLog, u64)>> {
+    let f = &query.filter;
+    let windowed = f.started_from_ms.is_some() || f.started_before_ms.is_some();
+    let by_period = matches!(query.config.group_by, None | Some(GroupBy::Period(_)));
+    if !windowed || !f.within.is_empty() || !f.equals.is_empty() || !by_period {
+        return Ok(None);
+    }
+    if !store.snapshot_is_fresh()?
+        && let Err(e) = crate::select::ensure_fresh(store)
+    {
+        // A store opened read-only cannot bring its snapshot up to date; its events can still
+        // be read whole.
+        tracing::debug!(error = %e, "snapshot stale: case flow reads the whole log");
+        return Ok(None);
+    }
+    let kpis = store.snapshot_case_kpis()?;
+    let from = f.started_from_ms.unwrap_or(i64::MIN);
+    let before = f.started_before_ms.unwrap_or(i64::MAX);
+    let mut cases_in_log = 0u64;
+    let mut ids = Vec::new();
+    for (i, (&first, &events)) in kpis.first_at.iter().zip(&kpis.events).enumerate() {
+        if events == 0 {
+            continue;
+        }
+        cases_in_log += 1;
+        let t = first.saturating_mul(1000);
+        if t >= from && t < before {
+            ids.push(i as i64 + 1);
+        }
+    }
+    let rows = store.case_event_rows_of(&ids)?;
+    let mut log = event_log(&rows, &[])?;
+    log.declare_activities(&case_activities(store)?);
+    Ok(Some((log, cases_in_log)))
+}
+
+/// Every activity of the store's case events: a scan of them, so kept per data generation by
+/// the answer cache when one is attached.
+fn case_activities(store: &Store) -> Result<Vec<String>> {
+    let a = crate::cache::answer(store, &Scope::all(), "case_activities", &(), || {
+        Ok(Activities(store.case_activities()?))
+    })?;
+    Ok(a.0)
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Activities(Vec<String>);
+
+impl crate::cache::Answer for Activities {
+    fn is_partial(&self) -> bool {
+        false
+    }
+}
+
 /// The store's case events as a log, with what the store knows of each case (customer,
 /// product, segment, channel) when the question or the scope needs it.
 fn store_log(store: &Store, query: &FlowQuery) -> Result<EventLog> {
     let rows = store.case_event_rows(&Window::default())?;
-    let at_ms: Vec<i64> = rows.at.iter().map(|t| t.saturating_mul(1000)).collect();
     let asks = |d: &Dimension| matches!(d, Dimension::Attribute(a) if STORE_ATTRIBUTES.contains(&a.as_str()));
     let needs_attributes = query.filter.equals.iter().any(|(d, _)| asks(d))
         || query.filter.within.iter().any(|(d, _)| asks(d))
@@ -278,6 +347,12 @@ fn store_log(store: &Store, query: &FlowQuery) -> Result<EventLog> {
     }
     let attributes: Vec<(&str, &[Option<&str>])> =
         columns.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    event_log(&rows, &attributes)
+}
+
+/// The rows as an event log, with these attribute columns (one value per event).
+fn event_log(rows: &CaseEventRows, attributes: &[(&str, &[Option<&str>])]) -> Result<EventLog> {
+    let at_ms: Vec<i64> = rows.at.iter().map(|t| t.saturating_mul(1000)).collect();
     EventLog::from_columns(CaseEventColumns {
         case: &strs(&rows.case),
         at_ms: &at_ms,
@@ -286,7 +361,7 @@ fn store_log(store: &Store, query: &FlowQuery) -> Result<EventLog> {
         team: &opt(&rows.team),
         text: &opt(&rows.text),
         sentiment: Some(&rows.sentiment),
-        attributes: &attributes,
+        attributes,
     })
     .map_err(|e| QueryError::Refused(format!("the store's case events cannot be analysed: {e}")))
 }

@@ -82,6 +82,11 @@ pub fn issues(
     scope: &Scope,
     req: &IssuesRequest,
 ) -> Result<IssuesResponse> {
+    crate::cache::answer(store, scope, "issues", req, || compute(store, scope, req))
+}
+
+/// [`issues`] computed (not from the answer cache).
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &IssuesRequest) -> Result<IssuesResponse> {
     if !(1..=MAX_LIMIT).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",

@@ -17,6 +17,7 @@
 //! Architecture invariant: no SQL (that is the store's), no printing, no CLI or HTTP types.
 //! Requests refuse unknown fields; defaults are the CLI's defaults.
 
+mod cache;
 mod error;
 mod meta;
 mod names;
@@ -45,6 +46,7 @@ pub mod themes;
 pub mod topics;
 pub mod trends;
 
+pub use cache::{AnswerCache, CacheLimits, CacheStats};
 pub use error::{ErrorBody, FlowRefusal, NO_TOPICS_HINT, QueryError, Result};
 pub use meta::{PartialNote, thousands};
 pub use request::{By, DriverTarget, Filters, Metric, Period};

@@ -44,6 +44,11 @@ fn counts(p: &ParetoResponse) -> Vec<(String, u64)> {
 
 /// The overview, within the scope.
 pub fn overview(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
+    crate::cache::answer(store, scope, "overview", &(), || compute(store, scope))
+}
+
+/// [`overview`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
     let by = |by: By, top: usize| {
         pareto(
             store,

@@ -77,6 +77,11 @@ pub fn pareto(
     scope: &Scope,
     req: &ParetoRequest,
 ) -> Result<ParetoResponse> {
+    crate::cache::answer(store, scope, "pareto", req, || compute(store, scope, req))
+}
+
+/// [`pareto`] computed (not from the answer cache).
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &ParetoRequest) -> Result<ParetoResponse> {
     if !PARETO_BY.contains(&req.by) {
         return Err(QueryError::UnsupportedGroup {
             by: req.by,

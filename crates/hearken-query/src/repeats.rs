@@ -89,6 +89,15 @@ pub fn repeats(
     scope: &Scope,
     req: &RepeatsRequest,
 ) -> Result<RepeatsResponse> {
+    crate::cache::answer(store, scope, "repeats", req, || compute(store, scope, req))
+}
+
+/// [`repeats`] computed (not from the answer cache).
+fn compute(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+) -> Result<RepeatsResponse> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",

@@ -198,6 +198,11 @@ pub fn scores(
     scope: &Scope,
     req: &ScoresRequest,
 ) -> Result<ScoresResponse> {
+    crate::cache::answer(store, scope, "scores", req, || compute(store, scope, req))
+}
+
+/// [`scores`] computed (not from the answer cache).
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by

@@ -2,7 +2,7 @@
 //! weekly count.
 
 use hearken_model::Timestamp;
-use hearken_store::Store;
+use hearken_store::{SignalQuery, Store};
 use hearken_topics::{ThemeConfig, WeekCount, discover_themes};
 use serde::Serialize;
 
@@ -53,6 +53,11 @@ pub struct ThemeView {
 }
 
 pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
+    crate::cache::answer(store, scope, "themes", req, || compute(store, scope, req))
+}
+
+/// [`themes`] computed (not from the answer cache).
+fn compute(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
     if !(1..=MAX_K).contains(&req.k) {
         return Err(QueryError::OutOfRange {
             field: "k",
@@ -68,7 +73,7 @@ pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<Theme
         });
     }
     let q = signal_query(store, scope, &req.filters())?;
-    let rows = store.signal_texts_where(&q, req.sample)?;
+    let rows = newest_texts(store, &q, req.sample)?;
     let partial = partial(store, scope)?;
     if rows.is_empty() {
         return Ok(ThemesResponse {
@@ -124,4 +129,19 @@ pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<Theme
         notes,
         partial,
     })
+}
+
+/// The newest `limit` texts of the selection, newest first. A selection that is only a window
+/// reads them through the snapshot (`Store::newest_signal_texts`: two columns and about `limit`
+/// rows, instead of sorting the signals table by time in SQL); the same rows either way.
+fn newest_texts(store: &Store, q: &SignalQuery, limit: usize) -> Result<Vec<(i64, String)>> {
+    let only_window = SignalQuery {
+        window: q.window,
+        with_text: q.with_text,
+        ..SignalQuery::default()
+    } == *q;
+    if only_window && (store.snapshot_is_fresh()? || crate::select::ensure_fresh(store).is_ok()) {
+        return Ok(store.newest_signal_texts(&q.window, limit)?);
+    }
+    Ok(store.signal_texts_where(q, limit)?)
 }

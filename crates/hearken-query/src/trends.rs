@@ -74,6 +74,11 @@ pub fn trends(
     scope: &Scope,
     req: &TrendsRequest,
 ) -> Result<TrendsResponse> {
+    crate::cache::answer(store, scope, "trends", req, || compute(store, scope, req))
+}
+
+/// [`trends`] computed (not from the answer cache).
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,

@@ -23,6 +23,11 @@ pub struct Settings {
     pub max_rows_per_request: usize,
     /// Store connections for reads (requests beyond this wait for one to free up).
     pub read_connections: usize,
+    /// Analytic answers kept per store data generation and shared by every read connection
+    /// (ADR 0013); 0 turns the cache off.
+    pub answer_cache_entries: usize,
+    /// The most the kept answers may take, in MiB (counted as their JSON length).
+    pub answer_cache_mib: usize,
     /// Serve `/api/openapi.json` and `/api/docs` without a token (off: everything but `/health`
     /// needs one).
     pub public_docs: bool,
@@ -40,6 +45,8 @@ impl Default for Settings {
             request_timeout_secs: 30,
             max_rows_per_request: 10_000,
             read_connections: 4,
+            answer_cache_entries: 1024,
+            answer_cache_mib: 64,
             public_docs: false,
             org: crate::routes::risk::OrgSettings::default(),
         }
@@ -47,6 +54,16 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The answer cache these settings ask for, if any.
+    pub fn answer_cache(&self) -> Option<hearken_query::AnswerCache> {
+        (self.answer_cache_entries > 0).then(|| {
+            hearken_query::AnswerCache::new(hearken_query::CacheLimits {
+                max_entries: self.answer_cache_entries,
+                max_bytes: self.answer_cache_mib.saturating_mul(1 << 20),
+            })
+        })
+    }
+
     /// Checks every value; the message names the setting and the accepted range.
     pub fn validate(&self) -> Result<(), ServerError> {
         let bad = |setting: &str, value: String, reason: &str| ServerError::Setting {
@@ -74,6 +91,20 @@ impl Settings {
                 "max_rows_per_request",
                 self.max_rows_per_request.to_string(),
                 "use 1..=1000000",
+            ));
+        }
+        if self.answer_cache_entries > 1_000_000 {
+            return Err(bad(
+                "answer_cache_entries",
+                self.answer_cache_entries.to_string(),
+                "use 0..=1000000 (0: no cache)",
+            ));
+        }
+        if !(1..=65_536).contains(&self.answer_cache_mib) {
+            return Err(bad(
+                "answer_cache_mib",
+                self.answer_cache_mib.to_string(),
+                "use 1..=65536",
             ));
         }
         if !(1..=64).contains(&self.read_connections) {

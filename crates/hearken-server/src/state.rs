@@ -26,6 +26,8 @@ pub struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Store>>,
     permits: Arc<Semaphore>,
+    /// Attached to every store this pool opens: the read pool's answer cache (ADR 0013).
+    attach: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -35,11 +37,17 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    fn new(path: &Path, size: usize, first: Option<Store>) -> Pool {
+    fn new(
+        path: &Path,
+        size: usize,
+        first: Option<Store>,
+        attach: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    ) -> Pool {
         Pool {
             path: path.to_path_buf(),
             idle: Mutex::new(first.into_iter().collect()),
             permits: Arc::new(Semaphore::new(size)),
+            attach,
         }
     }
 
@@ -89,7 +97,13 @@ impl Pool {
             .pop();
         match idle {
             Some(s) => Ok(s),
-            None => Ok(Store::open(&self.path)?),
+            None => {
+                let mut store = Store::open(&self.path)?;
+                if let Some(a) = &self.attach {
+                    store.attach(Arc::clone(a));
+                }
+                Ok(store)
+            }
         }
     }
 }
@@ -112,12 +126,19 @@ pub struct Db {
 
 impl Db {
     /// Opens the store once (creating and migrating it if needed, so that a bad path fails at
-    /// start, not on the first request) and prepares the pools.
-    pub fn open(path: &Path, read_connections: usize) -> Result<Db, ServerError> {
+    /// start, not on the first request) and prepares the pools; `answers`, when given, is
+    /// attached to every read connection (the query layer then keeps analytic answers per
+    /// data generation, ADR 0013).
+    pub fn open(
+        path: &Path,
+        read_connections: usize,
+        answers: Option<hearken_query::AnswerCache>,
+    ) -> Result<Db, ServerError> {
         let store = Store::open(path).map_err(|e| ServerError::Store(e.to_string()))?;
+        let answers = answers.map(|c| Arc::new(c) as Arc<dyn std::any::Any + Send + Sync>);
         Ok(Db {
-            read: Arc::new(Pool::new(path, read_connections, None)),
-            write: Arc::new(Pool::new(path, 1, Some(store))),
+            read: Arc::new(Pool::new(path, read_connections, None, answers)),
+            write: Arc::new(Pool::new(path, 1, Some(store), None)),
         })
     }
 }
@@ -158,7 +179,7 @@ impl AppState {
         text: TextOptions,
     ) -> Result<AppState, ServerError> {
         settings.validate()?;
-        let db = Db::open(db, settings.read_connections)?;
+        let db = Db::open(db, settings.read_connections, settings.answer_cache())?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,

@@ -297,6 +297,67 @@ impl Store {
         Ok(out)
     }
 
+    /// The case events of the cases with these store ids (as the snapshot's case parts index
+    /// them: `id - 1`), in the order they were imported, as [`Store::case_event_rows`] gives
+    /// them. One indexed read per case: for the cases of a week rather than all of them.
+    pub fn case_event_rows_of(&self, case_ids: &[i64]) -> Result<CaseEventRows, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, c.ext_id, e.at, e.activity, a.ext_id, coalesce(e.team, a.team),
+             e.text, e.sentiment FROM case_events e JOIN cases c ON c.id = e.case_id
+             LEFT JOIN agents a ON a.id = e.agent_id WHERE e.case_id = ?1",
+        )?;
+        type Row = (
+            i64,
+            String,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<f64>,
+        );
+        let mut rows: Vec<Row> = Vec::new();
+        for id in case_ids {
+            let mut q = stmt.query([id])?;
+            while let Some(r) = q.next()? {
+                rows.push((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ));
+            }
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut out = CaseEventRows::default();
+        for (_, case, at, activity, agent, team, text, sentiment) in rows {
+            out.case.push(case);
+            out.at.push(at);
+            out.activity.push(activity);
+            out.agent.push(agent);
+            out.team.push(team);
+            out.text.push(text);
+            out.sentiment.push(sentiment.map(|v| v as f32));
+        }
+        Ok(out)
+    }
+
+    /// Every activity name the case events have, sorted (a scan of the events' table).
+    pub fn case_activities(&self) -> Result<Vec<String>, StoreError> {
+        // Sorted here: with `ORDER BY` SQLite sorts every event before removing duplicates.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT activity FROM case_events")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        let mut out: Vec<String> = rows.collect::<Result<_, _>>()?;
+        out.sort_unstable();
+        Ok(out)
+    }
+
     /// Each case's customer, product, segment and channel (see [`CaseAttributeRows`]).
     pub fn case_attributes(&self) -> Result<CaseAttributeRows, StoreError> {
         #[derive(Default)]

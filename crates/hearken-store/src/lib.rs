@@ -12,6 +12,7 @@ mod copy;
 mod error;
 mod export;
 mod frames;
+mod generation;
 mod identity;
 mod import;
 mod outbox;

@@ -428,6 +428,59 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// What [`Store::signal_texts_where`] gives for a query that is only a window, read
+    /// through the columnar snapshot (which must be fresh): the signals' times and ids from the
+    /// snapshot, newest first, then their texts by id until `limit` have one. Without an index
+    /// on `signals.at` the SQL sorts the whole table; this reads two columns and looks up about
+    /// `limit` rows.
+    pub fn newest_signal_texts(
+        &self,
+        window: &Window,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let frame = self.snapshot_signals(
+            window,
+            &crate::SignalColumns {
+                id: true,
+                at: true,
+                ..crate::SignalColumns::default()
+            },
+        )?;
+        let key = |i: usize| (frame.at[i], frame.id[i]);
+        let mut order: Vec<usize> = (0..frame.id.len().min(frame.at.len())).collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT text FROM signals WHERE id = ?1")?;
+        let mut out = Vec::with_capacity(limit.min(order.len()));
+        let mut done = 0;
+        // The newest `take` rows, sorted; more when too few of them have a text.
+        let mut take = limit.saturating_mul(2).max(1024);
+        while out.len() < limit && done < order.len() {
+            let rest = &mut order[done..];
+            let take_now = take.min(rest.len());
+            if take_now < rest.len() {
+                rest.select_nth_unstable_by(take_now, |&a, &b| key(b).cmp(&key(a)));
+            }
+            let head = &mut rest[..take_now];
+            head.sort_unstable_by_key(|&i| std::cmp::Reverse(key(i)));
+            for &i in head.iter() {
+                if out.len() == limit {
+                    break;
+                }
+                let text: Option<String> = stmt
+                    .query_row([frame.id[i]], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                if let Some(t) = text {
+                    out.push((frame.at[i], t));
+                }
+            }
+            done += take_now;
+            take = take.saturating_mul(2);
+        }
+        Ok(out)
+    }
+
     /// Every stored topic model version, by name then newest version first.
     pub fn topic_models(&self) -> Result<Vec<ModelInfo>, StoreError> {
         let mut stmt = self.conn.prepare(

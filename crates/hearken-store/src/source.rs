@@ -59,9 +59,17 @@ pub trait FrameSource {
     fn imports_in_progress(&self) -> Result<Vec<RunningImport>, StoreError>;
     /// Signals by row id, for verbatims (ids that do not exist are left out).
     fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError>;
+    /// The embedded store behind these frames, if that is what they come from: the query
+    /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
+    fn embedded(&self) -> Option<&Store> {
+        None
+    }
 }
 
 impl FrameSource for Store {
+    fn embedded(&self) -> Option<&Store> {
+        Some(self)
+    }
     fn snapshot_is_fresh(&self) -> Result<bool, StoreError> {
         Store::snapshot_is_fresh(self)
     }

@@ -1,6 +1,8 @@
 //! Opening the store file, migrations, and read-only views (status, quarantine).
 
+use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
@@ -37,6 +39,8 @@ pub struct Store {
     pub(crate) chunk_rows: usize,
     /// Opened read-only (the file or its directory is not writable): see [`Store::open_existing`].
     pub(crate) read_only: bool,
+    /// What the layer above keeps beside this connection ([`Store::attach`]); never read here.
+    pub(crate) attachment: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -380,6 +384,7 @@ impl Store {
             path: path.to_path_buf(),
             chunk_rows: crate::snapshot::CHUNK,
             read_only: true,
+            attachment: None,
         };
         let version = store.schema_version()?;
         if version > current_version() {
@@ -442,6 +447,7 @@ impl Store {
             path: path.to_path_buf(),
             chunk_rows: crate::snapshot::CHUNK,
             read_only: false,
+            attachment: None,
         };
         store.migrate()?;
         Ok(store)

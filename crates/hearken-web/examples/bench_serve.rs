@@ -7,6 +7,10 @@
 //! and templates are the server's; only the token lookup (one indexed row) differs, so a store
 //! without tokens (the 10M-signal benchmark store) can be measured without writing to it.
 //! Prints `listening on http://ADDR` once ready.
+//!
+//! Every store it opens carries one answer cache (ADR 0013), as the server's read connections
+//! do with the default settings; `HEARKEN_BENCH_NO_CACHE=1` leaves it out (every page computes
+//! its answers, as before the cache).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +23,17 @@ struct Bench {
     path: Arc<PathBuf>,
     token: Arc<String>,
     idle: Arc<Mutex<Vec<Store>>>,
+    answers: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Bench {
+    fn open(&self) -> Result<Store, hearken_store::StoreError> {
+        let mut store = Store::open_existing(&self.path)?;
+        if let Some(a) = &self.answers {
+            store.attach(Arc::clone(a));
+        }
+        Ok(store)
+    }
 }
 
 fn refused(code: &str, message: String) -> Refusal {
@@ -60,7 +75,8 @@ impl Backend for Bench {
             let idle = db.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let store = match idle {
                 Some(s) => s,
-                None => Store::open_existing(&db.path)
+                None => db
+                    .open()
                     .map_err(|e| refused("unavailable", e.to_string()))?,
             };
             let out = f(&store);
@@ -82,12 +98,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: bench_serve STORE ADDR TOKEN".into());
     };
     // Open once at start: a bad path fails now, not on the first page.
-    let first = Store::open_existing(std::path::Path::new(path))?;
-    let state = Bench {
+    let answers = match std::env::var("HEARKEN_BENCH_NO_CACHE").as_deref() {
+        Ok("1") => None,
+        _ => Some(Arc::new(hearken_query::AnswerCache::new(
+            hearken_query::CacheLimits::default(),
+        )) as Arc<dyn std::any::Any + Send + Sync>),
+    };
+    let mut state = Bench {
         path: Arc::new(PathBuf::from(path)),
         token: Arc::new(token.clone()),
-        idle: Arc::new(Mutex::new(vec![first])),
+        idle: Arc::new(Mutex::new(Vec::new())),
+        answers,
     };
+    let first = state.open()?;
+    state.idle = Arc::new(Mutex::new(vec![first]));
     let app = hearken_web::router::<Bench>().with_state(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

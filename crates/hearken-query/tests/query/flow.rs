@@ -184,3 +184,174 @@ fn a_flow_request_reads_from_a_query_string() {
     assert!(serde_urlencoded::from_str::<FlowRequest>("by=fortnight").is_err());
     assert!(serde_urlencoded::from_str::<FlowRequest>("bye=month").is_err());
 }
+
+/// A report without the display names the query layer adds (a bare log has none).
+fn unnamed(mut r: hearken_flow::FlowReport) -> hearken_flow::FlowReport {
+    for a in &mut r.agents {
+        a.name = None;
+        a.team = None;
+    }
+    for h in &mut r.handovers {
+        h.from_name = None;
+        h.to_name = None;
+    }
+    if let Some(g) = &mut r.groups {
+        for x in &mut g.groups {
+            x.name = None;
+            x.report = unnamed(x.report.clone());
+        }
+    }
+    r
+}
+
+#[test]
+fn a_window_reads_its_cases_only_and_answers_as_the_whole_log() {
+    let o = org(300, 3);
+    // The reference: hearken-flow on every case event of the store.
+    let rows = o
+        .store
+        .case_event_rows(&hearken_store::Window::default())
+        .unwrap();
+    let at_ms: Vec<i64> = rows.at.iter().map(|t| t * 1000).collect();
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    fn opt(v: &[Option<String>]) -> Vec<Option<&str>> {
+        v.iter().map(Option::as_deref).collect()
+    }
+    let whole = EventLog::from_columns(CaseEventColumns {
+        case: &strs(&rows.case),
+        at_ms: &at_ms,
+        activity: &strs(&rows.activity),
+        agent: &opt(&rows.agent),
+        team: &opt(&rows.team),
+        text: &opt(&rows.text),
+        sentiment: Some(&rows.sentiment),
+        attributes: &[],
+    })
+    .unwrap();
+    let check = |req: FlowRequest| {
+        let got = flow(&o.store, &Scope::all(), &req);
+        let query = match hearken_query::flow::flow_query(&Scope::all(), &req) {
+            Ok(q) => q,
+            Err(e) => {
+                assert_eq!(got.unwrap_err().to_string(), e.to_string(), "{req:?}");
+                return;
+            }
+        };
+        let want = hearken_flow::run_query(&whole, &query);
+        match (want, got) {
+            (Ok(w), Ok(g)) => {
+                assert_eq!(unnamed(g.report), w, "{req:?}");
+            }
+            (Err(w), Err(g)) => assert!(g.to_string().contains(&w.to_string()), "{w} / {g}"),
+            (w, g) => panic!("{req:?}: {w:?} / {g:?}"),
+        }
+    };
+    let (lo, hi): (i64, i64) = o
+        .sql
+        .query_row("SELECT min(at), max(at) FROM case_events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let window = |from: Option<String>, to: Option<String>| {
+        FlowRequest::default().with_filters(Filters {
+            from,
+            to,
+            ..Filters::default()
+        })
+    };
+    // Every week of the log, and the week before it starts (no case started then).
+    let mut day = lo - 7 * 86_400;
+    let mut weeks = 0;
+    while day <= hi {
+        check(window(Some(o.day(day)), Some(o.day(day + 7 * 86_400))));
+        day += 7 * 86_400;
+        weeks += 1;
+    }
+    assert!(weeks >= 12, "{weeks}");
+    let mid = o.day((lo + hi) / 2);
+    check(window(Some(mid.clone()), None));
+    check(window(None, Some(mid.clone())));
+    check(window(Some("2040-01-01".into()), Some("2040-02-01".into())));
+    check(window(Some(mid.clone()), Some(mid.clone())));
+    // Grouped by period; rules configured (one name the log does not have).
+    let month = window(Some(o.day(lo + 30 * 86_400)), Some(o.day(lo + 61 * 86_400)));
+    check(FlowRequest {
+        by: Some(FlowBy::Week),
+        ..month.clone()
+    });
+    check(FlowRequest {
+        escalation: vec!["escalated".into(), "nosuch".into()],
+        closing: vec!["resolved".into()],
+        ..month.clone()
+    });
+    // The report says how many cases the whole log has, also for an empty window.
+    let empty = flow(
+        &o.store,
+        &Scope::all(),
+        &window(Some("2040-01-01".into()), None),
+    )
+    .unwrap();
+    let sel = empty.report.selection.unwrap();
+    assert_eq!(
+        (sel.cases_in_log, sel.cases_selected),
+        (
+            o.count("SELECT count(DISTINCT case_id) FROM case_events"),
+            0
+        )
+    );
+    assert!(
+        empty
+            .report
+            .notes
+            .iter()
+            .any(|n| n == "no case matches the selection")
+    );
+}
+
+#[test]
+fn the_events_of_some_cases_are_theirs_in_import_order() {
+    let o = org(200, 2);
+    let all = o
+        .store
+        .case_event_rows(&hearken_store::Window::default())
+        .unwrap();
+    let ids: Vec<i64> = o
+        .strings("SELECT CAST(id AS TEXT) FROM cases WHERE id % 3 = 1 ORDER BY id DESC")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let names: std::collections::HashSet<String> = o
+        .strings("SELECT ext_id FROM cases WHERE id % 3 = 1")
+        .into_iter()
+        .collect();
+    let some = o.store.case_event_rows_of(&ids).unwrap();
+    let keep: Vec<usize> = (0..all.case.len())
+        .filter(|&i| names.contains(&all.case[i]))
+        .collect();
+    assert!(keep.len() > 10 && keep.len() < all.case.len());
+    assert_eq!(some.case.len(), keep.len());
+    for (j, &i) in keep.iter().enumerate() {
+        assert_eq!(
+            (
+                &some.case[j],
+                some.at[j],
+                &some.activity[j],
+                &some.agent[j],
+                &some.team[j],
+                &some.text[j],
+                some.sentiment[j]
+            ),
+            (
+                &all.case[i],
+                all.at[i],
+                &all.activity[i],
+                &all.agent[i],
+                &all.team[i],
+                &all.text[i],
+                all.sentiment[i]
+            )
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! against SQL on the same store file, every refusal by its code.
 
 mod admin;
+mod cache;
 mod flow;
 mod helpers;
 mod people;
@@ -842,4 +843,44 @@ fn status_quarantine_and_topic_models_read_the_store() {
     ));
     assert_eq!(c, "not_found");
     assert!(m.contains("topic model"), "{m}");
+}
+
+#[test]
+fn the_newest_texts_through_the_snapshot_are_the_ones_sql_sorts() {
+    let o = org(300, 3);
+    let (lo, hi): (i64, i64) = o
+        .sql
+        .query_row("SELECT min(at), max(at) FROM signals", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    // Some signals share a time, so ties are ordered by id.
+    o.sql
+        .execute_batch("UPDATE signals SET at = (at / 86400) * 86400 WHERE id % 5 = 0")
+        .unwrap();
+    let mut store = hearken_store::Store::open(o.store.path()).unwrap();
+    store.set_snapshot_chunk_rows(500);
+    ensure_fresh(&store).unwrap();
+    let all = o.count("SELECT count(*) FROM signals WHERE text IS NOT NULL");
+    assert!(all > 700, "{all}");
+    for (from, to) in [
+        (None, None),
+        (Some(lo + (hi - lo) / 3), None),
+        (None, Some(hi - (hi - lo) / 2)),
+        (Some(hi + 1), None),
+    ] {
+        let window = hearken_store::Window { from, to };
+        for limit in [1, 7, 300, all as usize, all as usize + 10] {
+            let q = hearken_store::SignalQuery {
+                window,
+                with_text: true,
+                ..hearken_store::SignalQuery::default()
+            };
+            assert_eq!(
+                store.newest_signal_texts(&window, limit).unwrap(),
+                store.signal_texts_where(&q, limit).unwrap(),
+                "{window:?} {limit}"
+            );
+        }
+    }
 }

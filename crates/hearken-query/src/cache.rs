@@ -1,0 +1,312 @@
+//! Answers kept per store data generation (ADR 0013).
+//!
+//! The rows an analytic reads change only when something is imported, ingested or
+//! re-classified, so the same request, from a caller with the same data scope, on the same data
+//! generation ([`Store::data_generation`]) has the same answer. A server attaches one
+//! [`AnswerCache`] to each of its read connections ([`Store::attach`]); the analytics
+//! (`scores`, `pareto`, `drivers`, `trends`, `repeats`, `issues`, `themes`, `flow`, `overview`)
+//! then answer a repeated question from it, whatever surface asks (API, dashboard, report,
+//! export). A store without a cache attached (the CLI: one question per process) computes every
+//! answer, as before.
+//!
+//! - **Key**: the analytic, the whole request (its `Debug` text: every field, also those a
+//!   query string cannot set) and the caller's scope. The generation is checked on every
+//!   question, before anything is computed; when it has moved, every kept answer is dropped.
+//! - **Single flight**: concurrent identical questions wait for the first one's answer instead
+//!   of each computing it.
+//! - **Not kept**: errors and answers flagged `partial` (an import was running), so they are
+//!   computed again next time.
+//! - **Bounded**: at most [`CacheLimits::max_entries`] answers and about
+//!   [`CacheLimits::max_bytes`] of them (measured as their JSON length); the least recently used
+//!   go first.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use hearken_store::Store;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::scope::Scope;
+
+/// How much the cache may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Answers kept at most.
+    pub max_entries: usize,
+    /// Bytes kept at most, counted as the answers' JSON length (their size in memory is of the
+    /// same order).
+    pub max_bytes: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> CacheLimits {
+        CacheLimits {
+            max_entries: 1024,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+/// What the cache did so far (for tests, metrics and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CacheStats {
+    /// Answers given from the cache (also to a question that waited for an identical one).
+    pub hits: u64,
+    /// Answers computed.
+    pub computed: u64,
+    /// Answers kept now, and their bytes.
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// A response the cache can keep.
+pub(crate) trait Answer: Clone + Serialize + Send + Sync + 'static {
+    /// Whether an import was running while it was computed (then it is not kept).
+    fn is_partial(&self) -> bool;
+}
+
+type Value = Arc<dyn Any + Send + Sync>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    analytic: &'static str,
+    request: String,
+    scope: String,
+}
+
+struct Entry {
+    /// Filled once by the question that computes it; `None` when that answer is not kept.
+    slot: Arc<OnceLock<Option<Value>>>,
+    bytes: usize,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    generation: String,
+    entries: HashMap<Key, Entry>,
+    bytes: usize,
+    tick: u64,
+}
+
+/// Answers of the analytics per (request, scope, data generation); see the module docs.
+pub struct AnswerCache {
+    limits: CacheLimits,
+    inner: Mutex<Inner>,
+    hits: AtomicU64,
+    computed: AtomicU64,
+}
+
+impl Debug for AnswerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerCache")
+            .field("limits", &self.limits)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl AnswerCache {
+    pub fn new(limits: CacheLimits) -> AnswerCache {
+        AnswerCache {
+            limits,
+            inner: Mutex::new(Inner::default()),
+            hits: AtomicU64::new(0),
+            computed: AtomicU64::new(0),
+        }
+    }
+
+    pub fn limits(&self) -> CacheLimits {
+        self.limits
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            computed: self.computed.load(Ordering::Relaxed),
+            entries: inner.entries.len() as u64,
+            bytes: inner.bytes as u64,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock was held left the map consistent (every change is one
+        // statement), so a poisoned lock is used as it is.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn answer<T: Answer>(
+        &self,
+        store: &Store,
+        scope: &Scope,
+        analytic: &'static str,
+        request: &dyn Debug,
+        compute: impl Fn() -> Result<T>,
+    ) -> Result<T> {
+        let generation = store.data_generation()?;
+        let key = Key {
+            analytic,
+            request: format!("{request:?}"),
+            scope: format!("{scope:?}"),
+        };
+        let slot = {
+            let mut inner = self.lock();
+            if inner.generation != generation {
+                inner.entries.clear();
+                inner.bytes = 0;
+                inner.generation.clone_from(&generation);
+            }
+            inner.tick += 1;
+            let tick = inner.tick;
+            let entry = inner.entries.entry(key.clone()).or_insert_with(|| Entry {
+                slot: Arc::new(OnceLock::new()),
+                bytes: 0,
+                used: tick,
+            });
+            entry.used = tick;
+            Arc::clone(&entry.slot)
+        };
+        let mut mine: Option<Result<T>> = None;
+        let kept = slot.get_or_init(|| {
+            let answer = compute();
+            let keep = match &answer {
+                Ok(v) if !v.is_partial() => Some(Arc::new(v.clone()) as Value),
+                _ => None,
+            };
+            mine = Some(answer);
+            keep
+        });
+        if let Some(answer) = mine {
+            self.computed.fetch_add(1, Ordering::Relaxed);
+            let bytes = kept.as_ref().map(|_| match &answer {
+                Ok(v) => json_len(v),
+                Err(_) => 0,
+            });
+            self.settle(&generation, &key, &slot, bytes);
+            return answer;
+        }
+        match kept.as_ref().and_then(|v| v.downcast_ref::<T>()) {
+            Some(v) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(v.clone())
+            }
+            // The question this one waited for failed or was partial: ask it again.
+            None => compute(),
+        }
+    }
+
+    /// After computing: forgets an answer that is not kept, else counts its bytes and evicts
+    /// the least recently used answers beyond the limits.
+    fn settle(
+        &self,
+        generation: &str,
+        key: &Key,
+        slot: &Arc<OnceLock<Option<Value>>>,
+        bytes: Option<usize>,
+    ) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        let ours = inner
+            .entries
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.slot, slot));
+        if !ours {
+            return;
+        }
+        let Some(bytes) = bytes else {
+            inner.entries.remove(key);
+            return;
+        };
+        if let Some(e) = inner.entries.get_mut(key) {
+            e.bytes = bytes;
+        }
+        inner.bytes += bytes;
+        while inner.entries.len() > self.limits.max_entries || inner.bytes > self.limits.max_bytes {
+            let oldest = inner
+                .entries
+                .iter()
+                .filter(|(_, e)| e.slot.get().is_some())
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone());
+            let Some(oldest) = oldest else { break };
+            if let Some(e) = inner.entries.remove(&oldest) {
+                inner.bytes = inner.bytes.saturating_sub(e.bytes);
+            }
+        }
+    }
+}
+
+/// The answer from the cache attached to `store`, else computed.
+pub(crate) fn answer<T: Answer>(
+    store: &dyn hearken_store::FrameSource,
+    scope: &Scope,
+    analytic: &'static str,
+    request: &dyn Debug,
+    compute: impl Fn() -> Result<T>,
+) -> Result<T> {
+    match store
+        .embedded()
+        .and_then(|s| s.attached::<AnswerCache>().map(|c| (s, c)))
+    {
+        Some((store, cache)) => cache.answer(store, scope, analytic, request, compute),
+        None => compute(),
+    }
+}
+
+/// The length of `v`'s JSON, without building it.
+fn json_len<T: Serialize>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Serialising the query layer's answers cannot fail (no maps with non-string keys); were it
+    // to, the answer counts as the bytes written so far.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+macro_rules! answers {
+    ($($t:ty),+ $(,)?) => {
+        $(impl Answer for $t {
+            fn is_partial(&self) -> bool {
+                self.partial.is_some()
+            }
+        })+
+    };
+}
+
+answers!(
+    crate::pareto::ParetoResponse,
+    crate::drivers::DriversResponse,
+    crate::trends::TrendsResponse,
+    crate::repeats::RepeatsResponse,
+    crate::issues::IssuesResponse,
+    crate::themes::ThemesResponse,
+    crate::flow::FlowResponse,
+    crate::overview::OverviewResponse,
+);
+
+impl Answer for crate::scores::ScoresResponse {
+    fn is_partial(&self) -> bool {
+        use crate::scores::ScoresResponse as R;
+        match self {
+            R::Overall(o) => o.partial.is_some(),
+            R::Groups(g) => g.partial.is_some(),
+            R::Change(c) => c.partial.is_some(),
+        }
+    }
+}
