@@ -641,28 +641,38 @@ impl Store {
         for (i, n) in rows.iter().enumerate() {
             by_id.insert(n.id, i);
         }
+        for n in &mut rows {
+            n.deliveries = self.deliveries_of(n.id)?;
+        }
+        Ok(rows)
+    }
+
+    /// The deliveries of one notification, by channel (the outbox listing and the report sends'
+    /// listing both show them).
+    pub(crate) fn deliveries_of(
+        &self,
+        notification_id: i64,
+    ) -> Result<Vec<DeliveryRow>, OutboxError> {
         let mut d = self.conn.prepare_cached(
             "SELECT id, channel, target, state, attempts, next_at, last_code, last_error, sent_at
              FROM outbox WHERE notification_id = ?1 ORDER BY channel",
         )?;
-        for n in &mut rows {
-            n.deliveries = d
-                .query_map([n.id], |r| {
-                    let state: String = r.get(3)?;
-                    Ok(DeliveryRow {
-                        id: r.get(0)?,
-                        channel: r.get(1)?,
-                        target: r.get(2)?,
-                        next_at: if state == "pending" { r.get(5)? } else { None },
-                        state,
-                        attempts: r.get(4)?,
-                        last_code: r.get(6)?,
-                        last_error: r.get(7)?,
-                        sent_at: r.get(8)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-        }
+        let rows = d
+            .query_map([notification_id], |r| {
+                let state: String = r.get(3)?;
+                Ok(DeliveryRow {
+                    id: r.get(0)?,
+                    channel: r.get(1)?,
+                    target: r.get(2)?,
+                    next_at: if state == "pending" { r.get(5)? } else { None },
+                    state,
+                    attempts: r.get(4)?,
+                    last_code: r.get(6)?,
+                    last_error: r.get(7)?,
+                    sent_at: r.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 

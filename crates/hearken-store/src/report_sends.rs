@@ -215,27 +215,8 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut d = self.conn.prepare_cached(
-            "SELECT id, channel, target, state, attempts, next_at, last_code, last_error, sent_at
-             FROM outbox WHERE notification_id = ?1 ORDER BY channel",
-        )?;
         for row in &mut rows {
-            row.deliveries = d
-                .query_map([row.notification_id], |r| {
-                    let state: String = r.get(3)?;
-                    Ok(DeliveryRow {
-                        id: r.get(0)?,
-                        channel: r.get(1)?,
-                        target: r.get(2)?,
-                        next_at: if state == "pending" { r.get(5)? } else { None },
-                        state,
-                        attempts: r.get(4)?,
-                        last_code: r.get(6)?,
-                        last_error: r.get(7)?,
-                        sent_at: r.get(8)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            row.deliveries = self.deliveries_of(row.notification_id)?;
         }
         Ok(rows)
     }

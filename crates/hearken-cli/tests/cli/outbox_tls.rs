@@ -23,7 +23,7 @@ fn tls_file(name: &str) -> String {
 
 /// Starts an SMTP server on 127.0.0.1; with `tls`, it offers STARTTLS with the test CA's
 /// server certificate. Returns its port and what it received.
-fn smtp_server(tls: bool) -> (u16, Arc<std::sync::Mutex<Vec<Message>>>) {
+pub(crate) fn smtp_server(tls: bool) -> (u16, Arc<std::sync::Mutex<Vec<Message>>>) {
     // The server's rustls has two crypto providers in this build: name one (a second call,
     // from another test, finds it installed).
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::outbox::{Answer, Mailbox, Message, Receiver, secret_text, verify};
+use crate::outbox::{Answer, Message, Receiver, secret_text, verify};
 
 /// Two segments with different figures in 2026-W47 (Mon 16 Nov to Mon 23 Nov 2026 UTC):
 /// smb NPS +33.3 (10, 9, 3), enterprise NPS -33.3 (2, 9, 5); and a week before.
@@ -51,21 +51,9 @@ fn ok(env: &Env, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// A real SMTP server on loopback, without TLS.
 fn smtp_server() -> (u16, Arc<Mutex<Vec<Message>>>) {
-    let mailbox = Mailbox::default();
-    let messages = Arc::clone(&mailbox.messages);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = mailin_embedded::Server::new(mailbox);
-    server
-        .with_name("loopback.test")
-        .with_ssl(mailin_embedded::SslConfig::None)
-        .unwrap()
-        .with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (port, messages)
+    crate::outbox_tls::smtp_server(false)
 }
 
 fn configure(env: &Env, port: u16, hook: &str) {
