@@ -49,13 +49,16 @@ async fn sign_in_follow_a_figure_to_its_signals_and_keep_filters_in_the_url() {
         .parse()
         .expect("a number");
     assert!(figure > 0);
+    let before = c.current_url().await.expect("url");
     link.click().await.expect("follow the figure");
-    let url = c.current_url().await.expect("url");
+    let url = navigated(c, &before).await;
     assert_eq!(url.path(), "/signals");
     assert!(url.query().unwrap_or("").contains("channel="), "{url}");
     let mut listed = listed_rows(c).await;
     while let Ok(next) = c.find(Locator::LinkText("Next page")).await {
+        let before = c.current_url().await.expect("url");
         next.click().await.expect("next page");
+        navigated(c, &before).await;
         listed += listed_rows(c).await;
     }
     assert_eq!(
@@ -72,6 +75,7 @@ async fn sign_in_follow_a_figure_to_its_signals_and_keep_filters_in_the_url() {
         "return document.querySelector('#customer .stat:nth-child(3) .value').textContent.trim()",
     )
     .await;
+    let before_filter = c.current_url().await.expect("url");
     c.find(Locator::Css("input[name=segment]"))
         .await
         .expect("segment field")
@@ -84,7 +88,8 @@ async fn sign_in_follow_a_figure_to_its_signals_and_keep_filters_in_the_url() {
         .click()
         .await
         .expect("submit");
-    let url = c.current_url().await.expect("url");
+    // The form's GET, then the server's redirect without the blank fields.
+    let url = navigated(c, &before_filter).await;
     assert_eq!(
         url.query(),
         Some("segment=smb"),
@@ -221,6 +226,21 @@ async fn a_viewer_cannot_reach_admin_pages() {
 }
 
 /// Every page an admin can open, with one customer and one case.
+/// The URL once the page has moved away from `from` and finished loading: a click starts a
+/// navigation, and the driver may hand back control before it ends. Waits up to 20 s (a
+/// condition, not a speed check).
+async fn navigated(c: &fantoccini::Client, from: &url::Url) -> url::Url {
+    for _ in 0..200 {
+        let url = c.current_url().await.expect("url");
+        let ready = js(c, "return document.readyState").await;
+        if &url != from && ready == "complete" {
+            return url;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the page did not move away from {from} in 20 s");
+}
+
 async fn pages(c: &fantoccini::Client, base: &str) -> Vec<String> {
     let mut pages: Vec<String> = [
         "/",
