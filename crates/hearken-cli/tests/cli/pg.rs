@@ -10,46 +10,9 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
-fn test_db(test: &str) -> Option<TestDb> {
-    let Ok(admin) = std::env::var("HEARKEN_TEST_PG") else {
-        let message = "HEARKEN_TEST_PG is not set: start a server with `tools/pg/cluster.sh start DIR` and export the URL it prints";
-        let required = std::env::var("HEARKEN_REQUIRE_PG").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "{message}; HEARKEN_REQUIRE_PG=1 makes this a failure"
-        );
-        eprintln!("SKIPPED {test}: {message}; set HEARKEN_REQUIRE_PG=1 to make this a failure");
-        return None;
-    };
-    let name = format!("hkc_{}_{test}", std::process::id());
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("HEARKEN_TEST_PG={admin}: {e}"));
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(TestDb {
-        url: format!("{base}/{name}"),
-        admin,
-        name,
-    })
-}
+#[path = "../../../hearken-store/tests/pg_db.rs"]
+mod pg_db;
+use pg_db::test_db;
 
 fn ok(env: &Env, args: &[&str]) -> String {
     let out = env.run(args);
