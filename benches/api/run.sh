@@ -8,6 +8,7 @@
 #
 #   benches/api/run.sh                      # release binary target/release/hearken
 #   HEARKEN_BIN=... SECS=60 ROWS=200000 CONNECTIONS=64 LOG=warn benches/api/run.sh
+#   PARTS=batches benches/api/run.sh        # one part only: PARTS=single or PARTS=batches
 #
 # LOG sets RUST_LOG for the server (default: its own default, one line per request).
 set -euo pipefail
@@ -47,7 +48,10 @@ signals() { HEARKEN_DB=$1 "$bin" status --json | python3 -c 'import json,sys; pr
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $bin"
 
+parts=${PARTS:-single batches}
+
 # 1. single rows
+if [[ " $parts " == *" single "* ]]; then
 db=$work/single.db
 token=$(HEARKEN_DB=$db "$bin" tokens create --name bench --role analyst | head -1)
 start_server "$db" single
@@ -57,8 +61,11 @@ stop_server
 acked=$(echo "$out" | sed -n 's/.* rows \([0-9]*\) errors.*/\1/p' | head -1)
 stored=$(signals "$db")
 echo "single rows: acknowledged $acked, stored after SIGTERM $stored"
+fi
+
 
 # 2. batches of 1,000 against hearken import, on the same rows
+if [[ " $parts " == *" batches "* ]]; then
 "$load" file --requests "$rows" --prefix b >"$work/rows.jsonl"
 db=$work/batch.db
 token=$(HEARKEN_DB=$db "$bin" tokens create --name bench --role analyst | head -1)
@@ -71,3 +78,4 @@ HEARKEN_DB=$work/import.db "$bin" import --kind signals "$work/rows.jsonl"
 end=$(date +%s.%N)
 python3 -c "print(f'hearken import: {$rows} rows in {$end-$start:.2f} s: {$rows/($end-$start):.0f} rows/s')"
 echo "import: stored $(signals "$work/import.db")"
+fi

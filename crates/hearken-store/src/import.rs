@@ -31,7 +31,7 @@ use crate::identity::{Identity, identity};
 use crate::{Store, StoreError};
 
 mod checkpoint;
-mod ingest;
+pub(crate) mod ingest;
 mod pipeline;
 pub use ingest::{
     BatchLimits, BatchMeta, INGEST_KINDS, IngestBatch, IngestFailure, IngestReport, IngestSettings,

@@ -41,6 +41,9 @@ pub struct Store {
     pub(crate) read_only: bool,
     /// What the layer above keeps beside this connection ([`Store::attach`]); never read here.
     pub(crate) attachment: Option<Arc<dyn Any + Send + Sync>>,
+    /// The entity ids live ingestion has resolved on this connection, kept from one committed
+    /// group to the next (see `import/ingest.rs`).
+    pub(crate) ingest_ids: crate::import::ingest::EntityIds,
 }
 
 impl std::fmt::Debug for Store {
@@ -385,6 +388,7 @@ impl Store {
             chunk_rows: crate::snapshot::CHUNK,
             read_only: true,
             attachment: None,
+            ingest_ids: Default::default(),
         };
         let version = store.schema_version()?;
         if version > current_version() {
@@ -448,6 +452,7 @@ impl Store {
             chunk_rows: crate::snapshot::CHUNK,
             read_only: false,
             attachment: None,
+            ingest_ids: Default::default(),
         };
         store.migrate()?;
         Ok(store)

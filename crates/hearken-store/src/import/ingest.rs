@@ -385,13 +385,20 @@ impl Store {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(StoreError::from)?;
+        // The ids resolved by earlier committed groups: an entity's id never changes once
+        // committed (entities are never deleted), so they stay true; this group's additions are
+        // kept only if it commits.
+        let known = std::mem::take(&mut self.ingest_ids);
         let conn = &self.conn;
-        let body = || -> Result<Vec<Result<IngestReport, IngestFailure>>, IngestFailure> {
+        let body = || -> Result<(Vec<Result<IngestReport, IngestFailure>>, EntityIds), IngestFailure> {
             conn.prepare_cached("DELETE FROM ingest_keys WHERE created_at < ?1")
                 .and_then(|mut s| s.execute([expired]))
                 .map_err(StoreError::from)?;
             let mut results = Vec::with_capacity(batches.len());
-            let mut group = Group::default();
+            let mut group = Group {
+                ids: known,
+                ..Group::default()
+            };
             for batch in batches {
                 // A batch is refused (a reused key) before it writes anything; any other
                 // failure is the database's, and fails the whole group.
@@ -404,9 +411,11 @@ impl Store {
                 }
             }
             group.finish(conn, at)?;
-            Ok(results)
+            Ok((results, group.ids))
         };
-        let results = match body() {
+        // On a failure the ids are dropped (some may be of rows rolled back) and found again
+        // by their lookups.
+        let (results, ids) = match body() {
             Ok(r) => r,
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -417,6 +426,7 @@ impl Store {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(StoreError::from(e).into());
         }
+        self.ingest_ids = ids;
         for r in results.iter().flatten() {
             tracing::debug!(
                 import_id = r.import_id,
@@ -442,16 +452,23 @@ struct Rolling {
     skips: HashMap<String, u64>,
 }
 
-/// What the batches of one group share: their imports, the ids of the entities they resolved,
-/// and whether open quarantine entries may be settled by the ids they store. Everything is
-/// written in the group's transaction, so nothing here outlives it.
+/// The integer ids of entities by external id, as the import's writer resolves them.
 #[derive(Default)]
-struct Group {
-    imports: HashMap<(RecordKind, String), Rolling>,
+pub(crate) struct EntityIds {
     customers: FxHashMap<String, i64>,
     products: FxHashMap<String, i64>,
     agents: FxHashMap<String, i64>,
     cases: FxHashMap<String, i64>,
+}
+
+/// What the batches of one group share: their imports, the ids of the entities they resolved
+/// (with those of earlier committed groups), and whether open quarantine entries may be settled
+/// by the ids they store. Everything but the ids is written in the group's transaction, so
+/// nothing else here outlives it.
+#[derive(Default)]
+struct Group {
+    imports: HashMap<(RecordKind, String), Rolling>,
+    ids: EntityIds,
     /// Per kind: whether open quarantine entries with ids exist (looked up once).
     open_keys: HashMap<RecordKind, bool>,
 }
@@ -572,10 +589,10 @@ impl Group {
             fingerprint: &fingerprint,
             same: SameSource::Keys(HashSet::new()),
             // The entities resolved by the group's earlier batches, given back below.
-            customers: std::mem::take(&mut self.customers),
-            products: std::mem::take(&mut self.products),
-            agents: std::mem::take(&mut self.agents),
-            cases: std::mem::take(&mut self.cases),
+            customers: std::mem::take(&mut self.ids.customers),
+            products: std::mem::take(&mut self.ids.products),
+            agents: std::mem::take(&mut self.ids.agents),
+            cases: std::mem::take(&mut self.ids.cases),
             batch: u64::MAX,
             open: false,
             pending: ImportCounts::default(),
@@ -615,10 +632,10 @@ impl Group {
                 }
             }
         }
-        self.customers = std::mem::take(&mut writer.customers);
-        self.products = std::mem::take(&mut writer.products);
-        self.agents = std::mem::take(&mut writer.agents);
-        self.cases = std::mem::take(&mut writer.cases);
+        self.ids.customers = std::mem::take(&mut writer.customers);
+        self.ids.products = std::mem::take(&mut writer.products);
+        self.ids.agents = std::mem::take(&mut writer.agents);
+        self.ids.cases = std::mem::take(&mut writer.cases);
         let skips = std::mem::take(&mut writer.pending_skips);
         drop(writer);
         if let Some(e) = failure {
