@@ -19,6 +19,12 @@
 //! - **Bounded**: at most [`CacheLimits::max_entries`] answers and about
 //!   [`CacheLimits::max_bytes`] of them (measured as their JSON length); the least recently used
 //!   go first.
+//! - **Warmed**: each kept answer remembers how to ask its question again. When the generation
+//!   moves, the questions of the old one (the most recently used first, at most
+//!   [`CacheLimits::max_warm`]) are kept aside, and [`AnswerCache::warm`] (which the server runs
+//!   in the background once the data has stopped changing) asks them again on the new data, so
+//!   the views people were looking at are ready before they ask. A warmed answer is computed
+//!   exactly as an asked one: the same function, the same request and scope.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -40,6 +46,8 @@ pub struct CacheLimits {
     /// Bytes kept at most, counted as the answers' JSON length (their size in memory is of the
     /// same order).
     pub max_bytes: usize,
+    /// Questions of a past generation asked again by [`AnswerCache::warm`] at most.
+    pub max_warm: usize,
 }
 
 impl Default for CacheLimits {
@@ -47,12 +55,13 @@ impl Default for CacheLimits {
         CacheLimits {
             max_entries: 1024,
             max_bytes: 64 << 20,
+            max_warm: 64,
         }
     }
 }
 
 /// What the cache did so far (for tests, metrics and benchmarks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CacheStats {
     /// Answers given from the cache (also to a question that waited for an identical one).
     pub hits: u64,
@@ -61,6 +70,25 @@ pub struct CacheStats {
     /// Answers kept now, and their bytes.
     pub entries: u64,
     pub bytes: u64,
+    /// Questions asked by [`AnswerCache::warm`] (each also counts as computed or as a hit).
+    pub warmed: u64,
+    /// The data generation the kept answers are of ("" before the first question).
+    pub generation: String,
+}
+
+/// Asks a question again on a read connection of the same store (its answer then goes into the
+/// cache attached to that connection). Built by each analytic for its own request and scope.
+pub type Refresh = Arc<dyn Fn(&Store) + Send + Sync>;
+
+/// What one [`AnswerCache::warm`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WarmReport {
+    /// The generation warmed.
+    pub generation: String,
+    /// Questions of the past generation asked again.
+    pub asked: usize,
+    /// Whether it stopped early (the data changed again, or it was told to stop).
+    pub interrupted: bool,
 }
 
 /// A response the cache can keep.
@@ -83,6 +111,8 @@ struct Entry {
     slot: Arc<OnceLock<Option<Value>>>,
     bytes: usize,
     used: u64,
+    /// Asks the question again (for [`AnswerCache::warm`]).
+    refresh: Refresh,
 }
 
 #[derive(Default)]
@@ -91,6 +121,34 @@ struct Inner {
     entries: HashMap<Key, Entry>,
     bytes: usize,
     tick: u64,
+    /// The questions of the last generation that had answers, most recently used first: what
+    /// the next [`AnswerCache::warm`] asks again.
+    warm: Vec<Refresh>,
+}
+
+impl Inner {
+    /// Moves to `generation`: every kept answer is dropped, and their questions are kept aside
+    /// for warming, before those of earlier generations still waiting.
+    fn roll_over(&mut self, generation: &str, max_warm: usize) {
+        let mut asked: Vec<(u64, Refresh)> = self
+            .entries
+            .values()
+            .filter(|e| matches!(e.slot.get(), Some(Some(_))))
+            .map(|e| (e.used, Arc::clone(&e.refresh)))
+            .collect();
+        asked.sort_by_key(|a| std::cmp::Reverse(a.0));
+        // Questions of earlier generations not yet asked again (a warming cut short) follow.
+        let earlier = std::mem::take(&mut self.warm);
+        self.warm = asked
+            .into_iter()
+            .map(|(_, r)| r)
+            .chain(earlier)
+            .take(max_warm)
+            .collect();
+        self.entries.clear();
+        self.bytes = 0;
+        self.generation = generation.to_string();
+    }
 }
 
 /// Answers of the analytics per (request, scope, data generation); see the module docs.
@@ -99,6 +157,7 @@ pub struct AnswerCache {
     inner: Mutex<Inner>,
     hits: AtomicU64,
     computed: AtomicU64,
+    warmed: AtomicU64,
 }
 
 impl Debug for AnswerCache {
@@ -117,6 +176,7 @@ impl AnswerCache {
             inner: Mutex::new(Inner::default()),
             hits: AtomicU64::new(0),
             computed: AtomicU64::new(0),
+            warmed: AtomicU64::new(0),
         }
     }
 
@@ -131,7 +191,60 @@ impl AnswerCache {
             computed: self.computed.load(Ordering::Relaxed),
             entries: inner.entries.len() as u64,
             bytes: inner.bytes as u64,
+            warmed: self.warmed.load(Ordering::Relaxed),
+            generation: inner.generation.clone(),
         }
+    }
+
+    /// Asks again, on `store`'s data generation, the questions answered on the previous one
+    /// (most recently used first, at most [`CacheLimits::max_warm`]), then `defaults` (the
+    /// views to have ready even when nobody asked yet: the server's dashboard pages). Stops
+    /// between two questions when the generation moves again or `keep_going` says no. The
+    /// answers go where any asked answer goes; nothing else is kept.
+    pub fn warm(
+        &self,
+        store: &Store,
+        defaults: &dyn Fn(&Store),
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<WarmReport> {
+        let generation = store.data_generation()?;
+        let list = {
+            let mut inner = self.lock();
+            if inner.generation != generation {
+                inner.roll_over(&generation, self.limits.max_warm);
+            }
+            std::mem::take(&mut inner.warm)
+        };
+        let mut report = WarmReport {
+            generation: generation.clone(),
+            ..WarmReport::default()
+        };
+        let still =
+            || -> Result<bool> { Ok(keep_going() && store.data_generation()? == generation) };
+        for (i, refresh) in list.iter().enumerate() {
+            if !still()? {
+                report.interrupted = true;
+                // The questions not asked wait for the next warming.
+                let mut inner = self.lock();
+                let waiting = std::mem::take(&mut inner.warm);
+                inner.warm = list[i..]
+                    .iter()
+                    .cloned()
+                    .chain(waiting)
+                    .take(self.limits.max_warm)
+                    .collect();
+                return Ok(report);
+            }
+            refresh(store);
+            report.asked += 1;
+            self.warmed.fetch_add(1, Ordering::Relaxed);
+        }
+        if !still()? {
+            report.interrupted = true;
+            return Ok(report);
+        }
+        defaults(store);
+        Ok(report)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -147,6 +260,7 @@ impl AnswerCache {
         analytic: &'static str,
         request: &dyn Debug,
         compute: impl Fn() -> Result<T>,
+        refresh: impl FnOnce() -> Refresh,
     ) -> Result<T> {
         let generation = store.data_generation()?;
         let key = Key {
@@ -157,9 +271,7 @@ impl AnswerCache {
         let slot = {
             let mut inner = self.lock();
             if inner.generation != generation {
-                inner.entries.clear();
-                inner.bytes = 0;
-                inner.generation.clone_from(&generation);
+                inner.roll_over(&generation, self.limits.max_warm);
             }
             inner.tick += 1;
             let tick = inner.tick;
@@ -167,6 +279,7 @@ impl AnswerCache {
                 slot: Arc::new(OnceLock::new()),
                 bytes: 0,
                 used: tick,
+                refresh: refresh(),
             });
             entry.used = tick;
             Arc::clone(&entry.slot)
@@ -243,21 +356,36 @@ impl AnswerCache {
     }
 }
 
-/// The answer from the cache attached to `store`, else computed.
+/// The answer from the cache attached to `store`, else computed. `refresh` asks the same
+/// question again (`again(scope, req, analytic_fn)`), for warming.
 pub(crate) fn answer<T: Answer>(
     store: &dyn hearken_store::FrameSource,
     scope: &Scope,
     analytic: &'static str,
     request: &dyn Debug,
     compute: impl Fn() -> Result<T>,
+    refresh: impl FnOnce() -> Refresh,
 ) -> Result<T> {
     match store
         .embedded()
         .and_then(|s| s.attached::<AnswerCache>().map(|c| (s, c)))
     {
-        Some((store, cache)) => cache.answer(store, scope, analytic, request, compute),
+        Some((store, cache)) => cache.answer(store, scope, analytic, request, compute, refresh),
         None => compute(),
     }
+}
+
+/// A [`Refresh`] asking `f(store, scope, req)` again; its answer (or error) goes where asked
+/// answers go.
+pub(crate) fn again<R, T>(scope: &Scope, req: &R, f: fn(&Store, &Scope, &R) -> Result<T>) -> Refresh
+where
+    R: Clone + Send + Sync + 'static,
+    T: 'static,
+{
+    let (scope, req) = (scope.clone(), req.clone());
+    Arc::new(move |store: &Store| {
+        let _ = f(store, &scope, &req);
+    })
 }
 
 /// The length of `v`'s JSON, without building it.

@@ -47,7 +47,14 @@ pub fn drivers(
     scope: &Scope,
     req: &DriversRequest,
 ) -> Result<DriversResponse> {
-    crate::cache::answer(store, scope, "drivers", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "drivers",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| drivers(s, sc, r)),
+    )
 }
 
 /// [`drivers`] computed (not from the answer cache).

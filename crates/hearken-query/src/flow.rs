@@ -219,7 +219,14 @@ pub fn flow_query(scope: &Scope, req: &FlowRequest) -> Result<FlowQuery> {
 
 /// Case flow over the store's case events, within the scope.
 pub fn flow(store: &Store, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
-    crate::cache::answer(store, scope, "flow", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "flow",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, flow),
+    )
 }
 
 /// [`flow`] computed (not from the answer cache).
@@ -296,9 +303,14 @@ fn window_log(store: &Store, query: &FlowQuery) -> Result<Option<(EventLog, u64)
 /// Every activity of the store's case events: a scan of them, so kept per data generation by
 /// the answer cache when one is attached.
 fn case_activities(store: &Store) -> Result<Vec<String>> {
-    let a = crate::cache::answer(store, &Scope::all(), "case_activities", &(), || {
-        Ok(Activities(store.case_activities()?))
-    })?;
+    let a = crate::cache::answer(
+        store,
+        &Scope::all(),
+        "case_activities",
+        &(),
+        || Ok(Activities(store.case_activities()?)),
+        || crate::cache::again(&Scope::all(), &(), |s, _, _| case_activities(s)),
+    )?;
     Ok(a.0)
 }
 

@@ -82,7 +82,14 @@ pub fn issues(
     scope: &Scope,
     req: &IssuesRequest,
 ) -> Result<IssuesResponse> {
-    crate::cache::answer(store, scope, "issues", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "issues",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| issues(s, sc, r)),
+    )
 }
 
 /// [`issues`] computed (not from the answer cache).

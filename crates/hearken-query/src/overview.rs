@@ -44,7 +44,14 @@ fn counts(p: &ParetoResponse) -> Vec<(String, u64)> {
 
 /// The overview, within the scope.
 pub fn overview(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
-    crate::cache::answer(store, scope, "overview", &(), || compute(store, scope))
+    crate::cache::answer(
+        store,
+        scope,
+        "overview",
+        &(),
+        || compute(store, scope),
+        || crate::cache::again(scope, &(), |s, sc, _| overview(s, sc)),
+    )
 }
 
 /// [`overview`] computed (not from the answer cache).

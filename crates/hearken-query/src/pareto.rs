@@ -77,7 +77,14 @@ pub fn pareto(
     scope: &Scope,
     req: &ParetoRequest,
 ) -> Result<ParetoResponse> {
-    crate::cache::answer(store, scope, "pareto", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "pareto",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| pareto(s, sc, r)),
+    )
 }
 
 /// [`pareto`] computed (not from the answer cache).

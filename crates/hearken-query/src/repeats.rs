@@ -89,7 +89,14 @@ pub fn repeats(
     scope: &Scope,
     req: &RepeatsRequest,
 ) -> Result<RepeatsResponse> {
-    crate::cache::answer(store, scope, "repeats", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "repeats",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| repeats(s, sc, r)),
+    )
 }
 
 /// [`repeats`] computed (not from the answer cache).

@@ -198,7 +198,14 @@ pub fn scores(
     scope: &Scope,
     req: &ScoresRequest,
 ) -> Result<ScoresResponse> {
-    crate::cache::answer(store, scope, "scores", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "scores",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| scores(s, sc, r)),
+    )
 }
 
 /// [`scores`] computed (not from the answer cache).

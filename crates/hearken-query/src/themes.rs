@@ -53,7 +53,14 @@ pub struct ThemeView {
 }
 
 pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
-    crate::cache::answer(store, scope, "themes", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "themes",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, themes),
+    )
 }
 
 /// [`themes`] computed (not from the answer cache).

@@ -74,7 +74,14 @@ pub fn trends(
     scope: &Scope,
     req: &TrendsRequest,
 ) -> Result<TrendsResponse> {
-    crate::cache::answer(store, scope, "trends", req, || compute(store, scope, req))
+    crate::cache::answer(
+        store,
+        scope,
+        "trends",
+        req,
+        || compute(store, scope, req),
+        || crate::cache::again(scope, req, |s, sc, r| trends(s, sc, r)),
+    )
 }
 
 /// [`trends`] computed (not from the answer cache).

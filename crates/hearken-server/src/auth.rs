@@ -39,6 +39,12 @@ impl Guarded {
             last_touch: Mutex::new(HashMap::new()),
         }
     }
+
+    /// The store for the server's own background work (warming the answer cache), which no
+    /// request or token asks for.
+    pub(crate) fn background_db(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// The least role a route needs.

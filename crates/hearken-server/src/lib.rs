@@ -34,6 +34,7 @@ pub mod request_id;
 pub mod routes;
 mod settings;
 pub mod state;
+mod warm;
 mod web;
 pub mod webhooks;
 
@@ -119,6 +120,14 @@ pub async fn serve(
         .map_err(|source| ServerError::Bind { addr, source })?;
     tracing::info!(%bound, db = %config.db.display(), "serving");
     on_bound(bound);
+    let stop_warming = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if config.settings.answer_cache_warm_secs > 0 {
+        tokio::spawn(warm::run(
+            state.guarded().background_db().clone(),
+            Duration::from_secs(config.settings.answer_cache_warm_secs),
+            Arc::clone(&stop_warming),
+        ));
+    }
 
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -150,6 +159,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    stop_warming.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         connections = graceful.count(),
         "stopping: no new connections; waiting for requests in flight"

@@ -28,6 +28,10 @@ pub struct Settings {
     pub answer_cache_entries: usize,
     /// The most the kept answers may take, in MiB (counted as their JSON length).
     pub answer_cache_mib: usize,
+    /// Once the data has not changed for this many seconds, the views asked on the previous
+    /// data (and the dashboard's default pages) are computed again in the background, so they
+    /// are ready before anyone asks (ADR 0013, "Warming"); 0 turns warming off.
+    pub answer_cache_warm_secs: u64,
     /// Serve `/api/openapi.json` and `/api/docs` without a token (off: everything but `/health`
     /// needs one).
     pub public_docs: bool,
@@ -47,6 +51,7 @@ impl Default for Settings {
             read_connections: 4,
             answer_cache_entries: 1024,
             answer_cache_mib: 64,
+            answer_cache_warm_secs: 5,
             public_docs: false,
             org: crate::routes::risk::OrgSettings::default(),
         }
@@ -60,6 +65,7 @@ impl Settings {
             hearken_query::AnswerCache::new(hearken_query::CacheLimits {
                 max_entries: self.answer_cache_entries,
                 max_bytes: self.answer_cache_mib.saturating_mul(1 << 20),
+                ..hearken_query::CacheLimits::default()
             })
         })
     }
@@ -98,6 +104,13 @@ impl Settings {
                 "answer_cache_entries",
                 self.answer_cache_entries.to_string(),
                 "use 0..=1000000 (0: no cache)",
+            ));
+        }
+        if self.answer_cache_warm_secs > 86_400 {
+            return Err(bad(
+                "answer_cache_warm_secs",
+                self.answer_cache_warm_secs.to_string(),
+                "must be 0 (no warming) to 86400 seconds",
             ));
         }
         if !(1..=65_536).contains(&self.answer_cache_mib) {

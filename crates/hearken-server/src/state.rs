@@ -122,6 +122,8 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 pub struct Db {
     pub read: Arc<Pool>,
     pub write: Arc<Pool>,
+    /// The answer cache attached to every read connection, if any.
+    pub answers: Option<Arc<hearken_query::AnswerCache>>,
 }
 
 impl Db {
@@ -135,10 +137,14 @@ impl Db {
         answers: Option<hearken_query::AnswerCache>,
     ) -> Result<Db, ServerError> {
         let store = Store::open(path).map_err(|e| ServerError::Store(e.to_string()))?;
-        let answers = answers.map(|c| Arc::new(c) as Arc<dyn std::any::Any + Send + Sync>);
+        let answers = answers.map(Arc::new);
+        let attach = answers
+            .clone()
+            .map(|c| c as Arc<dyn std::any::Any + Send + Sync>);
         Ok(Db {
-            read: Arc::new(Pool::new(path, read_connections, None, answers)),
+            read: Arc::new(Pool::new(path, read_connections, None, attach)),
             write: Arc::new(Pool::new(path, 1, Some(store), None)),
+            answers,
         })
     }
 }

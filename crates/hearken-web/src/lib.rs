@@ -95,3 +95,22 @@ pub fn is_page(res: &Response) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"))
 }
+
+/// Builds the default view of every analytic page and the report of the last week with data,
+/// for the whole organisation, and throws the pages away: run by the server on a read
+/// connection with its answer cache attached, so that the figures behind those pages are
+/// computed before anyone opens them (the cache's warming, ADR 0013). The same page functions
+/// as a request's, so a warmed figure is the one a page shows.
+pub fn warm(store: &hearken_store::Store) {
+    let scope = hearken_query::Scope::all();
+    let pq = filters::PageQuery::default();
+    let _ = pages::overview::build(store, &scope, &pq);
+    let _ = pages::topics::build(store, &scope, &pq);
+    let _ = pages::pareto::build(store, &scope, &pq);
+    let _ = pages::drivers::build(store, &scope, &pq);
+    if let Ok(Some(week)) = report::latest_week(store, &scope) {
+        let _ = report::build(store, &scope, &week);
+    }
+    let _ = pages::topics::build_themes(store, &scope, &pq);
+    let _ = pages::flow::build(store, &scope, &pq);
+}

@@ -206,6 +206,73 @@ fn new_rows_are_in_the_next_answer() {
 }
 
 #[test]
+fn warming_asks_the_last_generations_questions_again_on_the_new_data() {
+    let mut o = org(200, 2);
+    let cache = Arc::new(AnswerCache::new(CacheLimits::default()));
+    let store = cached(&o, &cache);
+    let team = Scope {
+        segments: Vec::new(),
+        teams: o
+            .strings("SELECT DISTINCT team FROM agents WHERE team IS NOT NULL ORDER BY 1 LIMIT 1"),
+    };
+    let by_product = ParetoRequest {
+        by: By::Product,
+        ..ParetoRequest::default()
+    };
+    let p = pareto(&store, &Scope::all(), &by_product).unwrap();
+    scores(&store, &team, &ScoresRequest::default()).unwrap();
+    let defaults_asked = std::sync::atomic::AtomicUsize::new(0);
+    let defaults = |_: &Store| {
+        defaults_asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+
+    // Nothing changed: nothing to ask again.
+    let r = cache.warm(&store, &defaults, &|| true).unwrap();
+    assert_eq!((r.asked, r.interrupted), (0, false), "{r:?}");
+
+    let file = new_signals(&o, 30, "warm");
+    let imported = o
+        .store
+        .import_file(
+            &file,
+            &ReadOptions::new(RecordKind::Signals),
+            5_000,
+            &mut |_| {},
+        )
+        .expect("import");
+    assert_eq!(imported.counts.stored, 30);
+
+    // Told to stop at once: nothing asked, the questions wait for the next warming.
+    let before = cache.stats();
+    let r = cache.warm(&store, &defaults, &|| false).unwrap();
+    assert_eq!((r.asked, r.interrupted), (0, true), "{r:?}");
+    assert_eq!(cache.stats().computed, before.computed);
+
+    let r = cache.warm(&store, &defaults, &|| true).unwrap();
+    assert_eq!((r.asked, r.interrupted), (2, false), "{r:?}");
+    assert_eq!(defaults_asked.load(std::sync::atomic::Ordering::Relaxed), 2);
+    let warmed = cache.stats();
+    assert_eq!(warmed.computed, before.computed + 2, "{warmed:?}");
+    assert_eq!(warmed.warmed, 2);
+
+    // Both are now answered from the cache, and are the new data's answers, equal to those
+    // computed by a store without a cache.
+    let p2 = pareto(&store, &Scope::all(), &by_product).unwrap();
+    let t2 = scores(&store, &team, &ScoresRequest::default()).unwrap();
+    assert_eq!(cache.stats().hits, warmed.hits + 2);
+    assert_eq!(cache.stats().computed, warmed.computed);
+    assert_eq!(p2, pareto(&o.store, &Scope::all(), &by_product).unwrap());
+    assert_eq!(
+        t2,
+        scores(&o.store, &team, &ScoresRequest::default()).unwrap()
+    );
+    assert_eq!(
+        p2.contacts + p2.unattributed,
+        p.contacts + p.unattributed + 30
+    );
+}
+
+#[test]
 fn a_scoped_caller_never_gets_another_scopes_answer() {
     let o = org(300, 2);
     let segments =
@@ -281,6 +348,7 @@ fn the_least_recently_used_answers_go_beyond_the_limit() {
     let cache = Arc::new(AnswerCache::new(CacheLimits {
         max_entries: 2,
         max_bytes: usize::MAX,
+        ..CacheLimits::default()
     }));
     let store = cached(&o, &cache);
     let ask = |by: By| {
@@ -313,6 +381,7 @@ fn the_least_recently_used_answers_go_beyond_the_limit() {
     let tiny = Arc::new(AnswerCache::new(CacheLimits {
         max_entries: 100,
         max_bytes: 10,
+        ..CacheLimits::default()
     }));
     let store = cached(&o, &tiny);
     let p = pareto(&store, &Scope::all(), &ParetoRequest::default()).unwrap();

@@ -49,15 +49,38 @@ async fn health() -> Json<Health> {
 /// Prometheus metrics (viewer)
 ///
 /// Text exposition format 0.0.4: requests by method, route and status; a latency histogram per
-/// route; requests in flight; rows ingested and quarantined by live ingestion.
+/// route; requests in flight; rows ingested and quarantined by live ingestion; the answer
+/// cache's hits, computed answers, warmed questions and size.
 #[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics",
     responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
-async fn metrics(_auth: Auth<Viewer>, State(state): State<AppState>) -> Response {
+async fn metrics(auth: Auth<Viewer>, State(state): State<AppState>) -> Response {
+    let mut text = state.metrics().render();
+    if let Some(cache) = &auth.db().answers {
+        let s = cache.stats();
+        text.push_str(&format!(
+            "# HELP hearken_answer_cache_hits_total Analytic answers given from the answer cache.\n\
+             # TYPE hearken_answer_cache_hits_total counter\n\
+             hearken_answer_cache_hits_total {}\n\
+             # HELP hearken_answer_cache_computed_total Analytic answers computed (asked or warmed).\n\
+             # TYPE hearken_answer_cache_computed_total counter\n\
+             hearken_answer_cache_computed_total {}\n\
+             # HELP hearken_answer_cache_warmed_total Questions asked again by warming after the data changed.\n\
+             # TYPE hearken_answer_cache_warmed_total counter\n\
+             hearken_answer_cache_warmed_total {}\n\
+             # HELP hearken_answer_cache_entries Answers kept now.\n\
+             # TYPE hearken_answer_cache_entries gauge\n\
+             hearken_answer_cache_entries {}\n\
+             # HELP hearken_answer_cache_bytes Bytes of the answers kept now (as JSON).\n\
+             # TYPE hearken_answer_cache_bytes gauge\n\
+             hearken_answer_cache_bytes {}\n",
+            s.hits, s.computed, s.warmed, s.entries, s.bytes
+        ));
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics().render(),
+        text,
     )
         .into_response()
 }

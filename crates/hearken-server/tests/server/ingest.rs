@@ -651,3 +651,70 @@ fn an_acknowledged_row_is_in_the_next_answer() {
         assert_eq!(contacts(&server), before + 1, "after row {i}");
     }
 }
+
+/// The value of a metric in `/metrics` text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+}
+
+/// After rows arrive and the data rests (`answer_cache_warm_secs`), the server asks the
+/// questions of the previous data again in the background: the next request for one of them is
+/// answered from the cache, and the answer counts the new row.
+#[test]
+fn after_the_data_rests_the_views_asked_before_are_computed_before_anyone_asks() {
+    let env = Env::new();
+    env.write("hearken.toml", "[server]\nanswer_cache_warm_secs = 1\n");
+    let server = env.serve();
+    let analyst = env.create_token("analyst", "analyst", &[]);
+    let contacts = |server: &Server| {
+        let v = server
+            .get("/api/v1/pareto?by=channel", Some(&analyst))
+            .json();
+        v["contacts"].as_u64().expect("contacts") + v["unattributed"].as_u64().expect("count")
+    };
+    let before = contacts(&server);
+    let r = post(
+        &server,
+        "/api/v1/signals",
+        &analyst,
+        None,
+        &signal("W1", "The parcel came late").to_string(),
+    );
+    assert!((200..300).contains(&r.status), "{}", r.text());
+    // A warming that asked something again (only the data changed by the row has questions
+    // of a previous generation to ask); a hang guard, not a timing assertion.
+    let warmed_again = |log: &str| {
+        log.lines().any(|l| {
+            l.contains("answer cache warmed")
+                && l.split_whitespace()
+                    .find_map(|w| w.strip_prefix("asked="))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !warmed_again(&server.log_text()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warming after the row:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let m = server.get("/metrics", Some(&env.viewer)).text();
+    let (hits, computed) = (
+        metric(&m, "hearken_answer_cache_hits_total"),
+        metric(&m, "hearken_answer_cache_computed_total"),
+    );
+    assert!(metric(&m, "hearken_answer_cache_warmed_total") >= 1, "{m}");
+    assert_eq!(contacts(&server), before + 1);
+    let m = server.get("/metrics", Some(&env.viewer)).text();
+    assert_eq!(
+        metric(&m, "hearken_answer_cache_computed_total"),
+        computed,
+        "the answer was ready: nothing computed"
+    );
+    assert_eq!(metric(&m, "hearken_answer_cache_hits_total"), hits + 1);
+}

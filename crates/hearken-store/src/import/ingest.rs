@@ -390,29 +390,30 @@ impl Store {
         // kept only if it commits.
         let known = std::mem::take(&mut self.ingest_ids);
         let conn = &self.conn;
-        let body = || -> Result<(Vec<Result<IngestReport, IngestFailure>>, EntityIds), IngestFailure> {
-            conn.prepare_cached("DELETE FROM ingest_keys WHERE created_at < ?1")
-                .and_then(|mut s| s.execute([expired]))
-                .map_err(StoreError::from)?;
-            let mut results = Vec::with_capacity(batches.len());
-            let mut group = Group {
-                ids: known,
-                ..Group::default()
-            };
-            for batch in batches {
-                // A batch is refused (a reused key) before it writes anything; any other
-                // failure is the database's, and fails the whole group.
-                match group.write(conn, &batch, at, expired) {
-                    Ok(report) => results.push(Ok(report)),
-                    Err(e @ (IngestFailure::KeyReused { .. } | IngestFailure::Kind { .. })) => {
-                        results.push(Err(e));
+        let body =
+            || -> Result<(Vec<Result<IngestReport, IngestFailure>>, EntityIds), IngestFailure> {
+                conn.prepare_cached("DELETE FROM ingest_keys WHERE created_at < ?1")
+                    .and_then(|mut s| s.execute([expired]))
+                    .map_err(StoreError::from)?;
+                let mut results = Vec::with_capacity(batches.len());
+                let mut group = Group {
+                    ids: known,
+                    ..Group::default()
+                };
+                for batch in batches {
+                    // A batch is refused (a reused key) before it writes anything; any other
+                    // failure is the database's, and fails the whole group.
+                    match group.write(conn, &batch, at, expired) {
+                        Ok(report) => results.push(Ok(report)),
+                        Err(e @ (IngestFailure::KeyReused { .. } | IngestFailure::Kind { .. })) => {
+                            results.push(Err(e));
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(e) => return Err(e),
                 }
-            }
-            group.finish(conn, at)?;
-            Ok((results, group.ids))
-        };
+                group.finish(conn, at)?;
+                Ok((results, group.ids))
+            };
         // On a failure the ids are dropped (some may be of rows rolled back) and found again
         // by their lookups.
         let (results, ids) = match body() {
