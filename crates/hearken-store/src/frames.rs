@@ -346,8 +346,18 @@ impl Store {
         Ok(out)
     }
 
-    /// Every activity name the case events have, sorted (a scan of the events' table).
+    /// Every activity name the case events have, sorted: from the snapshot when it is up to
+    /// date (its case part keeps them), else a scan of the events' table.
     pub fn case_activities(&self) -> Result<Vec<String>, StoreError> {
+        if let Some(mut names) = self.snapshot_case_activities()? {
+            names.sort_unstable();
+            return Ok(names);
+        }
+        self.case_activities_scanned()
+    }
+
+    /// [`Store::case_activities`] by a scan of the events' table.
+    pub fn case_activities_scanned(&self) -> Result<Vec<String>, StoreError> {
         // Sorted here: with `ORDER BY` SQLite sorts every event before removing duplicates.
         let mut stmt = self
             .conn

@@ -469,6 +469,20 @@ fn need(conn: &Connection, def: &PartDef, format: i64) -> Result<(Need, String, 
         }
         _ => Need::Rebuild,
     };
+    // A case part built before it kept the log's activity names is built again once.
+    if def.name == "case_kpis" && !matches!(need, Need::Rebuild) && key != "0" {
+        let kept: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM snapshot_chunks WHERE part = 'case_kpis' AND col = 'dict:activity'
+                 AND chunk = -1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if kept.is_none() {
+            return Ok((Need::Rebuild, key, last));
+        }
+    }
     Ok((need, key, last))
 }
 
@@ -532,6 +546,14 @@ impl Interner {
         Interner { map, names }
     }
 
+    /// [`Interner::code`] of a borrowed name: allocates only for a new one.
+    fn code_str(&mut self, v: &str) -> u32 {
+        if let Some(c) = self.map.get(v) {
+            return *c;
+        }
+        self.code(Some(v.to_string()))
+    }
+
     fn code(&mut self, v: Option<String>) -> u32 {
         let Some(v) = v else { return NONE };
         if let Some(c) = self.map.get(&v) {
@@ -541,6 +563,36 @@ impl Interner {
         self.names.push(v.clone());
         self.map.insert(v, c);
         c
+    }
+}
+
+/// One case's events folded as they come in case order: the `case_kpis` figures.
+struct CaseFold {
+    id: i64,
+    first_at: i64,
+    last_at: i64,
+    first_agent_at: Option<i64>,
+    events: u64,
+}
+
+impl CaseFold {
+    fn new(id: i64, at: i64, by_agent: bool) -> CaseFold {
+        CaseFold {
+            id,
+            first_at: at,
+            last_at: at,
+            first_agent_at: by_agent.then_some(at),
+            events: 1,
+        }
+    }
+
+    fn add(&mut self, at: i64, by_agent: bool) {
+        self.first_at = self.first_at.min(at);
+        self.last_at = self.last_at.max(at);
+        if by_agent {
+            self.first_agent_at = Some(self.first_agent_at.map_or(at, |t| t.min(at)));
+        }
+        self.events += 1;
     }
 }
 
@@ -723,9 +775,12 @@ fn scan_part(
              FROM customers WHERE id > ?1 ORDER BY id"
         }
         "agents" => "SELECT id, ext_id, team FROM agents WHERE id > ?1 ORDER BY id",
+        // One row per event, in case order, folded per case below (the aggregates of a
+        // `GROUP BY case_id`), and every activity name into the part's `activity` dictionary:
+        // the log's activities, without a scan of its own ([`Store::case_activities`]).
         "case_kpis" => {
-            "SELECT case_id, min(at), max(at), min(CASE WHEN agent_id IS NOT NULL THEN at END),
-             count(*) FROM case_events WHERE case_id > ?1 GROUP BY case_id ORDER BY case_id"
+            "SELECT case_id, at, agent_id IS NOT NULL, activity FROM case_events
+             WHERE case_id > ?1 ORDER BY case_id"
         }
         "products" => "SELECT id, ext_id FROM products WHERE id > ?1 ORDER BY id",
         _ => "SELECT id, ext_id FROM cases WHERE id > ?1 ORDER BY id",
@@ -746,6 +801,49 @@ fn scan_part(
     let mut added = 0u64;
     let mut next_dense = after + 1;
     let b = &mut start;
+    if def.name == "case_kpis" {
+        let activities = dicts.entry("activity").or_default();
+        let mut case: Option<CaseFold> = None;
+        loop {
+            let row = rows.next()?;
+            let next = match row {
+                Some(r) => {
+                    let id: i64 = r.get(0)?;
+                    let at: i64 = r.get(1)?;
+                    let by_agent: bool = r.get(2)?;
+                    activities.code_str(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?);
+                    match case.as_mut() {
+                        Some(c) if c.id == id => {
+                            c.add(at, by_agent);
+                            continue;
+                        }
+                        _ => Some(CaseFold::new(id, at, by_agent)),
+                    }
+                }
+                None => None,
+            };
+            if let Some(c) = std::mem::replace(&mut case, next) {
+                w.pad_ids(b, &mut next_dense, c.id)?;
+                next_dense = c.id + 1;
+                push_i64(b, "first_at", c.first_at);
+                push_i64(b, "last_at", c.last_at);
+                push_i64(b, "first_agent_at", c.first_agent_at.unwrap_or(i64::MIN));
+                push_u32(b, "events", c.events.min(u64::from(u32::MAX - 1)) as u32);
+                b.finish_row();
+                added += 1;
+                if w.rotate_if_full(b)? {
+                    on_rows(added);
+                }
+            }
+            if case.is_none() {
+                break;
+            }
+        }
+        w.pad_ids(b, &mut next_dense, upto + 1)?;
+        w.write_chunk(b)?;
+        on_rows(added);
+        return Ok(added);
+    }
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         if def.dense {
@@ -819,20 +917,6 @@ fn scan_part(
                     b,
                     "churned_at",
                     r.get::<_, Option<i64>>(7)?.unwrap_or(i64::MIN),
-                );
-            }
-            "case_kpis" => {
-                push_i64(b, "first_at", r.get(1)?);
-                push_i64(b, "last_at", r.get(2)?);
-                push_i64(
-                    b,
-                    "first_agent_at",
-                    r.get::<_, Option<i64>>(3)?.unwrap_or(i64::MIN),
-                );
-                push_u32(
-                    b,
-                    "events",
-                    r.get::<_, i64>(4)?.clamp(0, i64::from(u32::MAX - 1)) as u32,
                 );
             }
             "agents" => {
@@ -953,7 +1037,7 @@ impl Store {
                             rows / chunk
                         };
                         let mut dicts = HashMap::new();
-                        for d in ["stage", "topic", "segment", "persona", "team"] {
+                        for d in ["stage", "topic", "segment", "persona", "team", "activity"] {
                             let names = read_dict(&tx, def.name, &format!("dict:{d}"))?;
                             if !names.is_empty() {
                                 dicts.insert(d, Interner::from_names(names));
@@ -1329,6 +1413,22 @@ pub struct CaseKpis {
 }
 
 impl Store {
+    /// The case events' activity names as the snapshot's `case_kpis` part recorded them (in
+    /// order of first appearance), when that part covers every event; `None` otherwise.
+    pub(crate) fn snapshot_case_activities(&self) -> Result<Option<Vec<String>>, StoreError> {
+        let Some(def) = part_def("case_kpis") else {
+            return Ok(None);
+        };
+        // Appending to the part means new cases without events: every event is still in it.
+        match need(&self.conn, def, format_of(self.chunk_rows))?.0 {
+            Need::Fresh | Need::Append { .. } => {}
+            Need::Rebuild => return Ok(None),
+        }
+        // Empty: a part built before it kept the dictionary (or a log without events).
+        let names = read_dict(&self.conn, "case_kpis", "dict:activity")?;
+        Ok((!names.is_empty()).then_some(names))
+    }
+
     /// Per-case figures from the case events, from the snapshot.
     pub fn snapshot_case_kpis(&self) -> Result<CaseKpis, StoreError> {
         let (_, mut c) = self.read_columns(

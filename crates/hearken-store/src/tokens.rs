@@ -390,26 +390,26 @@ impl Store {
             return Ok(TokenCheck::Unknown);
         };
         let presented = digest(token);
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, hash FROM api_tokens WHERE lookup = ?1")?;
-        let candidates = stmt
-            .query_map([lookup], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        // The token's row comes with its candidates' hashes: one statement (this runs for every
+        // API request).
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, role, lookup, created_at, last_used_at, revoked_at, hash
+             FROM api_tokens WHERE lookup = ?1",
+        )?;
+        let mut rows = stmt.query([lookup])?;
         let mut found = None;
-        for (id, hash) in candidates {
-            if bool::from(hash.as_slice().ct_eq(&presented[..])) {
-                found = Some(id);
+        while let Some(r) = rows.next()? {
+            let hash = r.get_ref(7)?.as_blob().map_err(rusqlite::Error::from)?;
+            if bool::from(hash.ct_eq(&presented[..])) {
+                found = Some(row_to_info(r)?);
             }
         }
-        let Some(id) = found else {
+        drop(rows);
+        let Some(info) = found else {
             return Ok(TokenCheck::Unknown);
         };
-        let info = self
-            .token_by_id(id)?
-            .expect("the id was read from the table in this call");
+        let mut info = info?;
+        info.scope = self.scope_of(info.id)?;
         Ok(if info.is_revoked() {
             TokenCheck::Revoked(info)
         } else {

@@ -160,7 +160,7 @@ fn survey_rows(f: &SurveyFrame) -> Vec<String> {
         .collect()
 }
 
-fn case_events_csv(rng: &mut Lcg, first: usize, n: usize) -> String {
+fn case_events_csv(rng: &mut Lcg, first: usize, n: usize, activities: u64) -> String {
     let mut s = String::from("event_id,case_id,at,activity,agent_id\n");
     for i in first..first + n {
         let at = T0 + (i as i64) * 900;
@@ -173,7 +173,7 @@ fn case_events_csv(rng: &mut Lcg, first: usize, n: usize) -> String {
             "E{i},K{},{},step{},{agent}\n",
             rng.next(40),
             hearken_model::Timestamp::from_unix(at).to_rfc3339(),
-            rng.next(4)
+            rng.next(activities)
         ));
     }
     s
@@ -198,6 +198,21 @@ fn check_case_kpis(store: &Store, db: &std::path::Path, what: &str) {
         .map(|r| r.expect("row"))
         .collect();
     assert_eq!(k.events.len(), rows.len(), "{what}: one entry per case");
+    // The log's activity names: kept by the snapshot's case part, equal to a scan.
+    let scanned = store.case_activities_scanned().expect("scan");
+    assert_eq!(
+        store.case_activities().expect("activities"),
+        scanned,
+        "{what}"
+    );
+    let kept: i64 = conn
+        .query_row(
+            "SELECT rows FROM snapshot_chunks WHERE part = 'case_kpis' AND col = 'dict:activity'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the case part keeps the activity names");
+    assert_eq!(kept, scanned.len() as i64, "{what}");
     for (id, first, last, agent, n) in rows {
         let i = (id - 1) as usize;
         assert_eq!(
@@ -335,7 +350,7 @@ fn snapshot_frames_equal_the_tables_through_every_change() {
         dir.path(),
         "e1.csv",
         RecordKind::CaseEvents,
-        &case_events_csv(&mut rng, 0, 300),
+        &case_events_csv(&mut rng, 0, 300, 4),
     );
     let first = store
         .refresh_snapshot(false, &mut |_, _| {})
@@ -371,7 +386,7 @@ fn snapshot_frames_equal_the_tables_through_every_change() {
         dir.path(),
         "e2.csv",
         RecordKind::CaseEvents,
-        &case_events_csv(&mut rng, 300, 250),
+        &case_events_csv(&mut rng, 300, 250, 7),
     );
     let second = store
         .refresh_snapshot(false, &mut |_, _| {})
