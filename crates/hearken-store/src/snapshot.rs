@@ -385,13 +385,15 @@ const PARTS: &[PartDef] = &[
         key_sql: "SELECT 0",
     },
     // Per case, from its events: any new event can change an old case, so the key is the
-    // newest event and a change rebuilds the part.
+    // newest event and a change rebuilds the part. The part also keeps the log's activity
+    // names (`dict:activity`); the `a` marks keys of parts that do, so a part built before is
+    // built again once.
     PartDef {
         name: "case_kpis",
         table: "cases",
         dense: true,
         timed: false,
-        key_sql: "SELECT coalesce(max(id), 0) FROM case_events",
+        key_sql: "SELECT 'a' || coalesce(max(id), 0) FROM case_events",
     },
 ];
 
@@ -469,20 +471,6 @@ fn need(conn: &Connection, def: &PartDef, format: i64) -> Result<(Need, String, 
         }
         _ => Need::Rebuild,
     };
-    // A case part built before it kept the log's activity names is built again once.
-    if def.name == "case_kpis" && !matches!(need, Need::Rebuild) && key != "0" {
-        let kept: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM snapshot_chunks WHERE part = 'case_kpis' AND col = 'dict:activity'
-                 AND chunk = -1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if kept.is_none() {
-            return Ok((Need::Rebuild, key, last));
-        }
-    }
     Ok((need, key, last))
 }
 
