@@ -8,7 +8,9 @@
 #    a link in a read-only directory, so the store is opened read-only and immutable (nothing
 #    written, no -wal/-shm beside it; a store without tokens can be measured).
 #    Its read connections share one answer cache (ADR 0011), as `hearken serve`'s do;
-#    HEARKEN_BENCH_NO_CACHE=1 serves without it (every load computes its answers).
+#    HEARKEN_BENCH_NO_CACHE=1 serves without it (every load computes its answers);
+#    HEARKEN_BENCH_WARM=1 warms it before serving, as `hearken serve` does once the data has
+#    rested (`answer_cache_warm_secs`): the "first" column is then a first visit after warming.
 # 2. Opens every page RUNS times (default 3) in Debian's headless Chromium
 #    (crates/hearken-cli/examples/web_bench.rs) and prints Navigation Timing: loadEventEnd (the
 #    page complete in the browser) and responseEnd (the server's answer), in ms; the first load
@@ -44,12 +46,13 @@ target/release/hearken --db "$T/ro/store.db" status
 TOKEN="hk_$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")"
 target/release/examples/bench_serve "$T/ro/store.db" 127.0.0.1:0 "$TOKEN" > "$T/serve.out" 2> "$T/serve.err" &
 SERVER=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 6000); do   # up to 10 min: warming a 10M store takes a while
   grep -q '^listening on ' "$T/serve.out" && break
   kill -0 "$SERVER" 2>/dev/null || { cat "$T/serve.err" >&2; exit 1; }
   sleep 0.1
 done
 BASE=$(sed -n 's/^listening on //p' "$T/serve.out")
+cat "$T/serve.err"
 echo "== pages ($RUNS loads each, after one sign-in; $BASE)"
 target/release/examples/web_bench "$BASE" "$TOKEN" "$RUNS"
 kill "$SERVER"; SERVER=""

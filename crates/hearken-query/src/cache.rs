@@ -438,3 +438,19 @@ impl Answer for crate::scores::ScoresResponse {
         }
     }
 }
+
+/// Every analytic asked with its default request (no parameter) for the whole organisation:
+/// what an API client asking `GET /api/v1/scores` and the like gets. For [`AnswerCache::warm`]'s
+/// defaults; errors (an empty store) are the answers' business, not the warming's.
+pub fn warm_defaults(store: &Store) {
+    let all = Scope::all();
+    let _ = crate::scores(store, &all, &crate::ScoresRequest::default());
+    let _ = crate::pareto(store, &all, &crate::ParetoRequest::default());
+    let _ = crate::trends(store, &all, &crate::TrendsRequest::default());
+    let _ = crate::drivers(store, &all, &crate::DriversRequest::default());
+    let _ = crate::repeats(store, &all, &crate::RepeatsRequest::default());
+    let _ = crate::issues(store, &all, &crate::IssuesRequest::default());
+    let _ = crate::overview(store, &all);
+    let _ = crate::themes(store, &all, &crate::themes::ThemesRequest::default());
+    let _ = crate::flow(store, &all, &crate::FlowRequest::default());
+}

@@ -46,7 +46,7 @@ pub mod themes;
 pub mod topics;
 pub mod trends;
 
-pub use cache::{AnswerCache, CacheLimits, CacheStats, Refresh, WarmReport};
+pub use cache::{AnswerCache, CacheLimits, CacheStats, Refresh, WarmReport, warm_defaults};
 pub use error::{ErrorBody, FlowRefusal, NO_TOPICS_HINT, QueryError, Result};
 pub use meta::{PartialNote, thousands};
 pub use request::{By, DriverTarget, Filters, Metric, Period};

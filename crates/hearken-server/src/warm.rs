@@ -1,6 +1,6 @@
 //! Warming the answer cache (ADR 0013, "Warming"): once the store's data generation has stayed
-//! the same for `answer_cache_warm_secs`, the questions answered on the previous generation and
-//! the dashboard's default pages are asked again on one read connection, in the background, so
+//! the same for `answer_cache_warm_secs`, the questions answered on the previous generation,
+//! every analytic's default answer and the dashboard's default pages are asked again on one read connection, in the background, so
 //! that the first person to open a view after an import does not wait for it.
 //!
 //! One warming at a time, on one read connection (the others keep serving requests); it stops
@@ -16,6 +16,13 @@ use crate::state::Db;
 
 /// How often the data generation is looked at.
 const POLL: Duration = Duration::from_secs(1);
+
+/// What is computed even when nobody asked yet: every analytic's default answer (what the API
+/// gives without parameters), then the dashboard's default pages and last week's report.
+fn defaults(store: &hearken_store::Store) {
+    hearken_query::warm_defaults(store);
+    hearken_web::warm(store);
+}
 
 /// Runs until `stop` is set: see the module docs.
 pub(crate) async fn run(db: Db, quiet: Duration, stop: Arc<AtomicBool>) {
@@ -56,7 +63,7 @@ pub(crate) async fn run(db: Db, quiet: Duration, stop: Arc<AtomicBool>) {
         let done = db
             .read
             .run(move |store| {
-                c.warm(store, &hearken_web::warm, &|| !s.load(Ordering::Relaxed))
+                c.warm(store, &defaults, &|| !s.load(Ordering::Relaxed))
                     .map_err(AppError::from)
             })
             .await;

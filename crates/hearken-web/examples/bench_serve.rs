@@ -10,7 +10,8 @@
 //!
 //! Every store it opens carries one answer cache (ADR 0013), as the server's read connections
 //! do with the default settings; `HEARKEN_BENCH_NO_CACHE=1` leaves it out (every page computes
-//! its answers, as before the cache).
+//! its answers, as before the cache); `HEARKEN_BENCH_WARM=1` warms it before listening, as the
+//! server does once the data has rested.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -98,12 +99,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: bench_serve STORE ADDR TOKEN".into());
     };
     // Open once at start: a bad path fails now, not on the first page.
-    let answers = match std::env::var("HEARKEN_BENCH_NO_CACHE").as_deref() {
+    let cache = match std::env::var("HEARKEN_BENCH_NO_CACHE").as_deref() {
         Ok("1") => None,
         _ => Some(Arc::new(hearken_query::AnswerCache::new(
             hearken_query::CacheLimits::default(),
-        )) as Arc<dyn std::any::Any + Send + Sync>),
+        ))),
     };
+    let answers = cache
+        .clone()
+        .map(|c| c as Arc<dyn std::any::Any + Send + Sync>);
     let mut state = Bench {
         path: Arc::new(PathBuf::from(path)),
         token: Arc::new(token.clone()),
@@ -111,6 +115,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         answers,
     };
     let first = state.open()?;
+    // HEARKEN_BENCH_WARM=1: what `hearken serve` does once the data has rested
+    // (`answer_cache_warm_secs`, ADR 0013): the default pages computed before anyone asks.
+    if let (Some(cache), Ok("1")) = (&cache, std::env::var("HEARKEN_BENCH_WARM").as_deref()) {
+        let started = std::time::Instant::now();
+        cache.warm(&first, &hearken_web::warm, &|| true)?;
+        eprintln!(
+            "warmed in {:.2} s: {:?}",
+            started.elapsed().as_secs_f64(),
+            cache.stats()
+        );
+    }
     state.idle = Arc::new(Mutex::new(vec![first]));
     let app = hearken_web::router::<Bench>().with_state(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
