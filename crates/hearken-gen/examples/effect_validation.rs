@@ -15,7 +15,9 @@
 //!     error and the truth per seed; the spread over 20 disjoint groups of customers against
 //!     their standard errors; the DiD against every unlinked topic; the null topics' changes.
 //!     `HEARKEN_R_WITH=improvement,sentiment,nps,stage` adds the other effects of (a);
-//!     `--reuse` reads data sets kept by an earlier run with `HEARKEN_R_KEEP=1`.
+//!     `HEARKEN_R_AFTER=91` measures the after window to the end of the data, the span the
+//!     truth covers (the 56-day figures are printed alongside); `--reuse` reads data sets kept
+//!     by an earlier run with `HEARKEN_R_KEEP=1`.
 //!
 //! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|r|all]
 //!     [--seeds N] [--customers N] [--out DIR] [--reuse]
@@ -266,6 +268,19 @@ impl Data {
         at: i64,
         days: u32,
     ) -> Measured {
+        self.measure_windows(metric, treated, linked, at, days, days)
+    }
+
+    /// As [`Data::measure`], with `before` days before the date and `after` days after it.
+    fn measure_windows(
+        &self,
+        metric: Metric,
+        treated: u32,
+        linked: Vec<u32>,
+        at: i64,
+        before: u32,
+        after: u32,
+    ) -> Measured {
         let (c, values, groups) = self.columns(metric);
         let obs = Observations {
             at: &c.at,
@@ -279,8 +294,8 @@ impl Data {
             linked,
         };
         let opts = EffectOptions {
-            before_days: days,
-            after_days: days,
+            before_days: before,
+            after_days: after,
             data_from: self.start,
             data_to: self.end,
             level: Level::NINETY,
@@ -823,8 +838,13 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
     println!("\n(r) repeat-rate diagnostics: {seeds} seeds, {customers} customers");
     const K: u32 = 20;
-    let mut zt = [Vec::new(), Vec::new(), Vec::new()];
-    let mut dt = [Vec::new(), Vec::new(), Vec::new()];
+    // HEARKEN_R_AFTER=91: the after window to the end of the data, the span the truth covers.
+    let after: u32 = std::env::var("HEARKEN_R_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(56);
+    let mut zt = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut dt = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for seed in 1..=seeds {
         let cfg = GenConfig {
             repeat_shift: Some(RepeatShift {
@@ -886,7 +906,7 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
             .map(|t| Data::code(&d.topics, t))
             .chain(d.siblings(treated))
             .collect();
-        let full = d.measure(Metric::RepeatRate, treated, touched.clone(), at, 56);
+        let full = d.measure_windows(Metric::RepeatRate, treated, touched.clone(), at, 56, after);
         // The DiD against every topic not linked (no selection on the before window).
         let all = {
             let (c, values, groups) = d.columns(Metric::RepeatRate);
@@ -902,7 +922,7 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
                 .collect();
             let opts = EffectOptions {
                 before_days: 56,
-                after_days: 56,
+                after_days: after,
                 data_from: d.start,
                 data_to: d.end,
                 level: Level::NINETY,
@@ -930,9 +950,17 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
             fmt(all.did.estimate.change),
             fmt(all.did.estimate.se)
         );
-        for (i, e) in [&full.estimate, &full.did.estimate, &all.did.estimate]
-            .into_iter()
-            .enumerate()
+        // The same with 56 days after, whatever HEARKEN_R_AFTER says, for comparison.
+        let full56 = d.measure(Metric::RepeatRate, treated, touched.clone(), at, 56);
+        for (i, e) in [
+            &full.estimate,
+            &full.did.estimate,
+            &all.did.estimate,
+            &full56.estimate,
+            &full56.did.estimate,
+        ]
+        .into_iter()
+        .enumerate()
         {
             if let (Some(x), Some(s)) = (e.change, e.se) {
                 zt[i].push((x - truth) / s);
@@ -962,7 +990,7 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
             };
             let opts = EffectOptions {
                 before_days: 56,
-                after_days: 56,
+                after_days: after,
                 data_from: d.start,
                 data_to: d.end,
                 level: Level::NINETY,
@@ -1001,7 +1029,7 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
             }
             let mut linked = d.siblings(g);
             linked.push(treated);
-            let m = d.measure(Metric::RepeatRate, g, linked, at, 56);
+            let m = d.measure_windows(Metric::RepeatRate, g, linked, at, 56, after);
             for (i, e) in [&m.estimate, &m.did.estimate].into_iter().enumerate() {
                 if let (Some(x), Some(s)) = (e.change, e.se) {
                     z[i].push(x / s);
@@ -1022,9 +1050,15 @@ fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
         );
     }
     let inside = |v: &[f64]| v.iter().filter(|z| z.abs() <= 1.645).count();
-    for (i, name) in ["before/after", "did (similar, 5)", "did (all topics)"]
-        .iter()
-        .enumerate()
+    for (i, name) in [
+        "before/after",
+        "did (similar, 5)",
+        "did (all topics)",
+        "before/after, 56 days after",
+        "did (similar, 5), 56 days after",
+    ]
+    .iter()
+    .enumerate()
     {
         let (z, p) = (mean_sd(&zt[i]), mean_sd(&dt[i]));
         println!(
