@@ -11,8 +11,19 @@
 //!     topic by 40% more; the naive before/after credits the season to the action, the
 //!     difference-in-differences should not.
 //!
-//! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|all]
-//!     [--seeds N] [--customers N] [--out DIR]
+//! (r) diagnostics of the repeat-rate recovery (not part of `all`): the estimate, its standard
+//!     error and the truth per seed; the spread over 20 disjoint groups of customers against
+//!     their standard errors; the DiD against every unlinked topic; the null topics' changes.
+//!     `HEARKEN_R_WITH=improvement,sentiment,nps,stage` adds the other effects of (a);
+//!     `HEARKEN_R_AFTER=91` measures the after window to the end of the data, the span the
+//!     truth covers (the 56-day figures are printed alongside); `--reuse` reads data sets kept
+//!     by an earlier run with `HEARKEN_R_KEEP=1`.
+//!
+//! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|r|all]
+//!     [--seeds N] [--customers N] [--out DIR] [--reuse]
+//!
+//! `HEARKEN_A_FACTOR=1` (a diagnostic) runs (a) with the volume improvement's factor given, e.g.
+//! 1 for nothing removed: the treated topic's trend against its controls'.
 //!
 //! The files are read back the way an import would see them (CSV, VADER on the texts); the
 //! mapping to the engine's observations is written out below (what the query layer will do).
@@ -257,6 +268,19 @@ impl Data {
         at: i64,
         days: u32,
     ) -> Measured {
+        self.measure_windows(metric, treated, linked, at, days, days)
+    }
+
+    /// As [`Data::measure`], with `before` days before the date and `after` days after it.
+    fn measure_windows(
+        &self,
+        metric: Metric,
+        treated: u32,
+        linked: Vec<u32>,
+        at: i64,
+        before: u32,
+        after: u32,
+    ) -> Measured {
         let (c, values, groups) = self.columns(metric);
         let obs = Observations {
             at: &c.at,
@@ -270,8 +294,8 @@ impl Data {
             linked,
         };
         let opts = EffectOptions {
-            before_days: days,
-            after_days: days,
+            before_days: before,
+            after_days: after,
             data_from: self.start,
             data_to: self.end,
             level: Level::NINETY,
@@ -386,13 +410,23 @@ fn fmt(v: Option<f64>) -> String {
 
 // ---------------------------------------------------------------- (a)
 
+/// The date of the injected effects of (a) and (r). The truth covers every observation from
+/// the date to the end of the data (2025-07-01), the after window the 56 days from the date.
+/// Dating the effects 56 days before the end, so that both cover the same days, was tried and
+/// is worse: the generated metrics drift over the last months (docs/validation.md).
+const RECOVERY_AT: &str = "2025-04-01";
+
+fn recovery_at() -> Option<Timestamp> {
+    Timestamp::parse("at", RECOVERY_AT, &DateOptions::default()).ok()
+}
+
 const IMPROVED: &str = "billing/double_charge";
 const SENTIMENT: &str = "network/slow_speed";
 const REPEATS: &str = "product/defect";
 
 fn part_a(seeds: u64, customers: u64, work: &Path) {
     println!(
-        "\n(a) recovery of injected effects: {seeds} seeds, {customers} customers, 6 months, 56 days either side of 2025-04-01"
+        "\n(a) recovery of injected effects: {seeds} seeds, {customers} customers, 6 months, 56 days either side of {RECOVERY_AT}"
     );
     println!(
         "metric            seed  true       | before/after: est    low     high    in  10% | did: est    low     high    in  10% | controls"
@@ -402,27 +436,32 @@ fn part_a(seeds: u64, customers: u64, work: &Path) {
         let cfg = GenConfig {
             improvement: Some(Improvement {
                 topic: IMPROVED.into(),
-                at: None,
-                factor: 0.6,
+                at: recovery_at(),
+                // Diagnostic only: HEARKEN_A_FACTOR=1 measures the volume's DiD with nothing
+                // removed (the treated topic's trend against its controls').
+                factor: std::env::var("HEARKEN_A_FACTOR")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.6),
             }),
             sentiment_shift: Some(SentimentShift {
                 topic: SENTIMENT.into(),
-                at: None,
+                at: recovery_at(),
                 share: 0.6,
             }),
             repeat_shift: Some(RepeatShift {
                 topic: REPEATS.into(),
-                at: None,
+                at: recovery_at(),
                 factor: 0.3,
             }),
             nps_shift: Some(NpsShift {
                 segment: "smb".into(),
-                at: None,
+                at: recovery_at(),
                 shift: 1.0,
             }),
             stage_time_shift: Some(StageTimeShift {
                 stage: "waiting_on_customer".into(),
-                at: None,
+                at: recovery_at(),
                 factor: 0.7,
             }),
             ..base(customers, seed)
@@ -436,7 +475,10 @@ fn part_a(seeds: u64, customers: u64, work: &Path) {
         for e in &d.truth.effects {
             let (metric, name, group, at, truth, linked) = match e {
                 Effect::Improvement {
-                    topic, at, factor, ..
+                    topic,
+                    at,
+                    true_change,
+                    ..
                 } => {
                     let g = Data::code(&d.topics, topic);
                     (
@@ -444,7 +486,7 @@ fn part_a(seeds: u64, customers: u64, work: &Path) {
                         "volume",
                         g,
                         at,
-                        factor - 1.0,
+                        *true_change,
                         touched.clone(),
                     )
                 }
@@ -696,10 +738,10 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
 
 fn part_c(seeds: u64, customers: u64, work: &Path) {
     println!(
-        "\n(c) a season (every topic x0.75 from 2025-04-01) and the action (billing/double_charge x0.6, true change -0.4) on the same date: {seeds} seeds, {customers} customers, 56 days either side"
+        "\n(c) a season (every topic x0.75 from 2025-04-01) and the action (billing/double_charge x0.6: truth.json's true change) on the same date: {seeds} seeds, {customers} customers, 56 days either side"
     );
     println!(
-        "seed  action: before/after est [low, high]      did est [low, high]           | other topics: n  naive mean  naive signif  did mean  did signif"
+        "seed  true     action: before/after est [low, high]      did est [low, high]     did inside | other topics: n  naive mean  naive signif  did mean  did signif"
     );
     let mut totals = [0u64; 3];
     for seed in 1..=seeds {
@@ -719,6 +761,16 @@ fn part_c(seeds: u64, customers: u64, work: &Path) {
         let at = ts("2025-04-01");
         let improved = Data::code(&d.topics, IMPROVED);
         let m = d.measure(Metric::Volume, improved, d.siblings(improved), at, 56);
+        let truth = d
+            .truth
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Improvement { true_change, .. } => Some(*true_change),
+                _ => None,
+            })
+            .unwrap_or(f64::NAN);
+        let inside = matches!((m.did.estimate.low, m.did.estimate.high), (Some(l), Some(h)) if l <= truth && truth <= h);
         let (mut n, mut naive_sum, mut naive_sig, mut did_sum, mut did_sig) =
             (0u64, 0.0, 0u64, 0.0, 0u64);
         for g in 0..d.topics.len() as u32 {
@@ -740,13 +792,14 @@ fn part_c(seeds: u64, customers: u64, work: &Path) {
         totals[1] += naive_sig;
         totals[2] += did_sig;
         println!(
-            "{seed:>4}  {:>8} [{}, {}]   {:>8} [{}, {}] | {:>3}  {:>9.4}  {:>5}/{:<5}  {:>8.4}  {:>4}/{}",
+            "{seed:>4}  {truth:+.4}  {:>8} [{}, {}]   {:>8} [{}, {}] {} | {:>3}  {:>9.4}  {:>5}/{:<5}  {:>8.4}  {:>4}/{}",
             fmt(m.estimate.change),
             fmt(m.estimate.low),
             fmt(m.estimate.high),
             fmt(m.did.estimate.change),
             fmt(m.did.estimate.low),
             fmt(m.did.estimate.high),
+            if inside { "yes" } else { "no " },
             n,
             naive_sum / n.max(1) as f64,
             naive_sig,
@@ -768,12 +821,266 @@ fn part_c(seeds: u64, customers: u64, work: &Path) {
     );
 }
 
+// ---------------------------------------------------------------- (r) repeat-rate diagnostics
+
+/// Mean and sample standard deviation.
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, var.sqrt())
+}
+
+/// Why the repeat-rate estimate scatters around the truth more than its interval says: per
+/// seed, (1) the standard error against the spread of the estimate over 20 disjoint subsets of
+/// the customers (customers are independent in the generator, so a correct customer-clustered
+/// standard error matches that spread), (2) the null topics' before/after and DiD z-scores.
+fn part_r(seeds: u64, customers: u64, work: &Path, reuse: bool) {
+    println!("\n(r) repeat-rate diagnostics: {seeds} seeds, {customers} customers");
+    const K: u32 = 20;
+    // HEARKEN_R_AFTER=91: the after window to the end of the data, the span the truth covers.
+    let after: u32 = std::env::var("HEARKEN_R_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(56);
+    let mut zt = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut dt = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for seed in 1..=seeds {
+        let cfg = GenConfig {
+            repeat_shift: Some(RepeatShift {
+                topic: REPEATS.into(),
+                at: recovery_at(),
+                factor: 0.3,
+            }),
+            ..base(customers, seed)
+        };
+        // Diagnostic: the other injected effects of (a), named in HEARKEN_R_WITH.
+        let with = std::env::var("HEARKEN_R_WITH").unwrap_or_default();
+        let cfg = GenConfig {
+            improvement: with.contains("improvement").then(|| Improvement {
+                topic: IMPROVED.into(),
+                at: recovery_at(),
+                factor: 0.6,
+            }),
+            sentiment_shift: with.contains("sentiment").then(|| SentimentShift {
+                topic: SENTIMENT.into(),
+                at: recovery_at(),
+                share: 0.6,
+            }),
+            nps_shift: with.contains("nps").then(|| NpsShift {
+                segment: "smb".into(),
+                at: recovery_at(),
+                shift: 1.0,
+            }),
+            stage_time_shift: with.contains("stage").then(|| StageTimeShift {
+                stage: "waiting_on_customer".into(),
+                at: recovery_at(),
+                factor: 0.7,
+            }),
+            ..cfg
+        };
+        let dir = work.join(format!("r{seed}"));
+        let d = if reuse && dir.join("truth.json").exists() {
+            load(&dir)
+        } else {
+            let d = make(&cfg, &dir);
+            // 400,000 customers take 0.8 GB: keep only what --reuse will read.
+            if std::env::var_os("HEARKEN_R_KEEP").is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            d
+        };
+        let at = ts(RECOVERY_AT);
+        let treated = Data::code(&d.topics, REPEATS);
+        let truth = d
+            .truth
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::RepeatShift { true_change, .. } => Some(*true_change),
+                _ => None,
+            })
+            .unwrap_or(f64::NAN);
+        let touched: Vec<u32> = [IMPROVED, SENTIMENT]
+            .iter()
+            .map(|t| Data::code(&d.topics, t))
+            .chain(d.siblings(treated))
+            .collect();
+        let full = d.measure_windows(Metric::RepeatRate, treated, touched.clone(), at, 56, after);
+        // The DiD against every topic not linked (no selection on the before window).
+        let all = {
+            let (c, values, groups) = d.columns(Metric::RepeatRate);
+            let obs = Observations {
+                at: &c.at,
+                group: &c.group,
+                value: values.unwrap_or(&c.value),
+                cluster: &c.cluster,
+                groups,
+            };
+            let given: Vec<u32> = (0..d.topics.len() as u32)
+                .filter(|g| *g != treated && !touched.contains(g))
+                .collect();
+            let opts = EffectOptions {
+                before_days: 56,
+                after_days: after,
+                data_from: d.start,
+                data_to: d.end,
+                level: Level::NINETY,
+                controls: ControlRule::Given { groups: given },
+                ..EffectOptions::around(at)
+            };
+            let scope = Scope {
+                treated: vec![treated],
+                linked: touched.clone(),
+            };
+            effect(Metric::RepeatRate, &obs, &scope, &opts).expect("request")
+        };
+        let chosen: Vec<String> = full
+            .candidates
+            .iter()
+            .filter(|c| c.chosen)
+            .map(|c| format!("{:.1}", c.before_value.unwrap_or(f64::NAN)))
+            .collect();
+        println!(
+            "        treated before {} after {}; chosen controls' before: {}; did against all {} topics {} se {}",
+            fmt(full.before.value),
+            fmt(full.after.value),
+            chosen.join(" "),
+            all.did.controls.len(),
+            fmt(all.did.estimate.change),
+            fmt(all.did.estimate.se)
+        );
+        // The same with 56 days after, whatever HEARKEN_R_AFTER says, for comparison.
+        let full56 = d.measure(Metric::RepeatRate, treated, touched.clone(), at, 56);
+        for (i, e) in [
+            &full.estimate,
+            &full.did.estimate,
+            &all.did.estimate,
+            &full56.estimate,
+            &full56.did.estimate,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let (Some(x), Some(s)) = (e.change, e.se) {
+                zt[i].push((x - truth) / s);
+                dt[i].push(x - truth);
+            }
+        }
+        let c = &d.signals;
+        let mut est = [Vec::new(), Vec::new()];
+        let mut se = [Vec::new(), Vec::new()];
+        for k in 0..K {
+            let group: Vec<u32> = c
+                .group
+                .iter()
+                .zip(&c.cluster)
+                .map(|(&g, &cl)| if cl != NONE && cl % K == k { g } else { NONE })
+                .collect();
+            let obs = Observations {
+                at: &c.at,
+                group: &group,
+                value: &d.repeats,
+                cluster: &c.cluster,
+                groups: &d.topics,
+            };
+            let scope = Scope {
+                treated: vec![treated],
+                linked: touched.clone(),
+            };
+            let opts = EffectOptions {
+                before_days: 56,
+                after_days: after,
+                data_from: d.start,
+                data_to: d.end,
+                level: Level::NINETY,
+                controls: ControlRule::Similar { max: 5 },
+                ..EffectOptions::around(at)
+            };
+            let m = effect(Metric::RepeatRate, &obs, &scope, &opts).expect("request");
+            for (i, e) in [&m.estimate, &m.did.estimate].into_iter().enumerate() {
+                if let (Some(x), Some(s)) = (e.change, e.se) {
+                    est[i].push(x);
+                    se[i].push(s);
+                }
+            }
+        }
+        let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+        let (bm, bsd) = mean_sd(&est[0]);
+        let (dm, dsd) = mean_sd(&est[1]);
+        println!(
+            "seed {seed}: truth {truth:+.3}; full: before/after {} se {} did {} se {}; {K} subsets: before/after mean {bm:+.3} sd {bsd:.3} rms se {:.3} (ratio {:.2}), did mean {dm:+.3} sd {dsd:.3} rms se {:.3} (ratio {:.2})",
+            fmt(full.estimate.change),
+            fmt(full.estimate.se),
+            fmt(full.did.estimate.change),
+            fmt(full.did.estimate.se),
+            rms(&se[0]),
+            bsd / rms(&se[0]),
+            rms(&se[1]),
+            dsd / rms(&se[1]),
+        );
+        // Null topics (every topic but the shifted one and its siblings), full data.
+        let mut z = [Vec::new(), Vec::new()];
+        let mut ch = [Vec::new(), Vec::new()];
+        let sib = d.siblings(treated);
+        for g in 0..d.topics.len() as u32 {
+            if g == treated || sib.contains(&g) {
+                continue;
+            }
+            let mut linked = d.siblings(g);
+            linked.push(treated);
+            let m = d.measure_windows(Metric::RepeatRate, g, linked, at, 56, after);
+            for (i, e) in [&m.estimate, &m.did.estimate].into_iter().enumerate() {
+                if let (Some(x), Some(s)) = (e.change, e.se) {
+                    z[i].push(x / s);
+                    ch[i].push(x);
+                }
+            }
+        }
+        let (zm, zsd) = mean_sd(&z[0]);
+        let (dzm, dzsd) = mean_sd(&z[1]);
+        let sig = |v: &[f64]| v.iter().filter(|x| x.abs() > 1.645).count();
+        println!(
+            "        null topics ({}): before/after z mean {zm:+.2} sd {zsd:.2} |z|>1.645 {}, mean change {:+.3}; did z mean {dzm:+.2} sd {dzsd:.2} |z|>1.645 {}, mean change {:+.3}",
+            z[0].len(),
+            sig(&z[0]),
+            mean_sd(&ch[0]).0,
+            sig(&z[1]),
+            mean_sd(&ch[1]).0,
+        );
+    }
+    let inside = |v: &[f64]| v.iter().filter(|z| z.abs() <= 1.645).count();
+    for (i, name) in [
+        "before/after",
+        "did (similar, 5)",
+        "did (all topics)",
+        "before/after, 56 days after",
+        "did (similar, 5), 56 days after",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (z, p) = (mean_sd(&zt[i]), mean_sd(&dt[i]));
+        println!(
+            "{name}: (estimate - truth) over {} seeds: mean {:+.3} sd {:.3} points; / se: mean {:+.2} sd {:.2}; truth inside the 90% interval {}",
+            zt[i].len(),
+            p.0,
+            p.1,
+            z.0,
+            z.1,
+            inside(&zt[i])
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut part = "all".to_string();
     let mut seeds: Option<u64> = None;
     let mut customers: Option<u64> = None;
     let mut out = std::env::temp_dir().join("hearken-effect-validation");
+    let reuse = args.iter().any(|a| a == "--reuse");
+    let args: Vec<String> = args.into_iter().filter(|a| a != "--reuse").collect();
     let mut i = 0;
     while i + 1 < args.len() {
         match args[i].as_str() {
@@ -795,7 +1102,7 @@ fn main() -> ExitCode {
             "--out" => out = PathBuf::from(&args[i + 1]),
             other => {
                 eprintln!(
-                    "unknown flag {other}; use --part a|b|c|all, --seeds N, --customers N, --out DIR"
+                    "unknown flag {other}; use --part a|b|c|r|all, --seeds N, --customers N, --out DIR, --reuse"
                 );
                 return ExitCode::FAILURE;
             }
@@ -820,6 +1127,14 @@ fn main() -> ExitCode {
                 common: 0.5,
             }),
             &out,
+        );
+    }
+    if part == "r" {
+        part_r(
+            seeds.unwrap_or(5),
+            customers.unwrap_or(400_000),
+            &out,
+            reuse,
         );
     }
     if part == "c" || part == "all" {

@@ -24,7 +24,9 @@ pub struct Spike {
     pub multiplier: f64,
 }
 
-/// An improvement: from `at` on, the subtopic's volume is `factor` times what it was.
+/// An improvement: from `at` on, each contact of the subtopic is made with probability `factor`;
+/// the follow-ups on the case a removed contact would have opened are removed with it (the
+/// problem did not happen), so the topic's volume falls a little more than to `factor` times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Improvement {
     pub topic: String,

@@ -470,12 +470,21 @@ fn build_truth(
                 round6(7.0 * n as f64 / days as f64)
             }
         };
+        let removed: u64 = st.improvement_removed_daily[d..].iter().sum();
+        let true_change = if after + removed == 0 {
+            0.0
+        } else {
+            round6(after as f64 / (after + removed) as f64 - 1.0)
+        };
         effects.push(Effect::Improvement {
             topic: w.cat.subtopics[topic].name.to_string(),
             at: date_of(at),
             factor,
             realised_weekly_rate_before: rate(before, d),
             realised_weekly_rate_after: rate(after, w.days - d),
+            true_change,
+            signals_after: after,
+            removed_after: removed,
         });
     }
     let share = |num: f64, den: u64| if den == 0 { 0.0 } else { num / den as f64 };

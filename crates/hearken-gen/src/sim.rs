@@ -158,6 +158,8 @@ pub(crate) const SILENT_DAYS: [u32; 2] = [7, 21];
 pub(crate) const OVERALL_NOISE_SD: f64 = 0.5;
 /// Probability mass of contacts that continue an open case rather than raising something new.
 const FOLLOW_UP_SHARE: f64 = 0.3;
+/// First random stream of the improvement's draws (one stream per chunk from there).
+const THIN_STREAM: u64 = 1 << 62;
 /// New customers contact this many times more often during their journey (before 45 days after
 /// purchase) than afterwards.
 const JOURNEY_BOOST: f64 = 3.0;
@@ -460,6 +462,10 @@ pub(crate) struct Stats {
     pub labelled: u64,
     pub spike_daily: Vec<u64>,
     pub improvement_daily: Vec<u64>,
+    /// Signals of the improved topic per day that the improvement removed: its removed contacts
+    /// and employees' suggestions, and the follow-ups on the cases those contacts would have
+    /// opened (simulated, not written). Written + removed is the topic without the improvement.
+    pub improvement_removed_daily: Vec<u64>,
     /// Sentiment shift: signals of the topic from its date on, those written neutral instead of
     /// negative, and the sum of (class written - class without the shift), classes -1/0/1.
     pub sentiment_after: u64,
@@ -500,6 +506,7 @@ impl Stats {
             topics: vec![0; w.cat.subtopics.len()],
             spike_daily: vec![0; w.days],
             improvement_daily: vec![0; w.days],
+            improvement_removed_daily: vec![0; w.days],
             xtx: vec![0.0; k * k],
             xty: vec![0.0; k],
             ..Stats::default()
@@ -519,6 +526,10 @@ impl Stats {
         add(&mut self.topics, &o.topics);
         add(&mut self.spike_daily, &o.spike_daily);
         add(&mut self.improvement_daily, &o.improvement_daily);
+        add(
+            &mut self.improvement_removed_daily,
+            &o.improvement_removed_daily,
+        );
         self.sentiment_after += o.sentiment_after;
         self.sentiment_converted += o.sentiment_converted;
         self.sentiment_diff += o.sentiment_diff;
@@ -609,6 +620,8 @@ struct Cust {
 #[derive(Debug, Clone, Copy)]
 struct OpenCase {
     k: u32,
+    /// Opened by a contact the improvement removed: its follow-ups are removed with it.
+    removed: bool,
     topic: usize,
     product: Option<u32>,
     opened: i64,
@@ -658,6 +671,7 @@ pub(crate) fn chunk(w: &World, index: u64, recycled: Option<ChunkOut>) -> ChunkO
     let mut g = Gen {
         w,
         rng: Rng::new(w.seed, index),
+        thin: Rng::new(w.seed, THIN_STREAM + index),
         out,
         text: Vec::with_capacity(512),
         plans: Vec::new(),
@@ -684,6 +698,10 @@ struct Gen<'w> {
     repeat_last: (Option<i64>, Option<i64>),
     w: &'w World,
     rng: Rng,
+    /// The improvement's draws, apart from `rng` so that what it removes does not change what
+    /// else is generated: the run without removals is the same run with every removed contact
+    /// written, which makes the truth's counterfactual exact.
+    thin: Rng,
     out: ChunkOut,
     text: Vec<u8>,
     plans: Vec<(i64, Plan)>,
@@ -912,7 +930,7 @@ impl Gen<'_> {
     /// Whether the improvement thins this signal away.
     fn thinned(&mut self, topic: usize, t: i64) -> bool {
         match self.w.improvement {
-            Some((it, at, factor)) if it == topic && t >= at => !self.rng.chance(factor),
+            Some((it, at, factor)) if it == topic && t >= at => !self.thin.chance(factor),
             _ => false,
         }
     }
@@ -992,9 +1010,75 @@ impl Gen<'_> {
                 (topic, w.class_kinds[class].sample(&mut self.rng))
             }
         };
-        if self.thinned(topic, t) || self.volume_dropped(topic, t) {
+        if self.volume_dropped(topic, t) {
             return;
         }
+        if follow.is_some_and(|o| o.removed) || self.thinned(topic, t) {
+            self.removed(c, |g, c| g.contact_made(c, t, stage, topic, kind, follow));
+        } else {
+            self.contact_made(c, t, stage, topic, kind, follow);
+        }
+    }
+
+    /// A contact the improvement removed: `make` simulates it as if it were made, so that the
+    /// random numbers drawn are those of the run without the improvement, then it is taken back
+    /// (rows, statistics, the customer's counters) and counted as removed. A case it opened
+    /// stays among the open cases, marked removed, so that the follow-ups on it are removed too.
+    fn removed(&mut self, c: &mut Cust, make: impl FnOnce(&mut Self, &mut Cust)) {
+        let counters = (c.signals, c.responses, c.contacts, c.cases);
+        self.taken_back(|g| make(g, c));
+        (c.signals, c.responses, c.contacts) = (counters.0, counters.1, counters.2);
+        if c.cases != counters.3
+            && let Some(o) = self.open.last_mut()
+        {
+            o.removed = true;
+        }
+    }
+
+    /// Runs `make` and takes back what it wrote (rows and statistics), counting the improved
+    /// topic's signals among them as removed.
+    fn taken_back(&mut self, make: impl FnOnce(&mut Self)) {
+        let out = &mut self.out;
+        let lens = (out.signals.len(), out.surveys.len(), out.events.len());
+        let rows = (out.signal_rows, out.survey_rows, out.event_rows);
+        let hist = std::mem::take(&mut out.stats.customer_hist);
+        let churned = std::mem::take(&mut out.stats.churned);
+        let stats = out.stats.clone();
+        let repeat_last = self.repeat_last;
+        make(self);
+        let removed: Vec<u64> = self
+            .out
+            .stats
+            .improvement_daily
+            .iter()
+            .zip(&stats.improvement_daily)
+            .map(|(a, b)| a - b)
+            .collect();
+        let out = &mut self.out;
+        out.signals.truncate(lens.0);
+        out.surveys.truncate(lens.1);
+        out.events.truncate(lens.2);
+        (out.signal_rows, out.survey_rows, out.event_rows) = rows;
+        out.stats = stats;
+        out.stats.customer_hist = hist;
+        out.stats.churned = churned;
+        for (r, n) in out.stats.improvement_removed_daily.iter_mut().zip(removed) {
+            *r += n;
+        }
+        self.repeat_last = repeat_last;
+    }
+
+    /// A contact that happens (written, unless its follow-up is dropped by the repeat shift).
+    fn contact_made(
+        &mut self,
+        c: &mut Cust,
+        t: i64,
+        stage: usize,
+        topic: usize,
+        kind: usize,
+        follow: Option<OpenCase>,
+    ) {
+        let w = self.w;
         if let (Some(o), Some((rt, at, factor))) = (follow, w.repeat)
             && o.topic == rt
             && t >= at
@@ -1021,11 +1105,9 @@ impl Gen<'_> {
             }
             topic = w.stage_topics[stage].sample(&mut self.rng);
         }
-        if self.thinned(topic, t) {
-            // The improvement removed this topic's contacts; the customer complains about
-            // something else instead, keeping the warning.
-            topic = w.stage_topics[stage].sample(&mut self.rng);
-        }
+        // The improvement does not remove churn warnings: every churner complains before
+        // leaving (a warning on the improved topic stays there, so that the run without the
+        // improvement is the same run).
         self.emit_contact(
             c,
             t,
@@ -1668,6 +1750,7 @@ impl Gen<'_> {
         self.open.retain(|o| o.closes > opened);
         self.open.push(OpenCase {
             k: run.k,
+            removed: false,
             topic,
             product,
             opened,
@@ -1874,9 +1957,10 @@ impl Gen<'_> {
             let agent = self.rng.below(w.agents.max(1));
             let team = team_of(&w.teams, agent);
             let topic = w.stage_topics[4].sample(&mut self.rng);
-            if self.thinned(topic, t) || self.volume_dropped(topic, t) {
+            if self.volume_dropped(topic, t) {
                 continue;
             }
+            let removed = self.thinned(topic, t);
             let (tt, it) = self.pick(&w.cat.phrases.employee_suggestion);
             let idea = self.pick(&w.cat.subtopics[topic].ideas);
             self.text.clear();
@@ -1891,19 +1975,27 @@ impl Gen<'_> {
                 _ => C_OTHER,
             };
             k += 1;
-            self.write_signal(
-                SigId::Employee(index, k),
-                t,
-                channel,
-                K_SUGGESTION,
-                Source::Employee,
-                None,
-                None,
-                None,
-                Some(agent),
-                None,
-                Some(topic),
-            );
+            let write = move |g: &mut Self| {
+                g.write_signal(
+                    SigId::Employee(index, k),
+                    t,
+                    channel,
+                    K_SUGGESTION,
+                    Source::Employee,
+                    None,
+                    None,
+                    None,
+                    Some(agent),
+                    None,
+                    Some(topic),
+                );
+            };
+            if removed {
+                // Made and taken back, like a removed contact (its id is not used again).
+                self.taken_back(write);
+            } else {
+                write(self);
+            }
         }
     }
 }

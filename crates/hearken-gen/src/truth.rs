@@ -123,6 +123,17 @@ pub enum Effect {
         /// Signals of the topic per week (7 x per day) before and after `at`.
         realised_weekly_rate_before: f64,
         realised_weekly_rate_after: f64,
+        /// The topic's signals from `at` on, over what they would have been without the
+        /// improvement, minus 1. Without it the removed contacts and the follow-ups on the cases
+        /// they would have opened are made (the generator simulates them from the same random
+        /// numbers and does not write them), so this is a little below `factor - 1`.
+        #[serde(default)]
+        true_change: f64,
+        /// Signals of the topic from `at` on: written, and removed by the improvement.
+        #[serde(default)]
+        signals_after: u64,
+        #[serde(default)]
+        removed_after: u64,
     },
     /// From `at` on, a share of the topic's would-be negative signals are neutral.
     SentimentShift {

@@ -90,7 +90,7 @@ fn injected_volume_and_stage_time_changes_are_inside_the_intervals() {
             Effect::Improvement {
                 topic,
                 at: date,
-                factor,
+                true_change,
                 ..
             } => (
                 Metric::Volume,
@@ -103,7 +103,7 @@ fn injected_volume_and_stage_time_changes_are_inside_the_intervals() {
                 },
                 tmap[topic],
                 date,
-                factor - 1.0,
+                *true_change,
             ),
             Effect::StageTimeShift {
                 stage,

@@ -261,3 +261,109 @@ fn bad_effect_settings_name_the_field() {
         }
     }
 }
+
+/// The improvement's truth is counted against the same run with nothing removed: its draws come
+/// from a stream of their own and a removed contact is simulated and taken back, so with
+/// `factor: 1.0` the run is the counterfactual itself, row for row before the date, and the
+/// topic's signals after it are the written ones plus the removed ones.
+#[test]
+fn the_improvements_truth_counts_the_run_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let topic = "billing/double_charge";
+    let run = |name: &str, factor: f64| {
+        let dir = tmp.path().join(name);
+        let s = generate(
+            &GenConfig {
+                improvement: Some(hearken_gen::Improvement {
+                    topic: topic.into(),
+                    at: None,
+                    factor,
+                }),
+                sentiment_shift: None,
+                nps_shift: None,
+                stage_time_shift: None,
+                noise: None,
+                // The repeat shift on the same topic: a removed contact must not move its
+                // repeat tracking either.
+                repeat_shift: Some(RepeatShift {
+                    topic: topic.into(),
+                    at: None,
+                    factor: 0.5,
+                }),
+                ..config()
+            },
+            &dir,
+            &|_| {},
+        )
+        .unwrap();
+        (dir, s.truth)
+    };
+    let (with_dir, with) = run("with", 0.5);
+    let (without_dir, without) = run("without", 1.0);
+    let improvement = |t: &hearken_gen::Truth| {
+        t.effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Improvement {
+                    at,
+                    true_change,
+                    signals_after,
+                    removed_after,
+                    ..
+                } => Some((ts(at), *true_change, *signals_after, *removed_after)),
+                _ => None,
+            })
+            .expect("an improvement")
+    };
+    let (at, true_change, written, removed) = improvement(&with);
+    let (_, _, unremoved, none_removed) = improvement(&without);
+    assert_eq!(none_removed, 0);
+    assert!(removed > 0);
+    let signals = |dir: &std::path::Path| read(dir, "signals.csv").rows;
+    let (a, b) = (signals(&with_dir), signals(&without_dir));
+    let count = |rows: &[Vec<String>]| {
+        rows.iter()
+            .filter(|r| r[10] == topic && ts(&r[1]) >= at)
+            .count() as u64
+    };
+    assert_eq!(count(&a), written);
+    assert_eq!(count(&b), unremoved);
+    assert_eq!(
+        written + removed,
+        unremoved,
+        "written + removed = the run without removals"
+    );
+    let expected = written as f64 / unremoved as f64 - 1.0;
+    assert!(
+        (true_change - expected).abs() < 1e-6,
+        "{true_change} vs {expected}"
+    );
+    // Before the date the two runs are the same rows.
+    let before = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter().filter(|r| ts(&r[1]) < at).cloned().collect()
+    };
+    assert_eq!(before(&a), before(&b));
+    // After it, the other topics' signals are the same (only the improved topic's rows and the
+    // survey comments of its removed cases are missing).
+    let others = |rows: &[Vec<String>]| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = rows
+            .iter()
+            .filter(|r| !r[10].is_empty() && r[10] != topic && ts(&r[1]) >= at)
+            .map(|r| (r[1].clone(), r[5].clone(), r[10].clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(others(&a), others(&b));
+    // The repeat shift's counts see the written contacts only, in both runs the same way.
+    let repeat = |t: &hearken_gen::Truth| {
+        t.effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::RepeatShift { contacts_after, .. } => Some(*contacts_after),
+                _ => None,
+            })
+            .expect("a repeat shift")
+    };
+    assert!(repeat(&with) < repeat(&without));
+}
