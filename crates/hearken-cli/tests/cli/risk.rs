@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 fn demo() -> Env {
     let env = Env::new();
-    let out = env.run(&["demo", "--customers", "600", "--months", "4", "--json"]);
+    let out = env.run(&["demo", "--customers", "900", "--months", "4", "--json"]);
     assert!(
         out.status.success(),
         "{}",
