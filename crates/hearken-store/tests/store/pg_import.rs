@@ -16,9 +16,7 @@ use hearken_store::{
     SurveyColumns, Window, copy_store,
 };
 
-#[path = "../pg_db.rs"]
-mod pg_db;
-use pg_db::test_db;
+use crate::pg::pg_db::test_db;
 
 const KINDS: [RecordKind; 6] = [
     RecordKind::Customers,
@@ -402,4 +400,65 @@ fn a_failed_batch_leaves_nothing_and_a_retry_completes() {
     let pg_dump = dump_pg(&db.url, dir.path(), "pg.copy.db");
     assert_eq!(signals(&lite_dump), signals(&pg_dump));
     assert_eq!(lite_dump["customers"], pg_dump["customers"]);
+}
+
+#[test]
+fn two_imports_at_once_write_one_batch_at_a_time() {
+    let Some(db) = test_db("import_concurrent") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // Two files with rows of their own, 500 rows in common (the same content under the same
+    // ids) and customers in common: each shared row is stored once, a duplicate in the other.
+    let file = |name: &str, prefix: &str, customers: usize| {
+        let mut body = String::from("signal_id,at,channel,kind,customer_id,text\n");
+        for n in 0..3_000 {
+            body.push_str(&format!(
+                "{prefix}{n},2026-01-0{}T10:00:00Z,email,complaint,C{},text {n}\n",
+                1 + n % 9,
+                n % customers
+            ));
+            if n % 6 == 0 {
+                let m = n / 6;
+                body.push_str(&format!(
+                    "shared{m},2026-01-01T10:00:00Z,chat,praise,C{m},shared {m}\n"
+                ));
+            }
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).expect("write");
+        p
+    };
+    let (a, b) = (file("a.csv", "a", 500), file("b.csv", "b", 700));
+    PgStore::connect(&db.url).expect("schema");
+    let reports: Vec<ImportReport> = std::thread::scope(|s| {
+        let run = |path: &Path| {
+            let url = db.url.clone();
+            let path = path.to_path_buf();
+            s.spawn(move || {
+                let mut pg = PgStore::connect(&url).expect("connect");
+                import_pg(&mut pg, &path, RecordKind::Signals, 100)
+            })
+        };
+        let (x, y) = (run(&a), run(&b));
+        vec![x.join().expect("a"), y.join().expect("b")]
+    });
+    let stored: u64 = reports.iter().map(|r| r.counts.stored).sum();
+    let duplicates: u64 = reports.iter().map(|r| r.counts.duplicates).sum();
+    assert_eq!((stored, duplicates), (6_500, 500), "{reports:?}");
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).expect("client");
+    let one =
+        |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).expect(sql).get(0) };
+    assert_eq!(one(&mut c, "SELECT count(*) FROM signals"), 6_500);
+    assert_eq!(one(&mut c, "SELECT max(id) FROM signals"), 6_500, "no gaps");
+    assert_eq!(one(&mut c, "SELECT count(*) FROM customers"), 700);
+    assert_eq!(one(&mut c, "SELECT max(id) FROM customers"), 700, "no gaps");
+    assert_eq!(
+        one(&mut c, "SELECT sum(read)::bigint FROM imports")
+            - one(
+                &mut c,
+                "SELECT sum(stored + duplicates)::bigint FROM imports"
+            ),
+        0
+    );
 }
