@@ -203,7 +203,11 @@ pub struct ImportsPage {
 }
 
 /// The past imports, newest first, page by page.
-pub fn imports(store: &Store, scope: &Scope, req: &ImportsRequest) -> Result<ImportsPage> {
+pub fn imports(
+    store: &dyn hearken_store::FrameSource,
+    scope: &Scope,
+    req: &ImportsRequest,
+) -> Result<ImportsPage> {
     scope.store_wide("imports")?;
     if !(1..=MAX_IMPORTS_PAGE).contains(&req.limit) {
         return Err(QueryError::OutOfRange {

@@ -227,6 +227,28 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
     }
 
+    // The imports listed the same, but for when and by which process each ran.
+    let imports = |db: &str| -> Value {
+        let mut v: Value = serde_json::from_str(&ok(
+            &env,
+            &["imports", "--json", "--limit", "100", "--db", db],
+        ))
+        .expect("JSON");
+        for i in v["imports"].as_array_mut().expect("imports") {
+            for k in ["started_at", "finished_at", "pid"] {
+                assert!(!i[k].is_null(), "{k} recorded: {i}");
+                i[k] = Value::Null;
+            }
+        }
+        v
+    };
+    let listed = imports(env.db().to_str().expect("utf-8"));
+    assert_eq!(
+        listed["imports"].as_array().map(Vec::len),
+        Some(2 * files.len() + 1)
+    );
+    assert_eq!(imports(url), listed);
+
     // The stores are the same rows: PostgreSQL copied back into a file quarantines the same
     // entries and counts the same.
     ok(&env, &["store", "copy", "--from", url, "--to", "back.db"]);
