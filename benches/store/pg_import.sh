@@ -10,6 +10,7 @@
 # `hk_bench_import` there. CUSTOMERS and MONTHS size the organisation (20000 and 12); OUT is where
 # the files and the SQLite store go (benches/out/pg-import).
 set -euo pipefail
+export PGOPTIONS="-c client_min_messages=warning"
 rounds=${1:-3}
 bin=${2:-target/release/hearken}
 admin=${HEARKEN_BENCH_PG:-${HEARKEN_TEST_PG:?set HEARKEN_BENCH_PG (or HEARKEN_TEST_PG) to a server where the user may create databases}}

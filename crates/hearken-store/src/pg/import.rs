@@ -7,8 +7,10 @@
 //! 1. the entities the rows reference are looked up in one query, and the missing ones created
 //!    as stubs in order of first appearance;
 //! 2. the rows' keys are looked up in one query, and each row judged in file order against what
-//!    is stored and what the rows before it stored (stored, duplicate, repeat, quarantined,
-//!    updated);
+//!    is stored and what the rows before it (in this chunk and the batch's earlier ones) stored:
+//!    stored, duplicate, repeat, quarantined, updated;
+//!
+//! and once per batch, before its commit:
 //! 3. the rows to store go by binary `COPY` into a temporary staging table, then
 //!    `INSERT ... SELECT ... ON CONFLICT (ext_id) DO NOTHING` (a conflict cannot happen under the
 //!    lock; if one did, the batch is rolled back rather than miscounted); updates of reference
@@ -231,7 +233,7 @@ struct Entry {
     ext_key: Option<String>,
 }
 
-/// What one chunk writes.
+/// What a batch writes.
 #[derive(Default)]
 struct Chunk {
     /// Rows to insert (id, ext_id, then `columns(kind)`), and reference rows to update.
@@ -264,6 +266,12 @@ struct PgWriter<'a> {
     skips: HashMap<std::sync::Arc<str>, u64>,
     seq: u64,
     staging: bool,
+    /// What the open transaction's rows found stored under their keys, and what they stored:
+    /// the later rows of the batch are judged against it.
+    view: HashMap<String, Option<Existing>>,
+    /// What the open transaction's chunks judged, written once per batch (one COPY and one
+    /// INSERT per batch, also when enrichment hands the rows over in small chunks).
+    out: Chunk,
 }
 
 impl PgWriter<'_> {
@@ -410,9 +418,24 @@ impl PgWriter<'_> {
             .filter(|p| p.row.skipped.is_none())
             .filter_map(|p| p.ident.as_ref().map(|i| i.key.as_str()))
             .collect();
-        let mut view: HashMap<String, Option<Existing>> = HashMap::default();
-        self.lookup(t, &keys, &mut view)?;
-        let mut out = Chunk::default();
+        let mut view = std::mem::take(&mut self.view);
+        let mut out = std::mem::take(&mut self.out);
+        let judged = self.judge_rows(rows, c, t, &keys, &mut view, &mut out);
+        self.view = view;
+        self.out = out;
+        judged
+    }
+
+    fn judge_rows(
+        &mut self,
+        rows: &[Prepared],
+        c: &mut ImportCounts,
+        t: &str,
+        keys: &[&str],
+        view: &mut HashMap<String, Option<Existing>>,
+        out: &mut Chunk,
+    ) -> Result<(), StoreError> {
+        self.lookup(t, keys, view)?;
         for p in rows {
             let Prepared { row, ident } = p;
             c.read += 1;
@@ -426,11 +449,11 @@ impl PgWriter<'_> {
             let outcome = match (&row.record, ident) {
                 (Err(e), _) => Err(e.clone()),
                 (Ok(record), Some(ident)) => {
-                    self.judge(record, ident, line, &row.enriched, &mut view, &mut out)?
+                    self.judge(record, ident, line, &row.enriched, view, out)?
                 }
                 (Ok(record), None) => {
                     let ident = identity(record);
-                    self.judge(record, &ident, line, &row.enriched, &mut view, &mut out)?
+                    self.judge(record, &ident, line, &row.enriched, view, out)?
                 }
             };
             match outcome {
@@ -456,7 +479,7 @@ impl PgWriter<'_> {
                 }
             }
         }
-        self.flush(out)
+        Ok(())
     }
 
     /// Fills `view` with what is stored under `keys` (those not in it yet).
@@ -686,7 +709,7 @@ impl PgWriter<'_> {
         v
     }
 
-    /// Writes a judged chunk in the open transaction.
+    /// Writes a judged batch in the open transaction.
     fn flush(&mut self, out: Chunk) -> Result<(), StoreError> {
         let t = table(self.kind);
         let stage = format!("hearken_stage_{t}");
@@ -813,6 +836,9 @@ impl PgWriter<'_> {
         if !self.open {
             return Ok(None);
         }
+        let out = std::mem::take(&mut self.out);
+        self.flush(out)?;
+        self.view.clear();
         let c = self.pending;
         let n = |v: u64| v as i64;
         self.client
@@ -872,6 +898,8 @@ impl PgWriter<'_> {
             self.open = false;
             self.pending = ImportCounts::default();
             self.pending_skips.clear();
+            self.view.clear();
+            self.out = Chunk::default();
         }
     }
 }
@@ -932,6 +960,8 @@ impl PgStore {
             skips: HashMap::default(),
             seq: 0,
             staging: false,
+            view: HashMap::default(),
+            out: Chunk::default(),
         };
         let mut total = ImportCounts::default();
         let finished = pipeline::run(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hearken_ingest::ReadOptions;
-use hearken_model::RecordKind;
+use hearken_model::{Record, RecordKind};
 use hearken_store::pg::PgStore;
 use hearken_store::{
     FrameSource, ImportCounts, ImportReport, ImportSettings, Location, SignalColumns, Store,
@@ -73,6 +73,30 @@ fn files(dir: &Path) -> Vec<(PathBuf, RecordKind)> {
         ),
         RecordKind::Signals,
     ));
+    // Rows that repeat rows more than a chunk (1,024 rows) before them, within one batch when
+    // the batch is larger: identical rows without ids (stored again as repeats), the same row
+    // with an id (a duplicate), and the same id with other content (quarantined).
+    let mut far = String::from("signal_id,at,channel,kind,customer_id,text\n");
+    let row = |n: usize, changed: bool| {
+        let id = if n % 2 == 0 {
+            String::new()
+        } else {
+            format!("f{n}")
+        };
+        let text = if changed { "changed" } else { "far text" };
+        format!(
+            "{id},2026-01-05T10:00:00Z,email,complaint,CF{},{text} {}\n",
+            n % 50,
+            n % 300
+        )
+    };
+    for n in 0..1_500 {
+        far.push_str(&row(n, false));
+    }
+    for n in 0..1_500 {
+        far.push_str(&row(n, n % 2 == 1 && n % 7 == 0));
+    }
+    out.push((write("far_signals.csv", &far), RecordKind::Signals));
     out.push((
         write(
             "odd_customers.csv",
@@ -86,9 +110,37 @@ fn files(dir: &Path) -> Vec<(PathBuf, RecordKind)> {
     out
 }
 
+/// The reader options of both imports: with an enrichment (a score from the text's length), so
+/// the rows come in chunks of 1,024 as with `hearken import`'s enrichment workers.
+fn options(kind: RecordKind) -> ReadOptions {
+    let mut opts = ReadOptions::new(kind);
+    opts.enrich = Some(hearken_ingest::Enricher(std::sync::Arc::new(
+        |r: &mut Record| {
+            let len = match r {
+                Record::Signal(x) => x.text.as_ref().map(|t| t.as_str().len()),
+                Record::CaseEvent(x) => x.text.as_ref().map(|t| t.as_str().len()),
+                Record::Survey(x) => x.comment.as_ref().map(|t| t.as_str().len()),
+                _ => None,
+            };
+            hearken_ingest::Enriched {
+                sentiment: len.map(|n| (n % 200) as f32 / 100.0 - 1.0),
+                language: len.map(|_| "en"),
+                redactions: len.map_or(0, |n| (n % 3) as u32),
+                topic: None,
+                topic_probability: None,
+            }
+        },
+    )));
+    opts
+}
+
 fn import_sqlite(store: &mut Store, path: &Path, kind: RecordKind, batch: usize) -> ImportReport {
+    let settings = ImportSettings {
+        batch,
+        ..ImportSettings::default()
+    };
     store
-        .import_file(path, &ReadOptions::new(kind), batch, &mut |_| {})
+        .import_file_with(path, &options(kind), &settings, &mut |_| {})
         .expect("import into SQLite")
 }
 
@@ -98,7 +150,7 @@ fn import_pg(store: &mut PgStore, path: &Path, kind: RecordKind, batch: usize) -
         ..ImportSettings::default()
     };
     store
-        .import_file_with(path, &ReadOptions::new(kind), &settings, &mut |_| {})
+        .import_file_with(path, &options(kind), &settings, &mut |_| {})
         .expect("import into PostgreSQL")
 }
 
@@ -195,12 +247,14 @@ fn the_same_files_give_the_same_store_in_postgres() {
     let mut lite = Store::open(&lite_path).expect("open");
     let mut pg = PgStore::connect(&db.url).expect("connect");
 
-    // Batches smaller than the files, and not dividing them, so rows cross batches.
+    // Batches smaller than the files, and not dividing them, so rows cross batches; in
+    // PostgreSQL batches of several chunks, so rows are judged against earlier chunks' rows not
+    // yet written.
     let batch = 377;
     let mut first = Vec::new();
     for (path, kind) in &files {
         let a = import_sqlite(&mut lite, path, *kind, batch);
-        let b = import_pg(&mut pg, path, *kind, batch);
+        let b = import_pg(&mut pg, path, *kind, 2_500);
         assert!(a.counts.reconciles() && b.counts.reconciles(), "{a:?}");
         assert_eq!(
             (
@@ -230,7 +284,13 @@ fn the_same_files_give_the_same_store_in_postgres() {
         "{odd:?}"
     );
     assert_eq!(first[7].quarantined, 1, "x3 with other content");
-    assert_eq!(first[8].quarantined, 1, "C-NEW-2 twice in one file");
+    let far = &first[8];
+    assert_eq!(
+        (far.read, far.stored, far.duplicates, far.quarantined),
+        (3_000, 2_250, 643, 107),
+        "{far:?}"
+    );
+    assert_eq!(first[9].quarantined, 1, "C-NEW-2 twice in one file");
     assert!(first[3].stored > 300, "{:?}", first[3]);
 
     let lite_dump = dump_copy(&lite_path, dir.path(), "lite1.db");
@@ -346,7 +406,7 @@ fn a_failed_batch_leaves_nothing_and_a_retry_completes() {
         batch: 1_000,
         ..ImportSettings::default()
     };
-    let opts = ReadOptions::new(RecordKind::Signals);
+    let opts = options(RecordKind::Signals);
     let e = pg
         .import_file_with(&path, &opts, &settings, &mut |_| {})
         .expect_err("refused");
