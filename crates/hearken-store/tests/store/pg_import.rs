@@ -78,7 +78,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, RecordKind)> {
     // with an id (a duplicate), and the same id with other content (quarantined).
     let mut far = String::from("signal_id,at,channel,kind,customer_id,text\n");
     let row = |n: usize, changed: bool| {
-        let id = if n % 2 == 0 {
+        let id = if n.is_multiple_of(2) {
             String::new()
         } else {
             format!("f{n}")
@@ -94,7 +94,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, RecordKind)> {
         far.push_str(&row(n, false));
     }
     for n in 0..1_500 {
-        far.push_str(&row(n, n % 2 == 1 && n % 7 == 0));
+        far.push_str(&row(n, n % 2 == 1 && n.is_multiple_of(7)));
     }
     out.push((write("far_signals.csv", &far), RecordKind::Signals));
     out.push((
