@@ -285,7 +285,7 @@ impl PgWriter<'_> {
             .client
             .query_one(&format!("SELECT coalesce(max(id), 0) FROM {table}"), &[])
             .map_err(|e| pg_error(format!("import: read {table}"), e))?;
-        Ok(row.get::<_, i64>(0) + 1)
+        Ok(get::<i64>(&row, 0)?.saturating_add(1))
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
@@ -373,7 +373,7 @@ impl PgWriter<'_> {
                 )
                 .map_err(|err| pg_error(format!("import: look up {t}"), err))?;
             for r in found {
-                self.cache[e].insert(r.get(0), r.get(1));
+                self.cache[e].insert(get(&r, 0)?, get(&r, 1)?);
             }
             let mut ids = Vec::new();
             let mut exts = Vec::new();
@@ -512,8 +512,8 @@ impl PgWriter<'_> {
         }
         for r in found {
             view.insert(
-                r.get(0),
-                Some((r.get(1), r.get(2), r.get(3), r.get::<_, String>(4))),
+                get(&r, 0)?,
+                Some((get(&r, 1)?, get(&r, 2)?, get(&r, 3)?, get::<String>(&r, 4)?)),
             );
         }
         Ok(())
@@ -904,6 +904,16 @@ impl PgWriter<'_> {
     }
 }
 
+/// A column of a row the import reads, as its type (a database whose columns were changed by
+/// hand is an error, not a panic).
+fn get<'a, T: postgres::types::FromSql<'a>>(
+    row: &'a postgres::Row,
+    i: usize,
+) -> Result<T, StoreError> {
+    row.try_get(i)
+        .map_err(|e| pg_error("import: read the store's rows", e))
+}
+
 fn concurrent(t: &str) -> StoreError {
     StoreError::Postgres {
         what: format!("import into {t}"),
@@ -1041,7 +1051,7 @@ impl PgStore {
             .client()
             .query_one("SELECT EXISTS (SELECT 1 FROM imports WHERE demo = 1)", &[])
             .map_err(|e| pg_error("read imports", e))?;
-        Ok(row.get(0))
+        get(&row, 0)
     }
 
     /// The key pseudonyms are made with (`--redact-pii`), created on first use: the SQLite
@@ -1066,7 +1076,7 @@ impl PgStore {
                 &[],
             )
             .map_err(|e| pg_error("read the pseudonym key", e))?;
-        Ok(row.get(0))
+        get(&row, 0)
     }
 
     /// The newest version of a stored topic model and its bytes: the SQLite store's
@@ -1083,18 +1093,19 @@ impl PgStore {
                 &[&name],
             )
             .map_err(|e| pg_error("read the topic model", e))?;
-        Ok(row.map(|r| {
-            (
+        row.map(|r| {
+            Ok((
                 crate::ModelInfo {
-                    name: r.get(0),
-                    version: r.get(1),
-                    created_at: r.get(2),
-                    labels: r.get(3),
-                    examples: r.get(4),
+                    name: get(&r, 0)?,
+                    version: get(&r, 1)?,
+                    created_at: get(&r, 2)?,
+                    labels: get(&r, 3)?,
+                    examples: get(&r, 4)?,
                 },
-                r.get(5),
-            )
-        }))
+                get(&r, 5)?,
+            ))
+        })
+        .transpose()
     }
 }
 
@@ -1130,7 +1141,7 @@ fn start_import(
             ],
         )
         .map_err(err)?;
-    let import_id: i64 = row.get(0);
+    let import_id: i64 = get(&row, 0)?;
     tx.query(
         "SELECT setval(pg_get_serial_sequence('imports', 'id'), $1)",
         &[&import_id],
@@ -1143,8 +1154,8 @@ fn start_import(
         )
         .map_err(err)?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .map(|r| get(r, 0))
+        .collect::<Result<_, _>>()?;
     tx.commit().map_err(err)?;
     Ok((import_id, same))
 }
