@@ -143,7 +143,11 @@ pub struct QuarantineList {
 
 /// Quarantined rows with file, line, field, value, reason and the raw row: the open ones, all of
 /// them, or every one of an import.
-pub fn quarantine(store: &Store, scope: &Scope, req: &QuarantineRequest) -> Result<QuarantineList> {
+pub fn quarantine(
+    store: &dyn hearken_store::FrameSource,
+    scope: &Scope,
+    req: &QuarantineRequest,
+) -> Result<QuarantineList> {
     scope.store_wide("quarantined rows")?;
     let entries = store
         .quarantine_entries(&QuarantineFilter {

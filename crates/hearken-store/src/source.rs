@@ -66,6 +66,12 @@ pub trait FrameSource {
         limit: usize,
         before: Option<i64>,
     ) -> Result<Vec<crate::ImportHistoryRow>, StoreError>;
+    /// Quarantine entries: the open ones, all of them, or every entry of one import; oldest
+    /// first (`hearken quarantine`).
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -129,5 +135,11 @@ impl FrameSource for Store {
         before: Option<i64>,
     ) -> Result<Vec<crate::ImportHistoryRow>, StoreError> {
         Store::import_history(self, limit, before)
+    }
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError> {
+        Store::quarantine_entries(self, filter)
     }
 }

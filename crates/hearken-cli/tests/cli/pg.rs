@@ -260,6 +260,33 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
     let lite_q = quarantine(env.db().to_str().expect("utf-8"));
     assert_eq!(lite_q.len(), 2, "{lite_q:?}");
     assert_eq!(quarantine("back.db"), lite_q);
+    assert_eq!(quarantine(url), lite_q, "listed from PostgreSQL");
+    // Every entry, the closed ones with their state (when they were closed aside), and one
+    // import's, and a refusal for an import that does not exist: the same on both.
+    let all = |db: &str, extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["quarantine", "--json", "--db", db];
+        args.extend(extra);
+        let v: Value = serde_json::from_str(&ok(&env, &args)).expect("JSON");
+        let mut entries = v["entries"].as_array().expect("entries").clone();
+        for e in &mut entries {
+            if !e["resolved_at"].is_null() {
+                e["resolved_at"] = Value::from(0);
+            }
+        }
+        entries
+    };
+    let lite_all = all(env.db().to_str().expect("utf-8"), &["--all"]);
+    assert_eq!(lite_all.len(), 6, "three imports of odd.csv: {lite_all:?}");
+    assert_eq!(all(url, &["--all"]), lite_all);
+    assert_eq!(
+        all(url, &["--import", "7"]),
+        all(env.db().to_str().expect("utf-8"), &["--import", "7"])
+    );
+    let lite_err =
+        String::from_utf8(env.run(&["quarantine", "--import", "999"]).stderr).expect("utf-8");
+    let pg_err = assert_clean_failure(&env.run(&["quarantine", "--import", "999", "--db", url]));
+    assert!(pg_err.contains("no import 999"), "{pg_err}");
+    assert_eq!(pg_err, lite_err);
 }
 
 #[test]

@@ -615,6 +615,66 @@ impl FrameSource for PgStore {
         Ok(out)
     }
 
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError> {
+        // The SQLite store's `quarantine_entries`, statement for statement.
+        let w = "the quarantine";
+        let mut client = self.client();
+        if let Some(id) = filter.import {
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1), (SELECT max(id) FROM imports)",
+                    &[&id],
+                )
+                .map_err(|e| pg_error("reading the imports", e))?;
+            if !col::<bool>(&row, w, 0)? {
+                let last: Option<i64> = col(&row, w, 1)?;
+                return Err(StoreError::NoSuchImport {
+                    id,
+                    known: match last {
+                        Some(l) => format!("imports are numbered 1 to {l}"),
+                        None => "the store has no imports yet".into(),
+                    },
+                });
+            }
+        }
+        let limit = if filter.limit == 0 {
+            i64::MAX
+        } else {
+            i64::try_from(filter.limit).unwrap_or(i64::MAX)
+        };
+        let rows = client
+            .query(
+                "SELECT id, import_id, kind, file, line, field, value, reason, raw,
+                        coalesce(resolution, 'open'), resolved_at
+                 FROM quarantine
+                 WHERE ($1::bigint IS NULL OR import_id = $1)
+                   AND ($2 OR $1::bigint IS NOT NULL OR resolved_at IS NULL)
+                 ORDER BY id LIMIT $3",
+                &[&filter.import, &filter.all, &limit],
+            )
+            .map_err(|e| pg_error("reading the quarantine", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::QuarantineEntry {
+                    id: col(r, w, 0)?,
+                    import_id: col(r, w, 1)?,
+                    kind: col(r, w, 2)?,
+                    file: col(r, w, 3)?,
+                    line: col(r, w, 4)?,
+                    field: col(r, w, 5)?,
+                    value: col(r, w, 6)?,
+                    reason: col(r, w, 7)?,
+                    raw: col(r, w, 8)?,
+                    state: col(r, w, 9)?,
+                    resolved_at: col(r, w, 10)?,
+                })
+            })
+            .collect()
+    }
+
     fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
         let rows = self
             .client()
