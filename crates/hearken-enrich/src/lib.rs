@@ -50,7 +50,14 @@ pub enum EnrichError {
 /// The store's topic model for signals (the newest version of [`TOPIC_MODEL`]), if one has been
 /// trained, with its description.
 pub fn topic_model(store: &Store) -> Result<Option<(ModelInfo, Arc<Model>)>, EnrichError> {
-    match store.load_model(TOPIC_MODEL)? {
+    model_from(store.load_model(TOPIC_MODEL)?)
+}
+
+/// A stored topic model's bytes (what `load_model` of either store gives) as a model.
+pub fn model_from(
+    stored: Option<(ModelInfo, Vec<u8>)>,
+) -> Result<Option<(ModelInfo, Arc<Model>)>, EnrichError> {
+    match stored {
         Some((info, bytes)) => match Model::from_bytes(&bytes) {
             Ok(model) => Ok(Some((info, Arc::new(model)))),
             Err(source) => Err(EnrichError::Model {

@@ -143,7 +143,11 @@ pub struct QuarantineList {
 
 /// Quarantined rows with file, line, field, value, reason and the raw row: the open ones, all of
 /// them, or every one of an import.
-pub fn quarantine(store: &Store, scope: &Scope, req: &QuarantineRequest) -> Result<QuarantineList> {
+pub fn quarantine(
+    store: &dyn hearken_store::FrameSource,
+    scope: &Scope,
+    req: &QuarantineRequest,
+) -> Result<QuarantineList> {
     scope.store_wide("quarantined rows")?;
     let entries = store
         .quarantine_entries(&QuarantineFilter {
@@ -203,7 +207,11 @@ pub struct ImportsPage {
 }
 
 /// The past imports, newest first, page by page.
-pub fn imports(store: &Store, scope: &Scope, req: &ImportsRequest) -> Result<ImportsPage> {
+pub fn imports(
+    store: &dyn hearken_store::FrameSource,
+    scope: &Scope,
+    req: &ImportsRequest,
+) -> Result<ImportsPage> {
     scope.store_wide("imports")?;
     if !(1..=MAX_IMPORTS_PAGE).contains(&req.limit) {
         return Err(QueryError::OutOfRange {

@@ -32,7 +32,7 @@ use crate::{Store, StoreError};
 
 mod checkpoint;
 pub(crate) mod ingest;
-mod pipeline;
+pub(crate) mod pipeline;
 pub use ingest::{
     BatchLimits, BatchMeta, INGEST_KINDS, IngestBatch, IngestFailure, IngestReport, IngestSettings,
     MAX_IDEMPOTENCY_KEY, RejectedRow,
@@ -44,7 +44,7 @@ use pipeline::Prepared;
 pub const DEFAULT_BATCH: usize = 20_000;
 
 /// Entity-id caches are cleared past this many entries, so memory stays bounded on huge imports.
-const CACHE_LIMIT: usize = 2_000_000;
+pub(crate) const CACHE_LIMIT: usize = 2_000_000;
 
 /// What happened to the rows of one import.
 /// `read = stored + duplicates + quarantined + skipped`, always.
@@ -133,9 +133,9 @@ enum Outcome {
 }
 
 /// Where a stored row came from: its row hash, import, line and file.
-type Existing = (Option<i64>, Option<i64>, Option<i64>, String);
+pub(crate) type Existing = (Option<i64>, Option<i64>, Option<i64>, String);
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -400,14 +400,14 @@ pub(crate) enum SameSource {
 
 impl SameSource {
     /// Whether a stored row (of import `import_id`, key `key`) came from this source.
-    fn holds(&self, import_id: Option<i64>, key: &str) -> bool {
+    pub(crate) fn holds(&self, import_id: Option<i64>, key: &str) -> bool {
         match self {
             SameSource::Imports(ids) => import_id.is_some_and(|i| ids.contains(&i)),
             SameSource::Keys(keys) => keys.contains(key),
         }
     }
 
-    fn stored(&mut self, key: &str) {
+    pub(crate) fn stored(&mut self, key: &str) {
         if let SameSource::Keys(keys) = self {
             keys.insert(key.to_string());
         }
@@ -864,7 +864,7 @@ impl Writer<'_> {
     }
 
     /// Signals, surveys and case events are facts: never overwritten. The same content again is a
-    /// duplicate; the same id with other content is quarantined.
+    /// duplicate; the same id with other content is quarantined ([`judge_event`]).
     fn insert_event(
         conn: &Connection,
         same: &mut SameSource,
@@ -882,43 +882,18 @@ impl Writer<'_> {
                 same.stored(&key);
                 return Ok(Outcome::Stored);
             }
-            let Some((hash, import_id, eline, efile)) = Self::existing(conn, table, &key)? else {
+            let Some(existing) = Self::existing(conn, table, &key)? else {
                 // Inserted and deleted concurrently: cannot happen within our transaction.
                 return Ok(Outcome::Duplicate);
             };
-            let same_file = same.holds(import_id, &key);
-            let same_line = same_file && eline == Some(line);
-            if hash == Some(ident.row_hash) {
-                if ident.hashed && same_file && !same_line {
-                    // An identical row repeated within one file (two identical events with no id) is
-                    // a second event, keyed by its occurrence, so a re-import still finds it.
+            match judge_event(&existing, same, kind, table, ident, &key, line) {
+                EventVerdict::Duplicate => return Ok(Outcome::Duplicate),
+                EventVerdict::Quarantine(e) => return Ok(Outcome::Quarantine(e)),
+                EventVerdict::Repeat => {
                     repeat += 1;
                     key = std::borrow::Cow::Owned(format!("{}.{repeat}", ident.key));
-                    continue;
                 }
-                return Ok(Outcome::Duplicate);
             }
-            let id_field = id_field(kind);
-            let reason = if same_file && !same_line {
-                format!(
-                    "duplicate {id_field}: line {} of this file has the same id with other content",
-                    eline.unwrap_or(0)
-                )
-            } else if same_line {
-                "this line was imported before with other content (was the mapping changed?)"
-                    .to_string()
-            } else {
-                format!(
-                    "{id_field} is already stored (from {efile} line {}) with other content; stored {table} are never overwritten",
-                    eline.unwrap_or(0)
-                )
-            };
-            return Ok(Outcome::Quarantine(RowError {
-                line: line as u64,
-                field: Some(id_field.to_string()),
-                value: Some(ident.key.clone()),
-                reason,
-            }));
         }
     }
 
@@ -940,28 +915,17 @@ impl Writer<'_> {
             self.same.stored(&ident.key);
             return Ok(Outcome::Stored);
         }
-        let Some((hash, import_id, eline, _)) = Self::existing(self.conn, table, &ident.key)?
-        else {
+        let Some(existing) = Self::existing(self.conn, table, &ident.key)? else {
             return Ok(Outcome::Duplicate);
         };
-        if hash == Some(ident.row_hash) {
-            return Ok(Outcome::Duplicate);
+        match judge_entity(&existing, &self.same, self.kind, ident, line) {
+            EntityVerdict::Duplicate => Ok(Outcome::Duplicate),
+            EntityVerdict::Quarantine(e) => Ok(Outcome::Quarantine(e)),
+            EntityVerdict::Update => {
+                self.conn.prepare_cached(update)?.execute(vals)?;
+                Ok(Outcome::Stored)
+            }
         }
-        let same_file = self.same.holds(import_id, &ident.key);
-        if hash.is_some() && same_file && eline != Some(line) {
-            let id_field = id_field(self.kind);
-            return Ok(Outcome::Quarantine(RowError {
-                line: line as u64,
-                field: Some(id_field.to_string()),
-                value: Some(ident.key.clone()),
-                reason: format!(
-                    "duplicate {id_field}: line {} of this file has the same id with other content",
-                    eline.unwrap_or(0)
-                ),
-            }));
-        }
-        self.conn.prepare_cached(update)?.execute(vals)?;
-        Ok(Outcome::Stored)
     }
 
     fn cache(&mut self, entity: Entity) -> &mut HashMap<String, i64> {
@@ -972,6 +936,97 @@ impl Writer<'_> {
             Entity::Case => &mut self.cases,
         }
     }
+}
+
+/// What a fact row (signal, survey, case event) whose key is already stored is: the rules of
+/// ADR 0002, shared by the SQLite and the PostgreSQL import.
+pub(crate) enum EventVerdict {
+    /// The same content: counted, not stored.
+    Duplicate,
+    /// An identical row without an id repeated within one file: a second event, to be keyed by
+    /// its occurrence (`#hash.1`, `#hash.2` ...) and tried again.
+    Repeat,
+    /// The same id with other content.
+    Quarantine(RowError),
+}
+
+/// Judges a fact row of `kind` whose key `key` (its identity's, or a repeat's) is stored as
+/// `existing` in `table`.
+pub(crate) fn judge_event(
+    existing: &Existing,
+    same: &SameSource,
+    kind: RecordKind,
+    table: &str,
+    ident: &Identity,
+    key: &str,
+    line: i64,
+) -> EventVerdict {
+    let (hash, import_id, eline, efile) = existing;
+    let same_file = same.holds(*import_id, key);
+    let same_line = same_file && *eline == Some(line);
+    if *hash == Some(ident.row_hash) {
+        if ident.hashed && same_file && !same_line {
+            return EventVerdict::Repeat;
+        }
+        return EventVerdict::Duplicate;
+    }
+    let id_field = id_field(kind);
+    let reason = if same_file && !same_line {
+        format!(
+            "duplicate {id_field}: line {} of this file has the same id with other content",
+            eline.unwrap_or(0)
+        )
+    } else if same_line {
+        "this line was imported before with other content (was the mapping changed?)".to_string()
+    } else {
+        format!(
+            "{id_field} is already stored (from {efile} line {}) with other content; stored {table} are never overwritten",
+            eline.unwrap_or(0)
+        )
+    };
+    EventVerdict::Quarantine(RowError {
+        line: line as u64,
+        field: Some(id_field.to_string()),
+        value: Some(ident.key.clone()),
+        reason,
+    })
+}
+
+/// What a reference row (customer, product, agent) whose id is already stored is.
+pub(crate) enum EntityVerdict {
+    Duplicate,
+    /// A stub or a row of another file: this row replaces its attributes.
+    Update,
+    /// The same id twice in one file with other content.
+    Quarantine(RowError),
+}
+
+/// Judges a reference row whose id is stored as `existing` (ADR 0002).
+pub(crate) fn judge_entity(
+    existing: &Existing,
+    same: &SameSource,
+    kind: RecordKind,
+    ident: &Identity,
+    line: i64,
+) -> EntityVerdict {
+    let (hash, import_id, eline, _) = existing;
+    if *hash == Some(ident.row_hash) {
+        return EntityVerdict::Duplicate;
+    }
+    let same_file = same.holds(*import_id, &ident.key);
+    if hash.is_some() && same_file && *eline != Some(line) {
+        let id_field = id_field(kind);
+        return EntityVerdict::Quarantine(RowError {
+            line: line as u64,
+            field: Some(id_field.to_string()),
+            value: Some(ident.key.clone()),
+            reason: format!(
+                "duplicate {id_field}: line {} of this file has the same id with other content",
+                eline.unwrap_or(0)
+            ),
+        });
+    }
+    EntityVerdict::Update
 }
 
 /// The INSERT that runs for every row of an event kind (entities go through `upsert_entity`).

@@ -59,6 +59,19 @@ pub trait FrameSource {
     fn imports_in_progress(&self) -> Result<Vec<RunningImport>, StoreError>;
     /// Signals by row id, for verbatims (ids that do not exist are left out).
     fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError>;
+    /// Imports, newest first, at most `limit`, only those with an id below `before` when given
+    /// (`hearken imports`).
+    fn import_history(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<crate::ImportHistoryRow>, StoreError>;
+    /// Quarantine entries: the open ones, all of them, or every entry of one import; oldest
+    /// first (`hearken quarantine`).
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -115,5 +128,18 @@ impl FrameSource for Store {
     }
     fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
         Store::signal_briefs(self, ids)
+    }
+    fn import_history(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<crate::ImportHistoryRow>, StoreError> {
+        Store::import_history(self, limit, before)
+    }
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError> {
+        Store::quarantine_entries(self, filter)
     }
 }

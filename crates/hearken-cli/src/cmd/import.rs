@@ -105,22 +105,36 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> Result<ExitCode> {
         enrich: ctx.config.enrich && !args.no_enrich,
         redact: ctx.config.redact_pii || args.redact_pii,
     };
-    let mut store = ctx.create_store()?;
+    let mut target = Target::open(ctx)?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
+    let settings = ImportSettings {
+        batch: ctx.config.batch_size,
+        demo: false,
+    };
     for file in &args.files {
-        match import_one(
-            &mut store,
-            file,
-            args.kind,
-            mapping.clone(),
-            text,
-            ImportSettings {
-                batch: ctx.config.batch_size,
-                demo: false,
-            },
-            !args.json,
-        ) {
+        let imported = match &mut target {
+            Target::Sqlite(store) => import_one(
+                store,
+                file,
+                args.kind,
+                mapping.clone(),
+                text,
+                settings,
+                !args.json,
+            ),
+            #[cfg(feature = "postgres")]
+            Target::Postgres(store) => import_one_pg(
+                store,
+                file,
+                args.kind,
+                mapping.clone(),
+                text,
+                settings,
+                !args.json,
+            ),
+        };
+        match imported {
             Ok(r) => {
                 failures.extend(judge(&r, args.max_quarantined));
                 reports.push(r);
@@ -251,6 +265,86 @@ pub fn import_one(
         );
     }
     let opts = hearken_enrich::read_options(store, kind, mapping, text)?;
+    let bar = progress_bar(file, progress);
+    let report = store
+        .import_file_with(file, &opts, &settings, &mut |p| {
+            bar.set_length(p.size);
+            bar.set_position(p.bytes);
+            bar.set_prefix(output::thousands(p.counts.read));
+        })
+        .map_err(|e| import_error(e, file))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// Where `hearken import` writes: the SQLite file, or the PostgreSQL database a `postgres://`
+/// URL names (ADR 0012).
+enum Target {
+    Sqlite(Store),
+    #[cfg(feature = "postgres")]
+    Postgres(hearken_store::pg::PgStore),
+}
+
+impl Target {
+    fn open(ctx: &Ctx) -> Result<Target> {
+        #[cfg(feature = "postgres")]
+        if let Some(url) = ctx.postgres_url() {
+            return Ok(Target::Postgres(hearken_store::pg::PgStore::connect(&url)?));
+        }
+        #[cfg(not(feature = "postgres"))]
+        if ctx.postgres_url().is_some() {
+            bail!(
+                "this hearken was built without PostgreSQL support: build it with `cargo build --release --features postgres`"
+            );
+        }
+        Ok(Target::Sqlite(ctx.create_store()?))
+    }
+}
+
+/// [`import_one`] into a PostgreSQL store: the same reader options (its topic model, its
+/// pseudonym key) and the same rules.
+#[cfg(feature = "postgres")]
+pub fn import_one_pg(
+    store: &mut hearken_store::pg::PgStore,
+    file: &Path,
+    kind: RecordKind,
+    mapping: Option<Mapping>,
+    text: TextOptions,
+    settings: ImportSettings,
+    progress: bool,
+) -> Result<ImportReport> {
+    let model = if text.enrich && kind == RecordKind::Signals {
+        hearken_enrich::model_from(store.load_model(hearken_enrich::TOPIC_MODEL)?)?.map(|(_, m)| m)
+    } else {
+        None
+    };
+    let key = if text.redact {
+        Some(store.pseudonym_key()?)
+    } else {
+        None
+    };
+    let opts = hearken_enrich::read_options_with(kind, mapping, text, model, key.as_deref());
+    let bar = progress_bar(file, progress);
+    let report = store
+        .import_file_with(file, &opts, &settings, &mut |p| {
+            bar.set_length(p.size);
+            bar.set_position(p.bytes);
+            bar.set_prefix(output::thousands(p.counts.read));
+        })
+        .map_err(|e| import_error(e, file))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn import_error(e: hearken_store::StoreError, file: &Path) -> anyhow::Error {
+    match e {
+        // The reader's errors already name the file (or the mapping) first.
+        e @ hearken_store::StoreError::Ingest(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("cannot import {}", file.display())),
+    }
+}
+
+fn progress_bar(file: &Path, progress: bool) -> ProgressBar {
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new(0)
     } else {
@@ -264,19 +358,7 @@ pub fn import_one(
         .progress_chars("=> "),
     );
     bar.set_message(format!("importing {}", file.display()));
-    let report = store
-        .import_file_with(file, &opts, &settings, &mut |p| {
-            bar.set_length(p.size);
-            bar.set_position(p.bytes);
-            bar.set_prefix(output::thousands(p.counts.read));
-        })
-        .map_err(|e| match e {
-            // The reader's errors already name the file (or the mapping) first.
-            e @ hearken_store::StoreError::Ingest(_) => anyhow::Error::new(e),
-            e => anyhow::Error::new(e).context(format!("cannot import {}", file.display())),
-        })?;
-    bar.finish_and_clear();
-    Ok(report)
+    bar
 }
 
 pub fn print_report(r: &ImportReport) {

@@ -26,12 +26,13 @@ pub struct ImportsArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ImportsArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    // An SQLite file or a PostgreSQL database (ADR 0012).
+    let store = ctx.open_frames()?;
     let req = ImportsRequest {
         limit: args.limit,
         cursor: args.cursor.clone(),
     };
-    let page = hearken_query::imports(&store, &Scope::all(), &req).map_err(cli_error)?;
+    let page = hearken_query::imports(store.as_ref(), &Scope::all(), &req).map_err(cli_error)?;
     if args.json {
         output::json(&page)?;
     } else {

@@ -64,8 +64,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store file [default: ./hearken.db; env: HEARKEN_DB]; a postgres:// URL for the
-    /// analytics on a PostgreSQL store (build feature `postgres`)
+    /// The store file [default: ./hearken.db; env: HEARKEN_DB]; a postgres:// URL for import
+    /// and the analytics on a PostgreSQL store (build feature `postgres`)
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// A config file [default: ./hearken.toml when present]
@@ -185,13 +185,19 @@ impl Ctx {
         Ok(Box::new(Store::open_existing(&self.config.db)?))
     }
 
+    /// The `postgres://` URL `--db` (or HEARKEN_DB) names, if it names one.
+    pub fn postgres_url(&self) -> Option<String> {
+        let db = self.config.db.to_string_lossy();
+        hearken_store::is_postgres_url(&db).then(|| db.into_owned())
+    }
+
     /// Commands other than the analytics above do not run on PostgreSQL yet: say so rather than
     /// look for a file named like the URL.
     fn refuse_postgres(&self) -> Result<()> {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: scores, pareto, drivers, trends, repeats and issues-rank do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, imports, quarantine (listing), scores, pareto, drivers, trends, repeats and issues-rank do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())

@@ -61,13 +61,14 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
     if let Some(Action::Clear(c)) = args.action {
         return clear(ctx, c);
     }
-    let store = ctx.open_store()?;
+    // An SQLite file or a PostgreSQL database (ADR 0012); clearing needs the file for now.
+    let store = ctx.open_frames()?;
     let req = QuarantineRequest {
         import: args.import,
         all: args.all,
         limit: args.limit,
     };
-    let list = hearken_query::quarantine(&store, &Scope::all(), &req).map_err(cli_error)?;
+    let list = hearken_query::quarantine(store.as_ref(), &Scope::all(), &req).map_err(cli_error)?;
     if args.json {
         output::json(&list)?;
     } else {

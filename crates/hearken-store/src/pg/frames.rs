@@ -545,6 +545,136 @@ impl FrameSource for PgStore {
         Ok(running)
     }
 
+    fn import_history(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<crate::ImportHistoryRow>, StoreError> {
+        // The SQLite store's `import_history`, statement for statement.
+        let running: Vec<i64> = self.imports_in_progress()?.iter().map(|r| r.id).collect();
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let mut client = self.client();
+        let rows = client
+            .query(
+                "SELECT i.id, i.kind, i.file, i.source, i.started_at, i.finished_at, i.read, i.stored,
+                        i.duplicates, i.quarantined, i.skipped, i.host, i.pid, i.demo,
+                        (SELECT min(j.id) FROM imports j WHERE j.fingerprint = i.fingerprint
+                           AND j.kind = i.kind AND j.id > i.id AND j.finished_at IS NOT NULL),
+                        (SELECT count(*) FROM quarantine q WHERE q.import_id = i.id
+                           AND q.resolved_at IS NULL)
+                 FROM imports i WHERE ($1::bigint IS NULL OR i.id < $1) ORDER BY i.id DESC LIMIT $2",
+                &[&before, &limit],
+            )
+            .map_err(|e| pg_error("reading the imports", e))?;
+        let w = "the imports";
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = col(r, w, 0)?;
+            let finished_at: Option<i64> = col(r, w, 5)?;
+            let completed_by: Option<i64> = col(r, w, 14)?;
+            let state = match finished_at {
+                Some(_) => "finished",
+                None if running.contains(&id) => "running",
+                None => "interrupted",
+            };
+            let reasons = client
+                .query(
+                    "SELECT reason, rows FROM import_skips WHERE import_id = $1
+                     ORDER BY rows DESC, reason",
+                    &[&id],
+                )
+                .map_err(|e| pg_error("reading the imports", e))?;
+            out.push(crate::ImportHistoryRow {
+                id,
+                kind: col(r, w, 1)?,
+                file: col(r, w, 2)?,
+                source: col(r, w, 3)?,
+                started_at: col(r, w, 4)?,
+                finished_at,
+                state: state.into(),
+                completed_by: if state == "interrupted" {
+                    completed_by
+                } else {
+                    None
+                },
+                read: col(r, w, 6)?,
+                stored: col(r, w, 7)?,
+                duplicates: col(r, w, 8)?,
+                quarantined: col(r, w, 9)?,
+                skipped: col(r, w, 10)?,
+                skipped_reasons: reasons
+                    .iter()
+                    .map(|q| Ok((col(q, w, 0)?, col(q, w, 1)?)))
+                    .collect::<Result<_, StoreError>>()?,
+                open_quarantine: col(r, w, 15)?,
+                host: col(r, w, 11)?,
+                pid: col(r, w, 12)?,
+                demo: col::<i64>(r, w, 13)? == 1,
+            });
+        }
+        Ok(out)
+    }
+
+    fn quarantine_entries(
+        &self,
+        filter: &crate::QuarantineFilter,
+    ) -> Result<Vec<crate::QuarantineEntry>, StoreError> {
+        // The SQLite store's `quarantine_entries`, statement for statement.
+        let w = "the quarantine";
+        let mut client = self.client();
+        if let Some(id) = filter.import {
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1), (SELECT max(id) FROM imports)",
+                    &[&id],
+                )
+                .map_err(|e| pg_error("reading the imports", e))?;
+            if !col::<bool>(&row, w, 0)? {
+                let last: Option<i64> = col(&row, w, 1)?;
+                return Err(StoreError::NoSuchImport {
+                    id,
+                    known: match last {
+                        Some(l) => format!("imports are numbered 1 to {l}"),
+                        None => "the store has no imports yet".into(),
+                    },
+                });
+            }
+        }
+        let limit = if filter.limit == 0 {
+            i64::MAX
+        } else {
+            i64::try_from(filter.limit).unwrap_or(i64::MAX)
+        };
+        let rows = client
+            .query(
+                "SELECT id, import_id, kind, file, line, field, value, reason, raw,
+                        coalesce(resolution, 'open'), resolved_at
+                 FROM quarantine
+                 WHERE ($1::bigint IS NULL OR import_id = $1)
+                   AND ($2 OR $1::bigint IS NOT NULL OR resolved_at IS NULL)
+                 ORDER BY id LIMIT $3",
+                &[&filter.import, &filter.all, &limit],
+            )
+            .map_err(|e| pg_error("reading the quarantine", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::QuarantineEntry {
+                    id: col(r, w, 0)?,
+                    import_id: col(r, w, 1)?,
+                    kind: col(r, w, 2)?,
+                    file: col(r, w, 3)?,
+                    line: col(r, w, 4)?,
+                    field: col(r, w, 5)?,
+                    value: col(r, w, 6)?,
+                    reason: col(r, w, 7)?,
+                    raw: col(r, w, 8)?,
+                    state: col(r, w, 9)?,
+                    resolved_at: col(r, w, 10)?,
+                })
+            })
+            .collect()
+    }
+
     fn signal_briefs(&self, ids: &[i64]) -> Result<Vec<SignalBrief>, StoreError> {
         let rows = self
             .client()

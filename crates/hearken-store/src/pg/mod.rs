@@ -2,10 +2,12 @@
 //! translated once (`schema.rs`), and the frames the analytics read built from its tables
 //! (`frames.rs`), so every figure equals the SQLite store's on the same rows.
 //!
-//! This slice reads: rows arrive by `hearken store copy` (`crate::copy`). Import, the live
-//! ingestion and the other writes are the SQLite store's only (ADR 0012 lists what is left).
+//! Rows arrive by `hearken import` (`import.rs`: the SQLite import's reading and rules, written
+//! by binary COPY) or `hearken store copy` (`crate::copy`). The live ingestion and the other
+//! writes are the SQLite store's only (ADR 0012 lists what is left).
 
 mod frames;
+mod import;
 pub(crate) mod schema;
 
 use std::str::FromStr;

@@ -144,4 +144,6 @@ mod import_promises;
 mod ingest;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_import;
 mod snapshot;

@@ -15,7 +15,7 @@ use hearken_model::RecordKind;
 use hearken_store::pg::PgStore;
 
 #[path = "../pg_db.rs"]
-mod pg_db;
+pub(crate) mod pg_db;
 use hearken_store::{
     FrameSource, Location, NewToken, Role, Scope, SignalColumns, Store, StoreError, SurveyColumns,
     Window, copy_store, current_version,
