@@ -225,7 +225,7 @@ fn cli_json_and_api_answer_are_the_same_document_for_every_analytic() {
                 ("by", "agent"),
                 ("from", from),
                 ("to", to),
-                ("team", "escalations"),
+                ("team", "frontline"),
             ],
         ),
         // drivers
@@ -476,7 +476,7 @@ fn without_topics_trends_repeats_and_issues_are_422_no_topics() {
 fn a_scoped_tokens_figures_are_the_cli_figures_of_its_slice() {
     let env = demo();
     let smb = env.create_token("smb-only", "viewer", &["--segment", "smb"]);
-    let team = env.create_token("escalations-only", "viewer", &["--team", "escalations"]);
+    let team = env.create_token("frontline-only", "viewer", &["--team", "frontline"]);
     let server = env.serve();
 
     let cases = [
@@ -499,7 +499,7 @@ fn a_scoped_tokens_figures_are_the_cli_figures_of_its_slice() {
         Case::new(&["themes"], "themes", &[("k", "3"), ("sample", "200")]),
         Case::new(&["signals"], "signals", &[("limit", "5")]),
     ];
-    for (token, filter, value) in [(&smb, "segment", "smb"), (&team, "team", "escalations")] {
+    for (token, filter, value) in [(&smb, "segment", "smb"), (&team, "team", "frontline")] {
         let mut compared = 0;
         for case in &cases {
             let url = case.url();
