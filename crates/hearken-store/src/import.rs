@@ -244,43 +244,22 @@ impl Store {
         };
 
         let mut checkpointer = checkpoint::Checkpointer::start(&self.path);
-        let mut total = ImportCounts::default();
-        let finished = pipeline::run(reader, opts.enrich.clone(), batch, &mut |rows| {
-            if let Some(c) = writer.write_rows(rows)? {
+        let (finished, total) = pipeline::import_rows(
+            reader,
+            opts.enrich.clone(),
+            batch,
+            &mut writer,
+            &mut |total| {
                 checkpointer.committed();
-                total.add(&c);
                 on_progress(&ImportProgress {
                     bytes: bytes.bytes(),
                     size,
-                    counts: total,
+                    counts: *total,
                 });
-            }
-            Ok(())
-        });
-        // The rows after the last full batch, also when the file stopped part-way.
-        let finished = finished.and_then(|f| {
-            if let Some(c) = writer.commit()? {
-                total.add(&c);
-            }
-            Ok(f)
-        });
-        let finished = match finished {
-            Ok(f) => f,
-            Err(e) => {
-                writer.rollback();
-                return Err(e);
-            }
-        };
+            },
+        )?;
         let (mut notes, file_error) = (finished.notes, finished.error);
-        let mut skipped_reasons: Vec<SkipCount> = writer
-            .skips
-            .iter()
-            .map(|(reason, rows)| SkipCount {
-                reason: reason.to_string(),
-                rows: *rows,
-            })
-            .collect();
-        skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
+        let skipped_reasons = pipeline::BatchWriter::skipped_reasons(&writer);
         // The writer's prepared statements borrow the connection and the file name.
         drop(writer);
         checkpointer.finish();
@@ -355,6 +334,21 @@ impl Store {
         }
         tx.commit()?;
         Ok(n as u64)
+    }
+}
+
+impl pipeline::BatchWriter for Writer<'_> {
+    fn write_rows(&mut self, rows: &[Prepared]) -> Result<Option<ImportCounts>, StoreError> {
+        Writer::write_rows(self, rows)
+    }
+    fn commit(&mut self) -> Result<Option<ImportCounts>, StoreError> {
+        Writer::commit(self)
+    }
+    fn rollback(&mut self) {
+        Writer::rollback(self);
+    }
+    fn skipped_reasons(&self) -> Vec<SkipCount> {
+        pipeline::sorted_skips(self.skips.iter())
     }
 }
 

@@ -189,3 +189,64 @@ pub(crate) fn run(
         result.map(|()| Finished { notes, error })
     })
 }
+
+/// What an import writes its rows with: the SQLite store's writer or PostgreSQL's. Both write
+/// a batch's rows in one transaction when it is full and count what they wrote.
+pub(crate) trait BatchWriter {
+    /// Writes `rows`; the counts of the batch when it was committed by them.
+    fn write_rows(&mut self, rows: &[Prepared]) -> Result<Option<crate::ImportCounts>, StoreError>;
+    /// Commits the rows of the open batch; its counts, if it held any.
+    fn commit(&mut self) -> Result<Option<crate::ImportCounts>, StoreError>;
+    /// Drops the rows of the open batch.
+    fn rollback(&mut self);
+    /// Rows skipped per reason (committed batches), most first.
+    fn skipped_reasons(&self) -> Vec<crate::SkipCount>;
+}
+
+/// Rows skipped per reason, most first (then by reason).
+pub(crate) fn sorted_skips<'a>(
+    skips: impl Iterator<Item = (&'a std::sync::Arc<str>, &'a u64)>,
+) -> Vec<crate::SkipCount> {
+    let mut out: Vec<crate::SkipCount> = skips
+        .map(|(reason, rows)| crate::SkipCount {
+            reason: reason.to_string(),
+            rows: *rows,
+        })
+        .collect();
+    out.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
+    out
+}
+
+/// An import's reading and writing: every row of `reader` through [`run`] into `writer`, the
+/// rows after the last full batch committed too (also when the file stopped part-way), the
+/// open batch rolled back on a failure. `committed` is called with the running total after each
+/// committed batch. Returns how the reading ended and the total counts.
+pub(crate) fn import_rows(
+    reader: RowReader,
+    enrich: Option<Enricher>,
+    batch: usize,
+    writer: &mut dyn BatchWriter,
+    committed: &mut dyn FnMut(&crate::ImportCounts),
+) -> Result<(Finished, crate::ImportCounts), StoreError> {
+    let mut total = crate::ImportCounts::default();
+    let finished = run(reader, enrich, batch, &mut |rows| {
+        if let Some(c) = writer.write_rows(rows)? {
+            total.add(&c);
+            committed(&total);
+        }
+        Ok(())
+    })
+    .and_then(|f| {
+        if let Some(c) = writer.commit()? {
+            total.add(&c);
+        }
+        Ok(f)
+    });
+    match finished {
+        Ok(f) => Ok((f, total)),
+        Err(e) => {
+            writer.rollback();
+            Err(e)
+        }
+    }
+}

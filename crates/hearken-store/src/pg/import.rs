@@ -244,6 +244,21 @@ struct Chunk {
     quarantine: Vec<Entry>,
 }
 
+impl pipeline::BatchWriter for PgWriter<'_> {
+    fn write_rows(&mut self, rows: &[Prepared]) -> Result<Option<ImportCounts>, StoreError> {
+        PgWriter::write_rows(self, rows)
+    }
+    fn commit(&mut self) -> Result<Option<ImportCounts>, StoreError> {
+        PgWriter::commit(self)
+    }
+    fn rollback(&mut self) {
+        PgWriter::rollback(self);
+    }
+    fn skipped_reasons(&self) -> Vec<SkipCount> {
+        pipeline::sorted_skips(self.skips.iter())
+    }
+}
+
 struct PgWriter<'a> {
     client: &'a mut Client,
     location: &'a str,
@@ -973,46 +988,21 @@ impl PgStore {
             view: HashMap::default(),
             out: Chunk::default(),
         };
-        let mut total = ImportCounts::default();
-        let finished = pipeline::run(
+        let (finished, total) = pipeline::import_rows(
             reader,
             opts.enrich.clone(),
             settings.batch.max(1),
-            &mut |rows| {
-                if let Some(c) = writer.write_rows(rows)? {
-                    total.add(&c);
-                    on_progress(&ImportProgress {
-                        bytes: bytes.bytes(),
-                        size,
-                        counts: total,
-                    });
-                }
-                Ok(())
+            &mut writer,
+            &mut |total| {
+                on_progress(&ImportProgress {
+                    bytes: bytes.bytes(),
+                    size,
+                    counts: *total,
+                });
             },
-        );
-        let finished = finished.and_then(|f| {
-            if let Some(c) = writer.commit()? {
-                total.add(&c);
-            }
-            Ok(f)
-        });
-        let finished = match finished {
-            Ok(f) => f,
-            Err(e) => {
-                writer.rollback();
-                return Err(e);
-            }
-        };
+        )?;
         let (mut notes, file_error) = (finished.notes, finished.error);
-        let mut skipped_reasons: Vec<SkipCount> = writer
-            .skips
-            .iter()
-            .map(|(reason, rows)| SkipCount {
-                reason: reason.to_string(),
-                rows: *rows,
-            })
-            .collect();
-        skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
+        let skipped_reasons = pipeline::BatchWriter::skipped_reasons(&writer);
         drop(writer);
         let resolved =
             resolve_quarantine(client, kind, import_id, &fingerprint, file_error.is_none())?;
