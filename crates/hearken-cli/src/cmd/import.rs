@@ -267,11 +267,7 @@ pub fn import_one(
     let opts = hearken_enrich::read_options(store, kind, mapping, text)?;
     let bar = progress_bar(file, progress);
     let report = store
-        .import_file_with(file, &opts, &settings, &mut |p| {
-            bar.set_length(p.size);
-            bar.set_position(p.bytes);
-            bar.set_prefix(output::thousands(p.counts.read));
-        })
+        .import_file_with(file, &opts, &settings, &mut |p| show(&bar, p))
         .map_err(|e| import_error(e, file))?;
     bar.finish_and_clear();
     Ok(report)
@@ -326,11 +322,7 @@ pub fn import_one_pg(
     let opts = hearken_enrich::read_options_with(kind, mapping, text, model, key.as_deref());
     let bar = progress_bar(file, progress);
     let report = store
-        .import_file_with(file, &opts, &settings, &mut |p| {
-            bar.set_length(p.size);
-            bar.set_position(p.bytes);
-            bar.set_prefix(output::thousands(p.counts.read));
-        })
+        .import_file_with(file, &opts, &settings, &mut |p| show(&bar, p))
         .map_err(|e| import_error(e, file))?;
     bar.finish_and_clear();
     Ok(report)
@@ -342,6 +334,13 @@ fn import_error(e: hearken_store::StoreError, file: &Path) -> anyhow::Error {
         e @ hearken_store::StoreError::Ingest(_) => anyhow::Error::new(e),
         e => anyhow::Error::new(e).context(format!("cannot import {}", file.display())),
     }
+}
+
+/// An import's progress on its bar (either store).
+fn show(bar: &ProgressBar, p: &hearken_store::ImportProgress) {
+    bar.set_length(p.size);
+    bar.set_position(p.bytes);
+    bar.set_prefix(output::thousands(p.counts.read));
 }
 
 fn progress_bar(file: &Path, progress: bool) -> ProgressBar {
