@@ -70,7 +70,7 @@ if [[ " $parts " == *" batches "* ]]; then
 db=$work/batch.db
 token=$(HEARKEN_DB=$db "$bin" tokens create --name bench --role analyst | head -1)
 start_server "$db" batch
-"$load" send --addr "$addr" --token "$token" --rows 1000 --connections 4 "@$work/rows.jsonl"
+"$load" send --addr "$addr" --token "$token" --rows 1000 --connections "${BATCH_CONNECTIONS:-4}" "@$work/rows.jsonl"
 stop_server
 echo "batches: stored $(signals "$work/batch.db")"
 start=$(date +%s.%N)

@@ -20,9 +20,9 @@ use hearken_enrich::TextOptions;
 use hearken_ingest::{Mapping, ReadOptions};
 use hearken_model::RecordKind;
 use hearken_store::{
-    BatchLimits, BatchMeta, IngestBatch, IngestFailure, IngestReport, IngestSettings,
+    BatchLimits, BatchMeta, IngestBatch, IngestFailure, IngestReport, IngestSettings, WalSync,
 };
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use crate::error::{AppError, ErrorCode};
 use crate::metrics::Metrics;
@@ -63,6 +63,10 @@ pub struct Ingestor {
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     stop: Arc<Notify>,
     parts: Mutex<Option<Arc<Parts>>>,
+    /// Large bodies read at once, at most: one fewer than the cores, so that the writer, which
+    /// every request waits for, always has a core (with a body read on every core, the writer
+    /// waited for a core a third of its time).
+    readers: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -82,6 +86,7 @@ impl Ingestor {
             writer: Mutex::new(None),
             stop: Arc::new(Notify::new()),
             parts: Mutex::new(None),
+            readers: Arc::new(Semaphore::new(reader_threads())),
         }
     }
 
@@ -184,8 +189,13 @@ impl Ingestor {
             return IngestBatch::parse(&body, &opts, meta, BatchLimits { max_rows });
         }
         let span = tracing::Span::current();
+        let permit = Arc::clone(&self.readers)
+            .acquire_owned()
+            .await
+            .map_err(|_| IngestFailure::Commit("the server is shutting down".into()))?;
         tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
+            let _permit = permit;
             IngestBatch::parse(&body, &opts, meta, BatchLimits { max_rows })
         })
         .await
@@ -245,8 +255,27 @@ impl Ingestor {
     }
 }
 
+/// How many large bodies are read at once: the cores but one (at least one).
+fn reader_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A group committed but not yet synced, with the requests waiting for it.
+struct Committed {
+    results: Vec<Result<IngestReport, IngestFailure>>,
+    replies: Vec<Reply>,
+}
+
 /// The writer: takes every queued batch (up to [`MAX_GROUP_ROWS`] rows), writes them in one
-/// transaction, answers each, and goes on until the queue is closed and empty.
+/// transaction and hands the committed group to the syncer, which answers each request once the
+/// commit is on disk; goes on until the queue is closed and empty, then waits for the syncer.
+///
+/// The commit does not sync itself (`IngestSettings::durable` is off): the next group is written
+/// while this one is synced, so a slow disk costs the writer nothing. When the store's log cannot
+/// be synced from another handle, every commit syncs itself as before.
 async fn writer(
     mut rx: mpsc::Receiver<Job>,
     write: Arc<Pool>,
@@ -254,6 +283,19 @@ async fn writer(
     settings: IngestSettings,
     stop: Arc<Notify>,
 ) {
+    let wal = match write.run(|store| Ok(store.wal_sync()?)).await {
+        Ok(wal) => Some(wal),
+        Err(e) => {
+            tracing::warn!(error = %e.message, "ingestion: every commit syncs itself");
+            None
+        }
+    };
+    let settings = IngestSettings {
+        durable: settings.durable && wal.is_none(),
+        ..settings
+    };
+    let (to_sync, committed) = mpsc::unbounded_channel::<Committed>();
+    let syncer = wal.map(|wal| tokio::spawn(syncer(committed, wal, Arc::clone(&metrics))));
     let mut stopping = false;
     loop {
         let first = if stopping {
@@ -285,6 +327,7 @@ async fn writer(
         let (batches, replies): (Vec<IngestBatch>, Vec<Reply>) =
             jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
         let n = batches.len();
+        let started = Instant::now();
         let written = write
             .run(move |store| Ok(store.ingest_many(batches, &settings)))
             .await;
@@ -294,18 +337,74 @@ async fn writer(
                 .map(|_| Err(IngestFailure::Commit(e.message.clone())))
                 .collect(),
         };
-        tracing::debug!(batches = n, rows, "ingestion group committed");
-        for (result, reply) in results.into_iter().zip(replies) {
-            if let Ok(r) = &result
-                && !r.replayed
-            {
-                metrics.add_ingested(r.counts.stored, r.counts.quarantined);
-            }
-            // A request that went away is not an error: its rows are stored all the same.
-            let _ = reply.send(result);
+        tracing::debug!(
+            batches = n,
+            rows,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "ingestion group committed"
+        );
+        let group = Committed { results, replies };
+        if syncer.is_some() {
+            // The syncer outlives this loop (it is awaited below), so the send cannot fail.
+            let _ = to_sync.send(group);
+        } else {
+            answer(group, &metrics);
         }
     }
+    drop(to_sync);
+    if let Some(syncer) = syncer
+        && let Err(e) = syncer.await
+    {
+        tracing::error!(error = %e, "the ingestion syncer failed");
+    }
     tracing::info!("ingestion: writer stopped");
+}
+
+/// Answers the requests of committed groups once a sync started after their commits returns:
+/// every group committed meanwhile is answered by one sync.
+async fn syncer(
+    mut committed: mpsc::UnboundedReceiver<Committed>,
+    wal: WalSync,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = committed.recv().await {
+        let mut groups = vec![first];
+        while let Ok(more) = committed.try_recv() {
+            groups.push(more);
+        }
+        let wal = wal.clone();
+        let synced = match tokio::task::spawn_blocking(move || wal.sync()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "ingestion: the write-ahead log cannot be synced");
+        }
+        for mut group in groups {
+            if let Err(e) = &synced {
+                for r in &mut group.results {
+                    if r.is_ok() {
+                        *r = Err(IngestFailure::NotSynced(e.clone()));
+                    }
+                }
+            }
+            answer(group, &metrics);
+        }
+    }
+}
+
+/// Answers each request of a group that is on disk (or failed).
+fn answer(group: Committed, metrics: &Metrics) {
+    for (result, reply) in group.results.into_iter().zip(group.replies) {
+        if let Ok(r) = &result
+            && !r.replayed
+        {
+            metrics.add_ingested(r.counts.stored, r.counts.quarantined);
+        }
+        // A request that went away is not an error: its rows are stored all the same.
+        let _ = reply.send(result);
+    }
 }
 
 /// The answer for a batch the store refused.
@@ -327,5 +426,13 @@ pub fn failure(e: IngestFailure) -> AppError {
             cause,
         )
         .with_hint("send the request again (with the same Idempotency-Key)"),
+        IngestFailure::NotSynced(cause) => AppError::failed(
+            ErrorCode::Unavailable,
+            "the rows were committed but the disk did not confirm them",
+            cause,
+        )
+        .with_hint(
+            "send the request again with the same Idempotency-Key: rows already stored are not stored twice",
+        ),
     }
 }

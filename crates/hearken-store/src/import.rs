@@ -30,12 +30,12 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{Identity, identity};
 use crate::{Store, StoreError};
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 pub(crate) mod ingest;
 pub(crate) mod pipeline;
 pub use ingest::{
     BatchLimits, BatchMeta, INGEST_KINDS, IngestBatch, IngestFailure, IngestReport, IngestSettings,
-    MAX_IDEMPOTENCY_KEY, RejectedRow,
+    MAX_IDEMPOTENCY_KEY, RejectedRow, WalSync,
 };
 use pipeline::Prepared;
 

@@ -44,7 +44,7 @@ pub use frames::{CaseAttributeRows, CaseEventRows, SignalBrief, Window};
 pub use import::{
     BatchLimits, BatchMeta, DEFAULT_BATCH, INGEST_KINDS, ImportCounts, ImportProgress,
     ImportReport, ImportSettings, IngestBatch, IngestFailure, IngestReport, IngestSettings,
-    MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount,
+    MAX_IDEMPOTENCY_KEY, RejectedRow, SkipCount, WalSync,
 };
 pub use outbox::{
     AddressCounts, AddressRow, AttemptRow, Channels, ClaimedDelivery, DeliveryRow, NotificationRow,

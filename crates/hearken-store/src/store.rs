@@ -44,6 +44,9 @@ pub struct Store {
     /// The entity ids live ingestion has resolved on this connection, kept from one committed
     /// group to the next (see `import/ingest.rs`).
     pub(crate) ingest_ids: crate::import::ingest::EntityIds,
+    /// Live ingestion's background checkpoints on this connection's file, started by the first
+    /// ingested group (see `import/ingest.rs`).
+    pub(crate) ingest_checkpoints: Option<crate::import::checkpoint::Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -389,6 +392,7 @@ impl Store {
             read_only: true,
             attachment: None,
             ingest_ids: Default::default(),
+            ingest_checkpoints: None,
         };
         let version = store.schema_version()?;
         if version > current_version() {
@@ -453,6 +457,7 @@ impl Store {
             read_only: false,
             attachment: None,
             ingest_ids: Default::default(),
+            ingest_checkpoints: None,
         };
         store.migrate()?;
         Ok(store)

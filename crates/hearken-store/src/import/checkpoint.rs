@@ -1,6 +1,7 @@
-//! Background checkpoints during an import: committed WAL frames are copied into the database file
-//! on a second connection and thread while the writer goes on, so the checkpoint at the end of the
-//! import only copies the last batches instead of the whole file.
+//! Background checkpoints during an import and live ingestion: committed WAL frames are copied
+//! into the database file on a second connection and thread while the writer goes on, so the
+//! checkpoint at the end of an import only copies the last batches instead of the whole file, and
+//! a live ingestion group's commit does not wait for a checkpoint.
 //!
 //! Passive checkpoints never block the writer and are as crash-safe as any checkpoint: a killed
 //! process leaves a WAL that is replayed on the next open.
@@ -61,7 +62,7 @@ impl Checkpointer {
         }
     }
 
-    /// Called after every commit of the import.
+    /// Called after every commit of the import (or of a live ingestion group).
     pub(crate) fn committed(&mut self) {
         self.commits += 1;
         if self.commits.is_multiple_of(EVERY)

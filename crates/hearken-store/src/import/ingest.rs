@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Entity, ImportCounts, SameSource, SkipCount, Writer, event_insert_sql, now};
 use crate::identity::identity;
+use crate::import::checkpoint::Checkpointer;
 use crate::import::pipeline::Prepared;
 use crate::{Store, StoreError};
 
@@ -89,8 +90,11 @@ impl Default for BatchLimits {
 /// How [`Store::ingest_many`] writes.
 #[derive(Debug, Clone, Copy)]
 pub struct IngestSettings {
-    /// Sync the commit to disk before answering (`PRAGMA synchronous = FULL` for the write):
-    /// an answered batch survives a power cut, not only a crash.
+    /// Sync the commit to disk before [`Store::ingest_many`] returns (`PRAGMA synchronous =
+    /// FULL` for the write): an answered batch survives a power cut, not only a crash. A caller
+    /// that sets it to false must itself make the commit durable before answering, with a
+    /// [`WalSync`] started after `ingest_many` returned (as the server's writer does, so that
+    /// the next group is written while this one is synced).
     pub durable: bool,
     /// Days an idempotency key is remembered.
     pub key_ttl_days: u32,
@@ -102,6 +106,58 @@ impl Default for IngestSettings {
             durable: true,
             key_ttl_days: 7,
         }
+    }
+}
+
+/// Makes everything committed to a store so far durable, from any thread: `fdatasync` of the
+/// store's write-ahead log, where a commit lives until a checkpoint copies it (and a checkpoint
+/// syncs the database file before the log is reused). What a `PRAGMA synchronous = FULL` commit
+/// does at its end, done after it instead: a commit that returned before [`WalSync::sync`] was
+/// called is on disk when it returns.
+#[derive(Debug, Clone)]
+pub struct WalSync {
+    wal: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    /// The log's directory entry was synced once (it does not change while the store is open).
+    dir_synced: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl WalSync {
+    /// Syncs the log. The file is opened each time: a log SQLite deleted and made again (when
+    /// every connection closed) is never synced through a stale handle.
+    pub fn sync(&self) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        std::fs::File::open(&self.wal)?.sync_data()?;
+        // The log's directory entry, for a log made since the store was opened.
+        #[cfg(unix)]
+        if !self.dir_synced.load(Ordering::Acquire) {
+            std::fs::File::open(&self.dir)?.sync_all()?;
+            self.dir_synced.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A [`WalSync`] for this store's file (writable stores are always in WAL mode).
+    pub fn wal_sync(&self) -> Result<WalSync, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+                what: "sync the write-ahead log".into(),
+            });
+        }
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        Ok(WalSync {
+            wal: wal.into(),
+            dir,
+            dir_synced: Default::default(),
+        })
     }
 }
 
@@ -185,6 +241,10 @@ pub enum IngestFailure {
     /// The group's transaction did not commit: nothing of this batch was stored.
     #[error("the write was not committed ({0}); nothing was stored: send the rows again")]
     Commit(String),
+    /// The group committed, but the disk did not confirm it ([`WalSync::sync`] failed): the
+    /// rows are stored unless the machine loses power before the next sync.
+    #[error("the rows were committed but the disk did not confirm them ({0})")]
+    NotSynced(String),
 }
 
 impl IngestBatch {
@@ -364,13 +424,31 @@ impl Store {
                 .pragma_update(None, "synchronous", "FULL")
                 .map_err(StoreError::from)?;
         }
+        // The group's commit does not checkpoint: the WAL frames are copied into the database
+        // file by a passive checkpoint on another thread and connection (as during a file
+        // import), so the writer every request waits for goes on to the next group. Measured
+        // 2026-12-04: a commit that checkpointed took 10 ms of a 40 ms group.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(StoreError::from)?;
         let result = self.ingest_transaction(batches, settings);
-        if settings.durable {
-            // Back to the store's setting for everything else.
-            let restored = self.conn.pragma_update(None, "synchronous", "NORMAL");
-            if result.is_ok() {
-                restored.map_err(StoreError::from)?;
-            }
+        // Back to the store's settings for everything else.
+        let restored = self
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", 1000)
+            .and_then(|()| {
+                if settings.durable {
+                    self.conn.pragma_update(None, "synchronous", "NORMAL")
+                } else {
+                    Ok(())
+                }
+            });
+        if result.is_ok() {
+            restored.map_err(StoreError::from)?;
+            let path = self.path.clone();
+            self.ingest_checkpoints
+                .get_or_insert_with(|| Checkpointer::start(&path))
+                .committed();
         }
         result
     }

@@ -695,3 +695,40 @@ fn a_row_sent_again_correctly_settles_its_quarantine_entry() {
         2
     );
 }
+
+/// Groups committed without syncing (as the server's writer commits them) are all readable from
+/// another connection, and a `WalSync` made before them syncs them; a log that is gone is an
+/// error, not a silent success.
+#[test]
+fn groups_committed_without_a_sync_are_synced_by_the_wal_sync() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("h.db");
+    let mut store = Store::open(&db).expect("store");
+    let wal = store.wal_sync().expect("a writable store has a log");
+    let settings = IngestSettings {
+        durable: false,
+        ..IngestSettings::default()
+    };
+    for g in 0..12 {
+        let batches = (0..5)
+            .map(|b| {
+                batch(
+                    RecordKind::Signals,
+                    &signals_body(&format!("g{g}b{b}"), 20),
+                    "load",
+                    None,
+                )
+            })
+            .collect();
+        for r in store.ingest_many(batches, &settings) {
+            assert_eq!(r.expect("ingested").counts.stored, 20);
+        }
+        wal.sync().expect("synced");
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM signals"), 12 * 5 * 20);
+    let mut log = db.clone().into_os_string();
+    log.push("-wal");
+    std::fs::remove_file(&log).expect("the log exists while the store is open");
+    let err = wal.sync().expect_err("no log to sync");
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+}
