@@ -5,8 +5,8 @@
 //! read, so whose it is is unknown): a caller with a data scope is refused them
 //! (`out_of_scope`), and its `status` counts only the rows of its slice.
 
-use hearken_store::StoreError;
-use hearken_store::{ImportHistoryRow, ImportRecord, QuarantineEntry, QuarantineFilter, Store};
+use hearken_store::{FrameSource, StoreError};
+use hearken_store::{ImportHistoryRow, ImportRecord, QuarantineEntry, QuarantineFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{QueryError, Result};
@@ -59,7 +59,7 @@ pub struct StatusResponse {
 }
 
 /// Row counts per kind, the schema version and whether the snapshot is behind.
-pub fn status(store: &Store, scope: &Scope) -> Result<StatusResponse> {
+pub fn status(store: &dyn FrameSource, scope: &Scope) -> Result<StatusResponse> {
     let s = store.status()?;
     let partial = partial(store, scope)?;
     if !scope.is_limited() {

@@ -72,6 +72,15 @@ pub trait FrameSource {
         &self,
         filter: &crate::QuarantineFilter,
     ) -> Result<Vec<crate::QuarantineEntry>, StoreError>;
+    /// Row counts per kind, the schema version and the recent imports (`hearken status`).
+    fn status(&self) -> Result<crate::Status, StoreError>;
+    /// The row counts of the scope of `segments` and `teams` (empty: no limit on that
+    /// dimension).
+    fn scope_counts(
+        &self,
+        segments: &[String],
+        teams: &[String],
+    ) -> Result<crate::ScopeCounts, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -141,5 +150,15 @@ impl FrameSource for Store {
         filter: &crate::QuarantineFilter,
     ) -> Result<Vec<crate::QuarantineEntry>, StoreError> {
         Store::quarantine_entries(self, filter)
+    }
+    fn status(&self) -> Result<crate::Status, StoreError> {
+        Store::status(self)
+    }
+    fn scope_counts(
+        &self,
+        segments: &[String],
+        teams: &[String],
+    ) -> Result<crate::ScopeCounts, StoreError> {
+        Store::scope_counts(self, segments, teams)
     }
 }

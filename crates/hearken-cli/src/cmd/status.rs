@@ -18,8 +18,9 @@ pub struct StatusArgs {
 }
 
 pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    let s = hearken_query::status(&store, &Scope::all()).map_err(cli_error)?;
+    // The SQLite file or a PostgreSQL database (ADR 0012).
+    let store = ctx.open_frames()?;
+    let s = hearken_query::status(store.as_ref(), &Scope::all()).map_err(cli_error)?;
     if args.json {
         output::json(&s)?;
     } else {

@@ -123,7 +123,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["status", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["flow", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"
@@ -248,6 +248,30 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
         Some(2 * files.len() + 1)
     );
     assert_eq!(imports(url), listed);
+
+    // `hearken status` counts the same, but for where the store is and when each import ran.
+    let status = |db: &str| -> Value {
+        let mut v: Value =
+            serde_json::from_str(&ok(&env, &["status", "--json", "--db", db])).expect("JSON");
+        v["path"] = Value::Null;
+        for i in v["recent_imports"].as_array_mut().expect("recent imports") {
+            for k in ["started_at", "finished_at"] {
+                assert!(!i[k].is_null(), "{k} recorded: {i}");
+                i[k] = Value::Null;
+            }
+        }
+        v
+    };
+    let lite_status = status(env.db().to_str().expect("utf-8"));
+    assert_eq!(
+        lite_status["snapshot_fresh"],
+        Value::Bool(true),
+        "{lite_status}"
+    );
+    assert_eq!(lite_status["quarantined"], Value::from(2), "{lite_status}");
+    assert_eq!(status(url), lite_status);
+    let table = ok(&env, &["status", "--db", url]);
+    assert!(table.contains("postgres://"), "{table}");
 
     // The stores are the same rows: PostgreSQL copied back into a file quarantines the same
     // entries and counts the same.

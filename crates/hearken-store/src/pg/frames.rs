@@ -615,6 +615,16 @@ impl FrameSource for PgStore {
         Ok(out)
     }
 
+    fn status(&self) -> Result<crate::Status, StoreError> {
+        PgStore::status(self)
+    }
+    fn scope_counts(
+        &self,
+        segments: &[String],
+        teams: &[String],
+    ) -> Result<crate::ScopeCounts, StoreError> {
+        PgStore::scope_counts(self, segments, teams)
+    }
     fn quarantine_entries(
         &self,
         filter: &crate::QuarantineFilter,

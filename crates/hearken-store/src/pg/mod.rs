@@ -9,6 +9,7 @@
 mod frames;
 mod import;
 pub(crate) mod schema;
+mod status;
 
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};

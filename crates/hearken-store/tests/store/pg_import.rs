@@ -370,6 +370,64 @@ fn the_same_files_give_the_same_store_in_postgres() {
         ),
         format!("{:?}", pg.snapshot_case_kpis().expect("pg"))
     );
+    // `hearken status`: the same counts, and the same slice counts for every data scope.
+    let (ls, ps) = (
+        FrameSource::status(&lite).expect("lite"),
+        FrameSource::status(&pg).expect("pg"),
+    );
+    let counts = |s: &hearken_store::Status| {
+        (
+            s.schema_version,
+            [
+                s.customers,
+                s.products,
+                s.agents,
+                s.signals,
+                s.surveys,
+                s.cases,
+                s.case_events,
+                s.quarantined,
+                s.skipped,
+                s.imports,
+                s.interrupted_imports,
+            ],
+            s.demo_data,
+            s.recent_imports
+                .iter()
+                .map(|i| {
+                    (
+                        i.id,
+                        i.kind.clone(),
+                        i.state.clone(),
+                        i.read,
+                        i.stored,
+                        i.skipped,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert!(ls.signals > 300, "{ls:?}");
+    assert_eq!(counts(&ps), counts(&ls));
+    let segments: Vec<String> = FrameSource::snapshot_customers(&lite)
+        .expect("customers")
+        .segments
+        .names;
+    assert!(segments.len() > 1, "{segments:?}");
+    let teams = ["frontline".to_string(), "no such team".to_string()];
+    for (seg, team) in [
+        (&segments[..], &[][..]),
+        (&segments[..1], &teams[..]),
+        (&[][..], &teams[..1]),
+        (&[][..], &[][..]),
+    ] {
+        let l = FrameSource::scope_counts(&lite, seg, team).expect("lite");
+        assert_eq!(
+            FrameSource::scope_counts(&pg, seg, team).expect("pg"),
+            l,
+            "{seg:?} {team:?}"
+        );
+    }
     let total = |r: &[ImportCounts]| r.iter().map(|c| c.read).sum::<u64>();
     assert!(total(&first) > 1_000);
 }
