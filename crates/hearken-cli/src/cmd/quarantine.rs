@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<ExitCode> {
     if let Some(Action::Clear(c)) = args.action {
         return clear(ctx, c);
     }
-    // An SQLite file or a PostgreSQL database (ADR 0012); clearing needs the file for now.
+    // An SQLite file or a PostgreSQL database (ADR 0012).
     let store = ctx.open_frames()?;
     let req = QuarantineRequest {
         import: args.import,
@@ -123,7 +123,6 @@ pub fn render(list: &QuarantineList, req: &QuarantineRequest) -> String {
 }
 
 fn clear(ctx: &Ctx, args: ClearArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
     let by = args
         .by
         .or_else(|| std::env::var("USER").ok())
@@ -134,7 +133,11 @@ fn clear(ctx: &Ctx, args: ClearArgs) -> Result<ExitCode> {
     if args.import.is_none() && !args.all {
         bail!("say which entries to clear: --import ID, or --all");
     }
-    let c = store.clear_quarantine(args.import, &by)?;
+    // The SQLite file or a PostgreSQL database (ADR 0012).
+    let c = match ctx.postgres_url() {
+        Some(url) => clear_postgres(&url, args.import, &by)?,
+        None => ctx.open_store()?.clear_quarantine(args.import, &by)?,
+    };
     if args.json {
         output::json(&c)?;
     } else {
@@ -150,4 +153,16 @@ fn clear(ctx: &Ctx, args: ClearArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "postgres")]
+fn clear_postgres(url: &str, import: Option<i64>, by: &str) -> Result<hearken_store::Clearing> {
+    Ok(hearken_store::pg::PgStore::connect(url)?.clear_quarantine(import, by)?)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn clear_postgres(_url: &str, _import: Option<i64>, _by: &str) -> Result<hearken_store::Clearing> {
+    bail!(
+        "this hearken was built without PostgreSQL support: build it with `cargo build --release --features postgres`"
+    )
 }

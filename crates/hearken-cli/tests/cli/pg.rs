@@ -311,6 +311,41 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
     let pg_err = assert_clean_failure(&env.run(&["quarantine", "--import", "999", "--db", url]));
     assert!(pg_err.contains("no import 999"), "{pg_err}");
     assert_eq!(pg_err, lite_err);
+
+    // Clearing: the same entries closed, recorded the same, and the same refusal.
+    let lite_db = env.db().to_str().expect("utf-8").to_string();
+    let open = |db: &str| {
+        let v: Value =
+            serde_json::from_str(&ok(&env, &["status", "--json", "--db", db])).expect("JSON");
+        v["quarantined"].as_i64().expect("quarantined")
+    };
+    assert_eq!(open(url), 2);
+    let clear = |db: &str, which: &[&str]| -> Value {
+        let mut args = vec!["quarantine", "clear", "--by", "ann", "--json", "--db", db];
+        args.extend(which);
+        let mut v: Value = serde_json::from_str(&ok(&env, &args)).expect("JSON");
+        assert!(v["at"].as_i64().is_some_and(|t| t > 1_700_000_000), "{v}");
+        v["at"] = Value::Null;
+        v
+    };
+    let last_odd = listed["imports"][0]["id"].as_i64().expect("id").to_string();
+    let lite_cleared = clear(&lite_db, &["--import", &last_odd]);
+    assert_eq!(lite_cleared["entries"], Value::from(2), "{lite_cleared}");
+    assert_eq!(clear(url, &["--import", &last_odd]), lite_cleared);
+    assert_eq!((open(url), open(&lite_db)), (0, 0));
+    assert_eq!(all(url, &["--all"]), all(&lite_db, &["--all"]));
+    let again = clear(url, &["--all"]);
+    assert_eq!(again["entries"], Value::from(0), "{again}");
+    assert_eq!(again, clear(&lite_db, &["--all"]));
+    let lite_err = String::from_utf8(
+        env.run(&["quarantine", "clear", "--import", "999", "--db", &lite_db])
+            .stderr,
+    )
+    .expect("utf-8");
+    let pg_err =
+        assert_clean_failure(&env.run(&["quarantine", "clear", "--import", "999", "--db", url]));
+    assert!(pg_err.contains("no import 999"), "{pg_err}");
+    assert_eq!(pg_err, lite_err);
 }
 
 #[test]

@@ -633,22 +633,7 @@ impl FrameSource for PgStore {
         let w = "the quarantine";
         let mut client = self.client();
         if let Some(id) = filter.import {
-            let row = client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1), (SELECT max(id) FROM imports)",
-                    &[&id],
-                )
-                .map_err(|e| pg_error("reading the imports", e))?;
-            if !col::<bool>(&row, w, 0)? {
-                let last: Option<i64> = col(&row, w, 1)?;
-                return Err(StoreError::NoSuchImport {
-                    id,
-                    known: match last {
-                        Some(l) => format!("imports are numbered 1 to {l}"),
-                        None => "the store has no imports yet".into(),
-                    },
-                });
-            }
+            import_exists(&mut *client, id)?;
         }
         let limit = if filter.limit == 0 {
             i64::MAX
@@ -713,4 +698,30 @@ impl FrameSource for PgStore {
         // In the order asked for; an id twice is listed twice, as the SQLite store does.
         Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
     }
+}
+
+/// An error naming the imports there are when import `id` is not one of them (the SQLite
+/// store's `import_exists`).
+pub(crate) fn import_exists(
+    client: &mut impl postgres::GenericClient,
+    id: i64,
+) -> Result<(), StoreError> {
+    let w = "the imports";
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1), (SELECT max(id) FROM imports)",
+            &[&id],
+        )
+        .map_err(|e| pg_error("reading the imports", e))?;
+    if col::<bool>(&row, w, 0)? {
+        return Ok(());
+    }
+    let last: Option<i64> = col(&row, w, 1)?;
+    Err(StoreError::NoSuchImport {
+        id,
+        known: match last {
+            Some(l) => format!("imports are numbered 1 to {l}"),
+            None => "the store has no imports yet".into(),
+        },
+    })
 }

@@ -1,13 +1,15 @@
-//! `hearken status` on a PostgreSQL store: the SQLite store's `status` and `scope_counts`,
-//! statement for statement, so both stores print the same counts for the same rows.
+//! `hearken status` and `hearken quarantine clear` on a PostgreSQL store: the SQLite store's
+//! `status`, `scope_counts` and `clear_quarantine`, statement for statement, so both stores
+//! print the same counts for the same rows and close the same entries.
 
 use postgres::Client;
 
 use super::{PgStore, pg_error};
 use crate::StoreError;
+use crate::import::now;
 use crate::read_imports::ScopeCounts;
 use crate::source::FrameSource;
-use crate::store::{ImportRecord, RunningImport, Status};
+use crate::store::{Clearing, ImportRecord, RunningImport, Status};
 
 fn count(client: &mut Client, sql: &str) -> Result<i64, StoreError> {
     let row = client
@@ -17,6 +19,46 @@ fn count(client: &mut Client, sql: &str) -> Result<i64, StoreError> {
 }
 
 impl PgStore {
+    /// Closes the open quarantine entries (of one import, or all) deliberately, and records who
+    /// did it, when and how many, in one transaction. The entries stay, marked `cleared`.
+    pub fn clear_quarantine(&self, import: Option<i64>, by: &str) -> Result<Clearing, StoreError> {
+        let w = "clearing the quarantine";
+        let at = now();
+        let mut c = self.client();
+        let mut tx = c.transaction().map_err(|e| pg_error(w, e))?;
+        if let Some(id) = import {
+            super::frames::import_exists(&mut tx, id)?;
+        }
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO quarantine_clearings (at, \"by\", import_id, entries)
+                 VALUES ($1, $2, $3, 0) RETURNING id",
+                &[&at, &by, &import],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error(w, e))?;
+        let entries = tx
+            .execute(
+                "UPDATE quarantine SET resolved_at = $1, resolution = 'cleared', resolved_by = $2
+                 WHERE resolved_at IS NULL AND ($3::bigint IS NULL OR import_id = $3)",
+                &[&at, &id, &import],
+            )
+            .map_err(|e| pg_error(w, e))? as i64;
+        tx.execute(
+            "UPDATE quarantine_clearings SET entries = $1 WHERE id = $2",
+            &[&entries, &id],
+        )
+        .map_err(|e| pg_error(w, e))?;
+        tx.commit().map_err(|e| pg_error(w, e))?;
+        Ok(Clearing {
+            id,
+            at,
+            by: by.to_string(),
+            import_id: import,
+            entries,
+        })
+    }
+
     /// Row counts per kind, the schema version and the recent imports; the snapshot is always
     /// fresh (the frames are read from the tables).
     pub fn status(&self) -> Result<Status, StoreError> {
