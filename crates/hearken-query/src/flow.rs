@@ -19,7 +19,7 @@ use hearken_flow::{
     CaseEventColumns, CaseFilter, Dimension, EventLog, FlowConfig, FlowQuery, FlowReport, GroupBy,
     Period as FlowPeriod, QueryError as FlowError,
 };
-use hearken_store::{CaseEventRows, Entity, Store, Window};
+use hearken_store::{CaseEventRows, Entity, FrameSource, Store, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FlowRefusal, QueryError, Result};
@@ -218,21 +218,27 @@ pub fn flow_query(scope: &Scope, req: &FlowRequest) -> Result<FlowQuery> {
 }
 
 /// Case flow over the store's case events, within the scope.
-pub fn flow(store: &Store, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
+pub fn flow(store: &dyn FrameSource, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
     crate::cache::answer(
         store,
         scope,
         "flow",
         req,
         || compute(store, scope, req),
-        || crate::cache::again(scope, req, flow),
+        || crate::cache::again(scope, req, |s, sc, r| flow(s, sc, r)),
     )
 }
 
 /// [`flow`] computed (not from the answer cache).
-fn compute(store: &Store, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &FlowRequest) -> Result<FlowResponse> {
     let query = flow_query(scope, req)?;
-    let mut report = match window_log(store, &query)? {
+    // The embedded store reads a window's cases through its snapshot; any other reads the
+    // whole log and the query selects the cases (the same answer, tested on PostgreSQL).
+    let windowed = match store.embedded() {
+        Some(s) => window_log(s, &query)?,
+        None => None,
+    };
+    let mut report = match windowed {
         Some((log, cases_in_log)) => hearken_flow::run_query_on_window(&log, &query, cases_in_log)
             .map_err(|e| refusal(e, req, Source::Store))?,
         None => {
@@ -325,7 +331,7 @@ impl crate::cache::Answer for Activities {
 
 /// The store's case events as a log, with what the store knows of each case (customer,
 /// product, segment, channel) when the question or the scope needs it.
-fn store_log(store: &Store, query: &FlowQuery) -> Result<EventLog> {
+fn store_log(store: &dyn FrameSource, query: &FlowQuery) -> Result<EventLog> {
     let rows = store.case_event_rows(&Window::default())?;
     let asks = |d: &Dimension| matches!(d, Dimension::Attribute(a) if STORE_ATTRIBUTES.contains(&a.as_str()));
     let needs_attributes = query.filter.equals.iter().any(|(d, _)| asks(d))
@@ -458,7 +464,7 @@ fn refusal(e: FlowError, req: &FlowRequest, source: Source) -> QueryError {
 
 /// Puts display names beside the ids of agents (with their teams), handover partners and groups
 /// of agents, customers or products, in the report and each group's report.
-fn name_things(store: &Store, report: &mut FlowReport, req: &FlowRequest) -> Result<()> {
+fn name_things(store: &dyn FrameSource, report: &mut FlowReport, req: &FlowRequest) -> Result<()> {
     let mut agent_ids: Vec<String> = Vec::new();
     collect_agents(report, &mut agent_ids);
     agent_ids.sort_unstable();

@@ -17,7 +17,7 @@ pub struct Window {
 }
 
 impl Window {
-    fn bounds(&self) -> (i64, i64) {
+    pub(crate) fn bounds(&self) -> (i64, i64) {
         (self.from.unwrap_or(i64::MIN), self.to.unwrap_or(i64::MAX))
     }
 }
@@ -370,29 +370,10 @@ impl Store {
 
     /// Each case's customer, product, segment and channel (see [`CaseAttributeRows`]).
     pub fn case_attributes(&self) -> Result<CaseAttributeRows, StoreError> {
-        #[derive(Default)]
-        struct Found {
-            customer: Option<i64>,
-            product: Option<i64>,
-            channel: Option<u8>,
-        }
-        // In order of precedence: the case's own events, its signals, its survey responses;
-        // within each, the earliest row first (time, then row id). A field is taken from the
-        // first row that has it. Rows are sorted here: SQLite would sort them in a temporary
-        // b-tree, several times slower.
-        let sources = [
-            "SELECT case_id, at, id, customer_id, product_id, NULL FROM case_events
-             WHERE customer_id IS NOT NULL OR product_id IS NOT NULL",
-            "SELECT case_id, at, id, customer_id, product_id, channel FROM signals
-             WHERE case_id IS NOT NULL",
-            "SELECT case_id, at, id, customer_id, product_id, channel FROM surveys
-             WHERE case_id IS NOT NULL",
-        ];
-        type Row = (i64, i64, i64, Option<i64>, Option<i64>, Option<u8>);
-        let mut found: HashMap<i64, Found> = HashMap::new();
-        for sql in sources {
+        let mut sources: [Vec<CaseSourceRow>; 3] = Default::default();
+        for (sql, rows) in CASE_SOURCES.iter().zip(&mut sources) {
             let mut stmt = self.conn.prepare(sql)?;
-            let mut rows: Vec<Row> = stmt
+            *rows = stmt
                 .query_map([], |r| {
                     Ok((
                         r.get(0)?,
@@ -404,13 +385,6 @@ impl Store {
                     ))
                 })?
                 .collect::<Result<_, _>>()?;
-            rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
-            for (case, _, _, customer, product, channel) in rows {
-                let f = found.entry(case).or_default();
-                f.customer = f.customer.or(customer);
-                f.product = f.product.or(product);
-                f.channel = f.channel.or(channel);
-            }
         }
         let cases = entity_dict(&self.conn, "cases")?;
         let products = entity_dict(&self.conn, "products")?;
@@ -424,27 +398,72 @@ impl Store {
                 customers.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
             }
         }
-        let name = |d: &Dict, id: i64| d.names.get((id - 1).max(0) as usize).cloned();
-        let mut ids: Vec<i64> = found.keys().copied().collect();
-        ids.sort_unstable();
-        let mut out = CaseAttributeRows::default();
-        for id in ids {
-            let (Some(case), Some(f)) = (name(&cases, id), found.get(&id)) else {
-                continue;
-            };
-            let customer = f.customer.and_then(|c| customers.get(&c));
-            out.case.push(case);
-            out.customer.push(customer.map(|(ext, _)| ext.clone()));
-            out.segment.push(customer.and_then(|(_, seg)| seg.clone()));
-            out.product.push(f.product.and_then(|p| name(&products, p)));
-            out.channel.push(
-                f.channel
-                    .and_then(hearken_model::Channel::from_code)
-                    .map(|c| c.as_str().to_string()),
-            );
-        }
-        Ok(out)
+        Ok(fold_case_attributes(sources, &cases, &products, &customers))
     }
+}
+
+/// Where a case's customer, product and channel come from, in order of precedence: the case's
+/// own events, its signals, its survey responses (`case_id, at, id, customer_id, product_id,
+/// channel`). The same statements on both stores.
+pub(crate) const CASE_SOURCES: [&str; 3] = [
+    "SELECT case_id, at, id, customer_id, product_id, NULL FROM case_events
+     WHERE customer_id IS NOT NULL OR product_id IS NOT NULL",
+    "SELECT case_id, at, id, customer_id, product_id, channel FROM signals
+     WHERE case_id IS NOT NULL",
+    "SELECT case_id, at, id, customer_id, product_id, channel FROM surveys
+     WHERE case_id IS NOT NULL",
+];
+
+/// A row of one of [`CASE_SOURCES`].
+pub(crate) type CaseSourceRow = (i64, i64, i64, Option<i64>, Option<i64>, Option<u8>);
+
+/// Each case's attributes from the rows of [`CASE_SOURCES`] (in that order), the cases' and
+/// products' external ids by code (`id - 1`) and the customers' external ids and segments by id.
+pub(crate) fn fold_case_attributes(
+    sources: [Vec<CaseSourceRow>; 3],
+    cases: &Dict,
+    products: &Dict,
+    customers: &HashMap<i64, (String, Option<String>)>,
+) -> CaseAttributeRows {
+    #[derive(Default)]
+    struct Found {
+        customer: Option<i64>,
+        product: Option<i64>,
+        channel: Option<u8>,
+    }
+    // Within each source, the earliest row first (time, then row id). A field is taken from the
+    // first row that has it. Rows are sorted here: SQLite would sort them in a temporary b-tree,
+    // several times slower.
+    let mut found: HashMap<i64, Found> = HashMap::new();
+    for mut rows in sources {
+        rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+        for (case, _, _, customer, product, channel) in rows {
+            let f = found.entry(case).or_default();
+            f.customer = f.customer.or(customer);
+            f.product = f.product.or(product);
+            f.channel = f.channel.or(channel);
+        }
+    }
+    let name = |d: &Dict, id: i64| d.names.get((id - 1).max(0) as usize).cloned();
+    let mut ids: Vec<i64> = found.keys().copied().collect();
+    ids.sort_unstable();
+    let mut out = CaseAttributeRows::default();
+    for id in ids {
+        let (Some(case), Some(f)) = (name(cases, id), found.get(&id)) else {
+            continue;
+        };
+        let customer = f.customer.and_then(|c| customers.get(&c));
+        out.case.push(case);
+        out.customer.push(customer.map(|(ext, _)| ext.clone()));
+        out.segment.push(customer.and_then(|(_, seg)| seg.clone()));
+        out.product.push(f.product.and_then(|p| name(products, p)));
+        out.channel.push(
+            f.channel
+                .and_then(hearken_model::Channel::from_code)
+                .map(|c| c.as_str().to_string()),
+        );
+    }
+    out
 }
 
 impl Store {

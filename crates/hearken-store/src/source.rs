@@ -81,6 +81,14 @@ pub trait FrameSource {
         segments: &[String],
         teams: &[String],
     ) -> Result<crate::ScopeCounts, StoreError>;
+    /// The case events of the cases that started in the window, with all their events, in the
+    /// order they were imported (`flow`).
+    fn case_event_rows(&self, window: &Window) -> Result<crate::CaseEventRows, StoreError>;
+    /// Each case's customer, product, segment and channel (`flow` grouped or filtered by them).
+    fn case_attributes(&self) -> Result<crate::CaseAttributeRows, StoreError>;
+    /// The segment of a customer or the team of an agent: `None` when there is no such entity,
+    /// `Some(None)` when it has none.
+    fn entity_group(&self, entity: Entity, id: &str) -> Result<Option<Option<String>>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -153,6 +161,15 @@ impl FrameSource for Store {
     }
     fn status(&self) -> Result<crate::Status, StoreError> {
         Store::status(self)
+    }
+    fn case_event_rows(&self, window: &Window) -> Result<crate::CaseEventRows, StoreError> {
+        Store::case_event_rows(self, window)
+    }
+    fn case_attributes(&self) -> Result<crate::CaseAttributeRows, StoreError> {
+        Store::case_attributes(self)
+    }
+    fn entity_group(&self, entity: Entity, id: &str) -> Result<Option<Option<String>>, StoreError> {
+        Store::entity_group(self, entity, id)
     }
     fn scope_counts(
         &self,

@@ -114,8 +114,9 @@ pub fn run(ctx: &Ctx, args: FlowArgs) -> Result<ExitCode> {
             })?
         }
         None => {
-            let store = ctx.open_store()?;
-            hearken_query::flow(&store, &Scope::all(), &req).map_err(cli_error)?
+            // The SQLite file or a PostgreSQL database (ADR 0012).
+            let store = ctx.open_frames()?;
+            hearken_query::flow(store.as_ref(), &Scope::all(), &req).map_err(cli_error)?
         }
     };
     if let Some(path) = &args.handover_csv {

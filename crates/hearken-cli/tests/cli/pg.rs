@@ -63,6 +63,20 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         &["trends", "--period", "month", "--json"],
         &["repeats", "--json"],
         &["issues-rank", "--json"],
+        &["flow", "--json"],
+        &["flow", "--by", "agent", "--json"],
+        &["flow", "--by", "segment"],
+        &["flow", "--by-attribute", "channel", "--json"],
+        &["flow", "--segment", "smb", "--json"],
+        &[
+            "flow",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--json",
+        ],
+        &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
     ] {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
@@ -123,7 +137,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["flow", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["themes", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"
@@ -220,6 +234,20 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
         &["trends", "--period", "month", "--json"],
         &["repeats", "--json"],
         &["issues-rank", "--json"],
+        &["flow", "--json"],
+        &["flow", "--by", "agent", "--json"],
+        &["flow", "--by", "segment"],
+        &["flow", "--by-attribute", "channel", "--json"],
+        &["flow", "--segment", "smb", "--json"],
+        &[
+            "flow",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--json",
+        ],
+        &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
     ] {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();

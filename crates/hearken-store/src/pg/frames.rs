@@ -23,7 +23,10 @@ use postgres::{Client, Row};
 
 use super::{PgStore, pg_error};
 use crate::StoreError;
-use crate::frames::{SignalBrief, Window};
+use crate::frames::{
+    CASE_SOURCES, CaseAttributeRows, CaseEventRows, CaseSourceRow, SignalBrief, Window,
+    fold_case_attributes,
+};
 use crate::read::Entity;
 use crate::snapshot::{CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 use crate::source::FrameSource;
@@ -615,6 +618,96 @@ impl FrameSource for PgStore {
         Ok(out)
     }
 
+    fn case_event_rows(&self, window: &Window) -> Result<CaseEventRows, StoreError> {
+        // The SQLite store's `case_event_rows`, statement for statement (the bounds are
+        // integers, written into the statement: COPY takes no parameters).
+        const SELECT: &str =
+            "SELECT c.ext_id, e.at, e.activity, a.ext_id, coalesce(e.team, a.team),
+             e.text, e.sentiment FROM case_events e JOIN cases c ON c.id = e.case_id
+             LEFT JOIN agents a ON a.id = e.agent_id";
+        let sql = if window.from.is_none() && window.to.is_none() {
+            format!("{SELECT} ORDER BY e.id")
+        } else {
+            let (from, to) = window.bounds();
+            format!(
+                "{SELECT} WHERE e.case_id IN (SELECT case_id FROM case_events GROUP BY case_id
+                 HAVING min(at) >= {from} AND min(at) < {to}) ORDER BY e.id"
+            )
+        };
+        let w = "the case events";
+        let mut out = CaseEventRows::default();
+        let types = [
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::FLOAT8,
+        ];
+        copy_rows(&mut self.client(), w, &sql, &types, &mut |r| {
+            out.case.push(get(r, w, 0)?);
+            out.at.push(get(r, w, 1)?);
+            out.activity.push(get(r, w, 2)?);
+            out.agent.push(get(r, w, 3)?);
+            out.team.push(get(r, w, 4)?);
+            out.text.push(get(r, w, 5)?);
+            out.sentiment
+                .push(get::<Option<f64>>(r, w, 6)?.map(|v| v as f32));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn case_attributes(&self) -> Result<CaseAttributeRows, StoreError> {
+        // The SQLite store's statements, folded by the same function.
+        let w = "the cases' attributes";
+        let mut client = self.client();
+        let mut sources: [Vec<CaseSourceRow>; 3] = Default::default();
+        for (sql, rows) in CASE_SOURCES.iter().zip(&mut sources) {
+            copy_rows(&mut client, w, sql, &[Type::INT8; 6], &mut |r| {
+                let channel: Option<i64> = get(r, w, 5)?;
+                rows.push((
+                    get(r, w, 0)?,
+                    get(r, w, 1)?,
+                    get(r, w, 2)?,
+                    get(r, w, 3)?,
+                    get(r, w, 4)?,
+                    channel.map(|c| byte(c, w)).transpose()?,
+                ));
+                Ok(())
+            })?;
+        }
+        let cases = entity_names(&mut client, "cases")?;
+        let products = entity_names(&mut client, "products")?;
+        let mut customers: HashMap<i64, (String, Option<String>)> = HashMap::new();
+        copy_rows(
+            &mut client,
+            w,
+            "SELECT id, ext_id, segment FROM customers",
+            &[Type::INT8, Type::TEXT, Type::TEXT],
+            &mut |r| {
+                customers.insert(get(r, w, 0)?, (get(r, w, 1)?, get(r, w, 2)?));
+                Ok(())
+            },
+        )?;
+        Ok(fold_case_attributes(sources, &cases, &products, &customers))
+    }
+    fn entity_group(&self, entity: Entity, id: &str) -> Result<Option<Option<String>>, StoreError> {
+        let column = match entity {
+            Entity::Customer => "segment",
+            Entity::Agent => "team",
+            Entity::Product => "NULL::text",
+        };
+        let w = "an entity's group";
+        let row = self
+            .client()
+            .query_opt(
+                &format!("SELECT {column} FROM {} WHERE ext_id = $1", entity.table()),
+                &[&id],
+            )
+            .map_err(|e| pg_error(w, e))?;
+        row.map(|r| col(&r, w, 0)).transpose()
+    }
     fn status(&self) -> Result<crate::Status, StoreError> {
         PgStore::status(self)
     }
