@@ -2,7 +2,7 @@
 //! looked up by id. Names beside ids, closed sets by their names.
 
 use hearken_model::{Channel, SignalKind, Source};
-use hearken_store::{Entity, SignalQuery, SignalRecord, Store};
+use hearken_store::{Entity, FrameSource, SignalQuery, SignalRecord, Store};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -114,7 +114,7 @@ impl From<SignalRecord> for SignalView {
 /// Checks that `id` is a product or agent the caller may see, or an error listing some that
 /// are. An agent outside the scope's teams is unknown to the caller (its id does not leak).
 fn known_entity(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     entity: Entity,
     field: &'static str,
@@ -161,7 +161,11 @@ pub(crate) fn visible_customer(store: &Store, scope: &Scope, id: &str) -> Result
 
 /// The store query for the row filters and the scope, each filter checked against what exists
 /// and what the scope allows.
-pub(crate) fn signal_query(store: &Store, scope: &Scope, f: &Filters) -> Result<SignalQuery> {
+pub(crate) fn signal_query(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    f: &Filters,
+) -> Result<SignalQuery> {
     let window = f.window()?;
     let channel = f.channel_code()?;
     scope.check(f)?;

@@ -2,7 +2,7 @@
 //! weekly count.
 
 use hearken_model::Timestamp;
-use hearken_store::{SignalQuery, Store};
+use hearken_store::{FrameSource, SignalQuery};
 use hearken_topics::{ThemeConfig, WeekCount, discover_themes};
 use serde::Serialize;
 
@@ -52,19 +52,23 @@ pub struct ThemeView {
     pub weekly: Vec<WeekCount>,
 }
 
-pub fn themes(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
+pub fn themes(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ThemesRequest,
+) -> Result<ThemesResponse> {
     crate::cache::answer(
         store,
         scope,
         "themes",
         req,
         || compute(store, scope, req),
-        || crate::cache::again(scope, req, themes),
+        || crate::cache::again(scope, req, |s, sc, r| themes(s, sc, r)),
     )
 }
 
 /// [`themes`] computed (not from the answer cache).
-fn compute(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
+fn compute(store: &dyn FrameSource, scope: &Scope, req: &ThemesRequest) -> Result<ThemesResponse> {
     if !(1..=MAX_K).contains(&req.k) {
         return Err(QueryError::OutOfRange {
             field: "k",
@@ -141,13 +145,20 @@ fn compute(store: &Store, scope: &Scope, req: &ThemesRequest) -> Result<ThemesRe
 /// The newest `limit` texts of the selection, newest first. A selection that is only a window
 /// reads them through the snapshot (`Store::newest_signal_texts`: two columns and about `limit`
 /// rows, instead of sorting the signals table by time in SQL); the same rows either way.
-fn newest_texts(store: &Store, q: &SignalQuery, limit: usize) -> Result<Vec<(i64, String)>> {
+fn newest_texts(
+    store: &dyn FrameSource,
+    q: &SignalQuery,
+    limit: usize,
+) -> Result<Vec<(i64, String)>> {
     let only_window = SignalQuery {
         window: q.window,
         with_text: q.with_text,
         ..SignalQuery::default()
     } == *q;
-    if only_window && (store.snapshot_is_fresh()? || crate::select::ensure_fresh(store).is_ok()) {
+    if only_window
+        && let Some(store) = store.embedded()
+        && (store.snapshot_is_fresh()? || crate::select::ensure_fresh(store).is_ok())
+    {
         return Ok(store.newest_signal_texts(&q.window, limit)?);
     }
     Ok(store.signal_texts_where(q, limit)?)

@@ -145,23 +145,53 @@ fn contains_pattern(needle: &str) -> String {
     p
 }
 
+/// A parameter of a [`SignalQuery`]'s clause, whichever database binds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// How a clause writes its placeholders: SQLite's `?` in order, PostgreSQL's `$1`, `$2` ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
 impl SignalQuery {
     /// The WHERE clause (on `signals s`) and its parameters.
     fn clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
+        let (clause, params) = self.clause_in(Dialect::Sqlite);
+        let params = params
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(v) => Box::new(v) as Box<dyn ToSql>,
+                Param::Text(v) => Box::new(v) as Box<dyn ToSql>,
+            })
+            .collect();
+        (clause, params)
+    }
+
+    /// The WHERE clause (on `signals s`) in `dialect` and its parameters, numbered from 1. The
+    /// text condition is SQLite's `LIKE` (ASCII case ignored); PostgreSQL's `LIKE` does not
+    /// ignore case, so a PostgreSQL caller refuses a query with [`SignalQuery::text`].
+    pub(crate) fn clause_in(&self, dialect: Dialect) -> (String, Vec<Param>) {
         let mut cond: Vec<String> = Vec::new();
-        let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+        let mut params: Vec<Param> = Vec::new();
+        // `?` placeholders, numbered for PostgreSQL once the clause is complete.
         if let Some(from) = self.window.from {
             cond.push("s.at >= ?".into());
-            params.push(Box::new(from));
+            params.push(Param::Int(from));
         }
         if let Some(to) = self.window.to {
             cond.push("s.at < ?".into());
-            params.push(Box::new(to));
+            params.push(Param::Int(to));
         }
         let mut text = |c: &str, v: &Option<String>| {
             if let Some(v) = v {
                 cond.push(c.into());
-                params.push(Box::new(v.clone()));
+                params.push(Param::Text(v.clone()));
             }
         };
         text(
@@ -192,12 +222,12 @@ impl SignalQuery {
         ] {
             if let Some(v) = v {
                 cond.push(c.into());
-                params.push(Box::new(v));
+                params.push(Param::Int(i64::from(v)));
             }
         }
         if let Some(t) = &self.text {
             cond.push("s.text LIKE ? ESCAPE '\\'".into());
-            params.push(Box::new(contains_pattern(t)));
+            params.push(Param::Text(contains_pattern(t)));
         }
         if self.with_text {
             cond.push("s.text IS NOT NULL".into());
@@ -214,23 +244,40 @@ impl SignalQuery {
         ] {
             if !list.is_empty() {
                 cond.push(sql.replace("{}", &placeholders(list.len())));
-                params.extend(list.iter().map(|v| Box::new(v.clone()) as Box<dyn ToSql>));
+                params.extend(list.iter().map(|v| Param::Text(v.clone())));
             }
         }
         if let Some(before) = self.before {
             cond.push("s.id < ?".into());
-            params.push(Box::new(before));
+            params.push(Param::Int(before));
         }
-        let clause = if cond.is_empty() {
+        let mut clause = if cond.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", cond.join(" AND "))
         };
+        if dialect == Dialect::Postgres {
+            clause = numbered(&clause);
+        }
         (clause, params)
     }
 }
 
-/// `?, ?, ?` for `n` parameters.
+/// `?` placeholders as `$1`, `$2` ... (none of the clause's literals holds a `?`).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }

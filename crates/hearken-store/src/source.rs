@@ -89,6 +89,27 @@ pub trait FrameSource {
     /// The segment of a customer or the team of an agent: `None` when there is no such entity,
     /// `Some(None)` when it has none.
     fn entity_group(&self, entity: Entity, id: &str) -> Result<Option<Option<String>>, StoreError>;
+    /// The distinct segments of customers, sorted (byte order).
+    fn segments(&self) -> Result<Vec<String>, StoreError>;
+    /// The distinct teams of agents, sorted (byte order).
+    fn teams(&self) -> Result<Vec<String>, StoreError>;
+    /// The external ids of an entity table, sorted (byte order), at most `limit`.
+    fn entity_ids(&self, entity: Entity, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// The external ids of customers of these segments (or agents of these teams), sorted, at
+    /// most `limit`, and how many there are.
+    fn entity_ids_in(
+        &self,
+        entity: Entity,
+        groups: &[String],
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError>;
+    /// The newest `limit` signal texts of the query's selection (with their times), newest
+    /// first (`themes`).
+    fn signal_texts_where(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -170,6 +191,30 @@ impl FrameSource for Store {
     }
     fn entity_group(&self, entity: Entity, id: &str) -> Result<Option<Option<String>>, StoreError> {
         Store::entity_group(self, entity, id)
+    }
+    fn segments(&self) -> Result<Vec<String>, StoreError> {
+        Store::segments(self)
+    }
+    fn teams(&self) -> Result<Vec<String>, StoreError> {
+        Store::teams(self)
+    }
+    fn entity_ids(&self, entity: Entity, limit: usize) -> Result<Vec<String>, StoreError> {
+        Store::entity_ids(self, entity, limit)
+    }
+    fn entity_ids_in(
+        &self,
+        entity: Entity,
+        groups: &[String],
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        Store::entity_ids_in(self, entity, groups, limit)
+    }
+    fn signal_texts_where(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Store::signal_texts_where(self, q, limit)
     }
     fn scope_counts(
         &self,

@@ -38,8 +38,10 @@ impl ThemesArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ThemesArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    let r = hearken_query::themes(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    // The SQLite file or a PostgreSQL database (ADR 0012).
+    let store = ctx.open_frames()?;
+    let r =
+        hearken_query::themes(store.as_ref(), &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -77,6 +77,28 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
             "--json",
         ],
         &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
+        &["themes", "--k", "5", "--json"],
+        &[
+            "themes",
+            "--k",
+            "4",
+            "--sample",
+            "200",
+            "--from",
+            "2025-02-01",
+            "--json",
+        ],
+        &[
+            "themes",
+            "--k",
+            "3",
+            "--segment",
+            "smb",
+            "--channel",
+            "email",
+            "--json",
+        ],
+        &["themes", "--k", "3", "--team", "frontline"],
     ] {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
@@ -137,7 +159,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["themes", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["signals", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"
@@ -248,11 +270,49 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
             "--json",
         ],
         &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
+        &["themes", "--k", "5", "--json"],
+        &[
+            "themes",
+            "--k",
+            "4",
+            "--sample",
+            "200",
+            "--from",
+            "2025-02-01",
+            "--json",
+        ],
+        &[
+            "themes",
+            "--k",
+            "3",
+            "--segment",
+            "smb",
+            "--channel",
+            "email",
+            "--json",
+        ],
+        &["themes", "--k", "3", "--team", "frontline"],
     ] {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
         on_pg.extend(["--db", url]);
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
+    }
+
+    // A filter value the store does not know is refused the same way, with the same known
+    // values listed.
+    for args in [
+        &["themes", "--segment", "nope"][..],
+        &["themes", "--team", "nope"],
+        &["themes", "--agent", "nope"],
+        &["themes", "--product", "nope"],
+    ] {
+        let lite = String::from_utf8(env.run(args).stderr).expect("utf-8");
+        let mut on_pg = args.to_vec();
+        on_pg.extend(["--db", url]);
+        let pg = assert_clean_failure(&env.run(&on_pg));
+        assert!(pg.contains("nope"), "{pg}");
+        assert_eq!(pg, lite, "{args:?}");
     }
 
     // The imports listed the same, but for when and by which process each ran.

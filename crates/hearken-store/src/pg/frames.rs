@@ -708,6 +708,30 @@ impl FrameSource for PgStore {
             .map_err(|e| pg_error(w, e))?;
         row.map(|r| col(&r, w, 0)).transpose()
     }
+    fn segments(&self) -> Result<Vec<String>, StoreError> {
+        PgStore::segments(self)
+    }
+    fn teams(&self) -> Result<Vec<String>, StoreError> {
+        PgStore::teams(self)
+    }
+    fn entity_ids(&self, entity: Entity, limit: usize) -> Result<Vec<String>, StoreError> {
+        PgStore::entity_ids(self, entity, limit)
+    }
+    fn entity_ids_in(
+        &self,
+        entity: Entity,
+        groups: &[String],
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        PgStore::entity_ids_in(self, entity, groups, limit)
+    }
+    fn signal_texts_where(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        PgStore::signal_texts_where(self, q, limit)
+    }
     fn status(&self) -> Result<crate::Status, StoreError> {
         PgStore::status(self)
     }

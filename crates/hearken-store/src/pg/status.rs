@@ -7,6 +7,7 @@ use postgres::Client;
 use super::{PgStore, pg_error};
 use crate::StoreError;
 use crate::import::now;
+use crate::read::{Dialect, Entity, Param, SignalQuery};
 use crate::read_imports::ScopeCounts;
 use crate::source::FrameSource;
 use crate::store::{Clearing, ImportRecord, RunningImport, Status};
@@ -216,4 +217,119 @@ fn interrupted_imports(c: &mut Client, running: &[RunningImport]) -> Result<i64,
         }
     }
     Ok(n)
+}
+
+/// The lists and the signal texts `themes` and the filters' checks read, in the SQLite store's
+/// order: strings sort by their bytes (`COLLATE "C"`), as SQLite sorts them.
+impl PgStore {
+    fn strings(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<String>, StoreError> {
+        let w = "reading a list";
+        self.client()
+            .query(sql, params)
+            .map_err(|e| pg_error(w, e))?
+            .iter()
+            .map(|r| r.try_get(0).map_err(|e| pg_error(w, e)))
+            .collect()
+    }
+
+    pub fn segments(&self) -> Result<Vec<String>, StoreError> {
+        self.strings(
+            "SELECT DISTINCT segment COLLATE \"C\" FROM customers WHERE segment IS NOT NULL ORDER BY 1",
+            &[],
+        )
+    }
+
+    pub fn teams(&self) -> Result<Vec<String>, StoreError> {
+        self.strings(
+            "SELECT DISTINCT team COLLATE \"C\" FROM agents WHERE team IS NOT NULL ORDER BY 1",
+            &[],
+        )
+    }
+
+    pub fn entity_ids(&self, entity: Entity, limit: usize) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.strings(
+            &format!(
+                "SELECT ext_id FROM {} ORDER BY ext_id COLLATE \"C\" LIMIT $1",
+                entity.table()
+            ),
+            &[&limit],
+        )
+    }
+
+    pub fn entity_ids_in(
+        &self,
+        entity: Entity,
+        groups: &[String],
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        let column = match entity {
+            Entity::Customer => "segment",
+            Entity::Agent => "team",
+            Entity::Product => return Ok((Vec::new(), 0)),
+        };
+        let w = "reading a list";
+        let cond = format!("FROM {} WHERE {column} = ANY($1)", entity.table());
+        let total: i64 = self
+            .client()
+            .query_one(&format!("SELECT count(*) {cond}"), &[&groups])
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error(w, e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids = self.strings(
+            &format!("SELECT ext_id {cond} ORDER BY ext_id COLLATE \"C\" LIMIT $2"),
+            &[&groups, &limit],
+        )?;
+        Ok((ids, total.max(0) as u64))
+    }
+
+    /// The SQLite store's `signal_texts_where`, with the same clause in PostgreSQL's dialect.
+    /// A text search is refused: PostgreSQL's `LIKE` does not ignore case as SQLite's does.
+    pub fn signal_texts_where(
+        &self,
+        q: &SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        if q.text.is_some() {
+            return Err(StoreError::Postgres {
+                what: "searching signal texts".into(),
+                message: "a text search does not run on a PostgreSQL store yet; use an SQLite store (`hearken store copy --from URL --to FILE`)".into(),
+            });
+        }
+        let q = SignalQuery {
+            with_text: true,
+            ..q.clone()
+        };
+        let (clause, params) = q.clause_in(Dialect::Postgres);
+        let n = params.len() + 1;
+        let sql = format!(
+            "SELECT s.at, s.text FROM signals s{clause} ORDER BY s.at DESC, s.id DESC LIMIT ${n}"
+        );
+        let mut values: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(v) => Box::new(v) as Box<dyn postgres::types::ToSql + Sync>,
+                Param::Text(v) => Box::new(v) as Box<dyn postgres::types::ToSql + Sync>,
+            })
+            .collect();
+        values.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v.as_ref()).collect();
+        let w = "reading signal texts";
+        self.client()
+            .query(&sql, &refs)
+            .map_err(|e| pg_error(w, e))?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(|e| pg_error(w, e))?,
+                    r.try_get(1).map_err(|e| pg_error(w, e))?,
+                ))
+            })
+            .collect()
+    }
 }
