@@ -237,6 +237,24 @@ pub struct EffectOptions {
     /// `small_sample`, and a group with fewer before the action is not used as a control.
     pub min_n: u64,
     pub controls: ControlRule,
+    /// The small-sample form of the cluster-robust variance of shares and means.
+    pub variance: ClusterVariance,
+}
+
+/// The small-sample form of the cluster-robust variance of shares and means (docs/effects.md).
+/// CR1 scales the residual products by `G/(G-1) (N-1)/(N-K)`; CR2 and CR3 correct each
+/// cluster by its leverage, which matters when a few clusters (heavy contacters) hold a large
+/// share of a group's observations (Cameron and Miller 2015, sect. VI.B; MacKinnon, Nielsen and
+/// Webb 2023).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterVariance {
+    Cr1,
+    /// Bell and McCaffrey's bias-reduced linearisation.
+    #[default]
+    Cr2,
+    /// The leave-one-cluster-out jackknife.
+    Cr3,
 }
 
 impl EffectOptions {
@@ -251,6 +269,7 @@ impl EffectOptions {
             level: Level::NINETY,
             min_n: 30,
             controls: ControlRule::default(),
+            variance: ClusterVariance::default(),
         }
     }
 }
@@ -376,6 +395,12 @@ pub struct Windows {
     pub after_to: i64,
     pub days_before: u32,
     pub days_after: u32,
+    /// The window the controls were chosen on, when it is not the before window: the
+    /// `before_days` just before it (see [`effect`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls_from: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls_to: Option<i64>,
 }
 
 /// The measured effect.
@@ -457,6 +482,16 @@ pub fn effect(
 
     let bins = Bins::new(opts);
     let windows = bins.windows();
+    // The window the controls are chosen on: the `before_days` just before the before window,
+    // when the data cover all of it. Choosing them on the before window itself would pick
+    // groups whose before level is close to the treated one's partly by chance, so their
+    // before levels share the treated series' sampling error, and the difference-in-differences
+    // would vary less than its variance says (docs/effects.md, "Choosing the controls").
+    let selection = {
+        let to = windows.before_from;
+        let from = to.saturating_sub(i64::from(opts.before_days) * DAY);
+        (bins.days_before > 0 && from >= opts.data_from).then_some((from, to))
+    };
     let mut slots = vec![usize::MAX; n_groups];
     // Slot 0 is the treated series; every other group has its own slot.
     for (code, slot) in slots.iter_mut().enumerate() {
@@ -485,10 +520,17 @@ pub fn effect(
     };
 
     let mut out = match metric.family() {
-        Family::Count => volume(metric, obs, scope, opts, &bins, &slots, empty)?,
-        Family::Share | Family::Mean => means(metric, obs, scope, opts, &bins, &slots, empty)?,
+        Family::Count => volume(metric, obs, scope, opts, &bins, &slots, empty, selection)?,
+        Family::Share | Family::Mean => {
+            means(metric, obs, scope, opts, &bins, &slots, empty, selection)?
+        }
     };
-    out.windows = windows;
+    let chosen_on = (out.windows.controls_from, out.windows.controls_to);
+    out.windows = Windows {
+        controls_from: chosen_on.0,
+        controls_to: chosen_on.1,
+        ..windows
+    };
     if out.estimate.method.is_empty() {
         out.estimate.method = method;
     }
@@ -572,6 +614,8 @@ impl Bins {
             after_to,
             days_before: self.days_before,
             days_after: self.days_after,
+            controls_from: None,
+            controls_to: None,
         }
     }
 }
@@ -645,16 +689,31 @@ struct Contrast {
     log: bool,
 }
 
-/// The cluster-robust (CR1) variance of a contrast of cell means, as statsmodels' OLS (identity
-/// scale) or Poisson GLM (log scale) on cell indicators with `cov_type="cluster"` gives it:
-/// `G/(G-1) * (N-1)/(N-K) * sum_g (sum_{i in g} a_c(i) (y_i - m_c(i)) / n_c(i))^2`, with
-/// `a_c / m_c` in place of `a_c` on the log scale. Returns `(variance, clusters, N)`.
+/// The cluster-robust variance of a contrast of cell means, as an OLS (identity scale) or a
+/// Poisson GLM (log scale) on cell indicators with clustered errors gives it. With `a_c` the
+/// contrast's coefficient of cell `c` (`a_c / m_c` on the log scale), `s_gc` the sum of the
+/// residuals `y_i - m_c` of cluster `g` in cell `c` and `h_gc = n_gc / n_c` the cluster's share
+/// of the cell (its leverage: the hat matrix of a cell-indicator regression is `1 / n_c` within
+/// a cell), the per-cluster score is `u_g = sum_c a_c s_gc / n_c * f(h_gc)` and
+///
+/// - CR1: `f = 1`, variance `G/(G-1) * (N-1)/(N-K) * sum_g u_g^2` (statsmodels'
+///   `cov_type="cluster"`; Liang and Zeger 1986);
+/// - CR2: `f = (1 - h)^(-1/2)`, variance `sum_g u_g^2` (Bell and McCaffrey 2002): the residuals
+///   premultiplied by `(I - H_gg)^(-1/2)`, which for cell indicators scales each cluster-cell
+///   residual sum by `(1 - h_gc)^(-1/2)` (a cluster that is a whole cell, `h = 1`, has a zero
+///   residual sum and contributes nothing, the pseudo-inverse's convention);
+/// - CR3: `f = 1 / (1 - h)`, variance `(G-1)/G * sum_g u_g^2`: the leave-one-cluster-out
+///   jackknife around the estimate (MacKinnon, Nielsen and Webb 2023), `u_g` being exactly how
+///   far the cell means' contrast moves when cluster `g` is left out.
+///
+/// Returns `(variance, clusters, N)`.
 fn contrast_variance(
     obs: &Observations<'_>,
     bins: &Bins,
     slots: &[usize],
     cells: &[[Cell; 2]],
     c: &Contrast,
+    kind: ClusterVariance,
 ) -> (f64, u64, u64) {
     // Coefficient per (slot, window) on the observation scale.
     let mut coef = vec![[0.0f64; 2]; cells.len()];
@@ -664,10 +723,9 @@ fn contrast_variance(
         coef[slot][w] = if c.log { a / m } else { a };
         used[slot][w] = true;
     }
-    let mut per_obs: Vec<(u32, f64)> = Vec::new();
-    let mut own = 0.0;
-    let mut own_n = 0u64;
-    let mut n_total = 0u64;
+    // (cluster, cell index, residual); observations without a cluster get a fresh id each.
+    let mut rows: Vec<(u64, usize, f64)> = Vec::new();
+    let mut own = 0u64;
     for r in 0..obs.at.len() {
         let Some((slot, w)) = locate(obs, bins, slots, r) else {
             continue;
@@ -679,38 +737,58 @@ fn contrast_variance(
         if y.is_nan() {
             continue;
         }
-        let cell = &cells[slot][w];
-        let m = cell.mean().unwrap_or(0.0);
-        let u = coef[slot][w] * (y - m) / cell.n as f64;
-        n_total += 1;
-        match obs.cluster.get(r).copied() {
-            Some(g) if g != NONE => per_obs.push((g, u)),
+        let m = cells[slot][w].mean().unwrap_or(0.0);
+        let id = match obs.cluster.get(r).copied() {
+            Some(g) if g != NONE => u64::from(g),
             _ => {
-                own += u * u;
-                own_n += 1;
+                own += 1;
+                (1u64 << 32) + own
             }
-        }
+        };
+        rows.push((id, 2 * slot + w, y - m));
     }
-    per_obs.sort_by_key(|(g, _)| *g);
-    let mut s = own;
-    let mut clusters = own_n;
+    let n_total = rows.len() as u64;
+    rows.sort_unstable_by_key(|r| (r.0, r.1));
+    let mut s = 0.0;
+    let mut clusters = 0u64;
     let mut i = 0;
-    while i < per_obs.len() {
-        let g = per_obs[i].0;
-        let mut sum = 0.0;
-        while i < per_obs.len() && per_obs[i].0 == g {
-            sum += per_obs[i].1;
-            i += 1;
+    while i < rows.len() {
+        let g = rows[i].0;
+        let mut u = 0.0;
+        while i < rows.len() && rows[i].0 == g {
+            let cell = rows[i].1;
+            let (mut sum, mut n_gc) = (0.0, 0u64);
+            while i < rows.len() && rows[i].0 == g && rows[i].1 == cell {
+                sum += rows[i].2;
+                n_gc += 1;
+                i += 1;
+            }
+            let (slot, w) = (cell / 2, cell % 2);
+            let n_c = cells[slot][w].n as f64;
+            let h = n_gc as f64 / n_c;
+            let f = match kind {
+                ClusterVariance::Cr1 => 1.0,
+                // A cluster that is the whole cell has a zero residual sum: no contribution.
+                ClusterVariance::Cr2 if h < 1.0 => (1.0 - h).sqrt().recip(),
+                ClusterVariance::Cr3 if h < 1.0 => (1.0 - h).recip(),
+                _ => 0.0,
+            };
+            u += coef[slot][w] * sum / n_c * f;
         }
-        s += sum * sum;
+        s += u * u;
         clusters += 1;
     }
     let k = used.iter().flatten().filter(|u| **u).count() as f64;
     let (g, n) = (clusters as f64, n_total as f64);
-    let corr = if clusters > 1 && n > k {
-        g / (g - 1.0) * (n - 1.0) / (n - k)
-    } else {
+    let corr = if clusters < 2 {
         f64::NAN
+    } else {
+        match kind {
+            ClusterVariance::Cr1 if n > k => g / (g - 1.0) * (n - 1.0) / (n - k),
+            ClusterVariance::Cr1 => f64::NAN,
+            ClusterVariance::Cr2 => 1.0,
+            ClusterVariance::Cr3 => (g - 1.0) / g,
+        }
     };
     (corr * s, clusters, n_total)
 }
@@ -764,6 +842,7 @@ fn means(
     bins: &Bins,
     slots: &[usize],
     empty: Option<Window>,
+    selection: Option<(i64, i64)>,
 ) -> Result<Effect> {
     let log = metric.family() == Family::Mean;
     let n_slots = obs.groups.len() + 1;
@@ -830,7 +909,7 @@ fn means(
                 log,
             };
             let d = contrast_value(&cells, &c);
-            let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c);
+            let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
             if g < 2 {
                 Estimate::not(
                     Status::TooFew {
@@ -855,9 +934,31 @@ fn means(
     };
 
     // Candidates and controls.
-    let treated_before = cells[0][0].mean();
+    // The levels the controls are chosen on: the selection window's when the treated series
+    // has data there, else the before window's.
+    let pre: Option<Vec<Cell>> = selection
+        .map(|(from, to)| {
+            let mut v = vec![Cell::default(); n_slots];
+            for r in 0..obs.at.len() {
+                let (code, y) = (obs.group[r], obs.value[r]);
+                if obs.at[r] < from || obs.at[r] >= to || code == NONE || y.is_nan() {
+                    continue;
+                }
+                if let Some(&slot) = slots.get(code as usize) {
+                    v[slot].n += 1;
+                    v[slot].sum += y;
+                }
+            }
+            v
+        })
+        .filter(|v| v[0].n >= opts.min_n.max(2));
+    let level_of = |slot: usize| match &pre {
+        Some(p) => p[slot].mean(),
+        None => cells[slot][0].mean(),
+    };
+    let treated_before = level_of(0);
     let distance = |slot: usize| -> Option<f64> {
-        let (t, c) = (treated_before?, cells[slot][0].mean()?);
+        let (t, c) = (treated_before?, level_of(slot)?);
         if log {
             (t > 0.0 && c > 0.0).then(|| (c / t).ln().abs())
         } else {
@@ -882,12 +983,18 @@ fn means(
             Some("no observation after".to_string())
         } else if blocked(slot).is_some() {
             Some("its change is not defined (a zero mean)".to_string())
+        } else if pre.as_ref().is_some_and(|p| p[slot].n == 0) {
+            Some(format!(
+                "no observation in the {} days the controls are chosen on",
+                opts.before_days
+            ))
         } else {
             None
         };
         candidates.push((code as u32, slot, reason, distance(slot)));
     }
     let unit = if log { "" } else { " points" };
+    let on = chosen_on_text(pre.is_some(), opts.before_days);
     let chosen = choose(
         &mut candidates,
         &opts.controls,
@@ -902,9 +1009,9 @@ fn means(
         |slot| (cells[slot][0].mean(), cells[slot][0].n, cells[slot][1].n),
         |d| {
             if log {
-                format!("{:.3} apart on the log scale", d)
+                format!("{:.3} apart on the log scale{on}", d)
             } else {
-                format!("{d:.1}{unit} apart")
+                format!("{d:.1}{unit} apart{on}")
             }
         },
     );
@@ -938,7 +1045,7 @@ fn means(
         }
         let c = Contrast { terms, log };
         let d = contrast_value(&cells, &c);
-        let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c);
+        let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
         if g < 2 {
             Estimate::not(
                 Status::TooFew {
@@ -965,7 +1072,11 @@ fn means(
     Ok(Effect {
         metric,
         scale: metric.scale(),
-        windows: Windows::default(),
+        windows: Windows {
+            controls_from: pre.as_ref().and(selection.map(|w| w.0)),
+            controls_to: pre.as_ref().and(selection.map(|w| w.1)),
+            ..Windows::default()
+        },
         before,
         after,
         estimate,
@@ -991,6 +1102,16 @@ fn contrast_value(cells: &[[Cell; 2]], c: &Contrast) -> f64 {
 }
 
 type CandidateRow = (u32, usize, Option<String>, Option<f64>);
+
+/// What a chosen control's reason adds when the controls were chosen on the window before the
+/// before window.
+fn chosen_on_text(pre: bool, days: u32) -> String {
+    if pre {
+        format!(" in the {days} days before the before window")
+    } else {
+        String::new()
+    }
+}
 
 /// Picks the control slots from the candidates (code, slot, reason-if-ineligible, distance).
 fn choose(
@@ -1153,66 +1274,157 @@ fn whole_weeks(bins: &Bins) -> [Vec<[usize; 7]>; 2] {
     [before, after]
 }
 
+/// The customer-level variances of a volume contrast (see [`volume_cluster_vars`]).
+#[derive(Debug, Clone, Copy)]
+struct Clustered {
+    /// Clustered by customer.
+    by_customer: f64,
+    /// Customers (clusters).
+    clusters: u64,
+    /// Clustered by customer and week.
+    by_customer_week: f64,
+}
+
 /// Quasi-likelihood inference for a log rate ratio (or log odds ratio) from weekly data: the
 /// Pearson dispersion `phi = X2 / (weeks - 2)` scales the Poisson (binomial) variance, and the
-/// reference is Student t with `weeks - 2` degrees of freedom.
+/// reference is Student t with `weeks - 2` degrees of freedom. With customers given, the
+/// variance combines the customer-clustered one with what the weekly one shows beyond the
+/// customer-week one (two-way clustering by customer and week, Cameron, Gelbach and Miller
+/// 2011, with the week part the quasi-likelihood variance): see docs/effects.md.
 fn quasi(
     d: f64,
     var_unit: f64,
     pearson: f64,
     weeks: usize,
-    clustered: Option<(f64, u64)>,
+    clustered: Option<Clustered>,
     level: Level,
     quality: &mut Quality,
 ) -> Estimate {
     let df = weeks as f64 - 2.0;
     let phi = pearson / df;
     let weekly = phi * var_unit;
-    // With customers given, the variance is the larger of the weekly one (Student t on
-    // weeks - 2 df) and the customer-clustered one (t on clusters - 1): either source of noise
-    // alone can dominate.
+    let mode = std::env::var("HEARKEN_VOLUME_VAR").unwrap_or_default();
     let (var, method, df) = match clustered {
-        Some((c, g)) if c > weekly => (c, "customer_clustered", g as f64 - 1.0),
-        _ => (weekly, "quasi_likelihood_weekly", df),
+        Some(c) if mode == "max" => {
+            if c.by_customer > weekly {
+                (c.by_customer, "customer_clustered", c.clusters as f64 - 1.0)
+            } else {
+                (weekly, "quasi_likelihood_weekly", df)
+            }
+        }
+        Some(c) if mode == "cust" => (c.by_customer, "customer_clustered", c.clusters as f64 - 1.0),
+        Some(c) => {
+            let g = c.clusters as f64 - 1.0;
+            let excess = (weekly - c.by_customer_week).max(0.0);
+            let var = c.by_customer + excess;
+            // Welch-Satterthwaite degrees of freedom of the sum.
+            let df_sum = var * var / (c.by_customer * c.by_customer / g + excess * excess / df);
+            let method = if excess > 0.0 {
+                "customer_and_week_clustered"
+            } else {
+                "customer_clustered"
+            };
+            (var, method, df_sum)
+        }
+        None => (weekly, "quasi_likelihood_weekly", df),
     };
     let mut e = infer(d, var.sqrt(), Some(df), level, true, "", quality);
     e.method = method;
     e
 }
 
-/// The customer-clustered (CR1) variance of a contrast of log totals, `sum_r a_r ln T_r` over
+/// The customer-clustered (CR1) variances of a contrast of log totals, `sum_r a_r ln T_r` over
 /// the roles `r` (treated before, treated after, control before, control after), by the delta
-/// method: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the events of
-/// cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster and role, as in
-/// a Poisson GLM on per-customer counts with `cov_type="cluster"`). `rows` holds the cluster and
-/// role of every event; events without a cluster are clusters of their own. Returns the
-/// variance and the number of clusters.
-fn clustered_log_var(
-    rows: &mut [(u32, usize)],
+/// method. `rows` holds the cluster, role and week of every event; events without a cluster
+/// are clusters of their own; `weeks` is the number of whole weeks before and after.
+///
+/// - By customer: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the
+///   events of cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster
+///   and role, as in a Poisson GLM on per-customer counts with `cov_type="cluster"`).
+/// - By customer and week: the same GLM on one row per customer, week and role of the week's
+///   window, clustered by customer-week: `Gc/(Gc-1) * (N-1)/(N-K) * sum_gw (sum_r a_r (y_gwr -
+///   mu_r) / T_r)^2` over all `Gc = G W` customer-weeks (empty ones included), `mu_r = T_r /
+///   (G W_r)`.
+fn volume_cluster_vars(
+    rows: &[(u32, usize, usize)],
     totals: [f64; 4],
     a: [f64; 4],
-) -> Option<(f64, u64)> {
+    weeks: [usize; 2],
+) -> Option<Clustered> {
     let k = a.iter().filter(|x| **x != 0.0).count() as f64;
-    rows.sort_by_key(|r| r.0);
-    let mut sum = 0.0;
+    let role_window = [0usize, 1, 0, 1];
+    // Events without a cluster get fresh ids past every cluster code.
+    let mut own = 0u64;
+    let mut keyed: Vec<(u64, usize, usize)> = rows
+        .iter()
+        .map(|&(c, role, week)| {
+            let id = if c == NONE {
+                own += 1;
+                (1u64 << 32) + own
+            } else {
+                u64::from(c)
+            };
+            (id, role, week)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|r| (r.0, r.2));
+    let mut by_customer = 0.0;
     let mut g = 0u64;
+    // Per customer-week sums, and how many there are in each window.
+    let mut cw: Vec<(usize, f64)> = Vec::new();
     let mut i = 0;
-    while i < rows.len() {
-        let id = rows[i].0;
+    while i < keyed.len() {
+        let id = keyed[i].0;
         let mut u = 0.0;
-        loop {
-            let role = rows[i].1;
-            u += a[role] / totals[role];
-            i += 1;
-            if id == NONE || i >= rows.len() || rows[i].0 != id {
-                break;
+        while i < keyed.len() && keyed[i].0 == id {
+            let week = keyed[i].2;
+            let mut s = 0.0;
+            while i < keyed.len() && keyed[i].0 == id && keyed[i].2 == week {
+                let role = keyed[i].1;
+                s += a[role] / totals[role];
+                i += 1;
             }
+            u += s;
+            cw.push((usize::from(week >= weeks[0]), s));
         }
-        sum += u * u;
+        by_customer += u * u;
         g += 1;
     }
-    let (gf, n) = (g as f64, g as f64 * k);
-    (g > 1).then(|| (gf / (gf - 1.0) * (n - 1.0) / (n - k) * sum, g))
+    if g < 2 {
+        return None;
+    }
+    let gf = g as f64;
+    let n = gf * k;
+    let by_customer = gf / (gf - 1.0) * (n - 1.0) / (n - k) * by_customer;
+    // The customer-week units: the score's centring per window, its sum over the units with
+    // events, and the empty units.
+    let mut centre = [0.0f64; 2];
+    let mut roles_in = [0usize; 2];
+    for r in 0..4 {
+        if a[r] != 0.0 {
+            let w = role_window[r];
+            centre[w] += a[r] / (gf * weeks[w] as f64);
+            roles_in[w] += 1;
+        }
+    }
+    let mut sum = 0.0;
+    let mut with_events = [0u64; 2];
+    for &(w, s) in &cw {
+        sum += (s - centre[w]).powi(2);
+        with_events[w] += 1;
+    }
+    for w in 0..2 {
+        let units = g * weeks[w] as u64;
+        sum += (units - with_events[w]) as f64 * centre[w] * centre[w];
+    }
+    let gc = gf * (weeks[0] + weeks[1]) as f64;
+    let nc = gf * (weeks[0] * roles_in[0] + weeks[1] * roles_in[1]) as f64;
+    let by_customer_week = gc / (gc - 1.0) * (nc - 1.0) / (nc - k) * sum;
+    Some(Clustered {
+        by_customer,
+        clusters: g,
+        by_customer_week,
+    })
 }
 
 fn volume(
@@ -1223,6 +1435,7 @@ fn volume(
     bins: &Bins,
     slots: &[usize],
     empty: Option<Window>,
+    selection: Option<(i64, i64)>,
 ) -> Result<Effect> {
     let n_slots = obs.groups.len() + 1;
     let weeks = whole_weeks(bins);
@@ -1252,7 +1465,7 @@ fn volume(
         let range = if w == 0 { 0..wb } else { wb..n_weeks };
         range.map(|i| counts[slot][i]).sum()
     };
-    // The cluster, slot and window of every event in a whole week, when clusters are given.
+    // The cluster, slot and week of every event in a whole week, when clusters are given.
     let clustered_rows: Vec<(u32, usize, usize)> = if obs.cluster.is_empty() {
         Vec::new()
     } else {
@@ -1262,7 +1475,7 @@ fn volume(
                 let slot = *slots.get(code as usize)?;
                 let k = bins.bin(obs.at[r])?;
                 let week = week_of[k];
-                (week != usize::MAX).then(|| (obs.cluster[r], slot, usize::from(week >= wb)))
+                (week != usize::MAX).then(|| (obs.cluster[r], slot, week))
             })
             .collect()
     };
@@ -1325,15 +1538,20 @@ fn volume(
                 })
                 .sum();
             let d = (means[1] / means[0]).ln();
-            let mut rows: Vec<(u32, usize)> = clustered_rows
+            let rows: Vec<(u32, usize, usize)> = clustered_rows
                 .iter()
                 .filter(|r| r.1 == 0)
-                .map(|r| (r.0, r.2))
+                .map(|r| (r.0, usize::from(r.2 >= wb), r.2))
                 .collect();
             let clustered = if obs.cluster.is_empty() {
                 None
             } else {
-                clustered_log_var(&mut rows, [tb, ta, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0])
+                volume_cluster_vars(
+                    &rows,
+                    [tb, ta, 1.0, 1.0],
+                    [-1.0, 1.0, 0.0, 0.0],
+                    [wb, n_weeks - wb],
+                )
             };
             quasi(
                 d,
@@ -1347,7 +1565,28 @@ fn volume(
         }
     };
 
-    let treated_rate = rate(0, 0);
+    // The events the controls are chosen on: the selection window's when the treated series
+    // has `min_n` there, else the before window's (see `means`).
+    let pre: Option<Vec<u64>> = selection
+        .map(|(from, to)| {
+            let mut v = vec![0u64; n_slots];
+            for r in 0..obs.at.len() {
+                let code = obs.group[r];
+                if obs.at[r] < from || obs.at[r] >= to || code == NONE {
+                    continue;
+                }
+                if let Some(&slot) = slots.get(code as usize) {
+                    v[slot] += 1;
+                }
+            }
+            v
+        })
+        .filter(|v| v[0] >= opts.min_n.max(1));
+    let level = |slot: usize| match &pre {
+        Some(p) => Some(p[slot] as f64),
+        None => rate(slot, 0),
+    };
+    let treated_rate = level(0);
     let mut candidates = Vec::new();
     for (code, &slot) in slots.iter().enumerate() {
         if slot == 0 {
@@ -1362,15 +1601,21 @@ fn volume(
             Some("linked to the action, so it may move with it".to_string())
         } else if nb < opts.min_n {
             Some(format!("too few events before: {nb} < {}", opts.min_n))
+        } else if pre.as_ref().is_some_and(|p| p[slot] == 0) {
+            Some(format!(
+                "no event in the {} days the controls are chosen on",
+                opts.before_days
+            ))
         } else {
             None
         };
-        let dist = match (treated_rate, rate(slot, 0)) {
+        let dist = match (treated_rate, level(slot)) {
             (Some(t), Some(c)) if t > 0.0 && c > 0.0 => Some((c / t).ln().abs()),
             _ => None,
         };
         candidates.push((code as u32, slot, reason, dist));
     }
+    let on = chosen_on_text(pre.is_some(), opts.before_days);
     let chosen = choose(
         &mut candidates,
         &opts.controls,
@@ -1383,7 +1628,7 @@ fn volume(
         &chosen,
         &opts.controls,
         |slot| (rate(slot, 0), total(slot, 0), total(slot, 1)),
-        |d| format!("volume {:.0}% apart", (d.exp() - 1.0) * 100.0),
+        |d| format!("volume {:.0}% apart{on}", (d.exp() - 1.0) * 100.0),
     );
 
     let did_est = if let ControlRule::Off = opts.controls {
@@ -1449,13 +1694,14 @@ fn volume(
                     "",
                 )
             } else {
-                let mut rows: Vec<(u32, usize)> = clustered_rows
+                let rows: Vec<(u32, usize, usize)> = clustered_rows
                     .iter()
                     .filter_map(|r| {
+                        let w = usize::from(r.2 >= wb);
                         if r.1 == 0 {
-                            Some((r.0, r.2))
+                            Some((r.0, w, r.2))
                         } else if chosen.contains(&r.1) {
-                            Some((r.0, 2 + r.2))
+                            Some((r.0, 2 + w, r.2))
                         } else {
                             None
                         }
@@ -1464,7 +1710,12 @@ fn volume(
                 let clustered = if obs.cluster.is_empty() {
                     None
                 } else {
-                    clustered_log_var(&mut rows, [tb, ta, cb, ca], [-1.0, 1.0, 1.0, -1.0])
+                    volume_cluster_vars(
+                        &rows,
+                        [tb, ta, cb, ca],
+                        [-1.0, 1.0, 1.0, -1.0],
+                        [wb, n_weeks - wb],
+                    )
                 };
                 quasi(
                     d,
@@ -1483,7 +1734,11 @@ fn volume(
     Ok(Effect {
         metric,
         scale: metric.scale(),
-        windows: Windows::default(),
+        windows: Windows {
+            controls_from: pre.as_ref().and(selection.map(|w| w.0)),
+            controls_to: pre.as_ref().and(selection.map(|w| w.1)),
+            ..Windows::default()
+        },
         before,
         after,
         estimate,

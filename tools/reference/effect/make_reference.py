@@ -96,18 +96,23 @@ def estimate(b, lo, hi, p, relative):
 # ---------------------------------------------------------------- volume
 
 
-def larger(res, clustered, est):
-    """Replaces the interval and p-value of the after coefficient of `res` when the clustered
-    variance is larger than the fit's own: scipy's t on clusters - 1 degrees of freedom."""
+def combined(res, clustered, est):
+    """The interval and p-value of the after coefficient of `res` with the variance of two-way
+    clustering by customer and week (Cameron, Gelbach and Miller 2011), the week part being the
+    quasi-likelihood fit's own: V = V_customer + max(0, V_weekly - V_customer_week), scipy's t on
+    Welch-Satterthwaite degrees of freedom (clusters - 1 for V_customer, weeks - 2 for the
+    weekly part)."""
     from scipy import stats
-    var, clusters = clustered
-    if var <= res.bse[1] ** 2:
-        est["method"] = "quasi_likelihood_weekly"
-        return est
-    b, se, df = res.params[1], np.sqrt(var), clusters - 1
+    v_cust, clusters, v_cw = clustered
+    weekly = res.bse[1] ** 2
+    excess = max(0.0, weekly - v_cw)
+    var = v_cust + excess
+    df = var ** 2 / (v_cust ** 2 / (clusters - 1) + excess ** 2 / res.df_resid)
+    b, se = res.params[1], np.sqrt(var)
     q = stats.t.ppf(0.5 + LEVEL / 2, df)
     out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
-    out["method"] = "customer_clustered"
+    out["method"] = "customer_and_week_clustered" if excess > 0 else "customer_clustered"
+    out["df"] = float(df)
     return out
 
 
@@ -121,10 +126,13 @@ def quasi_fit(endog, exog, family):
 
 
 def clustered_log_var(events, weeks_b, weeks_a, start, cells):
-    """The customer-clustered variance of a log-ratio contrast, from statsmodels: a Poisson GLM
+    """The customer-clustered variances of a log-ratio contrast, from statsmodels: a Poisson GLM
     on one row per customer and cell (series x window, zeros included) with an offset for the
-    window's days, cov_type="cluster" by customer. `cells` lists (groups, window) pairs; the
-    contrast is after - before for the first series, minus the same for the second if any."""
+    window's days, cov_type="cluster" by customer; and the same GLM on one row per customer,
+    week and series (the week's window; zeros included) with an offset of 7 days,
+    cov_type="cluster" by customer-week. `cells` lists (groups, window) pairs; the contrast is
+    after - before for the first series, minus the same for the second if any. Returns
+    (V_customer, customers, V_customer_week)."""
     days = {0: 7 * len(weeks_b), 1: 7 * len(weeks_a)}
     lo_b, hi_b = start + weeks_b[0][0] * DAY, start + (weeks_b[-1][-1] + 1) * DAY
     lo_a, hi_a = start + weeks_a[0][0] * DAY, start + (weeks_a[-1][-1] + 1) * DAY
@@ -154,14 +162,54 @@ def clustered_log_var(events, weeks_b, weeks_a, start, cells):
     contrast[0], contrast[1] = -1.0, 1.0
     if len(cells) == 4:
         contrast[2], contrast[3] = 1.0, -1.0
-    return float(contrast @ res.cov_params() @ contrast), len(ids)
+    v_cust = float(contrast @ res.cov_params() @ contrast)
+
+    # Customer-week rows: every customer, every whole week, every series of that week's window.
+    weeks = weeks_b + weeks_a
+    ev["week"] = -1
+    for wi, w in enumerate(weeks):
+        lo, hi = start + w[0] * DAY, start + (w[-1] + 1) * DAY
+        ev.loc[(ev["at"] >= lo) & (ev["at"] < hi), "week"] = wi
+    wcounts = ev.groupby(["cl", "week", "cell"]).size()
+    nb = len(weeks_b)
+    ys, xs, gs = [], [], []
+    for gi, c in enumerate(ids):
+        for wi in range(len(weeks)):
+            window = 0 if wi < nb else 1
+            for i, (_, cw) in enumerate(cells):
+                if cw != window:
+                    continue
+                ys.append(float(wcounts.get((c, wi, i), 0)))
+                x = np.zeros(len(cells))
+                x[i] = 1.0
+                xs.append(x)
+                gs.append(gi * len(weeks) + wi)
+    res = sm.GLM(np.array(ys), np.array(xs), family=sm.families.Poisson(),
+                 offset=np.full(len(ys), np.log(7.0))).fit(
+        cov_type="cluster", cov_kwds={"groups": np.array(gs)}, tol=1e-13)
+    v_cw = float(contrast @ res.cov_params() @ contrast)
+    return v_cust, len(ids), v_cw
+
+
+def selection_window(at, before_days, after_days, data_from, data_to):
+    """The window the controls are chosen on: the before_days just before the before window's
+    first day inside the data, when the data cover all of it; else None."""
+    start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
+    first = next((k for k in range(before_days) if valid[k]), None)
+    if first is None:
+        return None
+    to = start + first * DAY
+    frm = to - before_days * DAY
+    return (frm, to) if frm >= data_from else None
 
 
 def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
-                data_from, data_to, min_n, events=None):
+                data_from, data_to, min_n, events=None, pre_counts=None):
+    """pre_counts: dict group -> events in the selection window (selection_window), when the
+    data have any there."""
     """counts: dict group -> array of daily counts over the bins (before then after). With
-    `events` (columns at, group, cluster), the variance is the larger of the weekly
-    quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
+    `events` (columns at, group, cluster), the variance is the two-way combination of the
+    customer-clustered one and the weekly quasi-likelihood one (`combined`)."""
     start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
     wb, wa = whole_weeks(before_days, total, valid)
     weeks = wb + wa
@@ -179,14 +227,23 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     naive = estimate(res.params[1], lo, hi, res.pvalues[1], True)
     if events is not None:
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1)])
-        naive = larger(res, var, naive)
+        naive = combined(res, var, naive)
     days_b, days_a = 7 * nb, 7 * len(wa)
     before = {"value": tw[:nb].sum() / days_b, "n": days_b, "events": int(tw[:nb].sum())}
     after = {"value": tw[nb:].sum() / days_a, "n": days_a, "events": int(tw[nb:].sum())}
 
     # Controls: not treated, not linked, >= min_n events in the before weeks; closest in
-    # log events per day before; ties to the larger, then the lower code.
-    t_rate = tw[:nb].sum() / days_b
+    # log events per day in the selection window when the treated series has min_n events
+    # there, else in the before weeks; ties to the larger, then the lower code.
+    sel = selection_window(at, before_days, after_days, data_from, data_to)
+    pre = None
+    if sel is not None and pre_counts is None and events is not None:
+        inside = events[(events["at"] >= sel[0]) & (events["at"] < sel[1])]
+        pre_counts = {int(g): int(n) for g, n in inside.groupby("group").size().items()}
+    if sel is not None and pre_counts is not None:
+        if sum(pre_counts.get(g, 0) for g in treated) >= max(min_n, 1):
+            pre = pre_counts
+    t_rate = tw[:nb].sum() / days_b if pre is None else float(sum(pre.get(g, 0) for g in treated))
     rows = []
     for g in range(len(names)):
         if g in treated:
@@ -195,8 +252,8 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
         eb, ea = w[:nb].sum(), w[nb:].sum()
         if eb == 0 and ea == 0 and g not in linked:
             continue
-        eligible = g not in linked and eb >= min_n
-        rate = eb / days_b
+        eligible = g not in linked and eb >= min_n and (pre is None or pre.get(g, 0) > 0)
+        rate = eb / days_b if pre is None else float(pre.get(g, 0))
         dist = abs(np.log(rate / t_rate)) if rate > 0 else np.inf
         rows.append({"g": g, "eligible": eligible, "dist": dist, "eb": eb, "w": w})
     cand = pd.DataFrame(rows)
@@ -213,13 +270,14 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     did = estimate(res.params[1], lo, hi, res.pvalues[1], True)
     if events is not None:
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1), (chosen, 0), (chosen, 1)])
-        did = larger(res, var, did)
+        did = combined(res, var, did)
     did["controls"] = [names[g] for g in chosen]
     return {
         "name": name, "metric": "volume", "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days,
         "data_from": data_from, "data_to": data_to, "min_n": min_n,
         "before": before, "after": after, **naive, "did": did, "df": float(res.df_resid),
+        "controls_chosen_on": list(sel) if pre is not None else None,
     }
 
 
@@ -243,12 +301,94 @@ def make_counts(rng, names, rates, season, effect, days_before, days_after, disp
 # ---------------------------------------------------------------- shares and means
 
 
+def small_sample_cov(res, X, y, groups, variance):
+    """The CR2 or CR3 covariance of OLS coefficients, by the general formulas (numpy linear
+    algebra and statsmodels refits, not the engine's closed form):
+    CR2 (Bell and McCaffrey 2002): (X'X)^-1 sum_g X_g' A_g e_g e_g' A_g X_g (X'X)^-1 with
+    A_g = (I - H_gg)^(-1/2) (eigendecomposition; the pseudo-inverse square root, zero for a zero
+    eigenvalue);
+    CR3 (the jackknife, MacKinnon, Nielsen and Webb 2023): (G-1)/G sum_g (b_(g) - b)(b_(g) - b)'
+    with b_(g) statsmodels' OLS refitted without cluster g."""
+    b = res.params
+    bread = np.linalg.inv(X.T @ X)
+    ids = np.unique(groups)
+    k = X.shape[1]
+    if variance == "cr2":
+        e = y - X @ b
+        meat = np.zeros((k, k))
+        for g in ids:
+            m = groups == g
+            Xg = X[m]
+            H = Xg @ bread @ Xg.T
+            lam, V = np.linalg.eigh(np.eye(len(Xg)) - H)
+            inv_sqrt = np.array([1.0 / np.sqrt(v) if v > 1e-12 else 0.0 for v in lam])
+            A = V @ np.diag(inv_sqrt) @ V.T
+            s = Xg.T @ (A @ e[m])
+            meat += np.outer(s, s)
+        return bread @ meat @ bread
+    if variance == "cr3":
+        G = len(ids)
+        acc = np.zeros((k, k))
+        for g in ids:
+            m = groups != g
+            bg = sm.OLS(y[m], X[m]).fit().params
+            d = bg - b
+            acc += np.outer(d, d)
+        return (G - 1) / G * acc
+    raise ValueError(variance)
+
+
+class Small:
+    """A CR2 / CR3 fit with the t_test interface used below: Student t on clusters - 1 degrees
+    of freedom (scipy), on the log scale by the delta method."""
+
+    def __init__(self, sub, X):
+        self.sub, self.X = sub, X
+
+    def t_test(self, contrast):
+        from scipy import stats
+        y = self.sub.value.to_numpy()
+        groups = pd.factorize(self.sub.cl.to_numpy())[0]
+        res = sm.OLS(y, self.X).fit()
+        cov = small_sample_cov(res, self.X, y, groups, Small.variance)
+        a = np.asarray(contrast, dtype=float)[0]
+        m = res.params
+        if Small.log:
+            grad, eff = a / m, float(a @ np.log(m))
+        else:
+            grad, eff = a, float(a @ m)
+        se = float(np.sqrt(grad @ cov @ grad))
+        df = len(np.unique(groups)) - 1
+        q = stats.t.ppf(0.5 + LEVEL / 2, df)
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df))
+
+
+class TT:
+    def __init__(self, effect, lo, hi, p):
+        self.effect, self.lo, self.hi, self.pvalue = np.array([effect]), lo, hi, p
+
+    def conf_int(self, alpha):
+        return np.array([[self.lo, self.hi]])
+
+
 def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, after_days,
-               min_n, clustered):
+               min_n, clustered, variance="cr1"):
     """df: columns at, group, value, cluster (-1 = none). Shares on the identity scale, means
-    (stage time, transfers) on the log scale."""
+    (stage time, transfers) on the log scale. `variance`: "cr1" (statsmodels' cluster-robust
+    covariance), "cr2" or "cr3" (small_sample_cov of the OLS on cell indicators; on the log
+    scale, the delta method on it: the GLM's cell means are the OLS ones)."""
     log = metric in ("stage_time", "transfers_per_case")
+    Small.variance, Small.log = variance, log
     start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
+    # The selection window (the data span is unbounded here, as the test gives it): the
+    # controls' levels there, when the treated series has min_n.
+    sel = selection_window(at, before_days, after_days, -(2**62), 2**62)
+    pre = None
+    if sel is not None:
+        p = df[(df["at"] >= sel[0]) & (df["at"] < sel[1]) & ~df.value.isna()].copy()
+        p["slot"] = np.where(p.group.isin(treated), -1, p.group)
+        if (p.slot == -1).sum() >= max(min_n, 2):
+            pre = p
     k = (df["at"] - start) // DAY
     df = df[(df["at"] >= start) & (k < total)].copy()
     df["after"] = ((df["at"] - start) // DAY >= before_days).astype(int)
@@ -266,12 +406,21 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     def fit(sub, cols):
         """Fits the values of `sub` on indicators of `cols` (list of (slot, window))."""
         X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
+        if variance != "cr1":
+            return Small(sub, X)
         if log:
             model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
             res = model.fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True, tol=1e-13)
         else:
             res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True)
         return res
+
+    def level(slot):
+        """The level the controls are chosen on."""
+        if pre is None:
+            return mean(slot, 0)[0]
+        v = pre[pre.slot == slot].value
+        return float(v.mean()) if len(v) else None
 
     tb, nb = mean(-1, 0)
     ta, na = mean(-1, 1)
@@ -294,13 +443,14 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         if cb == 0 and ca == 0 and g not in linked:
             continue
         blocked = cb < 2 or ca < 2 or (log and (mb <= 0 or ma <= 0))
-        eligible = g not in linked and cb >= min_n and ca > 0 and not blocked
-        if mb is None:
+        lc, lt = level(g), level(-1)
+        eligible = g not in linked and cb >= min_n and ca > 0 and not blocked and lc is not None
+        if lc is None:
             dist = np.inf
         elif log:
-            dist = abs(np.log(mb / tb)) if mb > 0 else np.inf
+            dist = abs(np.log(lc / lt)) if lc > 0 else np.inf
         else:
-            dist = abs(mb - tb)
+            dist = abs(lc - lt)
         rows.append({"g": g, "eligible": eligible, "dist": dist, "nb": cb})
     cand = pd.DataFrame(rows)
     if rule["rule"] == "similar":
@@ -326,9 +476,16 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     return {
         "name": name, "metric": metric, "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days, "min_n": min_n,
-        "clustered": clustered, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "clustered": clustered, "variance": variance, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "controls_chosen_on": list(sel) if pre is not None else None,
         **naive, "did": did,
     }
+
+
+def obs_frame(obs_rows, case):
+    """The observations of an earlier case, as the frame it was made from."""
+    rows = [(r[1], r[2], r[3], r[4]) for r in obs_rows if r[0] == case]
+    return pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
 
 
 def main():
@@ -387,6 +544,31 @@ def main():
     case["clustered"] = True
     cases.append(case)
 
+    # The same customers with a shock common to every topic and customer on each day (a busy
+    # day for everyone), so the weekly variance shows more than the customer-week one.
+    rows = []
+    shocks = rng.gamma(1.0 / 0.3, 0.3, size=140)
+    for cust in range(1500):
+        weight = float(rng.lognormal(-1.2, 1.4))
+        for g in range(6):
+            rate = weight * [0.3, 0.25, 0.35, 0.2, 0.3, 0.28][g] * (0.7 if g == 0 else 1.0)
+            for d in range(-63, 63):
+                lam = rate * shocks[d + 70] * (1.0 + 0.5 * shocks[d + 70] * (g == 0)) / 7.0
+                for _ in range(int(rng.poisson(lam))):
+                    rows.append((AT + d * DAY + int(rng.integers(0, DAY)), g, float("nan"), cust))
+    ev = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in ev.itertuples():
+        obs_rows.append(("volume_shocks", r.at, r.group, r.value, r.cluster))
+    vcounts = {}
+    for g in range(6):
+        sub = ev[ev.group == g]
+        k = (sub["at"] - (AT - 63 * DAY)) // DAY
+        vcounts[g] = [int((k == i).sum()) for i in range(126)]
+    case = volume_case("volume_shocks", vcounts, vnames, [0], [], {"rule": "similar", "max": 3},
+                       AT, 63, 63, -(2**62), 2**62, 30, events=ev)
+    case["clustered"] = True
+    cases.append(case)
+
     # NPS by segment, responses clustered by customer (some customers answer several times).
     seg = ["consumer", "smb", "enterprise", "public"]
     rows = []
@@ -434,8 +616,69 @@ def main():
         obs_rows.append(("stage_time", r.at, r.group, r.value, r.cluster))
     cases.append(cells_case("stage_time", "stage_time", df, stages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True))
 
+    # Controls chosen on the window before the before window: stage times over three windows
+    # (the first one only chooses), one stage's level moving between the first two.
+    rows = []
+    for g, (n, m) in enumerate([(450, 8.0), (600, 30.0), (750, 20.0), (120, 50.0), (500, 26.0)]):
+        for i in range(n):
+            case += 1
+            t = AT + int(rng.integers(-56 * DAY, 28 * DAY))
+            f = 0.7 if (g == 1 and t >= AT) else 1.0
+            drift = 1.3 if (g == 4 and t >= AT - 28 * DAY) else 1.0
+            for _ in range(1 + int(rng.random() < 0.2)):
+                rows.append((t, g, float(m * f * drift * rng.lognormal(-0.5, 1.0)), case))
+                t += 3600
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("stage_time_pre", r.at, r.group, r.value, r.cluster))
+    pstages = stages + ["review"]
+    cases.append(cells_case("stage_time_pre", "stage_time", df, pstages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr2"))
+
+    # Volume over three windows of 21 days: the controls are chosen on the first.
+    pcounts = make_counts(rng, names, rates, 1.0, 0.7, 42, 21, 0.05)
+    for g, ys in pcounts.items():
+        for k, c in enumerate(ys):
+            count_rows.append(("volume_pre", AT + (k - 42) * DAY, g, c))
+    inside = {g: ys[21:] for g, ys in pcounts.items()}
+    pre_counts = {g: int(sum(ys[:21])) for g, ys in pcounts.items()}
+    cases.append(volume_case("volume_pre", inside, names, [0], [], {"rule": "similar", "max": 3},
+                             AT, 21, 21, AT - 42 * DAY, 2**62, 30, pre_counts=pre_counts))
+
+    # The small-sample forms on the same data: NPS with CR2, stage times with CR3.
+    c = cells_case("nps_clustered_cr2", "nps", obs_frame(obs_rows, "nps_clustered"), seg, [0], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr2")
+    c["names_from"] = "nps_clustered"
+    cases.append(c)
+    c = cells_case("stage_time_cr3", "stage_time", obs_frame(obs_rows, "stage_time"), stages, [1], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr3")
+    c["names_from"] = "stage_time"
+    cases.append(c)
+
+    # Repeat flags of heavy-tailed contacters: a few customers hold a large share of a topic's
+    # contacts (and their flags move together), where CR1, CR2 and CR3 differ most.
+    htopics = ["h0", "h1", "h2", "h3"]
+    rows = []
+    for cust in range(400):
+        weight = float(rng.lognormal(-1.5, 1.6))
+        prone = float(rng.beta(1.0, 3.0))
+        for g in range(4):
+            for _ in range(int(rng.poisson(weight * [6.0, 4.0, 5.0, 3.0][g]))):
+                t = AT + int(rng.integers(-21 * DAY, 21 * DAY))
+                q = prone * (0.6 if (g == 0 and t >= AT) else 1.0)
+                rows.append((t, g, 100.0 * (rng.random() < q), cust))
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("repeat_heavy", r.at, r.group, r.value, r.cluster))
+    for variance in ["cr1", "cr2", "cr3"]:
+        c = cells_case(f"repeat_heavy_{variance}", "repeat_rate", df, htopics, [0], [],
+                       {"rule": "similar", "max": 2}, AT, 21, 21, 30, True, variance)
+        c["names_from"] = "repeat_heavy"
+        cases.append(c)
+
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
-                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages}
+                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
+                   "nps_clustered_cr2": seg, "volume_shocks": vnames, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
+                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:
