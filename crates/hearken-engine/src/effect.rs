@@ -1303,18 +1303,12 @@ fn quasi(
     let df = weeks as f64 - 2.0;
     let phi = pearson / df;
     let weekly = phi * var_unit;
-    let mode = std::env::var("HEARKEN_VOLUME_VAR").unwrap_or_default();
     let (var, method, df) = match clustered {
-        Some(c) if mode == "max" => {
-            if c.by_customer > weekly {
-                (c.by_customer, "customer_clustered", c.clusters as f64 - 1.0)
-            } else {
-                (weekly, "quasi_likelihood_weekly", df)
-            }
-        }
-        Some(c) if mode == "cust" => (c.by_customer, "customer_clustered", c.clusters as f64 - 1.0),
         Some(c) => {
             let g = c.clusters as f64 - 1.0;
+            // What the weekly variance shows beyond the customer-week one: correlation across
+            // customers within weeks. The positive part keeps the customer-clustered variance
+            // as the floor.
             let excess = (weekly - c.by_customer_week).max(0.0);
             let var = c.by_customer + excess;
             // Welch-Satterthwaite degrees of freedom of the sum.

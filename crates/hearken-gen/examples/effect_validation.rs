@@ -20,7 +20,22 @@
 //!     by an earlier run with `HEARKEN_R_KEEP=1`.
 //!
 //! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|r|all]
-//!     [--seeds N] [--customers N] [--out DIR] [--reuse]
+//!     [--seeds N] [--customers N] [--first-seed N] [--org stationary|growing|both]
+//!     [--noise off|on|both] [--out DIR] [--reuse]
+//!
+//! `--first-seed N` shifts every part's seeds (N = 1 gives the default ones: (a) 1.., (b)
+//! 101.., (c) 201..; N = 2001 gives 2001.., 2101.., 2201..), for a report on data sets the
+//! method was not chosen on. (b) runs on a stationary organisation (`GenConfig::stationary`:
+//! nobody joins or churns, so an untouched topic has no real change to find) and on the
+//! generator's default growing one (a before/after there reports the real drift), each without
+//! and with day-to-day volume noise; `--org` and `--noise` pick some of them. Every line of (b)
+//! also prints `estimate / se` over the null actions (mean 0, standard deviation 1 when the
+//! standard error is right).
+//!
+//! Diagnostics: `HEARKEN_VARIANCE=cr1|cr2|cr3` the cluster-robust variance of shares and means
+//! (default the engine's, CR2); `HEARKEN_CONTROLS=all` every eligible group as a control
+//! instead of the 5 most similar; `HEARKEN_CASE_CLUSTER=customer` stage visits and cases
+//! clustered by the case's customer instead of by case.
 //!
 //! `HEARKEN_A_FACTOR=1` (a diagnostic) runs (a) with the volume improvement's factor given, e.g.
 //! 1 for nothing removed: the treated topic's trend against its controls'.
@@ -220,10 +235,11 @@ fn load(dir: &Path) -> Data {
     }
     let mut visits = Cols::default();
     let mut transfers = Cols::default();
-    // Stage visits and cases are clustered by the case's customer (a case with no customer is
-    // its own cluster, numbered after the customers); `HEARKEN_CASE_CLUSTER=case` clusters by
-    // case (a diagnostic: what the measurement did before).
-    let by_case_only = std::env::var("HEARKEN_CASE_CLUSTER").as_deref() == Ok("case");
+    // Stage visits and cases are clustered by case, as the query layer does;
+    // `HEARKEN_CASE_CLUSTER=customer` clusters them by the case's customer instead (its first
+    // signal's; a case with no customer stays its own cluster, numbered after the customers), a
+    // diagnostic: whether customers shared across topics and stages move the DiD's variance.
+    let by_case_only = std::env::var("HEARKEN_CASE_CLUSTER").as_deref() != Ok("customer");
     let n_cust = customers.dict.len() as u32;
     let cluster_of = |case: usize| -> u32 {
         match case_customer.get(case).copied() {
