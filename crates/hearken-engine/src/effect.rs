@@ -1274,151 +1274,69 @@ fn whole_weeks(bins: &Bins) -> [Vec<[usize; 7]>; 2] {
     [before, after]
 }
 
-/// The customer-level variances of a volume contrast (see [`volume_cluster_vars`]).
-#[derive(Debug, Clone, Copy)]
-struct Clustered {
-    /// Clustered by customer.
-    by_customer: f64,
-    /// Customers (clusters).
-    clusters: u64,
-    /// Clustered by customer and week.
-    by_customer_week: f64,
-}
-
 /// Quasi-likelihood inference for a log rate ratio (or log odds ratio) from weekly data: the
 /// Pearson dispersion `phi = X2 / (weeks - 2)` scales the Poisson (binomial) variance, and the
-/// reference is Student t with `weeks - 2` degrees of freedom. With customers given, the
-/// variance combines the customer-clustered one with what the weekly one shows beyond the
-/// customer-week one (two-way clustering by customer and week, Cameron, Gelbach and Miller
-/// 2011, with the week part the quasi-likelihood variance): see docs/effects.md.
+/// reference is Student t with `weeks - 2` degrees of freedom.
 fn quasi(
     d: f64,
     var_unit: f64,
     pearson: f64,
     weeks: usize,
-    clustered: Option<Clustered>,
+    clustered: Option<(f64, u64)>,
     level: Level,
     quality: &mut Quality,
 ) -> Estimate {
     let df = weeks as f64 - 2.0;
     let phi = pearson / df;
     let weekly = phi * var_unit;
+    // With customers given, the variance is the larger of the weekly one (Student t on
+    // weeks - 2 df) and the customer-clustered one (t on clusters - 1): either source of noise
+    // alone can dominate. (Two-way clustering by customer and week, the customer-clustered
+    // variance plus what the weekly one shows beyond the customer-week one, was tried on
+    // 2026-12-04 and called more null changes significant when days carry shocks:
+    // docs/validation.md.)
     let (var, method, df) = match clustered {
-        Some(c) => {
-            let g = c.clusters as f64 - 1.0;
-            // What the weekly variance shows beyond the customer-week one: correlation across
-            // customers within weeks. The positive part keeps the customer-clustered variance
-            // as the floor.
-            let excess = (weekly - c.by_customer_week).max(0.0);
-            let var = c.by_customer + excess;
-            // Welch-Satterthwaite degrees of freedom of the sum.
-            let df_sum = var * var / (c.by_customer * c.by_customer / g + excess * excess / df);
-            let method = if excess > 0.0 {
-                "customer_and_week_clustered"
-            } else {
-                "customer_clustered"
-            };
-            (var, method, df_sum)
-        }
-        None => (weekly, "quasi_likelihood_weekly", df),
+        Some((c, g)) if c > weekly => (c, "customer_clustered", g as f64 - 1.0),
+        _ => (weekly, "quasi_likelihood_weekly", df),
     };
     let mut e = infer(d, var.sqrt(), Some(df), level, true, "", quality);
     e.method = method;
     e
 }
 
-/// The customer-clustered (CR1) variances of a contrast of log totals, `sum_r a_r ln T_r` over
+/// The customer-clustered (CR1) variance of a contrast of log totals, `sum_r a_r ln T_r` over
 /// the roles `r` (treated before, treated after, control before, control after), by the delta
-/// method. `rows` holds the cluster, role and week of every event; events without a cluster
-/// are clusters of their own; `weeks` is the number of whole weeks before and after.
-///
-/// - By customer: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the
-///   events of cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster
-///   and role, as in a Poisson GLM on per-customer counts with `cov_type="cluster"`).
-/// - By customer and week: the same GLM on one row per customer, week and role of the week's
-///   window, clustered by customer-week: `Gc/(Gc-1) * (N-1)/(N-K) * sum_gw (sum_r a_r (y_gwr -
-///   mu_r) / T_r)^2` over all `Gc = G W` customer-weeks (empty ones included), `mu_r = T_r /
-///   (G W_r)`.
-fn volume_cluster_vars(
-    rows: &[(u32, usize, usize)],
+/// method: `G/(G-1) * (N-1)/(N-K) * sum_g (sum_r a_r y_gr / T_r)^2` with `y_gr` the events of
+/// cluster `g` in role `r`, `K` the roles used and `N = K G` (one row per cluster and role, as in
+/// a Poisson GLM on per-customer counts with `cov_type="cluster"`). `rows` holds the cluster and
+/// role of every event; events without a cluster are clusters of their own. Returns the
+/// variance and the number of clusters.
+fn clustered_log_var(
+    rows: &mut [(u32, usize)],
     totals: [f64; 4],
     a: [f64; 4],
-    weeks: [usize; 2],
-) -> Option<Clustered> {
+) -> Option<(f64, u64)> {
     let k = a.iter().filter(|x| **x != 0.0).count() as f64;
-    let role_window = [0usize, 1, 0, 1];
-    // Events without a cluster get fresh ids past every cluster code.
-    let mut own = 0u64;
-    let mut keyed: Vec<(u64, usize, usize)> = rows
-        .iter()
-        .map(|&(c, role, week)| {
-            let id = if c == NONE {
-                own += 1;
-                (1u64 << 32) + own
-            } else {
-                u64::from(c)
-            };
-            (id, role, week)
-        })
-        .collect();
-    keyed.sort_unstable_by_key(|r| (r.0, r.2));
-    let mut by_customer = 0.0;
+    rows.sort_by_key(|r| r.0);
+    let mut sum = 0.0;
     let mut g = 0u64;
-    // Per customer-week sums, and how many there are in each window.
-    let mut cw: Vec<(usize, f64)> = Vec::new();
     let mut i = 0;
-    while i < keyed.len() {
-        let id = keyed[i].0;
+    while i < rows.len() {
+        let id = rows[i].0;
         let mut u = 0.0;
-        while i < keyed.len() && keyed[i].0 == id {
-            let week = keyed[i].2;
-            let mut s = 0.0;
-            while i < keyed.len() && keyed[i].0 == id && keyed[i].2 == week {
-                let role = keyed[i].1;
-                s += a[role] / totals[role];
-                i += 1;
+        loop {
+            let role = rows[i].1;
+            u += a[role] / totals[role];
+            i += 1;
+            if id == NONE || i >= rows.len() || rows[i].0 != id {
+                break;
             }
-            u += s;
-            cw.push((usize::from(week >= weeks[0]), s));
         }
-        by_customer += u * u;
+        sum += u * u;
         g += 1;
     }
-    if g < 2 {
-        return None;
-    }
-    let gf = g as f64;
-    let n = gf * k;
-    let by_customer = gf / (gf - 1.0) * (n - 1.0) / (n - k) * by_customer;
-    // The customer-week units: the score's centring per window, its sum over the units with
-    // events, and the empty units.
-    let mut centre = [0.0f64; 2];
-    let mut roles_in = [0usize; 2];
-    for r in 0..4 {
-        if a[r] != 0.0 {
-            let w = role_window[r];
-            centre[w] += a[r] / (gf * weeks[w] as f64);
-            roles_in[w] += 1;
-        }
-    }
-    let mut sum = 0.0;
-    let mut with_events = [0u64; 2];
-    for &(w, s) in &cw {
-        sum += (s - centre[w]).powi(2);
-        with_events[w] += 1;
-    }
-    for w in 0..2 {
-        let units = g * weeks[w] as u64;
-        sum += (units - with_events[w]) as f64 * centre[w] * centre[w];
-    }
-    let gc = gf * (weeks[0] + weeks[1]) as f64;
-    let nc = gf * (weeks[0] * roles_in[0] + weeks[1] * roles_in[1]) as f64;
-    let by_customer_week = gc / (gc - 1.0) * (nc - 1.0) / (nc - k) * sum;
-    Some(Clustered {
-        by_customer,
-        clusters: g,
-        by_customer_week,
-    })
+    let (gf, n) = (g as f64, g as f64 * k);
+    (g > 1).then(|| (gf / (gf - 1.0) * (n - 1.0) / (n - k) * sum, g))
 }
 
 fn volume(
@@ -1459,7 +1377,7 @@ fn volume(
         let range = if w == 0 { 0..wb } else { wb..n_weeks };
         range.map(|i| counts[slot][i]).sum()
     };
-    // The cluster, slot and week of every event in a whole week, when clusters are given.
+    // The cluster, slot and window of every event in a whole week, when clusters are given.
     let clustered_rows: Vec<(u32, usize, usize)> = if obs.cluster.is_empty() {
         Vec::new()
     } else {
@@ -1469,7 +1387,7 @@ fn volume(
                 let slot = *slots.get(code as usize)?;
                 let k = bins.bin(obs.at[r])?;
                 let week = week_of[k];
-                (week != usize::MAX).then(|| (obs.cluster[r], slot, week))
+                (week != usize::MAX).then(|| (obs.cluster[r], slot, usize::from(week >= wb)))
             })
             .collect()
     };
@@ -1532,20 +1450,15 @@ fn volume(
                 })
                 .sum();
             let d = (means[1] / means[0]).ln();
-            let rows: Vec<(u32, usize, usize)> = clustered_rows
+            let mut rows: Vec<(u32, usize)> = clustered_rows
                 .iter()
                 .filter(|r| r.1 == 0)
-                .map(|r| (r.0, usize::from(r.2 >= wb), r.2))
+                .map(|r| (r.0, r.2))
                 .collect();
             let clustered = if obs.cluster.is_empty() {
                 None
             } else {
-                volume_cluster_vars(
-                    &rows,
-                    [tb, ta, 1.0, 1.0],
-                    [-1.0, 1.0, 0.0, 0.0],
-                    [wb, n_weeks - wb],
-                )
+                clustered_log_var(&mut rows, [tb, ta, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0])
             };
             quasi(
                 d,
@@ -1688,14 +1601,13 @@ fn volume(
                     "",
                 )
             } else {
-                let rows: Vec<(u32, usize, usize)> = clustered_rows
+                let mut rows: Vec<(u32, usize)> = clustered_rows
                     .iter()
                     .filter_map(|r| {
-                        let w = usize::from(r.2 >= wb);
                         if r.1 == 0 {
-                            Some((r.0, w, r.2))
+                            Some((r.0, r.2))
                         } else if chosen.contains(&r.1) {
-                            Some((r.0, 2 + w, r.2))
+                            Some((r.0, 2 + r.2))
                         } else {
                             None
                         }
@@ -1704,12 +1616,7 @@ fn volume(
                 let clustered = if obs.cluster.is_empty() {
                     None
                 } else {
-                    volume_cluster_vars(
-                        &rows,
-                        [tb, ta, cb, ca],
-                        [-1.0, 1.0, 1.0, -1.0],
-                        [wb, n_weeks - wb],
-                    )
+                    clustered_log_var(&mut rows, [tb, ta, cb, ca], [-1.0, 1.0, 1.0, -1.0])
                 };
                 quasi(
                     d,

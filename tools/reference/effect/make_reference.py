@@ -96,23 +96,18 @@ def estimate(b, lo, hi, p, relative):
 # ---------------------------------------------------------------- volume
 
 
-def combined(res, clustered, est):
-    """The interval and p-value of the after coefficient of `res` with the variance of two-way
-    clustering by customer and week (Cameron, Gelbach and Miller 2011), the week part being the
-    quasi-likelihood fit's own: V = V_customer + max(0, V_weekly - V_customer_week), scipy's t on
-    Welch-Satterthwaite degrees of freedom (clusters - 1 for V_customer, weeks - 2 for the
-    weekly part)."""
+def larger(res, clustered, est):
+    """Replaces the interval and p-value of the after coefficient of `res` when the clustered
+    variance is larger than the fit's own: scipy's t on clusters - 1 degrees of freedom."""
     from scipy import stats
-    v_cust, clusters, v_cw = clustered
-    weekly = res.bse[1] ** 2
-    excess = max(0.0, weekly - v_cw)
-    var = v_cust + excess
-    df = var ** 2 / (v_cust ** 2 / (clusters - 1) + excess ** 2 / res.df_resid)
-    b, se = res.params[1], np.sqrt(var)
+    var, clusters = clustered
+    if var <= res.bse[1] ** 2:
+        est["method"] = "quasi_likelihood_weekly"
+        return est
+    b, se, df = res.params[1], np.sqrt(var), clusters - 1
     q = stats.t.ppf(0.5 + LEVEL / 2, df)
     out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
-    out["method"] = "customer_and_week_clustered" if excess > 0 else "customer_clustered"
-    out["df"] = float(df)
+    out["method"] = "customer_clustered"
     return out
 
 
@@ -126,13 +121,10 @@ def quasi_fit(endog, exog, family):
 
 
 def clustered_log_var(events, weeks_b, weeks_a, start, cells):
-    """The customer-clustered variances of a log-ratio contrast, from statsmodels: a Poisson GLM
+    """The customer-clustered variance of a log-ratio contrast, from statsmodels: a Poisson GLM
     on one row per customer and cell (series x window, zeros included) with an offset for the
-    window's days, cov_type="cluster" by customer; and the same GLM on one row per customer,
-    week and series (the week's window; zeros included) with an offset of 7 days,
-    cov_type="cluster" by customer-week. `cells` lists (groups, window) pairs; the contrast is
-    after - before for the first series, minus the same for the second if any. Returns
-    (V_customer, customers, V_customer_week)."""
+    window's days, cov_type="cluster" by customer. `cells` lists (groups, window) pairs; the
+    contrast is after - before for the first series, minus the same for the second if any."""
     days = {0: 7 * len(weeks_b), 1: 7 * len(weeks_a)}
     lo_b, hi_b = start + weeks_b[0][0] * DAY, start + (weeks_b[-1][-1] + 1) * DAY
     lo_a, hi_a = start + weeks_a[0][0] * DAY, start + (weeks_a[-1][-1] + 1) * DAY
@@ -162,33 +154,7 @@ def clustered_log_var(events, weeks_b, weeks_a, start, cells):
     contrast[0], contrast[1] = -1.0, 1.0
     if len(cells) == 4:
         contrast[2], contrast[3] = 1.0, -1.0
-    v_cust = float(contrast @ res.cov_params() @ contrast)
-
-    # Customer-week rows: every customer, every whole week, every series of that week's window.
-    weeks = weeks_b + weeks_a
-    ev["week"] = -1
-    for wi, w in enumerate(weeks):
-        lo, hi = start + w[0] * DAY, start + (w[-1] + 1) * DAY
-        ev.loc[(ev["at"] >= lo) & (ev["at"] < hi), "week"] = wi
-    wcounts = ev.groupby(["cl", "week", "cell"]).size()
-    nb = len(weeks_b)
-    ys, xs, gs = [], [], []
-    for gi, c in enumerate(ids):
-        for wi in range(len(weeks)):
-            window = 0 if wi < nb else 1
-            for i, (_, cw) in enumerate(cells):
-                if cw != window:
-                    continue
-                ys.append(float(wcounts.get((c, wi, i), 0)))
-                x = np.zeros(len(cells))
-                x[i] = 1.0
-                xs.append(x)
-                gs.append(gi * len(weeks) + wi)
-    res = sm.GLM(np.array(ys), np.array(xs), family=sm.families.Poisson(),
-                 offset=np.full(len(ys), np.log(7.0))).fit(
-        cov_type="cluster", cov_kwds={"groups": np.array(gs)}, tol=1e-13)
-    v_cw = float(contrast @ res.cov_params() @ contrast)
-    return v_cust, len(ids), v_cw
+    return float(contrast @ res.cov_params() @ contrast), len(ids)
 
 
 def selection_window(at, before_days, after_days, data_from, data_to):
@@ -208,8 +174,8 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     """pre_counts: dict group -> events in the selection window (selection_window), when the
     data have any there."""
     """counts: dict group -> array of daily counts over the bins (before then after). With
-    `events` (columns at, group, cluster), the variance is the two-way combination of the
-    customer-clustered one and the weekly quasi-likelihood one (`combined`)."""
+    `events` (columns at, group, cluster), the variance is the larger of the weekly
+    quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
     start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
     wb, wa = whole_weeks(before_days, total, valid)
     weeks = wb + wa
@@ -227,7 +193,7 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     naive = estimate(res.params[1], lo, hi, res.pvalues[1], True)
     if events is not None:
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1)])
-        naive = combined(res, var, naive)
+        naive = larger(res, var, naive)
     days_b, days_a = 7 * nb, 7 * len(wa)
     before = {"value": tw[:nb].sum() / days_b, "n": days_b, "events": int(tw[:nb].sum())}
     after = {"value": tw[nb:].sum() / days_a, "n": days_a, "events": int(tw[nb:].sum())}
@@ -270,7 +236,7 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     did = estimate(res.params[1], lo, hi, res.pvalues[1], True)
     if events is not None:
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1), (chosen, 0), (chosen, 1)])
-        did = combined(res, var, did)
+        did = larger(res, var, did)
     did["controls"] = [names[g] for g in chosen]
     return {
         "name": name, "metric": "volume", "treated": treated, "linked": linked, "rule": rule,
@@ -544,31 +510,6 @@ def main():
     case["clustered"] = True
     cases.append(case)
 
-    # The same customers with a shock common to every topic and customer on each day (a busy
-    # day for everyone), so the weekly variance shows more than the customer-week one.
-    rows = []
-    shocks = rng.gamma(1.0 / 0.3, 0.3, size=140)
-    for cust in range(1500):
-        weight = float(rng.lognormal(-1.2, 1.4))
-        for g in range(6):
-            rate = weight * [0.3, 0.25, 0.35, 0.2, 0.3, 0.28][g] * (0.7 if g == 0 else 1.0)
-            for d in range(-63, 63):
-                lam = rate * shocks[d + 70] * (1.0 + 0.5 * shocks[d + 70] * (g == 0)) / 7.0
-                for _ in range(int(rng.poisson(lam))):
-                    rows.append((AT + d * DAY + int(rng.integers(0, DAY)), g, float("nan"), cust))
-    ev = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
-    for r in ev.itertuples():
-        obs_rows.append(("volume_shocks", r.at, r.group, r.value, r.cluster))
-    vcounts = {}
-    for g in range(6):
-        sub = ev[ev.group == g]
-        k = (sub["at"] - (AT - 63 * DAY)) // DAY
-        vcounts[g] = [int((k == i).sum()) for i in range(126)]
-    case = volume_case("volume_shocks", vcounts, vnames, [0], [], {"rule": "similar", "max": 3},
-                       AT, 63, 63, -(2**62), 2**62, 30, events=ev)
-    case["clustered"] = True
-    cases.append(case)
-
     # NPS by segment, responses clustered by customer (some customers answer several times).
     seg = ["consumer", "smb", "enterprise", "public"]
     rows = []
@@ -677,7 +618,7 @@ def main():
 
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
                    "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
-                   "nps_clustered_cr2": seg, "volume_shocks": vnames, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
+                   "nps_clustered_cr2": seg, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
                    "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics}
     for c in cases:
         c["groups"] = group_names[c["name"]]

@@ -102,7 +102,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 15);
+    assert_eq!(cases.len(), 14);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
