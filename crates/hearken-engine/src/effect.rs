@@ -427,9 +427,12 @@ pub struct Effect {
 /// Control selection (rule [`ControlRule::Similar`]): every group that is neither treated nor
 /// linked and has at least `min_n` observations (events, for volume) in the before window and,
 /// except for volume, at least one after, is eligible; eligible groups are ranked by how close
-/// their before-window level is to the treated series' (volume and means: `|ln(level_c /
-/// level_t)|`; shares: the difference in points), ties to the larger group, and the first `max`
-/// are used. Only the before window and the sample sizes decide, never the outcome after.
+/// their level is to the treated series' (volume and means: `|ln(level_c / level_t)|`; shares:
+/// the difference in points), ties to the larger group, and the first `max` are used. The
+/// levels are those of the `before_days` just before the before window when the data cover
+/// them and the treated series has `min_n` observations there (then a group with none there is
+/// not eligible, and `windows.controls_from/to` say so), else the before window's. Only data
+/// before the action and the sample sizes decide, never the outcome after.
 pub fn effect(
     metric: Metric,
     obs: &Observations<'_>,
@@ -482,16 +485,6 @@ pub fn effect(
 
     let bins = Bins::new(opts);
     let windows = bins.windows();
-    // The window the controls are chosen on: the `before_days` just before the before window,
-    // when the data cover all of it. Choosing them on the before window itself would pick
-    // groups whose before level is close to the treated one's partly by chance, so their
-    // before levels share the treated series' sampling error, and the difference-in-differences
-    // would vary less than its variance says (docs/effects.md, "Choosing the controls").
-    let selection = {
-        let to = windows.before_from;
-        let from = to.saturating_sub(i64::from(opts.before_days) * DAY);
-        (bins.days_before > 0 && from >= opts.data_from).then_some((from, to))
-    };
     let mut slots = vec![usize::MAX; n_groups];
     // Slot 0 is the treated series; every other group has its own slot.
     for (code, slot) in slots.iter_mut().enumerate() {
@@ -520,10 +513,8 @@ pub fn effect(
     };
 
     let mut out = match metric.family() {
-        Family::Count => volume(metric, obs, scope, opts, &bins, &slots, empty, selection)?,
-        Family::Share | Family::Mean => {
-            means(metric, obs, scope, opts, &bins, &slots, empty, selection)?
-        }
+        Family::Count => volume(metric, obs, scope, opts, &bins, &slots, empty)?,
+        Family::Share | Family::Mean => means(metric, obs, scope, opts, &bins, &slots, empty)?,
     };
     let chosen_on = (out.windows.controls_from, out.windows.controls_to);
     out.windows = Windows {
@@ -595,6 +586,17 @@ impl Bins {
 
     fn bin_start(&self, k: usize) -> i64 {
         self.start + k as i64 * DAY
+    }
+
+    /// The window the controls are chosen on: the `before_days` just before the before
+    /// window, when the data cover all of it. Choosing them on the before window itself would
+    /// pick groups whose before level is close to the treated one's partly by chance, so their
+    /// before levels share the treated series' sampling error, and the difference-in-differences
+    /// would vary less than its variance says (docs/effects.md, "Choosing the controls").
+    fn selection(&self, o: &EffectOptions) -> Option<(i64, i64)> {
+        let to = self.windows().before_from;
+        let from = to.saturating_sub(i64::from(o.before_days) * DAY);
+        (self.days_before > 0 && from >= o.data_from).then_some((from, to))
     }
 
     fn windows(&self) -> Windows {
@@ -842,8 +844,8 @@ fn means(
     bins: &Bins,
     slots: &[usize],
     empty: Option<Window>,
-    selection: Option<(i64, i64)>,
 ) -> Result<Effect> {
+    let selection = bins.selection(opts);
     let log = metric.family() == Family::Mean;
     let n_slots = obs.groups.len() + 1;
     let mut cells = vec![[Cell::default(); 2]; n_slots];
@@ -1347,8 +1349,8 @@ fn volume(
     bins: &Bins,
     slots: &[usize],
     empty: Option<Window>,
-    selection: Option<(i64, i64)>,
 ) -> Result<Effect> {
+    let selection = bins.selection(opts);
     let n_slots = obs.groups.len() + 1;
     let weeks = whole_weeks(bins);
     let mut week_of = vec![usize::MAX; bins.total];

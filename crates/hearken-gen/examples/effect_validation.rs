@@ -50,8 +50,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hearken_engine::effect::{
-    ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope, Status, effect,
-    nps_value, repeat_value, sentiment_value,
+    ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope,
+    Status, effect, nps_value, repeat_value, sentiment_value,
 };
 use hearken_engine::repeats::repeat_flags;
 use hearken_engine::{Dict, Level, NONE};
@@ -688,13 +688,7 @@ fn z_summary(acc: [f64; 2], n: u64) -> (f64, f64) {
     (mean, (acc[1] / n - mean * mean).max(0.0).sqrt())
 }
 
-fn part_b(
-    seeds: u64,
-    customers: u64,
-    noise: Option<VolumeNoise>,
-    stationary: bool,
-    work: &Path,
-) {
+fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bool, work: &Path) {
     let label = if noise.is_some() {
         "with day-to-day volume noise (sd 0.25, rho 0.5, common 0.5)"
     } else {

@@ -359,7 +359,9 @@ fn heavy_rows() -> Vec<(i64, u32, f64, u32)> {
     let mut rows = Vec::new();
     let mut x = 7u64;
     let mut next = || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (x >> 33) as usize
     };
     for cust in 0..40u32 {
@@ -402,7 +404,13 @@ fn cr3_is_the_leave_one_customer_out_jackknife() {
     // The jackknife by brute force: the estimate again without each customer in turn, over
     // the customers the estimate uses (the treated group's for before/after, both for the DiD).
     for (did, ids) in [
-        (false, rows.iter().filter(|r| r.1 == 0).map(|r| r.3).collect::<Vec<_>>()),
+        (
+            false,
+            rows.iter()
+                .filter(|r| r.1 == 0)
+                .map(|r| r.3)
+                .collect::<Vec<_>>(),
+        ),
         (true, rows.iter().map(|r| r.3).collect::<Vec<_>>()),
     ] {
         let mut ids = ids;
@@ -495,7 +503,11 @@ fn the_variances_agree_when_no_cluster_holds_much_of_a_cell() {
             variance: v,
             ..opts()
         };
-        effect(Metric::Nps, &obs, &scope, &o).unwrap().estimate.se.unwrap()
+        effect(Metric::Nps, &obs, &scope, &o)
+            .unwrap()
+            .estimate
+            .se
+            .unwrap()
     };
     let (a, b, c) = (
         se(ClusterVariance::Cr1),
@@ -519,7 +531,11 @@ fn the_variances_agree_when_no_cluster_holds_much_of_a_cell() {
             variance: v,
             ..opts()
         };
-        effect(Metric::Nps, &obs, &scope, &o).unwrap().estimate.se.unwrap()
+        effect(Metric::Nps, &obs, &scope, &o)
+            .unwrap()
+            .estimate
+            .se
+            .unwrap()
     };
     let (a, b, c) = (
         se(ClusterVariance::Cr1),
@@ -570,7 +586,9 @@ fn controls_are_chosen_on_the_window_before_the_before_window() {
         assert_eq!(e.windows.controls_to, Some(AT - 28 * DAY));
         let chosen = e.candidates.iter().find(|c| c.chosen).unwrap();
         assert!(
-            chosen.reason.contains("in the 28 days before the before window"),
+            chosen
+                .reason
+                .contains("in the 28 days before the before window"),
             "{}",
             chosen.reason
         );
