@@ -23,9 +23,9 @@
 //!   CSAT top-two box or a repeat flag), so a share is a mean and its variance is the trinomial
 //!   (or binomial) one. The change is the difference of means, in points; the DiD is the treated
 //!   change minus the weighted mean of the controls' changes (weights: the controls' observations
-//!   before). Variances are cluster-robust (CR1, by customer when clusters are given: one
-//!   customer's repeated contacts are not independent), Student t with `clusters - 1` degrees of
-//!   freedom.
+//!   before). Variances are cluster-robust (CR2 by default, CR1 or CR3 on request; by customer
+//!   when clusters are given: one customer's repeated contacts are not independent), Student t
+//!   with `clusters - 1` degrees of freedom.
 //! - **Means** ([`Family::Mean`]: time in a stage, transfers per case): as shares, but on the log
 //!   scale (the change is the ratio of means minus one, the DiD a ratio of ratios), which is what
 //!   a GLM with log link and cluster-robust errors on the observations gives.
