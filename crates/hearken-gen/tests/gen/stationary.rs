@@ -5,7 +5,7 @@ use hearken_gen::{GenConfig, Truth, generate};
 use crate::helpers::read;
 
 fn run(stationary: bool) -> (usize, usize, usize, Truth) {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("a temporary directory");
     let cfg = GenConfig {
         customers: 3_000,
         months: 4,
@@ -14,7 +14,7 @@ fn run(stationary: bool) -> (usize, usize, usize, Truth) {
         threads: 2,
         ..GenConfig::default()
     };
-    generate(&cfg, tmp.path(), &|_| {}).unwrap();
+    generate(&cfg, tmp.path(), &|_| {}).expect("the generator runs");
     let t = read(tmp.path(), "customers.csv");
     let (since, churned) = (t.col("customer_since"), t.col("churned_at"));
     // Dates are YYYY-MM-DD, so string order is time order.
@@ -24,8 +24,8 @@ fn run(stationary: bool) -> (usize, usize, usize, Truth) {
         .filter(|r| r[since].as_str() >= "2025-01-01")
         .count();
     let gone = t.rows.iter().filter(|r| !r[churned].is_empty()).count();
-    let truth =
-        Truth::from_json(&std::fs::read_to_string(tmp.path().join("truth.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(tmp.path().join("truth.json")).expect("truth.json");
+    let truth = Truth::from_json(&text).expect("truth.json parses");
     (t.rows.len(), joined, gone, truth)
 }
 
