@@ -23,9 +23,9 @@
 //!   CSAT top-two box or a repeat flag), so a share is a mean and its variance is the trinomial
 //!   (or binomial) one. The change is the difference of means, in points; the DiD is the treated
 //!   change minus the weighted mean of the controls' changes (weights: the controls' observations
-//!   before). Variances are cluster-robust (CR1, by customer when clusters are given: one
-//!   customer's repeated contacts are not independent), Student t with `clusters - 1` degrees of
-//!   freedom.
+//!   before). Variances are cluster-robust (CR2 by default, CR1 or CR3 on request; by customer
+//!   when clusters are given: one customer's repeated contacts are not independent), Student t
+//!   with `clusters - 1` degrees of freedom.
 //! - **Means** ([`Family::Mean`]: time in a stage, transfers per case): as shares, but on the log
 //!   scale (the change is the ratio of means minus one, the DiD a ratio of ratios), which is what
 //!   a GLM with log link and cluster-robust errors on the observations gives.
@@ -237,6 +237,24 @@ pub struct EffectOptions {
     /// `small_sample`, and a group with fewer before the action is not used as a control.
     pub min_n: u64,
     pub controls: ControlRule,
+    /// The small-sample form of the cluster-robust variance of shares and means.
+    pub variance: ClusterVariance,
+}
+
+/// The small-sample form of the cluster-robust variance of shares and means (docs/effects.md).
+/// CR1 scales the residual products by `G/(G-1) (N-1)/(N-K)`; CR2 and CR3 correct each
+/// cluster by its leverage, which matters when a few clusters (heavy contacters) hold a large
+/// share of a group's observations (Cameron and Miller 2015, sect. VI.B; MacKinnon, Nielsen and
+/// Webb 2023).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterVariance {
+    Cr1,
+    /// Bell and McCaffrey's bias-reduced linearisation.
+    #[default]
+    Cr2,
+    /// The leave-one-cluster-out jackknife.
+    Cr3,
 }
 
 impl EffectOptions {
@@ -251,6 +269,7 @@ impl EffectOptions {
             level: Level::NINETY,
             min_n: 30,
             controls: ControlRule::default(),
+            variance: ClusterVariance::default(),
         }
     }
 }
@@ -376,6 +395,12 @@ pub struct Windows {
     pub after_to: i64,
     pub days_before: u32,
     pub days_after: u32,
+    /// The window the controls were chosen on, when it is not the before window: the
+    /// `before_days` just before it (see [`effect`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls_from: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls_to: Option<i64>,
 }
 
 /// The measured effect.
@@ -402,9 +427,12 @@ pub struct Effect {
 /// Control selection (rule [`ControlRule::Similar`]): every group that is neither treated nor
 /// linked and has at least `min_n` observations (events, for volume) in the before window and,
 /// except for volume, at least one after, is eligible; eligible groups are ranked by how close
-/// their before-window level is to the treated series' (volume and means: `|ln(level_c /
-/// level_t)|`; shares: the difference in points), ties to the larger group, and the first `max`
-/// are used. Only the before window and the sample sizes decide, never the outcome after.
+/// their level is to the treated series' (volume and means: `|ln(level_c / level_t)|`; shares:
+/// the difference in points), ties to the larger group, and the first `max` are used. The
+/// levels are those of the `before_days` just before the before window when the data cover
+/// them and the treated series has `min_n` observations there (then a group with none there is
+/// not eligible, and `windows.controls_from/to` say so), else the before window's. Only data
+/// before the action and the sample sizes decide, never the outcome after.
 pub fn effect(
     metric: Metric,
     obs: &Observations<'_>,
@@ -488,7 +516,12 @@ pub fn effect(
         Family::Count => volume(metric, obs, scope, opts, &bins, &slots, empty)?,
         Family::Share | Family::Mean => means(metric, obs, scope, opts, &bins, &slots, empty)?,
     };
-    out.windows = windows;
+    let chosen_on = (out.windows.controls_from, out.windows.controls_to);
+    out.windows = Windows {
+        controls_from: chosen_on.0,
+        controls_to: chosen_on.1,
+        ..windows
+    };
     if out.estimate.method.is_empty() {
         out.estimate.method = method;
     }
@@ -555,6 +588,17 @@ impl Bins {
         self.start + k as i64 * DAY
     }
 
+    /// The window the controls are chosen on: the `before_days` just before the before
+    /// window, when the data cover all of it. Choosing them on the before window itself would
+    /// pick groups whose before level is close to the treated one's partly by chance, so their
+    /// before levels share the treated series' sampling error, and the difference-in-differences
+    /// would vary less than its variance says (docs/effects.md, "Choosing the controls").
+    fn selection(&self, o: &EffectOptions) -> Option<(i64, i64)> {
+        let to = self.windows().before_from;
+        let from = to.saturating_sub(i64::from(o.before_days) * DAY);
+        (self.days_before > 0 && from >= o.data_from).then_some((from, to))
+    }
+
     fn windows(&self) -> Windows {
         let b = self.before as usize;
         let first = |range: std::ops::Range<usize>| range.clone().find(|&k| self.valid[k]);
@@ -572,6 +616,8 @@ impl Bins {
             after_to,
             days_before: self.days_before,
             days_after: self.days_after,
+            controls_from: None,
+            controls_to: None,
         }
     }
 }
@@ -645,16 +691,31 @@ struct Contrast {
     log: bool,
 }
 
-/// The cluster-robust (CR1) variance of a contrast of cell means, as statsmodels' OLS (identity
-/// scale) or Poisson GLM (log scale) on cell indicators with `cov_type="cluster"` gives it:
-/// `G/(G-1) * (N-1)/(N-K) * sum_g (sum_{i in g} a_c(i) (y_i - m_c(i)) / n_c(i))^2`, with
-/// `a_c / m_c` in place of `a_c` on the log scale. Returns `(variance, clusters, N)`.
+/// The cluster-robust variance of a contrast of cell means, as an OLS (identity scale) or a
+/// Poisson GLM (log scale) on cell indicators with clustered errors gives it. With `a_c` the
+/// contrast's coefficient of cell `c` (`a_c / m_c` on the log scale), `s_gc` the sum of the
+/// residuals `y_i - m_c` of cluster `g` in cell `c` and `h_gc = n_gc / n_c` the cluster's share
+/// of the cell (its leverage: the hat matrix of a cell-indicator regression is `1 / n_c` within
+/// a cell), the per-cluster score is `u_g = sum_c a_c s_gc / n_c * f(h_gc)` and
+///
+/// - CR1: `f = 1`, variance `G/(G-1) * (N-1)/(N-K) * sum_g u_g^2` (statsmodels'
+///   `cov_type="cluster"`; Liang and Zeger 1986);
+/// - CR2: `f = (1 - h)^(-1/2)`, variance `sum_g u_g^2` (Bell and McCaffrey 2002): the residuals
+///   premultiplied by `(I - H_gg)^(-1/2)`, which for cell indicators scales each cluster-cell
+///   residual sum by `(1 - h_gc)^(-1/2)` (a cluster that is a whole cell, `h = 1`, has a zero
+///   residual sum and contributes nothing, the pseudo-inverse's convention);
+/// - CR3: `f = 1 / (1 - h)`, variance `(G-1)/G * sum_g u_g^2`: the leave-one-cluster-out
+///   jackknife around the estimate (MacKinnon, Nielsen and Webb 2023), `u_g` being exactly how
+///   far the cell means' contrast moves when cluster `g` is left out.
+///
+/// Returns `(variance, clusters, N)`.
 fn contrast_variance(
     obs: &Observations<'_>,
     bins: &Bins,
     slots: &[usize],
     cells: &[[Cell; 2]],
     c: &Contrast,
+    kind: ClusterVariance,
 ) -> (f64, u64, u64) {
     // Coefficient per (slot, window) on the observation scale.
     let mut coef = vec![[0.0f64; 2]; cells.len()];
@@ -664,10 +725,9 @@ fn contrast_variance(
         coef[slot][w] = if c.log { a / m } else { a };
         used[slot][w] = true;
     }
-    let mut per_obs: Vec<(u32, f64)> = Vec::new();
-    let mut own = 0.0;
-    let mut own_n = 0u64;
-    let mut n_total = 0u64;
+    // (cluster, cell index, residual); observations without a cluster get a fresh id each.
+    let mut rows: Vec<(u64, usize, f64)> = Vec::new();
+    let mut own = 0u64;
     for r in 0..obs.at.len() {
         let Some((slot, w)) = locate(obs, bins, slots, r) else {
             continue;
@@ -679,38 +739,58 @@ fn contrast_variance(
         if y.is_nan() {
             continue;
         }
-        let cell = &cells[slot][w];
-        let m = cell.mean().unwrap_or(0.0);
-        let u = coef[slot][w] * (y - m) / cell.n as f64;
-        n_total += 1;
-        match obs.cluster.get(r).copied() {
-            Some(g) if g != NONE => per_obs.push((g, u)),
+        let m = cells[slot][w].mean().unwrap_or(0.0);
+        let id = match obs.cluster.get(r).copied() {
+            Some(g) if g != NONE => u64::from(g),
             _ => {
-                own += u * u;
-                own_n += 1;
+                own += 1;
+                (1u64 << 32) + own
             }
-        }
+        };
+        rows.push((id, 2 * slot + w, y - m));
     }
-    per_obs.sort_by_key(|(g, _)| *g);
-    let mut s = own;
-    let mut clusters = own_n;
+    let n_total = rows.len() as u64;
+    rows.sort_unstable_by_key(|r| (r.0, r.1));
+    let mut s = 0.0;
+    let mut clusters = 0u64;
     let mut i = 0;
-    while i < per_obs.len() {
-        let g = per_obs[i].0;
-        let mut sum = 0.0;
-        while i < per_obs.len() && per_obs[i].0 == g {
-            sum += per_obs[i].1;
-            i += 1;
+    while i < rows.len() {
+        let g = rows[i].0;
+        let mut u = 0.0;
+        while i < rows.len() && rows[i].0 == g {
+            let cell = rows[i].1;
+            let (mut sum, mut n_gc) = (0.0, 0u64);
+            while i < rows.len() && rows[i].0 == g && rows[i].1 == cell {
+                sum += rows[i].2;
+                n_gc += 1;
+                i += 1;
+            }
+            let (slot, w) = (cell / 2, cell % 2);
+            let n_c = cells[slot][w].n as f64;
+            let h = n_gc as f64 / n_c;
+            let f = match kind {
+                ClusterVariance::Cr1 => 1.0,
+                // A cluster that is the whole cell has a zero residual sum: no contribution.
+                ClusterVariance::Cr2 if h < 1.0 => (1.0 - h).sqrt().recip(),
+                ClusterVariance::Cr3 if h < 1.0 => (1.0 - h).recip(),
+                _ => 0.0,
+            };
+            u += coef[slot][w] * sum / n_c * f;
         }
-        s += sum * sum;
+        s += u * u;
         clusters += 1;
     }
     let k = used.iter().flatten().filter(|u| **u).count() as f64;
     let (g, n) = (clusters as f64, n_total as f64);
-    let corr = if clusters > 1 && n > k {
-        g / (g - 1.0) * (n - 1.0) / (n - k)
-    } else {
+    let corr = if clusters < 2 {
         f64::NAN
+    } else {
+        match kind {
+            ClusterVariance::Cr1 if n > k => g / (g - 1.0) * (n - 1.0) / (n - k),
+            ClusterVariance::Cr1 => f64::NAN,
+            ClusterVariance::Cr2 => 1.0,
+            ClusterVariance::Cr3 => (g - 1.0) / g,
+        }
     };
     (corr * s, clusters, n_total)
 }
@@ -765,6 +845,7 @@ fn means(
     slots: &[usize],
     empty: Option<Window>,
 ) -> Result<Effect> {
+    let selection = bins.selection(opts);
     let log = metric.family() == Family::Mean;
     let n_slots = obs.groups.len() + 1;
     let mut cells = vec![[Cell::default(); 2]; n_slots];
@@ -830,7 +911,7 @@ fn means(
                 log,
             };
             let d = contrast_value(&cells, &c);
-            let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c);
+            let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
             if g < 2 {
                 Estimate::not(
                     Status::TooFew {
@@ -855,9 +936,31 @@ fn means(
     };
 
     // Candidates and controls.
-    let treated_before = cells[0][0].mean();
+    // The levels the controls are chosen on: the selection window's when the treated series
+    // has data there, else the before window's.
+    let pre: Option<Vec<Cell>> = selection
+        .map(|(from, to)| {
+            let mut v = vec![Cell::default(); n_slots];
+            for r in 0..obs.at.len() {
+                let (code, y) = (obs.group[r], obs.value[r]);
+                if obs.at[r] < from || obs.at[r] >= to || code == NONE || y.is_nan() {
+                    continue;
+                }
+                if let Some(&slot) = slots.get(code as usize) {
+                    v[slot].n += 1;
+                    v[slot].sum += y;
+                }
+            }
+            v
+        })
+        .filter(|v| v[0].n >= opts.min_n.max(2));
+    let level_of = |slot: usize| match &pre {
+        Some(p) => p[slot].mean(),
+        None => cells[slot][0].mean(),
+    };
+    let treated_before = level_of(0);
     let distance = |slot: usize| -> Option<f64> {
-        let (t, c) = (treated_before?, cells[slot][0].mean()?);
+        let (t, c) = (treated_before?, level_of(slot)?);
         if log {
             (t > 0.0 && c > 0.0).then(|| (c / t).ln().abs())
         } else {
@@ -882,12 +985,18 @@ fn means(
             Some("no observation after".to_string())
         } else if blocked(slot).is_some() {
             Some("its change is not defined (a zero mean)".to_string())
+        } else if pre.as_ref().is_some_and(|p| p[slot].n == 0) {
+            Some(format!(
+                "no observation in the {} days the controls are chosen on",
+                opts.before_days
+            ))
         } else {
             None
         };
         candidates.push((code as u32, slot, reason, distance(slot)));
     }
     let unit = if log { "" } else { " points" };
+    let on = chosen_on_text(pre.is_some(), opts.before_days);
     let chosen = choose(
         &mut candidates,
         &opts.controls,
@@ -902,9 +1011,9 @@ fn means(
         |slot| (cells[slot][0].mean(), cells[slot][0].n, cells[slot][1].n),
         |d| {
             if log {
-                format!("{:.3} apart on the log scale", d)
+                format!("{:.3} apart on the log scale{on}", d)
             } else {
-                format!("{d:.1}{unit} apart")
+                format!("{d:.1}{unit} apart{on}")
             }
         },
     );
@@ -938,7 +1047,7 @@ fn means(
         }
         let c = Contrast { terms, log };
         let d = contrast_value(&cells, &c);
-        let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c);
+        let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
         if g < 2 {
             Estimate::not(
                 Status::TooFew {
@@ -965,7 +1074,11 @@ fn means(
     Ok(Effect {
         metric,
         scale: metric.scale(),
-        windows: Windows::default(),
+        windows: Windows {
+            controls_from: pre.as_ref().and(selection.map(|w| w.0)),
+            controls_to: pre.as_ref().and(selection.map(|w| w.1)),
+            ..Windows::default()
+        },
         before,
         after,
         estimate,
@@ -991,6 +1104,16 @@ fn contrast_value(cells: &[[Cell; 2]], c: &Contrast) -> f64 {
 }
 
 type CandidateRow = (u32, usize, Option<String>, Option<f64>);
+
+/// What a chosen control's reason adds when the controls were chosen on the window before the
+/// before window.
+fn chosen_on_text(pre: bool, days: u32) -> String {
+    if pre {
+        format!(" in the {days} days before the before window")
+    } else {
+        String::new()
+    }
+}
 
 /// Picks the control slots from the candidates (code, slot, reason-if-ineligible, distance).
 fn choose(
@@ -1170,7 +1293,10 @@ fn quasi(
     let weekly = phi * var_unit;
     // With customers given, the variance is the larger of the weekly one (Student t on
     // weeks - 2 df) and the customer-clustered one (t on clusters - 1): either source of noise
-    // alone can dominate.
+    // alone can dominate. (Two-way clustering by customer and week, the customer-clustered
+    // variance plus what the weekly one shows beyond the customer-week one, was tried on
+    // 2026-12-04 and called more null changes significant when days carry shocks:
+    // docs/validation.md.)
     let (var, method, df) = match clustered {
         Some((c, g)) if c > weekly => (c, "customer_clustered", g as f64 - 1.0),
         _ => (weekly, "quasi_likelihood_weekly", df),
@@ -1224,6 +1350,7 @@ fn volume(
     slots: &[usize],
     empty: Option<Window>,
 ) -> Result<Effect> {
+    let selection = bins.selection(opts);
     let n_slots = obs.groups.len() + 1;
     let weeks = whole_weeks(bins);
     let mut week_of = vec![usize::MAX; bins.total];
@@ -1347,7 +1474,28 @@ fn volume(
         }
     };
 
-    let treated_rate = rate(0, 0);
+    // The events the controls are chosen on: the selection window's when the treated series
+    // has `min_n` there, else the before window's (see `means`).
+    let pre: Option<Vec<u64>> = selection
+        .map(|(from, to)| {
+            let mut v = vec![0u64; n_slots];
+            for r in 0..obs.at.len() {
+                let code = obs.group[r];
+                if obs.at[r] < from || obs.at[r] >= to || code == NONE {
+                    continue;
+                }
+                if let Some(&slot) = slots.get(code as usize) {
+                    v[slot] += 1;
+                }
+            }
+            v
+        })
+        .filter(|v| v[0] >= opts.min_n.max(1));
+    let level = |slot: usize| match &pre {
+        Some(p) => Some(p[slot] as f64),
+        None => rate(slot, 0),
+    };
+    let treated_rate = level(0);
     let mut candidates = Vec::new();
     for (code, &slot) in slots.iter().enumerate() {
         if slot == 0 {
@@ -1362,15 +1510,21 @@ fn volume(
             Some("linked to the action, so it may move with it".to_string())
         } else if nb < opts.min_n {
             Some(format!("too few events before: {nb} < {}", opts.min_n))
+        } else if pre.as_ref().is_some_and(|p| p[slot] == 0) {
+            Some(format!(
+                "no event in the {} days the controls are chosen on",
+                opts.before_days
+            ))
         } else {
             None
         };
-        let dist = match (treated_rate, rate(slot, 0)) {
+        let dist = match (treated_rate, level(slot)) {
             (Some(t), Some(c)) if t > 0.0 && c > 0.0 => Some((c / t).ln().abs()),
             _ => None,
         };
         candidates.push((code as u32, slot, reason, dist));
     }
+    let on = chosen_on_text(pre.is_some(), opts.before_days);
     let chosen = choose(
         &mut candidates,
         &opts.controls,
@@ -1383,7 +1537,7 @@ fn volume(
         &chosen,
         &opts.controls,
         |slot| (rate(slot, 0), total(slot, 0), total(slot, 1)),
-        |d| format!("volume {:.0}% apart", (d.exp() - 1.0) * 100.0),
+        |d| format!("volume {:.0}% apart{on}", (d.exp() - 1.0) * 100.0),
     );
 
     let did_est = if let ControlRule::Off = opts.controls {
@@ -1483,7 +1637,11 @@ fn volume(
     Ok(Effect {
         metric,
         scale: metric.scale(),
-        windows: Windows::default(),
+        windows: Windows {
+            controls_from: pre.as_ref().and(selection.map(|w| w.0)),
+            controls_to: pre.as_ref().and(selection.map(|w| w.1)),
+            ..Windows::default()
+        },
         before,
         after,
         estimate,

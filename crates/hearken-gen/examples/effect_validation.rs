@@ -20,7 +20,22 @@
 //!     by an earlier run with `HEARKEN_R_KEEP=1`.
 //!
 //! cargo run --release -p hearken-gen --example effect_validation -- [--part a|b|c|r|all]
-//!     [--seeds N] [--customers N] [--out DIR] [--reuse]
+//!     [--seeds N] [--customers N] [--first-seed N] [--org stationary|growing|both]
+//!     [--noise off|on|both] [--out DIR] [--reuse]
+//!
+//! `--first-seed N` shifts every part's seeds (N = 1 gives the default ones: (a) 1.., (b)
+//! 101.., (c) 201..; N = 2001 gives 2001.., 2101.., 2201..), for a report on data sets the
+//! method was not chosen on. (b) runs on a stationary organisation (`GenConfig::stationary`:
+//! nobody joins or churns, so an untouched topic has no real change to find) and on the
+//! generator's default growing one (a before/after there reports the real drift), each without
+//! and with day-to-day volume noise; `--org` and `--noise` pick some of them. Every line of (b)
+//! also prints `estimate / se` over the null actions (mean 0, standard deviation 1 when the
+//! standard error is right).
+//!
+//! Diagnostics: `HEARKEN_VARIANCE=cr1|cr2|cr3` the cluster-robust variance of shares and means
+//! (default the engine's, CR2); `HEARKEN_CONTROLS=all` every eligible group as a control
+//! instead of the 5 most similar; `HEARKEN_CASE_CLUSTER=customer` stage visits and cases
+//! clustered by the case's customer instead of by case.
 //!
 //! `HEARKEN_A_FACTOR=1` (a diagnostic) runs (a) with the volume improvement's factor given, e.g.
 //! 1 for nothing removed: the treated topic's trend against its controls'.
@@ -35,8 +50,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hearken_engine::effect::{
-    ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope, Status, effect,
-    nps_value, repeat_value, sentiment_value,
+    ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope,
+    Status, effect, nps_value, repeat_value, sentiment_value,
 };
 use hearken_engine::repeats::repeat_flags;
 use hearken_engine::{Dict, Level, NONE};
@@ -131,6 +146,8 @@ fn load(dir: &Path) -> Data {
     }
     let mut cases = Codes::default();
     let mut case_topic: Vec<u32> = Vec::new();
+    // The customer of each case: its first signal's (cases group their customer's contacts).
+    let mut case_customer: Vec<u32> = Vec::new();
     let mut s = Cols::default();
     let mut texts = Vec::new();
     let mut s_customer = Vec::new();
@@ -144,6 +161,12 @@ fn load(dir: &Path) -> Data {
             }
             if case_topic[case as usize] == NONE {
                 case_topic[case as usize] = topic;
+            }
+            if case_customer.len() <= case as usize {
+                case_customer.resize(case as usize + 1, NONE);
+            }
+            if case_customer[case as usize] == NONE {
+                case_customer[case as usize] = customers.code(&r[5]);
             }
         }
         if topic == NONE {
@@ -212,6 +235,18 @@ fn load(dir: &Path) -> Data {
     }
     let mut visits = Cols::default();
     let mut transfers = Cols::default();
+    // Stage visits and cases are clustered by case, as the query layer does;
+    // `HEARKEN_CASE_CLUSTER=customer` clusters them by the case's customer instead (its first
+    // signal's; a case with no customer stays its own cluster, numbered after the customers), a
+    // diagnostic: whether customers shared across topics and stages move the DiD's variance.
+    let by_case_only = std::env::var("HEARKEN_CASE_CLUSTER").as_deref() != Ok("customer");
+    let n_cust = customers.dict.len() as u32;
+    let cluster_of = |case: usize| -> u32 {
+        match case_customer.get(case).copied() {
+            Some(c) if c != NONE && !by_case_only => c,
+            _ => n_cust + case as u32,
+        }
+    };
     for (case, evs) in by_case.iter().enumerate() {
         if evs.is_empty() {
             continue;
@@ -221,7 +256,7 @@ fn load(dir: &Path) -> Data {
             visits.at.push(pair[0].0);
             visits.group.push(pair[0].1);
             visits.value.push((pair[1].0 - pair[0].0) as f64);
-            visits.cluster.push(case as u32);
+            visits.cluster.push(cluster_of(case));
             if !pair[0].2.is_empty() && !pair[1].2.is_empty() && pair[0].2 != pair[1].2 {
                 n += 1.0;
             }
@@ -231,7 +266,7 @@ fn load(dir: &Path) -> Data {
             .group
             .push(case_topic.get(case).copied().unwrap_or(NONE));
         transfers.value.push(n);
-        transfers.cluster.push(case as u32);
+        transfers.cluster.push(cluster_of(case));
     }
     Data {
         truth,
@@ -299,7 +334,14 @@ impl Data {
             data_from: self.start,
             data_to: self.end,
             level: Level::NINETY,
-            controls: ControlRule::Similar { max: 5 },
+            controls: ControlRule::Similar {
+                max: if std::env::var("HEARKEN_CONTROLS").as_deref() == Ok("all") {
+                    usize::MAX
+                } else {
+                    5
+                },
+            },
+            variance: variance_kind(),
             ..EffectOptions::around(at)
         };
         effect(metric, &obs, &scope, &opts).expect("a well-formed request")
@@ -374,11 +416,26 @@ impl Data {
     }
 }
 
+/// Added to every part's seeds (`--first-seed N` makes the first seed N): fresh data sets for a
+/// report after a method was chosen on others.
+static SEED_OFFSET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The cluster-robust variance of shares and means: the engine's default, or
+/// `HEARKEN_VARIANCE=cr1|cr2|cr3` (a diagnostic, to compare them on the same data).
+fn variance_kind() -> ClusterVariance {
+    match std::env::var("HEARKEN_VARIANCE").as_deref() {
+        Ok("cr1") => ClusterVariance::Cr1,
+        Ok("cr2") => ClusterVariance::Cr2,
+        Ok("cr3") => ClusterVariance::Cr3,
+        _ => ClusterVariance::default(),
+    }
+}
+
 fn base(customers: u64, seed: u64) -> GenConfig {
     GenConfig {
         customers,
         months: 6,
-        seed,
+        seed: seed + SEED_OFFSET.load(std::sync::atomic::Ordering::Relaxed),
         labelled_topic_share: 1.0,
         spike: None,
         improvement: None,
@@ -603,16 +660,48 @@ struct Rate {
     /// as a mean away from zero.
     naive_sum: f64,
     did_sum: f64,
+    /// Sums of z = estimate / standard error (on the estimator's scale) and of z^2: with a
+    /// right standard error and no drift, z has mean 0 and standard deviation 1.
+    naive_z: [f64; 2],
+    did_z: [f64; 2],
 }
 
-fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
+/// The estimate over its standard error, on the estimator's own scale (log for relative
+/// changes).
+fn z_of(e: &hearken_engine::effect::Estimate, relative: bool) -> Option<f64> {
+    let c = e.change?;
+    let se = e.se.filter(|s| *s > 0.0)?;
+    Some(if relative { c.ln_1p() } else { c } / se)
+}
+
+fn add_z(acc: &mut [f64; 2], z: Option<f64>) {
+    if let Some(z) = z {
+        acc[0] += z;
+        acc[1] += z * z;
+    }
+}
+
+/// Mean and standard deviation of z from its sums over `n`.
+fn z_summary(acc: [f64; 2], n: u64) -> (f64, f64) {
+    let n = n.max(1) as f64;
+    let mean = acc[0] / n;
+    (mean, (acc[1] / n - mean * mean).max(0.0).sqrt())
+}
+
+fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bool, work: &Path) {
     let label = if noise.is_some() {
         "with day-to-day volume noise (sd 0.25, rho 0.5, common 0.5)"
     } else {
         "no volume noise"
     };
+    let org = if stationary {
+        "stationary organisation (nobody joins or churns)"
+    } else {
+        "growing customer base (the generator's default)"
+    };
     println!(
-        "\n(b) null scenarios, {label}: {seeds} seeds, {customers} customers, 28 days either side of 4 dates, every topic / segment / stage"
+        "\n(b) null scenarios, {org}, {label}: {seeds} seeds from {}, {customers} customers, 28 days either side of 4 dates, every topic / segment / stage",
+        101 + SEED_OFFSET.load(std::sync::atomic::Ordering::Relaxed)
     );
     let dates = ["2025-02-05", "2025-03-05", "2025-04-02", "2025-05-07"];
     let metrics = [
@@ -630,6 +719,7 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
     for seed in 1..=seeds {
         let cfg = GenConfig {
             noise: noise.clone(),
+            stationary,
             ..base(customers, 100 + seed)
         };
         let d = make(&cfg, &work.join(format!("b{seed}")));
@@ -661,9 +751,11 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
                         r.undefined += 1;
                         continue;
                     }
+                    let relative = metric.scale() == hearken_engine::effect::Scale::Relative;
                     r.runs += 1;
                     r.naive += u64::from(m.estimate.significant == Some(true));
                     r.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    add_z(&mut r.naive_z, z_of(&m.estimate, relative));
                     let rd = &mut by_date[di][mi];
                     rd.runs += 1;
                     rd.naive += u64::from(m.estimate.significant == Some(true));
@@ -673,6 +765,7 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
                         r.did_runs += 1;
                         r.did += u64::from(m.did.estimate.significant == Some(true));
                         r.did_sum += m.did.estimate.change.unwrap_or(0.0);
+                        add_z(&mut r.did_z, z_of(&m.did.estimate, relative));
                         rd.did_runs += 1;
                         rd.did += u64::from(m.did.estimate.significant == Some(true));
                         rd.did_sum += m.did.estimate.change.unwrap_or(0.0);
@@ -712,6 +805,18 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, work: &Path) {
         placebo.did as f64 / placebo.did_runs.max(1) as f64,
         placebo.did_sum / placebo.did_runs.max(1) as f64
     );
+    println!(
+        "z = estimate / standard error: mean and standard deviation (1 when the standard error is right), before/after and did"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let r = rates[mi];
+        let (nm, ns) = z_summary(r.naive_z, r.runs);
+        let (dm, ds) = z_summary(r.did_z, r.did_runs);
+        println!(
+            "  {:<19} before/after z mean {nm:+.3} sd {ns:.3} | did z mean {dm:+.3} sd {ds:.3}",
+            metric.name()
+        );
+    }
     println!(
         "by action date: significant at 0.10 before/after, did (mean change before/after, did)"
     );
@@ -1079,6 +1184,8 @@ fn main() -> ExitCode {
     let mut seeds: Option<u64> = None;
     let mut customers: Option<u64> = None;
     let mut out = std::env::temp_dir().join("hearken-effect-validation");
+    let mut org = "both".to_string();
+    let mut noise_arg = "both".to_string();
     let reuse = args.iter().any(|a| a == "--reuse");
     let args: Vec<String> = args.into_iter().filter(|a| a != "--reuse").collect();
     let mut i = 0;
@@ -1100,9 +1207,32 @@ fn main() -> ExitCode {
                 }
             },
             "--out" => out = PathBuf::from(&args[i + 1]),
+            "--first-seed" => match args[i + 1].parse::<u64>() {
+                Ok(n) if n > 0 => {
+                    SEED_OFFSET.store(n - 1, std::sync::atomic::Ordering::Relaxed);
+                }
+                _ => {
+                    eprintln!("--first-seed: '{}' is not a positive number", args[i + 1]);
+                    return ExitCode::FAILURE;
+                }
+            },
+            "--org" => match args[i + 1].as_str() {
+                "stationary" | "growing" | "both" => org = args[i + 1].clone(),
+                other => {
+                    eprintln!("--org: '{other}'; use stationary, growing or both");
+                    return ExitCode::FAILURE;
+                }
+            },
+            "--noise" => match args[i + 1].as_str() {
+                "off" | "on" | "both" => noise_arg = args[i + 1].clone(),
+                other => {
+                    eprintln!("--noise: '{other}'; use off, on or both");
+                    return ExitCode::FAILURE;
+                }
+            },
             other => {
                 eprintln!(
-                    "unknown flag {other}; use --part a|b|c|r|all, --seeds N, --customers N, --out DIR, --reuse"
+                    "unknown flag {other}; use --part a|b|c|r|all, --seeds N, --customers N, --first-seed N, --org stationary|growing|both, --noise off|on|both, --out DIR, --reuse"
                 );
                 return ExitCode::FAILURE;
             }
@@ -1117,17 +1247,34 @@ fn main() -> ExitCode {
         part_a(seeds.unwrap_or(5), customers.unwrap_or(100_000), &out);
     }
     if part == "b" || part == "all" {
-        part_b(seeds.unwrap_or(10), customers.unwrap_or(40_000), None, &out);
-        part_b(
-            seeds.unwrap_or(10),
-            customers.unwrap_or(40_000),
-            Some(VolumeNoise {
+        // The null scenarios proper run on a stationary organisation; the growing one (the
+        // generator's default) shows what a before/after reports when the base really changes.
+        let orgs: &[bool] = match org.as_str() {
+            "stationary" => &[true],
+            "growing" => &[false],
+            _ => &[true, false],
+        };
+        for &stationary in orgs {
+            let noisy = Some(VolumeNoise {
                 sd: 0.25,
                 rho: 0.5,
                 common: 0.5,
-            }),
-            &out,
-        );
+            });
+            let noises = match noise_arg.as_str() {
+                "off" => vec![None],
+                "on" => vec![noisy],
+                _ => vec![None, noisy],
+            };
+            for noise in noises {
+                part_b(
+                    seeds.unwrap_or(10),
+                    customers.unwrap_or(40_000),
+                    noise,
+                    stationary,
+                    &out,
+                );
+            }
+        }
     }
     if part == "r" {
         part_r(

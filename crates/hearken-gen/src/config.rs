@@ -130,6 +130,11 @@ pub struct GenConfig {
     pub stage_time_shift: Option<StageTimeShift>,
     pub season: Option<Season>,
     pub noise: Option<VolumeNoise>,
+    /// A stationary organisation: no customer joins during the window and none churns (every
+    /// customer is active from the first day to the last), so no topic's volume or mix drifts
+    /// with the customer base. For null scenarios of the effect validation; `false` by default
+    /// (a fifth of the customers join during the window and `monthly_churn` applies).
+    pub stationary: bool,
     /// Worker threads; 0 = all available cores. Does not change the output.
     pub threads: usize,
 }
@@ -182,6 +187,7 @@ impl Default for GenConfig {
             stage_time_shift: None,
             season: None,
             noise: None,
+            stationary: false,
             threads: 0,
         }
     }

@@ -576,6 +576,7 @@ fn build_truth(
             product_sigma: cfg.product_sigma,
             labelled_topic_share: cfg.labelled_topic_share,
             monthly_churn: cfg.monthly_churn,
+            stationary: cfg.stationary,
             noise: cfg.noise.as_ref().map(|n| NoiseTruth {
                 sd: n.sd,
                 rho: n.rho,

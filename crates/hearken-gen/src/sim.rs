@@ -189,6 +189,8 @@ pub(crate) struct World {
     customer_sigma: f64,
     labelled_share: f64,
     monthly_churn: f64,
+    /// Share of customers who join during the window (0 for a stationary organisation).
+    new_share: f64,
     stage_topics: Vec<Categorical>,
     /// Share of each subtopic within each stage.
     stage_shares: Vec<Vec<f64>>,
@@ -360,11 +362,17 @@ impl World {
         // base rate gives the configured volume whatever the window length: short windows hold
         // relatively more onboarding journeys, long ones more churned silence.
         let mut life_rng = Rng::new(cfg.seed, u64::MAX - 1);
+        // A stationary organisation: nobody joins or churns during the window.
+        let (churn, new_share) = if cfg.stationary {
+            (0.0, 0.0)
+        } else {
+            (cfg.monthly_churn, NEW_CUSTOMER_SHARE)
+        };
         let samples = 8192;
         let mean_active = (0..samples)
             .map(|_| {
                 let s = draw_satisfaction(&mut life_rng);
-                Life::draw(r.start, r.end, cfg.monthly_churn, s, &mut life_rng).weighted_active()
+                Life::draw(r.start, r.end, churn, new_share, s, &mut life_rng).weighted_active()
             })
             .sum::<f64>()
             / f64::from(samples);
@@ -382,7 +390,8 @@ impl World {
             wcap: 100.0 * wbar,
             customer_sigma: cfg.customer_sigma,
             labelled_share: cfg.labelled_topic_share,
-            monthly_churn: cfg.monthly_churn,
+            monthly_churn: churn,
+            new_share,
             stage_topics,
             stage_shares,
             class_kinds: CLASS_KINDS.iter().map(|w| Categorical::new(w)).collect(),
@@ -721,8 +730,15 @@ struct Life {
 }
 
 impl Life {
-    fn draw(start: i64, end: i64, monthly_churn: f64, satisfaction: f64, rng: &mut Rng) -> Life {
-        let (since, journey) = if rng.chance(NEW_CUSTOMER_SHARE) {
+    fn draw(
+        start: i64,
+        end: i64,
+        monthly_churn: f64,
+        new_share: f64,
+        satisfaction: f64,
+        rng: &mut Rng,
+    ) -> Life {
+        let (since, journey) = if rng.chance(new_share) {
             let since = rng.range_i64(start - 30 * DAY, end - 7 * DAY);
             let journey = since - rng.range_i64(7 * DAY, 35 * DAY);
             (since, Some(journey))
@@ -789,7 +805,14 @@ impl Gen<'_> {
         let satisfaction = draw_satisfaction(rng);
         let value = SEGMENT_VALUE[seg] * (0.5 * rng.normal()).exp();
         let white_glove = (seg == 2 && rng.chance(0.3)) || rng.chance(0.003);
-        let life = Life::draw(w.start, w.end, w.monthly_churn, satisfaction, rng);
+        let life = Life::draw(
+            w.start,
+            w.end,
+            w.monthly_churn,
+            w.new_share,
+            satisfaction,
+            rng,
+        );
         let mut products = [0u32; 3];
         let n_products = 1 + u32::from(rng.chance(0.4)) + u32::from(rng.chance(0.15));
         for p in products.iter_mut().take(n_products as usize) {

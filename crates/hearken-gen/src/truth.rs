@@ -49,6 +49,9 @@ pub struct TruthConfig {
     pub product_sigma: f64,
     pub labelled_topic_share: f64,
     pub monthly_churn: f64,
+    /// No customer joins or churns during the window (`GenConfig::stationary`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stationary: bool,
     /// Day-to-day volume noise, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise: Option<NoiseTruth>,

@@ -157,8 +157,22 @@ def clustered_log_var(events, weeks_b, weeks_a, start, cells):
     return float(contrast @ res.cov_params() @ contrast), len(ids)
 
 
+def selection_window(at, before_days, after_days, data_from, data_to):
+    """The window the controls are chosen on: the before_days just before the before window's
+    first day inside the data, when the data cover all of it; else None."""
+    start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
+    first = next((k for k in range(before_days) if valid[k]), None)
+    if first is None:
+        return None
+    to = start + first * DAY
+    frm = to - before_days * DAY
+    return (frm, to) if frm >= data_from else None
+
+
 def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
-                data_from, data_to, min_n, events=None):
+                data_from, data_to, min_n, events=None, pre_counts=None):
+    """pre_counts: dict group -> events in the selection window (selection_window), when the
+    data have any there."""
     """counts: dict group -> array of daily counts over the bins (before then after). With
     `events` (columns at, group, cluster), the variance is the larger of the weekly
     quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
@@ -185,8 +199,17 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     after = {"value": tw[nb:].sum() / days_a, "n": days_a, "events": int(tw[nb:].sum())}
 
     # Controls: not treated, not linked, >= min_n events in the before weeks; closest in
-    # log events per day before; ties to the larger, then the lower code.
-    t_rate = tw[:nb].sum() / days_b
+    # log events per day in the selection window when the treated series has min_n events
+    # there, else in the before weeks; ties to the larger, then the lower code.
+    sel = selection_window(at, before_days, after_days, data_from, data_to)
+    pre = None
+    if sel is not None and pre_counts is None and events is not None:
+        inside = events[(events["at"] >= sel[0]) & (events["at"] < sel[1])]
+        pre_counts = {int(g): int(n) for g, n in inside.groupby("group").size().items()}
+    if sel is not None and pre_counts is not None:
+        if sum(pre_counts.get(g, 0) for g in treated) >= max(min_n, 1):
+            pre = pre_counts
+    t_rate = tw[:nb].sum() / days_b if pre is None else float(sum(pre.get(g, 0) for g in treated))
     rows = []
     for g in range(len(names)):
         if g in treated:
@@ -195,8 +218,8 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
         eb, ea = w[:nb].sum(), w[nb:].sum()
         if eb == 0 and ea == 0 and g not in linked:
             continue
-        eligible = g not in linked and eb >= min_n
-        rate = eb / days_b
+        eligible = g not in linked and eb >= min_n and (pre is None or pre.get(g, 0) > 0)
+        rate = eb / days_b if pre is None else float(pre.get(g, 0))
         dist = abs(np.log(rate / t_rate)) if rate > 0 else np.inf
         rows.append({"g": g, "eligible": eligible, "dist": dist, "eb": eb, "w": w})
     cand = pd.DataFrame(rows)
@@ -220,6 +243,7 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
         "at": at, "before_days": before_days, "after_days": after_days,
         "data_from": data_from, "data_to": data_to, "min_n": min_n,
         "before": before, "after": after, **naive, "did": did, "df": float(res.df_resid),
+        "controls_chosen_on": list(sel) if pre is not None else None,
     }
 
 
@@ -243,12 +267,94 @@ def make_counts(rng, names, rates, season, effect, days_before, days_after, disp
 # ---------------------------------------------------------------- shares and means
 
 
+def small_sample_cov(res, X, y, groups, variance):
+    """The CR2 or CR3 covariance of OLS coefficients, by the general formulas (numpy linear
+    algebra and statsmodels refits, not the engine's closed form):
+    CR2 (Bell and McCaffrey 2002): (X'X)^-1 sum_g X_g' A_g e_g e_g' A_g X_g (X'X)^-1 with
+    A_g = (I - H_gg)^(-1/2) (eigendecomposition; the pseudo-inverse square root, zero for a zero
+    eigenvalue);
+    CR3 (the jackknife, MacKinnon, Nielsen and Webb 2023): (G-1)/G sum_g (b_(g) - b)(b_(g) - b)'
+    with b_(g) statsmodels' OLS refitted without cluster g."""
+    b = res.params
+    bread = np.linalg.inv(X.T @ X)
+    ids = np.unique(groups)
+    k = X.shape[1]
+    if variance == "cr2":
+        e = y - X @ b
+        meat = np.zeros((k, k))
+        for g in ids:
+            m = groups == g
+            Xg = X[m]
+            H = Xg @ bread @ Xg.T
+            lam, V = np.linalg.eigh(np.eye(len(Xg)) - H)
+            inv_sqrt = np.array([1.0 / np.sqrt(v) if v > 1e-12 else 0.0 for v in lam])
+            A = V @ np.diag(inv_sqrt) @ V.T
+            s = Xg.T @ (A @ e[m])
+            meat += np.outer(s, s)
+        return bread @ meat @ bread
+    if variance == "cr3":
+        G = len(ids)
+        acc = np.zeros((k, k))
+        for g in ids:
+            m = groups != g
+            bg = sm.OLS(y[m], X[m]).fit().params
+            d = bg - b
+            acc += np.outer(d, d)
+        return (G - 1) / G * acc
+    raise ValueError(variance)
+
+
+class Small:
+    """A CR2 / CR3 fit with the t_test interface used below: Student t on clusters - 1 degrees
+    of freedom (scipy), on the log scale by the delta method."""
+
+    def __init__(self, sub, X):
+        self.sub, self.X = sub, X
+
+    def t_test(self, contrast):
+        from scipy import stats
+        y = self.sub.value.to_numpy()
+        groups = pd.factorize(self.sub.cl.to_numpy())[0]
+        res = sm.OLS(y, self.X).fit()
+        cov = small_sample_cov(res, self.X, y, groups, Small.variance)
+        a = np.asarray(contrast, dtype=float)[0]
+        m = res.params
+        if Small.log:
+            grad, eff = a / m, float(a @ np.log(m))
+        else:
+            grad, eff = a, float(a @ m)
+        se = float(np.sqrt(grad @ cov @ grad))
+        df = len(np.unique(groups)) - 1
+        q = stats.t.ppf(0.5 + LEVEL / 2, df)
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df))
+
+
+class TT:
+    def __init__(self, effect, lo, hi, p):
+        self.effect, self.lo, self.hi, self.pvalue = np.array([effect]), lo, hi, p
+
+    def conf_int(self, alpha):
+        return np.array([[self.lo, self.hi]])
+
+
 def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, after_days,
-               min_n, clustered):
+               min_n, clustered, variance="cr1"):
     """df: columns at, group, value, cluster (-1 = none). Shares on the identity scale, means
-    (stage time, transfers) on the log scale."""
+    (stage time, transfers) on the log scale. `variance`: "cr1" (statsmodels' cluster-robust
+    covariance), "cr2" or "cr3" (small_sample_cov of the OLS on cell indicators; on the log
+    scale, the delta method on it: the GLM's cell means are the OLS ones)."""
     log = metric in ("stage_time", "transfers_per_case")
+    Small.variance, Small.log = variance, log
     start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
+    # The selection window (the data span is unbounded here, as the test gives it): the
+    # controls' levels there, when the treated series has min_n.
+    sel = selection_window(at, before_days, after_days, -(2**62), 2**62)
+    pre = None
+    if sel is not None:
+        p = df[(df["at"] >= sel[0]) & (df["at"] < sel[1]) & ~df.value.isna()].copy()
+        p["slot"] = np.where(p.group.isin(treated), -1, p.group)
+        if (p.slot == -1).sum() >= max(min_n, 2):
+            pre = p
     k = (df["at"] - start) // DAY
     df = df[(df["at"] >= start) & (k < total)].copy()
     df["after"] = ((df["at"] - start) // DAY >= before_days).astype(int)
@@ -266,12 +372,21 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     def fit(sub, cols):
         """Fits the values of `sub` on indicators of `cols` (list of (slot, window))."""
         X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
+        if variance != "cr1":
+            return Small(sub, X)
         if log:
             model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
             res = model.fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True, tol=1e-13)
         else:
             res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True)
         return res
+
+    def level(slot):
+        """The level the controls are chosen on."""
+        if pre is None:
+            return mean(slot, 0)[0]
+        v = pre[pre.slot == slot].value
+        return float(v.mean()) if len(v) else None
 
     tb, nb = mean(-1, 0)
     ta, na = mean(-1, 1)
@@ -294,13 +409,14 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         if cb == 0 and ca == 0 and g not in linked:
             continue
         blocked = cb < 2 or ca < 2 or (log and (mb <= 0 or ma <= 0))
-        eligible = g not in linked and cb >= min_n and ca > 0 and not blocked
-        if mb is None:
+        lc, lt = level(g), level(-1)
+        eligible = g not in linked and cb >= min_n and ca > 0 and not blocked and lc is not None
+        if lc is None:
             dist = np.inf
         elif log:
-            dist = abs(np.log(mb / tb)) if mb > 0 else np.inf
+            dist = abs(np.log(lc / lt)) if lc > 0 else np.inf
         else:
-            dist = abs(mb - tb)
+            dist = abs(lc - lt)
         rows.append({"g": g, "eligible": eligible, "dist": dist, "nb": cb})
     cand = pd.DataFrame(rows)
     if rule["rule"] == "similar":
@@ -326,9 +442,16 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     return {
         "name": name, "metric": metric, "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days, "min_n": min_n,
-        "clustered": clustered, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "clustered": clustered, "variance": variance, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "controls_chosen_on": list(sel) if pre is not None else None,
         **naive, "did": did,
     }
+
+
+def obs_frame(obs_rows, case):
+    """The observations of an earlier case, as the frame it was made from."""
+    rows = [(r[1], r[2], r[3], r[4]) for r in obs_rows if r[0] == case]
+    return pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
 
 
 def main():
@@ -434,8 +557,69 @@ def main():
         obs_rows.append(("stage_time", r.at, r.group, r.value, r.cluster))
     cases.append(cells_case("stage_time", "stage_time", df, stages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True))
 
+    # Controls chosen on the window before the before window: stage times over three windows
+    # (the first one only chooses), one stage's level moving between the first two.
+    rows = []
+    for g, (n, m) in enumerate([(450, 8.0), (600, 30.0), (750, 20.0), (120, 50.0), (500, 26.0)]):
+        for i in range(n):
+            case += 1
+            t = AT + int(rng.integers(-56 * DAY, 28 * DAY))
+            f = 0.7 if (g == 1 and t >= AT) else 1.0
+            drift = 1.3 if (g == 4 and t >= AT - 28 * DAY) else 1.0
+            for _ in range(1 + int(rng.random() < 0.2)):
+                rows.append((t, g, float(m * f * drift * rng.lognormal(-0.5, 1.0)), case))
+                t += 3600
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("stage_time_pre", r.at, r.group, r.value, r.cluster))
+    pstages = stages + ["review"]
+    cases.append(cells_case("stage_time_pre", "stage_time", df, pstages, [1], [], {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr2"))
+
+    # Volume over three windows of 21 days: the controls are chosen on the first.
+    pcounts = make_counts(rng, names, rates, 1.0, 0.7, 42, 21, 0.05)
+    for g, ys in pcounts.items():
+        for k, c in enumerate(ys):
+            count_rows.append(("volume_pre", AT + (k - 42) * DAY, g, c))
+    inside = {g: ys[21:] for g, ys in pcounts.items()}
+    pre_counts = {g: int(sum(ys[:21])) for g, ys in pcounts.items()}
+    cases.append(volume_case("volume_pre", inside, names, [0], [], {"rule": "similar", "max": 3},
+                             AT, 21, 21, AT - 42 * DAY, 2**62, 30, pre_counts=pre_counts))
+
+    # The small-sample forms on the same data: NPS with CR2, stage times with CR3.
+    c = cells_case("nps_clustered_cr2", "nps", obs_frame(obs_rows, "nps_clustered"), seg, [0], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr2")
+    c["names_from"] = "nps_clustered"
+    cases.append(c)
+    c = cells_case("stage_time_cr3", "stage_time", obs_frame(obs_rows, "stage_time"), stages, [1], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr3")
+    c["names_from"] = "stage_time"
+    cases.append(c)
+
+    # Repeat flags of heavy-tailed contacters: a few customers hold a large share of a topic's
+    # contacts (and their flags move together), where CR1, CR2 and CR3 differ most.
+    htopics = ["h0", "h1", "h2", "h3"]
+    rows = []
+    for cust in range(400):
+        weight = float(rng.lognormal(-1.5, 1.6))
+        prone = float(rng.beta(1.0, 3.0))
+        for g in range(4):
+            for _ in range(int(rng.poisson(weight * [6.0, 4.0, 5.0, 3.0][g]))):
+                t = AT + int(rng.integers(-21 * DAY, 21 * DAY))
+                q = prone * (0.6 if (g == 0 and t >= AT) else 1.0)
+                rows.append((t, g, 100.0 * (rng.random() < q), cust))
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("repeat_heavy", r.at, r.group, r.value, r.cluster))
+    for variance in ["cr1", "cr2", "cr3"]:
+        c = cells_case(f"repeat_heavy_{variance}", "repeat_rate", df, htopics, [0], [],
+                       {"rule": "similar", "max": 2}, AT, 21, 21, 30, True, variance)
+        c["names_from"] = "repeat_heavy"
+        cases.append(c)
+
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
-                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages}
+                   "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
+                   "nps_clustered_cr2": seg, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
+                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:

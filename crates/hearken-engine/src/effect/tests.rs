@@ -43,7 +43,11 @@ fn share_change_is_the_difference_of_means_with_the_hc1_variance() {
         treated: vec![0],
         linked: vec![],
     };
-    let e = effect(Metric::Nps, &obs, &scope, &opts()).unwrap();
+    let o = EffectOptions {
+        variance: ClusterVariance::Cr1,
+        ..opts()
+    };
+    let e = effect(Metric::Nps, &obs, &scope, &o).unwrap();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (mb, ma) = (mean(&before), mean(&after));
     assert_eq!(e.before.value, Some(mb));
@@ -337,4 +341,285 @@ fn a_treated_series_with_no_event_after_is_no_data_not_minus_one() {
     assert_eq!(e.after.events, Some(0));
     assert_eq!(e.before.events, Some(28));
     assert_eq!(e.did.estimate.status, e.estimate.status);
+}
+
+/// Rows with clusters: `(day, group, value, cluster)`.
+fn columns(rows: &[(i64, u32, f64, u32)]) -> (Vec<i64>, Vec<u32>, Vec<f64>, Vec<u32>) {
+    (
+        rows.iter().map(|r| AT + r.0 * DAY + DAY / 2).collect(),
+        rows.iter().map(|r| r.1).collect(),
+        rows.iter().map(|r| r.2).collect(),
+        rows.iter().map(|r| r.3).collect(),
+    )
+}
+
+/// NPS-like answers of customers with very unequal numbers of answers, in a treated group 0
+/// and a control group 1: a few customers hold a large share of each cell.
+fn heavy_rows() -> Vec<(i64, u32, f64, u32)> {
+    let mut rows = Vec::new();
+    let mut x = 7u64;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) as usize
+    };
+    for cust in 0..40u32 {
+        let answers = if cust < 3 { 12 } else { 1 + next() % 3 };
+        for _ in 0..answers {
+            let day = (next() % 40) as i64 - 20;
+            let group = u32::from(next() % 3 == 0);
+            let value = [-100.0, 0.0, 100.0][(next() + cust as usize) % 3];
+            rows.push((day, group, value, cust));
+        }
+    }
+    rows
+}
+
+#[test]
+fn cr3_is_the_leave_one_customer_out_jackknife() {
+    let rows = heavy_rows();
+    let groups = dict(&["a", "b"]);
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    let o = EffectOptions {
+        controls: ControlRule::Given { groups: vec![1] },
+        variance: ClusterVariance::Cr3,
+        ..opts()
+    };
+    let measure = |rows: &[(i64, u32, f64, u32)]| {
+        let c = columns(rows);
+        let obs = Observations {
+            at: &c.0,
+            group: &c.1,
+            value: &c.2,
+            cluster: &c.3,
+            groups: &groups,
+        };
+        effect(Metric::Nps, &obs, &scope, &o).unwrap()
+    };
+    let full = measure(&rows);
+    // The jackknife by brute force: the estimate again without each customer in turn, over
+    // the customers the estimate uses (the treated group's for before/after, both for the DiD).
+    for (did, ids) in [
+        (
+            false,
+            rows.iter()
+                .filter(|r| r.1 == 0)
+                .map(|r| r.3)
+                .collect::<Vec<_>>(),
+        ),
+        (true, rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+    ] {
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        let pick = |e: &Effect| {
+            if did {
+                e.did.estimate.clone()
+            } else {
+                e.estimate.clone()
+            }
+        };
+        let d = pick(&full).change.unwrap();
+        let g = ids.len() as f64;
+        let sum: f64 = ids
+            .iter()
+            .map(|&id| {
+                let rest: Vec<_> = rows.iter().copied().filter(|r| r.3 != id).collect();
+                (pick(&measure(&rest)).change.unwrap() - d).powi(2)
+            })
+            .sum();
+        let jackknife = (g - 1.0) / g * sum;
+        let se = pick(&full).se.unwrap();
+        assert!(
+            (se * se - jackknife).abs() < 1e-9 * jackknife,
+            "did {did}: CR3 {} vs jackknife {jackknife}",
+            se * se
+        );
+        assert_eq!(pick(&full).df, Some(g - 1.0));
+    }
+}
+
+#[test]
+fn cr2_without_clusters_is_the_unbiased_variance_of_each_mean() {
+    let mut r = (Vec::new(), Vec::new(), Vec::new());
+    let before = [100.0, 0.0, -100.0, 100.0, 100.0];
+    let after = [100.0, 100.0, 0.0, 100.0];
+    push(&mut r, -3, 0, &before);
+    push(&mut r, 2, 0, &after);
+    let groups = dict(&["a"]);
+    let obs = Observations {
+        at: &r.0,
+        group: &r.1,
+        value: &r.2,
+        cluster: &[],
+        groups: &groups,
+    };
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    let o = EffectOptions {
+        variance: ClusterVariance::Cr2,
+        ..opts()
+    };
+    let e = effect(Metric::Nps, &obs, &scope, &o).unwrap();
+    // Each observation its own cluster: leverage 1/n, so CR2 is s^2/n for each mean.
+    let s2n = |v: &[f64]| {
+        let n = v.len() as f64;
+        let m = v.iter().sum::<f64>() / n;
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) / n
+    };
+    let var = s2n(&before) + s2n(&after);
+    assert!((e.estimate.se.unwrap() - var.sqrt()).abs() < 1e-10);
+}
+
+#[test]
+fn the_variances_agree_when_no_cluster_holds_much_of_a_cell() {
+    // 400 customers of one answer each before and after: leverages are 1/200.
+    let mut rows = Vec::new();
+    for cust in 0..400u32 {
+        let day = if cust % 2 == 0 { -5 } else { 5 };
+        rows.push((day, 0, [-100.0, 0.0, 100.0][(cust as usize * 7) % 3], cust));
+    }
+    let c = columns(&rows);
+    let groups = dict(&["a"]);
+    let obs = Observations {
+        at: &c.0,
+        group: &c.1,
+        value: &c.2,
+        cluster: &c.3,
+        groups: &groups,
+    };
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    let se = |v: ClusterVariance| {
+        let o = EffectOptions {
+            variance: v,
+            ..opts()
+        };
+        effect(Metric::Nps, &obs, &scope, &o)
+            .unwrap()
+            .estimate
+            .se
+            .unwrap()
+    };
+    let (a, b, c) = (
+        se(ClusterVariance::Cr1),
+        se(ClusterVariance::Cr2),
+        se(ClusterVariance::Cr3),
+    );
+    assert!(a < b * 1.01 && b < c && c < a * 1.01, "{a} {b} {c}");
+    // With heavy customers CR2 and CR3 are larger than CR1, in that order.
+    let rows = heavy_rows();
+    let c = columns(&rows);
+    let groups = dict(&["a", "b"]);
+    let obs = Observations {
+        at: &c.0,
+        group: &c.1,
+        value: &c.2,
+        cluster: &c.3,
+        groups: &groups,
+    };
+    let se = |v: ClusterVariance| {
+        let o = EffectOptions {
+            variance: v,
+            ..opts()
+        };
+        effect(Metric::Nps, &obs, &scope, &o)
+            .unwrap()
+            .estimate
+            .se
+            .unwrap()
+    };
+    let (a, b, c) = (
+        se(ClusterVariance::Cr1),
+        se(ClusterVariance::Cr2),
+        se(ClusterVariance::Cr3),
+    );
+    assert!(a < b && b < c, "{a} {b} {c}");
+}
+
+#[test]
+fn controls_are_chosen_on_the_window_before_the_before_window() {
+    // Treated group 0 at 50 throughout; group 1 at 50 in the selection window (days -56..-28)
+    // but 80 in the before window; group 2 the other way round.
+    let mut rows = Vec::new();
+    let mut cust = 0u32;
+    for (g, pre, before) in [(0u32, 50.0, 50.0), (1, 50.0, 80.0), (2, 80.0, 50.0)] {
+        for (lo, level) in [(-56i64, pre), (-28, before), (0, before)] {
+            for i in 0..40 {
+                // Values around the level: level +- 10.
+                let v = level + if i % 2 == 0 { 10.0 } else { -10.0 };
+                rows.push((lo + (i % 28), g, v, cust));
+                cust += 1;
+            }
+        }
+    }
+    let c = columns(&rows);
+    let groups = dict(&["t", "c1", "c2"]);
+    let obs = Observations {
+        at: &c.0,
+        group: &c.1,
+        value: &c.2,
+        cluster: &c.3,
+        groups: &groups,
+    };
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    let o = EffectOptions {
+        controls: ControlRule::Similar { max: 1 },
+        min_n: 30,
+        ..EffectOptions::around(AT)
+    };
+    for metric in [Metric::StageTime, Metric::Nps] {
+        let e = effect(metric, &obs, &scope, &o).unwrap();
+        assert_eq!(e.did.controls, vec!["c1".to_string()], "{metric:?}");
+        assert_eq!(e.windows.controls_from, Some(AT - 56 * DAY));
+        assert_eq!(e.windows.controls_to, Some(AT - 28 * DAY));
+        let chosen = e.candidates.iter().find(|c| c.chosen).unwrap();
+        assert!(
+            chosen
+                .reason
+                .contains("in the 28 days before the before window"),
+            "{}",
+            chosen.reason
+        );
+        // The data start at the before window: the before window's levels choose.
+        let cut = EffectOptions {
+            data_from: AT - 28 * DAY,
+            ..o.clone()
+        };
+        let e = effect(metric, &obs, &scope, &cut).unwrap();
+        assert_eq!(e.did.controls, vec!["c2".to_string()], "{metric:?}");
+        assert_eq!(e.windows.controls_from, None);
+    }
+    // Volume: the same by events per day.
+    let mut at = Vec::new();
+    let mut group = Vec::new();
+    for (g, pre, before) in [(0u32, 50, 50), (1, 50, 80), (2, 80, 50)] {
+        for (lo, n) in [(-56i64, pre), (-28, before), (0, before)] {
+            for i in 0..n * 28 / 10 {
+                at.push(AT + (lo + i64::from(i) % 28) * DAY + 3600);
+                group.push(g);
+            }
+        }
+    }
+    let obs = Observations {
+        at: &at,
+        group: &group,
+        value: &[],
+        cluster: &[],
+        groups: &groups,
+    };
+    let e = effect(Metric::Volume, &obs, &scope, &o).unwrap();
+    assert_eq!(e.did.controls, vec!["c1".to_string()]);
+    assert_eq!(e.windows.controls_from, Some(AT - 56 * DAY));
 }

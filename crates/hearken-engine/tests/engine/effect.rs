@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use hearken_engine::effect::{ControlRule, EffectOptions, Metric, Observations, Scope, effect};
+use hearken_engine::effect::{
+    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, effect,
+};
 use hearken_engine::{Dict, Level, NONE};
 use serde_json::Value;
 
@@ -100,7 +102,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 7);
+    assert_eq!(cases.len(), 14);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
@@ -160,6 +162,12 @@ fn every_interval_and_p_value_matches_statsmodels() {
             level: Level::new(exp["level"].as_f64().unwrap()).unwrap(),
             min_n: case["min_n"].as_u64().unwrap(),
             controls: rule,
+            variance: match case.get("variance").and_then(Value::as_str) {
+                None | Some("cr1") => ClusterVariance::Cr1,
+                Some("cr2") => ClusterVariance::Cr2,
+                Some("cr3") => ClusterVariance::Cr3,
+                Some(other) => panic!("{name}: variance {other}"),
+            },
         };
         let e = effect(metric, &obs, &scope, &opts).unwrap_or_else(|err| panic!("{name}: {err}"));
         let rel = if metric == Metric::Nps || metric == Metric::RepeatRate {
@@ -209,6 +217,14 @@ fn every_interval_and_p_value_matches_statsmodels() {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(e.did.controls, controls, "{name} controls");
+        let chosen_on = case["controls_chosen_on"]
+            .as_array()
+            .map(|w| (w[0].as_i64().unwrap(), w[1].as_i64().unwrap()));
+        assert_eq!(
+            e.windows.controls_from.zip(e.windows.controls_to),
+            chosen_on,
+            "{name} the window the controls were chosen on"
+        );
         let chosen: Vec<&str> = e
             .candidates
             .iter()

@@ -3,6 +3,7 @@
 mod effect_recovery;
 mod effects;
 mod helpers;
+mod stationary;
 
 use std::collections::{BTreeMap, BTreeSet};
 
