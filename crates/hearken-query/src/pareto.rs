@@ -1,7 +1,7 @@
 //! Pareto: how concentrated the contacts are on a few customers, products, topics, channels ...
 
-use hearken_engine::{Dict, Quality};
 use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto as engine_pareto};
+use hearken_engine::{Dict, Quality};
 use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 

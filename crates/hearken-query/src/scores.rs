@@ -1,11 +1,11 @@
 //! Scores: NPS, CSAT and CES of survey responses and net sentiment of signals, with intervals;
 //! overall, per group, or as the change from an earlier window.
 
+use hearken_engine::group::{Grouped, estimates};
 use hearken_engine::scores::{
     self, Ces, CesTally, Change, Csat, CsatTally, NetSentiment, Nps, NpsTally, ScoreOptions,
     SentimentTally,
 };
-use hearken_engine::group::{Grouped, estimates};
 use hearken_engine::{Dict, GroupEstimate, IntervalMethod, Level, Quality};
 use hearken_store::{FrameSource, SignalColumns, SurveyColumns};
 use serde::Serialize;
@@ -210,7 +210,9 @@ pub enum Shape {
     Overall,
     Groups(By),
     /// The selection (`filters`) against the earlier window (`baseline`).
-    Change { baseline: Filters },
+    Change {
+        baseline: Filters,
+    },
 }
 
 fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
@@ -370,7 +372,13 @@ fn respond(
                 partial,
             }));
         }
-        (Shape::Change { .. }, ScorePartials::Change { baseline, selection }) => {
+        (
+            Shape::Change { .. },
+            ScorePartials::Change {
+                baseline,
+                selection,
+            },
+        ) => {
             return change(metric, &baseline, &selection, opts, partial);
         }
         (Shape::Groups(by), ScorePartials::Groups { dict, tallies }) => {
@@ -425,18 +433,30 @@ fn group_estimates(
         )));
     }
     Ok(match tallies {
-        Tallies::Nps(g) => estimates(g, dict, |t| t.n() == 0, |t| {
-            Estimate::Nps(scores::nps(t, opts))
-        }),
-        Tallies::Csat(g) => estimates(g, dict, |t| t.n() == 0, |t| {
-            Estimate::Csat(scores::csat(t, opts))
-        }),
-        Tallies::Ces(g) => estimates(g, dict, |t| t.n() == 0, |t| {
-            Estimate::Ces(scores::ces(t, opts))
-        }),
-        Tallies::Sentiment(g) => estimates(g, dict, |t| t.n() == 0, |t| {
-            Estimate::Sentiment(scores::net_sentiment(t, opts))
-        }),
+        Tallies::Nps(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Nps(scores::nps(t, opts)),
+        ),
+        Tallies::Csat(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Csat(scores::csat(t, opts)),
+        ),
+        Tallies::Ces(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Ces(scores::ces(t, opts)),
+        ),
+        Tallies::Sentiment(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Sentiment(scores::net_sentiment(t, opts)),
+        ),
     })
 }
 

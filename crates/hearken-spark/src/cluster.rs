@@ -3,8 +3,8 @@
 use spark_connect::row::Value;
 use spark_connect::{SparkSession, SparkSessionBuilder};
 
-use crate::error::{Result, SparkError};
 use crate::Cell;
+use crate::error::{Result, SparkError};
 
 pub(crate) struct Session {
     session: SparkSession,
@@ -54,9 +54,19 @@ impl Session {
 
     pub(crate) fn rows(&self, query: &str) -> Result<Vec<Vec<Cell>>> {
         let failed = |e: spark_connect::SparkError| SparkError::Query(one_line(e));
-        let rows = self.session.sql(query).map_err(failed)?.collect().map_err(failed)?;
+        let rows = self
+            .session
+            .sql(query)
+            .map_err(failed)?
+            .collect()
+            .map_err(failed)?;
         rows.into_iter()
-            .map(|r| r.into_values().into_iter().map(cell).collect::<Result<Vec<Cell>>>())
+            .map(|r| {
+                r.into_values()
+                    .into_iter()
+                    .map(cell)
+                    .collect::<Result<Vec<Cell>>>()
+            })
             .collect()
     }
 }

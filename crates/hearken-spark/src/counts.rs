@@ -102,9 +102,9 @@ pub fn trends_partials(
     let ix: Vec<i64> = rows
         .iter()
         .map(|r| match r.first() {
-            Some(Cell::Text(s)) => s
-                .parse()
-                .map_err(|_| SparkError::Query(format!("a period index that is not a number: {s}"))),
+            Some(Cell::Text(s)) => s.parse().map_err(|_| {
+                SparkError::Query(format!("a period index that is not a number: {s}"))
+            }),
             other => Err(SparkError::Query(format!(
                 "a signal without a time in the lake ({other:?}): export the lake again"
             ))),

@@ -7,7 +7,9 @@ pub enum SparkError {
     #[error("invalid engine '{url}': {reason}; give spark://HOST:PORT (a Spark Connect server)")]
     BadUrl { url: String, reason: String },
     /// The cluster could not be reached or refused the session.
-    #[error("cannot reach the Spark Connect server at {url}: {detail}; start it (tools/spark/cluster.sh start DIR) or check --engine")]
+    #[error(
+        "cannot reach the Spark Connect server at {url}: {detail}; start it (tools/spark/cluster.sh start DIR) or check --engine"
+    )]
     Unreachable { url: String, detail: String },
     /// The lake's layout (see [`crate::lake`]).
     #[error("{0}")]

@@ -209,7 +209,10 @@ mod tests {
     #[test]
     fn missing_and_foreign_partitions_are_refused() {
         let cases: &[(&[(&str, &[u8])], &str)] = &[
-            (&[("surveys/month=2025-01/part-00000.parquet", PQ)], "no signals/ folder"),
+            (
+                &[("surveys/month=2025-01/part-00000.parquet", PQ)],
+                "no signals/ folder",
+            ),
             (
                 &[
                     ("signals/month=2025-01/part-00000.parquet", PQ),

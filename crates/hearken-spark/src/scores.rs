@@ -89,11 +89,7 @@ pub(crate) fn refuse_unsupported(
     Ok(())
 }
 
-pub(crate) fn refuse_filters(
-    scope: &Scope,
-    f: &Filters,
-    analytic: &'static str,
-) -> Result<()> {
+pub(crate) fn refuse_filters(scope: &Scope, f: &Filters, analytic: &'static str) -> Result<()> {
     if scope.is_limited() {
         return Err(SparkError::Request(QueryError::Refused(
             "the Spark engine computes over the whole lake: a scope limited to segments or teams is not supported; use the embedded engine".into(),
@@ -362,7 +358,10 @@ pub(crate) fn dictionary(store: &dyn FrameSource, by: By) -> Result<Dict> {
         By::Segment => store.snapshot_customers()?.segments,
         By::Team => store.snapshot_agents()?.teams,
         By::Channel => Dict {
-            names: Channel::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+            names: Channel::ALL
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
         },
         By::Kind => Dict {
             names: SignalKind::ALL

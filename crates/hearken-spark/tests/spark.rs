@@ -61,7 +61,9 @@ fn start() -> Option<Cluster> {
         if required {
             panic!("HEARKEN_REQUIRE_SPARK=1 but the Spark cluster did not start: {why}");
         }
-        eprintln!("skipped: the Spark cluster did not start ({why}); HEARKEN_REQUIRE_SPARK=1 makes this fail");
+        eprintln!(
+            "skipped: the Spark cluster did not start ({why}); HEARKEN_REQUIRE_SPARK=1 makes this fail"
+        );
     };
     let out = match out {
         Ok(o) => o,
@@ -221,7 +223,11 @@ fn get(url: &str) -> serde_json::Value {
         .args(["-fsS", url])
         .output()
         .expect("run curl");
-    assert!(out.status.success(), "GET {url}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "GET {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -243,16 +249,33 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(on_spark, embedded, "partials of {what}");
         // (b) the answers' JSON, byte for byte (`hearken scores --json` prints this string).
-        let a = serde_json::to_string(&hearken_query::scores(&store, &scope, &req).expect("embedded"))
-            .expect("JSON");
+        let a =
+            serde_json::to_string(&hearken_query::scores(&store, &scope, &req).expect("embedded"))
+                .expect("JSON");
+        // `hearken_spark::scores` is these partials through the query layer's builder; it runs
+        // once in full below, and from the partials here (half the queries).
         let b = serde_json::to_string(
-            &hearken_spark::scores(&spark, &lake, &store, &scope, &req).expect("spark"),
+            &hearken_query::scores::scores_from_partials(&store, &scope, &req, on_spark)
+                .expect("spark"),
         )
         .expect("JSON");
         assert_eq!(a, b, "JSON of {what}");
         checked += 1;
     }
     assert!(checked > 30, "{checked} requests");
+    let req = ScoresRequest {
+        metric: Metric::Sentiment,
+        by: Some(By::Week),
+        ..ScoresRequest::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&hearken_query::scores(&store, &scope, &req).expect("embedded"))
+            .expect("JSON"),
+        serde_json::to_string(
+            &hearken_spark::scores(&spark, &lake, &store, &scope, &req).expect("spark")
+        )
+        .expect("JSON"),
+    );
 
     // Pareto per entity and trends per period: partials and JSON.
     for by in hearken_query::pareto::PARETO_BY.iter().copied() {
@@ -264,14 +287,30 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
             top: 7,
             ..ParetoRequest::default()
         };
-        let embedded = hearken_query::pareto::pareto_partials(&store, &scope, &req).expect("embedded");
+        let embedded =
+            hearken_query::pareto::pareto_partials(&store, &scope, &req).expect("embedded");
         let on_spark = hearken_spark::counts::pareto_partials(&spark, &lake, &store, &scope, &req)
             .unwrap_or_else(|e| panic!("pareto by {by}: {e}"));
         assert_eq!(on_spark, embedded, "pareto partials by {by}");
-        let a = serde_json::to_string(&hearken_query::pareto(&store, &scope, &req).expect("embedded"))
-            .expect("JSON");
+        if by == By::Customer {
+            assert_eq!(
+                serde_json::to_string(
+                    &hearken_spark::pareto(&spark, &lake, &store, &scope, &req).expect("spark")
+                )
+                .expect("JSON"),
+                serde_json::to_string(
+                    &hearken_query::pareto(&store, &scope, &req).expect("embedded")
+                )
+                .expect("JSON"),
+            );
+        }
+        let a =
+            serde_json::to_string(&hearken_query::pareto(&store, &scope, &req).expect("embedded"))
+                .expect("JSON");
+        let (dict, counts) = on_spark;
         let b = serde_json::to_string(
-            &hearken_spark::pareto(&spark, &lake, &store, &scope, &req).expect("spark"),
+            &hearken_query::pareto::pareto_from_partials(&store, &scope, &req, &dict, &counts)
+                .expect("spark"),
         )
         .expect("JSON");
         assert_eq!(a, b, "pareto JSON by {by}");
@@ -288,13 +327,29 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
             let on_spark =
                 hearken_spark::counts::trends_partials(&spark, &lake, &store, &scope, &req)
                     .unwrap_or_else(|e| panic!("trends per {period}: {e}"));
-            assert_eq!(on_spark, embedded, "trends partials per {period} from {from:?}");
+            assert_eq!(
+                on_spark, embedded,
+                "trends partials per {period} from {from:?}"
+            );
+            if period == Period::Month && from.is_none() {
+                assert_eq!(
+                    serde_json::to_string(
+                        &hearken_spark::trends(&spark, &lake, &store, &scope, &req).expect("spark")
+                    )
+                    .expect("JSON"),
+                    serde_json::to_string(
+                        &hearken_query::trends(&store, &scope, &req).expect("embedded")
+                    )
+                    .expect("JSON"),
+                );
+            }
             let a = serde_json::to_string(
                 &hearken_query::trends(&store, &scope, &req).expect("embedded"),
             )
             .expect("JSON");
             let b = serde_json::to_string(
-                &hearken_spark::trends(&spark, &lake, &store, &scope, &req).expect("spark"),
+                &hearken_query::trends::trends_from_partials(&store, &scope, &req, on_spark)
+                    .expect("spark"),
             )
             .expect("JSON");
             assert_eq!(a, b, "trends JSON per {period}");
@@ -314,7 +369,10 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
     )
     .expect_err("an entity filter is refused")
     .to_string();
-    assert!(refused.contains("`segment` cannot be used with scores"), "{refused}");
+    assert!(
+        refused.contains("`segment` cannot be used with scores"),
+        "{refused}"
+    );
     let refused = hearken_spark::scores(
         &spark,
         &lake,
@@ -398,7 +456,10 @@ fn a_cluster_that_is_down_and_a_bad_url_give_one_clear_line() {
     let e = hearken_spark::connect(&format!("spark://127.0.0.1:{port}"))
         .expect_err("nothing listens")
         .to_string();
-    assert!(e.starts_with("cannot reach the Spark Connect server"), "{e}");
+    assert!(
+        e.starts_with("cannot reach the Spark Connect server"),
+        "{e}"
+    );
     assert!(!e.contains('\n'), "{e}");
     let e = hearken_spark::connect("spark://127.0.0.1")
         .expect_err("no port")

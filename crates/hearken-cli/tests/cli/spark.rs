@@ -11,11 +11,19 @@ use crate::helpers::*;
 fn demo_with_lake() -> Env {
     let env = Env::new();
     let out = env.run(&["demo", "--customers", "300", "--months", "3", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for table in ["signals", "surveys"] {
         let dir = format!("lake/{table}");
         let out = env.run(&["export", table, "--partition", "month", "--out", &dir]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     env
 }
@@ -23,7 +31,12 @@ fn demo_with_lake() -> Env {
 /// Runs `hearken scores` with `args`, expecting a failure with one line on stderr containing
 /// `want`.
 fn refused(env: &Env, args: &[&str], want: &str) {
-    let out = env.cmd().arg("scores").args(args).output().expect("run hearken");
+    let out = env
+        .cmd()
+        .arg("scores")
+        .args(args)
+        .output()
+        .expect("run hearken");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded");
     assert!(!err.contains("panicked"), "{err}");
@@ -43,10 +56,22 @@ fn closed_port() -> u16 {
 fn a_wrong_engine_or_lake_is_one_clear_line() {
     let env = demo_with_lake();
     let down = format!("spark://127.0.0.1:{}", closed_port());
-    refused(&env, &["--engine", "http://x:1", "--lake", "lake"], "unknown engine 'http://x:1'");
+    refused(
+        &env,
+        &["--engine", "http://x:1", "--lake", "lake"],
+        "unknown engine 'http://x:1'",
+    );
     refused(&env, &["--engine", &down], "give --lake DIR");
-    refused(&env, &["--lake", "lake"], "--lake is read by the Spark engine only");
-    refused(&env, &["--engine", "spark://127.0.0.1", "--lake", "lake"], "give spark://HOST:PORT");
+    refused(
+        &env,
+        &["--lake", "lake"],
+        "--lake is read by the Spark engine only",
+    );
+    refused(
+        &env,
+        &["--engine", "spark://127.0.0.1", "--lake", "lake"],
+        "give spark://HOST:PORT",
+    );
     // The cluster is down (or, in a lean build, not built in).
     let want = if cfg!(feature = "spark") {
         "cannot reach the Spark Connect server at sc://127.0.0.1:"
@@ -66,14 +91,29 @@ fn a_wrong_engine_or_lake_is_one_clear_line() {
 
     // A missing partition (a month folder without its file) and a foreign one.
     let month = first_month(&env.path("lake/signals"));
-    let part = env.path("lake/signals").join(&month).join("part-00000.parquet");
+    let part = env
+        .path("lake/signals")
+        .join(&month)
+        .join("part-00000.parquet");
     let saved = std::fs::read(&part).expect("read part");
     std::fs::remove_file(&part).expect("remove part");
-    refused(&env, &["--engine", &down, "--lake", "lake"], "the partition is missing");
+    refused(
+        &env,
+        &["--engine", &down, "--lake", "lake"],
+        "the partition is missing",
+    );
     std::fs::write(&part, saved).expect("restore part");
     std::fs::create_dir_all(env.path("lake/surveys/region=eu")).expect("mkdir");
-    refused(&env, &["--engine", &down, "--lake", "lake"], "a foreign partition");
-    refused(&env, &["--engine", &down, "--lake", "no-such-lake"], "is not a folder");
+    refused(
+        &env,
+        &["--engine", &down, "--lake", "lake"],
+        "a foreign partition",
+    );
+    refused(
+        &env,
+        &["--engine", &down, "--lake", "no-such-lake"],
+        "is not a folder",
+    );
 }
 
 fn first_month(table: &Path) -> String {
@@ -89,7 +129,10 @@ fn first_month(table: &Path) -> String {
 #[cfg(feature = "spark")]
 #[test]
 fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
-    let Some(url) = std::env::var("HEARKEN_SPARK").ok().filter(|u| !u.is_empty()) else {
+    let Some(url) = std::env::var("HEARKEN_SPARK")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         if std::env::var("HEARKEN_REQUIRE_SPARK").as_deref() == Ok("1") {
             panic!("HEARKEN_REQUIRE_SPARK=1 but HEARKEN_SPARK (a running cluster) is not set");
         }
@@ -107,8 +150,18 @@ fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
         &["--metric", "nps", "--by", "week", "--from", "2025-02-01"],
     ];
     for args in cases {
-        let embedded = env.cmd().arg("scores").args(*args).arg("--json").output().expect("run");
-        assert!(embedded.status.success(), "{}", String::from_utf8_lossy(&embedded.stderr));
+        let embedded = env
+            .cmd()
+            .arg("scores")
+            .args(*args)
+            .arg("--json")
+            .output()
+            .expect("run");
+        assert!(
+            embedded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&embedded.stderr)
+        );
         let spark = env
             .cmd()
             .arg("scores")
@@ -116,7 +169,11 @@ fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
             .args(["--json", "--engine", &engine, "--lake", "lake"])
             .output()
             .expect("run");
-        assert!(spark.status.success(), "{args:?}: {}", String::from_utf8_lossy(&spark.stderr));
+        assert!(
+            spark.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&spark.stderr)
+        );
         assert_eq!(
             String::from_utf8_lossy(&spark.stdout),
             String::from_utf8_lossy(&embedded.stdout),
