@@ -28,6 +28,9 @@ use hearken_query::{
 };
 use hearken_store::FrameSource;
 
+/// Whether this build has the Spark Connect client (the `spark` feature).
+pub const SPARK_BUILT: bool = cfg!(feature = "spark");
+
 /// One value of a result row, as the partials read them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {

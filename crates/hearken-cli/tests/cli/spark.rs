@@ -73,7 +73,7 @@ fn a_wrong_engine_or_lake_is_one_clear_line() {
         "give spark://HOST:PORT",
     );
     // The cluster is down (or, in a lean build, not built in).
-    let want = if cfg!(feature = "spark") {
+    let want = if hearken_spark::SPARK_BUILT {
         "cannot reach the Spark Connect server at sc://127.0.0.1:"
     } else {
         "built without the Spark engine"
@@ -125,10 +125,15 @@ fn first_month(table: &Path) -> String {
     months.into_iter().next().expect("a month")
 }
 
-/// Byte-equal `--json` on Spark, when a cluster is running (HEARKEN_SPARK).
-#[cfg(feature = "spark")]
+/// Byte-equal `--json` on Spark, when the binary has the Spark engine (the `spark` feature of
+/// hearken-cli, or `--features hearken-spark/spark` on the workspace) and a cluster is running
+/// (HEARKEN_SPARK).
 #[test]
-fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
+fn analytics_json_on_spark_is_byte_equal_to_the_embedded_engine() {
+    if !hearken_spark::SPARK_BUILT {
+        eprintln!("skipped: built without the Spark engine (the `spark` feature)");
+        return;
+    }
     let Some(url) = std::env::var("HEARKEN_SPARK")
         .ok()
         .filter(|u| !u.is_empty())
@@ -142,17 +147,18 @@ fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
     let engine = url.replacen("sc://", "spark://", 1);
     let env = demo_with_lake();
     let cases: &[&[&str]] = &[
-        &[],
-        &["--by", "segment"],
-        &["--metric", "csat", "--by", "channel"],
-        &["--metric", "ces", "--by", "month"],
-        &["--metric", "sentiment", "--by", "topic"],
-        &["--metric", "nps", "--by", "week", "--from", "2025-02-01"],
+        &["scores"],
+        &["scores", "--by", "segment"],
+        &["scores", "--metric", "csat", "--by", "channel"],
+        &["scores", "--metric", "ces", "--by", "month"],
+        &["scores", "--metric", "sentiment", "--by", "topic"],
+        &["scores", "--by", "week", "--from", "2025-02-01"],
+        &["pareto", "--by", "product", "--top", "5"],
+        &["trends", "--period", "month"],
     ];
     for args in cases {
         let embedded = env
             .cmd()
-            .arg("scores")
             .args(*args)
             .arg("--json")
             .output()
@@ -164,7 +170,6 @@ fn scores_json_on_spark_is_byte_equal_to_the_embedded_engine() {
         );
         let spark = env
             .cmd()
-            .arg("scores")
             .args(*args)
             .args(["--json", "--engine", &engine, "--lake", "lake"])
             .output()
