@@ -13,8 +13,8 @@ use super::select::cli_error;
 
 #[derive(Debug, Args)]
 pub struct EngineArgs {
-    /// Compute on a Spark cluster: spark://HOST:PORT, its Spark Connect server (a build with the
-    /// `spark` feature) [default: `engine` in hearken.toml, else the embedded engine]
+    /// Compute on a Spark cluster: spark://HOST:PORT (or sc://), its Spark Connect server (a
+    /// build with the `spark` feature) [default: `engine` in hearken.toml, else embedded]
     #[arg(long, env = "HEARKEN_ENGINE", value_name = "URL")]
     pub engine: Option<String>,
     /// The Parquet lake the Spark engine reads: DIR/signals and DIR/surveys as `hearken export
@@ -32,7 +32,7 @@ impl EngineArgs {
             .engine
             .clone()
             .or_else(|| ctx.config.engine.clone())
-            .filter(|e| !e.is_empty() && e != "embedded");
+            .filter(|e| !e.is_empty() && e.as_str() != "embedded");
         let Some(engine) = engine else {
             if self.lake.is_some() {
                 return Err(anyhow!(
