@@ -208,7 +208,8 @@ mod tests {
 
     #[test]
     fn missing_and_foreign_partitions_are_refused() {
-        let cases: &[(&[(&str, &[u8])], &str)] = &[
+        type Files<'a> = &'a [(&'a str, &'a [u8])];
+        let cases: &[(Files<'_>, &str)] = &[
             (
                 &[("surveys/month=2025-01/part-00000.parquet", PQ)],
                 "no signals/ folder",

@@ -157,12 +157,7 @@ fn analytics_json_on_spark_is_byte_equal_to_the_embedded_engine() {
         &["trends", "--period", "month"],
     ];
     for args in cases {
-        let embedded = env
-            .cmd()
-            .args(*args)
-            .arg("--json")
-            .output()
-            .expect("run");
+        let embedded = env.cmd().args(*args).arg("--json").output().expect("run");
         assert!(
             embedded.status.success(),
             "{}",
