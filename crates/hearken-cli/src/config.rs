@@ -30,6 +30,13 @@ pub struct Config {
     /// The weekly report's scheduled delivery (`[report]`, `[report.schedule]`,
     /// `[[report.recipients]]`; docs/report.md "Scheduled delivery").
     pub report: hearken_web::delivery::ReportSettings,
+    /// Where the analytics that can run elsewhere compute (`scores`): `spark://HOST:PORT` for a
+    /// Spark Connect server (the `spark` build feature, ADR 0014); none: the embedded engine.
+    /// `--engine` and HEARKEN_ENGINE win.
+    pub engine: Option<String>,
+    /// The Parquet lake the Spark engine reads (`hearken export ... --partition month` into
+    /// `LAKE/signals`, `LAKE/surveys`); `--lake` and HEARKEN_LAKE win.
+    pub lake: Option<PathBuf>,
 }
 
 /// The `[assess]` section: a questionnaire replacing Hearken's default, and the units that may
@@ -54,6 +61,8 @@ impl Default for Config {
             assess: AssessConfig::default(),
             outbox: hearken_outbox::Settings::default(),
             report: hearken_web::delivery::ReportSettings::default(),
+            engine: None,
+            lake: None,
         }
     }
 }

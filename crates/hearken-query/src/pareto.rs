@@ -1,7 +1,7 @@
 //! Pareto: how concentrated the contacts are on a few customers, products, topics, channels ...
 
-use hearken_engine::Quality;
 use hearken_engine::pareto::{EntityCounts, ParetoOptions, pareto as engine_pareto};
+use hearken_engine::{Dict, Quality};
 use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
@@ -89,6 +89,13 @@ pub fn pareto(
 
 /// [`pareto`] computed (not from the answer cache).
 fn compute(store: &dyn FrameSource, scope: &Scope, req: &ParetoRequest) -> Result<ParetoResponse> {
+    check(req)?;
+    let (dict, counts) = pareto_partials(store, scope, req)?;
+    pareto_from_partials(store, scope, req, &dict, &counts)
+}
+
+/// Checks a Pareto request (any engine checks it first).
+pub fn check(req: &ParetoRequest) -> Result<()> {
     if !PARETO_BY.contains(&req.by) {
         return Err(QueryError::UnsupportedGroup {
             by: req.by,
@@ -103,6 +110,17 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ParetoRequest) -> Resul
             allowed: format!("list at most {MAX_TOP}"),
         });
     }
+    Ok(())
+}
+
+/// The partial aggregate of a Pareto request from the store's snapshot: contacts per entity
+/// code of `by`'s dictionary (returned beside it), and the contacts without one.
+pub fn pareto_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ParetoRequest,
+) -> Result<(Dict, EntityCounts)> {
+    check(req)?;
     let select::Signals {
         frame: f,
         customers,
@@ -117,9 +135,22 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ParetoRequest) -> Resul
     )?;
     let key = select::key(req.by, &KeyColumns::of_signals(&f), &customers, &agents)?;
     let counts = EntityCounts::from_codes(&key.codes, key.dict.len(), 0..key.codes.len());
+    Ok((key.dict.into_owned(), counts))
+}
+
+/// The answer to a Pareto request built from its partial aggregate, wherever it was computed
+/// (the embedded path and the Spark engine both come here).
+pub fn pareto_from_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ParetoRequest,
+    dict: &Dict,
+    counts: &EntityCounts,
+) -> Result<ParetoResponse> {
+    check(req)?;
     let p = engine_pareto(
-        &counts,
-        &key.dict,
+        counts,
+        dict,
         &ParetoOptions {
             top: req.top,
             ..ParetoOptions::default()

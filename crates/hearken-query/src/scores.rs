@@ -1,11 +1,12 @@
 //! Scores: NPS, CSAT and CES of survey responses and net sentiment of signals, with intervals;
 //! overall, per group, or as the change from an earlier window.
 
+use hearken_engine::group::{Grouped, estimates};
 use hearken_engine::scores::{
     self, Ces, CesTally, Change, Csat, CsatTally, NetSentiment, Nps, NpsTally, ScoreOptions,
     SentimentTally,
 };
-use hearken_engine::{GroupEstimate, IntervalMethod, Level, Quality};
+use hearken_engine::{Dict, GroupEstimate, IntervalMethod, Level, Quality};
 use hearken_store::{FrameSource, SignalColumns, SurveyColumns};
 use serde::Serialize;
 
@@ -164,11 +165,54 @@ pub struct ScoreChange {
 }
 
 /// A metric's mergeable tally over a whole selection.
-enum Tally {
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tally {
     Nps(NpsTally),
     Csat(CsatTally),
     Ces(CesTally),
     Sentiment(SentimentTally),
+}
+
+/// A metric's mergeable tallies per group code of a dimension (rows without a value in the
+/// `none` state).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tallies {
+    Nps(Grouped<NpsTally>),
+    Csat(Grouped<CsatTally>),
+    Ces(Grouped<CesTally>),
+    Sentiment(Grouped<SentimentTally>),
+}
+
+/// The exact partial aggregates a scores request is answered from: counts per scale point (and
+/// the sentiment classes with their compound sum), overall, per group of `by` with the
+/// dimension's dictionary (its codes index `tallies`, its order is the answer's), or for the
+/// selection and the earlier window. The embedded path ([`score_partials`]) and another engine
+/// (the Spark one, crates/hearken-spark) both produce this, and [`scores_from_partials`] alone
+/// turns it into the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScorePartials {
+    Overall(Tally),
+    Groups { dict: Dict, tallies: Tallies },
+    Change { baseline: Tally, selection: Tally },
+}
+
+/// What a valid scores request asks for, once checked: its options and the shape of the
+/// answer. Any engine plans with [`plan`] first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoresPlan {
+    pub opts: ScoreOptions,
+    pub filters: Filters,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    Overall,
+    Groups(By),
+    /// The selection (`filters`) against the earlier window (`baseline`).
+    Change {
+        baseline: Filters,
+    },
 }
 
 fn options(req: &ScoresRequest) -> Result<ScoreOptions> {
@@ -210,6 +254,14 @@ pub fn scores(
 
 /// [`scores`] computed (not from the answer cache).
 fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Result<ScoresResponse> {
+    let plan = plan(req)?;
+    let partial = partial(store, scope)?;
+    let partials = score_partials(store, scope, req.metric, &plan)?;
+    respond(store, req.metric, &plan, partials, partial)
+}
+
+/// Checks a scores request and says what it asks for (options, grouping, earlier window).
+pub fn plan(req: &ScoresRequest) -> Result<ScoresPlan> {
     let opts = options(req)?;
     let filters = req.filters();
     if let Some(by) = req.by
@@ -229,8 +281,11 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Resul
                 .collect(),
         });
     }
-    match (&req.against_from, &req.against_to) {
-        (None, None) => {}
+    let shape = match (&req.against_from, &req.against_to) {
+        (None, None) => match req.by {
+            None => Shape::Overall,
+            Some(by) => Shape::Groups(by),
+        },
         (Some(_), Some(_)) if req.by.is_some() => {
             return Err(QueryError::Conflict {
                 message: "`against_from` compares the whole selection with an earlier window; it cannot be split by `by`".into(),
@@ -238,14 +293,15 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Resul
             });
         }
         (Some(from), Some(to)) => {
-            let baseline = Filters {
-                from: Some(from.clone()),
-                to: Some(to.clone()),
-                ..filters.clone()
-            };
             // The baseline's dates are checked under their own names.
             select::window_between(Some(from), Some(to), ("against_from", "against_to"))?;
-            return change(store, scope, req.metric, &baseline, &filters, &opts);
+            Shape::Change {
+                baseline: Filters {
+                    from: Some(from.clone()),
+                    to: Some(to.clone()),
+                    ..filters.clone()
+                },
+            }
         }
         (Some(_), None) | (None, Some(_)) => {
             return Err(QueryError::Conflict {
@@ -253,22 +309,88 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Resul
                 hint: "give both ends of the earlier window".into(),
             });
         }
-    }
+    };
+    Ok(ScoresPlan {
+        opts,
+        filters,
+        shape,
+    })
+}
+
+/// The partial aggregates of a planned scores request, from the store's snapshot.
+pub fn score_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    metric: Metric,
+    plan: &ScoresPlan,
+) -> Result<ScorePartials> {
+    Ok(match &plan.shape {
+        Shape::Overall => ScorePartials::Overall(tally(store, scope, &plan.filters, metric)?),
+        Shape::Groups(by) => {
+            let (dict, tallies) = if metric == Metric::Sentiment {
+                sentiment_groups(store, scope, &plan.filters, *by)?
+            } else {
+                survey_groups(store, scope, &plan.filters, metric, *by)?
+            };
+            ScorePartials::Groups { dict, tallies }
+        }
+        Shape::Change { baseline } => ScorePartials::Change {
+            baseline: tally(store, scope, baseline, metric)?,
+            selection: tally(store, scope, &plan.filters, metric)?,
+        },
+    })
+}
+
+/// The answer to a scores request built from its partial aggregates, wherever they were
+/// computed: the one place the figures are made. `store` gives the groups' display names and
+/// `partial` is the note of an import running while the partials were read.
+pub fn scores_from_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &ScoresRequest,
+    partials: ScorePartials,
+) -> Result<ScoresResponse> {
+    let plan = plan(req)?;
     let partial = partial(store, scope)?;
-    let Some(by) = req.by else {
-        let estimate = estimate(&tally(store, scope, &filters, req.metric)?, &opts);
-        return Ok(ScoresResponse::Overall(OverallScore {
-            metric: req.metric,
-            estimate,
-            notes: Vec::new(),
-            partial,
-        }));
+    respond(store, req.metric, &plan, partials, partial)
+}
+
+fn respond(
+    store: &dyn FrameSource,
+    metric: Metric,
+    plan: &ScoresPlan,
+    partials: ScorePartials,
+    partial: Option<PartialNote>,
+) -> Result<ScoresResponse> {
+    let opts = &plan.opts;
+    let by = match (&plan.shape, partials) {
+        (Shape::Overall, ScorePartials::Overall(t)) => {
+            return Ok(ScoresResponse::Overall(OverallScore {
+                metric,
+                estimate: estimate(&t, opts),
+                notes: Vec::new(),
+                partial,
+            }));
+        }
+        (
+            Shape::Change { .. },
+            ScorePartials::Change {
+                baseline,
+                selection,
+            },
+        ) => {
+            return change(metric, &baseline, &selection, opts, partial);
+        }
+        (Shape::Groups(by), ScorePartials::Groups { dict, tallies }) => {
+            (*by, group_estimates(&dict, &tallies, metric, opts)?)
+        }
+        (shape, _) => {
+            return Err(QueryError::InvalidRequest(format!(
+                "scores partials of another shape than the request's ({shape:?})"
+            )));
+        }
     };
-    let estimates = if req.metric == Metric::Sentiment {
-        sentiment_groups(store, scope, &filters, by, &opts)?
-    } else {
-        survey_groups(store, scope, &filters, req.metric, by, &opts)?
-    };
+    let (by, estimates) = by;
     let ids: Vec<&str> = estimates.iter().map(|g| g.group.as_str()).collect();
     let display = names(store, by, &ids)?;
     let groups = estimates
@@ -281,7 +403,7 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Resul
         })
         .collect();
     Ok(ScoresResponse::Groups(GroupScores {
-        metric: req.metric,
+        metric,
         by,
         level: opts.level.get(),
         groups,
@@ -290,18 +412,52 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &ScoresRequest) -> Resul
     }))
 }
 
-fn wrap<T>(
-    groups: Vec<GroupEstimate<T>>,
-    f: impl Fn(T) -> Estimate,
-) -> Vec<GroupEstimate<Estimate>> {
-    groups
-        .into_iter()
-        .map(|g| GroupEstimate {
-            group: g.group,
-            code: g.code,
-            estimate: f(g.estimate),
-        })
-        .collect()
+/// Named estimates per group in the dictionary's order (empty groups left out), as
+/// `hearken_engine::scores::nps_by` and its siblings make them.
+fn group_estimates(
+    dict: &Dict,
+    tallies: &Tallies,
+    metric: Metric,
+    opts: &ScoreOptions,
+) -> Result<Vec<GroupEstimate<Estimate>>> {
+    let ok = matches!(
+        (metric, tallies),
+        (Metric::Nps, Tallies::Nps(_))
+            | (Metric::Csat, Tallies::Csat(_))
+            | (Metric::Ces, Tallies::Ces(_))
+            | (Metric::Sentiment, Tallies::Sentiment(_))
+    );
+    if !ok {
+        return Err(QueryError::InvalidRequest(format!(
+            "scores partials of another metric than {metric}"
+        )));
+    }
+    Ok(match tallies {
+        Tallies::Nps(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Nps(scores::nps(t, opts)),
+        ),
+        Tallies::Csat(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Csat(scores::csat(t, opts)),
+        ),
+        Tallies::Ces(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Ces(scores::ces(t, opts)),
+        ),
+        Tallies::Sentiment(g) => estimates(
+            g,
+            dict,
+            |t| t.n() == 0,
+            |t| Estimate::Sentiment(scores::net_sentiment(t, opts)),
+        ),
+    })
 }
 
 fn survey_groups(
@@ -310,8 +466,7 @@ fn survey_groups(
     filters: &Filters,
     metric: Metric,
     by: By,
-    opts: &ScoreOptions,
-) -> Result<Vec<GroupEstimate<Estimate>>> {
+) -> Result<(Dict, Tallies)> {
     let want = SurveyColumns {
         nps: metric == Metric::Nps,
         csat: metric == Metric::Csat,
@@ -324,11 +479,12 @@ fn survey_groups(
         agents,
     } = select::surveys(store, scope, filters, Some(by), want)?;
     let key = select::key(by, &KeyColumns::of_surveys(&f), &customers, &agents)?;
-    Ok(match metric {
-        Metric::Nps => wrap(scores::nps_by(&f.nps, &key, opts)?, Estimate::Nps),
-        Metric::Csat => wrap(scores::csat_by(&f.csat, &key, opts)?, Estimate::Csat),
-        _ => wrap(scores::ces_by(&f.ces, &key, opts)?, Estimate::Ces),
-    })
+    let tallies = match metric {
+        Metric::Nps => Tallies::Nps(scores::tally_by(&f.nps, 0, &key, 0..f.nps.len())?),
+        Metric::Csat => Tallies::Csat(scores::tally_by(&f.csat, 1, &key, 0..f.csat.len())?),
+        _ => Tallies::Ces(scores::tally_by(&f.ces, 1, &key, 0..f.ces.len())?),
+    };
+    Ok((key.dict.into_owned(), tallies))
 }
 
 fn sentiment_groups(
@@ -336,8 +492,7 @@ fn sentiment_groups(
     scope: &Scope,
     filters: &Filters,
     by: By,
-    opts: &ScoreOptions,
-) -> Result<Vec<GroupEstimate<Estimate>>> {
+) -> Result<(Dict, Tallies)> {
     let want = SignalColumns {
         sentiment: true,
         ..SignalColumns::default()
@@ -348,10 +503,12 @@ fn sentiment_groups(
         agents,
     } = select::signals(store, scope, filters, Some(by), want, false)?;
     let key = select::key(by, &KeyColumns::of_signals(&f), &customers, &agents)?;
-    Ok(wrap(
-        scores::net_sentiment_by(&f.sentiment, &key, opts)?,
-        Estimate::Sentiment,
-    ))
+    let tallies = Tallies::Sentiment(scores::sentiment_by(
+        &f.sentiment,
+        &key,
+        0..f.sentiment.len(),
+    )?);
+    Ok((key.dict.into_owned(), tallies))
 }
 
 fn tally(
@@ -397,29 +554,29 @@ fn estimate(t: &Tally, opts: &ScoreOptions) -> Estimate {
 
 /// The selection against an earlier window: both estimates and the change between them.
 fn change(
-    store: &dyn FrameSource,
-    scope: &Scope,
     metric: Metric,
-    baseline: &Filters,
-    selection: &Filters,
+    before: &Tally,
+    after: &Tally,
     opts: &ScoreOptions,
+    partial: Option<PartialNote>,
 ) -> Result<ScoresResponse> {
-    let before = tally(store, scope, baseline, metric)?;
-    let after = tally(store, scope, selection, metric)?;
-    let diff = match (&before, &after) {
+    let diff = match (before, after) {
         (Tally::Nps(b), Tally::Nps(a)) => scores::nps_change(b, a, opts),
         (Tally::Csat(b), Tally::Csat(a)) => scores::csat_change(b, a, opts),
         (Tally::Ces(b), Tally::Ces(a)) => scores::ces_change(b, a, opts),
         (Tally::Sentiment(b), Tally::Sentiment(a)) => scores::net_sentiment_change(b, a, opts),
-        // `tally` returns the metric it was asked for, the same one twice.
-        _ => unreachable!("two tallies of one metric"),
+        _ => {
+            return Err(QueryError::InvalidRequest(
+                "scores partials of two different metrics".into(),
+            ));
+        }
     };
     Ok(ScoresResponse::Change(Box::new(ScoreChange {
         metric,
-        baseline: estimate(&before, opts),
-        selection: estimate(&after, opts),
+        baseline: estimate(before, opts),
+        selection: estimate(after, opts),
         change: diff,
         notes: Vec::new(),
-        partial: partial(store, scope)?,
+        partial,
     })))
 }

@@ -1,7 +1,9 @@
 //! Trends: volume per topic per period with its expected range, and the spikes above it.
 
-use hearken_engine::trends::{SeriesPoint, SpikeOptions, period_counts, trends as engine_trends};
-use hearken_engine::{NONE, Quality};
+use hearken_engine::trends::{
+    PeriodCounts, SeriesPoint, SpikeOptions, period_counts, trends as engine_trends,
+};
+use hearken_engine::{Dict, NONE, Quality};
 use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
@@ -86,6 +88,27 @@ pub fn trends(
 
 /// [`trends`] computed (not from the answer cache).
 fn compute(store: &dyn FrameSource, scope: &Scope, req: &TrendsRequest) -> Result<TrendsResponse> {
+    let partials = trends_partials(store, scope, req)?;
+    trends_from_partials(store, scope, req, partials)
+}
+
+/// The partial aggregates of a trends request: signals per topic code and period over the run
+/// of periods from the first to the last signal's (empty without signals), with the topics'
+/// dictionary, the signals counted and those without a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendsPartials {
+    pub topics: Dict,
+    pub counts: PeriodCounts,
+    pub signals: u64,
+    pub without_topic: u64,
+}
+
+/// [`TrendsPartials`] from the store's snapshot.
+pub fn trends_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &TrendsRequest,
+) -> Result<TrendsPartials> {
     let period = req.period.engine();
     let select::Signals { frame: f, .. } = select::signals(
         store,
@@ -99,10 +122,45 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &TrendsRequest) -> Resul
         },
         false,
     )?;
-    let partial = partial(store, scope)?;
     let signals = f.len() as u64;
     let without_topic = without_topic(&f.topic, f.topics.len());
-    let (Some(&lo), Some(&hi)) = (f.at.iter().min(), f.at.iter().max()) else {
+    let counts = match (f.at.iter().min(), f.at.iter().max()) {
+        (Some(&lo), Some(&hi)) => period_counts(
+            &f.at,
+            &f.topic,
+            f.topics.len(),
+            period,
+            period.index(lo),
+            period.index(hi),
+            0..f.len(),
+        )?,
+        _ => PeriodCounts::default(),
+    };
+    Ok(TrendsPartials {
+        topics: f.topics,
+        counts,
+        signals,
+        without_topic,
+    })
+}
+
+/// The answer to a trends request built from its partial aggregates, wherever they were
+/// computed (the embedded path and the Spark engine both come here).
+pub fn trends_from_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &TrendsRequest,
+    p: TrendsPartials,
+) -> Result<TrendsResponse> {
+    let period = req.period.engine();
+    let partial = partial(store, scope)?;
+    let TrendsPartials {
+        topics: dict,
+        counts,
+        signals,
+        without_topic,
+    } = p;
+    if signals == 0 {
         return Ok(TrendsResponse {
             period: req.period,
             periods: Vec::new(),
@@ -119,29 +177,20 @@ fn compute(store: &dyn FrameSource, scope: &Scope, req: &TrendsRequest) -> Resul
             notes: Vec::new(),
             partial,
         });
-    };
+    }
     if without_topic == signals {
         return Err(QueryError::NoTopics {
             signals,
             analytic: "trends",
         });
     }
-    let counts = period_counts(
-        &f.at,
-        &f.topic,
-        f.topics.len(),
-        period,
-        period.index(lo),
-        period.index(hi),
-        0..f.len(),
-    )?;
     // Many topics x many periods are tested at once: a 99.9% bound keeps false alarms to about one
     // per thousand topic-periods.
     let opts = SpikeOptions {
         level: 0.999,
         ..SpikeOptions::for_period(period)
     };
-    let t = engine_trends(&counts, &f.topics, &opts);
+    let t = engine_trends(&counts, &dict, &opts);
     let topics = t
         .topics
         .into_iter()

@@ -16,6 +16,7 @@ mod cost;
 mod customer;
 mod demo;
 mod drivers;
+mod engine;
 mod export;
 mod flow;
 mod generate;

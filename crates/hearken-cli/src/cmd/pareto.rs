@@ -25,6 +25,8 @@ pub struct ParetoArgs {
     /// Print JSON (top20_share, k80, entities, contacts, gini, lorenz, top)
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 impl ParetoArgs {
@@ -41,7 +43,15 @@ impl ParetoArgs {
 pub fn run(ctx: &Ctx, args: ParetoArgs) -> Result<ExitCode> {
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
-    let p = hearken_query::pareto(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let p = match args.engine.spark(ctx)? {
+        Some((spark, lake)) => {
+            hearken_spark::pareto(&spark, &lake, &*store, &Scope::all(), &args.request())
+                .map_err(super::engine::spark_error)?
+        }
+        None => {
+            hearken_query::pareto(&*store, &Scope::all(), &args.request()).map_err(cli_error)?
+        }
+    };
     if args.json {
         output::json(&p)?;
     } else {

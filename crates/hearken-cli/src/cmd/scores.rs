@@ -40,6 +40,8 @@ pub struct ScoresArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 impl ScoresArgs {
@@ -60,8 +62,15 @@ impl ScoresArgs {
 pub fn run(ctx: &Ctx, args: ScoresArgs) -> Result<ExitCode> {
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
-    let response =
-        hearken_query::scores(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let response = match args.engine.spark(ctx)? {
+        Some((spark, lake)) => {
+            hearken_spark::scores(&spark, &lake, &*store, &Scope::all(), &args.request())
+                .map_err(super::engine::spark_error)?
+        }
+        None => {
+            hearken_query::scores(&*store, &Scope::all(), &args.request()).map_err(cli_error)?
+        }
+    };
     if args.json {
         output::json(&response)?;
     } else {

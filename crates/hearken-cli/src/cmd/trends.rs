@@ -21,6 +21,8 @@ pub struct TrendsArgs {
     /// Print JSON (series per topic with expected ranges, and the spikes)
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 impl TrendsArgs {
@@ -36,7 +38,15 @@ impl TrendsArgs {
 pub fn run(ctx: &Ctx, args: TrendsArgs) -> Result<ExitCode> {
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
-    let t = hearken_query::trends(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let t = match args.engine.spark(ctx)? {
+        Some((spark, lake)) => {
+            hearken_spark::trends(&spark, &lake, &*store, &Scope::all(), &args.request())
+                .map_err(super::engine::spark_error)?
+        }
+        None => {
+            hearken_query::trends(&*store, &Scope::all(), &args.request()).map_err(cli_error)?
+        }
+    };
     if args.json {
         output::json(&t)?;
     } else {

@@ -20,6 +20,7 @@ mod query_people;
 mod real_exports;
 mod report_delivery;
 mod risk;
+mod spark;
 
 use std::io::Write;
 

@@ -1,0 +1,481 @@
+//! The Spark engine against a real cluster on loopback (tools/spark/cluster.sh: a master, two
+//! workers, a Spark Connect server): a generated organisation imported into SQLite and exported
+//! as the lake; the partials Spark computes equal the embedded path's, the JSON of each answer is
+//! byte-equal to the embedded one (which is what `hearken scores --json` prints), both workers
+//! ran tasks, and every process is stopped by its id at the end, also when a check fails.
+//!
+//! Skipped with a message when the cluster cannot be started (no Java, no python3-venv, no
+//! network for PyPI), unless `HEARKEN_REQUIRE_SPARK=1` (`.ci/run` sets it): then it fails.
+#![cfg(feature = "spark")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hearken_ingest::ReadOptions;
+use hearken_model::RecordKind;
+use hearken_query::scores::{ScoresRequest, score_partials};
+use hearken_query::{By, Metric, ParetoRequest, Period, Scope, TrendsRequest};
+use hearken_spark::Lake;
+use hearken_store::Store;
+
+/// The cluster of one test; stopped (each process by its recorded pid) when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    script: PathBuf,
+    engine: String,
+    ui: String,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(self.dir.path().join("cluster"))
+            .output();
+        if let Ok(o) = out
+            && !o.status.success()
+        {
+            eprintln!(
+                "stopping the Spark cluster: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn start() -> Option<Cluster> {
+    let required = std::env::var("HEARKEN_REQUIRE_SPARK").as_deref() == Ok("1");
+    let script = repo().join("tools/spark/cluster.sh");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .arg(dir.path().join("cluster"))
+        .output();
+    let fail = |why: String| {
+        if required {
+            panic!("HEARKEN_REQUIRE_SPARK=1 but the Spark cluster did not start: {why}");
+        }
+        eprintln!(
+            "skipped: the Spark cluster did not start ({why}); HEARKEN_REQUIRE_SPARK=1 makes this fail"
+        );
+    };
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            fail(format!("cannot run bash: {e}"));
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let env = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .map(str::to_string)
+    };
+    let (Some(engine), Some(ui)) = (env("HEARKEN_SPARK"), env("HEARKEN_SPARK_UI")) else {
+        // Whatever did start is stopped by the guard.
+        let _guard = Cluster {
+            dir,
+            script,
+            engine: String::new(),
+            ui: String::new(),
+        };
+        fail(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        return None;
+    };
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    Some(Cluster {
+        dir,
+        script,
+        engine: engine.replacen("sc://", "spark://", 1),
+        ui,
+    })
+}
+
+/// A small generated organisation in SQLite, with the same sentiment spread as the query
+/// layer's tests, and its lake.
+fn org(dir: &Path) -> (Store, PathBuf) {
+    let data = dir.join("data");
+    let cfg = hearken_gen::GenConfig {
+        customers: 120,
+        months: 4,
+        seed: 5,
+        threads: 1,
+        ..hearken_gen::GenConfig::default()
+    };
+    hearken_gen::generate(&cfg, &data, &|_| {}).expect("generate");
+    let db = dir.join("org.db");
+    let mut store = Store::open(&db).expect("open store");
+    for kind in [
+        RecordKind::Customers,
+        RecordKind::Products,
+        RecordKind::Agents,
+        RecordKind::Signals,
+        RecordKind::Surveys,
+        RecordKind::CaseEvents,
+    ] {
+        let report = store
+            .import_file(
+                &data.join(kind.file_name()),
+                &ReadOptions::new(kind),
+                5_000,
+                &mut |_| {},
+            )
+            .expect("import");
+        assert_eq!(report.counts.quarantined, 0, "{kind:?} imports cleanly");
+    }
+    // Signal texts get a deterministic sentiment spread in [-1, 1] (the enrichment pool is
+    // the CLI's), as in the query layer's tests.
+    rusqlite::Connection::open(&db)
+        .expect("sql connection")
+        .execute_batch(
+            "UPDATE signals SET sentiment = ((id * 7919) % 2001 - 1000) / 1000.0 WHERE text IS NOT NULL",
+        )
+        .expect("sentiment");
+    store
+        .refresh_snapshot(false, &mut |_, _| {})
+        .expect("snapshot");
+    let lake = dir.join("lake");
+    for (dataset, folder) in [
+        (hearken_export::Dataset::Signals, "signals"),
+        (hearken_export::Dataset::Surveys, "surveys"),
+    ] {
+        export(&store, dataset, &lake.join(folder));
+    }
+    (store, lake)
+}
+
+fn export(store: &Store, dataset: hearken_export::Dataset, dir: &Path) {
+    let req = hearken_export::ExportRequest::Rows {
+        dataset,
+        filters: hearken_export::RowsRequest::default(),
+    };
+    let prepared = hearken_export::prepare(store, &Scope::all(), &req).expect("prepare export");
+    prepared
+        .write_partitioned(
+            store,
+            hearken_export::Format::Parquet,
+            hearken_export::Partition::Month,
+            hearken_export::CsvOptions::default(),
+            |value| {
+                let part = dir.join(hearken_export::partition_dir(
+                    hearken_export::Partition::Month,
+                    value,
+                ));
+                std::fs::create_dir_all(&part)?;
+                std::fs::File::create(
+                    part.join(hearken_export::part_file(hearken_export::Format::Parquet)),
+                )
+            },
+        )
+        .expect("export the lake");
+}
+
+/// The scores requests checked: every metric overall, every Spark grouping that applies, a
+/// window, and a change against an earlier window.
+fn requests() -> Vec<ScoresRequest> {
+    let mut out = Vec::new();
+    for metric in Metric::ALL.iter().copied() {
+        out.push(ScoresRequest {
+            metric,
+            ..ScoresRequest::default()
+        });
+        for by in hearken_spark::scores::SPARK_BY.iter().copied() {
+            if by.signals_only() && metric != Metric::Sentiment {
+                continue;
+            }
+            out.push(ScoresRequest {
+                metric,
+                by: Some(by),
+                ..ScoresRequest::default()
+            });
+        }
+        out.push(ScoresRequest {
+            metric,
+            by: Some(By::Segment),
+            from: Some("2025-02-01".into()),
+            to: Some("2025-04-01".into()),
+            level: 0.95,
+            ..ScoresRequest::default()
+        });
+        out.push(ScoresRequest {
+            metric,
+            from: Some("2025-03-01".into()),
+            to: Some("2025-05-01".into()),
+            against_from: Some("2025-01-01".into()),
+            against_to: Some("2025-03-01".into()),
+            bootstrap: Some(200),
+            ..ScoresRequest::default()
+        });
+    }
+    out
+}
+
+fn get(url: &str) -> serde_json::Value {
+    let out = Command::new("curl")
+        .args(["-fsS", url])
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "GET {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
+    let Some(cluster) = start() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (store, lake_dir) = org(work.path());
+    let spark = hearken_spark::connect(&cluster.engine).expect("connect");
+    let lake = Lake::open(&lake_dir).expect("lake");
+    let scope = Scope::all();
+    let mut checked = 0;
+    for req in requests() {
+        let what = serde_json::to_string(&req).expect("request JSON");
+        // (a) the partials.
+        let plan = hearken_query::scores::plan(&req).expect("plan");
+        let embedded = score_partials(&store, &scope, req.metric, &plan).expect("embedded");
+        let on_spark = hearken_spark::scores::score_partials(&spark, &lake, &store, &scope, &req)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(on_spark, embedded, "partials of {what}");
+        // (b) the answers' JSON, byte for byte (`hearken scores --json` prints this string).
+        let a =
+            serde_json::to_string(&hearken_query::scores(&store, &scope, &req).expect("embedded"))
+                .expect("JSON");
+        // `hearken_spark::scores` is these partials through the query layer's builder; it runs
+        // once in full below, and from the partials here (half the queries).
+        let b = serde_json::to_string(
+            &hearken_query::scores::scores_from_partials(&store, &scope, &req, on_spark)
+                .expect("spark"),
+        )
+        .expect("JSON");
+        assert_eq!(a, b, "JSON of {what}");
+        checked += 1;
+    }
+    assert!(checked > 30, "{checked} requests");
+    let req = ScoresRequest {
+        metric: Metric::Sentiment,
+        by: Some(By::Week),
+        ..ScoresRequest::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&hearken_query::scores(&store, &scope, &req).expect("embedded"))
+            .expect("JSON"),
+        serde_json::to_string(
+            &hearken_spark::scores(&spark, &lake, &store, &scope, &req).expect("spark")
+        )
+        .expect("JSON"),
+    );
+
+    // Pareto per entity and trends per period: partials and JSON.
+    for by in hearken_query::pareto::PARETO_BY.iter().copied() {
+        if !hearken_spark::scores::SPARK_BY.contains(&by) {
+            continue;
+        }
+        let req = ParetoRequest {
+            by,
+            top: 7,
+            ..ParetoRequest::default()
+        };
+        let embedded =
+            hearken_query::pareto::pareto_partials(&store, &scope, &req).expect("embedded");
+        let on_spark = hearken_spark::counts::pareto_partials(&spark, &lake, &store, &scope, &req)
+            .unwrap_or_else(|e| panic!("pareto by {by}: {e}"));
+        assert_eq!(on_spark, embedded, "pareto partials by {by}");
+        if by == By::Customer {
+            assert_eq!(
+                serde_json::to_string(
+                    &hearken_spark::pareto(&spark, &lake, &store, &scope, &req).expect("spark")
+                )
+                .expect("JSON"),
+                serde_json::to_string(
+                    &hearken_query::pareto(&store, &scope, &req).expect("embedded")
+                )
+                .expect("JSON"),
+            );
+        }
+        let a =
+            serde_json::to_string(&hearken_query::pareto(&store, &scope, &req).expect("embedded"))
+                .expect("JSON");
+        let (dict, counts) = on_spark;
+        let b = serde_json::to_string(
+            &hearken_query::pareto::pareto_from_partials(&store, &scope, &req, &dict, &counts)
+                .expect("spark"),
+        )
+        .expect("JSON");
+        assert_eq!(a, b, "pareto JSON by {by}");
+    }
+    for period in Period::ALL.iter().copied() {
+        for from in [None, Some("2025-02-10".to_string())] {
+            let req = TrendsRequest {
+                period,
+                from: from.clone(),
+                ..TrendsRequest::default()
+            };
+            let embedded =
+                hearken_query::trends::trends_partials(&store, &scope, &req).expect("embedded");
+            let on_spark =
+                hearken_spark::counts::trends_partials(&spark, &lake, &store, &scope, &req)
+                    .unwrap_or_else(|e| panic!("trends per {period}: {e}"));
+            assert_eq!(
+                on_spark, embedded,
+                "trends partials per {period} from {from:?}"
+            );
+            if period == Period::Month && from.is_none() {
+                assert_eq!(
+                    serde_json::to_string(
+                        &hearken_spark::trends(&spark, &lake, &store, &scope, &req).expect("spark")
+                    )
+                    .expect("JSON"),
+                    serde_json::to_string(
+                        &hearken_query::trends(&store, &scope, &req).expect("embedded")
+                    )
+                    .expect("JSON"),
+                );
+            }
+            let a = serde_json::to_string(
+                &hearken_query::trends(&store, &scope, &req).expect("embedded"),
+            )
+            .expect("JSON");
+            let b = serde_json::to_string(
+                &hearken_query::trends::trends_from_partials(&store, &scope, &req, on_spark)
+                    .expect("spark"),
+            )
+            .expect("JSON");
+            assert_eq!(a, b, "trends JSON per {period}");
+        }
+    }
+
+    // What Spark cannot honour is refused, not ignored.
+    let refused = hearken_spark::scores(
+        &spark,
+        &lake,
+        &store,
+        &scope,
+        &ScoresRequest {
+            segment: Some("smb".into()),
+            ..ScoresRequest::default()
+        },
+    )
+    .expect_err("an entity filter is refused")
+    .to_string();
+    assert!(
+        refused.contains("`segment` cannot be used with scores"),
+        "{refused}"
+    );
+    let refused = hearken_spark::scores(
+        &spark,
+        &lake,
+        &store,
+        &scope,
+        &ScoresRequest {
+            by: Some(By::Cohort),
+            ..ScoresRequest::default()
+        },
+    )
+    .expect_err("cohort is refused")
+    .to_string();
+    assert!(refused.contains("cohort"), "{refused}");
+
+    // The equality can fail: a lake missing a month gives other partials.
+    let (_, months) = lake.table(hearken_spark::Table::Surveys).expect("surveys");
+    assert!(months.len() > 1);
+    let cut = work.path().join("cut");
+    copy_dir(&lake_dir, &cut);
+    std::fs::remove_dir_all(cut.join("surveys").join(format!("month={}", months[0])))
+        .expect("remove a month");
+    let cut_lake = Lake::open(&cut).expect("lake");
+    let req = ScoresRequest::default();
+    let plan = hearken_query::scores::plan(&req).expect("plan");
+    assert_ne!(
+        hearken_spark::scores::score_partials(&spark, &cut_lake, &store, &scope, &req)
+            .expect("spark"),
+        score_partials(&store, &scope, req.metric, &plan).expect("embedded"),
+    );
+
+    // (c) both workers' executors ran tasks.
+    let apps = get(&format!("{}/api/v1/applications", cluster.ui));
+    let app = apps[0]["id"].as_str().expect("an application id");
+    let executors = get(&format!(
+        "{}/api/v1/applications/{app}/executors",
+        cluster.ui
+    ));
+    let tasks: Vec<(String, i64)> = executors
+        .as_array()
+        .expect("executors")
+        .iter()
+        .filter(|e| e["id"] != "driver")
+        .map(|e| {
+            (
+                e["hostPort"].as_str().unwrap_or("").to_string(),
+                e["totalTasks"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    eprintln!("tasks per executor: {tasks:?}");
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(tasks.iter().all(|(_, n)| *n > 0), "{tasks:?}");
+    // (d) the guard stops every process by its id; checked after the drop.
+    let pids: Vec<u32> = ["master", "worker-1", "worker-2", "connect"]
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(cluster.dir.path().join("cluster").join(format!("{p}.pid")))
+                .expect("pid file")
+                .trim()
+                .parse()
+                .expect("a pid")
+        })
+        .collect();
+    drop(cluster);
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} still runs after stop"
+        );
+    }
+}
+
+#[test]
+fn a_cluster_that_is_down_and_a_bad_url_give_one_clear_line() {
+    // A loopback port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let e = hearken_spark::connect(&format!("spark://127.0.0.1:{port}"))
+        .expect_err("nothing listens")
+        .to_string();
+    assert!(
+        e.starts_with("cannot reach the Spark Connect server"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
+    let e = hearken_spark::connect("spark://127.0.0.1")
+        .expect_err("no port")
+        .to_string();
+    assert!(e.contains("give spark://HOST:PORT"), "{e}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
