@@ -5,7 +5,7 @@
 //! ran tasks, and every process is stopped by its id at the end, also when a check fails.
 //!
 //! Skipped with a message when the cluster cannot be started (no Java, no python3-venv, no
-//! network for PyPI), unless `HEARKEN_REQUIRE_SPARK=1` (`.ci/run` sets it): then it fails.
+//! network for PyPI), unless `HEARKEN_REQUIRE_SPARK=1` (`.ci/run` sets it for this test): then it fails.
 #![cfg(feature = "spark")]
 
 use std::path::{Path, PathBuf};
