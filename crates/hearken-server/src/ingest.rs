@@ -13,6 +13,7 @@
 //! queued is written and answered, then the writer stops. A batch whose request was cut off is
 //! written all the same; its client's retry with the same `Idempotency-Key` is then a no-op.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,9 @@ use crate::state::Pool;
 const QUEUE: usize = 4096;
 /// Rows written in one transaction, at most (a group stops growing past it).
 pub const MAX_GROUP_ROWS: usize = 50_000;
+/// A group of at least this many rows is written while the previous one syncs; a smaller one
+/// waits for that sync, gathering the requests that come meanwhile.
+const PIPELINE_ROWS: usize = 256;
 /// Bodies up to this size are read on the request's own task: handing a one-row body to a
 /// blocking thread costs more than reading it.
 const INLINE_PARSE_BYTES: usize = 4096;
@@ -364,7 +368,15 @@ async fn writer(
         ..settings
     };
     let (to_sync, committed) = mpsc::unbounded_channel::<Committed>();
-    let syncer = wal.map(|wal| tokio::spawn(syncer(committed, wal, Arc::clone(&metrics))));
+    let in_flight = Arc::new(InFlight::default());
+    let syncer = wal.map(|wal| {
+        tokio::spawn(syncer(
+            committed,
+            wal,
+            Arc::clone(&metrics),
+            Arc::clone(&in_flight),
+        ))
+    });
     let mut stopping = false;
     loop {
         let first = if stopping {
@@ -384,13 +396,37 @@ async fn writer(
         let Some(first) = first else { break };
         let mut rows = first.batch.len();
         let mut jobs = vec![first];
-        while rows < MAX_GROUP_ROWS {
-            match rx.try_recv() {
-                Ok(job) => {
-                    rows += job.batch.len();
-                    jobs.push(job);
+        loop {
+            while rows < MAX_GROUP_ROWS {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        rows += job.batch.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
+            }
+            // A small group waits for the sync under way and gathers what comes meanwhile (one
+            // row per request: a commit per few rows would cost more than the sync it overlaps);
+            // a large one is written while the previous one syncs.
+            if rows >= PIPELINE_ROWS || rows >= MAX_GROUP_ROWS || syncer.is_none() {
+                break;
+            }
+            let synced = in_flight.synced.notified();
+            tokio::pin!(synced);
+            synced.as_mut().enable();
+            if in_flight.groups.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            tokio::select! {
+                () = &mut synced => {}
+                job = rx.recv() => match job {
+                    Some(job) => {
+                        rows += job.batch.len();
+                        jobs.push(job);
+                    }
+                    None => break,
+                },
             }
         }
         let (batches, replies): (Vec<IngestBatch>, Vec<Reply>) =
@@ -414,6 +450,7 @@ async fn writer(
         );
         let group = Committed { results, replies };
         if syncer.is_some() {
+            in_flight.groups.fetch_add(1, Ordering::AcqRel);
             // The syncer outlives this loop (it is awaited below), so the send cannot fail.
             let _ = to_sync.send(group);
         } else {
@@ -435,6 +472,7 @@ async fn syncer(
     mut committed: mpsc::UnboundedReceiver<Committed>,
     wal: WalSync,
     metrics: Arc<Metrics>,
+    in_flight: Arc<InFlight>,
 ) {
     while let Some(first) = committed.recv().await {
         let mut groups = vec![first];
@@ -459,8 +497,17 @@ async fn syncer(
                 }
             }
             answer(group, &metrics);
+            in_flight.groups.fetch_sub(1, Ordering::AcqRel);
         }
+        in_flight.synced.notify_waiters();
     }
+}
+
+/// Groups committed and not yet synced, and a wake-up for the writer when a sync is done.
+#[derive(Default)]
+struct InFlight {
+    groups: AtomicUsize,
+    synced: Notify,
 }
 
 /// Answers each request of a group that is on disk (or failed).
