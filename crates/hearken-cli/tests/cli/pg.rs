@@ -63,43 +63,10 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         &["trends", "--period", "month", "--json"],
         &["repeats", "--json"],
         &["issues-rank", "--json"],
-        &["flow", "--json"],
-        &["flow", "--by", "agent", "--json"],
-        &["flow", "--by", "segment"],
-        &["flow", "--by-attribute", "channel", "--json"],
-        &["flow", "--segment", "smb", "--json"],
-        &[
-            "flow",
-            "--from",
-            "2025-02-01",
-            "--to",
-            "2025-03-01",
-            "--json",
-        ],
-        &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
-        &["themes", "--k", "5", "--json"],
-        &[
-            "themes",
-            "--k",
-            "4",
-            "--sample",
-            "200",
-            "--from",
-            "2025-02-01",
-            "--json",
-        ],
-        &[
-            "themes",
-            "--k",
-            "3",
-            "--segment",
-            "smb",
-            "--channel",
-            "email",
-            "--json",
-        ],
-        &["themes", "--k", "3", "--team", "frontline"],
-    ] {
+    ]
+    .into_iter()
+    .chain(FLOW_AND_THEMES.iter().copied())
+    {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
         on_pg.extend(["--db", url]);
@@ -165,6 +132,47 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         "{err}"
     );
 }
+
+/// Questions about case flow and themes asked of both stores by the tests above: each answer
+/// must be the same bytes.
+const FLOW_AND_THEMES: &[&[&str]] = &[
+    &["flow", "--json"],
+    &["flow", "--by", "agent", "--json"],
+    &["flow", "--by", "segment"],
+    &["flow", "--by-attribute", "channel", "--json"],
+    &["flow", "--segment", "smb", "--json"],
+    &[
+        "flow",
+        "--from",
+        "2025-02-01",
+        "--to",
+        "2025-03-01",
+        "--json",
+    ],
+    &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
+    &["themes", "--k", "5", "--json"],
+    &[
+        "themes",
+        "--k",
+        "4",
+        "--sample",
+        "200",
+        "--from",
+        "2025-02-01",
+        "--json",
+    ],
+    &[
+        "themes",
+        "--k",
+        "3",
+        "--segment",
+        "smb",
+        "--channel",
+        "email",
+        "--json",
+    ],
+    &["themes", "--k", "3", "--team", "frontline"],
+];
 
 const GENERATED: [(&str, &str); 6] = [
     ("customers.csv", "customers"),
@@ -256,43 +264,10 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
         &["trends", "--period", "month", "--json"],
         &["repeats", "--json"],
         &["issues-rank", "--json"],
-        &["flow", "--json"],
-        &["flow", "--by", "agent", "--json"],
-        &["flow", "--by", "segment"],
-        &["flow", "--by-attribute", "channel", "--json"],
-        &["flow", "--segment", "smb", "--json"],
-        &[
-            "flow",
-            "--from",
-            "2025-02-01",
-            "--to",
-            "2025-03-01",
-            "--json",
-        ],
-        &["flow", "--from", "2025-02-01", "--by", "month", "--json"],
-        &["themes", "--k", "5", "--json"],
-        &[
-            "themes",
-            "--k",
-            "4",
-            "--sample",
-            "200",
-            "--from",
-            "2025-02-01",
-            "--json",
-        ],
-        &[
-            "themes",
-            "--k",
-            "3",
-            "--segment",
-            "smb",
-            "--channel",
-            "email",
-            "--json",
-        ],
-        &["themes", "--k", "3", "--team", "frontline"],
-    ] {
+    ]
+    .into_iter()
+    .chain(FLOW_AND_THEMES.iter().copied())
+    {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
         on_pg.extend(["--db", url]);
