@@ -311,12 +311,7 @@ impl Readers {
         let job: ReadJob = Box::new(move || {
             // A panic is caught here so the thread goes on serving (and answered as an error).
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            let _ = tx.send(out.map_err(|p| {
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a reader panicked".into())
-            }));
+            let _ = tx.send(out.map_err(|p| crate::state::panic_message(p.as_ref())));
         });
         jobs.send(job)
             .map_err(|_| "the reader threads stopped".to_string())?;

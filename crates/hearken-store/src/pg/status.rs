@@ -167,14 +167,14 @@ impl PgStore {
     ) -> Result<ScopeCounts, StoreError> {
         let w = "counting the rows of a scope";
         let mut c = self.client();
-        let mut n = |sql: &str| -> Result<u64, StoreError> {
-            let row = c
-                .query_one(sql, &[&segments, &teams])
-                .map_err(|e| pg_error(w, e))?;
+        let mut n = |sql: &str,
+                     params: &[&(dyn postgres::types::ToSql + Sync)]|
+         -> Result<u64, StoreError> {
+            let row = c.query_one(sql, params).map_err(|e| pg_error(w, e))?;
             let v: i64 = row.try_get(0).map_err(|e| pg_error(w, e))?;
             Ok(v.max(0) as u64)
         };
-        // $1 the segments, $2 the teams; an empty list is no limit.
+        // An empty list is no limit.
         let rows = |table: &str| {
             format!(
                 "SELECT count(*) FROM {table} x
@@ -185,14 +185,17 @@ impl PgStore {
             )
         };
         Ok(ScopeCounts {
-            customers: n("SELECT count(*) FROM customers
-                 WHERE (cardinality($1::text[]) = 0 OR segment = ANY($1))
-                   AND cardinality($2::text[]) >= 0")?,
-            agents: n("SELECT count(*) FROM agents
-                 WHERE (cardinality($2::text[]) = 0 OR team = ANY($2))
-                   AND cardinality($1::text[]) >= 0")?,
-            signals: n(&rows("signals"))?,
-            surveys: n(&rows("surveys"))?,
+            customers: n(
+                "SELECT count(*) FROM customers
+                 WHERE cardinality($1::text[]) = 0 OR segment = ANY($1)",
+                &[&segments],
+            )?,
+            agents: n(
+                "SELECT count(*) FROM agents WHERE cardinality($1::text[]) = 0 OR team = ANY($1)",
+                &[&teams],
+            )?,
+            signals: n(&rows("signals"), &[&segments, &teams])?,
+            surveys: n(&rows("surveys"), &[&segments, &teams])?,
         })
     }
 }
