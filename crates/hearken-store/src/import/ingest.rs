@@ -167,13 +167,13 @@ const BACKGROUND_CHECKPOINT_ROWS: usize = 256;
 
 /// A batch read and prepared, ready to be written: see [`IngestBatch::parse`].
 pub struct IngestBatch {
-    kind: RecordKind,
-    meta: BatchMeta,
+    pub(crate) kind: RecordKind,
+    pub(crate) meta: BatchMeta,
     /// A hash of the kind and the body: what an idempotency key is bound to.
-    request: String,
-    rows: Vec<Prepared>,
-    notes: Vec<String>,
-    skipped: Vec<(String, u64)>,
+    pub(crate) request: String,
+    pub(crate) rows: Vec<Prepared>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) skipped: Vec<(String, u64)>,
     ignored_keys: Vec<String>,
 }
 
@@ -333,6 +333,27 @@ impl IngestBatch {
 
     pub fn kind(&self) -> RecordKind {
         self.kind
+    }
+
+    /// The rows the reader skipped (not customer signals), by reason, most first.
+    pub(crate) fn skipped_reasons(&self) -> Vec<SkipCount> {
+        let mut reasons: Vec<SkipCount> = self
+            .skipped
+            .iter()
+            .filter(|(_, rows)| *rows > 0)
+            .map(|(reason, rows)| SkipCount {
+                reason: reason.clone(),
+                rows: *rows,
+            })
+            .collect();
+        reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
+        reasons
+    }
+
+    /// The rolling import's fingerprint for this batch's sender and kind on the day of `at`.
+    pub(crate) fn rolling_fingerprint(&self, at: i64) -> String {
+        let day = hearken_model::Timestamp::from_unix(at).date_string();
+        format!("api:{}:{day}:{}", self.kind, self.meta.who)
     }
 
     /// Rows read from the body.
@@ -761,22 +782,12 @@ impl Group {
         if keyed_quarantine {
             self.open_keys.insert(batch.kind, true);
         }
-        let mut skipped_reasons: Vec<SkipCount> = batch
-            .skipped
-            .iter()
-            .filter(|(_, rows)| *rows > 0)
-            .map(|(reason, rows)| SkipCount {
-                reason: reason.clone(),
-                rows: *rows,
-            })
-            .collect();
-        skipped_reasons.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.reason.cmp(&b.reason)));
         let report = IngestReport {
             import_id,
             kind: batch.kind,
             counts,
             rejected,
-            skipped_reasons,
+            skipped_reasons: batch.skipped_reasons(),
             resolved,
             notes: batch.notes.clone(),
             replayed: false,

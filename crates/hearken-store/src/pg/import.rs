@@ -45,7 +45,7 @@ use crate::import::{
 
 /// The advisory lock a batch transaction holds ("hkimport" in ASCII): imports into one database
 /// write one batch at a time.
-const IMPORT_LOCK: i64 = 0x686b_696d_706f_7274;
+pub(super) const IMPORT_LOCK: i64 = 0x686b_696d_706f_7274;
 
 /// A value of a staged row.
 enum Val {
@@ -259,7 +259,7 @@ impl pipeline::BatchWriter for PgWriter<'_> {
     }
 }
 
-struct PgWriter<'a> {
+pub(super) struct PgWriter<'a> {
     client: &'a mut Client,
     location: &'a str,
     kind: RecordKind,
@@ -287,6 +287,74 @@ struct PgWriter<'a> {
     /// What the open transaction's chunks judged, written once per batch (one COPY and one
     /// INSERT per batch, also when enrichment hands the rows over in small chunks).
     out: Chunk,
+    /// Live ingestion: the ids (not hashed) of the rows stored, whose open quarantine entries
+    /// they settle.
+    stored_keys: Option<Vec<String>>,
+}
+
+impl<'a> PgWriter<'a> {
+    /// A writer of `kind` rows into import `import_id`, committing every `batch` rows read (when
+    /// it opens its own transactions), numbering quarantine entries after `seq`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        client: &'a mut Client,
+        location: &'a str,
+        kind: RecordKind,
+        import_id: i64,
+        file: &'a str,
+        fingerprint: &'a str,
+        same: SameSource,
+        batch: u64,
+        seq: u64,
+    ) -> PgWriter<'a> {
+        PgWriter {
+            client,
+            location,
+            kind,
+            import_id,
+            file,
+            fingerprint,
+            same,
+            cache: Default::default(),
+            next: 0,
+            next_entity: [0; 4],
+            next_quarantine: 0,
+            batch: batch.max(1),
+            open: false,
+            pending: ImportCounts::default(),
+            pending_skips: HashMap::default(),
+            skips: HashMap::default(),
+            seq,
+            staging: false,
+            view: HashMap::default(),
+            out: Chunk::default(),
+            stored_keys: None,
+        }
+    }
+
+    /// Keeps the ids of the rows stored from now on ([`PgWriter::take_stored_keys`]).
+    pub(super) fn keep_stored_keys(&mut self) {
+        self.stored_keys = Some(Vec::new());
+    }
+
+    pub(super) fn take_stored_keys(&mut self) -> Vec<String> {
+        self.stored_keys.take().unwrap_or_default()
+    }
+
+    /// The quarantine entries judged and not yet written: (ordinal, line, field, value, reason).
+    pub(super) fn judged_quarantine(
+        &self,
+    ) -> impl Iterator<Item = (i64, i64, Option<&str>, Option<&str>, &str)> {
+        self.out.quarantine.iter().map(|q| {
+            (
+                q.seq,
+                q.line,
+                q.field.as_deref(),
+                q.value.as_deref(),
+                q.reason.as_str(),
+            )
+        })
+    }
 }
 
 impl PgWriter<'_> {
@@ -307,6 +375,38 @@ impl PgWriter<'_> {
         if self.open {
             return Ok(());
         }
+        self.stage()?;
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|e| pg_error("import: begin a batch", e))?;
+        self.open = true;
+        self.client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+            .map_err(|e| pg_error("import: wait for other imports", e))?;
+        self.next_ids()
+    }
+
+    /// Starts writing in a transaction the caller opened and holds [`IMPORT_LOCK`] in (live
+    /// ingestion's group); [`PgWriter::record`] then writes what was judged, and the caller
+    /// commits.
+    pub(super) fn join(&mut self) -> Result<(), StoreError> {
+        self.stage()?;
+        self.open = true;
+        self.next_ids()
+    }
+
+    /// The next id of every table the writer writes, read under the lock.
+    fn next_ids(&mut self) -> Result<(), StoreError> {
+        self.next = self.max_id(table(self.kind))?;
+        for (n, t) in ENTITIES.iter().enumerate() {
+            self.next_entity[n] = self.max_id(t)?;
+        }
+        self.next_quarantine = self.max_id("quarantine")?;
+        Ok(())
+    }
+
+    /// Creates the session's staging table of the kind, once.
+    fn stage(&mut self) -> Result<(), StoreError> {
         if !self.staging {
             let cols = std::iter::once("id BIGINT, ext_id TEXT".to_string())
                 .chain(columns(self.kind).iter().map(|(c, t)| {
@@ -330,22 +430,13 @@ impl PgWriter<'_> {
                 .map_err(|e| pg_error("import: create the staging table", e))?;
             self.staging = true;
         }
-        self.client
-            .batch_execute("BEGIN")
-            .map_err(|e| pg_error("import: begin a batch", e))?;
-        self.open = true;
-        self.client
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
-            .map_err(|e| pg_error("import: wait for other imports", e))?;
-        self.next = self.max_id(table(self.kind))?;
-        for (n, t) in ENTITIES.iter().enumerate() {
-            self.next_entity[n] = self.max_id(t)?;
-        }
-        self.next_quarantine = self.max_id("quarantine")?;
         Ok(())
     }
 
-    fn write_rows(&mut self, rows: &[Prepared]) -> Result<Option<ImportCounts>, StoreError> {
+    pub(super) fn write_rows(
+        &mut self,
+        rows: &[Prepared],
+    ) -> Result<Option<ImportCounts>, StoreError> {
         self.begin()?;
         let mut c = ImportCounts::default();
         self.write_chunk(rows, &mut c)?;
@@ -472,7 +563,14 @@ impl PgWriter<'_> {
                 }
             };
             match outcome {
-                Ok(true) => c.stored += 1,
+                Ok(true) => {
+                    c.stored += 1;
+                    if let (Some(keys), Some(ident)) = (&mut self.stored_keys, ident)
+                        && !ident.hashed
+                    {
+                        keys.push(ident.key.clone());
+                    }
+                }
                 Ok(false) => c.duplicates += 1,
                 Err(e) => {
                     let raw = match (&row.raw, &row.record) {
@@ -851,6 +949,22 @@ impl PgWriter<'_> {
         if !self.open {
             return Ok(None);
         }
+        let c = self.record(None)?;
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(|e| pg_error(format!("import into {}: commit", self.location), e))?;
+        for (reason, rows) in self.pending_skips.drain() {
+            *self.skips.entry(reason).or_default() += rows;
+        }
+        self.open = false;
+        self.pending = ImportCounts::default();
+        Ok(Some(c))
+    }
+
+    /// Writes what the open transaction judged, adds its counts to the import (and marks it
+    /// finished at `finished`, for live ingestion's imports, which are never running) and moves
+    /// the id sequences past the ids written; the transaction stays open.
+    pub(super) fn record(&mut self, finished: Option<i64>) -> Result<ImportCounts, StoreError> {
         let out = std::mem::take(&mut self.out);
         self.flush(out)?;
         self.view.clear();
@@ -859,15 +973,17 @@ impl PgWriter<'_> {
         self.client
             .execute(
                 "UPDATE imports SET read = read + $1, stored = stored + $2, duplicates = duplicates + $3,
-                 quarantined = quarantined + $4, skipped = skipped + $5, heartbeat_at = $6 WHERE id = $7",
+                 quarantined = quarantined + $4, skipped = skipped + $5, heartbeat_at = $6,
+                 finished_at = coalesce($8, finished_at) WHERE id = $7",
                 &[
                     &n(c.read),
                     &n(c.stored),
                     &n(c.duplicates),
                     &n(c.quarantined),
                     &n(c.skipped),
-                    &now(),
+                    &finished.unwrap_or_else(now),
                     &self.import_id,
+                    &finished,
                 ],
             )
             .map_err(|e| pg_error("import: record the batch's counts", e))?;
@@ -895,15 +1011,7 @@ impl PgWriter<'_> {
                 )
                 .map_err(|e| pg_error("import: move the id sequences", e))?;
         }
-        self.client
-            .batch_execute("COMMIT")
-            .map_err(|e| pg_error(format!("import into {}: commit", self.location), e))?;
-        for (reason, rows) in self.pending_skips.drain() {
-            *self.skips.entry(reason).or_default() += rows;
-        }
-        self.open = false;
-        self.pending = ImportCounts::default();
-        Ok(Some(c))
+        Ok(c)
     }
 
     fn rollback(&mut self) {
@@ -966,28 +1074,17 @@ impl PgStore {
         let kind = opts.kind;
         let (import_id, same_file) =
             start_import(client, kind, &file, &fingerprint, &source, settings.demo)?;
-        let mut writer = PgWriter {
+        let mut writer = PgWriter::new(
             client,
-            location: &location,
+            &location,
             kind,
             import_id,
-            file: &file,
-            fingerprint: &fingerprint,
-            same: SameSource::Imports(same_file),
-            cache: Default::default(),
-            next: 0,
-            next_entity: [0; 4],
-            next_quarantine: 0,
-            batch: settings.batch.max(1) as u64,
-            open: false,
-            pending: ImportCounts::default(),
-            pending_skips: HashMap::default(),
-            skips: HashMap::default(),
-            seq: 0,
-            staging: false,
-            view: HashMap::default(),
-            out: Chunk::default(),
-        };
+            &file,
+            &fingerprint,
+            SameSource::Imports(same_file),
+            settings.batch.max(1) as u64,
+            0,
+        );
         let (finished, total) = pipeline::import_rows(
             reader,
             opts.enrich.clone(),

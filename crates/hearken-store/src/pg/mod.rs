@@ -3,11 +3,14 @@
 //! (`frames.rs`), so every figure equals the SQLite store's on the same rows.
 //!
 //! Rows arrive by `hearken import` (`import.rs`: the SQLite import's reading and rules, written
-//! by binary COPY) or `hearken store copy` (`crate::copy`). The live ingestion and the other
-//! writes are the SQLite store's only (ADR 0012 lists what is left).
+//! by binary COPY), live ingestion (`ingest.rs`: `hearken serve`'s groups, the same writer under
+//! the same lock) or `hearken store copy` (`crate::copy`). API tokens are in `tokens.rs`; the
+//! other writes (actions, outbox, webhooks ...) are the SQLite store's only (ADR 0012 lists
+//! what is left).
 
 mod frames;
 mod import;
+mod ingest;
 pub(crate) mod schema;
 mod status;
 

@@ -13,7 +13,7 @@ use hearken_store::{
     BatchLimits, BatchMeta, IngestBatch, IngestFailure, IngestReport, IngestSettings, Store,
 };
 
-fn batch(kind: RecordKind, body: &str, who: &str, key: Option<&str>) -> IngestBatch {
+pub(crate) fn batch(kind: RecordKind, body: &str, who: &str, key: Option<&str>) -> IngestBatch {
     batch_with(&ReadOptions::new(kind), body, who, key)
 }
 
@@ -109,7 +109,7 @@ fn enriched_options(kind: RecordKind) -> ReadOptions {
     }
 }
 
-const SIGNALS: &str = r#"{"signal_id": "S1", "at": "2024-03-05T10:00:00Z", "channel": "phone", "kind": "complaint", "customer_id": "C1", "product_id": "P1", "case_id": "K1", "agent_id": "A1", "stage": "purchased", "topic": "billing", "text": "charged twice on card 4111111111111111"}
+pub(crate) const SIGNALS: &str = r#"{"signal_id": "S1", "at": "2024-03-05T10:00:00Z", "channel": "phone", "kind": "complaint", "customer_id": "C1", "product_id": "P1", "case_id": "K1", "agent_id": "A1", "stage": "purchased", "topic": "billing", "text": "charged twice on card 4111111111111111"}
 {"at": "2024-03-05 11:00", "channel": "e-mail", "kind": "question", "customer_id": "C2", "text": "how do I pay?"}
 {"at": "2024-03-05 11:00", "channel": "e-mail", "kind": "question", "customer_id": "C2", "text": "how do I pay?"}
 {"signal_id": "S4", "at": "2024-03-06", "channel": "web", "kind": "nope", "text": "bad kind"}
@@ -120,12 +120,12 @@ const SIGNALS: &str = r#"{"signal_id": "S1", "at": "2024-03-05T10:00:00Z", "chan
 {"signal_id": "S9", "at": "2024-03-04T01:33:20Z", "channel": "chat", "kind": "request", "source": "employee", "customer_id": "C1"}
 "#;
 
-const SURVEYS: &str = r#"{"response_id": "R1", "at": "2024-03-08", "customer_id": "C1", "nps": 9, "csat": "5", "aspects": {"service": 8, "price": 6.5}, "comment": "great help, call 0612345678"}
+pub(crate) const SURVEYS: &str = r#"{"response_id": "R1", "at": "2024-03-08", "customer_id": "C1", "nps": 9, "csat": "5", "aspects": {"service": 8, "price": 6.5}, "comment": "great help, call 0612345678"}
 {"response_id": "R2", "at": "2024-03-09", "customer_id": "C2", "nps": 11}
 {"at": "2024-03-09", "ces": 4}
 "#;
 
-const CASE_EVENTS: &str = r#"{"event_id": "E1", "case_id": "K1", "at": "2024-03-05T10:00:00Z", "activity": "new", "agent_id": "A1", "team": "billing", "customer_id": "C1"}
+pub(crate) const CASE_EVENTS: &str = r#"{"event_id": "E1", "case_id": "K1", "at": "2024-03-05T10:00:00Z", "activity": "new", "agent_id": "A1", "team": "billing", "customer_id": "C1"}
 {"case_id": "K1", "at": "2024-03-05T11:00:00Z", "activity": "escalated", "agent_id": "A2", "text": "customer is angry"}
 {"case_id": "K1", "at": "2024-03-05T11:00:00Z", "activity": "escalated", "agent_id": "A2", "text": "customer is angry"}
 {"case_id": "", "at": "2024-03-05T12:00:00Z", "activity": "resolved"}
@@ -317,7 +317,7 @@ fn bodies_that_are_not_rows_are_refused_whole() {
     assert_eq!(b.len(), 1);
 }
 
-fn signals_body(prefix: &str, n: usize) -> String {
+pub(crate) fn signals_body(prefix: &str, n: usize) -> String {
     (0..n)
         .map(|i| {
             format!(

@@ -146,4 +146,6 @@ mod ingest;
 mod pg;
 #[cfg(feature = "postgres")]
 mod pg_import;
+#[cfg(feature = "postgres")]
+mod pg_ingest;
 mod snapshot;

@@ -157,12 +157,13 @@ fn import_pg(store: &mut PgStore, path: &Path, kind: RecordKind, batch: usize) -
 /// Every table of an SQLite store as text, rows sorted, with the clock's columns (when an
 /// import ran, a quarantine entry was closed) and the process's blanked: the two imports ran
 /// at other moments.
-fn dump(db: &Path) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn dump(db: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = rusqlite::Connection::open(db).expect("open");
     conn.execute_batch(
         "UPDATE imports SET started_at = 0, heartbeat_at = 0, pid = 0,
             finished_at = CASE WHEN finished_at IS NULL THEN NULL ELSE 0 END;
-         UPDATE quarantine SET resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE 0 END;",
+         UPDATE quarantine SET resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE 0 END;
+         UPDATE ingest_keys SET created_at = 0;",
     )
     .expect("blank the clock");
     let tables: Vec<String> = conn
@@ -195,7 +196,7 @@ fn dump(db: &Path) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The PostgreSQL store copied into a new SQLite file, dumped.
-fn dump_pg(url: &str, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn dump_pg(url: &str, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>> {
     let file = dir.join(name);
     copy_store(
         &Location::Postgres(url.to_string()),
@@ -207,7 +208,7 @@ fn dump_pg(url: &str, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// A copy of an SQLite store's file (dumping blanks columns in place).
-fn dump_copy(db: &Path, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn dump_copy(db: &Path, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>> {
     let file = dir.join(name);
     let src = rusqlite::Connection::open(db).expect("open");
     src.execute("VACUUM INTO ?1", [file.to_str().expect("utf-8")])
@@ -215,7 +216,10 @@ fn dump_copy(db: &Path, dir: &Path, name: &str) -> BTreeMap<String, Vec<String>>
     dump(&file)
 }
 
-fn assert_same(lite: &BTreeMap<String, Vec<String>>, pg: &BTreeMap<String, Vec<String>>) {
+pub(crate) fn assert_same(
+    lite: &BTreeMap<String, Vec<String>>,
+    pg: &BTreeMap<String, Vec<String>>,
+) {
     assert_eq!(
         lite.keys().collect::<Vec<_>>(),
         pg.keys().collect::<Vec<_>>()
