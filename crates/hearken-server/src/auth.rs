@@ -179,7 +179,7 @@ async fn check(state: &AppState, token: String, needs: Role) -> Result<Principal
     let check = guarded
         .db
         .read
-        .run(move |store| Ok(store.check_token(&token)?))
+        .with(move |conn| conn.check_token(&token))
         .await?;
     let info = match check {
         TokenCheck::Valid(info) => info,
@@ -237,7 +237,7 @@ fn touch(state: &AppState, id: i64) {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     tokio::spawn(async move {
-        if let Err(e) = write.run(move |s| Ok(s.touch_token(id, at)?)).await {
+        if let Err(e) = write.with(move |c| c.touch_token(id, at)).await {
             tracing::warn!(error = %e, "cannot record the token's last use");
         }
     });

@@ -27,7 +27,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::{AppError, ErrorCode};
 use crate::metrics::Metrics;
-use crate::state::Pool;
+use crate::state::{Conn, Pool};
 
 /// Batches waiting for the writer, at most; a request beyond waits for room.
 const QUEUE: usize = 4096;
@@ -117,22 +117,14 @@ impl Ingestor {
             None => {
                 let text = self.text;
                 let parts = write
-                    .run(move |store| {
+                    .with(move |conn| {
                         let model = if text.enrich {
-                            hearken_enrich::topic_model(store)
-                                .map_err(|e| {
-                                    AppError::failed(
-                                        ErrorCode::TopicModelError,
-                                        "the store's topic model cannot be read",
-                                        e,
-                                    )
-                                })?
-                                .map(|(_, m)| m)
+                            conn.topic_model()?
                         } else {
                             None
                         };
                         let key = if text.redact {
-                            Some(store.pseudonym_key()?)
+                            Some(conn.pseudonym_key()?)
                         } else {
                             None
                         };
@@ -351,8 +343,16 @@ async fn writer(
     settings: IngestSettings,
     stop: Arc<Notify>,
 ) {
-    let wal = match write.run(|store| Ok(store.wal_sync()?)).await {
-        Ok(wal) => Some(wal),
+    // PostgreSQL makes each commit durable itself (its `synchronous_commit`).
+    let wal = match write
+        .with(|conn| match conn {
+            Conn::Sqlite(store) => Ok(Some(store.wal_sync()?)),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => Ok(None),
+        })
+        .await
+    {
+        Ok(wal) => wal,
         Err(e) => {
             tracing::warn!(error = %e.message, "ingestion: every commit syncs itself");
             None
@@ -429,7 +429,7 @@ async fn writer(
         let n = batches.len();
         let started = Instant::now();
         let written = write
-            .run(move |store| Ok(store.ingest_many(batches, &settings)))
+            .with(move |conn| Ok(conn.ingest_many(batches, &settings)))
             .await;
         let results = match written {
             Ok(results) => results,

@@ -108,7 +108,13 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let state = AppState::open_with(&config.db, config.settings.clone(), config.text)?;
+    // Opening a store blocks (a PostgreSQL client runs its own runtime): off the async threads.
+    let opened = {
+        let (db, settings, text) = (config.db.clone(), config.settings.clone(), config.text);
+        tokio::task::spawn_blocking(move || AppState::open_with(&db, settings, text)).await
+    };
+    let state =
+        opened.map_err(|e| ServerError::Store(format!("opening the store failed: {e}")))??;
     let addr = config.settings.bind_addr()?;
     let timeout = config.settings.request_timeout();
     let app = app(state.clone());
@@ -118,10 +124,14 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
-    tracing::info!(%bound, db = %config.db.display(), "serving");
+    let db = state::Location::of(&config.db);
+    tracing::info!(%bound, db = %state::location_text(&db), "serving");
     on_bound(bound);
     let stop_warming = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if config.settings.answer_cache_warm_secs > 0 {
+    // Warming fills the answer cache, which only the embedded store has.
+    if config.settings.answer_cache_warm_secs > 0
+        && state.guarded().background_db().answers.is_some()
+    {
         tokio::spawn(warm::run(
             state.guarded().background_db().clone(),
             Duration::from_secs(config.settings.answer_cache_warm_secs),

@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use hearken_store::Store;
+use hearken_store::{
+    FrameSource, IngestBatch, IngestFailure, IngestReport, IngestSettings, Store, TokenCheck,
+};
 use tokio::sync::Semaphore;
 
 use crate::ServerError;
@@ -21,10 +23,131 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use hearken_enrich::TextOptions;
 
+/// Where the store is: an SQLite file or a PostgreSQL database (`postgres://` URL).
+#[derive(Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` (or `postgresql://`) URL names a database; anything else a file.
+    pub fn of(path: &Path) -> Location {
+        let text = path.to_string_lossy();
+        if hearken_store::is_postgres_url(&text) {
+            Location::Postgres(text.into_owned())
+        } else {
+            Location::Sqlite(path.to_path_buf())
+        }
+    }
+}
+
+/// An open store of either kind.
+pub enum Conn {
+    Sqlite(Store),
+    #[cfg(feature = "postgres")]
+    Postgres(hearken_store::pg::PgStore),
+}
+
+impl Conn {
+    fn open(at: &Location) -> Result<Conn, AppError> {
+        match at {
+            Location::Sqlite(path) => Ok(Conn::Sqlite(Store::open(path)?)),
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => {
+                Ok(Conn::Postgres(hearken_store::pg::PgStore::connect(url)?))
+            }
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => Err(AppError::new(
+                ErrorCode::NotImplemented,
+                "this hearken was built without PostgreSQL support",
+            )),
+        }
+    }
+
+    /// Whether this connection can be used again (a PostgreSQL connection that broke cannot).
+    fn reusable(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => true,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => !p.is_closed(),
+        }
+    }
+
+    /// Checks a presented API token.
+    pub fn check_token(&self, token: &str) -> Result<TokenCheck, AppError> {
+        Ok(match self {
+            Conn::Sqlite(s) => s.check_token(token)?,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.check_token(token)?,
+        })
+    }
+
+    /// Records a token's use.
+    pub fn touch_token(&self, id: i64, at: i64) -> Result<(), AppError> {
+        Ok(match self {
+            Conn::Sqlite(s) => s.touch_token(id, at)?,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.touch_token(id, at)?,
+        })
+    }
+
+    /// Writes a group of live batches in one transaction.
+    pub fn ingest_many(
+        &mut self,
+        batches: Vec<IngestBatch>,
+        settings: &IngestSettings,
+    ) -> Vec<Result<IngestReport, IngestFailure>> {
+        match self {
+            Conn::Sqlite(s) => s.ingest_many(batches, settings),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.ingest_many(batches, settings),
+        }
+    }
+
+    /// The store's topic model for signals, if one was trained.
+    pub fn topic_model(&self) -> Result<Option<Arc<hearken_topics::Model>>, AppError> {
+        let stored = match self {
+            Conn::Sqlite(s) => s.load_model(hearken_enrich::TOPIC_MODEL)?,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.load_model(hearken_enrich::TOPIC_MODEL)?,
+        };
+        hearken_enrich::model_from(stored)
+            .map(|m| m.map(|(_, m)| m))
+            .map_err(|e| {
+                AppError::failed(
+                    ErrorCode::TopicModelError,
+                    "the store's topic model cannot be read",
+                    e,
+                )
+            })
+    }
+
+    /// The key pseudonyms are made with (created on first use).
+    pub fn pseudonym_key(&self) -> Result<String, AppError> {
+        Ok(match self {
+            Conn::Sqlite(s) => s.pseudonym_key()?,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.pseudonym_key()?,
+        })
+    }
+}
+
+/// The answer of a route that needs what only the embedded store has yet.
+pub fn not_on_postgres() -> AppError {
+    AppError::new(
+        ErrorCode::NotImplemented,
+        "this route does not run on a PostgreSQL store yet",
+    )
+    .with_hint(
+        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, the quarantine and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+    )
+}
+
 /// A small pool of open stores, each used by one blocking task at a time.
 pub struct Pool {
-    path: PathBuf,
-    idle: Mutex<Vec<Store>>,
+    at: Location,
+    idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     /// Attached to every store this pool opens: the read pool's answer cache (ADR 0013).
     attach: Option<Arc<dyn std::any::Any + Send + Sync>>,
@@ -32,32 +155,94 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("path", &self.path).finish()
+        f.debug_struct("Pool")
+            .field("at", &location_text(&self.at))
+            .finish()
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // A PostgreSQL client closes its connection on its own runtime, which cannot start on
+        // an async thread (where the server's state is dropped): close them on a plain thread.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        if idle.iter().any(|c| !matches!(c, Conn::Sqlite(_))) {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+/// Where a store is, for messages and logs (a PostgreSQL URL without its password).
+pub fn location_text(at: &Location) -> String {
+    match at {
+        Location::Sqlite(path) => path.display().to_string(),
+        #[cfg(feature = "postgres")]
+        Location::Postgres(url) => hearken_store::pg::redact(url),
+        #[cfg(not(feature = "postgres"))]
+        Location::Postgres(_) => "a PostgreSQL database".into(),
     }
 }
 
 impl Pool {
     fn new(
-        path: &Path,
+        at: &Location,
         size: usize,
-        first: Option<Store>,
+        first: Option<Conn>,
         attach: Option<Arc<dyn std::any::Any + Send + Sync>>,
     ) -> Pool {
         Pool {
-            path: path.to_path_buf(),
+            at: at.clone(),
             idle: Mutex::new(first.into_iter().collect()),
             permits: Arc::new(Semaphore::new(size)),
             attach,
         }
     }
 
-    /// Runs `f` with a store of this pool on a blocking thread. A panic in `f` is an internal
-    /// error of this request (its connection is dropped and reopened on next need); the server
-    /// keeps serving.
+    /// Whether the store is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.at, Location::Postgres(_))
+    }
+
+    /// Runs `f` with an embedded store of this pool on a blocking thread; on a PostgreSQL
+    /// store, the route is not available yet ([`not_on_postgres`]). A panic in `f` is an
+    /// internal error of this request (its connection is dropped and reopened on next need);
+    /// the server keeps serving.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
+    {
+        if self.is_postgres() {
+            return Err(not_on_postgres());
+        }
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => Err(not_on_postgres()),
+        })
+        .await
+    }
+
+    /// Runs `f` with the frames the analytics read, from either store: on PostgreSQL every read
+    /// of `f` sees one consistent snapshot of the database, while other servers write.
+    pub async fn frames<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn FrameSource) -> Result<T, AppError> + Send + 'static,
+    {
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.read_consistent(|p| f(p))?,
+        })
+        .await
+    }
+
+    /// Runs `f` with a connection of this pool (either store) on a blocking thread.
+    pub async fn with<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
@@ -68,12 +253,14 @@ impl Pool {
         let joined = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
             let _permit = permit;
-            let mut store = pool.take()?;
-            let out = f(&mut store);
-            pool.idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(store);
+            let mut conn = pool.take()?;
+            let out = f(&mut conn);
+            if conn.reusable() {
+                pool.idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(conn);
+            }
             out
         })
         .await;
@@ -89,7 +276,7 @@ impl Pool {
         }
     }
 
-    fn take(&self) -> Result<Store, AppError> {
+    fn take(&self) -> Result<Conn, AppError> {
         let idle = self
             .idle
             .lock()
@@ -98,11 +285,11 @@ impl Pool {
         match idle {
             Some(s) => Ok(s),
             None => {
-                let mut store = Store::open(&self.path)?;
-                if let Some(a) = &self.attach {
+                let mut conn = Conn::open(&self.at)?;
+                if let (Some(a), Conn::Sqlite(store)) = (&self.attach, &mut conn) {
                     store.attach(Arc::clone(a));
                 }
-                Ok(store)
+                Ok(conn)
             }
         }
     }
@@ -131,19 +318,28 @@ impl Db {
     /// start, not on the first request) and prepares the pools; `answers`, when given, is
     /// attached to every read connection (the query layer then keeps analytic answers per
     /// data generation, ADR 0013).
+    ///
+    /// A `postgres://` URL names a PostgreSQL store (built with the `postgres` feature): the
+    /// analytics, status, quarantine, tokens and live ingestion run on it, the rest answers 501
+    /// (`not_implemented`); the answer cache is the embedded store's only.
     pub fn open(
         path: &Path,
         read_connections: usize,
         answers: Option<hearken_query::AnswerCache>,
     ) -> Result<Db, ServerError> {
-        let store = Store::open(path).map_err(|e| ServerError::Store(e.to_string()))?;
-        let answers = answers.map(Arc::new);
+        let at = Location::of(path);
+        let first = Conn::open(&at).map_err(|e| ServerError::Store(e.message))?;
+        let answers = match &first {
+            Conn::Sqlite(_) => answers.map(Arc::new),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => None,
+        };
         let attach = answers
             .clone()
             .map(|c| c as Arc<dyn std::any::Any + Send + Sync>);
         Ok(Db {
-            read: Arc::new(Pool::new(path, read_connections, None, attach)),
-            write: Arc::new(Pool::new(path, 1, Some(store), None)),
+            read: Arc::new(Pool::new(&at, read_connections, None, attach)),
+            write: Arc::new(Pool::new(&at, 1, Some(first), None)),
             answers,
         })
     }

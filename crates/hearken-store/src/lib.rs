@@ -27,7 +27,7 @@ mod schema;
 mod snapshot;
 mod source;
 mod store;
-mod tokens;
+pub(crate) mod tokens;
 mod webhooks;
 
 pub use actions::{

@@ -188,7 +188,7 @@ pub fn validate_name(name: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
-fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenError> {
+pub(crate) fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenError> {
     let bad = |reason: &str| TokenError::Invalid {
         field,
         value: value.to_string(),
@@ -212,12 +212,12 @@ fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenErr
 }
 
 /// SHA-256 of the whole token text.
-fn digest(token: &str) -> [u8; 32] {
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
 /// The lookup prefix of a well-formed token, or `None` when it is not shaped like one of ours.
-fn lookup_of(token: &str) -> Option<&str> {
+pub(crate) fn lookup_of(token: &str) -> Option<&str> {
     let secret = token.strip_prefix(TOKEN_PREFIX)?;
     let well_formed = secret.len() == SECRET_HEX
         && secret
@@ -231,7 +231,7 @@ pub fn looks_like_token(text: &str) -> bool {
     text.starts_with(TOKEN_PREFIX)
 }
 
-fn new_secret() -> Result<String, TokenError> {
+pub(crate) fn new_secret() -> Result<String, TokenError> {
     let mut bytes = [0u8; SECRET_HEX / 2];
     getrandom::fill(&mut bytes).map_err(|e| TokenError::Random(e.to_string()))?;
     let mut s = String::with_capacity(TOKEN_PREFIX.len() + SECRET_HEX);
@@ -242,7 +242,7 @@ fn new_secret() -> Result<String, TokenError> {
     Ok(s)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -186,6 +186,18 @@ impl Ctx {
         Ok(Box::new(Store::open_existing(&self.config.db)?))
     }
 
+    /// The store's location for messages: the file's path, or the URL without its password.
+    pub fn db_shown(&self) -> String {
+        let db = self.config.db.to_string_lossy();
+        if !hearken_store::is_postgres_url(&db) {
+            return self.config.db.display().to_string();
+        }
+        #[cfg(feature = "postgres")]
+        return hearken_store::pg::redact(&db);
+        #[cfg(not(feature = "postgres"))]
+        return "a PostgreSQL database".into();
+    }
+
     /// The `postgres://` URL `--db` (or HEARKEN_DB) names, if it names one.
     pub fn postgres_url(&self) -> Option<String> {
         let db = self.config.db.to_string_lossy();
@@ -198,7 +210,7 @@ impl Ctx {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow and themes do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, tokens and serve (its analytics and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hearken_model::Timestamp;
-use hearken_store::{NewToken, Role, Scope, TokenInfo};
+use hearken_store::{CreatedToken, NewToken, Role, Scope, TokenError, TokenInfo};
 
 use super::Ctx;
 use crate::output;
@@ -80,8 +80,49 @@ pub struct RevokeArgs {
     pub token: String,
 }
 
+/// What `tokens` needs of a store: the embedded one or a PostgreSQL one.
+trait TokenStore {
+    fn known_segments_and_teams(&self) -> Result<(Vec<String>, Vec<String>), TokenError>;
+    fn create_token(&mut self, new: &NewToken) -> Result<CreatedToken, TokenError>;
+    fn list_tokens(&self) -> Result<Vec<TokenInfo>, TokenError>;
+    fn revoke_token(&mut self, name_or_id: &str) -> Result<TokenInfo, TokenError>;
+}
+
+macro_rules! token_store {
+    ($t:ty) => {
+        impl TokenStore for $t {
+            fn known_segments_and_teams(&self) -> Result<(Vec<String>, Vec<String>), TokenError> {
+                <$t>::known_segments_and_teams(self)
+            }
+            fn create_token(&mut self, new: &NewToken) -> Result<CreatedToken, TokenError> {
+                <$t>::create_token(self, new)
+            }
+            fn list_tokens(&self) -> Result<Vec<TokenInfo>, TokenError> {
+                <$t>::list_tokens(self)
+            }
+            fn revoke_token(&mut self, name_or_id: &str) -> Result<TokenInfo, TokenError> {
+                <$t>::revoke_token(self, name_or_id)
+            }
+        }
+    };
+}
+
+token_store!(hearken_store::Store);
+#[cfg(feature = "postgres")]
+token_store!(hearken_store::pg::PgStore);
+
+/// The store the tokens are in: a PostgreSQL database's for a `postgres://` `--db` (every
+/// server on it accepts them), else the SQLite file's.
+fn token_store(ctx: &Ctx) -> Result<Box<dyn TokenStore>> {
+    #[cfg(feature = "postgres")]
+    if let Some(url) = ctx.postgres_url() {
+        return Ok(Box::new(hearken_store::pg::PgStore::connect(&url)?));
+    }
+    Ok(Box::new(ctx.open_store()?))
+}
+
 pub fn run(ctx: &Ctx, args: TokensArgs) -> Result<ExitCode> {
-    let mut store = ctx.open_store()?;
+    let mut store = token_store(ctx)?;
     match args.command {
         TokensCommand::Create(a) => {
             let new = NewToken {

@@ -67,7 +67,7 @@ async fn scores(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::scores(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::scores(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -92,7 +92,7 @@ async fn pareto(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::pareto(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::pareto(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -118,7 +118,7 @@ async fn drivers(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::drivers(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::drivers(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -142,7 +142,7 @@ async fn trends(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::trends(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::trends(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -166,7 +166,7 @@ async fn repeats(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::repeats(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::repeats(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -190,7 +190,7 @@ async fn issues(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::issues(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::issues(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -214,7 +214,7 @@ async fn themes(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::themes(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::themes(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -300,7 +300,7 @@ async fn quarantine(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::status::quarantine(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::status::quarantine(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

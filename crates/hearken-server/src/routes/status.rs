@@ -59,6 +59,6 @@ impl From<hearken_store::Status> for StatusView {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 async fn status(auth: Auth<Viewer>) -> Result<Json<StatusView>, AppError> {
-    let s = auth.db().read.run(|store| Ok(store.status()?)).await?;
+    let s = auth.db().read.frames(|store| Ok(store.status()?)).await?;
     Ok(Json(s.into()))
 }

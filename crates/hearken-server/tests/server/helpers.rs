@@ -49,16 +49,39 @@ pub struct Env {
     pub viewer: String,
     pub analyst: String,
     pub admin: String,
+    /// The PostgreSQL database the store is in, instead of the file `test.db`.
+    pub url: Option<String>,
 }
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_store(None)
+    }
+
+    /// An environment whose store is the PostgreSQL database at `url` (`--db` / HEARKEN_DB).
+    pub fn postgres(url: &str) -> Env {
+        Env::with_store(Some(url.to_string()))
+    }
+
+    /// An environment on the existing store at `store` (a file or a URL), creating no token.
+    pub fn existing(store: &str) -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+            viewer: String::new(),
+            analyst: String::new(),
+            admin: String::new(),
+            url: Some(store.to_string()),
+        }
+    }
+
+    fn with_store(url: Option<String>) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env = Env {
             dir,
             viewer: String::new(),
             analyst: String::new(),
             admin: String::new(),
+            url,
         };
         env.viewer = env.create_token("viewer1", "viewer", &[]);
         env.analyst = env.create_token("analyst1", "analyst", &[]);
@@ -67,7 +90,10 @@ impl Env {
     }
 
     pub fn db(&self) -> PathBuf {
-        self.dir.path().join("test.db")
+        match &self.url {
+            Some(url) => PathBuf::from(url),
+            None => self.dir.path().join("test.db"),
+        }
     }
 
     pub fn cmd(&self) -> Command {

@@ -12,6 +12,7 @@ mod in_process;
 mod ingest;
 mod lifecycle;
 mod parity;
+mod postgres;
 mod risk;
 mod roles;
 mod tokens;

@@ -350,10 +350,10 @@ impl IngestBatch {
         reasons
     }
 
-    /// The rolling import's fingerprint for this batch's sender and kind on the day of `at`.
+    /// The fingerprint of the import recording this batch's sender and kind on the day of `at`.
+    #[cfg(feature = "postgres")]
     pub(crate) fn rolling_fingerprint(&self, at: i64) -> String {
-        let day = hearken_model::Timestamp::from_unix(at).date_string();
-        format!("api:{}:{day}:{}", self.kind, self.meta.who)
+        rolling_fingerprint(self.kind, &self.meta.who, at)
     }
 
     /// Rows read from the body.
@@ -557,6 +557,12 @@ impl Store {
     }
 }
 
+/// The fingerprint of the import that records `who`'s rows of `kind` on the UTC day of `at`.
+fn rolling_fingerprint(kind: RecordKind, who: &str, at: i64) -> String {
+    let day = hearken_model::Timestamp::from_unix(at).date_string();
+    format!("api:{kind}:{day}:{who}")
+}
+
 /// An import that records a sender's rows of one kind on one day, as the group sees it.
 struct Rolling {
     id: i64,
@@ -603,8 +609,7 @@ impl Group {
             std::collections::hash_map::Entry::Occupied(o) => return Ok(o.into_mut()),
             std::collections::hash_map::Entry::Vacant(v) => v,
         };
-        let day = hearken_model::Timestamp::from_unix(at).date_string();
-        let fingerprint = format!("api:{kind}:{day}:{who}");
+        let fingerprint = rolling_fingerprint(kind, who, at);
         let found: Option<(i64, i64)> = conn
             .prepare_cached(
                 "SELECT id, read FROM imports WHERE fingerprint = ?1 AND kind = ?2

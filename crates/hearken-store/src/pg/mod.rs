@@ -13,6 +13,7 @@ mod import;
 mod ingest;
 pub(crate) mod schema;
 mod status;
+mod tokens;
 
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
@@ -113,6 +114,26 @@ impl PgStore {
             what: "schema".into(),
             message: "no schema version recorded".into(),
         })
+    }
+
+    /// Runs `f` with every read it makes in one consistent snapshot of the database (a
+    /// read-only `REPEATABLE READ` transaction): the frames an analytic reads one after the
+    /// other describe the same rows while other processes write.
+    pub fn read_consistent<T>(&self, f: impl FnOnce(&PgStore) -> T) -> Result<T, StoreError> {
+        self.client()
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(|e| pg_error("begin a consistent read", e))?;
+        let out = f(self);
+        // A read-only transaction has nothing to commit; ending it cannot lose anything.
+        self.client()
+            .batch_execute("ROLLBACK")
+            .map_err(|e| pg_error("end a consistent read", e))?;
+        Ok(out)
+    }
+
+    /// Whether the connection to the server is gone (a new one is needed).
+    pub fn is_closed(&self) -> bool {
+        self.client().is_closed()
     }
 
     /// The connection, for one statement or transaction at a time.

@@ -1,0 +1,201 @@
+//! Several `hearken serve` processes on one PostgreSQL store (issue 14), each a real process on
+//! port 0 against a real PostgreSQL server (`HEARKEN_TEST_PG`, see the store's `pg_db.rs`):
+//! clients sending to both at once lose and double nothing (rows sent to both are stored once,
+//! a key used at both is stored once and replayed), both answer every analytic identically, and
+//! identically to a server on an SQLite copy of the same store; tokens made on the database
+//! work at both and a revocation reaches both; a route that needs the embedded store says so.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, Resp, Server};
+
+#[path = "../../../hearken-store/tests/pg_db.rs"]
+mod pg_db;
+
+const THREADS: usize = 8;
+const REQUESTS: usize = 12;
+
+fn signal(id: &str, customer: usize, text: &str) -> Value {
+    json!({
+        "signal_id": id,
+        "at": format!("2024-05-{:02}T10:00:00Z", 1 + customer % 28),
+        "channel": if customer % 2 == 0 { "email" } else { "phone" },
+        "kind": "complaint",
+        "customer_id": format!("C{}", customer % 9),
+        "topic": if customer % 3 == 0 { "billing" } else { "delivery" },
+        "text": text,
+    })
+}
+
+fn survey(id: &str, n: usize) -> Value {
+    json!({
+        "response_id": id,
+        "at": format!("2024-05-{:02}T12:00:00Z", 1 + n % 28),
+        "customer_id": format!("C{}", n % 9),
+        "nps": n % 11,
+    })
+}
+
+fn post(server: &Server, path: &str, token: &str, key: Option<&str>, body: &Value) -> Resp {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    server.request(
+        "POST",
+        path,
+        Some(token),
+        &headers,
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+/// The questions both servers (and the SQLite one) are asked.
+const QUESTIONS: &[&str] = &[
+    "/api/v1/scores",
+    "/api/v1/scores?metric=sentiment",
+    "/api/v1/scores?metric=nps&by=segment",
+    "/api/v1/pareto",
+    "/api/v1/pareto?by=topic",
+    "/api/v1/trends",
+    "/api/v1/trends?period=week",
+    "/api/v1/repeats",
+    "/api/v1/issues",
+    "/api/v1/quarantine",
+];
+
+fn answers(server: &Server, token: &str) -> Vec<(String, u16, String)> {
+    let mut out: Vec<(String, u16, String)> = QUESTIONS
+        .iter()
+        .map(|q| {
+            let r = server.get(q, Some(token));
+            (q.to_string(), r.status, r.text())
+        })
+        .collect();
+    let mut status = server.get("/api/v1/status", Some(token)).json();
+    // PostgreSQL has no snapshot to be stale; the copy's is built on first need.
+    status["snapshot_fresh"] = Value::Null;
+    out.push(("/api/v1/status".into(), 200, status.to_string()));
+    out
+}
+
+/// Asserts two lists of answers are equal, naming the first question answered differently.
+fn same(a: &[(String, u16, String)], b: &[(String, u16, String)], who: &str) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x, y, "{} answered {who} differently", x.0);
+    }
+}
+
+#[test]
+fn two_servers_on_one_postgres_store_lose_and_double_nothing() {
+    let Some(db) = pg_db::test_db("two_servers") else {
+        return;
+    };
+    let env = Env::postgres(&db.url);
+    let servers = Arc::new([env.serve(), env.serve()]);
+    let clients: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let servers = Arc::clone(&servers);
+            let token = env.analyst.clone();
+            std::thread::spawn(move || {
+                let mut stored = 0u64;
+                let mut replayed = 0u64;
+                for i in 0..REQUESTS {
+                    let server = &servers[(t + i) % 2];
+                    // Rows only this client sends, and rows every client sends.
+                    let mine = json!([
+                        signal(&format!("T{t}-{i}-a"), t + i, "the parcel never came"),
+                        signal(&format!("T{t}-{i}-b"), t * i, "great help, thank you"),
+                    ]);
+                    let shared = signal(&format!("S-{i}"), i, "billing is wrong again");
+                    // The same request with the same key, at one server or the other.
+                    let keyed = survey(&format!("R-{i}"), i);
+                    for (path, body, key) in [
+                        ("/api/v1/signals", &mine, None),
+                        ("/api/v1/signals", &shared, None),
+                        ("/api/v1/surveys", &keyed, Some(format!("survey-{i}"))),
+                    ] {
+                        let r = post(server, path, &token, key.as_deref(), body);
+                        assert_eq!(r.status, 200, "{}", r.text());
+                        let v = r.json();
+                        assert_eq!(
+                            v["read"],
+                            v["stored"].as_u64().unwrap_or(0)
+                                + v["duplicates"].as_u64().unwrap_or(0)
+                                + v["quarantined"].as_u64().unwrap_or(0)
+                                + v["skipped"].as_u64().unwrap_or(0),
+                            "{v}"
+                        );
+                        if v["replayed"] == true {
+                            replayed += 1;
+                        } else {
+                            stored += v["stored"].as_u64().unwrap_or(0);
+                        }
+                    }
+                }
+                (stored, replayed)
+            })
+        })
+        .collect();
+    let (mut stored, mut replayed) = (0, 0);
+    for c in clients {
+        let (s, r) = c.join().expect("a client");
+        stored += s;
+        replayed += r;
+    }
+    let signals = (THREADS * REQUESTS * 2 + REQUESTS) as u64;
+    let surveys = REQUESTS as u64;
+    assert_eq!(stored, signals + surveys, "each row stored once");
+    assert_eq!(replayed, ((THREADS - 1) * REQUESTS) as u64);
+
+    // Both servers see every row, and answer every question alike.
+    for s in servers.iter() {
+        let v = s.get("/api/v1/status", Some(&env.viewer)).json();
+        assert_eq!(
+            (v["signals"].as_u64(), v["surveys"].as_u64()),
+            (Some(signals), Some(surveys)),
+            "{v}"
+        );
+    }
+    let first = answers(&servers[0], &env.viewer);
+    same(
+        &first,
+        &answers(&servers[1], &env.viewer),
+        "the second server",
+    );
+    for (q, status, body) in &first {
+        assert_eq!(*status, 200, "{q}: {body}");
+    }
+
+    // The same answers from a server on an SQLite copy of the store.
+    let copy = env.dir.path().join("copy.db");
+    env.run(&[
+        "store",
+        "copy",
+        "--from",
+        &db.url,
+        "--to",
+        copy.to_str().expect("utf-8"),
+    ]);
+    let lite_server = Env::existing(copy.to_str().expect("utf-8")).serve();
+    same(
+        &first,
+        &answers(&lite_server, &env.viewer),
+        "a server on an SQLite copy",
+    );
+
+    // What needs the embedded store says so.
+    servers[0]
+        .get("/api/v1/actions", Some(&env.viewer))
+        .assert_error(501, "not_implemented");
+
+    // A token revoked on the database is refused by both servers.
+    env.run(&["tokens", "revoke", "viewer1"]);
+    for s in servers.iter() {
+        s.get("/api/v1/status", Some(&env.viewer))
+            .assert_error(401, "revoked_token");
+    }
+}
