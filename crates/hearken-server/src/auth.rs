@@ -179,7 +179,7 @@ async fn check(state: &AppState, token: String, needs: Role) -> Result<Principal
     let check = guarded
         .db
         .read
-        .with(move |conn| conn.check_token(&token))
+        .read_with(move |conn| conn.check_token(&token))
         .await?;
     let info = match check {
         TokenCheck::Valid(info) => info,

@@ -556,6 +556,12 @@ impl From<hearken_store::StoreError> for AppError {
                 hint: None,
                 cause: Some(rusqlite_err.to_string()),
             },
+            other if other.is_connection_lost() => AppError {
+                code: ErrorCode::Unavailable,
+                message: "the connection to the PostgreSQL store was lost".into(),
+                hint: Some("send the request again: the server opens a new connection".into()),
+                cause: Some(other.to_string()),
+            },
             other => AppError::internal(other),
         }
     }

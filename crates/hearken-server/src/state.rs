@@ -224,13 +224,14 @@ impl Pool {
     }
 
     /// Runs `f` with the frames the analytics read, from either store: on PostgreSQL every read
-    /// of `f` sees one consistent snapshot of the database, while other servers write.
+    /// of `f` sees one consistent snapshot of the database, while other servers write. A read
+    /// whose PostgreSQL connection was lost (a restart) runs again once on a new connection.
     pub async fn frames<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&dyn FrameSource) -> Result<T, AppError> + Send + 'static,
+        F: Fn(&dyn FrameSource) -> Result<T, AppError> + Send + 'static,
     {
-        self.with(move |conn| match conn {
+        self.read_with(move |conn| match conn {
             Conn::Sqlite(store) => f(store),
             #[cfg(feature = "postgres")]
             Conn::Postgres(p) => p.read_consistent(|p| f(p))?,
@@ -238,11 +239,40 @@ impl Pool {
         .await
     }
 
+    /// [`Pool::with`] for a read, which may run twice: once more on a new connection when the
+    /// first one was lost (a PostgreSQL restart), so readers do not see the restart.
+    pub async fn read_with<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.attempts(2, move |conn| f(conn)).await
+    }
+
     /// Runs `f` with a connection of this pool (either store) on a blocking thread.
     pub async fn with<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
+    {
+        let once = Mutex::new(Some(f));
+        self.attempts(1, move |conn| {
+            let f = once
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| AppError::internal("a store task ran twice"))?;
+            f(conn)
+        })
+        .await
+    }
+
+    /// Runs `f` on a blocking thread with a connection; when `f` fails and its connection is
+    /// gone, up to `attempts` times in all, each on a new connection.
+    async fn attempts<T, F>(self: &Arc<Self>, attempts: usize, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> Result<T, AppError> + Send + 'static,
     {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
@@ -253,15 +283,31 @@ impl Pool {
         let joined = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
             let _permit = permit;
-            let mut conn = pool.take()?;
-            let out = f(&mut conn);
-            if conn.reusable() {
-                pool.idle
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(conn);
+            let mut left = attempts.max(1);
+            loop {
+                left -= 1;
+                let mut conn = pool.take()?;
+                let out = f(&mut conn);
+                if conn.reusable() {
+                    pool.idle
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(conn);
+                } else {
+                    // The others went with it (a restart ends every connection): new ones.
+                    pool.idle
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clear();
+                    if out.is_err() && left > 0 {
+                        tracing::info!(
+                            "the store's connection was lost; reading again on a new one"
+                        );
+                        continue;
+                    }
+                }
+                return out;
             }
-            out
         })
         .await;
         match joined {

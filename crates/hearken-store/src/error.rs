@@ -60,3 +60,25 @@ pub enum StoreError {
     #[error("cannot copy the store: {0}")]
     Copy(String),
 }
+
+impl StoreError {
+    /// Whether the error is a PostgreSQL server that went away or refused the connection (a
+    /// restart, a terminated backend, a network cut): trying again on a new connection may
+    /// succeed, where any other error would repeat.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            StoreError::Postgres { message, .. } => {
+                let m = message.to_ascii_lowercase();
+                // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shut
+                // down or cannot connect now), or the client's own view of a lost connection.
+                m.contains("(08")
+                    || m.contains("(57p0")
+                    || m.contains("connection closed")
+                    || m.contains("error communicating with the server")
+                    || m.contains("connection refused")
+                    || m.contains("unexpected eof")
+            }
+            _ => false,
+        }
+    }
+}

@@ -199,3 +199,81 @@ fn two_servers_on_one_postgres_store_lose_and_double_nothing() {
             .assert_error(401, "revoked_token");
     }
 }
+
+/// Ends every connection the servers hold to the database, as a PostgreSQL restart does.
+fn terminate_connections(url: &str) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    c.batch_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .expect("terminate the servers' connections");
+}
+
+#[test]
+fn a_lost_connection_is_invisible_to_readers_and_a_retried_write_completes() {
+    let Some(db) = pg_db::test_db("lost_connection") else {
+        return;
+    };
+    let env = Env::postgres(&db.url);
+    let server = env.serve();
+    let body = json!([
+        signal("L-1", 1, "where is my refund"),
+        signal("L-2", 2, "thanks")
+    ]);
+    let first = post(
+        &server,
+        "/api/v1/signals",
+        &env.analyst,
+        Some("lost-1"),
+        &body,
+    );
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(
+        server
+            .get("/api/v1/scores?metric=sentiment", Some(&env.viewer))
+            .status,
+        200
+    );
+
+    terminate_connections(&db.url);
+    // Reads (the token's check, the analytics) run again on a new connection.
+    let r = server.get("/api/v1/status", Some(&env.viewer));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["signals"], 2);
+
+    terminate_connections(&db.url);
+    // A write on a lost connection is refused as not committed, never half-stored; its retry
+    // with the same key completes.
+    let more = json!([
+        signal("L-3", 3, "the app crashes"),
+        signal("L-4", 4, "ok now")
+    ]);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = post(
+            &server,
+            "/api/v1/signals",
+            &env.analyst,
+            Some("lost-2"),
+            &more,
+        );
+        let done = r.status == 200;
+        answers.push((r.status, r.text()));
+        if done {
+            break;
+        }
+        r.assert_error(503, "unavailable");
+    }
+    let (status, last) = answers.last().expect("an answer");
+    assert_eq!(*status, 200, "{answers:?}");
+    let v: Value = serde_json::from_str(last).expect("json");
+    assert_eq!(v["stored"], 2, "{answers:?}");
+    let r = server.get("/api/v1/status", Some(&env.viewer));
+    assert_eq!(r.json()["signals"], 4, "{}", r.text());
+    assert!(
+        !server.log_text().contains("panicked"),
+        "{}",
+        server.log_text()
+    );
+}
