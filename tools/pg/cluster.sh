@@ -7,7 +7,7 @@
 #
 # Needs Debian's postgresql (apt-get install postgresql); uses the newest version installed.
 # The cluster trusts connections from loopback (no password) and does not fsync: it is for tests,
-# never for data. Run as root, the server runs as the `postgres` user (initdb refuses root).
+# never for data (FSYNC=on makes it sync as a default cluster does, for benchmarks). Run as root, the server runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}
@@ -40,7 +40,7 @@ case "$cmd" in
     done
     if [ -z "$port" ]; then echo "error: no free port found" >&2; exit 1; fi
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${FSYNC:-off} -c max_connections=200" \
       start >/dev/null
     echo "export HEARKEN_TEST_PG=postgres://hearken@127.0.0.1:$port/postgres"
     ;;

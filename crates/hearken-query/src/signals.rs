@@ -2,7 +2,7 @@
 //! looked up by id. Names beside ids, closed sets by their names.
 
 use hearken_model::{Channel, SignalKind, Source};
-use hearken_store::{Entity, FrameSource, SignalQuery, SignalRecord, Store};
+use hearken_store::{Entity, FrameSource, SignalQuery, SignalRecord};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -148,7 +148,7 @@ fn known_entity(
 
 /// Checks that `id` is a customer the caller may see: one that does not exist and one outside
 /// the scope's segments are both `not_found`.
-pub(crate) fn visible_customer(store: &Store, scope: &Scope, id: &str) -> Result<()> {
+pub(crate) fn visible_customer(store: &dyn FrameSource, scope: &Scope, id: &str) -> Result<()> {
     match store.entity_group(Entity::Customer, id)? {
         Some(segment) if scope.allows_segment(segment.as_deref()) => Ok(()),
         _ => Err(QueryError::NotFound {
@@ -242,7 +242,11 @@ fn cursor(c: &Option<String>) -> Result<Option<i64>> {
 }
 
 /// One page of signals.
-pub fn signals(store: &Store, scope: &Scope, req: &SignalsRequest) -> Result<SignalsPage> {
+pub fn signals(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &SignalsRequest,
+) -> Result<SignalsPage> {
     if !(1..=MAX_PAGE).contains(&req.limit) {
         return Err(QueryError::OutOfRange {
             field: "limit",
@@ -309,7 +313,7 @@ pub fn signals(store: &Store, scope: &Scope, req: &SignalsRequest) -> Result<Sig
 
 /// One signal by its id. A signal outside the scope is `not_found`, like one that does not
 /// exist, so ids do not leak.
-pub fn signal(store: &Store, scope: &Scope, id: &str) -> Result<SignalView> {
+pub fn signal(store: &dyn FrameSource, scope: &Scope, id: &str) -> Result<SignalView> {
     store
         .signal_record(id)?
         .filter(|r| signal_in_scope(scope, r))

@@ -140,7 +140,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, the quarantine and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, signals (GET), the quarantine and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 

@@ -95,7 +95,7 @@ pub struct SignalRecord {
     pub text: Option<String>,
 }
 
-const SIGNAL_SELECT: &str = "SELECT s.id, s.ext_id, s.at, s.channel, s.kind, s.source,
+pub(crate) const SIGNAL_SELECT: &str = "SELECT s.id, s.ext_id, s.at, s.channel, s.kind, s.source,
         c.ext_id, c.name, c.segment, p.ext_id, p.name, a.ext_id, a.name, a.team, k.ext_id,
         s.stage, s.topic, s.predicted_topic, s.topic_probability, s.sentiment, s.language, s.text
     FROM signals s
@@ -104,7 +104,7 @@ const SIGNAL_SELECT: &str = "SELECT s.id, s.ext_id, s.at, s.channel, s.kind, s.s
     LEFT JOIN agents a ON a.id = s.agent_id
     LEFT JOIN cases k ON k.id = s.case_id";
 
-fn signal_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignalRecord> {
+pub(crate) fn signal_record_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignalRecord> {
     Ok(SignalRecord {
         row: r.get(0)?,
         id: r.get(1)?,
@@ -130,6 +130,9 @@ fn signal_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignalRecord> {
         text: r.get(21)?,
     })
 }
+
+const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
 
 /// `LIKE` pattern matching `needle` anywhere, with `%`, `_` and `\` taken literally.
 fn contains_pattern(needle: &str) -> String {
@@ -174,8 +177,7 @@ impl SignalQuery {
     }
 
     /// The WHERE clause (on `signals s`) in `dialect` and its parameters, numbered from 1. The
-    /// text condition is SQLite's `LIKE` (ASCII case ignored); PostgreSQL's `LIKE` does not
-    /// ignore case, so a PostgreSQL caller refuses a query with [`SignalQuery::text`].
+    /// text condition matches as SQLite's `LIKE` does in both (ASCII letters' case ignored).
     pub(crate) fn clause_in(&self, dialect: Dialect) -> (String, Vec<Param>) {
         let mut cond: Vec<String> = Vec::new();
         let mut params: Vec<Param> = Vec::new();
@@ -226,8 +228,20 @@ impl SignalQuery {
             }
         }
         if let Some(t) = &self.text {
-            cond.push("s.text LIKE ? ESCAPE '\\'".into());
-            params.push(Param::Text(contains_pattern(t)));
+            match dialect {
+                Dialect::Sqlite => {
+                    cond.push("s.text LIKE ? ESCAPE '\\'".into());
+                    params.push(Param::Text(contains_pattern(t)));
+                }
+                // SQLite's `LIKE` ignores the case of ASCII letters only; PostgreSQL's ignores
+                // none: both sides folded A-Z to a-z, and nothing else, match the same rows.
+                Dialect::Postgres => {
+                    cond.push(format!(
+                        "translate(s.text, '{UPPER}', '{LOWER}') LIKE ? ESCAPE '\\'"
+                    ));
+                    params.push(Param::Text(contains_pattern(&t.to_ascii_lowercase())));
+                }
+            }
         }
         if self.with_text {
             cond.push("s.text IS NOT NULL".into());
@@ -435,7 +449,7 @@ impl Store {
         let sql = format!("{SIGNAL_SELECT}{clause} ORDER BY s.id DESC LIMIT ?");
         let mut stmt = self.conn.prepare(&sql)?;
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-        let rows = stmt.query_map(refs.as_slice(), signal_record)?;
+        let rows = stmt.query_map(refs.as_slice(), signal_record_sqlite)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -451,7 +465,10 @@ impl Store {
     /// The signal with this external id.
     pub fn signal_record(&self, id: &str) -> Result<Option<SignalRecord>, StoreError> {
         let sql = format!("{SIGNAL_SELECT} WHERE s.ext_id = ?1");
-        Ok(self.conn.query_row(&sql, [id], signal_record).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [id], signal_record_sqlite)
+            .optional()?)
     }
 
     /// The texts of the newest `limit` signals matching `q` (with their times), newest first.

@@ -110,6 +110,17 @@ pub trait FrameSource {
         q: &crate::SignalQuery,
         limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError>;
+    /// The newest `limit` signals matching the query, newest import first (`signals`).
+    fn signal_records(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::SignalRecord>, StoreError>;
+    /// The signal with this external id.
+    fn signal_record(&self, id: &str) -> Result<Option<crate::SignalRecord>, StoreError>;
+    /// The topics of the signals matching the query (the source's, else the predicted one),
+    /// sorted (byte order).
+    fn signal_topics_where(&self, q: &crate::SignalQuery) -> Result<Vec<String>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -215,6 +226,19 @@ impl FrameSource for Store {
         limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         Store::signal_texts_where(self, q, limit)
+    }
+    fn signal_records(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::SignalRecord>, StoreError> {
+        Store::signal_records(self, q, limit)
+    }
+    fn signal_record(&self, id: &str) -> Result<Option<crate::SignalRecord>, StoreError> {
+        Store::signal_record(self, id)
+    }
+    fn signal_topics_where(&self, q: &crate::SignalQuery) -> Result<Vec<String>, StoreError> {
+        Store::signal_topics_where(self, q)
     }
     fn scope_counts(
         &self,

@@ -62,9 +62,10 @@ impl SignalsArgs {
 }
 
 pub fn run(ctx: &Ctx, args: SignalsArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let frames = ctx.open_frames()?;
+    let store = frames.as_ref();
     if let Some(id) = &args.id {
-        let s = hearken_query::signal(&store, &Scope::all(), id).map_err(cli_error)?;
+        let s = hearken_query::signal(store, &Scope::all(), id).map_err(cli_error)?;
         if args.json {
             output::json(&s)?;
         } else {
@@ -72,7 +73,7 @@ pub fn run(ctx: &Ctx, args: SignalsArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let page = hearken_query::signals(&store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let page = hearken_query::signals(store, &Scope::all(), &args.request()).map_err(cli_error)?;
     if args.json {
         output::json(&page)?;
     } else {

@@ -65,13 +65,32 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         &["issues-rank", "--json"],
     ]
     .into_iter()
-    .chain(FLOW_AND_THEMES.iter().copied())
+    .chain(ASKED_OF_BOTH.iter().copied())
     {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
         on_pg.extend(["--db", url]);
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
     }
+    // The search above found rows by folding case (else equal answers would prove little).
+    let found: Value = serde_json::from_str(&ok(
+        &env,
+        &[
+            "signals", "--search", "THE", "--limit", "5", "--json", "--db", url,
+        ],
+    ))
+    .expect("json");
+    let texts: Vec<&str> = found["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .filter_map(|s| s["text"].as_str())
+        .collect();
+    assert!(
+        texts.iter().all(|t| t.to_ascii_lowercase().contains("the"))
+            && texts.iter().any(|t| !t.contains("THE")),
+        "{texts:?}"
+    );
 
     // HEARKEN_DB names the database as --db does.
     let out = env
@@ -126,16 +145,31 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["signals", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["actions", "list", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"
     );
 }
 
-/// Questions about case flow and themes asked of both stores by the tests above: each answer
-/// must be the same bytes.
-const FLOW_AND_THEMES: &[&[&str]] = &[
+/// Questions about case flow, themes and signals asked of both stores by the tests above: each
+/// answer must be the same bytes.
+const ASKED_OF_BOTH: &[&[&str]] = &[
+    &["signals", "--limit", "4"],
+    &["signals", "--limit", "6", "--segment", "smb", "--json"],
+    // The search ignores the case of ASCII letters on both (SQLite's LIKE).
+    &["signals", "--search", "THE", "--limit", "5", "--json"],
+    &["signals", "--search", "50%_", "--limit", "5", "--json"],
+    &[
+        "signals",
+        "--channel",
+        "email",
+        "--from",
+        "2025-02-01",
+        "--limit",
+        "3",
+        "--json",
+    ],
     &["flow", "--json"],
     &["flow", "--by", "agent", "--json"],
     &["flow", "--by", "segment"],
@@ -266,7 +300,7 @@ fn generated_files_import_into_postgres_as_into_sqlite() {
         &["issues-rank", "--json"],
     ]
     .into_iter()
-    .chain(FLOW_AND_THEMES.iter().copied())
+    .chain(ASKED_OF_BOTH.iter().copied())
     {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();

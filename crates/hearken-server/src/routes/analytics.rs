@@ -256,7 +256,7 @@ async fn signals(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::signals(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::signals(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -274,7 +274,7 @@ async fn signal(auth: Auth<Viewer>, Path(id): Path<String>) -> Result<Json<Signa
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::signal(store, &scope, &id)?))
+        .frames(move |store| Ok(hearken_query::signal(store, &scope, &id)?))
         .await?;
     Ok(Json(answer))
 }

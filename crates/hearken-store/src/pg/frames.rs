@@ -732,6 +732,19 @@ impl FrameSource for PgStore {
     ) -> Result<Vec<(i64, String)>, StoreError> {
         PgStore::signal_texts_where(self, q, limit)
     }
+    fn signal_records(
+        &self,
+        q: &crate::SignalQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::SignalRecord>, StoreError> {
+        PgStore::signal_records(self, q, limit)
+    }
+    fn signal_record(&self, id: &str) -> Result<Option<crate::SignalRecord>, StoreError> {
+        PgStore::signal_record(self, id)
+    }
+    fn signal_topics_where(&self, q: &crate::SignalQuery) -> Result<Vec<String>, StoreError> {
+        PgStore::signal_topics_where(self, q)
+    }
     fn status(&self) -> Result<crate::Status, StoreError> {
         PgStore::status(self)
     }

@@ -12,6 +12,7 @@ mod frames;
 mod import;
 mod ingest;
 pub(crate) mod schema;
+mod signals;
 mod status;
 mod tokens;
 

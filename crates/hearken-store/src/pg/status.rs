@@ -7,7 +7,7 @@ use postgres::Client;
 use super::{PgStore, pg_error};
 use crate::StoreError;
 use crate::import::now;
-use crate::read::{Dialect, Entity, Param, SignalQuery};
+use crate::read::Entity;
 use crate::read_imports::ScopeCounts;
 use crate::source::FrameSource;
 use crate::store::{Clearing, ImportRecord, RunningImport, Status};
@@ -288,51 +288,5 @@ impl PgStore {
             &[&groups, &limit],
         )?;
         Ok((ids, total.max(0) as u64))
-    }
-
-    /// The SQLite store's `signal_texts_where`, with the same clause in PostgreSQL's dialect.
-    /// A text search is refused: PostgreSQL's `LIKE` does not ignore case as SQLite's does.
-    pub fn signal_texts_where(
-        &self,
-        q: &SignalQuery,
-        limit: usize,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        if q.text.is_some() {
-            return Err(StoreError::Postgres {
-                what: "searching signal texts".into(),
-                message: "a text search does not run on a PostgreSQL store yet; use an SQLite store (`hearken store copy --from URL --to FILE`)".into(),
-            });
-        }
-        let q = SignalQuery {
-            with_text: true,
-            ..q.clone()
-        };
-        let (clause, params) = q.clause_in(Dialect::Postgres);
-        let n = params.len() + 1;
-        let sql = format!(
-            "SELECT s.at, s.text FROM signals s{clause} ORDER BY s.at DESC, s.id DESC LIMIT ${n}"
-        );
-        let mut values: Vec<Box<dyn postgres::types::ToSql + Sync>> = params
-            .into_iter()
-            .map(|p| match p {
-                Param::Int(v) => Box::new(v) as Box<dyn postgres::types::ToSql + Sync>,
-                Param::Text(v) => Box::new(v) as Box<dyn postgres::types::ToSql + Sync>,
-            })
-            .collect();
-        values.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            values.iter().map(|v| v.as_ref()).collect();
-        let w = "reading signal texts";
-        self.client()
-            .query(&sql, &refs)
-            .map_err(|e| pg_error(w, e))?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(|e| pg_error(w, e))?,
-                    r.try_get(1).map_err(|e| pg_error(w, e))?,
-                ))
-            })
-            .collect()
     }
 }
