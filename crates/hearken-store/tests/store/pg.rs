@@ -323,6 +323,19 @@ fn postgres_frames_equal_the_sqlite_snapshot() {
         customer: true,
         ..SignalColumns::default()
     };
+    // No string column: only the window's rows travel from PostgreSQL.
+    let uncoded = SignalColumns {
+        customer: true,
+        channel: true,
+        sentiment: true,
+        at: true,
+        ..SignalColumns::default()
+    };
+    let few_answers = SurveyColumns {
+        nps: true,
+        customer: true,
+        ..SurveyColumns::default()
+    };
     for window in [
         Window::default(),
         Window {
@@ -334,7 +347,7 @@ fn postgres_frames_equal_the_sqlite_snapshot() {
             to: Some(to),
         },
     ] {
-        for cols in [SignalColumns::ALL, some] {
+        for cols in [SignalColumns::ALL, some, uncoded] {
             let l = format!(
                 "{:?}",
                 FrameSource::snapshot_signals(&lite, &window, &cols).expect("lite")
@@ -342,16 +355,14 @@ fn postgres_frames_equal_the_sqlite_snapshot() {
             let p = format!("{:?}", pg.snapshot_signals(&window, &cols).expect("pg"));
             assert_eq!(l, p, "signals {window:?} {cols:?}");
         }
-        let l = format!(
-            "{:?}",
-            FrameSource::snapshot_surveys(&lite, &window, &SurveyColumns::ALL).expect("lite")
-        );
-        let p = format!(
-            "{:?}",
-            pg.snapshot_surveys(&window, &SurveyColumns::ALL)
-                .expect("pg")
-        );
-        assert_eq!(l, p, "surveys {window:?}");
+        for cols in [SurveyColumns::ALL, few_answers] {
+            let l = format!(
+                "{:?}",
+                FrameSource::snapshot_surveys(&lite, &window, &cols).expect("lite")
+            );
+            let p = format!("{:?}", pg.snapshot_surveys(&window, &cols).expect("pg"));
+            assert_eq!(l, p, "surveys {window:?} {cols:?}");
+        }
     }
     let f =
         FrameSource::snapshot_signals(&lite, &Window::default(), &SignalColumns::ALL).expect("f");
