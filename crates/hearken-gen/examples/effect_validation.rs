@@ -51,7 +51,7 @@ use std::process::ExitCode;
 
 use hearken_engine::effect::{
     ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope,
-    Status, effect, nps_value, repeat_value, sentiment_value,
+    Status, TimeClusters, effect, nps_value, repeat_value, sentiment_value,
 };
 use hearken_engine::repeats::repeat_flags;
 use hearken_engine::{Dict, Level, NONE};
@@ -342,6 +342,7 @@ impl Data {
                 },
             },
             variance: variance_kind(),
+            time_clusters: time_clusters(),
             ..EffectOptions::around(at)
         };
         effect(metric, &obs, &scope, &opts).expect("a well-formed request")
@@ -428,6 +429,17 @@ fn variance_kind() -> ClusterVariance {
         Ok("cr2") => ClusterVariance::Cr2,
         Ok("cr3") => ClusterVariance::Cr3,
         _ => ClusterVariance::default(),
+    }
+}
+
+/// The time clusters of shares and means: the engine's default (weeks for the repeat rate), or
+/// `HEARKEN_TIME_CLUSTERS=off|day|week` for every share and mean (a diagnostic).
+fn time_clusters() -> TimeClusters {
+    match std::env::var("HEARKEN_TIME_CLUSTERS").as_deref() {
+        Ok("off") => TimeClusters::Off,
+        Ok("day") => TimeClusters::Day,
+        Ok("week") => TimeClusters::Week,
+        _ => TimeClusters::default(),
     }
 }
 

@@ -306,7 +306,9 @@ def small_sample_cov(res, X, y, groups, variance):
 
 class Small:
     """A CR2 / CR3 fit with the t_test interface used below: Student t on clusters - 1 degrees
-    of freedom (scipy), on the log scale by the delta method."""
+    of freedom (scipy), on the log scale by the delta method; two-way when `time` is set."""
+
+    time = None
 
     def __init__(self, sub, X):
         self.sub, self.X = sub, X
@@ -317,6 +319,15 @@ class Small:
         groups = pd.factorize(self.sub.cl.to_numpy())[0]
         res = sm.OLS(y, self.X).fit()
         cov = small_sample_cov(res, self.X, y, groups, Small.variance)
+        df = len(np.unique(groups)) - 1
+        if Small.time is not None:
+            # Two-way (Cameron, Gelbach and Miller 2011): V_cluster + V_time - V_both, each
+            # by the general formula; t on min(G_cluster, G_time) - 1 degrees of freedom.
+            blocks = pd.factorize(self.sub.block.to_numpy())[0]
+            both = pd.factorize(pd.Series(list(zip(self.sub.cl, self.sub.block))))[0]
+            cov = (cov + small_sample_cov(res, self.X, y, blocks, Small.variance)
+                   - small_sample_cov(res, self.X, y, both, Small.variance))
+            df = min(len(np.unique(groups)), len(np.unique(blocks))) - 1
         a = np.asarray(contrast, dtype=float)[0]
         m = res.params
         if Small.log:
@@ -324,7 +335,6 @@ class Small:
         else:
             grad, eff = a, float(a @ m)
         se = float(np.sqrt(grad @ cov @ grad))
-        df = len(np.unique(groups)) - 1
         q = stats.t.ppf(0.5 + LEVEL / 2, df)
         return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df))
 
@@ -337,14 +347,23 @@ class TT:
         return np.array([[self.lo, self.hi]])
 
 
+def block_of(at, start, before_days, days):
+    """The time cluster of a time: blocks of `days` days counted outward from the action's
+    date (the engine's codes: before blocks 0, 1, ... backwards, after blocks 2^21 + 0, 1, ...)."""
+    k = (at - start) // DAY
+    return np.where(k < before_days, (before_days - 1 - k) // days, 2**21 + (k - before_days) // days)
+
+
 def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, after_days,
-               min_n, clustered, variance="cr1"):
+               min_n, clustered, variance="cr1", time=None):
     """df: columns at, group, value, cluster (-1 = none). Shares on the identity scale, means
     (stage time, transfers) on the log scale. `variance`: "cr1" (statsmodels' cluster-robust
     covariance), "cr2" or "cr3" (small_sample_cov of the OLS on cell indicators; on the log
-    scale, the delta method on it: the GLM's cell means are the OLS ones)."""
+    scale, the delta method on it: the GLM's cell means are the OLS ones). `time`: None, "day"
+    or "week": two-way clustering by cluster and day (7-day block), statsmodels' cov_type="cluster"
+    with two group columns for CR1."""
     log = metric in ("stage_time", "transfers_per_case")
-    Small.variance, Small.log = variance, log
+    Small.variance, Small.log, Small.time = variance, log, time
     start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
     # The selection window (the data span is unbounded here, as the test gives it): the
     # controls' levels there, when the treated series has min_n.
@@ -364,6 +383,8 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         df["cl"] = np.where(df.cluster >= 0, df.cluster, -1 - np.arange(len(df)))
     else:
         df["cl"] = np.arange(len(df))
+    if time is not None:
+        df["block"] = block_of(df["at"].to_numpy(), start, before_days, {"day": 1, "week": 7}[time])
 
     def mean(slot, w):
         v = df[(df.slot == slot) & (df.after == w)].value
@@ -374,11 +395,14 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
         if variance != "cr1":
             return Small(sub, X)
+        groups = sub.cl.to_numpy()
+        if time is not None:
+            groups = np.column_stack([pd.factorize(groups)[0], pd.factorize(sub.block.to_numpy())[0]])
         if log:
             model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
-            res = model.fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True, tol=1e-13)
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True, tol=1e-13)
         else:
-            res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True)
+            res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
         return res
 
     def level(slot):
@@ -442,7 +466,7 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     return {
         "name": name, "metric": metric, "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days, "min_n": min_n,
-        "clustered": clustered, "variance": variance, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "clustered": clustered, "variance": variance, "time_clusters": time or "off", "before": side(tb, nb, 0), "after": side(ta, na, 1),
         "controls_chosen_on": list(sel) if pre is not None else None,
         **naive, "did": did,
     }
@@ -616,10 +640,57 @@ def main():
         c["names_from"] = "repeat_heavy"
         cases.append(c)
 
+    # Repeat flags with shocks common to every customer on a day (AR(1) from day to day, shared
+    # by the topics): two-way clustering by customer and day (CR1, statsmodels' two group
+    # columns) and by customer and week (CR2, the general formula), and stage times with the
+    # same day shocks, two-way by case and week (CR1, the GLM's two group columns).
+    dtopics = ["d0", "d1", "d2", "d3", "d4"]
+    shock, z = {}, 0.0
+    for d in range(-28, 28):
+        z = 0.5 * z + np.sqrt(0.75) * rng.normal()
+        shock[d] = z
+    rows = []
+    for cust in range(300):
+        weight = float(rng.lognormal(-0.5, 1.0))
+        prone = float(rng.beta(2.0, 6.0))
+        for g in range(5):
+            for _ in range(int(rng.poisson(weight * [5.0, 4.0, 5.0, 3.0, 4.0][g]))):
+                d = int(rng.integers(-28, 28))
+                t = AT + d * DAY + int(rng.integers(0, DAY))
+                q = min(0.95, prone * np.exp(0.5 * shock[d]) * (0.7 if (g == 0 and d >= 0) else 1.0))
+                rows.append((t, g, 100.0 * (rng.random() < q), cust))
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("repeat_days", r.at, r.group, r.value, r.cluster))
+    for variance, time in [("cr1", "day"), ("cr2", "week"), ("cr2", "day")]:
+        c = cells_case(f"repeat_days_{variance}_{time}", "repeat_rate", df, dtopics, [0], [],
+                       {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, variance, time)
+        c["names_from"] = "repeat_days"
+        cases.append(c)
+    rows = []
+    for g, (n, m) in enumerate([(300, 8.0), (400, 30.0), (500, 20.0), (250, 12.0)]):
+        for i in range(n):
+            case += 1
+            d = int(rng.integers(-28, 28))
+            t = AT + d * DAY + int(rng.integers(0, DAY))
+            f = (0.7 if (g == 1 and d >= 0) else 1.0) * np.exp(0.3 * shock[d])
+            for _ in range(1 + int(rng.random() < 0.2)):
+                rows.append((t, g, float(m * f * rng.lognormal(-0.5, 1.0)), case))
+                t += 3600
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("stage_time_days", r.at, r.group, r.value, r.cluster))
+    c = cells_case("stage_time_days_cr1_week", "stage_time", df, stages, [1], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr1", "week")
+    c["names_from"] = "stage_time_days"
+    cases.append(c)
+
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
                    "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
                    "nps_clustered_cr2": seg, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
-                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics}
+                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics,
+                   "repeat_days_cr1_day": dtopics, "repeat_days_cr2_week": dtopics,
+                   "repeat_days_cr2_day": dtopics, "stage_time_days_cr1_week": stages}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:

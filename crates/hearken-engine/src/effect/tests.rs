@@ -623,3 +623,67 @@ fn controls_are_chosen_on_the_window_before_the_before_window() {
     assert_eq!(e.did.controls, vec!["c1".to_string()]);
     assert_eq!(e.windows.controls_from, Some(AT - 56 * DAY));
 }
+
+/// Two-way clustering by customer and day: when every customer's observations fall on one day
+/// (customers nested in days), the customer-and-day clusters are the customers, so
+/// `V_customer + V_day - V_both` is exactly the variance clustered by day alone, with `days - 1`
+/// degrees of freedom; without time clusters the variance is the customers' one.
+#[test]
+fn two_way_clustering_with_customers_nested_in_days_is_clustering_by_day() {
+    let rows: Vec<(i64, u32, f64, u32)> = heavy_rows()
+        .into_iter()
+        .map(|(_, g, v, cust)| (i64::from(cust % 17) - 8, g, v, cust))
+        .collect();
+    let groups = dict(&["a", "b"]);
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    for kind in [
+        ClusterVariance::Cr1,
+        ClusterVariance::Cr2,
+        ClusterVariance::Cr3,
+    ] {
+        let c = columns(&rows);
+        let by_day: Vec<u32> = rows.iter().map(|r| (r.0 + 100) as u32).collect();
+        let measure = |cluster: &[u32], time: TimeClusters| {
+            let obs = Observations {
+                at: &c.0,
+                group: &c.1,
+                value: &c.2,
+                cluster,
+                groups: &groups,
+            };
+            let o = EffectOptions {
+                controls: ControlRule::Given { groups: vec![1] },
+                variance: kind,
+                time_clusters: time,
+                ..opts()
+            };
+            effect(Metric::Nps, &obs, &scope, &o).unwrap()
+        };
+        let two_way = measure(&c.3, TimeClusters::Day);
+        let day = measure(&by_day, TimeClusters::Off);
+        let customer = measure(&c.3, TimeClusters::Off);
+        for (a, b, what) in [
+            (&two_way.estimate, &day.estimate, "before/after"),
+            (&two_way.did.estimate, &day.did.estimate, "did"),
+        ] {
+            let (sa, sb) = (a.se.unwrap(), b.se.unwrap());
+            assert!(
+                (sa - sb).abs() < 1e-12 * sb,
+                "{kind:?} {what}: two-way {sa} vs by day {sb}"
+            );
+            assert_eq!(a.df, b.df, "{kind:?} {what}");
+            assert!(a.method.ends_with("two_way_clustered"), "{}", a.method);
+        }
+        assert_ne!(
+            two_way.estimate.se, customer.estimate.se,
+            "{kind:?}: the time clusters are used"
+        );
+        assert_eq!(
+            customer.estimate.method,
+            "difference_of_means_cluster_robust"
+        );
+    }
+}

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use hearken_engine::effect::{
-    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, effect,
+    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, TimeClusters, effect,
 };
 use hearken_engine::{Dict, Level, NONE};
 use serde_json::Value;
@@ -102,7 +102,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 14);
+    assert_eq!(cases.len(), 18);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
@@ -167,6 +167,12 @@ fn every_interval_and_p_value_matches_statsmodels() {
                 Some("cr2") => ClusterVariance::Cr2,
                 Some("cr3") => ClusterVariance::Cr3,
                 Some(other) => panic!("{name}: variance {other}"),
+            },
+            time_clusters: match case.get("time_clusters").and_then(Value::as_str) {
+                None | Some("off") => TimeClusters::Off,
+                Some("day") => TimeClusters::Day,
+                Some("week") => TimeClusters::Week,
+                Some(other) => panic!("{name}: time_clusters {other}"),
             },
         };
         let e = effect(metric, &obs, &scope, &opts).unwrap_or_else(|err| panic!("{name}: {err}"));
