@@ -25,7 +25,8 @@
 //!   change minus the weighted mean of the controls' changes (weights: the controls' observations
 //!   before). Variances are cluster-robust (CR2 by default, CR1 or CR3 on request; by customer
 //!   when clusters are given: one customer's repeated contacts are not independent), Student t
-//!   with `clusters - 1` degrees of freedom.
+//!   with `clusters - 1` degrees of freedom. The repeat rate's variance is two-way by default,
+//!   by customer and by week ([`TimeClusters`]): a busy week raises every customer's repeats.
 //! - **Means** ([`Family::Mean`]: time in a stage, transfers per case): as shares, but on the log
 //!   scale (the change is the ratio of means minus one, the DiD a ratio of ratios), which is what
 //!   a GLM with log link and cluster-robust errors on the observations gives.
@@ -263,7 +264,8 @@ pub enum ClusterVariance {
 
 /// Whether the variance of shares and means is also clustered in time (Cameron, Gelbach and
 /// Miller 2011): `V = V_cluster + V_time - V_cluster-and-time`, each in the chosen small-sample
-/// form, Student t on `min(clusters, time clusters) - 1` degrees of freedom. Shocks common to
+/// form, the time part only when positive, Student t on Satterthwaite's degrees of freedom
+/// (docs/effects.md). Shocks common to
 /// many customers on the same days (a busy week raises everyone's repeat contacts) are
 /// correlations across customers that a customer-clustered variance treats as independent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -864,12 +866,15 @@ enum By {
 }
 
 /// The variance of a contrast of cell means, one-way by cluster or two-way by cluster and
-/// time (Cameron, Gelbach and Miller 2011): `V_cluster + V_time - V_both`, each in the small-
-/// sample form `kind`, and Student t on `min(G_cluster, G_time) - 1` degrees of freedom (what
-/// statsmodels' `cov_type="cluster"` with two group columns does for CR1). When the two-way sum
-/// is not positive (it is a difference, so it can be) the one-way variance is used. Returns
-/// `(variance, degrees of freedom, clusters, whether two-way)`; fewer than 2 clusters give
-/// `df < 1`.
+/// time (Cameron, Gelbach and Miller 2011): `V_cluster + (V_time - V_both)`, each in the small-
+/// sample form `kind` (for CR1 what statsmodels' `cov_type="cluster"` with two group columns
+/// gives). The time part estimates the covariance of different clusters within a time block, a
+/// variance component: when it is not positive the one-way variance is used, as a method of
+/// moments estimate of a variance component is truncated at zero. The reference Student t has
+/// Satterthwaite's degrees of freedom, `V^2 / (V_cluster^2 / (G - 1) + time part^2 / (T - 1))`
+/// for `G` clusters and `T` time blocks: near `G - 1` when the time part is small, near `T - 1`
+/// (few blocks, a noisy estimate) when it dominates. Returns `(variance, degrees of freedom,
+/// clusters, whether two-way)`; fewer than 2 clusters give `df < 1`.
 fn share_variance(
     metric: Metric,
     obs: &Observations<'_>,
@@ -887,11 +892,13 @@ fn share_variance(
     };
     let (vt, t, _) = contrast_variance(obs, bins, slots, cells, c, kind, By::Time(days));
     let (vb, _, _) = contrast_variance(obs, bins, slots, cells, c, kind, By::Both(days));
-    let v = vc + vt - vb;
-    if g < 2 || t < 2 || !(v.is_finite() && v > 0.0) {
+    let excess = vt - vb;
+    if g < 2 || t < 2 || !(excess.is_finite() && excess > 0.0) {
         return one_way;
     }
-    (v, g.min(t) as f64 - 1.0, g, true)
+    let v = vc + excess;
+    let df = v * v / (vc * vc / (g as f64 - 1.0) + excess * excess / (t as f64 - 1.0));
+    (v, df, g, true)
 }
 
 /// The (slot, window) of row `r`, when it is in a group and a valid day.

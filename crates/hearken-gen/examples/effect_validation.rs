@@ -461,6 +461,25 @@ fn make(cfg: &GenConfig, dir: &Path) -> Data {
     load(dir)
 }
 
+/// The rate `sum k / sum n` over data sets `(k, n)` with its 95% interval clustered by data set
+/// (the ratio estimator's variance `sum (k - rate n)^2 / (S (S - 1))` over the mean `n`, Student
+/// t on `S - 1` degrees of freedom).
+fn seed_clustered(per: &[(u64, u64)]) -> (f64, f64, f64) {
+    let s = per.len() as f64;
+    let (k, n): (u64, u64) = per.iter().fold((0, 0), |a, p| (a.0 + p.0, a.1 + p.1));
+    if n == 0 || per.len() < 2 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let rate = k as f64 / n as f64;
+    let ss: f64 = per
+        .iter()
+        .map(|&(k, n)| (k as f64 - rate * n as f64).powi(2))
+        .sum();
+    let se = (ss / (s * (s - 1.0))).sqrt() / (n as f64 / s);
+    let q = Level::new(0.95).map_or(1.96, |l| l.t(s - 1.0));
+    (rate, rate - q * se, rate + q * se)
+}
+
 /// Wilson 95% interval of `k` out of `n`.
 fn wilson(k: u64, n: u64) -> (f64, f64) {
     if n == 0 {
@@ -728,7 +747,11 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
     let mut placebo = Rate::default();
     // The same per action date, for a drift over the window to show.
     let mut by_date: Vec<Vec<Rate>> = vec![vec![Rate::default(); metrics.len()]; dates.len()];
+    // The same per seed: the actions of one data set share it (a stage is treated in one action
+    // and a control in others), so the rates' intervals are also given clustered by seed.
+    let mut by_seed: Vec<Vec<Rate>> = Vec::new();
     for seed in 1..=seeds {
+        by_seed.push(vec![Rate::default(); metrics.len()]);
         let cfg = GenConfig {
             noise: noise.clone(),
             stationary,
@@ -772,6 +795,13 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
                     rd.runs += 1;
                     rd.naive += u64::from(m.estimate.significant == Some(true));
                     rd.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    let rs = &mut by_seed[seed as usize - 1][mi];
+                    rs.runs += 1;
+                    rs.naive += u64::from(m.estimate.significant == Some(true));
+                    if m.did.estimate.p_value.is_some() {
+                        rs.did_runs += 1;
+                        rs.did += u64::from(m.did.estimate.significant == Some(true));
+                    }
                     if m.did.estimate.p_value.is_some() {
                         let r = &mut rates[mi];
                         r.did_runs += 1;
@@ -826,6 +856,20 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
         let (dm, ds) = z_summary(r.did_z, r.did_runs);
         println!(
             "  {:<19} before/after z mean {nm:+.3} sd {ns:.3} | did z mean {dm:+.3} sd {ds:.3}",
+            metric.name()
+        );
+    }
+    println!(
+        "clustered by seed (the actions of a data set are not independent): rate and its 95% interval, before/after and did"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let per: Vec<Rate> = by_seed.iter().map(|r| r[mi]).collect();
+        let naive: Vec<(u64, u64)> = per.iter().map(|r| (r.naive, r.runs)).collect();
+        let did: Vec<(u64, u64)> = per.iter().map(|r| (r.did, r.did_runs)).collect();
+        let (nr, nl, nh) = seed_clustered(&naive);
+        let (dr, dl, dh) = seed_clustered(&did);
+        println!(
+            "  {:<19} before/after {nr:.3} [{nl:.3}, {nh:.3}] | did {dr:.3} [{dl:.3}, {dh:.3}]",
             metric.name()
         );
     }

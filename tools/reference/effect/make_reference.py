@@ -319,29 +319,68 @@ class Small:
         groups = pd.factorize(self.sub.cl.to_numpy())[0]
         res = sm.OLS(y, self.X).fit()
         cov = small_sample_cov(res, self.X, y, groups, Small.variance)
-        df = len(np.unique(groups)) - 1
-        if Small.time is not None:
-            # Two-way (Cameron, Gelbach and Miller 2011): V_cluster + V_time - V_both, each
-            # by the general formula; t on min(G_cluster, G_time) - 1 degrees of freedom.
-            blocks = pd.factorize(self.sub.block.to_numpy())[0]
-            both = pd.factorize(pd.Series(list(zip(self.sub.cl, self.sub.block))))[0]
-            cov = (cov + small_sample_cov(res, self.X, y, blocks, Small.variance)
-                   - small_sample_cov(res, self.X, y, both, Small.variance))
-            df = min(len(np.unique(groups)), len(np.unique(blocks))) - 1
         a = np.asarray(contrast, dtype=float)[0]
         m = res.params
         if Small.log:
             grad, eff = a / m, float(a @ np.log(m))
         else:
             grad, eff = a, float(a @ m)
-        se = float(np.sqrt(grad @ cov @ grad))
+        var, df = float(grad @ cov @ grad), len(np.unique(groups)) - 1
+        if Small.time is not None:
+            # Two-way (Cameron, Gelbach and Miller 2011): V_cluster + V_time - V_both, each
+            # by the general formula.
+            blocks = pd.factorize(self.sub.block.to_numpy())[0]
+            both = pd.factorize(pd.Series(list(zip(self.sub.cl, self.sub.block))))[0]
+            excess = float(grad @ (small_sample_cov(res, self.X, y, blocks, Small.variance)
+                                   - small_sample_cov(res, self.X, y, both, Small.variance)) @ grad)
+            var, df = two_way(var, excess, len(np.unique(groups)), len(np.unique(blocks)))
+        se = float(np.sqrt(var))
         q = stats.t.ppf(0.5 + LEVEL / 2, df)
-        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df))
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df), df)
+
+
+def two_way(v_cluster, excess, g_cluster, g_time):
+    """The two-way variance of a contrast, `V_cluster + (V_time - V_both)` when the time part is
+    positive (else the one-way variance on G - 1 degrees of freedom), and its Satterthwaite
+    degrees of freedom `V^2 / (V_cluster^2 / (G - 1) + excess^2 / (T - 1))`."""
+    if not excess > 0:
+        return v_cluster, g_cluster - 1
+    v = v_cluster + excess
+    return v, v * v / (v_cluster ** 2 / (g_cluster - 1) + excess ** 2 / (g_time - 1))
+
+
+class TwoWayCR1:
+    """statsmodels' cluster-robust fit with two group columns (customer or case, time block) and
+    its one-way parts: the contrast's variance is the two-way fit's (checked to equal the
+    customers' one-way variance plus the time blocks' minus their intersection's, each a
+    statsmodels fit) and the reference Student t has Satterthwaite's degrees of freedom
+    (`two_way`), from scipy."""
+
+    def __init__(self, fit_groups, cl, block):
+        gc = pd.factorize(cl)[0]
+        gt = pd.factorize(block)[0]
+        gb = pd.factorize(pd.Series(list(zip(gc, gt))))[0]
+        self.res2 = fit_groups(np.column_stack([gc, gt]))
+        self.parts = [fit_groups(g) for g in (gc, gt, gb)]
+        self.g = (len(np.unique(gc)), len(np.unique(gt)))
+
+    def t_test(self, contrast):
+        from scipy import stats
+        a = np.asarray(contrast, dtype=float)[0]
+        eff = float(a @ self.res2.params)
+        v2 = float(a @ self.res2.cov_params() @ a)
+        vc, vt, vb = (float(a @ r.cov_params() @ a) for r in self.parts)
+        assert abs(vc + vt - vb - v2) <= 1e-9 * abs(v2), (vc + vt - vb, v2)
+        var, df = two_way(vc, vt - vb, *self.g)
+        se = float(np.sqrt(var))
+        q = stats.t.ppf(0.5 + LEVEL / 2, df)
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df), df)
 
 
 class TT:
-    def __init__(self, effect, lo, hi, p):
+    def __init__(self, effect, lo, hi, p, df=None):
         self.effect, self.lo, self.hi, self.pvalue = np.array([effect]), lo, hi, p
+        self.df = df
 
     def conf_int(self, alpha):
         return np.array([[self.lo, self.hi]])
@@ -361,7 +400,7 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     covariance), "cr2" or "cr3" (small_sample_cov of the OLS on cell indicators; on the log
     scale, the delta method on it: the GLM's cell means are the OLS ones). `time`: None, "day"
     or "week": two-way clustering by cluster and day (7-day block), statsmodels' cov_type="cluster"
-    with two group columns for CR1."""
+    with two group columns for CR1 (`TwoWayCR1`), Satterthwaite's degrees of freedom."""
     log = metric in ("stage_time", "transfers_per_case")
     Small.variance, Small.log, Small.time = variance, log, time
     start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
@@ -395,15 +434,15 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
         if variance != "cr1":
             return Small(sub, X)
-        groups = sub.cl.to_numpy()
+        def fit_groups(groups):
+            if log:
+                model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
+                return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True, tol=1e-13)
+            return sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+
         if time is not None:
-            groups = np.column_stack([pd.factorize(groups)[0], pd.factorize(sub.block.to_numpy())[0]])
-        if log:
-            model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
-            res = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True, tol=1e-13)
-        else:
-            res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-        return res
+            return TwoWayCR1(fit_groups, sub.cl.to_numpy(), sub.block.to_numpy())
+        return fit_groups(sub.cl.to_numpy())
 
     def level(slot):
         """The level the controls are chosen on."""
@@ -419,6 +458,8 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     tt = res.t_test(np.array([[-1.0, 1.0]]))
     lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
     naive = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+    if time is not None:
+        naive["t_df"] = float(tt.df)
 
     def clusters(slot, w):
         s = df[(df.slot == slot) & (df.after == w)]
@@ -461,6 +502,8 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     tt = res.t_test(np.array([contrast]))
     lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
     did = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+    if time is not None:
+        did["t_df"] = float(tt.df)
     did["controls"] = [names[g] for g in chosen]
     side = lambda v, n, w: {"value": v, "n": n, **({"clusters": clusters(-1, w)} if clustered else {})}
     return {

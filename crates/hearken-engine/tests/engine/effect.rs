@@ -211,6 +211,9 @@ fn every_interval_and_p_value_matches_statsmodels() {
             near_opt(est.high, &want["high"], rel, &format!("{name} {what} high"));
             let (p, pw) = (est.p_value.unwrap(), want["p_value"].as_f64().unwrap());
             near(p, pw, 1e-8, 1e-12, &format!("{name} {what} p"));
+            if let Some(df) = want.get("t_df").and_then(Value::as_f64) {
+                near(est.df.unwrap(), df, 1e-9, 0.0, &format!("{name} {what} df"));
+            }
             if let Some(m) = want.get("method").and_then(Value::as_str) {
                 assert_eq!(est.method, m, "{name} {what} method");
             }
