@@ -32,8 +32,13 @@
 //! also prints `estimate / se` over the null actions (mean 0, standard deviation 1 when the
 //! standard error is right).
 //!
+//! (b) prints every rate twice: with its binomial interval and clustered by seed (the actions
+//! of one data set share it, so they are not independent draws).
+//!
 //! Diagnostics: `HEARKEN_VARIANCE=cr1|cr2|cr3` the cluster-robust variance of shares and means
-//! (default the engine's, CR2); `HEARKEN_CONTROLS=all` every eligible group as a control
+//! (default the engine's, CR2); `HEARKEN_TIME_CLUSTERS=off|day|week` one-way or two-way (by
+//! customer or case and by day or week) for every share and mean (default the engine's: weeks
+//! for the repeat rate only); `HEARKEN_CONTROLS=all` every eligible group as a control
 //! instead of the 5 most similar; `HEARKEN_CASE_CLUSTER=customer` stage visits and cases
 //! clustered by the case's customer instead of by case.
 //!
