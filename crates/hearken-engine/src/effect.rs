@@ -25,7 +25,8 @@
 //!   change minus the weighted mean of the controls' changes (weights: the controls' observations
 //!   before). Variances are cluster-robust (CR2 by default, CR1 or CR3 on request; by customer
 //!   when clusters are given: one customer's repeated contacts are not independent), Student t
-//!   with `clusters - 1` degrees of freedom.
+//!   with `clusters - 1` degrees of freedom. The repeat rate's variance is two-way by default,
+//!   by customer and by week ([`TimeClusters`]): a busy week raises every customer's repeats.
 //! - **Means** ([`Family::Mean`]: time in a stage, transfers per case): as shares, but on the log
 //!   scale (the change is the ratio of means minus one, the DiD a ratio of ratios), which is what
 //!   a GLM with log link and cluster-robust errors on the observations gives.
@@ -239,6 +240,10 @@ pub struct EffectOptions {
     pub controls: ControlRule,
     /// The small-sample form of the cluster-robust variance of shares and means.
     pub variance: ClusterVariance,
+    /// The time clusters of the two-way cluster-robust variance of shares and means
+    /// (docs/effects.md): shocks common to every customer on a day are not in a
+    /// customer-clustered variance.
+    pub time_clusters: TimeClusters,
 }
 
 /// The small-sample form of the cluster-robust variance of shares and means (docs/effects.md).
@@ -257,6 +262,40 @@ pub enum ClusterVariance {
     Cr3,
 }
 
+/// Whether the variance of shares and means is also clustered in time (Cameron, Gelbach and
+/// Miller 2011): `V = V_cluster + V_time - V_cluster-and-time`, each in the chosen small-sample
+/// form, the time part only when positive, Student t on Satterthwaite's degrees of freedom
+/// (docs/effects.md). Shocks common to
+/// many customers on the same days (a busy week raises everyone's repeat contacts) are
+/// correlations across customers that a customer-clustered variance treats as independent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeClusters {
+    /// By metric: weeks for the repeat-contact rate (a contact's repeat flag depends on the
+    /// customer's contacts of the week before it, so day-to-day shocks to the volume persist in
+    /// it for a week and more), none for the others (docs/effects.md).
+    #[default]
+    Auto,
+    /// One-way: by the observations' clusters only.
+    Off,
+    /// Two-way: by cluster and by day (days counted from the action's date).
+    Day,
+    /// Two-way: by cluster and by 7-day block counted outward from the action's date.
+    Week,
+}
+
+impl TimeClusters {
+    /// The length of a time cluster in days for `metric`, if the variance is two-way.
+    fn days(self, metric: Metric) -> Option<usize> {
+        match self {
+            TimeClusters::Auto if metric == Metric::RepeatRate => Some(7),
+            TimeClusters::Auto | TimeClusters::Off => None,
+            TimeClusters::Day => Some(1),
+            TimeClusters::Week => Some(7),
+        }
+    }
+}
+
 impl EffectOptions {
     /// 28 days either side of `at`, all data in range, 90%, up to 5 similar controls.
     pub fn around(at: i64) -> EffectOptions {
@@ -270,6 +309,7 @@ impl EffectOptions {
             min_n: 30,
             controls: ControlRule::default(),
             variance: ClusterVariance::default(),
+            time_clusters: TimeClusters::default(),
         }
     }
 }
@@ -580,6 +620,18 @@ impl Bins {
         (k < self.total && self.valid[k]).then_some(k)
     }
 
+    /// The block of `days` days of time `t` (in a valid bin), counted outward from the
+    /// action's date: blocks before it and after it never share a code.
+    fn block(&self, t: i64, days: usize) -> u64 {
+        let k = ((t - self.start) / DAY) as usize;
+        let b = self.before as usize;
+        if k < b {
+            ((b - 1 - k) / days) as u64
+        } else {
+            (1 << 21) + ((k - b) / days) as u64
+        }
+    }
+
     fn after(&self, k: usize) -> bool {
         k >= self.before as usize
     }
@@ -708,7 +760,8 @@ struct Contrast {
 ///   jackknife around the estimate (MacKinnon, Nielsen and Webb 2023), `u_g` being exactly how
 ///   far the cell means' contrast moves when cluster `g` is left out.
 ///
-/// Returns `(variance, clusters, N)`.
+/// `by` says what a cluster is: the observations' clusters, blocks of days (time clusters),
+/// or their intersection (see [`TimeClusters`]). Returns `(variance, clusters, N)`.
 fn contrast_variance(
     obs: &Observations<'_>,
     bins: &Bins,
@@ -716,6 +769,7 @@ fn contrast_variance(
     cells: &[[Cell; 2]],
     c: &Contrast,
     kind: ClusterVariance,
+    by: By,
 ) -> (f64, u64, u64) {
     // Coefficient per (slot, window) on the observation scale.
     let mut coef = vec![[0.0f64; 2]; cells.len()];
@@ -740,12 +794,17 @@ fn contrast_variance(
             continue;
         }
         let m = cells[slot][w].mean().unwrap_or(0.0);
-        let id = match obs.cluster.get(r).copied() {
+        let mut cluster = || match obs.cluster.get(r).copied() {
             Some(g) if g != NONE => u64::from(g),
             _ => {
                 own += 1;
                 (1u64 << 32) + own
             }
+        };
+        let id = match by {
+            By::Cluster => cluster(),
+            By::Time(days) => bins.block(obs.at[r], days),
+            By::Both(days) => (cluster() << 22) | bins.block(obs.at[r], days),
         };
         rows.push((id, 2 * slot + w, y - m));
     }
@@ -793,6 +852,53 @@ fn contrast_variance(
         }
     };
     (corr * s, clusters, n_total)
+}
+
+/// What a cluster is in [`contrast_variance`].
+#[derive(Debug, Clone, Copy)]
+enum By {
+    /// The observations' clusters (customers, cases; none: each its own).
+    Cluster,
+    /// Blocks of this many days counted outward from the action's date.
+    Time(usize),
+    /// A cluster within a block.
+    Both(usize),
+}
+
+/// The variance of a contrast of cell means, one-way by cluster or two-way by cluster and
+/// time (Cameron, Gelbach and Miller 2011): `V_cluster + (V_time - V_both)`, each in the small-
+/// sample form `kind` (for CR1 what statsmodels' `cov_type="cluster"` with two group columns
+/// gives). The time part estimates the covariance of different clusters within a time block, a
+/// variance component: when it is not positive the one-way variance is used, as a method of
+/// moments estimate of a variance component is truncated at zero. The reference Student t has
+/// Satterthwaite's degrees of freedom, `V^2 / (V_cluster^2 / (G - 1) + time part^2 / (T - 1))`
+/// for `G` clusters and `T` time blocks: near `G - 1` when the time part is small, near `T - 1`
+/// (few blocks, a noisy estimate) when it dominates. Returns `(variance, degrees of freedom,
+/// clusters, whether two-way)`; fewer than 2 clusters give `df < 1`.
+fn share_variance(
+    metric: Metric,
+    obs: &Observations<'_>,
+    bins: &Bins,
+    slots: &[usize],
+    cells: &[[Cell; 2]],
+    c: &Contrast,
+    opts: &EffectOptions,
+) -> (f64, f64, u64, bool) {
+    let kind = opts.variance;
+    let (vc, g, _) = contrast_variance(obs, bins, slots, cells, c, kind, By::Cluster);
+    let one_way = (vc, g as f64 - 1.0, g, false);
+    let Some(days) = opts.time_clusters.days(metric) else {
+        return one_way;
+    };
+    let (vt, t, _) = contrast_variance(obs, bins, slots, cells, c, kind, By::Time(days));
+    let (vb, _, _) = contrast_variance(obs, bins, slots, cells, c, kind, By::Both(days));
+    let excess = vt - vb;
+    if g < 2 || t < 2 || !(excess.is_finite() && excess > 0.0) {
+        return one_way;
+    }
+    let v = vc + excess;
+    let df = v * v / (vc * vc / (g as f64 - 1.0) + excess * excess / (t as f64 - 1.0));
+    (v, df, g, true)
 }
 
 /// The (slot, window) of row `r`, when it is in a group and a valid day.
@@ -911,7 +1017,7 @@ fn means(
                 log,
             };
             let d = contrast_value(&cells, &c);
-            let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
+            let (var, df, g, two_way) = share_variance(metric, obs, bins, slots, &cells, &c, opts);
             if g < 2 {
                 Estimate::not(
                     Status::TooFew {
@@ -922,15 +1028,12 @@ fn means(
                     "",
                 )
             } else {
-                infer(
-                    d,
-                    var.sqrt(),
-                    Some(g as f64 - 1.0),
-                    level,
-                    log,
-                    "",
-                    &mut quality,
-                )
+                let method = match (two_way, log) {
+                    (false, _) => "",
+                    (true, false) => "difference_of_means_two_way_clustered",
+                    (true, true) => "ratio_of_means_two_way_clustered",
+                };
+                infer(d, var.sqrt(), Some(df), level, log, method, &mut quality)
             }
         }
     };
@@ -1047,7 +1150,7 @@ fn means(
         }
         let c = Contrast { terms, log };
         let d = contrast_value(&cells, &c);
-        let (var, g, _) = contrast_variance(obs, bins, slots, &cells, &c, opts.variance);
+        let (var, df, g, two_way) = share_variance(metric, obs, bins, slots, &cells, &c, opts);
         if g < 2 {
             Estimate::not(
                 Status::TooFew {
@@ -1058,15 +1161,12 @@ fn means(
                 "",
             )
         } else {
-            infer(
-                d,
-                var.sqrt(),
-                Some(g as f64 - 1.0),
-                level,
-                log,
-                "",
-                &mut quality,
-            )
+            let method = match (two_way, log) {
+                (false, _) => "",
+                (true, false) => "difference_in_differences_two_way_clustered",
+                (true, true) => "ratio_of_ratios_two_way_clustered",
+            };
+            infer(d, var.sqrt(), Some(df), level, log, method, &mut quality)
         }
     };
     note_status(&mut quality, &estimate.status, "before/after");

@@ -32,8 +32,13 @@
 //! also prints `estimate / se` over the null actions (mean 0, standard deviation 1 when the
 //! standard error is right).
 //!
+//! (b) prints every rate twice: with its binomial interval and clustered by seed (the actions
+//! of one data set share it, so they are not independent draws).
+//!
 //! Diagnostics: `HEARKEN_VARIANCE=cr1|cr2|cr3` the cluster-robust variance of shares and means
-//! (default the engine's, CR2); `HEARKEN_CONTROLS=all` every eligible group as a control
+//! (default the engine's, CR2); `HEARKEN_TIME_CLUSTERS=off|day|week` one-way or two-way (by
+//! customer or case and by day or week) for every share and mean (default the engine's: weeks
+//! for the repeat rate only); `HEARKEN_CONTROLS=all` every eligible group as a control
 //! instead of the 5 most similar; `HEARKEN_CASE_CLUSTER=customer` stage visits and cases
 //! clustered by the case's customer instead of by case.
 //!
@@ -51,7 +56,7 @@ use std::process::ExitCode;
 
 use hearken_engine::effect::{
     ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope,
-    Status, effect, nps_value, repeat_value, sentiment_value,
+    Status, TimeClusters, effect, nps_value, repeat_value, sentiment_value,
 };
 use hearken_engine::repeats::repeat_flags;
 use hearken_engine::{Dict, Level, NONE};
@@ -342,6 +347,7 @@ impl Data {
                 },
             },
             variance: variance_kind(),
+            time_clusters: time_clusters(),
             ..EffectOptions::around(at)
         };
         effect(metric, &obs, &scope, &opts).expect("a well-formed request")
@@ -431,6 +437,17 @@ fn variance_kind() -> ClusterVariance {
     }
 }
 
+/// The time clusters of shares and means: the engine's default (weeks for the repeat rate), or
+/// `HEARKEN_TIME_CLUSTERS=off|day|week` for every share and mean (a diagnostic).
+fn time_clusters() -> TimeClusters {
+    match std::env::var("HEARKEN_TIME_CLUSTERS").as_deref() {
+        Ok("off") => TimeClusters::Off,
+        Ok("day") => TimeClusters::Day,
+        Ok("week") => TimeClusters::Week,
+        _ => TimeClusters::default(),
+    }
+}
+
 fn base(customers: u64, seed: u64) -> GenConfig {
     GenConfig {
         customers,
@@ -447,6 +464,25 @@ fn base(customers: u64, seed: u64) -> GenConfig {
 fn make(cfg: &GenConfig, dir: &Path) -> Data {
     generate(cfg, dir, &|_| {}).unwrap_or_else(|e| panic!("generate: {e}"));
     load(dir)
+}
+
+/// The rate `sum k / sum n` over data sets `(k, n)` with its 95% interval clustered by data set
+/// (the ratio estimator's variance `sum (k - rate n)^2 / (S (S - 1))` over the mean `n`, Student
+/// t on `S - 1` degrees of freedom).
+fn seed_clustered(per: &[(u64, u64)]) -> (f64, f64, f64) {
+    let s = per.len() as f64;
+    let (k, n): (u64, u64) = per.iter().fold((0, 0), |a, p| (a.0 + p.0, a.1 + p.1));
+    if n == 0 || per.len() < 2 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let rate = k as f64 / n as f64;
+    let ss: f64 = per
+        .iter()
+        .map(|&(k, n)| (k as f64 - rate * n as f64).powi(2))
+        .sum();
+    let se = (ss / (s * (s - 1.0))).sqrt() / (n as f64 / s);
+    let q = Level::new(0.95).map_or(1.96, |l| l.t(s - 1.0));
+    (rate, rate - q * se, rate + q * se)
 }
 
 /// Wilson 95% interval of `k` out of `n`.
@@ -716,7 +752,11 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
     let mut placebo = Rate::default();
     // The same per action date, for a drift over the window to show.
     let mut by_date: Vec<Vec<Rate>> = vec![vec![Rate::default(); metrics.len()]; dates.len()];
+    // The same per seed: the actions of one data set share it (a stage is treated in one action
+    // and a control in others), so the rates' intervals are also given clustered by seed.
+    let mut by_seed: Vec<Vec<Rate>> = Vec::new();
     for seed in 1..=seeds {
+        by_seed.push(vec![Rate::default(); metrics.len()]);
         let cfg = GenConfig {
             noise: noise.clone(),
             stationary,
@@ -760,6 +800,13 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
                     rd.runs += 1;
                     rd.naive += u64::from(m.estimate.significant == Some(true));
                     rd.naive_sum += m.estimate.change.unwrap_or(0.0);
+                    let rs = &mut by_seed[seed as usize - 1][mi];
+                    rs.runs += 1;
+                    rs.naive += u64::from(m.estimate.significant == Some(true));
+                    if m.did.estimate.p_value.is_some() {
+                        rs.did_runs += 1;
+                        rs.did += u64::from(m.did.estimate.significant == Some(true));
+                    }
                     if m.did.estimate.p_value.is_some() {
                         let r = &mut rates[mi];
                         r.did_runs += 1;
@@ -814,6 +861,20 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
         let (dm, ds) = z_summary(r.did_z, r.did_runs);
         println!(
             "  {:<19} before/after z mean {nm:+.3} sd {ns:.3} | did z mean {dm:+.3} sd {ds:.3}",
+            metric.name()
+        );
+    }
+    println!(
+        "clustered by seed (the actions of a data set are not independent): rate and its 95% interval, before/after and did"
+    );
+    for (mi, metric) in metrics.iter().enumerate() {
+        let per: Vec<Rate> = by_seed.iter().map(|r| r[mi]).collect();
+        let naive: Vec<(u64, u64)> = per.iter().map(|r| (r.naive, r.runs)).collect();
+        let did: Vec<(u64, u64)> = per.iter().map(|r| (r.did, r.did_runs)).collect();
+        let (nr, nl, nh) = seed_clustered(&naive);
+        let (dr, dl, dh) = seed_clustered(&did);
+        println!(
+            "  {:<19} before/after {nr:.3} [{nl:.3}, {nh:.3}] | did {dr:.3} [{dl:.3}, {dh:.3}]",
             metric.name()
         );
     }

@@ -306,7 +306,9 @@ def small_sample_cov(res, X, y, groups, variance):
 
 class Small:
     """A CR2 / CR3 fit with the t_test interface used below: Student t on clusters - 1 degrees
-    of freedom (scipy), on the log scale by the delta method."""
+    of freedom (scipy), on the log scale by the delta method; two-way when `time` is set."""
+
+    time = None
 
     def __init__(self, sub, X):
         self.sub, self.X = sub, X
@@ -323,28 +325,84 @@ class Small:
             grad, eff = a / m, float(a @ np.log(m))
         else:
             grad, eff = a, float(a @ m)
-        se = float(np.sqrt(grad @ cov @ grad))
-        df = len(np.unique(groups)) - 1
+        var, df = float(grad @ cov @ grad), len(np.unique(groups)) - 1
+        if Small.time is not None:
+            # Two-way (Cameron, Gelbach and Miller 2011): V_cluster + V_time - V_both, each
+            # by the general formula.
+            blocks = pd.factorize(self.sub.block.to_numpy())[0]
+            both = pd.factorize(pd.Series(list(zip(self.sub.cl, self.sub.block))))[0]
+            excess = float(grad @ (small_sample_cov(res, self.X, y, blocks, Small.variance)
+                                   - small_sample_cov(res, self.X, y, both, Small.variance)) @ grad)
+            var, df = two_way(var, excess, len(np.unique(groups)), len(np.unique(blocks)))
+        se = float(np.sqrt(var))
         q = stats.t.ppf(0.5 + LEVEL / 2, df)
-        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df))
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df), df)
+
+
+def two_way(v_cluster, excess, g_cluster, g_time):
+    """The two-way variance of a contrast, `V_cluster + (V_time - V_both)` when the time part is
+    positive (else the one-way variance on G - 1 degrees of freedom), and its Satterthwaite
+    degrees of freedom `V^2 / (V_cluster^2 / (G - 1) + excess^2 / (T - 1))`."""
+    if not excess > 0:
+        return v_cluster, g_cluster - 1
+    v = v_cluster + excess
+    return v, v * v / (v_cluster ** 2 / (g_cluster - 1) + excess ** 2 / (g_time - 1))
+
+
+class TwoWayCR1:
+    """statsmodels' cluster-robust fit with two group columns (customer or case, time block) and
+    its one-way parts: the contrast's variance is the two-way fit's (checked to equal the
+    customers' one-way variance plus the time blocks' minus their intersection's, each a
+    statsmodels fit) and the reference Student t has Satterthwaite's degrees of freedom
+    (`two_way`), from scipy."""
+
+    def __init__(self, fit_groups, cl, block):
+        gc = pd.factorize(cl)[0]
+        gt = pd.factorize(block)[0]
+        gb = pd.factorize(pd.Series(list(zip(gc, gt))))[0]
+        self.res2 = fit_groups(np.column_stack([gc, gt]))
+        self.parts = [fit_groups(g) for g in (gc, gt, gb)]
+        self.g = (len(np.unique(gc)), len(np.unique(gt)))
+
+    def t_test(self, contrast):
+        from scipy import stats
+        a = np.asarray(contrast, dtype=float)[0]
+        eff = float(a @ self.res2.params)
+        v2 = float(a @ self.res2.cov_params() @ a)
+        vc, vt, vb = (float(a @ r.cov_params() @ a) for r in self.parts)
+        assert abs(vc + vt - vb - v2) <= 1e-9 * abs(v2), (vc + vt - vb, v2)
+        var, df = two_way(vc, vt - vb, *self.g)
+        se = float(np.sqrt(var))
+        q = stats.t.ppf(0.5 + LEVEL / 2, df)
+        return TT(eff, eff - q * se, eff + q * se, 2 * stats.t.sf(abs(eff / se), df), df)
 
 
 class TT:
-    def __init__(self, effect, lo, hi, p):
+    def __init__(self, effect, lo, hi, p, df=None):
         self.effect, self.lo, self.hi, self.pvalue = np.array([effect]), lo, hi, p
+        self.df = df
 
     def conf_int(self, alpha):
         return np.array([[self.lo, self.hi]])
 
 
+def block_of(at, start, before_days, days):
+    """The time cluster of a time: blocks of `days` days counted outward from the action's
+    date (the engine's codes: before blocks 0, 1, ... backwards, after blocks 2^21 + 0, 1, ...)."""
+    k = (at - start) // DAY
+    return np.where(k < before_days, (before_days - 1 - k) // days, 2**21 + (k - before_days) // days)
+
+
 def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, after_days,
-               min_n, clustered, variance="cr1"):
+               min_n, clustered, variance="cr1", time=None):
     """df: columns at, group, value, cluster (-1 = none). Shares on the identity scale, means
     (stage time, transfers) on the log scale. `variance`: "cr1" (statsmodels' cluster-robust
     covariance), "cr2" or "cr3" (small_sample_cov of the OLS on cell indicators; on the log
-    scale, the delta method on it: the GLM's cell means are the OLS ones)."""
+    scale, the delta method on it: the GLM's cell means are the OLS ones). `time`: None, "day"
+    or "week": two-way clustering by cluster and day (7-day block), statsmodels' cov_type="cluster"
+    with two group columns for CR1 (`TwoWayCR1`), Satterthwaite's degrees of freedom."""
     log = metric in ("stage_time", "transfers_per_case")
-    Small.variance, Small.log = variance, log
+    Small.variance, Small.log, Small.time = variance, log, time
     start, total, valid = day_bins(at, before_days, after_days, -(2**62), 2**62)
     # The selection window (the data span is unbounded here, as the test gives it): the
     # controls' levels there, when the treated series has min_n.
@@ -364,6 +422,8 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         df["cl"] = np.where(df.cluster >= 0, df.cluster, -1 - np.arange(len(df)))
     else:
         df["cl"] = np.arange(len(df))
+    if time is not None:
+        df["block"] = block_of(df["at"].to_numpy(), start, before_days, {"day": 1, "week": 7}[time])
 
     def mean(slot, w):
         v = df[(df.slot == slot) & (df.after == w)].value
@@ -374,12 +434,15 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
         X = np.column_stack([((sub.slot == s) & (sub.after == w)).astype(float) for s, w in cols])
         if variance != "cr1":
             return Small(sub, X)
-        if log:
-            model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
-            res = model.fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True, tol=1e-13)
-        else:
-            res = sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": sub.cl.to_numpy()}, use_t=True)
-        return res
+        def fit_groups(groups):
+            if log:
+                model = sm.GLM(sub.value.to_numpy(), X, family=sm.families.Poisson())
+                return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True, tol=1e-13)
+            return sm.OLS(sub.value.to_numpy(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+
+        if time is not None:
+            return TwoWayCR1(fit_groups, sub.cl.to_numpy(), sub.block.to_numpy())
+        return fit_groups(sub.cl.to_numpy())
 
     def level(slot):
         """The level the controls are chosen on."""
@@ -395,6 +458,8 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     tt = res.t_test(np.array([[-1.0, 1.0]]))
     lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
     naive = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+    if time is not None:
+        naive["t_df"] = float(tt.df)
 
     def clusters(slot, w):
         s = df[(df.slot == slot) & (df.after == w)]
@@ -437,12 +502,14 @@ def cells_case(name, metric, df, names, treated, linked, rule, at, before_days, 
     tt = res.t_test(np.array([contrast]))
     lo, hi = tt.conf_int(alpha=1 - LEVEL)[0]
     did = estimate(float(tt.effect[0]), lo, hi, float(tt.pvalue), log)
+    if time is not None:
+        did["t_df"] = float(tt.df)
     did["controls"] = [names[g] for g in chosen]
     side = lambda v, n, w: {"value": v, "n": n, **({"clusters": clusters(-1, w)} if clustered else {})}
     return {
         "name": name, "metric": metric, "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days, "min_n": min_n,
-        "clustered": clustered, "variance": variance, "before": side(tb, nb, 0), "after": side(ta, na, 1),
+        "clustered": clustered, "variance": variance, "time_clusters": time or "off", "before": side(tb, nb, 0), "after": side(ta, na, 1),
         "controls_chosen_on": list(sel) if pre is not None else None,
         **naive, "did": did,
     }
@@ -616,10 +683,57 @@ def main():
         c["names_from"] = "repeat_heavy"
         cases.append(c)
 
+    # Repeat flags with shocks common to every customer on a day (AR(1) from day to day, shared
+    # by the topics): two-way clustering by customer and day (CR1, statsmodels' two group
+    # columns) and by customer and week (CR2, the general formula), and stage times with the
+    # same day shocks, two-way by case and week (CR1, the GLM's two group columns).
+    dtopics = ["d0", "d1", "d2", "d3", "d4"]
+    shock, z = {}, 0.0
+    for d in range(-28, 28):
+        z = 0.5 * z + np.sqrt(0.75) * rng.normal()
+        shock[d] = z
+    rows = []
+    for cust in range(300):
+        weight = float(rng.lognormal(-0.5, 1.0))
+        prone = float(rng.beta(2.0, 6.0))
+        for g in range(5):
+            for _ in range(int(rng.poisson(weight * [5.0, 4.0, 5.0, 3.0, 4.0][g]))):
+                d = int(rng.integers(-28, 28))
+                t = AT + d * DAY + int(rng.integers(0, DAY))
+                q = min(0.95, prone * np.exp(0.5 * shock[d]) * (0.7 if (g == 0 and d >= 0) else 1.0))
+                rows.append((t, g, 100.0 * (rng.random() < q), cust))
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("repeat_days", r.at, r.group, r.value, r.cluster))
+    for variance, time in [("cr1", "day"), ("cr2", "week"), ("cr2", "day")]:
+        c = cells_case(f"repeat_days_{variance}_{time}", "repeat_rate", df, dtopics, [0], [],
+                       {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, variance, time)
+        c["names_from"] = "repeat_days"
+        cases.append(c)
+    rows = []
+    for g, (n, m) in enumerate([(300, 8.0), (400, 30.0), (500, 20.0), (250, 12.0)]):
+        for i in range(n):
+            case += 1
+            d = int(rng.integers(-28, 28))
+            t = AT + d * DAY + int(rng.integers(0, DAY))
+            f = (0.7 if (g == 1 and d >= 0) else 1.0) * np.exp(0.3 * shock[d])
+            for _ in range(1 + int(rng.random() < 0.2)):
+                rows.append((t, g, float(m * f * rng.lognormal(-0.5, 1.0)), case))
+                t += 3600
+    df = pd.DataFrame(rows, columns=["at", "group", "value", "cluster"])
+    for r in df.itertuples():
+        obs_rows.append(("stage_time_days", r.at, r.group, r.value, r.cluster))
+    c = cells_case("stage_time_days_cr1_week", "stage_time", df, stages, [1], [],
+                   {"rule": "similar", "max": 2}, AT, 28, 28, 30, True, "cr1", "week")
+    c["names_from"] = "stage_time_days"
+    cases.append(c)
+
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
                    "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
                    "nps_clustered_cr2": seg, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
-                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics}
+                   "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics,
+                   "repeat_days_cr1_day": dtopics, "repeat_days_cr2_week": dtopics,
+                   "repeat_days_cr2_day": dtopics, "stage_time_days_cr1_week": stages}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:

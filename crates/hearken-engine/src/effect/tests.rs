@@ -623,3 +623,87 @@ fn controls_are_chosen_on_the_window_before_the_before_window() {
     assert_eq!(e.did.controls, vec!["c1".to_string()]);
     assert_eq!(e.windows.controls_from, Some(AT - 56 * DAY));
 }
+
+/// Two-way clustering by customer and day: when every customer's observations fall on one day
+/// (customers nested in days), the customer-and-day clusters are the customers, so
+/// `V_customer + V_day - V_both` is exactly the variance clustered by day alone when that is
+/// larger than the customers' (else the one-way variance is used), with Satterthwaite's degrees
+/// of freedom from the two one-way variances; without time clusters the variance is the
+/// customers' one.
+#[test]
+fn two_way_clustering_with_customers_nested_in_days_is_clustering_by_day() {
+    let rows: Vec<(i64, u32, f64, u32)> = heavy_rows()
+        .into_iter()
+        .map(|(_, g, v, cust)| (i64::from(cust % 17) - 8, g, v, cust))
+        .collect();
+    let groups = dict(&["a", "b"]);
+    let scope = Scope {
+        treated: vec![0],
+        linked: vec![],
+    };
+    let mut two_way_seen = 0;
+    for kind in [
+        ClusterVariance::Cr1,
+        ClusterVariance::Cr2,
+        ClusterVariance::Cr3,
+    ] {
+        let c = columns(&rows);
+        let by_day: Vec<u32> = rows.iter().map(|r| (r.0 + 100) as u32).collect();
+        let measure = |cluster: &[u32], time: TimeClusters| {
+            let obs = Observations {
+                at: &c.0,
+                group: &c.1,
+                value: &c.2,
+                cluster,
+                groups: &groups,
+            };
+            let o = EffectOptions {
+                controls: ControlRule::Given { groups: vec![1] },
+                variance: kind,
+                time_clusters: time,
+                ..opts()
+            };
+            effect(Metric::Nps, &obs, &scope, &o).unwrap()
+        };
+        let two_way = measure(&c.3, TimeClusters::Day);
+        let day = measure(&by_day, TimeClusters::Off);
+        let customer = measure(&c.3, TimeClusters::Off);
+        for (a, d, cu, what) in [
+            (
+                &two_way.estimate,
+                &day.estimate,
+                &customer.estimate,
+                "before/after",
+            ),
+            (
+                &two_way.did.estimate,
+                &day.did.estimate,
+                &customer.did.estimate,
+                "did",
+            ),
+        ] {
+            let (sa, sd, sc) = (a.se.unwrap(), d.se.unwrap(), cu.se.unwrap());
+            if sd > sc {
+                two_way_seen += 1;
+                assert!(
+                    (sa - sd).abs() < 1e-12 * sd,
+                    "{kind:?} {what}: two-way {sa} vs by day {sd}"
+                );
+                let (vc, vd) = (sc * sc, sd * sd);
+                let (gc, gd) = (cu.df.unwrap(), d.df.unwrap());
+                let df = vd * vd / (vc * vc / gc + (vd - vc).powi(2) / gd);
+                assert!((a.df.unwrap() - df).abs() < 1e-9 * df, "{kind:?} {what} df");
+                assert!(a.method.ends_with("two_way_clustered"), "{}", a.method);
+            } else {
+                assert_eq!(a.se, cu.se, "{kind:?} {what}: the one-way variance");
+                assert_eq!(a.df, cu.df, "{kind:?} {what}");
+                assert!(!a.method.ends_with("two_way_clustered"), "{}", a.method);
+            }
+        }
+        assert_eq!(
+            customer.estimate.method,
+            "difference_of_means_cluster_robust"
+        );
+    }
+    assert!(two_way_seen > 0, "the data exercise the two-way variance");
+}

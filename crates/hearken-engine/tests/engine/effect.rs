@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use hearken_engine::effect::{
-    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, effect,
+    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, TimeClusters, effect,
 };
 use hearken_engine::{Dict, Level, NONE};
 use serde_json::Value;
@@ -102,7 +102,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 14);
+    assert_eq!(cases.len(), 18);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
@@ -168,6 +168,12 @@ fn every_interval_and_p_value_matches_statsmodels() {
                 Some("cr3") => ClusterVariance::Cr3,
                 Some(other) => panic!("{name}: variance {other}"),
             },
+            time_clusters: match case.get("time_clusters").and_then(Value::as_str) {
+                None | Some("off") => TimeClusters::Off,
+                Some("day") => TimeClusters::Day,
+                Some("week") => TimeClusters::Week,
+                Some(other) => panic!("{name}: time_clusters {other}"),
+            },
         };
         let e = effect(metric, &obs, &scope, &opts).unwrap_or_else(|err| panic!("{name}: {err}"));
         let rel = if metric == Metric::Nps || metric == Metric::RepeatRate {
@@ -205,6 +211,9 @@ fn every_interval_and_p_value_matches_statsmodels() {
             near_opt(est.high, &want["high"], rel, &format!("{name} {what} high"));
             let (p, pw) = (est.p_value.unwrap(), want["p_value"].as_f64().unwrap());
             near(p, pw, 1e-8, 1e-12, &format!("{name} {what} p"));
+            if let Some(df) = want.get("t_df").and_then(Value::as_f64) {
+                near(est.df.unwrap(), df, 1e-9, 0.0, &format!("{name} {what} df"));
+            }
             if let Some(m) = want.get("method").and_then(Value::as_str) {
                 assert_eq!(est.method, m, "{name} {what} method");
             }
