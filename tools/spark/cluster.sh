@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway Apache Spark cluster on loopback for the tests and for trying the Spark engine
-# (ADR 0014): a master, two workers (1 core, 1 GiB each) and a Spark Connect server.
+# A throwaway Apache Spark cluster on loopback for the tests, the benchmark and for trying the
+# Spark engine (ADR 0014): a master, two workers (1 core, 1 GiB each) and a Spark Connect server.
 #
 #   tools/spark/cluster.sh start DIR   start it, with logs, pids and work folders under DIR (a new
 #                                      folder), on free loopback ports; waits until both workers
@@ -8,6 +8,13 @@
 #                                      prints `export HEARKEN_SPARK=sc://127.0.0.1:PORT` and the UIs
 #   tools/spark/cluster.sh stop DIR    stop every process it started, each by its recorded pid
 #                                      (then the executors the workers started), DIR can be removed
+#   tools/spark/cluster.sh kill-worker DIR N
+#                                      lose worker N (1 or 2) as a machine is lost: SIGKILL to the
+#                                      worker and to the executors running in its folder, each by
+#                                      its pid (for the tests of a worker lost mid-query)
+#
+# Environment for `start` (the defaults are the tests'): HEARKEN_SPARK_WORKERS (1 or 2, default
+# 2), HEARKEN_SPARK_WORKER_MEMORY (1g), HEARKEN_SPARK_EXECUTOR_MEMORY (512m; at most the worker's).
 #
 # Needs Java 17 (Debian: apt-get install openjdk-17-jre-headless) and python3 with venv. PySpark
 # comes from PyPI (pinned below; it carries Spark's jars) into a virtualenv, by default
@@ -17,8 +24,12 @@ set -euo pipefail
 PYSPARK_VERSION=4.3.0
 cmd=${1:-}; dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2; exit 2
+  echo "usage: $0 start|stop DIR | kill-worker DIR N" >&2; exit 2
 fi
+workers=${HEARKEN_SPARK_WORKERS:-2}
+worker_memory=${HEARKEN_SPARK_WORKER_MEMORY:-1g}
+executor_memory=${HEARKEN_SPARK_EXECUTOR_MEMORY:-512m}
+case "$workers" in 1|2) ;; *) echo "error: HEARKEN_SPARK_WORKERS must be 1 or 2, not $workers" >&2; exit 2 ;; esac
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${HEARKEN_SPARK_VENV:-$repo/.venv-spark}
 
@@ -72,30 +83,30 @@ EOF
       --port "$p_master" --webui-port "$p_master_ui" >"$dir/logs/master.log" 2>&1 &
     echo $! >"$dir/master.pid"
     master=spark://127.0.0.1:$p_master
-    for i in 1 2; do
+    for i in $(seq "$workers"); do
       port_var=p_w$i; ui_var=p_w${i}_ui
       mkdir -p "$dir/work-$i"
       SPARK_WORKER_DIR=$dir/work-$i "$spark_home/bin/spark-class" \
         org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --port "${!port_var}" \
-        --webui-port "${!ui_var}" --cores 1 --memory 1g --work-dir "$dir/work-$i" "$master" \
+        --webui-port "${!ui_var}" --cores 1 --memory "$worker_memory" --work-dir "$dir/work-$i" "$master" \
         >"$dir/logs/worker-$i.log" 2>&1 &
       echo $! >"$dir/worker-$i.pid"
     done
     # Wait for both workers to register with the master.
     ok=""
     for _ in $(seq 300); do
-      if curl -fsS "http://127.0.0.1:$p_master_ui/json/" 2>/dev/null | grep -q '"aliveworkers" *: *2'; then ok=1; break; fi
+      if curl -fsS "http://127.0.0.1:$p_master_ui/json/" 2>/dev/null | grep -q "\"aliveworkers\" *: *$workers"; then ok=1; break; fi
       sleep 0.2
     done
     if [ -z "$ok" ]; then
-      echo "error: the workers did not register with the master in 60 s; see $dir/logs" >&2
+      echo "error: the $workers worker(s) did not register with the master in 60 s; see $dir/logs" >&2
       "$0" stop "$dir"; exit 1
     fi
     "$spark_home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
       --name "Hearken Spark Connect" --master "$master" \
       --conf spark.driver.host=127.0.0.1 --conf spark.driver.bindAddress=127.0.0.1 \
-      --conf spark.driver.memory=1g --conf spark.executor.memory=512m \
-      --conf spark.executor.cores=1 --conf spark.cores.max=2 \
+      --conf spark.driver.memory=1g --conf spark.executor.memory="$executor_memory" \
+      --conf spark.executor.cores=1 --conf spark.cores.max="$workers" \
       --conf spark.sql.shuffle.partitions=4 --conf spark.ui.port="$p_ui" \
       --conf spark.connect.grpc.binding.address=127.0.0.1 \
       --conf spark.connect.grpc.binding.port="$p_connect" \
@@ -109,14 +120,14 @@ EOF
                python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])' 2>/dev/null) &&
          n=$(curl -fsS "http://127.0.0.1:$p_ui/api/v1/applications/$app/executors" 2>/dev/null |
              python3 -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["id"] != "driver" and e["isActive"]))' 2>/dev/null) &&
-         [ "$n" = 2 ] && (exec 3<>"/dev/tcp/127.0.0.1/$p_connect") 2>/dev/null; then
+         [ "$n" = "$workers" ] && (exec 3<>"/dev/tcp/127.0.0.1/$p_connect") 2>/dev/null; then
         ok=1; break
       fi
       if ! kill -0 "$(cat "$dir/connect.pid")" 2>/dev/null; then break; fi
       sleep 0.2
     done
     if [ -z "$ok" ]; then
-      echo "error: the Spark Connect server did not come up with two executors in 120 s; see $dir/logs/connect.log" >&2
+      echo "error: the Spark Connect server did not come up with $workers executor(s) in 120 s; see $dir/logs/connect.log" >&2
       "$0" stop "$dir"; exit 1
     fi
     echo "$p_ui" >"$dir/ui.port"
@@ -143,5 +154,21 @@ EOF
       esac
     done
     ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  kill-worker)
+    n=${3:-}
+    case "$n" in 1|2) ;; *) echo "usage: $0 kill-worker DIR 1|2" >&2; exit 2 ;; esac
+    dir=$(cd "$dir" && pwd)
+    if [ ! -f "$dir/worker-$n.pid" ]; then echo "error: no worker $n in $dir" >&2; exit 1; fi
+    pid=$(cat "$dir/worker-$n.pid")
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$dir/worker-$n.pid"
+    # Its executors (working folder DIR/work-N/APP/ID), each by its pid.
+    for proc in /proc/[0-9]*; do
+      cwd=$(readlink "$proc/cwd" 2>/dev/null || true)
+      case "$cwd" in
+        "$dir/work-$n"/*) kill -KILL "${proc#/proc/}" 2>/dev/null || true ;;
+      esac
+    done
+    ;;
+  *) echo "usage: $0 start|stop DIR | kill-worker DIR N" >&2; exit 2 ;;
 esac

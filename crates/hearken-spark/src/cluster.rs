@@ -52,14 +52,60 @@ impl Session {
         })
     }
 
+    /// Runs `query` and returns its rows. The client retries a server it cannot reach with
+    /// backoff for about ten minutes; so the query runs on a thread of its own while this one
+    /// checks every [`WATCH`] that the server still accepts connections, and a server that is
+    /// down (before the query, or gone during it) is reported at once as unreachable. The
+    /// abandoned call ends when the client gives up.
     pub(crate) fn rows(&self, query: &str) -> Result<Vec<Vec<Cell>>> {
-        let failed = |e: spark_connect::SparkError| SparkError::Query(one_line(e));
-        let rows = self
-            .session
-            .sql(query)
-            .map_err(failed)?
-            .collect()
-            .map_err(failed)?;
+        reachable(&self.url)?;
+        let session = self.session.clone();
+        let q = query.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("spark-query".into())
+            .spawn(move || {
+                let out = match session.sql(&q) {
+                    Ok(df) => df.collect().map_err(one_line),
+                    Err(e) => Err(one_line(e)),
+                };
+                // The receiver is gone only when the server was found down: nothing to tell.
+                let _ = tx.send(out);
+            })
+            .map_err(|e| SparkError::Query(format!("cannot start the query's thread: {e}")))?;
+        let mut down = 0;
+        let rows = loop {
+            match rx.recv_timeout(WATCH) {
+                Ok(Ok(rows)) => break rows,
+                // A transport error from a server that has gone is said as such.
+                Ok(Err(e)) => {
+                    return Err(match reachable(&self.url) {
+                        Err(SparkError::Unreachable { url, detail }) => SparkError::Unreachable {
+                            url,
+                            detail: format!("it went away during the query ({detail})"),
+                        },
+                        _ => SparkError::Query(e),
+                    });
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(SparkError::Query("the query's thread stopped".into()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => match reachable(&self.url) {
+                    Ok(()) => down = 0,
+                    // Twice in a row, so a server busy accepting is not taken for a lost one.
+                    Err(e) if down >= 1 => {
+                        return Err(match e {
+                            SparkError::Unreachable { url, detail } => SparkError::Unreachable {
+                                url,
+                                detail: format!("it went away during the query ({detail})"),
+                            },
+                            other => other,
+                        });
+                    }
+                    Err(_) => down += 1,
+                },
+            }
+        };
         rows.into_iter()
             .map(|r| {
                 r.into_values()
@@ -88,6 +134,9 @@ fn cell(v: Value) -> Result<Cell> {
         }
     })
 }
+
+/// How often a running query checks that the server is still there.
+const WATCH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A TCP connection to the server within 5 s: the client retries an unreachable server with
 /// backoff for minutes, so a server that is down is reported here at once instead.

@@ -3,12 +3,14 @@
 //! dictionaries; the answers come from `hearken_query::pareto::pareto_from_partials` and
 //! `hearken_query::trends::trends_from_partials`, the embedded path's own functions.
 
+use std::path::Path;
+
 use hearken_engine::pareto::EntityCounts;
 use hearken_engine::trends::PeriodCounts;
 use hearken_engine::{Dict, NONE};
 use hearken_query::pareto::{ParetoRequest, check};
 use hearken_query::trends::{TrendsPartials, TrendsRequest};
-use hearken_query::{By, QueryError, Scope};
+use hearken_query::{By, Filters, QueryError, Scope};
 use hearken_store::FrameSource;
 
 use crate::error::{Result, SparkError};
@@ -44,13 +46,7 @@ pub fn pareto_partials(
     }
     let (dir, _) = lake.table(Table::Signals)?;
     hearken_query::ensure_fresh(store)?;
-    let q = format!(
-        "SELECT {g} AS g, count(*) AS n FROM {from} WHERE {w} GROUP BY 1",
-        g = group_expr(Some(req.by)),
-        from = parquet(&dir)?,
-        w = window_clause(&f)?,
-    );
-    let rows = sql.rows(&q)?;
+    let rows = sql.rows(&pareto_query(&dir, req.by, &f)?)?;
     let (dict, codes) = codes(store, req.by, &rows)?;
     let mut counts = EntityCounts {
         counts: vec![0; dict.len()],
@@ -67,6 +63,33 @@ pub fn pareto_partials(
     Ok((dict, counts))
 }
 
+/// The Spark SQL of Pareto's partials over the signals table folder `dir`: contacts per entity
+/// of `by` (its id as text; `NULL` for contacts without one).
+pub fn pareto_query(dir: &Path, by: By, f: &Filters) -> Result<String> {
+    Ok(format!(
+        "SELECT {g} AS g, count(*) AS n FROM {from} WHERE {w} GROUP BY 1",
+        g = group_expr(Some(by)),
+        from = parquet(dir)?,
+        w = window_clause(f)?,
+    ))
+}
+
+/// The Spark SQL of trends' partials over the signals table folder `dir`: signals per
+/// (period index as text, topic).
+pub fn trends_query(dir: &Path, period: hearken_query::Period, f: &Filters) -> Result<String> {
+    let by = match period {
+        hearken_query::Period::Day => By::Day,
+        hearken_query::Period::Week => By::Week,
+        hearken_query::Period::Month => By::Month,
+    };
+    Ok(format!(
+        "SELECT {p} AS p, CAST(topic AS STRING) AS t, count(*) AS n FROM {from} WHERE {w} GROUP BY 1, 2",
+        p = group_expr(Some(by)),
+        from = parquet(dir)?,
+        w = window_clause(f)?,
+    ))
+}
+
 /// Signals per topic and period over the run from the first to the last signal's period,
 /// computed by Spark.
 pub fn trends_partials(
@@ -80,18 +103,7 @@ pub fn trends_partials(
     refuse_filters(scope, &f, "trends")?;
     let (dir, _) = lake.table(Table::Signals)?;
     hearken_query::ensure_fresh(store)?;
-    let by = match req.period {
-        hearken_query::Period::Day => By::Day,
-        hearken_query::Period::Week => By::Week,
-        hearken_query::Period::Month => By::Month,
-    };
-    let q = format!(
-        "SELECT {p} AS p, CAST(topic AS STRING) AS t, count(*) AS n FROM {from} WHERE {w} GROUP BY 1, 2",
-        p = group_expr(Some(by)),
-        from = parquet(&dir)?,
-        w = window_clause(&f)?,
-    );
-    let rows = sql.rows(&q)?;
+    let rows = sql.rows(&trends_query(&dir, req.period, &f)?)?;
     let topics = dictionary(store, By::Topic)?;
     // Topic codes: the rows' second column looked up in the store's topics.
     let topic_rows: Vec<Vec<Cell>> = rows

@@ -186,9 +186,11 @@ fn threshold(t: f32) -> String {
     format!("{:?}D", f64::from(t))
 }
 
-/// The query of a metric's partials: survey scores as counts per (group, scale point), signals'
-/// sentiment as counts per class and the compound sum per group.
-pub(crate) fn query(dir: &Path, metric: Metric, by: Option<By>, f: &Filters) -> Result<String> {
+/// The Spark SQL of a metric's partials over the table folder `dir` (signals for sentiment,
+/// surveys for the others): survey scores as counts per (group, scale point), signals'
+/// sentiment as counts per class (positive, negative, unscored, all) and the compound sum per
+/// group; the group as text, `NULL` for rows without one.
+pub fn query(dir: &Path, metric: Metric, by: Option<By>, f: &Filters) -> Result<String> {
     let from = parquet(dir)?;
     let w = window_clause(f)?;
     let g = group_expr(by);
