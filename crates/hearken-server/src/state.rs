@@ -85,11 +85,12 @@ impl Conn {
 
     /// Records a token's use.
     pub fn touch_token(&self, id: i64, at: i64) -> Result<(), AppError> {
-        Ok(match self {
+        match self {
             Conn::Sqlite(s) => s.touch_token(id, at)?,
             #[cfg(feature = "postgres")]
             Conn::Postgres(p) => p.touch_token(id, at)?,
-        })
+        }
+        Ok(())
     }
 
     /// Writes a group of live batches in one transaction.

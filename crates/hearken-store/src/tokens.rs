@@ -188,7 +188,7 @@ pub fn validate_name(name: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
-pub(crate) fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenError> {
+fn validate_scope_value(field: &'static str, value: &str) -> Result<(), TokenError> {
     let bad = |reason: &str| TokenError::Invalid {
         field,
         value: value.to_string(),
@@ -211,6 +211,24 @@ pub(crate) fn validate_scope_value(field: &'static str, value: &str) -> Result<(
     Ok(())
 }
 
+/// Checks what is asked for a new token and makes its secret: the token, its lookup prefix and
+/// the digest a store keeps (either store).
+pub(crate) fn new_token(new: &NewToken) -> Result<(String, String, [u8; 32]), TokenError> {
+    validate_name(&new.name)?;
+    for s in &new.scope.segments {
+        validate_scope_value("segment", s)?;
+    }
+    for t in &new.scope.teams {
+        validate_scope_value("team", t)?;
+    }
+    let token = new_secret()?;
+    let lookup = lookup_of(&token)
+        .expect("new_secret makes a well-formed token")
+        .to_string();
+    let hash = digest(&token);
+    Ok((token, lookup, hash))
+}
+
 /// SHA-256 of the whole token text.
 pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -231,7 +249,7 @@ pub fn looks_like_token(text: &str) -> bool {
     text.starts_with(TOKEN_PREFIX)
 }
 
-pub(crate) fn new_secret() -> Result<String, TokenError> {
+fn new_secret() -> Result<String, TokenError> {
     let mut bytes = [0u8; SECRET_HEX / 2];
     getrandom::fill(&mut bytes).map_err(|e| TokenError::Random(e.to_string()))?;
     let mut s = String::with_capacity(TOKEN_PREFIX.len() + SECRET_HEX);
@@ -251,18 +269,7 @@ pub(crate) fn now() -> i64 {
 impl Store {
     /// Creates a token and returns it with its secret, which is not stored.
     pub fn create_token(&mut self, new: &NewToken) -> Result<CreatedToken, TokenError> {
-        validate_name(&new.name)?;
-        for s in &new.scope.segments {
-            validate_scope_value("segment", s)?;
-        }
-        for t in &new.scope.teams {
-            validate_scope_value("team", t)?;
-        }
-        let token = new_secret()?;
-        let lookup = lookup_of(&token)
-            .expect("new_secret makes a well-formed token")
-            .to_string();
-        let hash = digest(&token);
+        let (token, lookup, hash) = new_token(new)?;
         let created_at = now();
         let tx = self.conn.transaction()?;
         let taken: Option<i64> = tx

@@ -21,10 +21,10 @@ fn signal(id: &str, customer: usize, text: &str) -> Value {
     json!({
         "signal_id": id,
         "at": format!("2024-05-{:02}T10:00:00Z", 1 + customer % 28),
-        "channel": if customer % 2 == 0 { "email" } else { "phone" },
+        "channel": if customer.is_multiple_of(2) { "email" } else { "phone" },
         "kind": "complaint",
         "customer_id": format!("C{}", customer % 9),
-        "topic": if customer % 3 == 0 { "billing" } else { "delivery" },
+        "topic": if customer.is_multiple_of(3) { "billing" } else { "delivery" },
         "text": text,
     })
 }

@@ -335,6 +335,40 @@ impl IngestBatch {
         self.kind
     }
 
+    /// What happened to this batch, written as import `import_id`.
+    pub(crate) fn report(
+        &self,
+        import_id: i64,
+        counts: ImportCounts,
+        rejected: Vec<RejectedRow>,
+        resolved: u64,
+    ) -> IngestReport {
+        IngestReport {
+            import_id,
+            kind: self.kind,
+            counts,
+            rejected,
+            skipped_reasons: self.skipped_reasons(),
+            resolved,
+            notes: self.notes.clone(),
+            replayed: false,
+        }
+    }
+
+    /// The idempotency key and the report stored with it (JSON), when the batch has a key.
+    pub(crate) fn key_result(
+        &self,
+        report: &IngestReport,
+    ) -> Result<Option<(&str, String)>, IngestFailure> {
+        let Some(key) = &self.meta.idempotency_key else {
+            return Ok(None);
+        };
+        let json = serde_json::to_string(report).map_err(|e| {
+            IngestFailure::Internal(format!("cannot record idempotency key '{key}': {e}"))
+        })?;
+        Ok(Some((key.as_str(), json)))
+    }
+
     /// The rows the reader skipped (not customer signals), by reason, most first.
     pub(crate) fn skipped_reasons(&self) -> Vec<SkipCount> {
         let mut reasons: Vec<SkipCount> = self
@@ -787,20 +821,8 @@ impl Group {
         if keyed_quarantine {
             self.open_keys.insert(batch.kind, true);
         }
-        let report = IngestReport {
-            import_id,
-            kind: batch.kind,
-            counts,
-            rejected,
-            skipped_reasons: batch.skipped_reasons(),
-            resolved,
-            notes: batch.notes.clone(),
-            replayed: false,
-        };
-        if let Some(key) = &batch.meta.idempotency_key {
-            let json = serde_json::to_string(&report).map_err(|e| {
-                IngestFailure::Internal(format!("cannot record idempotency key '{key}': {e}"))
-            })?;
+        let report = batch.report(import_id, counts, rejected, resolved);
+        if let Some((key, json)) = batch.key_result(&report)? {
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO ingest_keys (who, key, request, created_at, import_id, result)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -185,20 +185,8 @@ fn write(
             )
             .map_err(err("ingest: settle quarantine entries"))?
     };
-    let report = IngestReport {
-        import_id,
-        kind: batch.kind,
-        counts,
-        rejected,
-        skipped_reasons: batch.skipped_reasons(),
-        resolved,
-        notes: batch.notes.clone(),
-        replayed: false,
-    };
-    if let Some(key) = &batch.meta.idempotency_key {
-        let json = serde_json::to_string(&report).map_err(|e| {
-            IngestFailure::Internal(format!("cannot record idempotency key '{key}': {e}"))
-        })?;
+    let report = batch.report(import_id, counts, rejected, resolved);
+    if let Some((key, json)) = batch.key_result(&report)? {
         client
             .execute(
                 "INSERT INTO ingest_keys (who, key, request, created_at, import_id, result)
@@ -206,7 +194,7 @@ fn write(
                  ON CONFLICT (who, key) DO UPDATE SET request = excluded.request,
                  created_at = excluded.created_at, import_id = excluded.import_id,
                  result = excluded.result",
-                &[&who, key, &batch.request, &at, &import_id, &json],
+                &[&who, &key, &batch.request, &at, &import_id, &json],
             )
             .map_err(err("ingest: record the idempotency key"))?;
     }

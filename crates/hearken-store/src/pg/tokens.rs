@@ -6,7 +6,7 @@ use postgres::Row;
 use subtle::ConstantTimeEq;
 
 use super::{PgStore, pg_error};
-use crate::tokens::{digest, lookup_of, new_secret, now, validate_name, validate_scope_value};
+use crate::tokens::{digest, lookup_of, new_token, now};
 use crate::{CreatedToken, NewToken, Role, Scope, TokenCheck, TokenError, TokenInfo};
 
 const INFO: &str =
@@ -35,18 +35,8 @@ fn info(r: &Row) -> Result<TokenInfo, TokenError> {
 impl PgStore {
     /// Creates a token and returns it with its secret, which is not stored.
     pub fn create_token(&mut self, new: &NewToken) -> Result<CreatedToken, TokenError> {
-        validate_name(&new.name)?;
-        for s in &new.scope.segments {
-            validate_scope_value("segment", s)?;
-        }
-        for t in &new.scope.teams {
-            validate_scope_value("team", t)?;
-        }
-        let token = new_secret()?;
-        let lookup = lookup_of(&token)
-            .expect("new_secret makes a well-formed token")
-            .to_string();
-        let hash = digest(&token).to_vec();
+        let (token, lookup, hash) = new_token(new)?;
+        let hash = hash.to_vec();
         let mut client = self.client();
         let mut tx = client.transaction().map_err(err("create a token"))?;
         // Names are unique among active tokens: two creations at once take turns.
