@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     // store only, so far.
     let (outbox, schedule) = if postgres {
         eprintln!(
-            "note: on a PostgreSQL store the server answers the analytics, status, the quarantine and live ingestion; the outbox, the weekly report's schedule and the other routes need an SQLite store for now (501 not_implemented)"
+            "note: on a PostgreSQL store the server answers the analytics, signals, status, the quarantine and live ingestion; the outbox, the weekly report's schedule and the other routes need an SQLite store for now (501 not_implemented)"
         );
         (false, false)
     } else {
