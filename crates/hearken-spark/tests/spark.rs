@@ -8,6 +8,9 @@
 //! network for PyPI), unless `HEARKEN_REQUIRE_SPARK=1` (`.ci/run` sets it for this test): then it fails.
 #![cfg(feature = "spark")]
 
+mod common;
+use common::start;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,87 +20,6 @@ use hearken_query::scores::{ScoresRequest, score_partials};
 use hearken_query::{By, Metric, ParetoRequest, Period, Scope, TrendsRequest};
 use hearken_spark::Lake;
 use hearken_store::Store;
-
-/// The cluster of one test; stopped (each process by its recorded pid) when dropped.
-struct Cluster {
-    dir: tempfile::TempDir,
-    script: PathBuf,
-    engine: String,
-    ui: String,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let out = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(self.dir.path().join("cluster"))
-            .output();
-        if let Ok(o) = out
-            && !o.status.success()
-        {
-            eprintln!(
-                "stopping the Spark cluster: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-    }
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn start() -> Option<Cluster> {
-    let required = std::env::var("HEARKEN_REQUIRE_SPARK").as_deref() == Ok("1");
-    let script = repo().join("tools/spark/cluster.sh");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .arg(dir.path().join("cluster"))
-        .output();
-    let fail = |why: String| {
-        if required {
-            panic!("HEARKEN_REQUIRE_SPARK=1 but the Spark cluster did not start: {why}");
-        }
-        eprintln!(
-            "skipped: the Spark cluster did not start ({why}); HEARKEN_REQUIRE_SPARK=1 makes this fail"
-        );
-    };
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            fail(format!("cannot run bash: {e}"));
-            return None;
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let env = |name: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
-            .map(str::to_string)
-    };
-    let (Some(engine), Some(ui)) = (env("HEARKEN_SPARK"), env("HEARKEN_SPARK_UI")) else {
-        // Whatever did start is stopped by the guard.
-        let _guard = Cluster {
-            dir,
-            script,
-            engine: String::new(),
-            ui: String::new(),
-        };
-        fail(String::from_utf8_lossy(&out.stderr).trim().to_string());
-        return None;
-    };
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    Some(Cluster {
-        dir,
-        script,
-        engine: engine.replacen("sc://", "spark://", 1),
-        ui,
-    })
-}
 
 /// A small generated organisation in SQLite, with the same sentiment spread as the query
 /// layer's tests, and its lake.
@@ -428,13 +350,7 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
     // (d) the guard stops every process by its id; checked after the drop.
     let pids: Vec<u32> = ["master", "worker-1", "worker-2", "connect"]
         .iter()
-        .map(|p| {
-            std::fs::read_to_string(cluster.dir.path().join("cluster").join(format!("{p}.pid")))
-                .expect("pid file")
-                .trim()
-                .parse()
-                .expect("a pid")
-        })
+        .map(|p| cluster.pid(p).expect("a pid file with a pid"))
         .collect();
     drop(cluster);
     for pid in pids {

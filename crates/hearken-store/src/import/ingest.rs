@@ -335,6 +335,28 @@ impl IngestBatch {
         self.kind
     }
 
+    /// The answer to this batch when its key was used before (`request` and `result` stored
+    /// with it): the stored result, marked replayed, for the same request; a refusal for another.
+    pub(crate) fn replay(
+        &self,
+        key: &str,
+        request: &str,
+        result: &str,
+    ) -> Result<IngestReport, IngestFailure> {
+        if request != self.request {
+            return Err(IngestFailure::KeyReused {
+                key: key.to_string(),
+            });
+        }
+        let mut report: IngestReport = serde_json::from_str(result).map_err(|e| {
+            IngestFailure::Internal(format!(
+                "the stored result of idempotency key '{key}' cannot be read: {e}"
+            ))
+        })?;
+        report.replayed = true;
+        Ok(report)
+    }
+
     /// What happened to this batch, written as import `import_id`.
     pub(crate) fn report(
         &self,
@@ -702,16 +724,7 @@ impl Group {
                 })
                 .map_err(StoreError::from)?;
             if let Some((request, result)) = first {
-                if request != batch.request {
-                    return Err(IngestFailure::KeyReused { key: key.clone() });
-                }
-                let mut report: IngestReport = serde_json::from_str(&result).map_err(|e| {
-                    IngestFailure::Internal(format!(
-                        "the stored result of idempotency key '{key}' cannot be read: {e}"
-                    ))
-                })?;
-                report.replayed = true;
-                return Ok(report);
+                return batch.replay(key, &request, &result);
             }
         }
         let insert =

@@ -116,16 +116,7 @@ fn write(
         if let Some(row) = first {
             let request: String = row.try_get(0).map_err(err("ingest: read the key"))?;
             let result: String = row.try_get(1).map_err(err("ingest: read the key"))?;
-            if request != batch.request {
-                return Err(IngestFailure::KeyReused { key: key.clone() });
-            }
-            let mut report: IngestReport = serde_json::from_str(&result).map_err(|e| {
-                IngestFailure::Internal(format!(
-                    "the stored result of idempotency key '{key}' cannot be read: {e}"
-                ))
-            })?;
-            report.replayed = true;
-            return Ok(report);
+            return batch.replay(key, &request, &result);
         }
     }
     if !crate::INGEST_KINDS.contains(&batch.kind) {
