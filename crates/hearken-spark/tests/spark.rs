@@ -14,7 +14,6 @@ use common::start;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hearken_ingest::ReadOptions;
 use hearken_model::RecordKind;
 use hearken_query::scores::{ScoresRequest, score_partials};
 use hearken_query::{By, Metric, ParetoRequest, Period, Scope, TrendsRequest};
@@ -24,35 +23,21 @@ use hearken_store::Store;
 /// A small generated organisation in SQLite, with the same sentiment spread as the query
 /// layer's tests, and its lake.
 fn org(dir: &Path) -> (Store, PathBuf) {
-    let data = dir.join("data");
-    let cfg = hearken_gen::GenConfig {
-        customers: 120,
-        months: 4,
-        seed: 5,
-        threads: 1,
-        ..hearken_gen::GenConfig::default()
-    };
-    hearken_gen::generate(&cfg, &data, &|_| {}).expect("generate");
-    let db = dir.join("org.db");
-    let mut store = Store::open(&db).expect("open store");
-    for kind in [
-        RecordKind::Customers,
-        RecordKind::Products,
-        RecordKind::Agents,
-        RecordKind::Signals,
-        RecordKind::Surveys,
-        RecordKind::CaseEvents,
-    ] {
-        let report = store
-            .import_file(
-                &data.join(kind.file_name()),
-                &ReadOptions::new(kind),
-                5_000,
-                &mut |_| {},
-            )
-            .expect("import");
-        assert_eq!(report.counts.quarantined, 0, "{kind:?} imports cleanly");
-    }
+    let (store, db) = common::generated_store(
+        dir,
+        120,
+        4,
+        5,
+        &[
+            RecordKind::Customers,
+            RecordKind::Products,
+            RecordKind::Agents,
+            RecordKind::Signals,
+            RecordKind::Surveys,
+            RecordKind::CaseEvents,
+        ],
+        5_000,
+    );
     // Signal texts get a deterministic sentiment spread in [-1, 1] (the enrichment pool is
     // the CLI's), as in the query layer's tests.
     rusqlite::Connection::open(&db)
@@ -69,35 +54,9 @@ fn org(dir: &Path) -> (Store, PathBuf) {
         (hearken_export::Dataset::Signals, "signals"),
         (hearken_export::Dataset::Surveys, "surveys"),
     ] {
-        export(&store, dataset, &lake.join(folder));
+        common::export(&store, dataset, &lake.join(folder));
     }
     (store, lake)
-}
-
-fn export(store: &Store, dataset: hearken_export::Dataset, dir: &Path) {
-    let req = hearken_export::ExportRequest::Rows {
-        dataset,
-        filters: hearken_export::RowsRequest::default(),
-    };
-    let prepared = hearken_export::prepare(store, &Scope::all(), &req).expect("prepare export");
-    prepared
-        .write_partitioned(
-            store,
-            hearken_export::Format::Parquet,
-            hearken_export::Partition::Month,
-            hearken_export::CsvOptions::default(),
-            |value| {
-                let part = dir.join(hearken_export::partition_dir(
-                    hearken_export::Partition::Month,
-                    value,
-                ));
-                std::fs::create_dir_all(&part)?;
-                std::fs::File::create(
-                    part.join(hearken_export::part_file(hearken_export::Format::Parquet)),
-                )
-            },
-        )
-        .expect("export the lake");
 }
 
 /// The scores requests checked: every metric overall, every Spark grouping that applies, a

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hearken_ingest::ReadOptions;
 use hearken_model::RecordKind;
 use hearken_query::{By, ParetoRequest, Scope};
 use hearken_spark::{Lake, Sql};
@@ -27,61 +26,28 @@ use hearken_store::Store;
 /// A generated organisation's customers, products, agents and signals in SQLite (about 30,000
 /// signals from 5,000 customers), and its signals exported as the lake.
 fn org(dir: &Path) -> (PathBuf, PathBuf) {
-    let data = dir.join("data");
-    let cfg = hearken_gen::GenConfig {
-        customers: 5_000,
-        months: 6,
-        seed: 11,
-        threads: 1,
-        ..hearken_gen::GenConfig::default()
-    };
-    hearken_gen::generate(&cfg, &data, &|_| {}).expect("generate");
-    let db = dir.join("org.db");
-    let mut store = Store::open(&db).expect("open store");
-    for kind in [
-        RecordKind::Customers,
-        RecordKind::Products,
-        RecordKind::Agents,
-        RecordKind::Signals,
-    ] {
-        let report = store
-            .import_file(
-                &data.join(kind.file_name()),
-                &ReadOptions::new(kind),
-                20_000,
-                &mut |_| {},
-            )
-            .expect("import");
-        assert_eq!(report.counts.quarantined, 0, "{kind:?} imports cleanly");
-    }
+    let (store, db) = common::generated_store(
+        dir,
+        5_000,
+        6,
+        11,
+        &[
+            RecordKind::Customers,
+            RecordKind::Products,
+            RecordKind::Agents,
+            RecordKind::Signals,
+        ],
+        20_000,
+    );
     store
         .refresh_snapshot(false, &mut |_, _| {})
         .expect("snapshot");
     let lake = dir.join("lake");
-    let req = hearken_export::ExportRequest::Rows {
-        dataset: hearken_export::Dataset::Signals,
-        filters: hearken_export::RowsRequest::default(),
-    };
-    let out = lake.join("signals");
-    hearken_export::prepare(&store, &Scope::all(), &req)
-        .expect("prepare export")
-        .write_partitioned(
-            &store,
-            hearken_export::Format::Parquet,
-            hearken_export::Partition::Month,
-            hearken_export::CsvOptions::default(),
-            |value| {
-                let part = out.join(hearken_export::partition_dir(
-                    hearken_export::Partition::Month,
-                    value,
-                ));
-                std::fs::create_dir_all(&part)?;
-                std::fs::File::create(
-                    part.join(hearken_export::part_file(hearken_export::Format::Parquet)),
-                )
-            },
-        )
-        .expect("export the lake");
+    common::export(
+        &store,
+        hearken_export::Dataset::Signals,
+        &lake.join("signals"),
+    );
     (db, lake)
 }
 

@@ -1,8 +1,14 @@
 //! What the Spark tests share: a cluster of their own on loopback (tools/spark/cluster.sh),
-//! started for one test and stopped, each process by its recorded pid, when dropped.
+//! started for one test and stopped, each process by its recorded pid, when dropped; a
+//! generated organisation imported into SQLite; its rows exported as the lake.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use hearken_ingest::ReadOptions;
+use hearken_model::RecordKind;
+use hearken_query::Scope;
+use hearken_store::Store;
 
 /// The cluster of one test; stopped (each process by its recorded pid) when dropped.
 pub struct Cluster {
@@ -100,4 +106,68 @@ pub fn start() -> Option<Cluster> {
         engine: engine.replacen("sc://", "spark://", 1),
         ui,
     })
+}
+
+/// `hearken_gen`'s organisation of `customers` over `months` (seed `seed`) in a new SQLite store
+/// `dir/org.db`, the files of `kinds` imported in batches of `batch` rows, each without a
+/// quarantined row.
+pub fn generated_store(
+    dir: &Path,
+    customers: u64,
+    months: u32,
+    seed: u64,
+    kinds: &[RecordKind],
+    batch: usize,
+) -> (Store, PathBuf) {
+    let data = dir.join("data");
+    let cfg = hearken_gen::GenConfig {
+        customers,
+        months,
+        seed,
+        threads: 1,
+        ..hearken_gen::GenConfig::default()
+    };
+    hearken_gen::generate(&cfg, &data, &|_| {}).expect("generate");
+    let db = dir.join("org.db");
+    let mut store = Store::open(&db).expect("open store");
+    for &kind in kinds {
+        let report = store
+            .import_file(
+                &data.join(kind.file_name()),
+                &ReadOptions::new(kind),
+                batch,
+                &mut |_| {},
+            )
+            .expect("import");
+        assert_eq!(report.counts.quarantined, 0, "{kind:?} imports cleanly");
+    }
+    (store, db)
+}
+
+/// The store's rows of `dataset` written into `dir` as `hearken export --format parquet
+/// --partition month` writes them.
+pub fn export(store: &Store, dataset: hearken_export::Dataset, dir: &Path) {
+    let req = hearken_export::ExportRequest::Rows {
+        dataset,
+        filters: hearken_export::RowsRequest::default(),
+    };
+    hearken_export::prepare(store, &Scope::all(), &req)
+        .expect("prepare export")
+        .write_partitioned(
+            store,
+            hearken_export::Format::Parquet,
+            hearken_export::Partition::Month,
+            hearken_export::CsvOptions::default(),
+            |value| {
+                let part = dir.join(hearken_export::partition_dir(
+                    hearken_export::Partition::Month,
+                    value,
+                ));
+                std::fs::create_dir_all(&part)?;
+                std::fs::File::create(
+                    part.join(hearken_export::part_file(hearken_export::Format::Parquet)),
+                )
+            },
+        )
+        .expect("export the lake");
 }
