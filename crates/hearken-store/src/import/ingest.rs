@@ -476,20 +476,10 @@ impl Store {
         let span = tracing::info_span!("ingest", batches = n);
         let _enter = span.enter();
         if let Err(e) = self.writable("ingest rows") {
-            let message = e.to_string();
-            return (0..n)
-                .map(|_| Err(IngestFailure::Commit(message.clone())))
-                .collect();
+            return not_committed(n, &e);
         }
-        match self.ingest_group(batches, settings) {
-            Ok(results) => results,
-            Err(e) => {
-                let message = e.to_string();
-                (0..n)
-                    .map(|_| Err(IngestFailure::Commit(message.clone())))
-                    .collect()
-            }
-        }
+        self.ingest_group(batches, settings)
+            .unwrap_or_else(|e| not_committed(n, &e))
     }
 
     fn ingest_group(
@@ -611,6 +601,17 @@ impl Store {
         }
         Ok(results)
     }
+}
+
+/// Each of a group's `n` batches failed because the group was not committed.
+pub(crate) fn not_committed(
+    n: usize,
+    why: &dyn std::fmt::Display,
+) -> Vec<Result<IngestReport, IngestFailure>> {
+    let message = why.to_string();
+    (0..n)
+        .map(|_| Err(IngestFailure::Commit(message.clone())))
+        .collect()
 }
 
 /// The fingerprint of the import that records `who`'s rows of `kind` on the UTC day of `at`.

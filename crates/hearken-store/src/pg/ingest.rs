@@ -17,6 +17,7 @@ use postgres::Client;
 
 use super::import::{IMPORT_LOCK, PgWriter};
 use super::{PgStore, pg_error};
+use crate::import::ingest::not_committed;
 use crate::import::{ImportCounts, SameSource, now};
 use crate::{IngestBatch, IngestFailure, IngestReport, IngestSettings, RejectedRow, StoreError};
 
@@ -41,10 +42,7 @@ impl PgStore {
             Err(e) => {
                 // Best effort: a connection that is gone has rolled back already.
                 let _ = client.batch_execute("ROLLBACK");
-                let message = e.to_string();
-                (0..n)
-                    .map(|_| Err(IngestFailure::Commit(message.clone())))
-                    .collect()
+                not_committed(n, &e)
             }
         }
     }
