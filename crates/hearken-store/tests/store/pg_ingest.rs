@@ -147,7 +147,7 @@ fn two_writers_at_once_store_every_row_once() {
                     batch(
                         RecordKind::Signals,
                         &signals_body(&format!("K-{g}"), 2),
-                        "shared",
+                        "both-writers",
                         Some(&format!("key-{g}")),
                     ),
                 ];
