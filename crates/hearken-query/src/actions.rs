@@ -21,8 +21,8 @@ use hearken_engine::stats::Level;
 use hearken_engine::{Dict, NONE};
 use hearken_model::{ActionStatus, DateOptions, Timestamp};
 use hearken_store::{
-    ActionChange, ActionError, ActionFilter, ActionRecord, HistoryEntry, Link, LinkKind, NewAction,
-    SignalColumns, Store, SurveyColumns, Window,
+    ActionChange, ActionError, ActionFilter, ActionRecord, ActionStore, FrameSource, HistoryEntry,
+    Link, LinkKind, NewAction, SignalColumns, SurveyColumns, Window,
 };
 use serde::{Deserialize, Serialize};
 
@@ -353,7 +353,7 @@ fn history_view(h: HistoryEntry) -> HistoryView {
 }
 
 /// The store's refusals as the query layer's errors.
-fn action_error(e: ActionError) -> QueryError {
+pub(crate) fn action_error(e: ActionError) -> QueryError {
     match e {
         ActionError::Invalid {
             field,
@@ -454,7 +454,7 @@ fn parse_status(name: &str) -> Result<ActionStatus> {
     })
 }
 
-fn detail(store: &Store, a: ActionRecord, notifications: u64) -> Result<ActionDetail> {
+fn detail(store: &dyn ActionStore, a: ActionRecord, notifications: u64) -> Result<ActionDetail> {
     let history = store
         .action_history(a.id)
         .map_err(action_error)?
@@ -470,7 +470,7 @@ fn detail(store: &Store, a: ActionRecord, notifications: u64) -> Result<ActionDe
 
 /// Creates an action in status `proposed`, linked to what the request names (each must exist).
 pub fn create_action(
-    store: &mut Store,
+    store: &mut dyn ActionStore,
     scope: &Scope,
     req: &CreateActionRequest,
     who: &str,
@@ -501,11 +501,15 @@ pub fn create_action(
         who: who.to_string(),
     };
     let a = store.create_action(&new).map_err(action_error)?;
-    detail(store, a, 0)
+    detail(&*store, a, 0)
 }
 
 /// Actions, newest first.
-pub fn actions(store: &Store, scope: &Scope, req: &ActionsRequest) -> Result<ActionsList> {
+pub fn actions(
+    store: &dyn ActionStore,
+    scope: &Scope,
+    req: &ActionsRequest,
+) -> Result<ActionsList> {
     scope.store_wide(WHAT)?;
     let filter = ActionFilter {
         status: req.status.as_deref().map(parse_status).transpose()?,
@@ -526,12 +530,12 @@ pub fn actions(store: &Store, scope: &Scope, req: &ActionsRequest) -> Result<Act
     Ok(ActionsList {
         actions: list.into_iter().map(view).collect(),
         notes,
-        partial: partial(store, scope)?,
+        partial: partial(store.frames(), scope)?,
     })
 }
 
 /// One action with its history.
-pub fn action(store: &Store, scope: &Scope, id: i64) -> Result<ActionDetail> {
+pub fn action(store: &dyn ActionStore, scope: &Scope, id: i64) -> Result<ActionDetail> {
     scope.store_wide(WHAT)?;
     let a = store
         .action(id)
@@ -542,7 +546,7 @@ pub fn action(store: &Store, scope: &Scope, id: i64) -> Result<ActionDetail> {
 
 /// Changes an action's fields and moves its status (only along the allowed moves).
 pub fn update_action(
-    store: &mut Store,
+    store: &mut dyn ActionStore,
     scope: &Scope,
     id: i64,
     req: &UpdateActionRequest,
@@ -588,13 +592,13 @@ pub fn update_action(
     let up = store
         .update_action(id, &change, who)
         .map_err(action_error)?;
-    detail(store, up.action, up.notifications)
+    detail(&*store, up.action, up.notifications)
 }
 
 /// Links an action to more topics, signals, customers, products, segments, stages or
 /// suggestions; each must exist.
 pub fn link_action(
-    store: &mut Store,
+    store: &mut dyn ActionStore,
     scope: &Scope,
     id: i64,
     links: &Links,
@@ -611,7 +615,7 @@ pub fn link_action(
     let up = store
         .link_action(id, &links.to_store(), who)
         .map_err(action_error)?;
-    detail(store, up.action, up.notifications)
+    detail(&*store, up.action, up.notifications)
 }
 
 /// Observation columns of one metric, with the dictionary of their groups.
@@ -674,7 +678,7 @@ fn code_in(dict: &Dict, name: &str) -> Option<u32> {
 
 /// Signals with a topic: volume, net sentiment and repeat rate, by topic, clustered by
 /// customer.
-fn signal_cols(store: &Store, metric: EffectMetric) -> Result<Cols> {
+fn signal_cols(store: &dyn FrameSource, metric: EffectMetric) -> Result<Cols> {
     let f = store.snapshot_signals(
         &Window::default(),
         &SignalColumns {
@@ -710,7 +714,7 @@ fn signal_cols(store: &Store, metric: EffectMetric) -> Result<Cols> {
 }
 
 /// Survey responses by the customer's segment (or the product), clustered by customer.
-fn survey_cols(store: &Store, metric: EffectMetric, kind: LinkKind) -> Result<Cols> {
+fn survey_cols(store: &dyn FrameSource, metric: EffectMetric, kind: LinkKind) -> Result<Cols> {
     let f = store.snapshot_surveys(
         &Window::default(),
         &SurveyColumns {
@@ -751,7 +755,7 @@ fn survey_cols(store: &Store, metric: EffectMetric, kind: LinkKind) -> Result<Co
 /// From the case events: stage visits (an event to the case's next event, by the event's
 /// activity, clustered by case) or cases (transfers between consecutive events whose known
 /// agents differ, by the topic of the case's first signal).
-fn case_cols(store: &Store, metric: EffectMetric) -> Result<Cols> {
+fn case_cols(store: &dyn FrameSource, metric: EffectMetric) -> Result<Cols> {
     let rows = store.case_event_rows(&Window::default())?;
     let mut by_case: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -839,7 +843,7 @@ fn case_cols(store: &Store, metric: EffectMetric) -> Result<Cols> {
 /// the window after, and the difference-in-differences against comparable groups it is not
 /// linked to (docs/effects.md).
 pub fn action_effect(
-    store: &Store,
+    store: &dyn ActionStore,
     scope: &Scope,
     id: i64,
     req: &EffectRequest,
@@ -884,13 +888,15 @@ pub fn action_effect(
         });
     };
     let kind = group_kind(metric, &a)?;
-    ensure_fresh(store)?;
+    ensure_fresh(store.frames())?;
     let cols = match metric {
         EffectMetric::Volume | EffectMetric::RepeatRate | EffectMetric::NetSentiment => {
-            signal_cols(store, metric)?
+            signal_cols(store.frames(), metric)?
         }
-        EffectMetric::Nps | EffectMetric::Csat => survey_cols(store, metric, kind)?,
-        EffectMetric::StageTime | EffectMetric::TransfersPerCase => case_cols(store, metric)?,
+        EffectMetric::Nps | EffectMetric::Csat => survey_cols(store.frames(), metric, kind)?,
+        EffectMetric::StageTime | EffectMetric::TransfersPerCase => {
+            case_cols(store.frames(), metric)?
+        }
     };
     let mut treated = Vec::new();
     let mut treated_names = Vec::new();
@@ -983,6 +989,6 @@ pub fn action_effect(
             .collect(),
         effect: e,
         notes,
-        partial: partial(store, scope)?,
+        partial: partial(store.frames(), scope)?,
     })
 }

@@ -9,7 +9,7 @@
 //! the employee's team is one of the teams, and outside any segment limit (ADR 0005).
 
 use hearken_model::{ActionStatus, Source};
-use hearken_store::{SignalQuery, Store, SuggestionReview};
+use hearken_store::{ActionStore, SignalQuery, SuggestionReview};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{ActionDetail, CreateActionRequest, create_action};
@@ -141,7 +141,10 @@ fn not_found(id: &str) -> QueryError {
 }
 
 /// The suggestions' statuses, from their reviews and their actions.
-fn views(store: &Store, records: Vec<hearken_store::SignalRecord>) -> Result<Vec<SuggestionView>> {
+fn views(
+    store: &dyn ActionStore,
+    records: Vec<hearken_store::SignalRecord>,
+) -> Result<Vec<SuggestionView>> {
     let rows: Vec<i64> = records.iter().map(|r| r.row).collect();
     let mut states = store
         .suggestion_states(&rows)
@@ -222,7 +225,7 @@ fn query(scope: &Scope) -> SignalQuery {
 
 /// Employees' suggestions, newest first, with their statuses.
 pub fn suggestions(
-    store: &Store,
+    store: &dyn ActionStore,
     scope: &Scope,
     req: &SuggestionsRequest,
 ) -> Result<SuggestionsList> {
@@ -247,7 +250,10 @@ pub fn suggestions(
     }
     let mut q = query(scope);
     if let Some(e) = &req.employee {
-        if !store.entity_exists(hearken_store::Entity::Agent, e)? {
+        if !store
+            .entity_known(hearken_store::Entity::Agent, e)
+            .map_err(crate::actions::action_error)?
+        {
             return Err(QueryError::NotFound {
                 what: "employee",
                 id: e.clone(),
@@ -256,7 +262,7 @@ pub fn suggestions(
         }
         q.agent = Some(e.clone());
     }
-    let records = store.signal_records(&q, usize::MAX)?;
+    let records = store.frames().signal_records(&q, usize::MAX)?;
     let mut all = views(store, records)?;
     if let Some(s) = &req.status {
         all.retain(|v| &v.status == s);
@@ -278,13 +284,16 @@ pub fn suggestions(
         suggestions: all,
         total,
         notes,
-        partial: partial(store, scope)?,
+        partial: partial(store.frames(), scope)?,
     })
 }
 
 /// The suggestion with this signal id, within the scope.
-fn one(store: &Store, scope: &Scope, id: &str) -> Result<hearken_store::SignalRecord> {
-    let r = store.signal_record(id)?.ok_or_else(|| not_found(id))?;
+fn one(store: &dyn ActionStore, scope: &Scope, id: &str) -> Result<hearken_store::SignalRecord> {
+    let r = store
+        .frames()
+        .signal_record(id)?
+        .ok_or_else(|| not_found(id))?;
     if r.source != Source::Employee.code() {
         return Err(not_found(id));
     }
@@ -295,7 +304,7 @@ fn one(store: &Store, scope: &Scope, id: &str) -> Result<hearken_store::SignalRe
 }
 
 /// One suggestion with its status.
-pub fn suggestion(store: &Store, scope: &Scope, id: &str) -> Result<SuggestionView> {
+pub fn suggestion(store: &dyn ActionStore, scope: &Scope, id: &str) -> Result<SuggestionView> {
     let r = one(store, scope, id)?;
     let mut v = views(store, vec![r])?;
     v.pop().ok_or_else(|| not_found(id))
@@ -303,7 +312,7 @@ pub fn suggestion(store: &Store, scope: &Scope, id: &str) -> Result<SuggestionVi
 
 /// Records a review: `received`, `under_review`, or `declined` with a reason.
 pub fn review_suggestion(
-    store: &mut Store,
+    store: &mut dyn ActionStore,
     scope: &Scope,
     id: &str,
     req: &ReviewRequest,
@@ -334,7 +343,7 @@ pub fn review_suggestion(
 /// Turns a suggestion into an action in one step: an action linked to the suggestion (and to its
 /// topic, unless topics are given), titled with its text unless a title is given.
 pub fn suggestion_to_action(
-    store: &mut Store,
+    store: &mut dyn ActionStore,
     scope: &Scope,
     id: &str,
     req: &SuggestionActionRequest,

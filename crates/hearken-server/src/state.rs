@@ -141,7 +141,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, signals (GET), the quarantine and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, signals (GET), the quarantine, actions (not their outbox), suggestions and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 
@@ -220,6 +220,22 @@ impl Pool {
             Conn::Sqlite(store) => f(store),
             #[cfg(feature = "postgres")]
             Conn::Postgres(_) => Err(not_on_postgres()),
+        })
+        .await
+    }
+
+    /// Runs `f` with the actions and suggestions of either store (the same statements on both;
+    /// on PostgreSQL each write holds the actions lock, so servers change actions one at a
+    /// time).
+    pub async fn actions<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn hearken_store::ActionStore) -> Result<T, AppError> + Send + 'static,
+    {
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => f(p),
         })
         .await
     }

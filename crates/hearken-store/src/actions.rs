@@ -21,9 +21,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use hearken_model::{ActionStatus, Source};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Transaction, TransactionBehavior};
 use serde::Serialize;
 
+use crate::sql::{Db, Lite, Row, Value, vals};
 use crate::{Store, StoreError};
 
 /// Longest title.
@@ -322,15 +323,22 @@ const ACTION_COLUMNS: &str =
     "id, title, description, owner, status, status_at, metric, planned_for,
     done_at, created_at, created_by, updated_at";
 
-fn action_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
-    let code: u8 = r.get(4)?;
+/// A status code as the model's status; the CHECK constraint keeps codes among the model's, so
+/// the fallback is never reached.
+fn status_of(code: i64) -> ActionStatus {
+    u8::try_from(code)
+        .ok()
+        .and_then(ActionStatus::from_code)
+        .unwrap_or(ActionStatus::Proposed)
+}
+
+fn action_row(r: &Row) -> Result<ActionRecord, StoreError> {
     Ok(ActionRecord {
         id: r.get(0)?,
         title: r.get(1)?,
         description: r.get(2)?,
         owner: r.get(3)?,
-        // The CHECK constraint keeps the code among the model's; Proposed is never reached.
-        status: ActionStatus::from_code(code).unwrap_or(ActionStatus::Proposed),
+        status: status_of(r.get(4)?),
         status_at: r.get(5)?,
         metric: r.get(6)?,
         planned_for: r.get(7)?,
@@ -342,48 +350,37 @@ fn action_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
     })
 }
 
-fn load_action(conn: &rusqlite::Connection, id: i64) -> Result<Option<ActionRecord>, ActionError> {
-    let mut a = match conn
-        .query_row(
-            &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1"),
-            [id],
-            action_row,
-        )
-        .optional()?
-    {
-        Some(a) => a,
-        None => return Ok(None),
+fn load_action(db: &mut dyn Db, id: i64) -> Result<Option<ActionRecord>, ActionError> {
+    let Some(row) = db.first(
+        &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1"),
+        vals![id],
+    )?
+    else {
+        return Ok(None);
     };
-    a.links = load_links(conn, &[id])?.remove(&id).unwrap_or_default();
+    let mut a = action_row(&row)?;
+    a.links = load_links(db, &[id])?.remove(&id).unwrap_or_default();
     Ok(Some(a))
 }
 
-fn load_links(
-    conn: &rusqlite::Connection,
-    ids: &[i64],
-) -> Result<HashMap<i64, Vec<ActionLink>>, ActionError> {
+fn load_links(db: &mut dyn Db, ids: &[i64]) -> Result<HashMap<i64, Vec<ActionLink>>, ActionError> {
     let mut out: HashMap<i64, Vec<ActionLink>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT action_id, kind, value, ref_id, added_at, added_by FROM action_links
-         WHERE action_id = ?1 ORDER BY added_at, kind, value",
-    )?;
     for &id in ids {
-        let rows = stmt.query_map([id], |r| {
+        let rows = db.query(
+            "SELECT action_id, kind, value, ref_id, added_at, added_by FROM action_links
+             WHERE action_id = ?1 ORDER BY added_at, kind, value",
+            vals![id],
+        )?;
+        for r in rows {
             let kind: String = r.get(1)?;
-            Ok(ActionLink {
+            out.entry(id).or_default().push(ActionLink {
                 // The CHECK constraint keeps kinds among ours.
                 kind: kind.parse().unwrap_or(LinkKind::Topic),
                 value: r.get(2)?,
                 ref_id: r.get(3)?,
                 added_at: r.get(4)?,
                 added_by: r.get(5)?,
-            })
-        })?;
-        for l in rows {
-            out.entry(id).or_default().push(l?);
+            });
         }
     }
     Ok(out)
@@ -391,7 +388,7 @@ fn load_links(
 
 #[allow(clippy::too_many_arguments)]
 fn record(
-    tx: &Transaction<'_>,
+    db: &mut dyn Db,
     action: i64,
     recorded_at: i64,
     at: i64,
@@ -400,17 +397,17 @@ fn record(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(), ActionError> {
-    tx.execute(
+    db.execute(
         "INSERT INTO action_history (action_id, recorded_at, at, who, change, from_value, to_value)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![action, recorded_at, at, who, change, from, to],
+        vals![action, recorded_at, at, who, change, from, to],
     )?;
     Ok(())
 }
 
 /// Finds what a link names: the store id of a signal, customer, product or suggestion, or
 /// checks that a topic, segment or stage occurs in the data.
-fn resolve(tx: &Transaction<'_>, link: &Link) -> Result<Option<i64>, ActionError> {
+fn resolve(db: &mut dyn Db, link: &Link) -> Result<Option<i64>, ActionError> {
     let v = link.value.trim();
     let unknown = |reason: &str| ActionError::UnknownLink {
         kind: link.kind,
@@ -420,35 +417,27 @@ fn resolve(tx: &Transaction<'_>, link: &Link) -> Result<Option<i64>, ActionError
     if v.is_empty() {
         return Err(unknown("it is empty"));
     }
-    let id = |sql: &str| -> Result<Option<i64>, ActionError> {
-        Ok(tx.query_row(sql, [v], |r| r.get(0)).optional()?)
+    let mut id = |sql: &str| -> Result<Option<i64>, ActionError> {
+        db.first(sql, vals![v])?
+            .map(|r| r.get(0))
+            .transpose()
+            .map_err(ActionError::from)
     };
-    let exists =
-        |sql: &str| -> Result<bool, ActionError> { Ok(tx.prepare_cached(sql)?.exists([v])?) };
     match link.kind {
         LinkKind::Signal => id("SELECT id FROM signals WHERE ext_id = ?1")?
             .map(Some)
             .ok_or_else(|| {
                 unknown("there is no signal with this id (`hearken signals` lists them)")
             }),
-        LinkKind::Suggestion => {
-            let row: Option<(i64, u8)> = tx
-                .query_row(
-                    "SELECT id, source FROM signals WHERE ext_id = ?1",
-                    [v],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match row {
-                None => Err(unknown(
-                    "there is no signal with this id (`hearken suggestions` lists the suggestions)",
-                )),
-                Some((_, s)) if s != Source::Employee.code() => Err(unknown(
-                    "this signal is not from an employee, so it is no suggestion; link it as a signal",
-                )),
-                Some((row, _)) => Ok(Some(row)),
-            }
-        }
+        LinkKind::Suggestion => match signal_source(db, v)? {
+            None => Err(unknown(
+                "there is no signal with this id (`hearken suggestions` lists the suggestions)",
+            )),
+            Some((_, s)) if s != i64::from(Source::Employee.code()) => Err(unknown(
+                "this signal is not from an employee, so it is no suggestion; link it as a signal",
+            )),
+            Some((row, _)) => Ok(Some(row)),
+        },
         LinkKind::Customer => id("SELECT id FROM customers WHERE ext_id = ?1")?
             .map(Some)
             .ok_or_else(|| unknown("there is no customer with this id")),
@@ -456,8 +445,8 @@ fn resolve(tx: &Transaction<'_>, link: &Link) -> Result<Option<i64>, ActionError
             .map(Some)
             .ok_or_else(|| unknown("there is no product with this id")),
         LinkKind::Topic => {
-            if exists("SELECT 1 FROM signals WHERE topic = ?1")?
-                || exists("SELECT 1 FROM signals WHERE predicted_topic = ?1")?
+            if id("SELECT 1 FROM signals WHERE topic = ?1 LIMIT 1")?.is_some()
+                || id("SELECT 1 FROM signals WHERE predicted_topic = ?1 LIMIT 1")?.is_some()
             {
                 Ok(None)
             } else {
@@ -467,14 +456,14 @@ fn resolve(tx: &Transaction<'_>, link: &Link) -> Result<Option<i64>, ActionError
             }
         }
         LinkKind::Segment => {
-            if exists("SELECT 1 FROM customers WHERE segment = ?1")? {
+            if id("SELECT 1 FROM customers WHERE segment = ?1 LIMIT 1")?.is_some() {
                 Ok(None)
             } else {
                 Err(unknown("no customer has this segment"))
             }
         }
         LinkKind::Stage => {
-            if exists("SELECT 1 FROM case_events WHERE activity = ?1")? {
+            if id("SELECT 1 FROM case_events WHERE activity = ?1 LIMIT 1")?.is_some() {
                 Ok(None)
             } else {
                 Err(unknown(
@@ -485,9 +474,20 @@ fn resolve(tx: &Transaction<'_>, link: &Link) -> Result<Option<i64>, ActionError
     }
 }
 
+/// A signal's store id and source code, by its external id.
+fn signal_source(db: &mut dyn Db, ext_id: &str) -> Result<Option<(i64, i64)>, ActionError> {
+    match db.first(
+        "SELECT id, source FROM signals WHERE ext_id = ?1",
+        vals![ext_id],
+    )? {
+        Some(r) => Ok(Some((r.get(0)?, r.get(1)?))),
+        None => Ok(None),
+    }
+}
+
 /// Adds links (already-present ones are left as they are); returns how many were new.
 fn add_links(
-    tx: &Transaction<'_>,
+    db: &mut dyn Db,
     action: i64,
     links: &[Link],
     who: &str,
@@ -495,17 +495,17 @@ fn add_links(
 ) -> Result<u64, ActionError> {
     let mut added = 0;
     for link in links {
-        let ref_id = resolve(tx, link)?;
+        let ref_id = resolve(db, link)?;
         let value = link.value.trim();
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO action_links (action_id, kind, value, ref_id, added_at, added_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![action, link.kind.as_str(), value, ref_id, now, who],
+        let n = db.execute(
+            "INSERT INTO action_links (action_id, kind, value, ref_id, added_at, added_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            vals![action, link.kind.as_str(), value, ref_id, now, who],
         )?;
         if n > 0 {
             added += 1;
             record(
-                tx,
+                db,
                 action,
                 now,
                 now,
@@ -523,7 +523,7 @@ fn add_links(
 /// signal or suggestion motivated it (their earliest such signal is named). Returns how many
 /// were new.
 fn write_notifications(
-    tx: &Transaction<'_>,
+    db: &mut dyn Db,
     action: &ActionRecord,
     now: i64,
 ) -> Result<u64, ActionError> {
@@ -531,52 +531,49 @@ fn write_notifications(
         signal: i64,
         signal_ext: String,
         at: i64,
-        source: u8,
+        source: i64,
         customer: Option<(i64, String, Option<String>)>,
         agent: Option<(i64, String, Option<String>)>,
     }
     let mut senders: Vec<Sender> = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
+    for link in &action.links {
+        if !matches!(link.kind, LinkKind::Signal | LinkKind::Suggestion) {
+            continue;
+        }
+        let Some(row) = link.ref_id else { continue };
+        let Some(r) = db.first(
             "SELECT s.id, s.ext_id, s.at, s.source, c.id, c.ext_id, c.name, a.id, a.ext_id, a.name
              FROM signals s
              LEFT JOIN customers c ON c.id = s.customer_id
              LEFT JOIN agents a ON a.id = s.agent_id
              WHERE s.id = ?1",
-        )?;
-        for link in &action.links {
-            if !matches!(link.kind, LinkKind::Signal | LinkKind::Suggestion) {
-                continue;
-            }
-            let Some(row) = link.ref_id else { continue };
-            let s = stmt
-                .query_row([row], |r| {
-                    let c: Option<i64> = r.get(4)?;
-                    let a: Option<i64> = r.get(7)?;
-                    Ok(Sender {
-                        signal: r.get(0)?,
-                        signal_ext: r.get(1)?,
-                        at: r.get(2)?,
-                        source: r.get(3)?,
-                        customer: match c {
-                            Some(c) => Some((c, r.get(5)?, r.get(6)?)),
-                            None => None,
-                        },
-                        agent: match a {
-                            Some(a) => Some((a, r.get(8)?, r.get(9)?)),
-                            None => None,
-                        },
-                    })
-                })
-                .optional()?;
-            senders.extend(s);
-        }
+            vals![row],
+        )?
+        else {
+            continue;
+        };
+        let c: Option<i64> = r.get(4)?;
+        let a: Option<i64> = r.get(7)?;
+        senders.push(Sender {
+            signal: r.get(0)?,
+            signal_ext: r.get(1)?,
+            at: r.get(2)?,
+            source: r.get(3)?,
+            customer: match c {
+                Some(c) => Some((c, r.get(5)?, r.get(6)?)),
+                None => None,
+            },
+            agent: match a {
+                Some(a) => Some((a, r.get(8)?, r.get(9)?)),
+                None => None,
+            },
+        });
     }
     // Earliest signal first, so each person's notification names the first thing they said.
     senders.sort_by_key(|s| (s.at, s.signal));
     let mut written = 0;
     for s in senders {
-        let (recipient, key, entity, name) = if s.source == Source::Employee.code() {
+        let (recipient, key, entity, name) = if s.source == i64::from(Source::Employee.code()) {
             match &s.agent {
                 Some((id, ext, name)) => ("employee", format!("employee:{id}"), ext, name),
                 None => continue,
@@ -587,11 +584,12 @@ fn write_notifications(
                 None => continue,
             }
         };
-        let exists: bool = tx
-            .prepare_cached(
+        let exists = db
+            .first(
                 "SELECT 1 FROM notifications WHERE action_id = ?1 AND recipient_key = ?2",
+                vals![action.id, &key],
             )?
-            .exists(params![action.id, key])?;
+            .is_some();
         if exists {
             continue;
         }
@@ -614,11 +612,11 @@ fn write_notifications(
             "body": body,
         })
         .to_string();
-        tx.execute(
+        db.execute(
             "INSERT INTO notifications (action_id, recipient, recipient_key, customer_id, agent_id,
                  signal_id, message_id, subject, body, payload, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
+            vals![
                 action.id,
                 recipient,
                 key,
@@ -654,18 +652,61 @@ pub struct ActionFilter {
     pub owner: Option<String>,
 }
 
-impl Store {
-    fn write_tx(&mut self) -> Result<Transaction<'_>, ActionError> {
-        self.writable("record actions")?;
-        Ok(Transaction::new(
-            &mut self.conn,
-            TransactionBehavior::Immediate,
-        )?)
-    }
-
+/// The actions and suggestions a store keeps: the SQLite file and the PostgreSQL database
+/// implement it with the same SQL (`crate::sql`), each in its own kind of transaction, so an
+/// action behaves the same on both.
+pub trait ActionStore {
     /// Creates an action in status `proposed`, with its links (each must name something that
     /// exists) and a `created` entry in its history.
-    pub fn create_action(&mut self, new: &NewAction) -> Result<ActionRecord, ActionError> {
+    fn create_action(&mut self, new: &NewAction) -> Result<ActionRecord, ActionError>;
+    /// One action with its links.
+    fn action(&self, id: i64) -> Result<Option<ActionRecord>, ActionError>;
+    /// Actions, newest first.
+    fn actions(&self, filter: &ActionFilter) -> Result<Vec<ActionRecord>, ActionError>;
+    /// Every recorded change of an action, oldest first.
+    fn action_history(&self, id: i64) -> Result<Vec<HistoryEntry>, ActionError>;
+    /// Changes an action: fields, and a status move (checked against the allowed moves and the
+    /// dates). Moving to `done` writes the notifications in the same transaction.
+    fn update_action(
+        &mut self,
+        id: i64,
+        change: &ActionChange,
+        who: &str,
+    ) -> Result<ActionUpdate, ActionError>;
+    /// Links an action to more things; each must exist. A signal or suggestion linked to an
+    /// action already done (or verified) gets its notification now.
+    fn link_action(
+        &mut self,
+        id: i64,
+        links: &[Link],
+        who: &str,
+    ) -> Result<ActionUpdate, ActionError>;
+    /// Records a review of an employee's suggestion (`received`, `under_review`, `declined`
+    /// with a reason).
+    fn review_suggestion(
+        &mut self,
+        signal_ext_id: &str,
+        state: SuggestionReview,
+        reason: Option<&str>,
+        who: &str,
+    ) -> Result<(), ActionError>;
+    /// The review and the actions of suggestions (by the signals' store row ids).
+    fn suggestion_states(&self, rows: &[i64])
+    -> Result<HashMap<i64, SuggestionState>, ActionError>;
+    /// Whether an entity with this external id exists.
+    fn entity_known(&self, entity: crate::Entity, id: &str) -> Result<bool, ActionError>;
+    /// The store's frames, for the effect of an action and the suggestions' signals.
+    fn frames(&self) -> &dyn crate::FrameSource;
+}
+
+/// The store side of each [`ActionStore`] method, written once against [`Db`].
+pub(crate) mod ops {
+    use super::*;
+
+    pub(crate) fn create_action(
+        db: &mut dyn Db,
+        new: &NewAction,
+    ) -> Result<ActionRecord, ActionError> {
         let now = now();
         let title = text_field("title", &new.title, MAX_TITLE, true)?;
         let description = new
@@ -687,26 +728,28 @@ impl Store {
                 reason: "is in the future; give a past date or leave it out (now)".into(),
             });
         }
-        let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO actions (title, description, owner, status, status_at, metric, planned_for,
-                 done_at, created_at, created_by, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?5, ?8, ?9)",
-            params![
-                title,
-                description,
-                owner,
-                ActionStatus::Proposed.code(),
-                created_at,
-                new.metric,
-                new.planned_for,
-                who,
-                now
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
+        let row = db
+            .first(
+                "INSERT INTO actions (title, description, owner, status, status_at, metric,
+                     planned_for, done_at, created_at, created_by, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10) RETURNING id",
+                vals![
+                    title,
+                    description,
+                    owner,
+                    ActionStatus::Proposed.code(),
+                    created_at,
+                    new.metric.as_deref(),
+                    new.planned_for,
+                    created_at,
+                    &who,
+                    now
+                ],
+            )?
+            .ok_or_else(|| StoreError::Snapshot("an insert returned no id".into()))?;
+        let id: i64 = row.get(0)?;
         record(
-            &tx,
+            db,
             id,
             now,
             created_at,
@@ -715,56 +758,63 @@ impl Store {
             None,
             Some(ActionStatus::Proposed.as_str()),
         )?;
-        add_links(&tx, id, &new.links, &who, now)?;
-        let action = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
-        tx.commit()?;
-        Ok(action)
+        add_links(db, id, &new.links, &who, now)?;
+        load_action(db, id)?.ok_or(ActionError::NotFound(id))
     }
 
-    /// One action with its links.
-    pub fn action(&self, id: i64) -> Result<Option<ActionRecord>, ActionError> {
-        load_action(&self.conn, id)
+    pub(crate) fn action(db: &mut dyn Db, id: i64) -> Result<Option<ActionRecord>, ActionError> {
+        load_action(db, id)
     }
 
-    /// Actions, newest first.
-    pub fn actions(&self, filter: &ActionFilter) -> Result<Vec<ActionRecord>, ActionError> {
+    pub(crate) fn actions(
+        db: &mut dyn Db,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRecord>, ActionError> {
         let mut sql = format!("SELECT {ACTION_COLUMNS} FROM actions a WHERE 1 = 1");
-        let mut p: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut p: Vec<Value> = Vec::new();
         if let Some(s) = filter.status {
-            sql.push_str(" AND status = ?");
-            p.push(Box::new(s.code()));
+            p.push(s.code().into());
+            sql.push_str(&format!(" AND status = ?{}", p.len()));
         }
         if let Some(o) = &filter.owner {
-            sql.push_str(" AND owner = ?");
-            p.push(Box::new(o.clone()));
+            p.push(o.into());
+            sql.push_str(&format!(" AND owner = ?{}", p.len()));
         }
         if let Some(l) = &filter.linked {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM action_links k WHERE k.action_id = a.id AND k.kind = ? AND k.value = ?)",
-            );
-            p.push(Box::new(l.kind.as_str()));
-            p.push(Box::new(l.value.clone()));
+            p.push(l.kind.as_str().into());
+            p.push((&l.value).into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM action_links k WHERE k.action_id = a.id
+                  AND k.kind = ?{} AND k.value = ?{})",
+                p.len() - 1,
+                p.len()
+            ));
         }
         sql.push_str(" ORDER BY id DESC");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut out: Vec<ActionRecord> = stmt
-            .query_map(rusqlite::params_from_iter(p.iter()), action_row)?
-            .collect::<Result<_, _>>()?;
+        let mut out = db
+            .query(&sql, &p)?
+            .iter()
+            .map(action_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<i64> = out.iter().map(|a| a.id).collect();
-        let mut links = load_links(&self.conn, &ids)?;
+        let mut links = load_links(db, &ids)?;
         for a in &mut out {
             a.links = links.remove(&a.id).unwrap_or_default();
         }
         Ok(out)
     }
 
-    /// Every recorded change of an action, oldest first.
-    pub fn action_history(&self, id: i64) -> Result<Vec<HistoryEntry>, ActionError> {
-        let mut stmt = self.conn.prepare_cached(
+    pub(crate) fn action_history(
+        db: &mut dyn Db,
+        id: i64,
+    ) -> Result<Vec<HistoryEntry>, ActionError> {
+        db.query(
             "SELECT id, recorded_at, at, who, change, from_value, to_value FROM action_history
              WHERE action_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([id], |r| {
+            vals![id],
+        )?
+        .iter()
+        .map(|r| {
             Ok(HistoryEntry {
                 id: r.get(0)?,
                 recorded_at: r.get(1)?,
@@ -774,32 +824,26 @@ impl Store {
                 from: r.get(5)?,
                 to: r.get(6)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .collect()
     }
 
-    /// Changes an action: fields, and a status move (checked against the allowed moves and the
-    /// dates). Moving to `done` writes the notifications in the same transaction.
-    pub fn update_action(
-        &mut self,
+    pub(crate) fn update_action(
+        db: &mut dyn Db,
         id: i64,
         change: &ActionChange,
         who: &str,
     ) -> Result<ActionUpdate, ActionError> {
         let now = now();
         let who = who_field(who)?;
-        let tx = self.write_tx()?;
-        let before = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
+        let before = load_action(db, id)?.ok_or(ActionError::NotFound(id))?;
         let mut notifications = 0;
         if let Some(t) = &change.title {
             let t = text_field("title", t, MAX_TITLE, true)?;
             if t != before.title {
-                tx.execute(
-                    "UPDATE actions SET title = ?1 WHERE id = ?2",
-                    params![t, id],
-                )?;
+                db.execute("UPDATE actions SET title = ?1 WHERE id = ?2", vals![&t, id])?;
                 record(
-                    &tx,
+                    db,
                     id,
                     now,
                     now,
@@ -810,11 +854,11 @@ impl Store {
                 )?;
             }
         }
-        let set_text = |field: &'static str,
-                        value: &Option<Option<String>>,
-                        old: &Option<String>,
-                        max: usize,
-                        one_line: bool|
+        let mut set_text = |field: &'static str,
+                            value: &Option<Option<String>>,
+                            old: &Option<String>,
+                            max: usize,
+                            one_line: bool|
          -> Result<(), ActionError> {
             let Some(v) = value else { return Ok(()) };
             let v = v
@@ -822,11 +866,11 @@ impl Store {
                 .map(|s| text_field(field, s, max, one_line))
                 .transpose()?;
             if &v != old {
-                tx.execute(
+                db.execute(
                     &format!("UPDATE actions SET {field} = ?1 WHERE id = ?2"),
-                    params![v, id],
+                    vals![v.as_deref(), id],
                 )?;
-                record(&tx, id, now, now, &who, field, old.as_deref(), v.as_deref())?;
+                record(db, id, now, now, &who, field, old.as_deref(), v.as_deref())?;
             }
             Ok(())
         };
@@ -842,12 +886,12 @@ impl Store {
         if let Some(p) = change.planned_for
             && p != before.planned_for
         {
-            tx.execute(
+            db.execute(
                 "UPDATE actions SET planned_for = ?1 WHERE id = ?2",
-                params![p, id],
+                vals![p, id],
             )?;
             record(
-                &tx,
+                db,
                 id,
                 now,
                 now,
@@ -890,18 +934,18 @@ impl Store {
                     date_text(before.status_at)
                 )));
             }
-            tx.execute(
+            db.execute(
                 "UPDATE actions SET status = ?1, status_at = ?2 WHERE id = ?3",
-                params![to.code(), at, id],
+                vals![to.code(), at, id],
             )?;
             if to == ActionStatus::Done {
-                tx.execute(
+                db.execute(
                     "UPDATE actions SET done_at = ?1 WHERE id = ?2",
-                    params![at, id],
+                    vals![at, id],
                 )?;
             }
             record(
-                &tx,
+                db,
                 id,
                 now,
                 at,
@@ -911,66 +955,55 @@ impl Store {
                 Some(to.as_str()),
             )?;
             if to == ActionStatus::Done {
-                let done = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
-                notifications += write_notifications(&tx, &done, now)?;
+                let done = load_action(db, id)?.ok_or(ActionError::NotFound(id))?;
+                notifications += write_notifications(db, &done, now)?;
             }
         }
-        tx.execute(
+        db.execute(
             "UPDATE actions SET updated_at = ?1 WHERE id = ?2",
-            params![now, id],
+            vals![now, id],
         )?;
-        let action = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
-        tx.commit()?;
+        let action = load_action(db, id)?.ok_or(ActionError::NotFound(id))?;
         Ok(ActionUpdate {
             action,
             notifications,
         })
     }
 
-    /// Links an action to more things; each must exist. A signal or suggestion linked to an
-    /// action already done (or verified) gets its notification now.
-    pub fn link_action(
-        &mut self,
+    pub(crate) fn link_action(
+        db: &mut dyn Db,
         id: i64,
         links: &[Link],
         who: &str,
     ) -> Result<ActionUpdate, ActionError> {
         let now = now();
         let who = who_field(who)?;
-        let tx = self.write_tx()?;
-        let before = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
-        let added = add_links(&tx, id, links, &who, now)?;
+        let before = load_action(db, id)?.ok_or(ActionError::NotFound(id))?;
+        let added = add_links(db, id, links, &who, now)?;
         if added > 0 {
-            tx.execute(
+            db.execute(
                 "UPDATE actions SET updated_at = ?1 WHERE id = ?2",
-                params![now, id],
+                vals![now, id],
             )?;
         }
-        let action = load_action(&tx, id)?.ok_or(ActionError::NotFound(id))?;
+        let action = load_action(db, id)?.ok_or(ActionError::NotFound(id))?;
         let notifications = if matches!(before.status, ActionStatus::Done | ActionStatus::Verified)
         {
-            write_notifications(&tx, &action, now)?
+            write_notifications(db, &action, now)?
         } else {
             0
         };
-        tx.commit()?;
         Ok(ActionUpdate {
             action,
             notifications,
         })
     }
 
-    /// Records a review of an employee's suggestion (`received`, `under_review`, `declined`
-    /// with a reason).
-    pub fn review_suggestion(
-        &mut self,
-        signal_ext_id: &str,
+    /// The checks of a review, before any transaction: the reason's text.
+    pub(crate) fn review_reason(
         state: SuggestionReview,
         reason: Option<&str>,
-        who: &str,
-    ) -> Result<(), ActionError> {
-        let now = now();
-        let who = who_field(who)?;
+    ) -> Result<Option<String>, ActionError> {
         let reason = reason
             .map(|r| text_field("reason", r, MAX_TEXT, false))
             .transpose()?;
@@ -981,79 +1014,195 @@ impl Store {
                 reason: "is missing: a declined suggestion says why (--reason TEXT)".into(),
             });
         }
-        let tx = self.write_tx()?;
-        let row: Option<(i64, u8)> = tx
-            .query_row(
-                "SELECT id, source FROM signals WHERE ext_id = ?1",
-                [signal_ext_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((row, source)) = row else {
+        Ok(reason)
+    }
+
+    pub(crate) fn review_suggestion(
+        db: &mut dyn Db,
+        signal_ext_id: &str,
+        state: SuggestionReview,
+        reason: Option<&str>,
+        who: &str,
+    ) -> Result<(), ActionError> {
+        let now = now();
+        let who = who_field(who)?;
+        let reason = review_reason(state, reason)?;
+        let Some((row, source)) = signal_source(db, signal_ext_id)? else {
             return Err(ActionError::NoSuggestion(signal_ext_id.to_string()));
         };
-        if source != Source::Employee.code() {
+        if source != i64::from(Source::Employee.code()) {
             return Err(ActionError::NoSuggestion(signal_ext_id.to_string()));
         }
-        tx.execute(
-            "INSERT INTO suggestion_reviews (signal_id, state, reason, at, who) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![row, state.as_str(), reason, now, who],
+        db.execute(
+            "INSERT INTO suggestion_reviews (signal_id, state, reason, at, who)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            vals![row, state.as_str(), reason, now, who],
         )?;
-        tx.commit()?;
         Ok(())
     }
 
-    /// The review and the actions of suggestions (by the signals' store row ids).
-    pub fn suggestion_states(
-        &self,
+    pub(crate) fn suggestion_states(
+        db: &mut dyn Db,
         rows: &[i64],
     ) -> Result<HashMap<i64, SuggestionState>, ActionError> {
         let mut out: HashMap<i64, SuggestionState> = HashMap::new();
-        let mut review = self.conn.prepare_cached(
-            "SELECT state, reason, at, who FROM suggestion_reviews WHERE signal_id = ?1
-             ORDER BY id DESC LIMIT 1",
-        )?;
-        let mut actions = self.conn.prepare_cached(
-            "SELECT a.id, a.title, a.status, a.status_at FROM action_links k
-             JOIN actions a ON a.id = k.action_id
-             WHERE k.kind IN ('suggestion', 'signal') AND k.ref_id = ?1 ORDER BY a.id",
-        )?;
         for &row in rows {
-            let r = review
-                .query_row([row], |r| {
+            let review = match db.first(
+                "SELECT state, reason, at, who FROM suggestion_reviews WHERE signal_id = ?1
+                 ORDER BY id DESC LIMIT 1",
+                vals![row],
+            )? {
+                Some(r) => {
                     let state: String = r.get(0)?;
-                    Ok(Review {
+                    Some(Review {
                         state: state.parse().unwrap_or(SuggestionReview::Received),
                         reason: r.get(1)?,
                         at: r.get(2)?,
                         who: r.get(3)?,
                     })
-                })
-                .optional()?;
-            let acts = actions
-                .query_map([row], |r| {
-                    let code: u8 = r.get(2)?;
+                }
+                None => None,
+            };
+            let mut actions = db
+                .query(
+                    "SELECT a.id, a.title, a.status, a.status_at FROM action_links k
+                     JOIN actions a ON a.id = k.action_id
+                     WHERE k.kind IN ('suggestion', 'signal') AND k.ref_id = ?1 ORDER BY a.id",
+                    vals![row],
+                )?
+                .iter()
+                .map(|r| {
                     Ok(SuggestionAction {
                         id: r.get(0)?,
                         title: r.get(1)?,
-                        status: ActionStatus::from_code(code).unwrap_or(ActionStatus::Proposed),
+                        status: status_of(r.get(2)?),
                         status_at: r.get(3)?,
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut acts = acts;
-            acts.dedup_by_key(|a| a.id);
-            out.insert(
-                row,
-                SuggestionState {
-                    review: r,
-                    actions: acts,
-                },
-            );
+                })
+                .collect::<Result<Vec<_>, ActionError>>()?;
+            actions.dedup_by_key(|a| a.id);
+            out.insert(row, SuggestionState { review, actions });
         }
         Ok(out)
     }
+
+    pub(crate) fn entity_known(
+        db: &mut dyn Db,
+        entity: crate::Entity,
+        id: &str,
+    ) -> Result<bool, ActionError> {
+        Ok(db
+            .first(
+                &format!("SELECT 1 FROM {} WHERE ext_id = ?1", entity.table()),
+                vals![id],
+            )?
+            .is_some())
+    }
 }
+
+impl Store {
+    /// Runs `f` in one write transaction (taken at once, so the checks `f` makes hold until it
+    /// commits).
+    fn action_write<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
+    ) -> Result<T, ActionError> {
+        self.writable("record actions")?;
+        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn action_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
+    ) -> Result<T, ActionError> {
+        f(&mut Lite(&self.conn))
+    }
+}
+
+/// The [`ActionStore`] of a store with `action_read` and `action_write`.
+macro_rules! action_store {
+    ($store:ty) => {
+        impl $crate::actions::ActionStore for $store {
+            fn create_action(
+                &mut self,
+                new: &$crate::actions::NewAction,
+            ) -> Result<$crate::actions::ActionRecord, $crate::actions::ActionError> {
+                self.action_write(|db| $crate::actions::ops::create_action(db, new))
+            }
+            fn action(
+                &self,
+                id: i64,
+            ) -> Result<Option<$crate::actions::ActionRecord>, $crate::actions::ActionError> {
+                self.action_read(|db| $crate::actions::ops::action(db, id))
+            }
+            fn actions(
+                &self,
+                filter: &$crate::actions::ActionFilter,
+            ) -> Result<Vec<$crate::actions::ActionRecord>, $crate::actions::ActionError> {
+                self.action_read(|db| $crate::actions::ops::actions(db, filter))
+            }
+            fn action_history(
+                &self,
+                id: i64,
+            ) -> Result<Vec<$crate::actions::HistoryEntry>, $crate::actions::ActionError> {
+                self.action_read(|db| $crate::actions::ops::action_history(db, id))
+            }
+            fn update_action(
+                &mut self,
+                id: i64,
+                change: &$crate::actions::ActionChange,
+                who: &str,
+            ) -> Result<$crate::actions::ActionUpdate, $crate::actions::ActionError> {
+                self.action_write(|db| $crate::actions::ops::update_action(db, id, change, who))
+            }
+            fn link_action(
+                &mut self,
+                id: i64,
+                links: &[$crate::actions::Link],
+                who: &str,
+            ) -> Result<$crate::actions::ActionUpdate, $crate::actions::ActionError> {
+                self.action_write(|db| $crate::actions::ops::link_action(db, id, links, who))
+            }
+            fn review_suggestion(
+                &mut self,
+                signal_ext_id: &str,
+                state: $crate::actions::SuggestionReview,
+                reason: Option<&str>,
+                who: &str,
+            ) -> Result<(), $crate::actions::ActionError> {
+                $crate::actions::ops::review_reason(state, reason)?;
+                self.action_write(|db| {
+                    $crate::actions::ops::review_suggestion(db, signal_ext_id, state, reason, who)
+                })
+            }
+            fn suggestion_states(
+                &self,
+                rows: &[i64],
+            ) -> Result<
+                std::collections::HashMap<i64, $crate::actions::SuggestionState>,
+                $crate::actions::ActionError,
+            > {
+                self.action_read(|db| $crate::actions::ops::suggestion_states(db, rows))
+            }
+            fn entity_known(
+                &self,
+                entity: $crate::Entity,
+                id: &str,
+            ) -> Result<bool, $crate::actions::ActionError> {
+                self.action_read(|db| $crate::actions::ops::entity_known(db, entity, id))
+            }
+            fn frames(&self) -> &dyn $crate::FrameSource {
+                self
+            }
+        }
+    };
+}
+pub(crate) use action_store;
+
+action_store!(Store);
 
 /// A review state a person gives a suggestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

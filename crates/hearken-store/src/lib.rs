@@ -26,13 +26,15 @@ mod risk;
 mod schema;
 mod snapshot;
 mod source;
+mod sql;
 mod store;
 pub(crate) mod tokens;
 mod webhooks;
 
 pub use actions::{
-    ActionChange, ActionError, ActionFilter, ActionLink, ActionRecord, ActionUpdate, HistoryEntry,
-    Link, LinkKind, NewAction, Review, SuggestionAction, SuggestionReview, SuggestionState, day_of,
+    ActionChange, ActionError, ActionFilter, ActionLink, ActionRecord, ActionStore, ActionUpdate,
+    HistoryEntry, Link, LinkKind, NewAction, Review, SuggestionAction, SuggestionReview,
+    SuggestionState, day_of,
 };
 #[cfg(feature = "postgres")]
 pub use copy::{CopyReport, Location, TableCopy, copy_store};

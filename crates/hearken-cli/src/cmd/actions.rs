@@ -225,7 +225,7 @@ pub fn run(ctx: &Ctx, args: ActionsArgs) -> Result<ExitCode> {
     let scope = Scope::all();
     match args.command {
         ActionsCommand::Create(a) => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_actions()?;
             let l = a.links.links();
             let req = CreateActionRequest {
                 title: a.title,
@@ -242,18 +242,18 @@ pub fn run(ctx: &Ctx, args: ActionsArgs) -> Result<ExitCode> {
                 stages: l.stages,
                 suggestions: l.suggestions,
             };
-            let d = hearken_query::create_action(&mut store, &scope, &req, &os_user())
+            let d = hearken_query::create_action(store.as_mut(), &scope, &req, &os_user())
                 .map_err(cli_error)?;
             print_detail(&d, a.json, "created")?;
         }
         ActionsCommand::List(a) => {
-            let store = ctx.open_store()?;
+            let store = ctx.open_actions()?;
             let req = ActionsRequest {
                 status: a.status,
                 owner: a.owner,
                 topic: a.topic,
             };
-            let r = hearken_query::actions(&store, &scope, &req).map_err(cli_error)?;
+            let r = hearken_query::actions(store.as_ref(), &scope, &req).map_err(cli_error)?;
             if a.json {
                 output::json(&r)?;
             } else {
@@ -261,12 +261,12 @@ pub fn run(ctx: &Ctx, args: ActionsArgs) -> Result<ExitCode> {
             }
         }
         ActionsCommand::Show(a) => {
-            let store = ctx.open_store()?;
-            let d = hearken_query::action(&store, &scope, a.id).map_err(cli_error)?;
+            let store = ctx.open_actions()?;
+            let d = hearken_query::action(store.as_ref(), &scope, a.id).map_err(cli_error)?;
             print_detail(&d, a.json, "")?;
         }
         ActionsCommand::Update(a) => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_actions()?;
             let req = UpdateActionRequest {
                 status: a.status,
                 at: a.at,
@@ -276,26 +276,32 @@ pub fn run(ctx: &Ctx, args: ActionsArgs) -> Result<ExitCode> {
                 metric: a.metric,
                 planned_for: a.planned_for,
             };
-            let d = hearken_query::update_action(&mut store, &scope, a.id, &req, &os_user())
+            let d = hearken_query::update_action(store.as_mut(), &scope, a.id, &req, &os_user())
                 .map_err(cli_error)?;
             print_detail(&d, a.json, "updated")?;
         }
         ActionsCommand::Link(a) => {
-            let mut store = ctx.open_store()?;
-            let d =
-                hearken_query::link_action(&mut store, &scope, a.id, &a.links.links(), &os_user())
-                    .map_err(cli_error)?;
+            let mut store = ctx.open_actions()?;
+            let d = hearken_query::link_action(
+                store.as_mut(),
+                &scope,
+                a.id,
+                &a.links.links(),
+                &os_user(),
+            )
+            .map_err(cli_error)?;
             print_detail(&d, a.json, "linked")?;
         }
         ActionsCommand::Effect(a) => {
-            let store = ctx.open_store()?;
-            fresh_snapshot(&store)?;
+            let store = ctx.open_actions()?;
+            fresh_snapshot(store.frames())?;
             let req = EffectRequest {
                 before: a.before,
                 after: a.after,
                 level: a.level,
             };
-            let r = hearken_query::action_effect(&store, &scope, a.id, &req).map_err(cli_error)?;
+            let r = hearken_query::action_effect(store.as_ref(), &scope, a.id, &req)
+                .map_err(cli_error)?;
             if a.json {
                 output::json(&r)?;
             } else {

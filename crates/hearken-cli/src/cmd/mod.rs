@@ -186,6 +186,17 @@ impl Ctx {
         Ok(Box::new(Store::open_existing(&self.config.db)?))
     }
 
+    /// Opens the store for actions and suggestions (`hearken actions`, `hearken suggestions`):
+    /// the SQLite file, or the PostgreSQL database a `postgres://` URL names. Both run the same
+    /// statements (hearken-store `sql.rs`).
+    pub fn open_actions(&self) -> Result<Box<dyn hearken_store::ActionStore>> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            return open_postgres_actions(&db);
+        }
+        Ok(Box::new(self.open_store()?))
+    }
+
     /// The store's location for messages: the file's path, or the URL without its password.
     pub fn db_shown(&self) -> String {
         let db = self.config.db.to_string_lossy();
@@ -210,7 +221,7 @@ impl Ctx {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, tokens and serve (its analytics, signals and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, actions, suggestions, tokens and serve (its analytics, signals, actions, suggestions and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())
@@ -222,11 +233,22 @@ fn open_postgres(url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
     Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
 }
 
+#[cfg(feature = "postgres")]
+fn open_postgres_actions(url: &str) -> Result<Box<dyn hearken_store::ActionStore>> {
+    Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres_actions(_url: &str) -> Result<Box<dyn hearken_store::ActionStore>> {
+    anyhow::bail!(NO_POSTGRES)
+}
+
+#[cfg(not(feature = "postgres"))]
+const NO_POSTGRES: &str = "this hearken was built without PostgreSQL support: build it with `cargo build --release --features postgres`";
+
 #[cfg(not(feature = "postgres"))]
 fn open_postgres(_url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
-    anyhow::bail!(
-        "this hearken was built without PostgreSQL support: build it with `cargo build --release --features postgres`"
-    )
+    anyhow::bail!(NO_POSTGRES)
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {

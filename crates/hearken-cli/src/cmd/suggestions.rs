@@ -102,14 +102,14 @@ pub fn run(ctx: &Ctx, args: SuggestionsArgs) -> Result<ExitCode> {
     let scope = Scope::all();
     match args.command {
         None => {
-            let store = ctx.open_store()?;
+            let store = ctx.open_actions()?;
             let a = args.list;
             let req = SuggestionsRequest {
                 employee: a.employee,
                 status: a.status,
                 limit: a.limit,
             };
-            let r = hearken_query::suggestions(&store, &scope, &req).map_err(cli_error)?;
+            let r = hearken_query::suggestions(store.as_ref(), &scope, &req).map_err(cli_error)?;
             if a.json {
                 output::json(&r)?;
             } else {
@@ -117,8 +117,8 @@ pub fn run(ctx: &Ctx, args: SuggestionsArgs) -> Result<ExitCode> {
             }
         }
         Some(SuggestionsCommand::Show { id, json }) => {
-            let store = ctx.open_store()?;
-            let v = hearken_query::suggestion(&store, &scope, &id).map_err(cli_error)?;
+            let store = ctx.open_actions()?;
+            let v = hearken_query::suggestion(store.as_ref(), &scope, &id).map_err(cli_error)?;
             print_one(&v, json)?;
         }
         Some(SuggestionsCommand::Review {
@@ -127,14 +127,14 @@ pub fn run(ctx: &Ctx, args: SuggestionsArgs) -> Result<ExitCode> {
             reason,
             json,
         }) => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_actions()?;
             let req = ReviewRequest { status, reason };
-            let v = hearken_query::review_suggestion(&mut store, &scope, &id, &req, &os_user())
+            let v = hearken_query::review_suggestion(store.as_mut(), &scope, &id, &req, &os_user())
                 .map_err(cli_error)?;
             print_one(&v, json)?;
         }
         Some(SuggestionsCommand::Act(a)) => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_actions()?;
             let req = SuggestionActionRequest {
                 title: a.title,
                 description: a.description,
@@ -144,9 +144,14 @@ pub fn run(ctx: &Ctx, args: SuggestionsArgs) -> Result<ExitCode> {
                 created_at: a.created_at,
                 topics: a.topics,
             };
-            let d =
-                hearken_query::suggestion_to_action(&mut store, &scope, &a.id, &req, &os_user())
-                    .map_err(cli_error)?;
+            let d = hearken_query::suggestion_to_action(
+                store.as_mut(),
+                &scope,
+                &a.id,
+                &req,
+                &os_user(),
+            )
+            .map_err(cli_error)?;
             if a.json {
                 output::json(&d)?;
             } else {

@@ -14,6 +14,8 @@ mod outbox;
 mod outbox_tls;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_actions;
 mod query_help;
 mod query_parity;
 mod query_people;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 #[path = "../../../hearken-store/tests/pg_db.rs"]
-mod pg_db;
+pub mod pg_db;
 use pg_db::test_db;
 
 fn ok(env: &Env, args: &[&str]) -> String {
@@ -145,7 +145,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["actions", "list", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["outbox", "list", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"

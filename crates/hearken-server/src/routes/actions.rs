@@ -50,7 +50,7 @@ async fn list_actions(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::actions(store, &scope, &req)?))
+        .actions(move |store| Ok(hearken_query::actions(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -76,7 +76,7 @@ async fn create_action(
     let answer = auth
         .db()
         .write
-        .run(move |store| Ok(hearken_query::create_action(store, &scope, &req, &who)?))
+        .actions(move |store| Ok(hearken_query::create_action(store, &scope, &req, &who)?))
         .await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
@@ -100,7 +100,7 @@ async fn show_action(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::action(store, &scope, id)?))
+        .actions(move |store| Ok(hearken_query::action(store, &scope, id)?))
         .await?;
     Ok(Json(answer))
 }
@@ -132,7 +132,7 @@ async fn update_action(
     let answer = auth
         .db()
         .write
-        .run(move |store| Ok(hearken_query::update_action(store, &scope, id, &req, &who)?))
+        .actions(move |store| Ok(hearken_query::update_action(store, &scope, id, &req, &who)?))
         .await?;
     Ok(Json(answer))
 }
@@ -158,7 +158,7 @@ async fn link_action(
     let answer = auth
         .db()
         .write
-        .run(move |store| Ok(hearken_query::link_action(store, &scope, id, &links, &who)?))
+        .actions(move |store| Ok(hearken_query::link_action(store, &scope, id, &links, &who)?))
         .await?;
     Ok(Json(answer))
 }
@@ -187,7 +187,7 @@ async fn action_effect(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::action_effect(store, &scope, id, &req)?))
+        .actions(move |store| Ok(hearken_query::action_effect(store, &scope, id, &req)?))
         .await?;
     Ok(Json(answer))
 }

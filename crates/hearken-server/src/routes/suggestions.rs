@@ -47,7 +47,7 @@ async fn list_suggestions(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::suggestions(store, &scope, &req)?))
+        .actions(move |store| Ok(hearken_query::suggestions(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -69,7 +69,7 @@ async fn show_suggestion(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::suggestion(store, &scope, &id)?))
+        .actions(move |store| Ok(hearken_query::suggestion(store, &scope, &id)?))
         .await?;
     Ok(Json(answer))
 }
@@ -95,7 +95,7 @@ async fn review_suggestion(
     let answer = auth
         .db()
         .write
-        .run(move |store| {
+        .actions(move |store| {
             Ok(hearken_query::review_suggestion(
                 store, &scope, &id, &req, &who,
             )?)
@@ -128,7 +128,7 @@ async fn suggestion_to_action(
     let answer = auth
         .db()
         .write
-        .run(move |store| {
+        .actions(move |store| {
             Ok(hearken_query::suggestion_to_action(
                 store, &scope, &id, &req, &who,
             )?)

@@ -187,9 +187,58 @@ fn two_servers_on_one_postgres_store_lose_and_double_nothing() {
         "a server on an SQLite copy",
     );
 
+    // An action made at one server is moved at the other; both show the same action. Moves
+    // sent to both servers at once are made once: the loser is told the move is not allowed.
+    let r = servers[0].post_json(
+        "/api/v1/actions",
+        Some(&env.analyst),
+        r#"{"title":"Fix billing","topics":["billing"],"metric":"volume","created_at":"2025-01-01"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["created_by"], "analyst1");
+    for step in ["planned", "in_progress", "done"] {
+        let body = format!(r#"{{"status":"{step}"}}"#);
+        let racers: Vec<_> = (0..2)
+            .map(|k| {
+                let servers = Arc::clone(&servers);
+                let (token, body) = (env.analyst.clone(), body.clone());
+                std::thread::spawn(move || {
+                    servers[k].request(
+                        "PATCH",
+                        "/api/v1/actions/1",
+                        Some(&token),
+                        &[("content-type", "application/json")],
+                        Some(body.as_bytes()),
+                    )
+                })
+            })
+            .collect();
+        let statuses: Vec<u16> = racers
+            .into_iter()
+            .map(|t| t.join().expect("a racer").status)
+            .collect();
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [200, 409], "{step}: {statuses:?}");
+    }
+    let shown: Vec<String> = servers
+        .iter()
+        .map(|s| s.get("/api/v1/actions/1", Some(&env.viewer)).text())
+        .collect();
+    assert_eq!(shown[0], shown[1]);
+    let v: Value = serde_json::from_str(&shown[0]).expect("json");
+    assert_eq!(v["status"], "done", "{v}");
+    let moves = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["change"] == "status")
+        .count();
+    assert_eq!(moves, 3, "{v}");
+
     // What needs the embedded store says so.
     servers[0]
-        .get("/api/v1/actions", Some(&env.viewer))
+        .get("/api/v1/outbox", Some(&env.analyst))
         .assert_error(501, "not_implemented");
 
     // A token revoked on the database is refused by both servers.

@@ -8,6 +8,7 @@
 //! other writes (actions, outbox, webhooks ...) are the SQLite store's only (ADR 0012 lists
 //! what is left).
 
+mod actions;
 mod frames;
 mod import;
 mod ingest;

@@ -1,0 +1,371 @@
+//! Actions and suggestions on a PostgreSQL store: the same commands on an SQLite store and on
+//! its copy in PostgreSQL print the same answers (the times of now aside), refuse the same
+//! things with the same words, and several processes moving one action at once on PostgreSQL
+//! move it once.
+//!
+//! The server: `HEARKEN_TEST_PG` (see pg.rs).
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+use crate::pg::pg_db::test_db;
+
+/// Replaces every RFC 3339 time at or after `now` (the moment the script started; the data are
+/// older) with "NOW": when a change was recorded differs between two runs by a second or so.
+fn mask(v: &mut Value, now: &str) {
+    match v {
+        Value::String(s)
+            if s.len() == now.len()
+                && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && s.as_str() >= now =>
+        {
+            *s = "NOW".into();
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| mask(x, now)),
+        Value::Object(o) => o.values_mut().for_each(|x| mask(x, now)),
+        _ => {}
+    }
+}
+
+/// `hearken ARGS [--db URL]`: its JSON (masked) when it succeeded, else its one-line message.
+fn answer(env: &Env, args: &[&str], db: Option<&str>, now: &str) -> Result<Value, String> {
+    let mut cmd = env.cmd();
+    cmd.env("USER", "tester").args(args);
+    if let Some(db) = db {
+        cmd.args(["--db", db]);
+    }
+    let out = cmd.output().expect("run hearken");
+    if out.status.success() {
+        let mut v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        mask(&mut v, now);
+        Ok(v)
+    } else {
+        Err(assert_clean_failure(&out))
+    }
+}
+
+#[test]
+fn actions_and_suggestions_answer_the_same_on_postgres() {
+    let Some(db) = test_db("cli_actions") else {
+        return;
+    };
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "2000", "--months", "6", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = env.db();
+    let file = file.to_str().expect("utf-8 path");
+    let url = db.url.as_str();
+    let copy = env.run(&["store", "copy", "--from", file, "--to", url]);
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path("hearken-demo/truth.json")).expect("truth.json"),
+    )
+    .expect("json");
+    let imp = truth["effects"]
+        .as_array()
+        .expect("effects")
+        .iter()
+        .find(|e| e["kind"] == "improvement")
+        .expect("the demo injects an improvement")
+        .clone();
+    let topic = imp["topic"].as_str().expect("topic");
+    let done = imp["at"].as_str().expect("at");
+    let suggestions = answer(&env, &["suggestions", "--json"], None, "9999").expect("listed");
+    let ids: Vec<String> = suggestions["suggestions"]
+        .as_array()
+        .expect("suggestions")
+        .iter()
+        .take(2)
+        .map(|s| s["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "the demo has employees' suggestions");
+    // A signal of a customer, to be told when the action is done.
+    let signals = answer(
+        &env,
+        &["signals", "--topic", topic, "--limit", "3", "--json"],
+        None,
+        "9999",
+    )
+    .expect("signals");
+    let signal = signals["signals"][0]["id"]
+        .as_str()
+        .expect("a signal of the topic")
+        .to_string();
+
+    // "Now", as the store writes it: everything the script records is at or after it.
+    let now = answer(
+        &env,
+        &[
+            "actions", "create", "--title", "clock", "--topic", topic, "--json",
+        ],
+        None,
+        "9999",
+    )
+    .expect("created")["created_at"]
+        .as_str()
+        .expect("created_at")
+        .to_string();
+    let clock = answer(
+        &env,
+        &[
+            "actions", "create", "--title", "clock", "--topic", topic, "--json",
+        ],
+        Some(url),
+        &now,
+    )
+    .expect("created on postgres");
+    assert_eq!(clock["id"], 1, "{clock}");
+
+    let script: Vec<Vec<&str>> = vec![
+        vec![
+            "actions",
+            "create",
+            "--title",
+            "Fix the cause",
+            "--topic",
+            topic,
+            "--metric",
+            "volume",
+            "--owner",
+            "billing",
+            "--created-at",
+            "2025-01-01",
+            "--signal",
+            &signal,
+            "--json",
+        ],
+        vec![
+            "actions",
+            "update",
+            "2",
+            "--status",
+            "planned",
+            "--at",
+            "2025-02-01",
+            "--json",
+        ],
+        // Illegal: planned cannot go back to proposed; the allowed moves are listed.
+        vec!["actions", "update", "2", "--status", "proposed", "--json"],
+        vec![
+            "actions",
+            "update",
+            "2",
+            "--status",
+            "in_progress",
+            "--at",
+            "2025-03-01",
+            "--json",
+        ],
+        // A date before the status was reached.
+        vec![
+            "actions",
+            "update",
+            "2",
+            "--status",
+            "done",
+            "--at",
+            "2025-02-15",
+            "--json",
+        ],
+        vec![
+            "actions", "update", "2", "--status", "done", "--at", done, "--json",
+        ],
+        vec!["actions", "link", "2", "--suggestion", &ids[0], "--json"],
+        // Linking what does not exist.
+        vec![
+            "actions",
+            "link",
+            "2",
+            "--signal",
+            "NO-SUCH-SIGNAL",
+            "--json",
+        ],
+        // A customer's signal is no suggestion: nothing of the request is linked.
+        vec![
+            "actions",
+            "link",
+            "2",
+            "--suggestion",
+            &signal,
+            "--customer",
+            "C000001",
+            "--json",
+        ],
+        vec![
+            "actions",
+            "update",
+            "2",
+            "--title",
+            "Fix the cause for good",
+            "--owner",
+            "finance",
+            "--json",
+        ],
+        vec!["actions", "show", "2", "--json"],
+        vec!["actions", "show", "99", "--json"],
+        vec!["actions", "list", "--json"],
+        vec!["actions", "list", "--status", "done", "--json"],
+        vec!["actions", "list", "--owner", "finance", "--json"],
+        vec!["actions", "list", "--topic", topic, "--json"],
+        vec![
+            "actions", "effect", "2", "--before", "56", "--after", "56", "--json",
+        ],
+        vec!["actions", "effect", "1", "--json"],
+        vec![
+            "suggestions",
+            "review",
+            &ids[1],
+            "--status",
+            "declined",
+            "--json",
+        ],
+        vec![
+            "suggestions",
+            "review",
+            &ids[1],
+            "--status",
+            "declined",
+            "--reason",
+            "done already",
+            "--json",
+        ],
+        vec![
+            "suggestions",
+            "act",
+            &ids[0],
+            "--created-at",
+            "2025-02-01",
+            "--json",
+        ],
+        vec!["suggestions", "show", &ids[0], "--json"],
+        vec!["suggestions", "show", &ids[1], "--json"],
+        vec!["suggestions", "--status", "declined", "--json"],
+        vec!["suggestions", "--json"],
+        vec!["actions", "show", "3", "--json"],
+    ];
+    let mut refusals = 0;
+    for args in &script {
+        let lite = answer(&env, args, None, &now);
+        let pg = answer(&env, args, Some(url), &now);
+        assert_eq!(pg, lite, "{args:?}");
+        refusals += usize::from(lite.is_err());
+    }
+    // The script's refusals happened (equal answers would prove little otherwise).
+    assert_eq!(
+        refusals, 7,
+        "illegal move, early date, two bad links, action 99, no reason, no metric"
+    );
+    let shown = answer(&env, &["actions", "show", "2", "--json"], Some(url), &now).expect("shown");
+    assert_eq!(shown["status"], "done", "{shown}");
+    assert_eq!(
+        shown["links"].as_array().expect("links").len(),
+        3,
+        "{shown}"
+    );
+    let effect = answer(
+        &env,
+        &[
+            "actions", "effect", "2", "--before", "56", "--after", "56", "--json",
+        ],
+        Some(url),
+        &now,
+    )
+    .expect("effect");
+    assert_eq!(effect["status"]["kind"], "estimated", "{effect}");
+}
+
+#[test]
+fn processes_moving_one_action_at_once_move_it_once() {
+    let Some(db) = test_db("cli_actions_race") else {
+        return;
+    };
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "300", "--months", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = env.db();
+    let url = db.url.as_str();
+    let copy = env.run(&[
+        "store",
+        "copy",
+        "--from",
+        file.to_str().expect("utf-8"),
+        "--to",
+        url,
+    ]);
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    let created = env.run(&[
+        "actions",
+        "create",
+        "--title",
+        "Race",
+        "--created-at",
+        "2025-01-01",
+        "--db",
+        url,
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    // Eight processes at once, each trying every move of the way to verified: each move is
+    // made by exactly one of them, the others are told it is no longer allowed.
+    for step in ["planned", "in_progress", "done", "verified"] {
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
+                    .current_dir(env.dir.path())
+                    .env_remove("RUST_LOG")
+                    .args(["actions", "update", "1", "--status", step, "--db", url])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn hearken")
+            })
+            .collect();
+        let mut moved = 0;
+        for c in children {
+            let out = c.wait_with_output().expect("wait");
+            if out.status.success() {
+                moved += 1;
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("cannot move from"), "{step}: {err}");
+            }
+        }
+        assert_eq!(moved, 1, "{step}");
+    }
+    let mut cmd = env.cmd();
+    let shown = cmd
+        .args(["actions", "show", "1", "--json", "--db", url])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let moves: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["change"] == "status")
+        .map(|h| h["to"].as_str().expect("to"))
+        .collect();
+    assert_eq!(moves, ["planned", "in_progress", "done", "verified"], "{v}");
+}

@@ -1,0 +1,55 @@
+//! Actions and suggestion reviews on PostgreSQL: the SQLite store's statements
+//! (`crate::actions::ops`, through `crate::sql`), in PostgreSQL transactions.
+//!
+//! A write takes a transaction-scoped advisory lock first, so the writes of actions from every
+//! process on the database happen one at a time, as SQLite's single writer makes them: an
+//! action's status is read, checked against the allowed moves and changed without another
+//! server moving it in between, and a person's notification is written once. A read is one
+//! `REPEATABLE READ` snapshot, so an action and its links are read as one.
+
+use postgres::IsolationLevel;
+
+use super::{PgStore, pg_error};
+use crate::actions::{ActionError, action_store};
+use crate::sql::{Db, Pg};
+
+/// The advisory lock key of action writes ("actions" in ASCII).
+const ACTIONS_LOCK: i64 = 0x0061_6374_696f_6e73;
+
+impl PgStore {
+    fn action_write<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
+    ) -> Result<T, ActionError> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(|e| pg_error("begin recording an action", e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ACTIONS_LOCK])
+            .map_err(|e| pg_error("take the actions lock", e))?;
+        let out = f(&mut Pg(&mut tx))?;
+        tx.commit()
+            .map_err(|e| pg_error("commit an action's change", e))?;
+        Ok(out)
+    }
+
+    fn action_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
+    ) -> Result<T, ActionError> {
+        let mut client = self.client();
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| pg_error("begin reading actions", e))?;
+        let out = f(&mut Pg(&mut tx))?;
+        // Read only: nothing to keep.
+        tx.rollback()
+            .map_err(|e| pg_error("end reading actions", e))?;
+        Ok(out)
+    }
+}
+
+action_store!(PgStore);
