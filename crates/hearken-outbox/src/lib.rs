@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use hearken_store::{Channels, ClaimedDelivery, Outcome, Store};
+use hearken_store::{Channels, ClaimedDelivery, OutboxStore, Outcome};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -386,7 +386,7 @@ impl Sender {
 
     /// One pass: plans missing deliveries, then claims and sends every delivery that is due,
     /// until none is due now. Returns what it did and what is left.
-    pub fn drain(&self, store: &mut Store) -> Result<DrainReport, OutboxError> {
+    pub fn drain(&self, store: &mut dyn OutboxStore) -> Result<DrainReport, OutboxError> {
         let mut report = DrainReport {
             planned: store.plan_deliveries(&self.settings.channels())?,
             ..DrainReport::default()

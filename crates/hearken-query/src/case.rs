@@ -10,7 +10,7 @@ use hearken_flow::{
     CaseEventColumns, CaseFilter, Dimension, EventLog, FlowConfig, FlowQuery, FlowReport, GroupBy,
 };
 use hearken_model::Channel;
-use hearken_store::{CaseEventRow, Store};
+use hearken_store::{CaseEventRow, FrameSource};
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -164,7 +164,7 @@ fn not_found(id: &str) -> QueryError {
 }
 
 /// The case with this id and its events.
-pub fn case(store: &Store, scope: &Scope, id: &str) -> Result<CaseResponse> {
+pub fn case(store: &dyn FrameSource, scope: &Scope, id: &str) -> Result<CaseResponse> {
     let Some(h) = store.case_header(id)? else {
         return Err(not_found(id));
     };

@@ -8,7 +8,7 @@
 
 use hearken_engine::scores::{NetSentiment, Nps, NpsTally, ScoreOptions, SentimentTally};
 use hearken_model::{Channel, SignalKind};
-use hearken_store::{Store, TimelineCursor, TimelineItem, TimelineKind};
+use hearken_store::{FrameSource, TimelineCursor, TimelineItem, TimelineKind};
 use serde::{Deserialize, Serialize};
 
 use crate::case::case_in_scope;
@@ -65,7 +65,7 @@ pub struct NpsAnswer {
 }
 
 /// The customer's profile.
-pub fn customer(store: &Store, scope: &Scope, id: &str) -> Result<CustomerResponse> {
+pub fn customer(store: &dyn FrameSource, scope: &Scope, id: &str) -> Result<CustomerResponse> {
     visible_customer(store, scope, id)?;
     let Some(p) = store.customer_profile(id)? else {
         return Err(not_found(id));
@@ -316,7 +316,7 @@ fn parse_cursor(s: &str) -> Result<TimelineCursor> {
 /// One page of the customer's timeline: its signals, survey responses and the events of its
 /// cases, oldest first (at the same second: signals, then responses, then events).
 pub fn customer_timeline(
-    store: &Store,
+    store: &dyn FrameSource,
     scope: &Scope,
     id: &str,
     req: &TimelineRequest,

@@ -2,7 +2,7 @@
 //! `hearken outbox list`). Notifications name customers and employees of every segment and
 //! team, so a caller with a data scope is refused (`out_of_scope`).
 
-use hearken_store::{NotificationRow, OutboxCounts, OutboxFilter, Store};
+use hearken_store::{NotificationRow, OutboxCounts, OutboxFilter, OutboxStore};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{QueryError, Result};
@@ -47,7 +47,7 @@ pub struct OutboxList {
 }
 
 /// The notifications and their delivery status.
-pub fn outbox(store: &Store, scope: &Scope, req: &OutboxRequest) -> Result<OutboxList> {
+pub fn outbox(store: &dyn OutboxStore, scope: &Scope, req: &OutboxRequest) -> Result<OutboxList> {
     scope.store_wide("notifications")?;
     if let Some(s) = &req.state
         && !STATES.contains(&s.as_str())

@@ -3,7 +3,7 @@
 //! Every figure comes from the analytic that computes it (`pareto`, `scores`, `status`).
 
 use hearken_engine::scores::Nps;
-use hearken_store::Store;
+use hearken_store::FrameSource;
 use serde::Serialize;
 
 use crate::error::{QueryError, Result};
@@ -43,7 +43,7 @@ fn counts(p: &ParetoResponse) -> Vec<(String, u64)> {
 }
 
 /// The overview, within the scope.
-pub fn overview(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
+pub fn overview(store: &dyn FrameSource, scope: &Scope) -> Result<OverviewResponse> {
     crate::cache::answer(
         store,
         scope,
@@ -55,7 +55,7 @@ pub fn overview(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
 }
 
 /// [`overview`] computed (not from the answer cache).
-fn compute(store: &Store, scope: &Scope) -> Result<OverviewResponse> {
+fn compute(store: &dyn FrameSource, scope: &Scope) -> Result<OverviewResponse> {
     let by = |by: By, top: usize| {
         pareto(
             store,

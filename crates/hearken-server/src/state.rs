@@ -141,7 +141,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, scores, pareto, drivers, trends, repeats, issues, themes, signals (GET), the quarantine, actions (not their outbox), suggestions and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 
@@ -231,6 +231,20 @@ impl Pool {
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn hearken_store::ActionStore) -> Result<T, AppError> + Send + 'static,
+    {
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => f(p),
+        })
+        .await
+    }
+
+    /// Runs `f` with the outbox of either store (the same statements on both).
+    pub async fn outbox<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn hearken_store::OutboxStore) -> Result<T, AppError> + Send + 'static,
     {
         self.with(move |conn| match conn {
             Conn::Sqlite(store) => f(store),

@@ -366,9 +366,12 @@ fn load_action(db: &mut dyn Db, id: i64) -> Result<Option<ActionRecord>, ActionE
 fn load_links(db: &mut dyn Db, ids: &[i64]) -> Result<HashMap<i64, Vec<ActionLink>>, ActionError> {
     let mut out: HashMap<i64, Vec<ActionLink>> = HashMap::new();
     for &id in ids {
+        let order = db.bytewise();
         let rows = db.query(
-            "SELECT action_id, kind, value, ref_id, added_at, added_by FROM action_links
-             WHERE action_id = ?1 ORDER BY added_at, kind, value",
+            &format!(
+                "SELECT action_id, kind, value, ref_id, added_at, added_by FROM action_links
+                 WHERE action_id = ?1 ORDER BY added_at, kind{order}, value{order}"
+            ),
             vals![id],
         )?;
         for r in rows {

@@ -50,7 +50,7 @@ pub use import::{
 };
 pub use outbox::{
     AddressCounts, AddressRow, AttemptRow, Channels, ClaimedDelivery, DeliveryRow, NotificationRow,
-    OutboxCounts, OutboxError, OutboxFilter, Outcome, check_email,
+    OutboxCounts, OutboxError, OutboxFilter, OutboxStore, Outcome, check_email,
 };
 pub use read::{Entity, SignalQuery, SignalRecord};
 pub use read_entities::{

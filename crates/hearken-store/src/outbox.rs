@@ -19,12 +19,11 @@
 //! notification on one channel with different ids, and never a second send of a delivery whose
 //! success was recorded. docs/actions.md states the guarantee.
 
-use std::collections::HashMap;
-
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::actions::{ActionError, ActionRecord, now};
+use crate::sql::{Db, Lite, Value, vals};
 use crate::{Store, StoreError};
 
 /// A new idempotency id: `msg_` and 32 hex digits from the operating system's randomness.
@@ -305,92 +304,123 @@ pub struct AddressCounts {
     pub released: usize,
 }
 
-/// Writes one address and releases the person's e-mail deliveries that waited for one.
-fn put_address(tx: &Transaction<'_>, row: &AddressRow, at: i64) -> Result<usize, OutboxError> {
-    tx.execute(
-        "INSERT INTO recipient_addresses (kind, ext_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (kind, ext_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
-        params![row.kind, row.id, row.email, at],
-    )?;
-    Ok(tx.execute(
-        "UPDATE outbox SET state = 'pending', target = ?1, next_at = ?2
-         WHERE channel = 'email' AND state = 'no_address' AND notification_id IN (
-             SELECT n.id FROM notifications n
-             LEFT JOIN customers c ON c.id = n.customer_id
-             LEFT JOIN agents a ON a.id = n.agent_id
-             WHERE n.recipient = ?3
-               AND CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END = ?4)",
-        params![row.email, at, row.kind, row.id],
-    )?)
-}
-
-impl Store {
-    pub(crate) fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
-        self.writable("deliver notifications")?;
-        Ok(Transaction::new(
-            &mut self.conn,
-            TransactionBehavior::Immediate,
-        )?)
-    }
-
+/// The outbox's store side on either store: the SQLite file and the PostgreSQL database run the
+/// same statements (`crate::sql`), each claim and finish in one transaction that holds the
+/// store's writer (the file's) or the outbox lock (PostgreSQL's), so two senders on one store
+/// never claim one delivery.
+pub trait OutboxStore {
     /// Sets the e-mail address of a customer or employee (by their id as imported; they need
     /// not be imported yet). Their e-mail deliveries marked `no_address` become `pending` to it.
-    pub fn set_address(&mut self, kind: &str, id: &str, email: &str) -> Result<(), OutboxError> {
-        let row = AddressRow::checked(kind, id, email)?;
-        let tx = self.outbox_tx()?;
-        put_address(&tx, &row, now())?;
-        tx.commit()?;
-        Ok(())
+    fn set_address(&mut self, kind: &str, id: &str, email: &str) -> Result<(), OutboxError>;
+    /// Sets many addresses in one transaction (all or none), as `set_address` does for one: the
+    /// rows must have been checked with [`AddressRow::checked`]. Setting an address a person
+    /// already has is counted as unchanged, so a re-import changes nothing.
+    fn set_addresses(&mut self, rows: &[AddressRow]) -> Result<AddressCounts, OutboxError>;
+    /// Creates the deliveries a notification lacks on the configured channels: to the webhook
+    /// (`disabled` at once when the endpoint answered 410 before), and by e-mail to the
+    /// person's address (`no_address` when they have none). Returns how many were created.
+    fn plan_deliveries(&mut self, channels: &Channels) -> Result<u64, OutboxError>;
+    /// Claims up to `limit` due deliveries for `owner` for `lease_secs` (see the module
+    /// documentation). Each claim counts an attempt and records it.
+    fn claim_deliveries(
+        &mut self,
+        owner: &str,
+        lease_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, OutboxError>;
+    /// Records how an attempt ended. Nothing changes when the lease is no longer `owner`'s (it
+    /// ran out and another sender claimed the delivery): returns false then.
+    fn finish_delivery(
+        &mut self,
+        claimed: &ClaimedDelivery,
+        owner: &str,
+        outcome: &Outcome,
+    ) -> Result<bool, OutboxError>;
+    /// Enables a webhook endpoint disabled by a 410 again; its `disabled` deliveries go back to
+    /// `pending`. Returns how many.
+    fn enable_endpoint(&mut self, url: &str) -> Result<u64, OutboxError>;
+    /// Deliveries still to be made: `pending` (at any time) or `sending`; and the earliest time
+    /// one of them is due (a retry's time, or a lease's end).
+    fn outbox_open(&self) -> Result<(i64, Option<i64>), OutboxError>;
+    /// Counts of notifications and deliveries by state.
+    fn outbox_counts(&self) -> Result<OutboxCounts, OutboxError>;
+    /// Notifications with their deliveries, newest first.
+    fn notifications(&self, f: &OutboxFilter) -> Result<Vec<NotificationRow>, OutboxError>;
+    /// The outcome of each attempt of a delivery, oldest first.
+    fn delivery_attempts(&self, delivery: i64) -> Result<Vec<AttemptRow>, OutboxError>;
+    /// Whether a webhook endpoint is disabled, with why.
+    fn endpoint_disabled(&self, url: &str) -> Result<Option<String>, OutboxError>;
+}
+
+/// The statements of [`OutboxStore`], written once against [`Db`].
+pub(crate) mod ops {
+    use super::*;
+
+    /// Writes one address and releases the person's e-mail deliveries that waited for one.
+    fn put_address(db: &mut dyn Db, row: &AddressRow, at: i64) -> Result<usize, OutboxError> {
+        db.execute(
+            "INSERT INTO recipient_addresses (kind, ext_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, ext_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+            vals![row.kind, &row.id, &row.email, at],
+        )?;
+        Ok(db.execute(
+            "UPDATE outbox SET state = 'pending', target = ?1, next_at = ?2
+             WHERE channel = 'email' AND state = 'no_address' AND notification_id IN (
+                 SELECT n.id FROM notifications n
+                 LEFT JOIN customers c ON c.id = n.customer_id
+                 LEFT JOIN agents a ON a.id = n.agent_id
+                 WHERE n.recipient = ?3
+                   AND CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END = ?4)",
+            vals![&row.email, at, row.kind, &row.id],
+        )? as usize)
     }
 
-    /// Sets many addresses in one transaction (all or none), as [`Store::set_address`] does for
-    /// one: the rows must have been checked with [`AddressRow::checked`]. Setting an address a
-    /// person already has is counted as unchanged, so a re-import changes nothing.
-    pub fn set_addresses(&mut self, rows: &[AddressRow]) -> Result<AddressCounts, OutboxError> {
+    pub(crate) fn set_addresses(
+        db: &mut dyn Db,
+        rows: &[AddressRow],
+    ) -> Result<AddressCounts, OutboxError> {
         let at = now();
-        let tx = self.outbox_tx()?;
         let mut counts = AddressCounts::default();
         for row in rows {
-            let old: Option<String> = tx
-                .query_row(
+            let old: Option<String> = db
+                .first(
                     "SELECT email FROM recipient_addresses WHERE kind = ?1 AND ext_id = ?2",
-                    params![row.kind, row.id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+                    vals![row.kind, &row.id],
+                )?
+                .map(|r| r.get(0))
+                .transpose()?;
             match old {
                 Some(e) if e == row.email => counts.unchanged += 1,
                 Some(_) => counts.changed += 1,
                 None => counts.added += 1,
             }
-            counts.released += put_address(&tx, row, at)?;
+            counts.released += put_address(db, row, at)?;
         }
-        tx.commit()?;
         Ok(counts)
     }
 
-    /// Creates the deliveries a notification lacks on the configured channels: to the webhook
-    /// (`disabled` at once when the endpoint answered 410 before), and by e-mail to the person's
-    /// address (`no_address` when they have none). Returns how many were created.
-    pub fn plan_deliveries(&mut self, channels: &Channels) -> Result<u64, OutboxError> {
+    pub(crate) fn plan_deliveries(
+        db: &mut dyn Db,
+        channels: &Channels,
+    ) -> Result<u64, OutboxError> {
         let now = now();
-        let tx = self.outbox_tx()?;
         let mut created = 0;
         if let Some(url) = &channels.webhook_url {
-            let disabled: bool = tx
-                .prepare_cached(
+            let disabled = db
+                .first(
                     "SELECT 1 FROM outbox_endpoints WHERE url = ?1 AND disabled_at IS NOT NULL",
+                    vals![url],
                 )?
-                .exists([url])?;
-            created += tx.execute(
+                .is_some();
+            created += db.execute(
                 "INSERT INTO outbox (notification_id, channel, target, state, next_at, created_at)
                  SELECT n.id, 'webhook', ?1, ?2, ?3, ?3 FROM notifications n
                  WHERE n.kind = 'action.done' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'webhook')",
-                params![url, if disabled { "disabled" } else { "pending" }, now],
-            )? as u64;
+                vals![url, if disabled { "disabled" } else { "pending" }, now],
+            )?;
         }
         if channels.email {
-            created += tx.execute(
+            created += db.execute(
                 "INSERT INTO outbox (notification_id, channel, target, state, next_at, created_at)
                  SELECT n.id, 'email', r.email, CASE WHEN r.email IS NULL THEN 'no_address' ELSE 'pending' END, ?1, ?1
                  FROM notifications n
@@ -400,106 +430,101 @@ impl Store {
                      AND r.ext_id = CASE n.recipient WHEN 'customer' THEN c.ext_id ELSE a.ext_id END
                  WHERE n.kind = 'action.done'
                    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.channel = 'email')",
-                [now],
-            )? as u64;
+                vals![now],
+            )?;
         }
-        tx.commit()?;
         Ok(created)
     }
 
-    /// Claims up to `limit` due deliveries for `owner` for `lease_secs` (see the module
-    /// documentation). Each claim counts an attempt and records it.
-    pub fn claim_deliveries(
-        &mut self,
+    pub(crate) fn claim_deliveries(
+        db: &mut dyn Db,
         owner: &str,
         lease_secs: i64,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, OutboxError> {
         let now = now();
-        let tx = self.outbox_tx()?;
-        let ids: Vec<i64> = {
-            let mut stmt = tx.prepare_cached(
+        let ids: Vec<i64> = db
+            .query(
                 "SELECT id FROM outbox
                  WHERE (state = 'pending' AND next_at <= ?1) OR (state = 'sending' AND lease_until <= ?1)
                  ORDER BY next_at, id LIMIT ?2",
-            )?;
-            stmt.query_map(params![now, limit as i64], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
+                vals![now, limit.min(i64::MAX as usize) as i64],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            tx.execute(
+            db.execute(
                 "UPDATE outbox SET state = 'sending', lease_owner = ?1, lease_until = ?2,
                      attempts = attempts + 1 WHERE id = ?3",
-                params![owner, now + lease_secs.max(1), id],
+                vals![owner, now + lease_secs.max(1), id],
             )?;
-            tx.execute(
-                "INSERT INTO outbox_attempts (outbox_id, started_at, owner) VALUES (?1, ?2, ?3)",
-                params![id, now, owner],
-            )?;
-            let attempt = tx.last_insert_rowid();
-            let c = tx.query_row(
-                "SELECT o.attempts, o.channel, o.target, n.message_id, n.subject, n.body, n.payload,
-                     n.created_at, n.html
-                 FROM outbox o JOIN notifications n ON n.id = o.notification_id WHERE o.id = ?1",
-                [id],
-                |r| {
-                    Ok(ClaimedDelivery {
-                        delivery: id,
-                        attempt,
-                        attempts: r.get(0)?,
-                        channel: r.get(1)?,
-                        target: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                        message_id: r.get(3)?,
-                        subject: r.get(4)?,
-                        body: r.get(5)?,
-                        payload: r.get(6)?,
-                        created_at: r.get(7)?,
-                        html: r.get(8)?,
-                    })
-                },
-            )?;
-            out.push(c);
+            let attempt: i64 = db
+                .first(
+                    "INSERT INTO outbox_attempts (outbox_id, started_at, owner) VALUES (?1, ?2, ?3)
+                     RETURNING id",
+                    vals![id, now, owner],
+                )?
+                .ok_or_else(|| StoreError::Snapshot("an insert returned no id".into()))?
+                .get(0)?;
+            let r = db
+                .first(
+                    "SELECT o.attempts, o.channel, o.target, n.message_id, n.subject, n.body, n.payload,
+                         n.created_at, n.html
+                     FROM outbox o JOIN notifications n ON n.id = o.notification_id WHERE o.id = ?1",
+                    vals![id],
+                )?
+                .ok_or_else(|| StoreError::Snapshot(format!("delivery {id} vanished")))?;
+            out.push(ClaimedDelivery {
+                delivery: id,
+                attempt,
+                attempts: r.get(0)?,
+                channel: r.get(1)?,
+                target: r.get::<Option<String>>(2)?.unwrap_or_default(),
+                message_id: r.get(3)?,
+                subject: r.get(4)?,
+                body: r.get(5)?,
+                payload: r.get(6)?,
+                created_at: r.get(7)?,
+                html: r.get(8)?,
+            });
         }
-        tx.commit()?;
         Ok(out)
     }
 
-    /// Records how an attempt ended. Nothing changes when the lease is no longer `owner`'s
-    /// (it ran out and another sender claimed the delivery): returns false then.
-    pub fn finish_delivery(
-        &mut self,
+    pub(crate) fn finish_delivery(
+        db: &mut dyn Db,
         claimed: &ClaimedDelivery,
         owner: &str,
         outcome: &Outcome,
     ) -> Result<bool, OutboxError> {
         let now = now();
-        let tx = self.outbox_tx()?;
         let (outcome_name, code, error) = match outcome {
             Outcome::Sent { code } => ("sent", *code, None),
             Outcome::Retry { code, error, .. } => ("retry", *code, Some(error.as_str())),
             Outcome::Failed { code, error } => ("failed", *code, Some(error.as_str())),
             Outcome::Disabled { code, error } => ("disabled", *code, Some(error.as_str())),
         };
-        tx.execute(
+        db.execute(
             "UPDATE outbox_attempts SET finished_at = ?1, outcome = ?2, code = ?3, error = ?4 WHERE id = ?5",
-            params![now, outcome_name, code, error, claimed.attempt],
+            vals![now, outcome_name, code, error, claimed.attempt],
         )?;
-        let mine: bool = tx
-            .prepare_cached(
+        let mine = db
+            .first(
                 "SELECT 1 FROM outbox WHERE id = ?1 AND state = 'sending' AND lease_owner = ?2",
+                vals![claimed.delivery, owner],
             )?
-            .exists(params![claimed.delivery, owner])?;
+            .is_some();
         if !mine {
-            tx.commit()?;
             return Ok(false);
         }
         match outcome {
             Outcome::Sent { code } => {
-                tx.execute(
+                db.execute(
                     "UPDATE outbox SET state = 'sent', sent_at = ?1, last_code = ?2, last_error = NULL,
                          lease_owner = NULL, lease_until = NULL WHERE id = ?3",
-                    params![now, code, claimed.delivery],
+                    vals![now, *code, claimed.delivery],
                 )?;
             }
             Outcome::Retry {
@@ -507,82 +532,82 @@ impl Store {
                 code,
                 error,
             } => {
-                tx.execute(
+                db.execute(
                     "UPDATE outbox SET state = 'pending', next_at = ?1, last_code = ?2, last_error = ?3,
                          lease_owner = NULL, lease_until = NULL WHERE id = ?4",
-                    params![next_at, code, error, claimed.delivery],
+                    vals![*next_at, *code, error, claimed.delivery],
                 )?;
             }
             Outcome::Failed { code, error } => {
-                tx.execute(
+                db.execute(
                     "UPDATE outbox SET state = 'failed', last_code = ?1, last_error = ?2,
                          lease_owner = NULL, lease_until = NULL WHERE id = ?3",
-                    params![code, error, claimed.delivery],
+                    vals![*code, error, claimed.delivery],
                 )?;
             }
             Outcome::Disabled { code, error } => {
-                tx.execute(
+                db.execute(
                     "INSERT INTO outbox_endpoints (url, disabled_at, reason) VALUES (?1, ?2, ?3)
                      ON CONFLICT (url) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason",
-                    params![claimed.target, now, error],
+                    vals![&claimed.target, now, error],
                 )?;
-                tx.execute(
+                db.execute(
                     "UPDATE outbox SET state = 'disabled', last_code = ?1, last_error = ?2,
                          lease_owner = NULL, lease_until = NULL WHERE id = ?3",
-                    params![code, error, claimed.delivery],
+                    vals![*code, error, claimed.delivery],
                 )?;
                 // Every other delivery waiting for the same endpoint stops too.
-                tx.execute(
+                db.execute(
                     "UPDATE outbox SET state = 'disabled', last_error = ?1
                      WHERE channel = 'webhook' AND target = ?2 AND state = 'pending'",
-                    params![format!("endpoint disabled: {error}"), claimed.target],
+                    vals![format!("endpoint disabled: {error}"), &claimed.target],
                 )?;
             }
         }
-        tx.commit()?;
         Ok(true)
     }
 
-    /// Enables a webhook endpoint disabled by a 410 again; its `disabled` deliveries go back to
-    /// `pending`. Returns how many.
-    pub fn enable_endpoint(&mut self, url: &str) -> Result<u64, OutboxError> {
-        let tx = self.outbox_tx()?;
-        tx.execute("DELETE FROM outbox_endpoints WHERE url = ?1", [url])?;
-        let n = tx.execute(
+    pub(crate) fn enable_endpoint(db: &mut dyn Db, url: &str) -> Result<u64, OutboxError> {
+        db.execute("DELETE FROM outbox_endpoints WHERE url = ?1", vals![url])?;
+        Ok(db.execute(
             "UPDATE outbox SET state = 'pending', next_at = ?1 WHERE channel = 'webhook' AND target = ?2 AND state = 'disabled'",
-            params![now(), url],
-        )?;
-        tx.commit()?;
-        Ok(n as u64)
-    }
-
-    /// Deliveries still to be made: `pending` (at any time) or `sending`; and the earliest time
-    /// one of them is due (a retry's time, or a lease's end).
-    pub fn outbox_open(&self) -> Result<(i64, Option<i64>), OutboxError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*), min(CASE state WHEN 'pending' THEN next_at ELSE lease_until END)
-             FROM outbox WHERE state IN ('pending', 'sending')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            vals![now(), url],
         )?)
     }
 
-    /// Counts of notifications and deliveries by state.
-    pub fn outbox_counts(&self) -> Result<OutboxCounts, OutboxError> {
-        let notifications = self
-            .conn
-            .query_row("SELECT count(*) FROM notifications", [], |r| r.get(0))?;
-        let unplanned = self.conn.query_row(
+    pub(crate) fn outbox_open(db: &mut dyn Db) -> Result<(i64, Option<i64>), OutboxError> {
+        let r = db
+            .first(
+                "SELECT count(*), min(CASE state WHEN 'pending' THEN next_at ELSE lease_until END)
+                 FROM outbox WHERE state IN ('pending', 'sending')",
+                &[],
+            )?
+            .ok_or_else(|| StoreError::Snapshot("a count returned no row".into()))?;
+        Ok((r.get(0)?, r.get(1)?))
+    }
+
+    fn count(db: &mut dyn Db, sql: &str) -> Result<i64, OutboxError> {
+        Ok(db
+            .first(sql, &[])?
+            .ok_or_else(|| StoreError::Snapshot("a count returned no row".into()))?
+            .get(0)?)
+    }
+
+    pub(crate) fn outbox_counts(db: &mut dyn Db) -> Result<OutboxCounts, OutboxError> {
+        let notifications = count(db, "SELECT count(*) FROM notifications")?;
+        let unplanned = count(
+            db,
             "SELECT count(*) FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id)",
-            [],
-            |r| r.get(0),
         )?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state")?;
-        let states = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let order = db.bytewise();
+        let states = db
+            .query(
+                &format!("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state{order}"),
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect::<Result<_, OutboxError>>()?;
         Ok(OutboxCounts {
             notifications,
             unplanned,
@@ -590,8 +615,10 @@ impl Store {
         })
     }
 
-    /// Notifications with their deliveries, newest first.
-    pub fn notifications(&self, f: &OutboxFilter) -> Result<Vec<NotificationRow>, OutboxError> {
+    pub(crate) fn notifications(
+        db: &mut dyn Db,
+        f: &OutboxFilter,
+    ) -> Result<Vec<NotificationRow>, OutboxError> {
         let mut sql = String::from(
             "SELECT n.id, n.action_id, a.title, n.recipient, coalesce(c.ext_id, g.ext_id, rs.recipient),
                  coalesce(c.name, g.name, rs.recipient), c.segment, g.team, s.ext_id, n.message_id, n.subject,
@@ -602,22 +629,26 @@ impl Store {
              LEFT JOIN agents g ON g.id = n.agent_id
              LEFT JOIN signals s ON s.id = n.signal_id WHERE 1 = 1",
         );
-        let mut p: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut p: Vec<Value> = Vec::new();
         if let Some(a) = f.action {
-            sql.push_str(" AND n.action_id = ?");
-            p.push(Box::new(a));
+            p.push(a.into());
+            sql.push_str(&format!(" AND n.action_id = ?{}", p.len()));
         }
         if let Some(s) = &f.state {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.state = ?)");
-            p.push(Box::new(s.clone()));
+            p.push(s.into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.id AND o.state = ?{})",
+                p.len()
+            ));
         }
         sql.push_str(" ORDER BY n.id DESC");
         if f.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", f.limit));
         }
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows: Vec<NotificationRow> = stmt
-            .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+        let mut rows = db
+            .query(&sql, &p)?
+            .iter()
+            .map(|r| {
                 Ok(NotificationRow {
                     id: r.get(0)?,
                     kind: r.get(12)?,
@@ -635,55 +666,57 @@ impl Store {
                     created_at: r.get(11)?,
                     deliveries: Vec::new(),
                 })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut by_id: HashMap<i64, usize> = HashMap::new();
-        for (i, n) in rows.iter().enumerate() {
-            by_id.insert(n.id, i);
-        }
+            })
+            .collect::<Result<Vec<_>, OutboxError>>()?;
         for n in &mut rows {
-            n.deliveries = self.deliveries_of(n.id)?;
+            n.deliveries = deliveries_of(db, n.id)?;
         }
         Ok(rows)
     }
 
-    /// The deliveries of one notification, by channel (the outbox listing and the report sends'
-    /// listing both show them).
+    /// The deliveries of one notification, by channel (the outbox listing and the report
+    /// sends' listing both show them).
     pub(crate) fn deliveries_of(
-        &self,
+        db: &mut dyn Db,
         notification_id: i64,
     ) -> Result<Vec<DeliveryRow>, OutboxError> {
-        let mut d = self.conn.prepare_cached(
-            "SELECT id, channel, target, state, attempts, next_at, last_code, last_error, sent_at
-             FROM outbox WHERE notification_id = ?1 ORDER BY channel",
-        )?;
-        let rows = d
-            .query_map([notification_id], |r| {
-                let state: String = r.get(3)?;
-                Ok(DeliveryRow {
-                    id: r.get(0)?,
-                    channel: r.get(1)?,
-                    target: r.get(2)?,
-                    next_at: if state == "pending" { r.get(5)? } else { None },
-                    state,
-                    attempts: r.get(4)?,
-                    last_code: r.get(6)?,
-                    last_error: r.get(7)?,
-                    sent_at: r.get(8)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+        let order = db.bytewise();
+        db.query(
+            &format!(
+                "SELECT id, channel, target, state, attempts, next_at, last_code, last_error, sent_at
+                 FROM outbox WHERE notification_id = ?1 ORDER BY channel{order}"
+            ),
+            vals![notification_id],
+        )?
+        .iter()
+        .map(|r| {
+            let state: String = r.get(3)?;
+            Ok(DeliveryRow {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                target: r.get(2)?,
+                next_at: if state == "pending" { r.get(5)? } else { None },
+                state,
+                attempts: r.get(4)?,
+                last_code: r.get(6)?,
+                last_error: r.get(7)?,
+                sent_at: r.get(8)?,
+            })
+        })
+        .collect()
     }
 
-    /// The outcome of each attempt of a delivery, oldest first: (started, finished, owner,
-    /// outcome, code, error).
-    pub fn delivery_attempts(&self, delivery: i64) -> Result<Vec<AttemptRow>, OutboxError> {
-        let mut stmt = self.conn.prepare_cached(
+    pub(crate) fn delivery_attempts(
+        db: &mut dyn Db,
+        delivery: i64,
+    ) -> Result<Vec<AttemptRow>, OutboxError> {
+        db.query(
             "SELECT started_at, finished_at, owner, outcome, code, error FROM outbox_attempts
              WHERE outbox_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([delivery], |r| {
+            vals![delivery],
+        )?
+        .iter()
+        .map(|r| {
             Ok(AttemptRow {
                 started_at: r.get(0)?,
                 finished_at: r.get(1)?,
@@ -692,22 +725,142 @@ impl Store {
                 code: r.get(4)?,
                 error: r.get(5)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .collect()
     }
 
-    /// Whether a webhook endpoint is disabled, with why.
-    pub fn endpoint_disabled(&self, url: &str) -> Result<Option<String>, OutboxError> {
-        Ok(self
-            .conn
-            .query_row(
+    pub(crate) fn endpoint_disabled(
+        db: &mut dyn Db,
+        url: &str,
+    ) -> Result<Option<String>, OutboxError> {
+        Ok(db
+            .first(
                 "SELECT coalesce(reason, '') FROM outbox_endpoints WHERE url = ?1 AND disabled_at IS NOT NULL",
-                [url],
-                |r| r.get(0),
-            )
-            .optional()?)
+                vals![url],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?)
     }
 }
+
+impl Store {
+    pub(crate) fn outbox_tx(&mut self) -> Result<Transaction<'_>, OutboxError> {
+        self.writable("deliver notifications")?;
+        Ok(Transaction::new(
+            &mut self.conn,
+            TransactionBehavior::Immediate,
+        )?)
+    }
+
+    /// Runs `f` in one write transaction that holds the file's writer.
+    fn outbox_write<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
+    ) -> Result<T, OutboxError> {
+        let tx = self.outbox_tx()?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn outbox_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
+    ) -> Result<T, OutboxError> {
+        f(&mut Lite(&self.conn))
+    }
+
+    /// The deliveries of one notification, by channel.
+    pub(crate) fn deliveries_of(
+        &self,
+        notification_id: i64,
+    ) -> Result<Vec<DeliveryRow>, OutboxError> {
+        self.outbox_read(|db| ops::deliveries_of(db, notification_id))
+    }
+}
+
+/// The [`OutboxStore`] of a store with `outbox_read` and `outbox_write`.
+macro_rules! outbox_store {
+    ($store:ty) => {
+        impl $crate::outbox::OutboxStore for $store {
+            fn set_address(
+                &mut self,
+                kind: &str,
+                id: &str,
+                email: &str,
+            ) -> Result<(), $crate::outbox::OutboxError> {
+                let row = $crate::outbox::AddressRow::checked(kind, id, email)?;
+                self.outbox_write(|db| {
+                    $crate::outbox::ops::set_addresses(db, std::slice::from_ref(&row)).map(|_| ())
+                })
+            }
+            fn set_addresses(
+                &mut self,
+                rows: &[$crate::outbox::AddressRow],
+            ) -> Result<$crate::outbox::AddressCounts, $crate::outbox::OutboxError> {
+                self.outbox_write(|db| $crate::outbox::ops::set_addresses(db, rows))
+            }
+            fn plan_deliveries(
+                &mut self,
+                channels: &$crate::outbox::Channels,
+            ) -> Result<u64, $crate::outbox::OutboxError> {
+                self.outbox_write(|db| $crate::outbox::ops::plan_deliveries(db, channels))
+            }
+            fn claim_deliveries(
+                &mut self,
+                owner: &str,
+                lease_secs: i64,
+                limit: usize,
+            ) -> Result<Vec<$crate::outbox::ClaimedDelivery>, $crate::outbox::OutboxError> {
+                self.outbox_write(|db| {
+                    $crate::outbox::ops::claim_deliveries(db, owner, lease_secs, limit)
+                })
+            }
+            fn finish_delivery(
+                &mut self,
+                claimed: &$crate::outbox::ClaimedDelivery,
+                owner: &str,
+                outcome: &$crate::outbox::Outcome,
+            ) -> Result<bool, $crate::outbox::OutboxError> {
+                self.outbox_write(|db| {
+                    $crate::outbox::ops::finish_delivery(db, claimed, owner, outcome)
+                })
+            }
+            fn enable_endpoint(&mut self, url: &str) -> Result<u64, $crate::outbox::OutboxError> {
+                self.outbox_write(|db| $crate::outbox::ops::enable_endpoint(db, url))
+            }
+            fn outbox_open(&self) -> Result<(i64, Option<i64>), $crate::outbox::OutboxError> {
+                self.outbox_read(|db| $crate::outbox::ops::outbox_open(db))
+            }
+            fn outbox_counts(
+                &self,
+            ) -> Result<$crate::outbox::OutboxCounts, $crate::outbox::OutboxError> {
+                self.outbox_read(|db| $crate::outbox::ops::outbox_counts(db))
+            }
+            fn notifications(
+                &self,
+                f: &$crate::outbox::OutboxFilter,
+            ) -> Result<Vec<$crate::outbox::NotificationRow>, $crate::outbox::OutboxError> {
+                self.outbox_read(|db| $crate::outbox::ops::notifications(db, f))
+            }
+            fn delivery_attempts(
+                &self,
+                delivery: i64,
+            ) -> Result<Vec<$crate::outbox::AttemptRow>, $crate::outbox::OutboxError> {
+                self.outbox_read(|db| $crate::outbox::ops::delivery_attempts(db, delivery))
+            }
+            fn endpoint_disabled(
+                &self,
+                url: &str,
+            ) -> Result<Option<String>, $crate::outbox::OutboxError> {
+                self.outbox_read(|db| $crate::outbox::ops::endpoint_disabled(db, url))
+            }
+        }
+    };
+}
+pub(crate) use outbox_store;
+
+outbox_store!(Store);
 
 /// One attempt of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,10 +6,9 @@
 //! response's agent's team, a case event's own team else its agent's); which customers and cases
 //! a scope sees is decided by the query layer.
 
-use rusqlite::{OptionalExtension, ToSql};
 use serde::Serialize;
 
-use crate::read::placeholders;
+use crate::sql::{Db, Lite, Value, vals};
 use crate::{Store, StoreError};
 
 /// A customer as stored.
@@ -125,20 +124,11 @@ pub struct CaseEventRow {
     pub sentiment: Option<f64>,
 }
 
-/// `col IN (?, ...)` for a team limit, or `1` when there is none.
-fn team_limit(col: &str, teams: &[String]) -> String {
-    if teams.is_empty() {
-        "1".into()
-    } else {
-        format!("{col} IN ({})", placeholders(teams.len()))
-    }
-}
-
 /// `col IN (?6, ?7, ...)`: a team limit with numbered parameters from `first` on, so that it can
-/// be repeated in one statement with the same values.
+/// be repeated in one statement with the same values; `1 = 1` when there is none.
 fn team_limit_numbered(col: &str, teams: &[String], first: usize) -> String {
     if teams.is_empty() {
-        return "1".into();
+        return "1 = 1".into();
     }
     let list: Vec<String> = (0..teams.len())
         .map(|i| format!("?{}", first + i))
@@ -152,64 +142,65 @@ const CUSTOMER_CASES: &str = "SELECT case_id FROM case_events WHERE customer_id 
      UNION SELECT case_id FROM signals WHERE customer_id = ?1 AND case_id IS NOT NULL
      UNION SELECT case_id FROM surveys WHERE customer_id = ?1 AND case_id IS NOT NULL";
 
-impl Store {
-    fn customer_row_id(&self, ext_id: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT id FROM customers WHERE ext_id = ?1")?
-            .query_row([ext_id], |r| r.get(0))
-            .optional()?)
+/// The lookups, written once for both stores (`crate::sql`).
+pub(crate) mod ops {
+    use super::*;
+
+    fn customer_row_id(db: &mut dyn Db, ext_id: &str) -> Result<Option<i64>, StoreError> {
+        db.first("SELECT id FROM customers WHERE ext_id = ?1", vals![ext_id])?
+            .map(|r| r.get(0))
+            .transpose()
     }
 
-    /// The customer with this external id.
-    pub fn customer_profile(&self, id: &str) -> Result<Option<CustomerProfile>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT ext_id, name, segment, persona, since, value_per_year, white_glove,
-                        churned_at, row_hash IS NULL FROM customers WHERE ext_id = ?1",
-                [id],
-                |r| {
-                    Ok(CustomerProfile {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        segment: r.get(2)?,
-                        persona: r.get(3)?,
-                        since: r.get(4)?,
-                        value_per_year: r.get(5)?,
-                        white_glove: r.get(6)?,
-                        churned_at: r.get(7)?,
-                        stub: r.get(8)?,
-                    })
-                },
-            )
-            .optional()?)
+    pub(crate) fn customer_profile(
+        db: &mut dyn Db,
+        id: &str,
+    ) -> Result<Option<CustomerProfile>, StoreError> {
+        let Some(r) = db.first(
+            "SELECT ext_id, name, segment, persona, since, value_per_year, white_glove,
+                    churned_at, row_hash IS NULL FROM customers WHERE ext_id = ?1",
+            vals![id],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CustomerProfile {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            segment: r.get(2)?,
+            persona: r.get(3)?,
+            since: r.get(4)?,
+            value_per_year: r.get(5)?,
+            white_glove: r.get(6)?,
+            churned_at: r.get(7)?,
+            stub: r.get(8)?,
+        }))
     }
 
-    /// The external ids of the cases linked to a customer, sorted.
-    pub fn customer_cases(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        let Some(row) = self.customer_row_id(id)? else {
+    pub(crate) fn customer_cases(db: &mut dyn Db, id: &str) -> Result<Vec<String>, StoreError> {
+        let Some(row) = customer_row_id(db, id)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT ext_id FROM cases WHERE id IN ({CUSTOMER_CASES}) ORDER BY ext_id"
-        ))?;
-        let rows = stmt.query_map([row], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let order = db.bytewise();
+        db.query(
+            &format!(
+                "SELECT ext_id FROM cases WHERE id IN ({CUSTOMER_CASES}) ORDER BY ext_id{order}"
+            ),
+            vals![row],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
     }
 
-    /// A customer's timeline: its signals and survey responses (those whose agent is of one of
-    /// `teams`, when given) and the events of its cases (those whose team is one of `teams`), in
-    /// time order (then signals, responses, events; then import order), at most `limit` after
-    /// `after`.
-    pub fn customer_timeline(
-        &self,
+    pub(crate) fn customer_timeline(
+        db: &mut dyn Db,
         id: &str,
         teams: &[String],
         after: Option<TimelineCursor>,
         limit: usize,
     ) -> Result<Vec<TimelineItem>, StoreError> {
-        let Some(row) = self.customer_row_id(id)? else {
+        let Some(row) = customer_row_id(db, id)? else {
             return Ok(Vec::new());
         };
         let sql = format!(
@@ -233,112 +224,109 @@ impl Store {
                       NULL, NULL, NULL, NULL
                FROM case_events e JOIN cases c ON c.id = e.case_id
                LEFT JOIN products p ON p.id = e.product_id LEFT JOIN agents a ON a.id = e.agent_id
-               WHERE e.case_id IN ({CUSTOMER_CASES}) AND {evt})
-             WHERE (?2 IS NULL OR (at, k, rid) > (?2, ?3, ?4))
-             ORDER BY at, k, rid LIMIT ?5",
-            sig = team_limit_numbered("a.team", teams, 6),
-            sur = team_limit_numbered("a.team", teams, 6),
-            evt = team_limit_numbered("coalesce(e.team, a.team)", teams, 6),
+               WHERE e.case_id IN ({CUSTOMER_CASES}) AND {evt}) AS t
+             WHERE ({after})
+             ORDER BY at, k, rid LIMIT ?2",
+            sig = team_limit_numbered("a.team", teams, 3),
+            sur = team_limit_numbered("a.team", teams, 3),
+            evt = team_limit_numbered("coalesce(e.team, a.team)", teams, 3),
+            after = if after.is_some() {
+                format!(
+                    "(at, k, rid) > (?{0}, ?{1}, ?{2})",
+                    3 + teams.len(),
+                    4 + teams.len(),
+                    5 + teams.len()
+                )
+            } else {
+                "1 = 1".into()
+            },
         );
-        // Parameters: ?1..?5, then the teams as ?6.. (the same numbers in all three parts).
-        let (at, kind, rid) = match after {
-            Some(c) => (Some(c.at), Some(c.kind.code()), Some(c.row)),
-            None => (None, None, None),
-        };
+        // Parameters: ?1 the customer, ?2 the limit, the teams from ?3 on (the same numbers in
+        // all three parts), then the cursor.
         let limit = limit.min(i64::MAX as usize) as i64;
-        let mut params: Vec<Box<dyn ToSql>> = vec![
-            Box::new(row),
-            Box::new(at),
-            Box::new(kind),
-            Box::new(rid),
-            Box::new(limit),
-        ];
-        params.extend(teams.iter().map(|t| Box::new(t.clone()) as Box<dyn ToSql>));
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(refs.as_slice(), |r| {
-            Ok(TimelineItem {
-                kind: TimelineKind::of(r.get(0)?),
-                row: r.get(1)?,
-                id: r.get(2)?,
-                at: r.get(3)?,
-                channel: r.get(4)?,
-                signal_kind: r.get(5)?,
-                topic: r.get(6)?,
-                activity: r.get(7)?,
-                case_id: r.get(8)?,
-                product_id: r.get(9)?,
-                product_name: r.get(10)?,
-                agent_id: r.get(11)?,
-                agent_name: r.get(12)?,
-                team: r.get(13)?,
-                text: r.get(14)?,
-                sentiment: r.get(15)?,
-                nps: r.get(16)?,
-                csat: r.get(17)?,
-                ces: r.get(18)?,
-                overall: r.get(19)?,
+        let mut params: Vec<Value> = vec![row.into(), limit.into()];
+        params.extend(teams.iter().map(Value::from));
+        if let Some(c) = after {
+            params.extend([c.at.into(), c.kind.code().into(), c.row.into()]);
+        }
+        db.query(&sql, &params)?
+            .iter()
+            .map(|r| {
+                Ok(TimelineItem {
+                    kind: TimelineKind::of(r.get(0)?),
+                    row: r.get(1)?,
+                    id: r.get(2)?,
+                    at: r.get(3)?,
+                    channel: r.get(4)?,
+                    signal_kind: r.get(5)?,
+                    topic: r.get(6)?,
+                    activity: r.get(7)?,
+                    case_id: r.get(8)?,
+                    product_id: r.get(9)?,
+                    product_name: r.get(10)?,
+                    agent_id: r.get(11)?,
+                    agent_name: r.get(12)?,
+                    team: r.get(13)?,
+                    text: r.get(14)?,
+                    sentiment: r.get(15)?,
+                    nps: r.get(16)?,
+                    csat: r.get(17)?,
+                    ces: r.get(18)?,
+                    overall: r.get(19)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 
-    /// The case with this external id, or `None`.
-    pub fn case_header(&self, id: &str) -> Result<Option<CaseHeader>, StoreError> {
-        let Some(row): Option<i64> = self
-            .conn
-            .query_row("SELECT id FROM cases WHERE ext_id = ?1", [id], |r| r.get(0))
-            .optional()?
-        else {
+    pub(crate) fn case_header(db: &mut dyn Db, id: &str) -> Result<Option<CaseHeader>, StoreError> {
+        let Some(r) = db.first("SELECT id FROM cases WHERE ext_id = ?1", vals![id])? else {
             return Ok(None);
         };
+        let row: i64 = r.get(0)?;
         // In order of precedence, as `case_attributes`: the case's own events, its signals, its
         // survey responses; within each the earliest row first. A field comes from the first
         // row that has it.
-        let mut stmt = self.conn.prepare_cached(
+        let rows = db.query(
             "SELECT 0, at, id, customer_id, product_id, NULL FROM case_events
                WHERE case_id = ?1 AND (customer_id IS NOT NULL OR product_id IS NOT NULL)
              UNION ALL SELECT 1, at, id, customer_id, product_id, channel FROM signals WHERE case_id = ?1
              UNION ALL SELECT 2, at, id, customer_id, product_id, channel FROM surveys WHERE case_id = ?1
              ORDER BY 1, 2, 3",
+            vals![row],
         )?;
         type Found = (Option<i64>, Option<i64>, Option<u8>);
-        let rows = stmt.query_map([row], |r| Ok((r.get(3)?, r.get(4)?, r.get(5)?)))?;
         let mut found: Found = (None, None, None);
         for r in rows {
-            let (c, p, ch): Found = r?;
+            let (c, p, ch): Found = (r.get(3)?, r.get(4)?, r.get(5)?);
             found = (found.0.or(c), found.1.or(p), found.2.or(ch));
         }
         let (customer_id, customer_name, segment) = match found.0 {
-            Some(c) => self
-                .conn
-                .query_row(
-                    "SELECT ext_id, name, segment FROM customers WHERE id = ?1",
-                    [c],
-                    |r| Ok((Some(r.get(0)?), r.get(1)?, r.get(2)?)),
-                )
-                .optional()?
-                .unwrap_or((None, None, None)),
+            Some(c) => match db.first(
+                "SELECT ext_id, name, segment FROM customers WHERE id = ?1",
+                vals![c],
+            )? {
+                Some(r) => (Some(r.get(0)?), r.get(1)?, r.get(2)?),
+                None => (None, None, None),
+            },
             None => (None, None, None),
         };
         let (product_id, product_name) = match found.1 {
-            Some(p) => self
-                .conn
-                .query_row(
-                    "SELECT ext_id, name FROM products WHERE id = ?1",
-                    [p],
-                    |r| Ok((Some(r.get(0)?), r.get(1)?)),
-                )
-                .optional()?
-                .unwrap_or((None, None)),
+            Some(p) => {
+                match db.first("SELECT ext_id, name FROM products WHERE id = ?1", vals![p])? {
+                    Some(r) => (Some(r.get(0)?), r.get(1)?),
+                    None => (None, None),
+                }
+            }
             None => (None, None),
         };
-        let ids = |table: &str| -> Result<Vec<String>, StoreError> {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT ext_id FROM {table} WHERE case_id = ?1 ORDER BY at, id"
-            ))?;
-            let rows = stmt.query_map([row], |r| r.get(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+        let mut ids = |table: &str| -> Result<Vec<String>, StoreError> {
+            db.query(
+                &format!("SELECT ext_id FROM {table} WHERE case_id = ?1 ORDER BY at, id"),
+                vals![row],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
         };
         Ok(Some(CaseHeader {
             id: id.to_string(),
@@ -353,20 +341,21 @@ impl Store {
         }))
     }
 
-    /// The events of these cases, each case's in time order (ties in import order), cases in
-    /// the order given.
-    pub fn case_events_of(&self, cases: &[String]) -> Result<Vec<CaseEventRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.ext_id, e.ext_id, e.at, e.activity, a.ext_id, a.name,
-                    coalesce(e.team, a.team), e.text, e.sentiment
-             FROM case_events e JOIN cases c ON c.id = e.case_id
-             LEFT JOIN agents a ON a.id = e.agent_id
-             WHERE c.ext_id = ?1 ORDER BY e.at, e.id",
-        )?;
+    pub(crate) fn case_events_of(
+        db: &mut dyn Db,
+        cases: &[String],
+    ) -> Result<Vec<CaseEventRow>, StoreError> {
         let mut out = Vec::new();
         for case in cases {
-            let rows = stmt.query_map([case], |r| {
-                Ok(CaseEventRow {
+            for r in db.query(
+                "SELECT c.ext_id, e.ext_id, e.at, e.activity, a.ext_id, a.name,
+                        coalesce(e.team, a.team), e.text, e.sentiment
+                 FROM case_events e JOIN cases c ON c.id = e.case_id
+                 LEFT JOIN agents a ON a.id = e.agent_id
+                 WHERE c.ext_id = ?1 ORDER BY e.at, e.id",
+                vals![case],
+            )? {
+                out.push(CaseEventRow {
                     case_id: r.get(0)?,
                     id: r.get(1)?,
                     at: r.get(2)?,
@@ -376,67 +365,127 @@ impl Store {
                     team: r.get(6)?,
                     text: r.get(7)?,
                     sentiment: r.get(8)?,
-                })
-            })?;
-            for r in rows {
-                out.push(r?);
+                });
             }
         }
         Ok(out)
     }
 
-    /// A customer's signals (time and sentiment) whose agent is of one of `teams` (all when
-    /// empty).
-    pub fn customer_signal_sentiments(
-        &self,
-        id: &str,
-        teams: &[String],
-    ) -> Result<Vec<(i64, Option<f64>)>, StoreError> {
-        self.customer_rows(
-            &format!(
-                "SELECT s.at, s.sentiment FROM signals s LEFT JOIN agents a ON a.id = s.agent_id
-                 WHERE s.customer_id = ?1 AND {} ORDER BY s.at, s.id",
-                team_limit("a.team", teams)
-            ),
-            id,
-            teams,
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-    }
-
-    /// A customer's survey responses (id, time, likelihood to recommend) whose agent is of one
-    /// of `teams` (all when empty), in time order.
-    pub fn customer_nps_answers(
-        &self,
-        id: &str,
-        teams: &[String],
-    ) -> Result<Vec<(String, i64, Option<u8>)>, StoreError> {
-        self.customer_rows(
-            &format!(
-                "SELECT v.ext_id, v.at, v.nps FROM surveys v LEFT JOIN agents a ON a.id = v.agent_id
-                 WHERE v.customer_id = ?1 AND {} ORDER BY v.at, v.id",
-                team_limit("a.team", teams)
-            ),
-            id,
-            teams,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-    }
-
-    fn customer_rows<T>(
-        &self,
+    /// The rows of `sql` (the customer's store id as ?1, the teams from ?2 on) for a customer.
+    fn customer_rows(
+        db: &mut dyn Db,
         sql: &str,
         id: &str,
         teams: &[String],
-        map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let Some(row) = self.customer_row_id(id)? else {
+    ) -> Result<Vec<crate::sql::Row>, StoreError> {
+        let Some(row) = customer_row_id(db, id)? else {
             return Ok(Vec::new());
         };
-        let mut params: Vec<&dyn ToSql> = vec![&row];
-        params.extend(teams.iter().map(|t| t as &dyn ToSql));
-        let mut stmt = self.conn.prepare(sql)?;
-        let rows = stmt.query_map(params.as_slice(), map)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut params: Vec<Value> = vec![row.into()];
+        params.extend(teams.iter().map(Value::from));
+        db.query(sql, &params)
+    }
+
+    pub(crate) fn customer_signal_sentiments(
+        db: &mut dyn Db,
+        id: &str,
+        teams: &[String],
+    ) -> Result<Vec<(i64, Option<f64>)>, StoreError> {
+        customer_rows(
+            db,
+            &format!(
+                "SELECT s.at, s.sentiment FROM signals s LEFT JOIN agents a ON a.id = s.agent_id
+                 WHERE s.customer_id = ?1 AND {} ORDER BY s.at, s.id",
+                team_limit_numbered("a.team", teams, 2)
+            ),
+            id,
+            teams,
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
+    }
+
+    pub(crate) fn customer_nps_answers(
+        db: &mut dyn Db,
+        id: &str,
+        teams: &[String],
+    ) -> Result<Vec<(String, i64, Option<u8>)>, StoreError> {
+        customer_rows(
+            db,
+            &format!(
+                "SELECT v.ext_id, v.at, v.nps FROM surveys v LEFT JOIN agents a ON a.id = v.agent_id
+                 WHERE v.customer_id = ?1 AND {} ORDER BY v.at, v.id",
+                team_limit_numbered("a.team", teams, 2)
+            ),
+            id,
+            teams,
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .collect()
+    }
+}
+
+/// The entity lookups of a store with `entity_read`, as inherent methods (the SQLite store's
+/// callers) and as `FrameSource`'s.
+macro_rules! entity_reads {
+    () => {
+        fn customer_profile(
+            &self,
+            id: &str,
+        ) -> Result<Option<$crate::CustomerProfile>, $crate::StoreError> {
+            self.entity_read(|db| $crate::read_entities::ops::customer_profile(db, id))
+        }
+        fn customer_cases(&self, id: &str) -> Result<Vec<String>, $crate::StoreError> {
+            self.entity_read(|db| $crate::read_entities::ops::customer_cases(db, id))
+        }
+        fn customer_timeline(
+            &self,
+            id: &str,
+            teams: &[String],
+            after: Option<$crate::TimelineCursor>,
+            limit: usize,
+        ) -> Result<Vec<$crate::TimelineItem>, $crate::StoreError> {
+            self.entity_read(|db| {
+                $crate::read_entities::ops::customer_timeline(db, id, teams, after, limit)
+            })
+        }
+        fn case_header(&self, id: &str) -> Result<Option<$crate::CaseHeader>, $crate::StoreError> {
+            self.entity_read(|db| $crate::read_entities::ops::case_header(db, id))
+        }
+        fn case_events_of(
+            &self,
+            cases: &[String],
+        ) -> Result<Vec<$crate::CaseEventRow>, $crate::StoreError> {
+            self.entity_read(|db| $crate::read_entities::ops::case_events_of(db, cases))
+        }
+        fn customer_signal_sentiments(
+            &self,
+            id: &str,
+            teams: &[String],
+        ) -> Result<Vec<(i64, Option<f64>)>, $crate::StoreError> {
+            self.entity_read(|db| {
+                $crate::read_entities::ops::customer_signal_sentiments(db, id, teams)
+            })
+        }
+        fn customer_nps_answers(
+            &self,
+            id: &str,
+            teams: &[String],
+        ) -> Result<Vec<(String, i64, Option<u8>)>, $crate::StoreError> {
+            self.entity_read(|db| $crate::read_entities::ops::customer_nps_answers(db, id, teams))
+        }
+    };
+}
+pub(crate) use entity_reads;
+
+impl Store {
+    /// Runs the lookups of `f` on the file's connection.
+    pub(crate) fn entity_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut Lite(&self.conn))
     }
 }

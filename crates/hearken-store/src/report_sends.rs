@@ -225,6 +225,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OutboxStore;
 
     fn send<'a>(recipient: &'a str, week: &'a str, how: ReportHow) -> NewReportSend<'a> {
         NewReportSend {

@@ -121,6 +121,41 @@ pub trait FrameSource {
     /// The topics of the signals matching the query (the source's, else the predicted one),
     /// sorted (byte order).
     fn signal_topics_where(&self, q: &crate::SignalQuery) -> Result<Vec<String>, StoreError>;
+    /// The customer with this external id (`read_entities.rs`, the same statements on both
+    /// stores).
+    fn customer_profile(&self, id: &str) -> Result<Option<crate::CustomerProfile>, StoreError>;
+    /// The external ids of the cases linked to a customer, sorted (byte order).
+    fn customer_cases(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    /// A customer's timeline: its signals and survey responses (those whose agent is of one of
+    /// `teams`, when given) and the events of its cases (those whose team is one of `teams`),
+    /// in time order (then signals, responses, events; then import order), at most `limit`
+    /// after `after`.
+    fn customer_timeline(
+        &self,
+        id: &str,
+        teams: &[String],
+        after: Option<crate::TimelineCursor>,
+        limit: usize,
+    ) -> Result<Vec<crate::TimelineItem>, StoreError>;
+    /// The case with this external id, or `None`.
+    fn case_header(&self, id: &str) -> Result<Option<crate::CaseHeader>, StoreError>;
+    /// The events of these cases, each case's in time order (ties in import order), cases in
+    /// the order given.
+    fn case_events_of(&self, cases: &[String]) -> Result<Vec<crate::CaseEventRow>, StoreError>;
+    /// A customer's signals (time and sentiment) whose agent is of one of `teams` (all when
+    /// empty).
+    fn customer_signal_sentiments(
+        &self,
+        id: &str,
+        teams: &[String],
+    ) -> Result<Vec<(i64, Option<f64>)>, StoreError>;
+    /// A customer's survey responses (id, time, likelihood to recommend) whose agent is of one
+    /// of `teams` (all when empty), in time order.
+    fn customer_nps_answers(
+        &self,
+        id: &str,
+        teams: &[String],
+    ) -> Result<Vec<(String, i64, Option<u8>)>, StoreError>;
     /// The embedded store behind these frames, if that is what they come from: the query
     /// layer's answer cache is attached to an embedded store's connection (ADR 0013).
     fn embedded(&self) -> Option<&Store> {
@@ -129,6 +164,7 @@ pub trait FrameSource {
 }
 
 impl FrameSource for Store {
+    crate::read_entities::entity_reads!();
     fn embedded(&self) -> Option<&Store> {
         Some(self)
     }

@@ -92,6 +92,39 @@ impl FromValue for String {
     const WANTED: &'static str = "text";
 }
 
+impl FromValue for f64 {
+    fn from_value(v: &Value) -> Option<f64> {
+        match v {
+            Value::Real(f) => Some(*f),
+            // SQLite keeps a whole number in a REAL column as REAL, but an expression may give
+            // an integer; rusqlite reads either as a double, and so does this.
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+    const WANTED: &'static str = "a number";
+}
+
+impl FromValue for bool {
+    fn from_value(v: &Value) -> Option<bool> {
+        match v {
+            Value::Int(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+    const WANTED: &'static str = "a truth value";
+}
+
+impl FromValue for u8 {
+    fn from_value(v: &Value) -> Option<u8> {
+        match v {
+            Value::Int(i) => u8::try_from(*i).ok(),
+            _ => None,
+        }
+    }
+    const WANTED: &'static str = "a code from 0 to 255";
+}
+
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: &Value) -> Option<Option<T>> {
         match v {
@@ -122,6 +155,12 @@ pub(crate) trait Db {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs a query; its rows.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// What follows a text column in `ORDER BY` so that strings sort by their bytes, as SQLite
+    /// sorts them: nothing on SQLite, `COLLATE "C"` on PostgreSQL (whose default follows the
+    /// database's locale).
+    fn bytewise(&self) -> &'static str {
+        ""
+    }
     /// The first row of a query, if any.
     fn first(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
@@ -199,14 +238,15 @@ pub(crate) use pg::Pg;
 
 #[cfg(feature = "postgres")]
 mod pg {
+    use postgres::GenericClient;
     use postgres::types::{ToSql, Type};
 
     use super::{Db, Row, Value, dollar_placeholders};
     use crate::StoreError;
     use crate::pg::pg_error;
 
-    /// A PostgreSQL transaction.
-    pub(crate) struct Pg<'a, 'b>(pub &'a mut postgres::Transaction<'b>);
+    /// A PostgreSQL connection or transaction.
+    pub(crate) struct Pg<'a, C: GenericClient>(pub &'a mut C);
 
     /// A placeholder's value typed as the server declared the placeholder: PostgreSQL checks
     /// types where SQLite converts, so a null or a number must arrive as the column's type.
@@ -260,7 +300,7 @@ mod pg {
         })
     }
 
-    impl Pg<'_, '_> {
+    impl<C: GenericClient> Pg<'_, C> {
         fn bound(
             &mut self,
             sql: &str,
@@ -283,7 +323,11 @@ mod pg {
         }
     }
 
-    impl Db for Pg<'_, '_> {
+    impl<C: GenericClient> Db for Pg<'_, C> {
+        fn bytewise(&self) -> &'static str {
+            " COLLATE \"C\""
+        }
+
         fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
             let (stmt, typed) = self.bound(sql, params)?;
             let refs: Vec<&(dyn ToSql + Sync)> = typed.iter().map(|b| b.as_ref()).collect();

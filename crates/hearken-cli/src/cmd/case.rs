@@ -23,8 +23,8 @@ pub struct CaseArgs {
 }
 
 pub fn run(ctx: &Ctx, args: CaseArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    let c = hearken_query::case(&store, &Scope::all(), &args.id).map_err(cli_error)?;
+    let store = ctx.open_frames()?;
+    let c = hearken_query::case(store.as_ref(), &Scope::all(), &args.id).map_err(cli_error)?;
     if args.json {
         output::json(&c)?;
     } else {

@@ -34,15 +34,15 @@ pub struct CustomerArgs {
 }
 
 pub fn run(ctx: &Ctx, args: CustomerArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_frames()?;
     let scope = Scope::all();
     if args.timeline {
         let req = TimelineRequest {
             limit: args.limit,
             cursor: args.cursor.clone(),
         };
-        let page =
-            hearken_query::customer_timeline(&store, &scope, &args.id, &req).map_err(cli_error)?;
+        let page = hearken_query::customer_timeline(store.as_ref(), &scope, &args.id, &req)
+            .map_err(cli_error)?;
         if args.json {
             output::json(&page)?;
         } else {
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, args: CustomerArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let c = hearken_query::customer(&store, &scope, &args.id).map_err(cli_error)?;
+    let c = hearken_query::customer(store.as_ref(), &scope, &args.id).map_err(cli_error)?;
     if args.json {
         output::json(&c)?;
     } else {

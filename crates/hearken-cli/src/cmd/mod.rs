@@ -145,6 +145,7 @@ pub enum Command {
     Store(store::StoreArgs),
 }
 
+#[derive(Clone)]
 pub struct Ctx {
     pub config: Config,
     /// The command stores something of its own in a store that may not exist yet (`topics
@@ -197,6 +198,16 @@ impl Ctx {
         Ok(Box::new(self.open_store()?))
     }
 
+    /// Opens the store's outbox (`hearken outbox`, the server's sender): the SQLite file, or the
+    /// PostgreSQL database a `postgres://` URL names.
+    pub fn open_outbox(&self) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            return open_postgres_outbox(&db);
+        }
+        Ok(Box::new(self.open_store()?))
+    }
+
     /// The store's location for messages: the file's path, or the URL without its password.
     pub fn db_shown(&self) -> String {
         let db = self.config.db.to_string_lossy();
@@ -221,7 +232,7 @@ impl Ctx {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, actions, suggestions, tokens and serve (its analytics, signals, actions, suggestions and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, customer, case, actions, suggestions, outbox, tokens and serve (its analytics, signals, customers, cases, the overview, actions, suggestions, the outbox and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())
@@ -236,6 +247,16 @@ fn open_postgres(url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
 #[cfg(feature = "postgres")]
 fn open_postgres_actions(url: &str) -> Result<Box<dyn hearken_store::ActionStore>> {
     Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres_outbox(url: &str) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
+    Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres_outbox(_url: &str) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
+    anyhow::bail!(NO_POSTGRES)
 }
 
 #[cfg(not(feature = "postgres"))]

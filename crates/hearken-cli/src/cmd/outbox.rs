@@ -120,11 +120,11 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                 );
             }
             let sender = hearken_outbox::Sender::new(settings, owner())?;
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_outbox()?;
             let mut total = hearken_outbox::DrainReport::default();
             loop {
                 let r = sender
-                    .drain(&mut store)
+                    .drain(store.as_mut())
                     .context("cannot deliver the outbox")?;
                 total.planned += r.planned;
                 total.attempted += r.attempted;
@@ -176,7 +176,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
                     STATES.join(", ")
                 );
             }
-            let store = ctx.open_store()?;
+            let store = ctx.open_outbox()?;
             let rows = store.notifications(&OutboxFilter {
                 action,
                 state,
@@ -248,7 +248,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
             employee,
             email,
         } => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_outbox()?;
             let (kind, id) = match (customer, employee) {
                 (Some(c), _) => ("customer", c),
                 (None, Some(e)) => ("employee", e),
@@ -261,7 +261,7 @@ pub fn run(ctx: &Ctx, args: OutboxArgs) -> Result<ExitCode> {
         }
         OutboxCommand::Addresses { file, json } => return addresses(ctx, &file, json),
         OutboxCommand::Enable { url } => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_outbox()?;
             let n = store.enable_endpoint(&url)?;
             println!("{url} enabled; {n} deliveries will be tried again");
         }
@@ -382,7 +382,7 @@ fn read_addresses(
 /// any row was rejected, so a script notices.
 fn addresses(ctx: &Ctx, path: &std::path::Path, json: bool) -> Result<ExitCode> {
     let (rows, rejected, read) = read_addresses(path)?;
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_outbox()?;
     let counts = store
         .set_addresses(&rows)
         .context("cannot set the addresses")?;
@@ -445,14 +445,14 @@ pub fn spawn_for_server(ctx: &Ctx) -> Result<bool> {
         return Ok(false);
     }
     let sender = hearken_outbox::Sender::new(settings, format!("serve {}", owner()))?;
-    let db = ctx.config.db.clone();
+    let ctx = ctx.clone();
     std::thread::Builder::new()
         .name("outbox".into())
         .spawn(move || {
             loop {
-                let next = match hearken_store::Store::open(&db)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|mut store| Ok(sender.drain(&mut store)?))
+                let next = match ctx
+                    .open_outbox()
+                    .and_then(|mut store| Ok(sender.drain(store.as_mut())?))
                 {
                     Ok(r) => {
                         if r.attempted > 0 {

@@ -40,19 +40,17 @@ pub fn server_config(ctx: &Ctx, bind: Option<String>) -> Result<hearken_server::
 pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     let config = server_config(ctx, args.bind)?;
     let postgres = ctx.postgres_url().is_some();
-    // The outbox is delivered by the server while it runs ([outbox] in hearken.toml), and the
-    // weekly report's schedule ([report.schedule]) enqueued for it when due: on the embedded
-    // store only, so far.
-    let (outbox, schedule) = if postgres {
+    // The outbox is delivered by the server while it runs ([outbox] in hearken.toml), on
+    // either store; the weekly report's schedule ([report.schedule]) is enqueued for it when
+    // due, on the embedded store only so far.
+    let outbox = super::outbox::spawn_for_server(ctx)?;
+    let schedule = if postgres {
         eprintln!(
-            "note: on a PostgreSQL store the server answers the analytics, signals, status, the quarantine and live ingestion; the outbox, the weekly report's schedule and the other routes need an SQLite store for now (501 not_implemented)"
+            "note: on a PostgreSQL store the weekly report's schedule, webhooks, exports, risk, topic models and the dashboard need an SQLite store for now (501 not_implemented)"
         );
-        (false, false)
+        false
     } else {
-        (
-            super::outbox::spawn_for_server(ctx)?,
-            super::report_delivery::spawn_for_server(ctx)?,
-        )
+        super::report_delivery::spawn_for_server(ctx)?
     };
     let shown = ctx.db_shown();
     hearken_server::run(config, |addr| {

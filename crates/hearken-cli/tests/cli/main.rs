@@ -10,7 +10,7 @@ mod helpers;
 mod import_formats;
 mod import_real;
 mod import_store;
-mod outbox;
+pub(crate) mod outbox;
 mod outbox_tls;
 #[cfg(feature = "postgres")]
 mod pg;

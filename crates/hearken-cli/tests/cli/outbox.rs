@@ -181,7 +181,7 @@ pub(crate) fn config(env: &Env, body: &str) {
     env.write("hearken.toml", body);
 }
 
-fn webhook_config(env: &Env, url: &str, extra: &str) {
+pub(crate) fn webhook_config(env: &Env, url: &str, extra: &str) {
     config(
         env,
         &format!(

@@ -72,6 +72,57 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         on_pg.extend(["--db", url]);
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
     }
+    // A customer with cases, its profile, its timeline page by page, and its cases: the same
+    // statements on both stores (read_entities.rs).
+    let listed: Value =
+        serde_json::from_str(&ok(&env, &["signals", "--limit", "500", "--json"])).expect("json");
+    let with_case = listed["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .find(|s| s["customer_id"].is_string() && s["case_id"].is_string())
+        .expect("a customer's signal on a case");
+    let (customer, case) = (
+        with_case["customer_id"].as_str().expect("id"),
+        with_case["case_id"].as_str().expect("id"),
+    );
+    let page: Value = serde_json::from_str(&ok(
+        &env,
+        &["customer", customer, "--timeline", "--limit", "2", "--json"],
+    ))
+    .expect("json");
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    for args in [
+        &["customer", customer][..],
+        &["customer", customer, "--json"],
+        &["customer", customer, "--timeline", "--limit", "2", "--json"],
+        &[
+            "customer",
+            customer,
+            "--timeline",
+            "--cursor",
+            &cursor,
+            "--json",
+        ],
+        &["customer", customer, "--timeline"],
+        &["case", case, "--json"],
+        &["case", case],
+    ] {
+        let lite = ok(&env, args);
+        let mut on_pg = args.to_vec();
+        on_pg.extend(["--db", url]);
+        assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
+    }
+    for args in [&["customer", "NO-SUCH"][..], &["case", "NO-SUCH"]] {
+        let lite = assert_clean_failure(&env.run(args));
+        let mut on_pg = args.to_vec();
+        on_pg.extend(["--db", url]);
+        assert_eq!(assert_clean_failure(&env.run(&on_pg)), lite, "{args:?}");
+    }
+
     // The search above found rows by folding case (else equal answers would prove little).
     let found: Value = serde_json::from_str(&ok(
         &env,
@@ -145,7 +196,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["outbox", "list", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["webhooks", "list", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"

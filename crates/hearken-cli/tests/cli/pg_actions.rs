@@ -369,3 +369,89 @@ fn processes_moving_one_action_at_once_move_it_once() {
         .collect();
     assert_eq!(moves, ["planned", "in_progress", "done", "verified"], "{v}");
 }
+
+#[test]
+fn senders_on_one_postgres_store_deliver_each_notification_once() {
+    use crate::outbox::{Answer, Receiver, done_action, verify, webhook_config};
+    let Some(db) = test_db("cli_outbox") else {
+        return;
+    };
+    // A done action with three people to tell (two customers, one employee), on PostgreSQL.
+    let env = done_action();
+    let file = env.db();
+    let url = db.url.as_str();
+    let copy = env.run(&[
+        "store",
+        "copy",
+        "--from",
+        file.to_str().expect("utf-8"),
+        "--to",
+        url,
+    ]);
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    // The first request fails (500), every later one succeeds.
+    let rx = Receiver::start(vec![
+        Answer::Status(500, vec![]),
+        Answer::Status(200, vec![]),
+    ]);
+    webhook_config(
+        &env,
+        &rx.url,
+        "timeout_secs = 2\nlease_secs = 4\nretry_base_secs = 1\nretry_max_secs = 1\n",
+    );
+
+    // Four senders at once on the database.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
+                .current_dir(env.dir.path())
+                .env_remove("RUST_LOG")
+                .args(["outbox", "run", "--wait", "--json", "--db", url])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn hearken")
+        })
+        .collect();
+    let mut sent = 0;
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+        sent += r["sent"].as_u64().expect("sent");
+    }
+    assert_eq!(sent, 3, "each notification sent by one sender");
+    // The receiver: one id per notification, each answered 2xx exactly once.
+    let reqs = rx.requests();
+    let mut ok_by_id: std::collections::BTreeMap<String, usize> = Default::default();
+    for (i, r) in reqs.iter().enumerate() {
+        assert_eq!(verify(r)["type"], "action.done");
+        *ok_by_id.entry(r.headers["webhook-id"].clone()).or_default() += usize::from(i > 0);
+    }
+    assert_eq!(ok_by_id.len(), 3, "{ok_by_id:?}");
+    assert!(ok_by_id.values().all(|&n| n == 1), "{ok_by_id:?}");
+    assert_eq!(reqs.len(), 4, "one failure, three successes");
+
+    // The listing on the database says so, and a new run has nothing to do.
+    let listed = env.run(&["outbox", "list", "--json", "--db", url]);
+    let rows: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    let states: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|n| n["deliveries"].as_array().expect("deliveries"))
+        .map(|d| d["state"].as_str().expect("state"))
+        .collect();
+    assert_eq!(states, ["sent", "sent", "sent"], "{rows}");
+    let again = env.run(&["outbox", "run", "--json", "--db", url]);
+    let r: Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(r["attempted"], 0, "{r}");
+}

@@ -215,7 +215,7 @@ async fn outbox(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::outbox(store, &scope, &req)?))
+        .outbox(move |store| Ok(hearken_query::outbox(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

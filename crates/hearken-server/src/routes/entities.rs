@@ -58,7 +58,7 @@ async fn customer(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::customer(store, &scope, &id)?))
+        .frames(move |store| Ok(hearken_query::customer(store, &scope, &id)?))
         .await?;
     Ok(Json(answer))
 }
@@ -93,7 +93,7 @@ async fn customer_timeline(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::customer_timeline(store, &scope, &id, &req)?))
+        .frames(move |store| Ok(hearken_query::customer_timeline(store, &scope, &id, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -114,7 +114,7 @@ async fn case(auth: Auth<Viewer>, Path(id): Path<String>) -> Result<Json<CaseRes
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::case(store, &scope, &id)?))
+        .frames(move |store| Ok(hearken_query::case(store, &scope, &id)?))
         .await?;
     Ok(Json(answer))
 }
@@ -138,7 +138,7 @@ async fn flow(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::flow(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::flow(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -155,7 +155,7 @@ async fn overview(auth: Auth<Viewer>) -> Result<Json<OverviewResponse>, AppError
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::overview(store, &scope)?))
+        .frames(move |store| Ok(hearken_query::overview(store, &scope)?))
         .await?;
     Ok(Json(answer))
 }
@@ -188,7 +188,7 @@ async fn imports(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::imports(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::imports(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

@@ -64,6 +64,11 @@ const QUESTIONS: &[&str] = &[
     "/api/v1/repeats",
     "/api/v1/issues",
     "/api/v1/quarantine",
+    "/api/v1/imports",
+    "/api/v1/flow",
+    "/api/v1/overview",
+    "/api/v1/customers/C1",
+    "/api/v1/customers/C1/timeline?limit=3",
 ];
 
 fn answers(server: &Server, token: &str) -> Vec<(String, u16, String)> {
@@ -169,6 +174,10 @@ fn two_servers_on_one_postgres_store_lose_and_double_nothing() {
     for (q, status, body) in &first {
         assert_eq!(*status, 200, "{q}: {body}");
     }
+    for s in servers.iter() {
+        s.get("/api/v1/customers/C404", Some(&env.viewer))
+            .assert_error(404, "not_found");
+    }
 
     // The same answers from a server on an SQLite copy of the store.
     let copy = env.dir.path().join("copy.db");
@@ -236,9 +245,14 @@ fn two_servers_on_one_postgres_store_lose_and_double_nothing() {
         .count();
     assert_eq!(moves, 3, "{v}");
 
+    // The outbox answers from the database (the action links no one to tell).
+    let r = servers[1].get("/api/v1/outbox", Some(&env.analyst));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["counts"]["notifications"], 0, "{}", r.text());
+
     // What needs the embedded store says so.
     servers[0]
-        .get("/api/v1/outbox", Some(&env.analyst))
+        .get("/api/v1/risk", Some(&env.viewer))
         .assert_error(501, "not_implemented");
 
     // A token revoked on the database is refused by both servers.

@@ -52,4 +52,16 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Runs the lookups of `f` on the connection as it is: inside the consistent read a caller
+    /// opened (`read_consistent`), else each statement on its own.
+    pub(crate) fn entity_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, crate::StoreError>,
+    ) -> Result<T, crate::StoreError> {
+        let mut client = self.client();
+        f(&mut Pg(&mut *client))
+    }
+}
+
 action_store!(PgStore);

@@ -176,6 +176,7 @@ fn pad_to<T: Clone>(v: &mut Vec<T>, n: usize, missing: T) {
 }
 
 impl FrameSource for PgStore {
+    crate::read_entities::entity_reads!();
     fn snapshot_is_fresh(&self) -> Result<bool, StoreError> {
         Ok(true)
     }

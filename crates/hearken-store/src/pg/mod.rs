@@ -12,6 +12,7 @@ mod actions;
 mod frames;
 mod import;
 mod ingest;
+mod outbox;
 pub(crate) mod schema;
 mod signals;
 mod status;
