@@ -14,6 +14,7 @@
 pub mod counts;
 mod error;
 pub mod lake;
+pub mod repeats;
 pub mod scores;
 
 #[cfg(feature = "spark")]
@@ -23,8 +24,8 @@ pub use error::{Result, SparkError};
 pub use lake::{Lake, Table};
 
 use hearken_query::{
-    ParetoRequest, ParetoResponse, Scope, ScoresRequest, ScoresResponse, TrendsRequest,
-    TrendsResponse,
+    ParetoRequest, ParetoResponse, RepeatsRequest, RepeatsResponse, Scope, ScoresRequest,
+    ScoresResponse, TrendsRequest, TrendsResponse,
 };
 use hearken_store::FrameSource;
 
@@ -171,6 +172,21 @@ pub fn trends(
 ) -> Result<TrendsResponse> {
     let partials = counts::trends_partials(sql, lake, store, scope, req)?;
     Ok(hearken_query::trends::trends_from_partials(
+        store, scope, req, partials,
+    )?)
+}
+
+/// `hearken repeats` on Spark: the repeat-contact pairs found by a window function on the
+/// cluster, the answer from the query layer.
+pub fn repeats(
+    sql: &dyn Sql,
+    lake: &Lake,
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+) -> Result<RepeatsResponse> {
+    let partials = repeats::repeats_partials(sql, lake, store, scope, req)?;
+    Ok(hearken_query::repeats::repeats_from_partials(
         store, scope, req, partials,
     )?)
 }
