@@ -2,7 +2,8 @@
 //!
 //! The facts (signals, survey responses) are read by Spark from the Parquet lake that
 //! `hearken export ... --partition month` writes; Spark computes only **exact partial
-//! aggregates** (counts per group and scale point, class counts) with Spark SQL; the store
+//! aggregates** (counts per group and scale point, class counts, repeat contacts per topic and
+//! product by a window function) with Spark SQL; the store
 //! gives the dimensions' dictionaries and display names; the query layer turns the partials into
 //! the answer with the same function the embedded path uses
 //! (`hearken_query::scores::scores_from_partials`), so the JSON of both is byte-equal by
