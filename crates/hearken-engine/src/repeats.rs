@@ -241,16 +241,23 @@ impl<'a> ContactColumns<'a> {
     }
 }
 
-/// Repeat rate overall, by topic and by product, with costs when a cost per contact is given.
-pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Result<Repeats> {
-    if let Some(c) = opts.cost_per_contact
-        && !(c.is_finite() && c >= 0.0)
-    {
-        return Err(EngineError::BadOption {
-            name: "cost per contact",
-            reason: format!("is {c}; give a non-negative amount"),
-        });
-    }
+/// The partial aggregates of a repeat analysis: the contacts in the selection, and the eligible
+/// contacts and repeats per topic and per product code. Whoever computes them (the scan below, or
+/// a Spark cluster's window functions: ADR 0014), [`repeats_from_partials`] turns them into the
+/// figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepeatPartials {
+    /// All contacts in the selection, eligible or not.
+    pub contacts: u64,
+    /// Per topic code (of the topics' dictionary); contacts without a topic are not eligible.
+    pub by_topic: Grouped<RepeatTally>,
+    /// Per product code (of the products' dictionary); eligible contacts without a product land
+    /// in `none`.
+    pub by_product: Grouped<RepeatTally>,
+}
+
+/// The partial aggregates of [`repeat_contacts`]: the scan of the frame's columns.
+pub fn repeat_partials(cols: &ContactColumns<'_>, window_days: u32) -> Result<RepeatPartials> {
     same_len("product", cols.product.len(), "at", cols.at.len())?;
     let mut by_topic: Grouped<RepeatTally> = Grouped::new(cols.topics.len());
     let mut by_product: Grouped<RepeatTally> = Grouped::new(cols.products.len());
@@ -261,7 +268,7 @@ pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Resul
         Some(cols.product),
         cols.n_customers,
         cols.topics.len(),
-        opts.window_days,
+        window_days,
         |_, topic, product, rep| {
             for s in [by_topic.slot(topic), by_product.slot(product)] {
                 s.eligible += 1;
@@ -269,8 +276,43 @@ pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Resul
             }
         },
     )?;
-    let n = cols.at.len();
-    let total = by_topic.total();
+    Ok(RepeatPartials {
+        contacts: cols.at.len() as u64,
+        by_topic,
+        by_product,
+    })
+}
+
+/// Repeat rate overall, by topic and by product, with costs when a cost per contact is given.
+pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Result<Repeats> {
+    check_cost(opts)?;
+    let p = repeat_partials(cols, opts.window_days)?;
+    repeats_from_partials(&p, cols.topics, cols.products, opts)
+}
+
+fn check_cost(opts: &RepeatOptions) -> Result<()> {
+    if let Some(c) = opts.cost_per_contact
+        && !(c.is_finite() && c >= 0.0)
+    {
+        return Err(EngineError::BadOption {
+            name: "cost per contact",
+            reason: format!("is {c}; give a non-negative amount"),
+        });
+    }
+    Ok(())
+}
+
+/// The figures of a repeat analysis from its partial aggregates (`topics` and `products` name
+/// the codes of `p.by_topic` and `p.by_product`); `opts.window_days` is the window the partials
+/// were counted with.
+pub fn repeats_from_partials(
+    p: &RepeatPartials,
+    topics: &Dict,
+    products: &Dict,
+    opts: &RepeatOptions,
+) -> Result<Repeats> {
+    check_cost(opts)?;
+    let total = p.by_topic.total();
     let cost = |repeats: u64| opts.cost_per_contact.map(|c| c * repeats as f64);
 
     let mut quality = Quality::for_n(total.eligible, opts.min_n);
@@ -281,7 +323,7 @@ pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Resul
     let interval = wilson(total.repeats, total.eligible, opts.level);
     Ok(Repeats {
         window_days: opts.window_days,
-        contacts: n as u64,
+        contacts: p.contacts,
         eligible: total.eligible,
         repeats: total.repeats,
         rate: rate(&total),
@@ -289,8 +331,8 @@ pub fn repeat_contacts(cols: &ContactColumns<'_>, opts: &RepeatOptions) -> Resul
         high: interval.map(|i| i.1),
         level: opts.level.get(),
         cost: cost(total.repeats),
-        by_topic: groups(&by_topic, cols.topics, &cost),
-        by_product: groups(&by_product, cols.products, &cost),
+        by_topic: groups(&p.by_topic, topics, &cost),
+        by_product: groups(&p.by_product, products, &cost),
         quality,
     })
 }

@@ -1,7 +1,10 @@
 //! Repeat (avoidable) contacts: the same customer raising the same topic again within N days.
 
-use hearken_engine::repeats::{ContactColumns, RepeatGroup, RepeatOptions, repeat_contacts};
-use hearken_engine::{Level, Quality};
+use hearken_engine::repeats::{
+    ContactColumns, RepeatGroup, RepeatOptions, RepeatPartials, repeat_partials,
+    repeats_from_partials as engine_repeats,
+};
+use hearken_engine::{Dict, Level, Quality};
 use hearken_store::{FrameSource, SignalColumns};
 use serde::Serialize;
 
@@ -99,12 +102,31 @@ pub fn repeats(
     )
 }
 
-/// [`repeats`] computed (not from the answer cache).
+/// [`repeats`] computed (not from the answer cache): the embedded partials, then the answer.
 fn compute(
     store: &dyn FrameSource,
     scope: &Scope,
     req: &RepeatsRequest,
 ) -> Result<RepeatsResponse> {
+    let partials = repeats_partials(store, scope, req)?;
+    repeats_from_partials(store, scope, req, partials)
+}
+
+/// The partial aggregates of a repeats request, with the dictionaries naming their codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatsPartials {
+    /// The topics' dictionary (codes of `tallies.by_topic`).
+    pub topics: Dict,
+    /// The products' dictionary (codes of `tallies.by_product`).
+    pub products: Dict,
+    /// Contacts, and eligible contacts and repeats per topic and per product.
+    pub tallies: RepeatPartials,
+    /// Signals in the selection without a topic.
+    pub without_topic: u64,
+}
+
+/// Checks a repeats request (any engine checks it first) and gives its interval's level.
+pub fn check(req: &RepeatsRequest) -> Result<Level> {
     if !(1..=MAX_DAYS).contains(&req.days) {
         return Err(QueryError::OutOfRange {
             field: "days",
@@ -121,7 +143,18 @@ fn compute(
             allowed: "give a non-negative amount".into(),
         });
     }
-    let level = Level::new(req.level)?;
+    Ok(Level::new(req.level)?)
+}
+
+/// The partial aggregates of a repeats request from the store's snapshot: the engine's scan of
+/// the selected signals in row (import) order, so contacts at the same second count the later
+/// row as the repeat.
+pub fn repeats_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+) -> Result<RepeatsPartials> {
+    check(req)?;
     let select::Signals { frame: f, .. } = select::signals(
         store,
         scope,
@@ -137,16 +170,37 @@ fn compute(
         },
         false,
     )?;
-    let signals = f.len() as u64;
-    let without = without_topic(&f.topic, f.topics.len());
+    let without_topic = without_topic(&f.topic, f.topics.len());
+    let tallies = repeat_partials(&ContactColumns::of(&f), req.days)?;
+    Ok(RepeatsPartials {
+        topics: f.topics,
+        products: f.products,
+        tallies,
+        without_topic,
+    })
+}
+
+/// The answer to a repeats request built from its partial aggregates, wherever they were
+/// computed (the embedded path and the Spark engine both come here).
+pub fn repeats_from_partials(
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+    p: RepeatsPartials,
+) -> Result<RepeatsResponse> {
+    let level = check(req)?;
+    let signals = p.tallies.contacts;
+    let without = p.without_topic;
     if signals > 0 && without == signals {
         return Err(QueryError::NoTopics {
             signals,
             analytic: "repeats",
         });
     }
-    let r = repeat_contacts(
-        &ContactColumns::of(&f),
+    let r = engine_repeats(
+        &p.tallies,
+        &p.topics,
+        &p.products,
         &RepeatOptions {
             window_days: req.days,
             cost_per_contact: req.cost_per_contact,

@@ -2,7 +2,8 @@
 //!
 //! The facts (signals, survey responses) are read by Spark from the Parquet lake that
 //! `hearken export ... --partition month` writes; Spark computes only **exact partial
-//! aggregates** (counts per group and scale point, class counts) with Spark SQL; the store
+//! aggregates** (counts per group and scale point, class counts, repeat contacts per topic and
+//! product by a window function) with Spark SQL; the store
 //! gives the dimensions' dictionaries and display names; the query layer turns the partials into
 //! the answer with the same function the embedded path uses
 //! (`hearken_query::scores::scores_from_partials`), so the JSON of both is byte-equal by
@@ -14,6 +15,7 @@
 pub mod counts;
 mod error;
 pub mod lake;
+pub mod repeats;
 pub mod scores;
 
 #[cfg(feature = "spark")]
@@ -23,8 +25,8 @@ pub use error::{Result, SparkError};
 pub use lake::{Lake, Table};
 
 use hearken_query::{
-    ParetoRequest, ParetoResponse, Scope, ScoresRequest, ScoresResponse, TrendsRequest,
-    TrendsResponse,
+    ParetoRequest, ParetoResponse, RepeatsRequest, RepeatsResponse, Scope, ScoresRequest,
+    ScoresResponse, TrendsRequest, TrendsResponse,
 };
 use hearken_store::FrameSource;
 
@@ -171,6 +173,21 @@ pub fn trends(
 ) -> Result<TrendsResponse> {
     let partials = counts::trends_partials(sql, lake, store, scope, req)?;
     Ok(hearken_query::trends::trends_from_partials(
+        store, scope, req, partials,
+    )?)
+}
+
+/// `hearken repeats` on Spark: the repeat-contact pairs found by a window function on the
+/// cluster, the answer from the query layer.
+pub fn repeats(
+    sql: &dyn Sql,
+    lake: &Lake,
+    store: &dyn FrameSource,
+    scope: &Scope,
+    req: &RepeatsRequest,
+) -> Result<RepeatsResponse> {
+    let partials = repeats::repeats_partials(sql, lake, store, scope, req)?;
+    Ok(hearken_query::repeats::repeats_from_partials(
         store, scope, req, partials,
     )?)
 }

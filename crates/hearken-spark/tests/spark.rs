@@ -16,8 +16,8 @@ use std::process::Command;
 
 use hearken_model::RecordKind;
 use hearken_query::scores::{ScoresRequest, score_partials};
-use hearken_query::{By, Metric, ParetoRequest, Period, Scope, TrendsRequest};
-use hearken_spark::Lake;
+use hearken_query::{By, Metric, ParetoRequest, Period, RepeatsRequest, Scope, TrendsRequest};
+use hearken_spark::{Lake, Sql};
 use hearken_store::Store;
 
 /// A small generated organisation in SQLite, with the same sentiment spread as the query
@@ -46,6 +46,27 @@ fn org(dir: &Path) -> (Store, PathBuf) {
             "UPDATE signals SET sentiment = ((id * 7919) % 2001 - 1000) / 1000.0 WHERE text IS NOT NULL",
         )
         .expect("sentiment");
+    // Contacts at the same second (ADR 0014, repeats): a copy of every seventh signal with a
+    // customer and a topic, imported after it, against another product. Of the two, the later
+    // row is the repeat, so the products' repeat counts depend on how ties are ordered.
+    let ties = rusqlite::Connection::open(&db)
+        .expect("sql connection")
+        .execute(
+            "INSERT INTO signals (ext_id, at, channel, kind, source, customer_id, product_id,
+                 case_id, agent_id, stage, topic, text, row_hash, import_id, line, sentiment,
+                 language, redactions, predicted_topic, topic_probability)
+             SELECT ext_id || '-same-second', at, channel, kind, source, customer_id,
+                 (SELECT min(p.id) FROM products p WHERE p.id IS NOT s.product_id),
+                 case_id, agent_id, stage, topic, text, row_hash, import_id, line, sentiment,
+                 language, redactions, predicted_topic, topic_probability
+             FROM signals s
+             WHERE customer_id IS NOT NULL AND coalesce(topic, predicted_topic) IS NOT NULL
+                 AND id % 7 = 0
+             ORDER BY id",
+            [],
+        )
+        .expect("same-second contacts");
+    assert!(ties > 20, "{ties} same-second contacts");
     store
         .refresh_snapshot(false, &mut |_, _| {})
         .expect("snapshot");
@@ -237,6 +258,8 @@ fn scores_on_spark_equal_the_embedded_path_and_both_workers_run() {
         }
     }
 
+    repeats(&spark, &lake, &store, &scope);
+
     // What Spark cannot honour is refused, not ignored.
     let refused = hearken_spark::scores(
         &spark,
@@ -340,6 +363,111 @@ fn a_cluster_that_is_down_and_a_bad_url_give_one_clear_line() {
         .expect_err("no port")
         .to_string();
     assert!(e.contains("give spark://HOST:PORT"), "{e}");
+}
+
+/// Repeat contacts: the partials of the window function on Spark equal the embedded scan's, and
+/// the JSON is byte-equal, for the default, a shorter window with a time window, a cost and
+/// another level, and a longer window; a window ordered the other way on ties, or counting
+/// another number of days, gives other partials (so the equality can fail).
+fn repeats(spark: &hearken_spark::Spark, lake: &Lake, store: &Store, scope: &Scope) {
+    let requests = [
+        RepeatsRequest::default(),
+        RepeatsRequest {
+            days: 3,
+            cost_per_contact: Some(12.5),
+            level: 0.95,
+            from: Some("2025-02-01".into()),
+            to: Some("2025-04-01".into()),
+            ..RepeatsRequest::default()
+        },
+        RepeatsRequest {
+            days: 30,
+            from: Some("2025-01-15".into()),
+            ..RepeatsRequest::default()
+        },
+    ];
+    for (i, req) in requests.iter().enumerate() {
+        let what = serde_json::to_string(req).expect("request JSON");
+        let embedded =
+            hearken_query::repeats::repeats_partials(store, scope, req).expect("embedded");
+        let on_spark = hearken_spark::repeats::repeats_partials(spark, lake, store, scope, req)
+            .unwrap_or_else(|e| panic!("repeats {what}: {e}"));
+        assert!(
+            embedded.tallies.by_topic.total().repeats > 10,
+            "{what}: {embedded:?}"
+        );
+        assert_eq!(on_spark, embedded, "repeats partials of {what}");
+        let a =
+            serde_json::to_string(&hearken_query::repeats(store, scope, req).expect("embedded"))
+                .expect("JSON");
+        let b = if i == 0 {
+            serde_json::to_string(
+                &hearken_spark::repeats(spark, lake, store, scope, req).expect("spark"),
+            )
+        } else {
+            serde_json::to_string(
+                &hearken_query::repeats::repeats_from_partials(store, scope, req, on_spark)
+                    .expect("spark"),
+            )
+        }
+        .expect("JSON");
+        assert_eq!(a, b, "repeats JSON of {what}");
+    }
+
+    // The equality can fail: the same-second contacts the other way round (the earlier row the
+    // repeat), or another number of days, give other partials.
+    let req = RepeatsRequest::default();
+    let embedded = hearken_query::repeats::repeats_partials(store, scope, &req).expect("embedded");
+    let (dir, _) = lake.table(hearken_spark::Table::Signals).expect("signals");
+    let query =
+        hearken_spark::repeats::repeats_query(&dir, req.days, &req.filters()).expect("query");
+    let reversed = query.replace("_metadata.row_index", "_metadata.row_index DESC");
+    assert_ne!(reversed, query);
+    let reversed =
+        hearken_spark::repeats::fold(store, &spark.rows(&reversed).expect("rows")).expect("fold");
+    assert_eq!(
+        reversed.tallies.by_topic, embedded.tallies.by_topic,
+        "ties do not change the counts per topic"
+    );
+    assert_ne!(
+        reversed.tallies.by_product, embedded.tallies.by_product,
+        "ties ordered the other way change the counts per product"
+    );
+    let other_days = hearken_spark::repeats::repeats_partials(
+        spark,
+        lake,
+        store,
+        scope,
+        &RepeatsRequest {
+            days: 2,
+            ..RepeatsRequest::default()
+        },
+    )
+    .expect("spark");
+    assert_ne!(other_days.tallies, embedded.tallies);
+
+    // What Spark cannot honour is refused, not ignored.
+    for (req, want) in [
+        (
+            RepeatsRequest {
+                product: Some("p1".into()),
+                ..RepeatsRequest::default()
+            },
+            "`product` cannot be used with repeats",
+        ),
+        (
+            RepeatsRequest {
+                days: 0,
+                ..RepeatsRequest::default()
+            },
+            "days",
+        ),
+    ] {
+        let e = hearken_spark::repeats(spark, lake, store, scope, &req)
+            .expect_err(want)
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

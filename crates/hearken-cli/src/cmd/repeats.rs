@@ -28,6 +28,8 @@ pub struct RepeatsArgs {
     /// Print JSON (the rate with its interval, by topic and by product)
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 impl RepeatsArgs {
@@ -45,7 +47,15 @@ impl RepeatsArgs {
 pub fn run(ctx: &Ctx, args: RepeatsArgs) -> Result<ExitCode> {
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
-    let r = hearken_query::repeats(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;
+    let r = match args.engine.spark(ctx)? {
+        Some((spark, lake)) => {
+            hearken_spark::repeats(&spark, &lake, &*store, &Scope::all(), &args.request())
+                .map_err(super::engine::spark_error)?
+        }
+        None => {
+            hearken_query::repeats(&*store, &Scope::all(), &args.request()).map_err(cli_error)?
+        }
+    };
     if args.json {
         output::json(&r)?;
     } else {

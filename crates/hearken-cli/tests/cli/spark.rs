@@ -155,6 +155,16 @@ fn analytics_json_on_spark_is_byte_equal_to_the_embedded_engine() {
         &["scores", "--by", "week", "--from", "2025-02-01"],
         &["pareto", "--by", "product", "--top", "5"],
         &["trends", "--period", "month"],
+        &["repeats"],
+        &[
+            "repeats",
+            "--days",
+            "3",
+            "--cost-per-contact",
+            "12.5",
+            "--from",
+            "2025-02-01",
+        ],
     ];
     for args in cases {
         let embedded = env.cmd().args(*args).arg("--json").output().expect("run");
@@ -180,4 +190,21 @@ fn analytics_json_on_spark_is_byte_equal_to_the_embedded_engine() {
             "{args:?}"
         );
     }
+    // An entity filter is refused on Spark, not ignored.
+    let out = env
+        .cmd()
+        .args([
+            "repeats",
+            "--product",
+            "p-1",
+            "--engine",
+            &engine,
+            "--lake",
+            "lake",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--product cannot be used with repeats"), "{e}");
 }
