@@ -25,6 +25,8 @@ pub struct DriversArgs {
     pub level: f64,
     #[command(flatten)]
     pub filters: Filters,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
     /// Print JSON (the drivers with OLS, Shapley and relative weights, and the internal KPIs)
     #[arg(long)]
     pub json: bool,
@@ -43,6 +45,7 @@ impl DriversArgs {
 }
 
 pub fn run(ctx: &Ctx, args: DriversArgs) -> Result<ExitCode> {
+    args.engine.embedded_only(ctx, "drivers")?;
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
     let d = hearken_query::drivers(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;

@@ -25,15 +25,35 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// The engine asked for (the option, else hearken.toml's `engine`), unless it is the
+    /// embedded one.
+    fn chosen(&self, ctx: &Ctx) -> Option<String> {
+        self.engine
+            .clone()
+            .or_else(|| ctx.config.engine.clone())
+            .filter(|e| !e.is_empty() && e.as_str() != "embedded")
+    }
+
+    /// For an analytic only the embedded engine computes: a Spark engine asked for (by the
+    /// option, HEARKEN_ENGINE or hearken.toml) is refused rather than ignored.
+    pub fn embedded_only(&self, ctx: &Ctx, analytic: &str) -> Result<()> {
+        if let Some(engine) = self.chosen(ctx) {
+            return Err(anyhow!(
+                "{analytic} does not run on the engine '{engine}' yet (ADR 0014: scores, pareto, trends and repeats do); give --engine embedded to compute it on this machine"
+            ));
+        }
+        if self.lake.is_some() {
+            return Err(anyhow!(
+                "--lake is read by the Spark engine only, and {analytic} runs on the embedded engine: leave out --lake"
+            ));
+        }
+        Ok(())
+    }
+
     /// The Spark session and the checked lake when the engine is Spark, `None` for the embedded
     /// engine.
     pub fn spark(&self, ctx: &Ctx) -> Result<Option<(Spark, Lake)>> {
-        let engine = self
-            .engine
-            .clone()
-            .or_else(|| ctx.config.engine.clone())
-            .filter(|e| !e.is_empty() && e.as_str() != "embedded");
-        let Some(engine) = engine else {
+        let Some(engine) = self.chosen(ctx) else {
             if self.lake.is_some() {
                 return Err(anyhow!(
                     "--lake is read by the Spark engine only: give --engine spark://HOST:PORT too, or leave out --lake"

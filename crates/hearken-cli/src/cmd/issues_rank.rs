@@ -21,6 +21,8 @@ pub struct IssuesRankArgs {
     pub evidence: usize,
     #[command(flatten)]
     pub filters: Filters,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
     /// Print JSON (each issue with the signals behind it)
     #[arg(long)]
     pub json: bool,
@@ -38,6 +40,7 @@ impl IssuesRankArgs {
 }
 
 pub fn run(ctx: &Ctx, args: IssuesRankArgs) -> Result<ExitCode> {
+    args.engine.embedded_only(ctx, "issues-rank")?;
     let store = ctx.open_frames()?;
     fresh_snapshot(&*store)?;
     let r = hearken_query::issues(&*store, &Scope::all(), &args.request()).map_err(cli_error)?;

@@ -116,6 +116,54 @@ fn a_wrong_engine_or_lake_is_one_clear_line() {
     );
 }
 
+#[test]
+fn an_analytic_spark_does_not_compute_refuses_a_spark_engine_rather_than_ignore_it() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--customers", "300", "--months", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let down = format!("spark://127.0.0.1:{}", closed_port());
+    let one_line = |out: std::process::Output, want: &str| {
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "succeeded: {want}");
+        assert!(err.contains(want), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    };
+    for analytic in ["drivers", "issues-rank"] {
+        let by_option = env.run(&[analytic, "--engine", &down]);
+        one_line(by_option, &format!("{analytic} does not run on the engine"));
+        let by_env = env
+            .cmd()
+            .arg(analytic)
+            .env("HEARKEN_ENGINE", &down)
+            .output()
+            .expect("run");
+        one_line(by_env, "give --engine embedded");
+        one_line(env.run(&[analytic, "--lake", "lake"]), "leave out --lake");
+    }
+    // hearken.toml's engine is refused the same way, and --engine embedded overrides it.
+    env.write("hearken.toml", format!("engine = \"{down}\"\n"));
+    one_line(
+        env.run(&["drivers", "--json"]),
+        "drivers does not run on the engine",
+    );
+    let here = env.run(&["drivers", "--engine", "embedded", "--json"]);
+    assert!(
+        here.status.success(),
+        "{}",
+        String::from_utf8_lossy(&here.stderr)
+    );
+    std::fs::remove_file(env.path("hearken.toml")).expect("remove");
+    assert_eq!(
+        here.stdout,
+        env.run(&["drivers", "--json"]).stdout,
+        "the embedded answer, with or without the option"
+    );
+}
+
 fn first_month(table: &Path) -> String {
     let mut months: Vec<String> = std::fs::read_dir(table)
         .expect("read lake")
