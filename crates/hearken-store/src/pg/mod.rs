@@ -4,8 +4,10 @@
 //!
 //! Rows arrive by `hearken import` (`import.rs`: the SQLite import's reading and rules, written
 //! by binary COPY), live ingestion (`ingest.rs`: `hearken serve`'s groups, the same writer under
-//! the same lock) or `hearken store copy` (`crate::copy`). API tokens are in `tokens.rs`; the
-//! other writes (actions, outbox, webhooks ...) are the SQLite store's only (ADR 0012 lists
+//! the same lock) or `hearken store copy` (`crate::copy`). API tokens are in `tokens.rs`;
+//! actions, suggestion reviews and the outbox run the SQLite store's statements (`crate::sql`)
+//! in transactions under advisory locks (`actions.rs`, `outbox.rs`). The other writes
+//! (webhooks, risk and topic models, report sends) are the SQLite store's only (ADR 0012 lists
 //! what is left).
 
 mod actions;
