@@ -13,7 +13,9 @@
 //!   change is the rate ratio minus one from a quasi-Poisson model (Poisson mean, variance `phi`
 //!   times the mean, `phi` from the Pearson statistic of the weeks), with Student t on
 //!   `weeks - 2` degrees of freedom: counts are overdispersed and days are serially correlated, and
-//!   collapsing days into weeks is what keeps the p-values honest (see docs/effects.md). The
+//!   collapsing days into weeks is what keeps the p-values honest (see docs/effects.md). Shocks
+//!   that cross the week boundaries make adjacent weeks correlated; that correlation is
+//!   estimated pooled over the groups and allowed for ([`WeekCorrelation`]). The
 //!   difference-in-differences pools the controls into one series and asks whether the treated
 //!   share of the weekly events moved: a quasi-binomial model of that share, whose log odds ratio
 //!   is `ln((T_after / C_after) / (T_before / C_before))` — a season that scales every topic
@@ -244,6 +246,29 @@ pub struct EffectOptions {
     /// (docs/effects.md): shocks common to every customer on a day are not in a
     /// customer-clustered variance.
     pub time_clusters: TimeClusters,
+    /// Whether a volume's weekly variance allows for correlation between adjacent weeks
+    /// (day-to-day shocks that last a few days cross the week boundaries).
+    pub week_correlation: WeekCorrelation,
+}
+
+/// How a volume's weekly quasi-likelihood variance treats adjacent weeks (docs/effects.md,
+/// "Correlated weeks"). Shocks that last a few days make adjacent weekly totals correlated;
+/// with 4 weeks a window the Pearson dispersion of the weeks then underestimates the variance of
+/// a window's mean. One series' 8 weeks cannot estimate that correlation, so it is estimated by
+/// the method of moments pooled over every group with `min_n` events in each window, as a
+/// working correlation shared by the clusters of a generalised estimating equation (Liang and
+/// Zeger 1986), here the groups. With correlated weeks the observations' customers are not
+/// used: a heavy contacter's contacts over several weeks are a correlation between weeks, which
+/// the weekly variance then carries; with independent weeks the variance is the larger of the
+/// weekly and the customer-clustered one, as before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeekCorrelation {
+    /// Adjacent weeks correlated (1-dependent), the correlation pooled over the groups.
+    #[default]
+    Pooled,
+    /// Weeks independent (the method until 2026-12-05).
+    Off,
 }
 
 /// The small-sample form of the cluster-robust variance of shares and means (docs/effects.md).
@@ -310,6 +335,7 @@ impl EffectOptions {
             controls: ControlRule::default(),
             variance: ClusterVariance::default(),
             time_clusters: TimeClusters::default(),
+            week_correlation: WeekCorrelation::default(),
         }
     }
 }
@@ -1376,26 +1402,202 @@ fn whole_weeks(bins: &Bins) -> [Vec<[usize; 7]>; 2] {
     [before, after]
 }
 
+/// Small square matrices, row-major.
+struct Square {
+    n: usize,
+    v: Vec<f64>,
+}
+
+impl Square {
+    fn zero(n: usize) -> Square {
+        Square {
+            n,
+            v: vec![0.0; n * n],
+        }
+    }
+
+    fn at(&self, i: usize, j: usize) -> f64 {
+        self.v[i * self.n + j]
+    }
+
+    fn mul(&self, o: &Square) -> Square {
+        let n = self.n;
+        let mut out = Square::zero(n);
+        for i in 0..n {
+            for k in 0..n {
+                let a = self.at(i, k);
+                if a != 0.0 {
+                    for j in 0..n {
+                        out.v[i * n + j] += a * o.at(k, j);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `tr(self * o)`.
+    fn trace_of(&self, o: &Square) -> f64 {
+        let n = self.n;
+        (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| self.at(i, j) * o.at(j, i))
+            .sum()
+    }
+}
+
+/// The weeks of one weekly model: which window each is in (0 before, 1 after), its position in
+/// time (week index: adjacent weeks differ by 1) and its weight (the Poisson mean or the
+/// binomial variance `N p (1 - p)`, constant within a window for the Poisson model).
+struct WeekDesign {
+    window: Vec<usize>,
+    index: Vec<usize>,
+    weight: Vec<f64>,
+}
+
+impl WeekDesign {
+    fn n(&self) -> usize {
+        self.window.len()
+    }
+
+    /// `I - H`: the residual projection of the weighted regression on the window indicators,
+    /// on the standardised (Pearson) scale, `H_st = sqrt(w_s w_t) / sum_window w`.
+    fn residual_projection(&self) -> Square {
+        let n = self.n();
+        let mut total = [0.0f64; 2];
+        for t in 0..n {
+            total[self.window[t]] += self.weight[t];
+        }
+        let mut q = Square::zero(n);
+        for s in 0..n {
+            for t in 0..n {
+                let h = if self.window[s] == self.window[t] {
+                    (self.weight[s] * self.weight[t]).sqrt() / total[self.window[s]]
+                } else {
+                    0.0
+                };
+                q.v[s * n + t] = f64::from(u8::from(s == t)) - h;
+            }
+        }
+        q
+    }
+
+    /// The adjacency of the weeks: 1 for weeks next to each other in time.
+    fn adjacency(&self) -> Square {
+        let n = self.n();
+        let mut a = Square::zero(n);
+        for s in 0..n {
+            for t in 0..n {
+                if self.index[s].abs_diff(self.index[t]) == 1 {
+                    a.v[s * n + t] = 1.0;
+                }
+            }
+        }
+        a
+    }
+
+    /// The working correlation `R = I + rho A` (1-dependent weeks).
+    fn correlation(&self, rho: f64) -> Square {
+        let mut r = self.adjacency();
+        for (k, x) in r.v.iter_mut().enumerate() {
+            *x = if k % (self.n() + 1) == 0 {
+                1.0
+            } else {
+                rho * *x
+            };
+        }
+        r
+    }
+}
+
+/// The weekly quasi-likelihood variance of a contrast `sum_t g_t z_t` of standardised weekly
+/// counts (`z_t = y_t / sqrt(w_t)`, variance `phi`, correlation `R` between adjacent weeks):
+/// `phi g' R g` with `phi = X2 / tr((I - H) R)`, the Pearson statistic over its expectation
+/// per unit of `phi` (with `R = I` that is `X2 / (weeks - 2)`), and Satterthwaite's degrees of
+/// freedom for `X2`, a quadratic form in correlated normals, `tr((I - H) R)^2 / tr(((I - H)
+/// R)^2)` (`weeks - 2` when `R = I`). Returns `(variance, df)`.
+fn weekly_variance(design: &WeekDesign, g: &[f64], pearson: f64, rho: f64) -> (f64, f64) {
+    let q = design.residual_projection();
+    let r = design.correlation(rho);
+    let qr = q.mul(&r);
+    let tr = (0..design.n()).map(|i| qr.at(i, i)).sum::<f64>();
+    let df = tr * tr / qr.trace_of(&qr);
+    let n = design.n();
+    let grg: f64 = (0..n)
+        .flat_map(|s| (0..n).map(move |t| (s, t)))
+        .map(|(s, t)| g[s] * r.at(s, t) * g[t])
+        .sum();
+    (pearson / tr * grg, df)
+}
+
+/// The correlation of adjacent weeks' counts, pooled over groups: the method-of-moments
+/// estimate that equates the ratio of the lag-1 to the lag-0 sums of the Pearson residuals
+/// `e_t = (y_t - mean) / sqrt(mean)` (means per window), summed over `series`, to its
+/// expectation under `R = I + rho A`, `tr(Q J Q R) / tr(Q R)` (`Q` the residual projection, `J`
+/// half the adjacency), which corrects for the residuals being centred within 4-week windows
+/// (their lag-1 products have a negative mean when weeks are independent). Clamped to `[0,
+/// 0.5]` (`R` stays positive definite; a negative correlation is not used to narrow an
+/// interval). `None` without a series.
+fn pooled_week_correlation(series: &[&[u64]], wb: usize) -> Option<f64> {
+    let n = series.first()?.len();
+    let design = WeekDesign {
+        window: (0..n).map(|t| usize::from(t >= wb)).collect(),
+        index: (0..n).collect(),
+        weight: vec![1.0; n],
+    };
+    let (mut s0, mut s1) = (0.0, 0.0);
+    for y in series {
+        let mean = |w: usize| {
+            let range = if w == 0 { 0..wb } else { wb..n };
+            let len = range.len() as f64;
+            range.map(|t| y[t] as f64).sum::<f64>() / len
+        };
+        let m = [mean(0), mean(1)];
+        let e: Vec<f64> = (0..n)
+            .map(|t| {
+                let mt = m[usize::from(t >= wb)];
+                (y[t] as f64 - mt) / mt.sqrt()
+            })
+            .collect();
+        s0 += e.iter().map(|x| x * x).sum::<f64>();
+        s1 += e.windows(2).map(|p| p[0] * p[1]).sum::<f64>();
+    }
+    if s0.is_nan() || s0 <= 0.0 {
+        return None;
+    }
+    let q = design.residual_projection();
+    let a = design.adjacency();
+    let mut j = design.adjacency();
+    j.v.iter_mut().for_each(|x| *x *= 0.5);
+    let qjq = q.mul(&j).mul(&q);
+    let (a0, b0) = ((0..n).map(|i| q.at(i, i)).sum::<f64>(), q.trace_of(&a));
+    let (a1, b1) = ((0..n).map(|i| qjq.at(i, i)).sum::<f64>(), qjq.trace_of(&a));
+    let ratio = |rho: f64| (a1 + rho * b1) / (a0 + rho * b0);
+    let target = s1 / s0;
+    Some(if target <= ratio(0.0) {
+        0.0
+    } else if target >= ratio(0.5) {
+        0.5
+    } else {
+        (target * a0 - a1) / (b1 - target * b0)
+    })
+}
+
 /// Quasi-likelihood inference for a log rate ratio (or log odds ratio) from weekly data: the
-/// Pearson dispersion `phi = X2 / (weeks - 2)` scales the Poisson (binomial) variance, and the
-/// reference is Student t with `weeks - 2` degrees of freedom.
+/// weekly variance and its degrees of freedom ([`weekly_variance`]), or, with customers given,
+/// the larger of it and the customer-clustered one.
 fn quasi(
     d: f64,
-    var_unit: f64,
-    pearson: f64,
-    weeks: usize,
+    (weekly, df): (f64, f64),
     clustered: Option<(f64, u64)>,
     level: Level,
     quality: &mut Quality,
 ) -> Estimate {
-    let df = weeks as f64 - 2.0;
-    let phi = pearson / df;
-    let weekly = phi * var_unit;
-    // With customers given, the variance is the larger of the weekly one (Student t on
-    // weeks - 2 df) and the customer-clustered one (t on clusters - 1): either source of noise
-    // alone can dominate. (Two-way clustering by customer and week, the customer-clustered
+    // With customers given, the variance is the larger of the weekly one (Student t on its
+    // degrees of freedom) and the customer-clustered one (t on clusters - 1): either source of
+    // noise alone can dominate. (Two-way clustering by customer and week, the customer-clustered
     // variance plus what the weekly one shows beyond the customer-week one, was tried on
-    // 2026-12-04 and called more null changes significant when days carry shocks:
+    // 2026-12-04 and 2026-12-05 and called more null changes significant when days carry shocks:
     // docs/validation.md.)
     let (var, method, df) = match clustered {
         Some((c, g)) if c > weekly => (c, "customer_clustered", g as f64 - 1.0),
@@ -1480,7 +1682,11 @@ fn volume(
         range.map(|i| counts[slot][i]).sum()
     };
     // The cluster, slot and window of every event in a whole week, when clusters are given.
-    let clustered_rows: Vec<(u32, usize, usize)> = if obs.cluster.is_empty() {
+    // With correlated weeks the weekly variance carries what a customer-clustered one would
+    // add (a heavy contacter's contacts over several weeks are a correlation between weeks), so
+    // customers are used only when weeks are taken as independent (docs/effects.md).
+    let use_customers = !obs.cluster.is_empty() && opts.week_correlation == WeekCorrelation::Off;
+    let clustered_rows: Vec<(u32, usize, usize)> = if !use_customers {
         Vec::new()
     } else {
         (0..obs.at.len())
@@ -1540,6 +1746,19 @@ fn volume(
         None
     };
 
+    // The correlation of adjacent weeks, pooled over every series (the treated one and each
+    // other group) with `min_n` events in each window.
+    let rho = match opts.week_correlation {
+        WeekCorrelation::Off => 0.0,
+        WeekCorrelation::Pooled if n_weeks >= 3 && wb > 0 && wb < n_weeks => {
+            let series: Vec<&[u64]> = (0..n_slots)
+                .filter(|&s| total(s, 0) >= opts.min_n.max(1) && total(s, 1) >= opts.min_n.max(1))
+                .map(|s| counts[s].as_slice())
+                .collect();
+            pooled_week_correlation(&series, wb).unwrap_or(0.0)
+        }
+        WeekCorrelation::Pooled => 0.0,
+    };
     let estimate = match blocked(&[0]) {
         Some(s) => Estimate::not(s, ""),
         None => {
@@ -1557,16 +1776,26 @@ fn volume(
                 .filter(|r| r.1 == 0)
                 .map(|r| (r.0, r.2))
                 .collect();
-            let clustered = if obs.cluster.is_empty() {
+            let clustered = if !use_customers {
                 None
             } else {
                 clustered_log_var(&mut rows, [tb, ta, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0])
             };
+            let design = WeekDesign {
+                window: (0..n_weeks).map(|i| usize::from(i >= wb)).collect(),
+                index: (0..n_weeks).collect(),
+                weight: (0..n_weeks).map(|i| means[usize::from(i >= wb)]).collect(),
+            };
+            // d ln T_r = (y_t - mean) / T_r: the contrast on the standardised scale.
+            let g: Vec<f64> = (0..n_weeks)
+                .map(|i| {
+                    let (w, t) = if i >= wb { (1.0, ta) } else { (-1.0, tb) };
+                    w * design.weight[i].sqrt() / t
+                })
+                .collect();
             quasi(
                 d,
-                1.0 / tb + 1.0 / ta,
-                pearson,
-                n_weeks,
+                weekly_variance(&design, &g, pearson, rho),
                 clustered,
                 opts.level,
                 &mut quality,
@@ -1679,20 +1908,33 @@ fn volume(
             )
         } else {
             let p = [tb / (tb + cb), ta / (ta + ca)];
+            let total = [tb + cb, ta + ca];
             let mut pearson = 0.0;
             let mut used = 0;
+            let mut design = WeekDesign {
+                window: Vec::new(),
+                index: Vec::new(),
+                weight: Vec::new(),
+            };
+            let mut g = Vec::new();
             for i in 0..n_weeks {
                 let n = (counts[0][i] + control[i]) as f64;
                 if n == 0.0 {
                     continue;
                 }
-                let pi = p[usize::from(i >= wb)];
+                let w = usize::from(i >= wb);
+                let pi = p[w];
                 pearson += (counts[0][i] as f64 - n * pi).powi(2) / (n * pi * (1.0 - pi));
                 used += 1;
+                let v = n * pi * (1.0 - pi);
+                design.window.push(w);
+                design.index.push(i);
+                design.weight.push(v);
+                // d logit(p_r) = (T_t - N_t p_r) / (N_r p_r (1 - p_r)).
+                let sign = if w == 1 { 1.0 } else { -1.0 };
+                g.push(sign * v.sqrt() / (total[w] * pi * (1.0 - pi)));
             }
             let d = (ta / ca).ln() - (tb / cb).ln();
-            let var_unit =
-                1.0 / ((tb + cb) * p[0] * (1.0 - p[0])) + 1.0 / ((ta + ca) * p[1] * (1.0 - p[1]));
             if used < 3 {
                 Estimate::not(
                     Status::TooFew {
@@ -1715,16 +1957,14 @@ fn volume(
                         }
                     })
                     .collect();
-                let clustered = if obs.cluster.is_empty() {
+                let clustered = if !use_customers {
                     None
                 } else {
                     clustered_log_var(&mut rows, [tb, ta, cb, ca], [-1.0, 1.0, 1.0, -1.0])
                 };
                 quasi(
                     d,
-                    var_unit,
-                    pearson,
-                    used,
+                    weekly_variance(&design, &g, pearson, rho),
                     clustered,
                     opts.level,
                     &mut quality,

@@ -38,7 +38,9 @@
 //! Diagnostics: `HEARKEN_VARIANCE=cr1|cr2|cr3` the cluster-robust variance of shares and means
 //! (default the engine's, CR2); `HEARKEN_TIME_CLUSTERS=off|day|week` one-way or two-way (by
 //! customer or case and by day or week) for every share and mean (default the engine's: weeks
-//! for the repeat rate only); `HEARKEN_CONTROLS=all` every eligible group as a control
+//! for the repeat rate only); `HEARKEN_WEEK_CORRELATION=off` volume's weeks independent (the
+//! method until 2026-12-05); `HEARKEN_VOLUME_CUSTOMERS=off` volume without its customers
+//! (the weekly variance alone); `HEARKEN_CONTROLS=all` every eligible group as a control
 //! instead of the 5 most similar; `HEARKEN_CASE_CLUSTER=customer` stage visits and cases
 //! clustered by the case's customer instead of by case.
 //!
@@ -56,7 +58,7 @@ use std::process::ExitCode;
 
 use hearken_engine::effect::{
     ClusterVariance, ControlRule, Effect as Measured, EffectOptions, Metric, Observations, Scope,
-    Status, TimeClusters, effect, nps_value, repeat_value, sentiment_value,
+    Status, TimeClusters, WeekCorrelation, effect, nps_value, repeat_value, sentiment_value,
 };
 use hearken_engine::repeats::repeat_flags;
 use hearken_engine::{Dict, Level, NONE};
@@ -322,11 +324,15 @@ impl Data {
         after: u32,
     ) -> Measured {
         let (c, values, groups) = self.columns(metric);
+        // Diagnostic: HEARKEN_VOLUME_CUSTOMERS=off measures volume without its customers (the
+        // weekly variance alone).
+        let no_customers = metric == Metric::Volume
+            && std::env::var("HEARKEN_VOLUME_CUSTOMERS").as_deref() == Ok("off");
         let obs = Observations {
             at: &c.at,
             group: &c.group,
             value: values.unwrap_or(&c.value),
-            cluster: &c.cluster,
+            cluster: if no_customers { &[] } else { &c.cluster },
             groups,
         };
         let scope = Scope {
@@ -348,6 +354,7 @@ impl Data {
             },
             variance: variance_kind(),
             time_clusters: time_clusters(),
+            week_correlation: week_correlation(),
             ..EffectOptions::around(at)
         };
         effect(metric, &obs, &scope, &opts).expect("a well-formed request")
@@ -374,11 +381,12 @@ impl Data {
                 .map(|i| format!("half{i}"))
                 .collect(),
         };
+        let no_customers = std::env::var("HEARKEN_VOLUME_CUSTOMERS").as_deref() == Ok("off");
         let obs = Observations {
             at: &c.at,
             group: &group,
             value: &c.value,
-            cluster: &c.cluster,
+            cluster: if no_customers { &[] } else { &c.cluster },
             groups: &groups,
         };
         let scope = Scope {
@@ -445,6 +453,15 @@ fn time_clusters() -> TimeClusters {
         Ok("day") => TimeClusters::Day,
         Ok("week") => TimeClusters::Week,
         _ => TimeClusters::default(),
+    }
+}
+
+/// `HEARKEN_WEEK_CORRELATION=off` volume's weeks independent (a diagnostic: the method until
+/// 2026-12-05).
+fn week_correlation() -> WeekCorrelation {
+    match std::env::var("HEARKEN_WEEK_CORRELATION").as_deref() {
+        Ok("off") => WeekCorrelation::Off,
+        _ => WeekCorrelation::default(),
     }
 }
 
@@ -763,6 +780,25 @@ fn part_b(seeds: u64, customers: u64, noise: Option<VolumeNoise>, stationary: bo
             ..base(customers, 100 + seed)
         };
         let d = make(&cfg, &work.join(format!("b{seed}")));
+        // Diagnostic: HEARKEN_DUMP_SIGNALS=DIR writes every signal's day (from the data's
+        // start), topic and customer, one file per data set.
+        if let Some(dir) = std::env::var_os("HEARKEN_DUMP_SIGNALS") {
+            let path = PathBuf::from(dir).join(format!(
+                "signals_{}_{}.csv",
+                cfg.seed,
+                if noise.is_some() { "noise" } else { "plain" }
+            ));
+            let mut text = String::from("day,topic,customer\n");
+            for i in 0..d.signals.at.len() {
+                text.push_str(&format!(
+                    "{},{},{}\n",
+                    (d.signals.at[i] - d.start).div_euclid(86_400),
+                    d.signals.group[i],
+                    d.signals.cluster[i]
+                ));
+            }
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
         for (di, date) in dates.iter().enumerate() {
             let at = ts(date);
             for g in 0..d.topics.len() as u32 {

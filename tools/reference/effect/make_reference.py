@@ -15,6 +15,11 @@ The models, fitted by statsmodels (not by re-typing the engine's formulas):
   (Student t on weeks - 2 df);
 - volume, difference-in-differences: GLM Binomial of (treated, pooled controls) per week on an
   after indicator, the scale fixed at pearson_chi2 / df_resid of the binomial fit, use_t=True;
+- volume with correlated adjacent weeks (the default since 2026-12-05): the correlation pooled
+  over the groups from statsmodels' Pearson residuals, solved with scipy's brentq against its
+  expectation computed from the design matrices with numpy; the variance the sandwich of the
+  unscaled GLM's cov_params (bread) around X' phi diag(sqrt w) R diag(sqrt w) X, phi the
+  Pearson statistic over tr(Q R), Student t on Satterthwaite's tr(Q R)^2 / tr((Q R)^2) df;
 - shares: OLS of the scores on group x window indicators, cov_type="cluster" (CR1, groups = the
   customer, or one group per row when there are no clusters), use_t=True; the before/after
   change is the coefficient of the after indicator in the treated rows, the
@@ -34,6 +39,7 @@ import os
 import subprocess
 import sys
 import venv
+from types import SimpleNamespace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -108,6 +114,8 @@ def larger(res, clustered, est):
     q = stats.t.ppf(0.5 + LEVEL / 2, df)
     out = estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
     out["method"] = "customer_clustered"
+    if "week_correlation" in est:
+        out["week_correlation"] = est["week_correlation"]
     return out
 
 
@@ -118,6 +126,77 @@ def quasi_fit(endog, exog, family):
     first = sm.GLM(endog, exog, family=family).fit(tol=1e-13)
     phi = first.pearson_chi2 / first.df_resid
     return sm.GLM(endog, exog, family=family).fit(scale=phi, use_t=True, tol=1e-13)
+
+
+def week_matrices(window, index, weight):
+    """Q = I - H, the residual projection of the weighted regression on the window indicators
+    on the standardised scale (built from the design matrix with numpy, not the engine's
+    closed form), and A, the adjacency of weeks next to each other in time."""
+    window, index, weight = np.asarray(window), np.asarray(index), np.asarray(weight, dtype=float)
+    X = np.column_stack([window == 0, window == 1]).astype(float) * np.sqrt(weight)[:, None]
+    Q = np.eye(len(window)) - X @ np.linalg.inv(X.T @ X) @ X.T
+    A = (np.abs(np.subtract.outer(index, index)) == 1).astype(float)
+    return Q, A
+
+
+def pooled_week_correlation(series, nb):
+    """The correlation of adjacent weeks pooled over series: the Pearson residuals of a Poisson
+    GLM of each series' weekly counts on an after indicator (statsmodels' resid_pearson), the
+    ratio of their lag-1 to lag-0 sums, and the rho whose expected ratio
+    tr(Q J Q R) / tr(Q R), R = I + rho A, equals it (scipy's brentq), clamped to [0, 0.5]."""
+    from scipy import optimize
+    n = len(series[0])
+    post = np.array([0] * nb + [1] * (n - nb), dtype=float)
+    s0 = s1 = 0.0
+    for y in series:
+        e = sm.GLM(np.asarray(y, dtype=float), sm.add_constant(post), family=sm.families.Poisson()).fit(tol=1e-13).resid_pearson
+        s0 += float(e @ e)
+        s1 += float(e[:-1] @ e[1:])
+    Q, A = week_matrices(post.astype(int), np.arange(n), np.ones(n))
+    J = A / 2
+
+    def expected(rho):
+        R = np.eye(n) + rho * A
+        return np.trace(Q @ J @ Q @ R) / np.trace(Q @ R)
+    q = s1 / s0
+    if q <= expected(0.0):
+        return 0.0
+    if q >= expected(0.5):
+        return 0.5
+    return float(optimize.brentq(lambda r: expected(r) - q, 0.0, 0.5, xtol=1e-15))
+
+
+def converged(model):
+    """An IRLS fit whose covariance (the bread) is computed at the converged fitted values: the
+    fit restarted from its own solution (IRLS computes its weights from the previous
+    iteration's means, which differ from the final ones in the 8th digit)."""
+    first = model.fit(tol=1e-13)
+    return model.fit(start_params=first.params, tol=1e-13)
+
+
+def correlated_weeks(res, weight, window, index, rho):
+    """The after coefficient's variance of a statsmodels GLM fitted without scale (Poisson on
+    weekly counts, or binomial on the treated share), when adjacent weeks are correlated: the
+    sandwich bread (X'WX)^-1 (the unscaled fit's cov_params), meat X' Cov(y) X with
+    Cov(y) = phi diag(sqrt(w)) R diag(sqrt(w)) on the model's linear-predictor scale, phi =
+    pearson_chi2 / tr(Q R), and Satterthwaite's degrees of freedom tr(Q R)^2 / tr((Q R)^2)."""
+    Q, A = week_matrices(window, index, weight)
+    R = np.eye(len(window)) + rho * A
+    QR = Q @ R
+    tr = np.trace(QR)
+    phi = res.pearson_chi2 / tr
+    X = res.model.exog
+    sw = np.sqrt(np.asarray(weight, dtype=float))
+    meat = X.T @ (phi * (sw[:, None] * R * sw[None, :])) @ X
+    bread = res.cov_params()
+    return float((bread @ meat @ bread)[1, 1]), float(tr * tr / np.trace(QR @ QR))
+
+
+def correlated_estimate(b, var, df):
+    from scipy import stats
+    se = np.sqrt(var)
+    q = stats.t.ppf(0.5 + LEVEL / 2, df)
+    return estimate(b, b - q * se, b + q * se, 2 * stats.t.sf(abs(b / se), df), True)
 
 
 def clustered_log_var(events, weeks_b, weeks_a, start, cells):
@@ -170,12 +249,15 @@ def selection_window(at, before_days, after_days, data_from, data_to):
 
 
 def volume_case(name, counts, names, treated, linked, rule, at, before_days, after_days,
-                data_from, data_to, min_n, events=None, pre_counts=None):
+                data_from, data_to, min_n, events=None, pre_counts=None, week_correlation="pooled"):
     """pre_counts: dict group -> events in the selection window (selection_window), when the
     data have any there."""
-    """counts: dict group -> array of daily counts over the bins (before then after). With
-    `events` (columns at, group, cluster), the variance is the larger of the weekly
-    quasi-likelihood one (t on weeks - 2 df) and the customer-clustered one (t on clusters - 1)."""
+    """counts: dict group -> array of daily counts over the bins (before then after).
+    week_correlation "pooled" (the engine's default since 2026-12-05): adjacent weeks correlated,
+    the correlation pooled over the series (pooled_week_correlation, correlated_weeks), customers
+    not used; "off": weeks independent and, with `events` (columns at, group, cluster), the
+    variance the larger of the weekly quasi-likelihood one (t on weeks - 2 df) and the
+    customer-clustered one (t on clusters - 1)."""
     start, total, valid = day_bins(at, before_days, after_days, data_from, data_to)
     wb, wa = whole_weeks(before_days, total, valid)
     weeks = wb + wa
@@ -191,7 +273,24 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     res = quasi_fit(tw, X, sm.families.Poisson())
     lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
     naive = estimate(res.params[1], lo, hi, res.pvalues[1], True)
-    if events is not None:
+    # The correlation of adjacent weeks, pooled over every series with min_n events in each
+    # window (the treated one and each other group).
+    rho = 0.0
+    if week_correlation == "pooled":
+        others = [weekly(counts[g]) for g in range(len(names)) if g not in treated]
+        pool = [w for w in [tw] + others if w[:nb].sum() >= max(min_n, 1) and w[nb:].sum() >= max(min_n, 1)]
+        if pool:
+            rho = pooled_week_correlation(pool, nb)
+    if rho > 0:
+        unscaled = converged(sm.GLM(tw, X, family=sm.families.Poisson()))
+        var, t_df = correlated_weeks(unscaled, unscaled.fittedvalues, post.astype(int), np.arange(len(tw)), rho)
+        naive = correlated_estimate(res.params[1], var, t_df)
+        res = SimpleNamespace(params=res.params, bse=[0.0, np.sqrt(var)], df_resid=res.df_resid)
+        naive["t_df"] = t_df
+    naive["week_correlation"] = rho
+    # Customers are used only with independent weeks (with correlated weeks the weekly variance
+    # carries their contacts' correlation over weeks).
+    if events is not None and week_correlation == "off":
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1)])
         naive = larger(res, var, naive)
     days_b, days_a = 7 * nb, 7 * len(wa)
@@ -234,7 +333,16 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
     res = quasi_fit(endog, X[keep], sm.families.Binomial())
     lo, hi = res.conf_int(alpha=1 - LEVEL)[1]
     did = estimate(res.params[1], lo, hi, res.pvalues[1], True)
-    if events is not None:
+    if rho > 0:
+        unscaled = converged(sm.GLM(endog, X[keep], family=sm.families.Binomial()))
+        n_t = endog.sum(axis=1)
+        p_t = unscaled.fittedvalues
+        var, t_df = correlated_weeks(unscaled, n_t * p_t * (1 - p_t), post[keep].astype(int),
+                                     np.arange(len(tw))[keep], rho)
+        did = correlated_estimate(res.params[1], var, t_df)
+        res = SimpleNamespace(params=res.params, bse=[0.0, np.sqrt(var)], df_resid=res.df_resid)
+        did["t_df"] = t_df
+    if events is not None and week_correlation == "off":
         var = clustered_log_var(events, wb, wa, start, [(treated, 0), (treated, 1), (chosen, 0), (chosen, 1)])
         did = larger(res, var, did)
     did["controls"] = [names[g] for g in chosen]
@@ -242,6 +350,7 @@ def volume_case(name, counts, names, treated, linked, rule, at, before_days, aft
         "name": name, "metric": "volume", "treated": treated, "linked": linked, "rule": rule,
         "at": at, "before_days": before_days, "after_days": after_days,
         "data_from": data_from, "data_to": data_to, "min_n": min_n,
+        "week_correlation_rule": week_correlation,
         "before": before, "after": after, **naive, "did": did, "df": float(res.df_resid),
         "controls_chosen_on": list(sel) if pre is not None else None,
     }
@@ -576,6 +685,10 @@ def main():
                        AT, 63, 63, -(2**62), 2**62, 30, events=ev)
     case["clustered"] = True
     cases.append(case)
+    volume_clustered_off = volume_case("volume_clustered_off", vcounts, vnames, [0], [], {"rule": "similar", "max": 3},
+                                       AT, 63, 63, -(2**62), 2**62, 30, events=ev, week_correlation="off")
+    volume_clustered_off["clustered"] = True
+    volume_clustered_off["names_from"] = "volume_clustered"
 
     # NPS by segment, responses clustered by customer (some customers answer several times).
     seg = ["consumer", "smb", "enterprise", "public"]
@@ -728,12 +841,43 @@ def main():
     c["names_from"] = "stage_time_days"
     cases.append(c)
 
+    # Volume with day shocks lasting several days (daily AR(1) 0.7, half of them common to
+    # every topic): adjacent weeks are correlated, the pooled correlation is positive, and the
+    # weekly variance allows for it; the same data with weeks taken as independent.
+    cnames = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    crates = [40.0, 25.0, 60.0, 35.0, 50.0, 30.0, 45.0, 0.2]
+    days = 112
+
+    def ar1(n, rho):
+        z = np.empty(n)
+        z[0] = rng.normal()
+        for i in range(1, n):
+            z[i] = rho * z[i - 1] + np.sqrt(1 - rho * rho) * rng.normal()
+        return z
+    common = ar1(days, 0.7)
+    ccounts = {}
+    for g, r in enumerate(crates):
+        z = np.sqrt(0.5) * ar1(days, 0.7) + np.sqrt(0.5) * common
+        ccounts[g] = [int(rng.poisson(r * np.exp(0.3 * z[k] - 0.045))) for k in range(days)]
+        for k, c in enumerate(ccounts[g]):
+            count_rows.append(("volume_correlated", AT + (k - 56) * DAY, g, c))
+    cases.append(volume_case("volume_correlated", ccounts, cnames, [0], [1], {"rule": "similar", "max": 3},
+                             AT, 56, 56, -(2**62), 2**62, 30))
+    c = volume_case("volume_correlated_off", ccounts, cnames, [0], [1], {"rule": "similar", "max": 3},
+                    AT, 56, 56, -(2**62), 2**62, 30, week_correlation="off")
+    c["names_from"] = "volume_correlated"
+    cases.append(c)
+
+    cases.append(volume_clustered_off)
+
     group_names = {"volume_season": names, "volume_cut_short": names, "volume_null": names,
                    "nps_clustered": seg, "volume_clustered": vnames, "repeat_plain": topics, "stage_time": stages,
                    "nps_clustered_cr2": seg, "stage_time_pre": pstages, "volume_pre": names, "stage_time_cr3": stages, "repeat_heavy_cr1": htopics,
                    "repeat_heavy_cr2": htopics, "repeat_heavy_cr3": htopics,
                    "repeat_days_cr1_day": dtopics, "repeat_days_cr2_week": dtopics,
-                   "repeat_days_cr2_day": dtopics, "stage_time_days_cr1_week": stages}
+                   "repeat_days_cr2_day": dtopics, "stage_time_days_cr1_week": stages,
+                   "volume_correlated": cnames, "volume_correlated_off": cnames,
+                   "volume_clustered_off": vnames}
     for c in cases:
         c["groups"] = group_names[c["name"]]
     with open(OUT / "counts.csv", "w") as f:

@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use hearken_engine::effect::{
-    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, TimeClusters, effect,
+    ClusterVariance, ControlRule, EffectOptions, Metric, Observations, Scope, TimeClusters,
+    WeekCorrelation, effect,
 };
 use hearken_engine::{Dict, Level, NONE};
 use serde_json::Value;
@@ -102,7 +103,7 @@ fn every_interval_and_p_value_matches_statsmodels() {
     let exp = expected();
     let data = load();
     let cases = exp["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 18);
+    assert_eq!(cases.len(), 21);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let metric = match case["metric"].as_str().unwrap() {
@@ -173,6 +174,11 @@ fn every_interval_and_p_value_matches_statsmodels() {
                 Some("day") => TimeClusters::Day,
                 Some("week") => TimeClusters::Week,
                 Some(other) => panic!("{name}: time_clusters {other}"),
+            },
+            week_correlation: match case.get("week_correlation_rule").and_then(Value::as_str) {
+                None | Some("pooled") => WeekCorrelation::Pooled,
+                Some("off") => WeekCorrelation::Off,
+                Some(other) => panic!("{name}: week_correlation_rule {other}"),
             },
         };
         let e = effect(metric, &obs, &scope, &opts).unwrap_or_else(|err| panic!("{name}: {err}"));
