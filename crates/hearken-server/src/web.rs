@@ -7,7 +7,7 @@
 use axum::Router;
 use axum::middleware::map_response;
 use axum::response::Response;
-use hearken_store::Store;
+use hearken_store::TeamStore;
 use hearken_web::{Backend, Principal, Refusal, Signed};
 
 use crate::auth;
@@ -42,10 +42,10 @@ impl Backend for AppState {
     async fn read<T, F>(db: &Db, f: F) -> Result<T, Refusal>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> T + Send + 'static,
+        F: FnOnce(&dyn TeamStore) -> T + Send + 'static,
     {
         db.read
-            .run(move |store| Ok(f(store)))
+            .team(move |store| Ok(f(store)))
             .await
             .map_err(refusal)
     }

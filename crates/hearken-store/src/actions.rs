@@ -1203,9 +1203,23 @@ macro_rules! action_store {
         }
     };
 }
+#[cfg_attr(not(feature = "postgres"), allow(unused_imports))]
 pub(crate) use action_store;
 
 action_store!(Store);
+
+/// What the dashboard and the weekly report page read, on either store: the frames, the
+/// actions and suggestions, and the API tokens (the admin page).
+pub trait TeamStore: crate::FrameSource + ActionStore {
+    /// The API tokens, oldest first (never their secrets).
+    fn tokens(&self) -> Result<Vec<crate::TokenInfo>, crate::TokenError>;
+}
+
+impl TeamStore for Store {
+    fn tokens(&self) -> Result<Vec<crate::TokenInfo>, crate::TokenError> {
+        Store::list_tokens(self)
+    }
+}
 
 /// A review state a person gives a suggestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -34,7 +34,7 @@ mod webhooks;
 pub use actions::{
     ActionChange, ActionError, ActionFilter, ActionLink, ActionRecord, ActionStore, ActionUpdate,
     HistoryEntry, Link, LinkKind, NewAction, Review, SuggestionAction, SuggestionReview,
-    SuggestionState, day_of,
+    SuggestionState, TeamStore, day_of,
 };
 #[cfg(feature = "postgres")]
 pub use copy::{CopyReport, Location, TableCopy, copy_store};

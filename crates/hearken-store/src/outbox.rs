@@ -858,6 +858,7 @@ macro_rules! outbox_store {
         }
     };
 }
+#[cfg_attr(not(feature = "postgres"), allow(unused_imports))]
 pub(crate) use outbox_store;
 
 outbox_store!(Store);

@@ -69,7 +69,7 @@ impl Backend for Bench {
     async fn read<T, F>(db: &Bench, f: F) -> Result<T, Refusal>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> T + Send + 'static,
+        F: FnOnce(&dyn hearken_store::TeamStore) -> T + Send + 'static,
     {
         let db = db.clone();
         tokio::task::spawn_blocking(move || {

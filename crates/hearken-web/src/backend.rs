@@ -10,7 +10,7 @@
 
 use std::future::Future;
 
-use hearken_store::{Role, Scope, Store};
+use hearken_store::{Role, Scope, TeamStore};
 
 /// Who is signed in: the token's name, role and data scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,5 +53,5 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn read<T, F>(db: &Self::Db, f: F) -> impl Future<Output = Result<T, Refusal>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> T + Send + 'static;
+        F: FnOnce(&dyn TeamStore) -> T + Send + 'static;
 }

@@ -22,7 +22,7 @@ use hearken_query::{
     By, FlowRequest, IssuesRequest, Metric, ParetoRequest, Scope, ScoresRequest, ScoresResponse,
     SignalsRequest,
 };
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use crate::html::{clip, count, hours};
 use crate::pages::parts::{p_text, value_text};
@@ -143,7 +143,7 @@ pub struct WeeklyReport {
 /// The report's actions section: every action done in the week (status done or verified, by its
 /// done date), then every action whose after window closed in the week, with its effect as
 /// `hearken actions effect` measures it (the query layer's `action_effect`, default windows).
-fn action_lines(store: &Store, scope: &Scope, week: &Week) -> Vec<String> {
+fn action_lines(store: &dyn TeamStore, scope: &Scope, week: &Week) -> Vec<String> {
     let list = match hearken_query::actions(store, scope, &hearken_query::ActionsRequest::default())
     {
         Ok(l) => l.actions,
@@ -246,7 +246,7 @@ fn q<T>(r: hearken_query::Result<T>) -> Result<T, PageError> {
 }
 
 fn change(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     metric: Metric,
     week: &Week,
@@ -326,7 +326,7 @@ fn scope_label(scope: &Scope) -> String {
 }
 
 /// The report of `week` for `scope`.
-pub fn build(store: &Store, scope: &Scope, week: &Week) -> Result<WeeklyReport, PageError> {
+pub fn build(store: &dyn TeamStore, scope: &Scope, week: &Week) -> Result<WeeklyReport, PageError> {
     let before = week.before();
     let sentiment = change(store, scope, Metric::Sentiment, week)?;
     let nps = change(store, scope, Metric::Nps, week)?;
@@ -562,7 +562,7 @@ pub fn render(r: &WeeklyReport, nav: bool) -> Result<String, PageError> {
 }
 
 /// The last week with signals in the scope (the default of `/report`).
-pub fn latest_week(store: &Store, scope: &Scope) -> Result<Option<Week>, PageError> {
+pub fn latest_week(store: &dyn TeamStore, scope: &Scope) -> Result<Option<Week>, PageError> {
     let req = ScoresRequest {
         metric: Metric::Sentiment,
         by: Some(By::Week),
@@ -581,7 +581,7 @@ pub fn latest_week(store: &Store, scope: &Scope) -> Result<Option<Week>, PageErr
 }
 
 /// `/report?week=`: the report of the week asked for, else of the last week with data.
-pub fn page(store: &Store, scope: &Scope, week: Option<&str>) -> Result<String, PageError> {
+pub fn page(store: &dyn TeamStore, scope: &Scope, week: Option<&str>) -> Result<String, PageError> {
     let week = match week {
         Some(w) => Week::parse(w)?,
         None => match latest_week(store, scope)? {

@@ -38,6 +38,9 @@ impl PgStore {
         f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
     ) -> Result<T, ActionError> {
         let mut client = self.client();
+        if self.in_consistent_read() {
+            return f(&mut Pg(&mut *client));
+        }
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -65,3 +68,9 @@ impl PgStore {
 }
 
 action_store!(PgStore);
+
+impl crate::actions::TeamStore for PgStore {
+    fn tokens(&self) -> Result<Vec<crate::TokenInfo>, crate::TokenError> {
+        PgStore::list_tokens(self)
+    }
+}

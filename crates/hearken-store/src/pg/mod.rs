@@ -31,6 +31,9 @@ use crate::StoreError;
 /// A connection to a Hearken store in a PostgreSQL database.
 pub struct PgStore {
     client: Mutex<Client>,
+    /// Inside [`PgStore::read_consistent`]: reads then run in its transaction rather than
+    /// opening their own (which would end it).
+    in_read: std::sync::atomic::AtomicBool,
     /// The URL without its password, for messages.
     location: String,
 }
@@ -102,6 +105,7 @@ impl PgStore {
         let client = connect_client(url)?;
         let store = PgStore {
             client: Mutex::new(client),
+            in_read: std::sync::atomic::AtomicBool::new(false),
             location,
         };
         schema::migrate(&mut store.client(), &store.location)?;
@@ -128,12 +132,21 @@ impl PgStore {
         self.client()
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(|e| pg_error("begin a consistent read", e))?;
+        self.in_read
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let out = f(self);
+        self.in_read
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         // A read-only transaction has nothing to commit; ending it cannot lose anything.
         self.client()
             .batch_execute("ROLLBACK")
             .map_err(|e| pg_error("end a consistent read", e))?;
         Ok(out)
+    }
+
+    /// Whether a consistent read is open on this connection.
+    pub(crate) fn in_consistent_read(&self) -> bool {
+        self.in_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the connection to the server is gone (a new one is needed).

@@ -38,6 +38,9 @@ impl PgStore {
         f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
     ) -> Result<T, OutboxError> {
         let mut client = self.client();
+        if self.in_consistent_read() {
+            return f(&mut Pg(&mut *client));
+        }
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

@@ -5,7 +5,7 @@
 //! refused (`out_of_scope`), as by the API.
 
 use hearken_query::{ActionsRequest, EffectRequest, Scope, SuggestionsRequest};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
@@ -21,7 +21,7 @@ fn day(t: &str) -> String {
     t.get(..10).unwrap_or(t).to_string()
 }
 
-pub fn build(store: &Store, scope: &Scope, _pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, _pq: &PageQuery) -> Content {
     let mut c = Content::new("Actions and suggestions");
     let title = "Improvement actions";
     match q(hearken_query::actions(

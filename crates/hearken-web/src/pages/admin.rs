@@ -2,15 +2,15 @@
 //! used. Read-only here: tokens are created and revoked with `hearken tokens` or the API.
 
 use hearken_query::Scope;
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use crate::filters::PageQuery;
 use crate::html::when;
 use crate::view::{Cell, Content, PageError, Section, Table};
 
-pub fn build(store: &Store, _scope: &Scope, _pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, _scope: &Scope, _pq: &PageQuery) -> Content {
     let mut c = Content::new("Tokens");
-    let tokens = match store.list_tokens() {
+    let tokens = match store.tokens() {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "cannot list tokens");

@@ -3,14 +3,14 @@
 
 use hearken_query::customer::EntryKind;
 use hearken_query::{By, ParetoRequest, Scope, TimelineRequest};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::{PageQuery, encode};
 use crate::html::{clip, count, day, hours, signed, when};
 use crate::view::{Cell, Content, PageError, Section, Stat, Table};
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     if let Some(id) = pq.customer.clone() {
         return build_one(
             store,
@@ -78,7 +78,7 @@ pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
 }
 
 /// One customer: profile, then its timeline (a page at a time, oldest first).
-pub fn build_one(store: &Store, scope: &Scope, pq: &PageQuery, id: &str) -> Content {
+pub fn build_one(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery, id: &str) -> Content {
     let cu = match q(hearken_query::customer(store, scope, id)) {
         Ok(c) => c,
         Err(e) => return Content::error("Customer", &e),
@@ -240,7 +240,7 @@ pub fn build_one(store: &Store, scope: &Scope, pq: &PageQuery, id: &str) -> Cont
 }
 
 /// One case with its events.
-pub fn build_case(store: &Store, scope: &Scope, _pq: &PageQuery, id: &str) -> Content {
+pub fn build_case(store: &dyn TeamStore, scope: &Scope, _pq: &PageQuery, id: &str) -> Content {
     let cs = match q(hearken_query::case(store, scope, id)) {
         Ok(c) => c,
         Err(e) => return Content::error("Case", &e),

@@ -3,7 +3,7 @@
 //! (`hearken_query::drivers`).
 
 use hearken_query::{DriversRequest, Scope};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
@@ -15,7 +15,7 @@ fn f3(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.3}"))
 }
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Drivers of satisfaction");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(

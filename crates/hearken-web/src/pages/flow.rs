@@ -2,7 +2,7 @@
 //! by team and agent (`hearken_query::flow`, hearken-flow's figures).
 
 use hearken_query::{FlowRequest, Scope};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::{PageQuery, encode};
@@ -14,7 +14,7 @@ fn pct100(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.1}%"))
 }
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Case flow");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(400, "unsupported_filter", "cases are not filtered by topic")

@@ -2,7 +2,7 @@
 //! thread of the server's read pool; this module parses the URL, checks the session and the
 //! role, and renders.
 //!
-//! A page builder is a plain function `fn(&Store, &Scope, &PageQuery) -> Content`: it calls
+//! A page builder is a plain function `fn(&dyn TeamStore, &Scope, &PageQuery) -> Content`: it calls
 //! `hearken_query` functions with the session's scope (never SQL, never a figure of its own),
 //! and turns each answer into sections. A section whose question the data cannot answer shows
 //! the query layer's error and hint in its place; when every section fails the same way (an
@@ -14,7 +14,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use hearken_query::Scope;
-use hearken_store::{Role, Store};
+use hearken_store::{Role, TeamStore};
 
 use crate::backend::{Backend, Principal};
 use crate::filters::PageQuery;
@@ -34,7 +34,7 @@ pub mod signals;
 pub mod topics;
 
 /// A page builder.
-pub type Builder = fn(&Store, &Scope, &PageQuery) -> Content;
+pub type Builder = fn(&dyn TeamStore, &Scope, &PageQuery) -> Content;
 
 /// Renders `content` in the frame of `path`.
 pub fn render(
@@ -147,7 +147,7 @@ pub async fn serve<B: Backend>(
     uri: &Uri,
     raw: Option<String>,
     least: Role,
-    build: impl FnOnce(&Store, &Scope, &PageQuery) -> Content + Send + 'static,
+    build: impl FnOnce(&dyn TeamStore, &Scope, &PageQuery) -> Content + Send + 'static,
 ) -> Response {
     let q = match parse_query(uri, raw.as_deref()) {
         Ok(q) => q,

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate};
 use hearken_query::{
     By, Metric, ParetoRequest, Scope, ScoresRequest, ScoresResponse, TrendsRequest,
 };
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::{self, Period, change_stat, date, q};
 use crate::filters::PageQuery;
@@ -16,7 +16,7 @@ use crate::view::{Cell, Chart, Content, PageError, Section, Table};
 
 /// Weekly scores of `metric` (`scores --by week`).
 fn weekly(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     pq: &PageQuery,
     metric: Metric,
@@ -37,7 +37,7 @@ fn weekly(
     }
 }
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Overview");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(
@@ -66,7 +66,7 @@ pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
 }
 
 fn headline(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     pq: &PageQuery,
     period: &Result<Option<Period>, PageError>,
@@ -106,7 +106,7 @@ fn headline(
 }
 
 fn trend(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     pq: &PageQuery,
     sentiment: Result<Vec<hearken_query::scores::GroupScore>, PageError>,
@@ -208,7 +208,7 @@ fn trend(
 
 /// Topics whose signal count changed most between the period and the one before (`pareto
 /// --by topic` over each period; the difference is of the two counts shown).
-fn movers(store: &Store, scope: &Scope, pq: &PageQuery, p: &Period) -> Section {
+fn movers(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery, p: &Period) -> Section {
     let title = "Top movers: topics";
     let counts = |per: &Period| {
         q(hearken_query::pareto(
@@ -274,7 +274,7 @@ fn movers(store: &Store, scope: &Scope, pq: &PageQuery, p: &Period) -> Section {
     s
 }
 
-fn spikes(store: &Store, scope: &Scope, pq: &PageQuery) -> Section {
+fn spikes(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Section {
     let title = "Spikes";
     let tr = match q(hearken_query::trends(
         store,
@@ -316,7 +316,7 @@ fn spikes(store: &Store, scope: &Scope, pq: &PageQuery) -> Section {
     s
 }
 
-fn channels(store: &Store, scope: &Scope, pq: &PageQuery) -> Section {
+fn channels(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Section {
     let title = "Signals by channel";
     let p = match q(hearken_query::pareto(
         store,

@@ -2,7 +2,7 @@
 //! with its Lorenz curve and the largest entities (`hearken_query::pareto`).
 
 use hearken_query::{By, ParetoRequest, Scope};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
@@ -17,7 +17,7 @@ const DIMENSIONS: [(By, &str, &str); 4] = [
     (By::Channel, "channel", "Channels"),
 ];
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Pareto: where contacts concentrate");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(
@@ -49,7 +49,7 @@ pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
 }
 
 fn section(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     pq: &PageQuery,
     by: By,

@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate};
 use hearken_query::scores::{Estimate, ScoreChange};
 use hearken_query::{Metric, Scope, ScoresRequest, ScoresResponse};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use crate::filters::PageQuery;
 use crate::html::{count, one, signed};
@@ -93,7 +93,7 @@ pub fn q<T>(r: hearken_query::Result<T>) -> Result<T, PageError> {
 
 /// The score of `metric` over `period` against the period before it.
 pub fn change(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     q: &PageQuery,
     metric: Metric,

@@ -3,14 +3,14 @@
 //! records: a token with a data scope is refused (`out_of_scope`), as by the API.
 
 use hearken_query::{ImportsRequest, QuarantineRequest, Scope};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
 use crate::html::{clip, count, when};
 use crate::view::{Cell, Content, Section, Table};
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Quarantine and imports");
     let all = pq.all.is_some();
     let title = if all {

@@ -6,7 +6,7 @@
 //! streaming export (`hearken export signals`, `GET /api/v1/export/signals`) has no cap.
 
 use hearken_query::{Scope, SignalsRequest};
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
@@ -58,7 +58,7 @@ fn describe(pq: &PageQuery) -> String {
     }
 }
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Signals");
     c.lead = Some(format!(
         "Signals: {}. Most recently imported first.",
@@ -169,13 +169,13 @@ fn csv_field(s: &str) -> String {
 
 /// The signals of the URL's filters as CSV, all of them, or a refusal when more than [`CSV_MAX`]
 /// match.
-pub fn csv(store: &Store, scope: &Scope, pq: &PageQuery) -> Result<String, PageError> {
+pub fn csv(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Result<String, PageError> {
     csv_at_most(store, scope, pq, CSV_MAX)
 }
 
 /// [`csv`] with its cap given.
 pub fn csv_at_most(
-    store: &Store,
+    store: &dyn TeamStore,
     scope: &Scope,
     pq: &PageQuery,
     max: usize,

@@ -4,7 +4,7 @@
 use hearken_query::{
     By, Metric, Scope, ScoresRequest, ScoresResponse, ThemesRequest, TrendsRequest,
 };
-use hearken_store::Store;
+use hearken_store::TeamStore;
 
 use super::parts::q;
 use crate::filters::PageQuery;
@@ -12,7 +12,7 @@ use crate::html::{clip, count, one, signed};
 use crate::svg;
 use crate::view::{Cell, Chart, Content, PageError, Section, Table};
 
-pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Topics");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(
@@ -153,7 +153,7 @@ pub fn build(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
     c
 }
 
-pub fn build_themes(store: &Store, scope: &Scope, pq: &PageQuery) -> Content {
+pub fn build_themes(store: &dyn TeamStore, scope: &Scope, pq: &PageQuery) -> Content {
     let mut c = Content::new("Themes");
     if pq.refuse(&["topic"]).is_some() {
         let e = PageError::new(
