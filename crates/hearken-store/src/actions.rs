@@ -21,7 +21,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use hearken_model::{ActionStatus, Source};
-use rusqlite::{Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::sql::{Db, Lite, Row, Value, vals};
@@ -1110,11 +1109,7 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
     ) -> Result<T, ActionError> {
-        self.writable("record actions")?;
-        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
-        let out = f(&mut Lite(&tx))?;
-        tx.commit()?;
-        Ok(out)
+        self.immediate_write("record actions", f)
     }
 
     fn action_read<T>(

@@ -757,10 +757,7 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
     ) -> Result<T, OutboxError> {
-        let tx = self.outbox_tx()?;
-        let out = f(&mut Lite(&tx))?;
-        tx.commit()?;
-        Ok(out)
+        self.immediate_write("deliver notifications", f)
     }
 
     fn outbox_read<T>(

@@ -212,6 +212,24 @@ impl Db for Lite<'_> {
     }
 }
 
+impl crate::Store {
+    /// Runs `f` in one write transaction taken at once (`BEGIN IMMEDIATE`), so the checks `f`
+    /// makes hold until it commits; `what` names the write for a read-only store's refusal.
+    pub(crate) fn immediate_write<T, E: From<StoreError>>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.writable(what)?;
+        let tx =
+            rusqlite::Transaction::new(&mut self.conn, rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
 /// `?N` placeholders as PostgreSQL's `$N` (outside quoted strings and names).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn dollar_placeholders(sql: &str) -> String {

@@ -46,27 +46,62 @@ fn answer(env: &Env, args: &[&str], db: Option<&str>, now: &str) -> Result<Value
     }
 }
 
+/// `hearken ARGS` in `env`, which must succeed; its output.
+fn succeeded(env: &Env, args: &[&str]) -> std::process::Output {
+    let out = env.run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Copies `env`'s SQLite store into the empty database `url`.
+fn copy_to(env: &Env, url: &str) {
+    let file = env.db();
+    succeeded(
+        env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            file.to_str().expect("utf-8 path"),
+            "--to",
+            url,
+        ],
+    );
+}
+
+/// `hearken ARGS` started `n` times at once in `env`'s folder; their outputs once all ended.
+fn at_once(env: &Env, n: usize, args: &[&str]) -> Vec<std::process::Output> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
+                .current_dir(env.dir.path())
+                .env_remove("RUST_LOG")
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn hearken")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
+}
+
 #[test]
 fn actions_and_suggestions_answer_the_same_on_postgres() {
     let Some(db) = test_db("cli_actions") else {
         return;
     };
     let env = Env::new();
-    let out = env.run(&["demo", "--customers", "2000", "--months", "6", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let file = env.db();
-    let file = file.to_str().expect("utf-8 path");
+    succeeded(&env, &["demo", "--customers", "2000", "--months", "6"]);
     let url = db.url.as_str();
-    let copy = env.run(&["store", "copy", "--from", file, "--to", url]);
-    assert!(
-        copy.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copy.stderr)
-    );
+    copy_to(&env, url);
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(env.path("hearken-demo/truth.json")).expect("truth.json"),
     )
@@ -290,61 +325,32 @@ fn processes_moving_one_action_at_once_move_it_once() {
         return;
     };
     let env = Env::new();
-    let out = env.run(&["demo", "--customers", "300", "--months", "3"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let file = env.db();
+    succeeded(&env, &["demo", "--customers", "300", "--months", "3"]);
     let url = db.url.as_str();
-    let copy = env.run(&[
-        "store",
-        "copy",
-        "--from",
-        file.to_str().expect("utf-8"),
-        "--to",
-        url,
-    ]);
-    assert!(
-        copy.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copy.stderr)
-    );
-    let created = env.run(&[
-        "actions",
-        "create",
-        "--title",
-        "Race",
-        "--created-at",
-        "2025-01-01",
-        "--db",
-        url,
-    ]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
+    copy_to(&env, url);
+    succeeded(
+        &env,
+        &[
+            "actions",
+            "create",
+            "--title",
+            "Race",
+            "--created-at",
+            "2025-01-01",
+            "--db",
+            url,
+        ],
     );
 
     // Eight processes at once, each trying every move of the way to verified: each move is
     // made by exactly one of them, the others are told it is no longer allowed.
     for step in ["planned", "in_progress", "done", "verified"] {
-        let children: Vec<_> = (0..8)
-            .map(|_| {
-                std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
-                    .current_dir(env.dir.path())
-                    .env_remove("RUST_LOG")
-                    .args(["actions", "update", "1", "--status", step, "--db", url])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .expect("spawn hearken")
-            })
-            .collect();
         let mut moved = 0;
-        for c in children {
-            let out = c.wait_with_output().expect("wait");
+        for out in at_once(
+            &env,
+            8,
+            &["actions", "update", "1", "--status", step, "--db", url],
+        ) {
             if out.status.success() {
                 moved += 1;
             } else {
@@ -378,21 +384,8 @@ fn senders_on_one_postgres_store_deliver_each_notification_once() {
     };
     // A done action with three people to tell (two customers, one employee), on PostgreSQL.
     let env = done_action();
-    let file = env.db();
     let url = db.url.as_str();
-    let copy = env.run(&[
-        "store",
-        "copy",
-        "--from",
-        file.to_str().expect("utf-8"),
-        "--to",
-        url,
-    ]);
-    assert!(
-        copy.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copy.stderr)
-    );
+    copy_to(&env, url);
     // The first request fails (500), every later one succeeds.
     let rx = Receiver::start(vec![
         Answer::Status(500, vec![]),
@@ -405,21 +398,8 @@ fn senders_on_one_postgres_store_deliver_each_notification_once() {
     );
 
     // Four senders at once on the database.
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("hearken"))
-                .current_dir(env.dir.path())
-                .env_remove("RUST_LOG")
-                .args(["outbox", "run", "--wait", "--json", "--db", url])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn hearken")
-        })
-        .collect();
     let mut sent = 0;
-    for c in children {
-        let out = c.wait_with_output().expect("wait");
+    for out in at_once(&env, 4, &["outbox", "run", "--wait", "--json", "--db", url]) {
         assert!(
             out.status.success(),
             "{}",

@@ -7,9 +7,7 @@
 //! server moving it in between, and a person's notification is written once. A read is one
 //! `REPEATABLE READ` snapshot, so an action and its links are read as one.
 
-use postgres::IsolationLevel;
-
-use super::{PgStore, pg_error};
+use super::PgStore;
 use crate::actions::{ActionError, action_store};
 use crate::sql::{Db, Pg};
 
@@ -21,41 +19,16 @@ impl PgStore {
         &mut self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
     ) -> Result<T, ActionError> {
-        let mut client = self.client();
-        let mut tx = client
-            .transaction()
-            .map_err(|e| pg_error("begin recording an action", e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ACTIONS_LOCK])
-            .map_err(|e| pg_error("take the actions lock", e))?;
-        let out = f(&mut Pg(&mut tx))?;
-        tx.commit()
-            .map_err(|e| pg_error("commit an action's change", e))?;
-        Ok(out)
+        self.locked_write(ACTIONS_LOCK, "an action's change", f)
     }
 
     fn action_read<T>(
         &self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, ActionError>,
     ) -> Result<T, ActionError> {
-        let mut client = self.client();
-        if self.in_consistent_read() {
-            return f(&mut Pg(&mut *client));
-        }
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(|e| pg_error("begin reading actions", e))?;
-        let out = f(&mut Pg(&mut tx))?;
-        // Read only: nothing to keep.
-        tx.rollback()
-            .map_err(|e| pg_error("end reading actions", e))?;
-        Ok(out)
+        self.snapshot_read("actions", f)
     }
-}
 
-impl PgStore {
     /// Runs the lookups of `f` on the connection as it is: inside the consistent read a caller
     /// opened (`read_consistent`), else each statement on its own.
     pub(crate) fn entity_read<T>(

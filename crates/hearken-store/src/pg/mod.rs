@@ -144,6 +144,51 @@ impl PgStore {
         Ok(out)
     }
 
+    /// Runs `f` in one transaction that first takes the transaction-scoped advisory lock
+    /// `lock`, so the writes that take it happen one at a time across every process on the
+    /// database (actions.rs, outbox.rs); committed when `f` succeeds.
+    pub(crate) fn locked_write<T, E: From<StoreError>>(
+        &self,
+        lock: i64,
+        what: &str,
+        f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(|e| pg_error(format!("begin {what}"), e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
+            .map_err(|e| pg_error(format!("take the lock of {what}"), e))?;
+        let out = f(&mut crate::sql::Pg(&mut tx))?;
+        tx.commit()
+            .map_err(|e| pg_error(format!("commit {what}"), e))?;
+        Ok(out)
+    }
+
+    /// Runs `f`'s reads in one snapshot: a read-only `REPEATABLE READ` transaction of its own,
+    /// or the consistent read already open on this connection ([`PgStore::read_consistent`]).
+    pub(crate) fn snapshot_read<T, E: From<StoreError>>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut client = self.client();
+        if self.in_consistent_read() {
+            return f(&mut crate::sql::Pg(&mut *client));
+        }
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| pg_error(format!("begin reading {what}"), e))?;
+        let out = f(&mut crate::sql::Pg(&mut tx))?;
+        // Read only: nothing to keep.
+        tx.rollback()
+            .map_err(|e| pg_error(format!("end reading {what}"), e))?;
+        Ok(out)
+    }
+
     /// Whether a consistent read is open on this connection.
     pub(crate) fn in_consistent_read(&self) -> bool {
         self.in_read.load(std::sync::atomic::Ordering::Relaxed)
