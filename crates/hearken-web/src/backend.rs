@@ -49,7 +49,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         token: String,
     ) -> impl Future<Output = Result<Signed<Self::Db>, Refusal>> + Send;
 
-    /// Runs `f` with a read connection on a blocking thread (never on the async runtime).
+    /// Runs `f` with a read connection on a blocking thread (never on the async runtime): the
+    /// SQLite file or a PostgreSQL database, each behind [`TeamStore`].
     fn read<T, F>(db: &Self::Db, f: F) -> impl Future<Output = Result<T, Refusal>> + Send
     where
         T: Send + 'static,
