@@ -278,7 +278,7 @@ pub async fn verify_delivery(
     let wanted = name.clone();
     let config = db
         .read
-        .run(move |store| Ok(store.webhook_config(&wanted)?))
+        .webhooks(move |store| Ok(store.webhook_config(&wanted)?))
         .await?
         .ok_or_else(|| {
             AppError::not_found(format!("no webhook is named '{name}'")).with_hint(

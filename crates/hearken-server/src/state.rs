@@ -141,7 +141,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard, inbound webhooks and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 
@@ -251,6 +251,20 @@ impl Pool {
             Conn::Sqlite(store) => f(store),
             #[cfg(feature = "postgres")]
             Conn::Postgres(p) => p.read_consistent(|p| f(p))?,
+        })
+        .await
+    }
+
+    /// Runs `f` with the inbound webhooks' registry of either store.
+    pub async fn webhooks<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn hearken_store::WebhookStore) -> Result<T, AppError> + Send + 'static,
+    {
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => f(p),
         })
         .await
     }

@@ -72,5 +72,5 @@ pub use tokens::{
 };
 pub use webhooks::{
     DELIVERY_TTL_SECS, NewWebhook, WebhookConfig, WebhookError, WebhookFormat, WebhookInfo,
-    WebhookKind, record_webhook_delivery_in, validate_webhook_name,
+    WebhookKind, WebhookStore, record_webhook_delivery_in, validate_webhook_name,
 };

@@ -17,9 +17,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::Serialize;
 
+use crate::sql::{Db, Lite, Row, vals};
 use crate::{Store, StoreError};
 
 /// How long a delivery id is remembered.
@@ -195,30 +196,58 @@ fn now() -> i64 {
 
 const COLUMNS: &str = "id, name, format, kind, mapping_name, created_at, removed_at";
 
-fn row_to_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<WebhookInfo, WebhookError>> {
+fn row_to_info(r: &Row) -> Result<WebhookInfo, WebhookError> {
     let format: String = r.get(2)?;
     let kind: String = r.get(3)?;
-    let info = (|| {
-        Ok(WebhookInfo {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            format: format.parse()?,
-            kind: kind.parse()?,
-            mapping: r.get(4)?,
-            created_at: r.get(5)?,
-            removed_at: r.get(6)?,
-        })
-    })();
-    match info {
-        Ok(i) => Ok(Ok(i)),
-        Err(WebhookError::Store(StoreError::Sql(e))) => Err(e),
-        Err(e) => Ok(Err(e)),
-    }
+    Ok(WebhookInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        format: format.parse()?,
+        kind: kind.parse()?,
+        mapping: r.get(4)?,
+        created_at: r.get(5)?,
+        removed_at: r.get(6)?,
+    })
 }
 
-impl Store {
+/// The hook registry and the delivery ids, on either store: the SQLite file and the PostgreSQL
+/// database run the same statements (`crate::sql`); a change is one transaction holding the
+/// file's writer or, on PostgreSQL, the webhooks lock, so a name is taken once.
+pub trait WebhookStore {
     /// Adds a hook. The name must be free among the hooks not removed.
-    pub fn create_webhook(&mut self, new: &NewWebhook) -> Result<WebhookInfo, WebhookError> {
+    fn create_webhook(&mut self, new: &NewWebhook) -> Result<WebhookInfo, WebhookError>;
+    /// Every hook, removed ones too, oldest first.
+    fn list_webhooks(&self) -> Result<Vec<WebhookInfo>, WebhookError>;
+    /// Removes the hook with this name: it stays listed as removed, its secret and mapping are
+    /// erased, its delivery ids forgotten, and the name is free again.
+    fn remove_webhook(&mut self, name: &str) -> Result<WebhookInfo, WebhookError>;
+    /// The active hook with this name, with its secret and mapping, for a delivery.
+    fn webhook_config(&self, name: &str) -> Result<Option<WebhookConfig>, WebhookError>;
+    /// Whether the hook already stored the delivery with this id (and the record has not
+    /// expired at `now`).
+    fn webhook_delivery_seen(
+        &self,
+        webhook_id: i64,
+        delivery_id: &str,
+        now: i64,
+    ) -> Result<bool, WebhookError>;
+    /// Records a delivery as stored at `now`, for [`DELIVERY_TTL_SECS`]; returns `false` when
+    /// it was already recorded (nothing is changed then). Expired records are dropped on the
+    /// way.
+    fn record_webhook_delivery(
+        &mut self,
+        webhook_id: i64,
+        delivery_id: &str,
+        now: i64,
+    ) -> Result<bool, WebhookError>;
+}
+
+/// The statements of [`WebhookStore`], written once against [`Db`].
+pub(crate) mod ops {
+    use super::*;
+
+    /// The checks of a new hook, before any transaction.
+    pub(crate) fn check_new(new: &NewWebhook) -> Result<(), WebhookError> {
         validate_webhook_name(&new.name)?;
         if new.secret.is_empty()
             || new
@@ -241,144 +270,209 @@ impl Store {
                 reason: "a mapping is at most 256 KiB".into(),
             });
         }
-        let tx = self.conn.transaction()?;
-        let taken: Option<i64> = tx
-            .query_row(
+        Ok(())
+    }
+
+    fn active_id(db: &mut dyn Db, name: &str) -> Result<Option<i64>, WebhookError> {
+        Ok(db
+            .first(
                 "SELECT id FROM webhooks WHERE name = ?1 AND removed_at IS NULL",
-                [&new.name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if taken.is_some() {
+                vals![name],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?)
+    }
+
+    fn by_id(db: &mut dyn Db, id: i64) -> Result<Option<WebhookInfo>, WebhookError> {
+        db.first(
+            &format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"),
+            vals![id],
+        )?
+        .map(|r| row_to_info(&r))
+        .transpose()
+    }
+
+    pub(crate) fn create_webhook(
+        db: &mut dyn Db,
+        new: &NewWebhook,
+    ) -> Result<WebhookInfo, WebhookError> {
+        check_new(new)?;
+        if active_id(db, &new.name)?.is_some() {
             return Err(WebhookError::NameTaken(new.name.clone()));
         }
         let (mapping_name, mapping_text) = match &new.mapping {
             Some((n, t)) => (Some(n.as_str()), Some(t.as_str())),
             None => (None, None),
         };
-        tx.execute(
-            "INSERT INTO webhooks (name, format, kind, secret, mapping_name, mapping, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                new.name,
-                new.format.as_str(),
-                new.kind.as_str(),
-                new.secret,
-                mapping_name,
-                mapping_text,
-                now()
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        self.webhook_by_id(id)?
-            .ok_or_else(|| WebhookError::NotFound(new.name.clone()))
+        let id: i64 = db
+            .first(
+                "INSERT INTO webhooks (name, format, kind, secret, mapping_name, mapping, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                vals![
+                    &new.name,
+                    new.format.as_str(),
+                    new.kind.as_str(),
+                    &new.secret,
+                    mapping_name,
+                    mapping_text,
+                    now()
+                ],
+            )?
+            .ok_or_else(|| StoreError::Snapshot("an insert returned no id".into()))?
+            .get(0)?;
+        by_id(db, id)?.ok_or_else(|| WebhookError::NotFound(new.name.clone()))
     }
 
-    fn webhook_by_id(&self, id: i64) -> Result<Option<WebhookInfo>, WebhookError> {
-        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1");
-        match self.conn.query_row(&sql, [id], row_to_info).optional()? {
-            None => Ok(None),
-            Some(info) => Ok(Some(info?)),
-        }
+    pub(crate) fn list_webhooks(db: &mut dyn Db) -> Result<Vec<WebhookInfo>, WebhookError> {
+        db.query(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY id"), &[])?
+            .iter()
+            .map(row_to_info)
+            .collect()
     }
 
-    /// Every hook, removed ones too, oldest first.
-    pub fn list_webhooks(&self) -> Result<Vec<WebhookInfo>, WebhookError> {
-        let sql = format!("SELECT {COLUMNS} FROM webhooks ORDER BY id");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], row_to_info)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r??);
-        }
-        Ok(out)
-    }
-
-    /// Removes the hook with this name: it stays listed as removed, its secret and mapping are
-    /// erased, its delivery ids forgotten, and the name is free again.
-    pub fn remove_webhook(&mut self, name: &str) -> Result<WebhookInfo, WebhookError> {
-        let tx = self.conn.transaction()?;
-        let id: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM webhooks WHERE name = ?1 AND removed_at IS NULL",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(id) = id else {
+    pub(crate) fn remove_webhook(db: &mut dyn Db, name: &str) -> Result<WebhookInfo, WebhookError> {
+        let Some(id) = active_id(db, name)? else {
             return Err(WebhookError::NotFound(name.to_string()));
         };
-        tx.execute(
+        db.execute(
             "UPDATE webhooks SET removed_at = ?2, secret = '', mapping = NULL WHERE id = ?1",
-            params![id, now()],
+            vals![id, now()],
         )?;
-        tx.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?1", [id])?;
-        tx.commit()?;
-        self.webhook_by_id(id)?
-            .ok_or_else(|| WebhookError::NotFound(name.to_string()))
+        db.execute(
+            "DELETE FROM webhook_deliveries WHERE webhook_id = ?1",
+            vals![id],
+        )?;
+        by_id(db, id)?.ok_or_else(|| WebhookError::NotFound(name.to_string()))
     }
 
-    /// The active hook with this name, with its secret and mapping, for a delivery.
-    pub fn webhook_config(&self, name: &str) -> Result<Option<WebhookConfig>, WebhookError> {
-        let sql = format!(
-            "SELECT {COLUMNS}, secret, mapping FROM webhooks WHERE name = ?1 AND removed_at IS NULL"
-        );
-        let found = self
-            .conn
-            .query_row(&sql, [name], |r| {
-                Ok((row_to_info(r)?, r.get::<_, String>(7)?, r.get(8)?))
-            })
-            .optional()?;
-        match found {
-            None => Ok(None),
-            Some((info, secret, mapping_text)) => Ok(Some(WebhookConfig {
-                info: info?,
-                secret,
-                mapping_text,
-            })),
-        }
+    pub(crate) fn webhook_config(
+        db: &mut dyn Db,
+        name: &str,
+    ) -> Result<Option<WebhookConfig>, WebhookError> {
+        let Some(r) = db.first(
+            &format!(
+                "SELECT {COLUMNS}, secret, mapping FROM webhooks WHERE name = ?1 AND removed_at IS NULL"
+            ),
+            vals![name],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(WebhookConfig {
+            info: row_to_info(&r)?,
+            secret: r.get(7)?,
+            mapping_text: r.get(8)?,
+        }))
     }
 
-    /// Whether the hook already stored the delivery with this id (and the record has not expired
-    /// at `now`).
-    pub fn webhook_delivery_seen(
-        &self,
+    pub(crate) fn webhook_delivery_seen(
+        db: &mut dyn Db,
         webhook_id: i64,
         delivery_id: &str,
         now: i64,
     ) -> Result<bool, WebhookError> {
-        let seen: Option<i64> = self
-            .conn
-            .query_row(
+        Ok(db
+            .first(
                 "SELECT 1 FROM webhook_deliveries
                  WHERE webhook_id = ?1 AND delivery_id = ?2 AND expires_at > ?3",
-                params![webhook_id, delivery_id, now],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(seen.is_some())
+                vals![webhook_id, delivery_id, now],
+            )?
+            .is_some())
     }
 
-    /// Records a delivery as stored at `now`, for [`DELIVERY_TTL_SECS`]; returns `false` when it
-    /// was already recorded (nothing is changed then). Expired records are dropped on the way.
-    ///
-    /// Live ingestion calls [`record_webhook_delivery_in`] inside the transaction that commits
-    /// the delivery's rows; this form is its own transaction.
-    pub fn record_webhook_delivery(
-        &mut self,
+    pub(crate) fn record_webhook_delivery(
+        db: &mut dyn Db,
         webhook_id: i64,
         delivery_id: &str,
         now: i64,
     ) -> Result<bool, WebhookError> {
-        let tx = self.conn.transaction()?;
-        let fresh = record_webhook_delivery_in(&tx, webhook_id, delivery_id, now)?;
-        tx.commit()?;
-        Ok(fresh)
+        db.execute(
+            "DELETE FROM webhook_deliveries WHERE expires_at <= ?1",
+            vals![now],
+        )?;
+        let inserted = db.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, delivery_id, received_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            vals![webhook_id, delivery_id, now, now + DELIVERY_TTL_SECS],
+        )?;
+        Ok(inserted == 1)
     }
 }
 
-/// [`Store::record_webhook_delivery`] inside the caller's transaction (the one that stores the
+impl Store {
+    fn webhook_write<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, WebhookError>,
+    ) -> Result<T, WebhookError> {
+        self.immediate_write("change webhooks", f)
+    }
+
+    fn webhook_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, WebhookError>,
+    ) -> Result<T, WebhookError> {
+        f(&mut Lite(&self.conn))
+    }
+}
+
+/// The [`WebhookStore`] of a store with `webhook_read` and `webhook_write`.
+macro_rules! webhook_store {
+    ($store:ty) => {
+        impl $crate::webhooks::WebhookStore for $store {
+            fn create_webhook(
+                &mut self,
+                new: &$crate::webhooks::NewWebhook,
+            ) -> Result<$crate::webhooks::WebhookInfo, $crate::webhooks::WebhookError> {
+                $crate::webhooks::ops::check_new(new)?;
+                self.webhook_write(|db| $crate::webhooks::ops::create_webhook(db, new))
+            }
+            fn list_webhooks(
+                &self,
+            ) -> Result<Vec<$crate::webhooks::WebhookInfo>, $crate::webhooks::WebhookError> {
+                self.webhook_read(|db| $crate::webhooks::ops::list_webhooks(db))
+            }
+            fn remove_webhook(
+                &mut self,
+                name: &str,
+            ) -> Result<$crate::webhooks::WebhookInfo, $crate::webhooks::WebhookError> {
+                self.webhook_write(|db| $crate::webhooks::ops::remove_webhook(db, name))
+            }
+            fn webhook_config(
+                &self,
+                name: &str,
+            ) -> Result<Option<$crate::webhooks::WebhookConfig>, $crate::webhooks::WebhookError>
+            {
+                self.webhook_read(|db| $crate::webhooks::ops::webhook_config(db, name))
+            }
+            fn webhook_delivery_seen(
+                &self,
+                webhook_id: i64,
+                delivery_id: &str,
+                now: i64,
+            ) -> Result<bool, $crate::webhooks::WebhookError> {
+                self.webhook_read(|db| {
+                    $crate::webhooks::ops::webhook_delivery_seen(db, webhook_id, delivery_id, now)
+                })
+            }
+            fn record_webhook_delivery(
+                &mut self,
+                webhook_id: i64,
+                delivery_id: &str,
+                now: i64,
+            ) -> Result<bool, $crate::webhooks::WebhookError> {
+                self.webhook_write(|db| {
+                    $crate::webhooks::ops::record_webhook_delivery(db, webhook_id, delivery_id, now)
+                })
+            }
+        }
+    };
+}
+#[cfg_attr(not(feature = "postgres"), allow(unused_imports))]
+pub(crate) use webhook_store;
+
+webhook_store!(Store);
+
+/// [`WebhookStore::record_webhook_delivery`] inside the caller's transaction (the one that stores the
 /// delivery's rows).
 pub fn record_webhook_delivery_in(
     tx: &Transaction<'_>,
@@ -401,6 +495,7 @@ pub fn record_webhook_delivery_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::WebhookStore;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, args: WebhooksArgs) -> Result<ExitCode> {
     match args.command {
         WebhooksCommand::Add(a) => add(ctx, a),
         WebhooksCommand::List(a) => {
-            let store = ctx.open_store()?;
+            let store = ctx.open_webhooks()?;
             let hooks = store.list_webhooks()?;
             if a.json {
                 output::json(&hooks)?;
@@ -108,7 +108,7 @@ pub fn run(ctx: &Ctx, args: WebhooksArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         WebhooksCommand::Remove(a) => {
-            let mut store = ctx.open_store()?;
+            let mut store = ctx.open_webhooks()?;
             let w = store
                 .remove_webhook(&a.name)
                 .context("cannot remove the webhook")?;
@@ -172,7 +172,7 @@ fn add(ctx: &Ctx, a: AddArgs) -> Result<ExitCode> {
             };
             anyhow::anyhow!("cannot add the webhook: {e}{hint}")
         })?;
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_webhooks()?;
     let info = store
         .create_webhook(&NewWebhook {
             name: a.name,

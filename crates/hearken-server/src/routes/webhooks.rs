@@ -187,7 +187,7 @@ impl From<WebhookError> for AppError {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 async fn list_webhooks(auth: Auth<Admin>) -> Result<Json<Vec<WebhookView>>, AppError> {
-    let hooks = auth.db().read.run(|s| Ok(s.list_webhooks()?)).await?;
+    let hooks = auth.db().read.webhooks(|s| Ok(s.list_webhooks()?)).await?;
     Ok(Json(hooks.into_iter().map(WebhookView::from).collect()))
 }
 
@@ -224,7 +224,7 @@ async fn create_webhook(
     let info = auth
         .db()
         .write
-        .run(move |s| Ok(s.create_webhook(&new)?))
+        .webhooks(move |s| Ok(s.create_webhook(&new)?))
         .await?;
     tracing::info!(by = %auth.principal.name, hook = %info.name, "webhook added");
     Ok((
@@ -252,7 +252,7 @@ async fn remove_webhook(
     let removed = auth
         .db()
         .write
-        .run(move |s| Ok(s.remove_webhook(&name)?))
+        .webhooks(move |s| Ok(s.remove_webhook(&name)?))
         .await?;
     tracing::info!(by = %auth.principal.name, hook = %removed.name, "webhook removed");
     Ok(Json(removed.into()))
@@ -294,7 +294,7 @@ async fn deliver(
         let seen = delivery
             .db()
             .read
-            .run(move |s| Ok(s.webhook_delivery_seen(hook, &wanted, now)?))
+            .webhooks(move |s| Ok(s.webhook_delivery_seen(hook, &wanted, now)?))
             .await?;
         if seen {
             tracing::info!(hook = %delivery.hook.name, delivery = %id, "replayed delivery acknowledged, nothing stored");
@@ -352,7 +352,7 @@ async fn deliver(
         if let Err(e) = delivery
             .db()
             .write
-            .run(move |s| Ok(s.record_webhook_delivery(hook, &id, now)?))
+            .webhooks(move |s| Ok(s.record_webhook_delivery(hook, &id, now)?))
             .await
         {
             tracing::warn!(error = %e, "cannot record the delivery id");

@@ -363,3 +363,51 @@ fn a_lost_connection_is_invisible_to_readers_and_a_retried_write_completes() {
         server.log_text()
     );
 }
+
+#[test]
+fn a_webhook_delivery_sent_to_two_servers_on_postgres_is_stored_once() {
+    use crate::webhooks::{add, now, refs, standard_headers};
+    let Some(db) = pg_db::test_db("webhooks") else {
+        return;
+    };
+    let env = Env::postgres(&db.url);
+    // The hook is added with the CLI on the database; both servers verify with its secret.
+    let (ok, out, err) = add(
+        &env,
+        &["tickets", "--format", "standard", "--kind", "signals"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let secret = out.lines().next().expect("secret").trim().to_string();
+    let (ok, _, err) = add(
+        &env,
+        &["tickets", "--format", "standard", "--kind", "signals"],
+        None,
+    );
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let servers = [env.serve(), env.serve()];
+    let body = r#"{"signal_id":"W1","at":"2024-05-01T10:00:00Z","channel":"email","kind":"complaint","text":"the router is broken"}"#;
+    let h = standard_headers(&secret, "msg_pg_1", now(), body);
+    let mut all = vec![("content-type", "application/json")];
+    all.extend(refs(&h));
+    // The same delivery at one server, then at the other, then at both again: the second
+    // server knows the first stored it (the id is the ingestion's idempotency key).
+    let mut stored = 0;
+    for k in [0, 1, 0, 1] {
+        let r = servers[k].request("POST", "/hooks/tickets", None, &all, Some(body.as_bytes()));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        if v["status"] == "stored" {
+            stored += v["result"]["stored"].as_u64().unwrap_or(0);
+        }
+    }
+    assert_eq!(stored, 1, "the delivery's row is stored once");
+    for s in &servers {
+        let v = s.get("/api/v1/status", Some(&env.viewer)).json();
+        assert_eq!(v["signals"], 1, "{v}");
+    }
+    // Listed by the API on the database (admin), without its secret.
+    let r = servers[1].get("/api/v1/webhooks", Some(&env.admin));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("tickets") && !r.text().contains(&secret));
+}

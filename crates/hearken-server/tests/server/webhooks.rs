@@ -14,14 +14,14 @@ use crate::helpers::{Env, Resp, Server};
 
 const ZENDESK_SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `hearken webhooks add ARGS` with `stdin` piped in; returns (success, stdout, stderr).
-fn add(env: &Env, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub(crate) fn add(env: &Env, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = env
         .cmd()
         .args(["webhooks", "add"])
@@ -51,7 +51,12 @@ fn post(server: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> Re
     server.request("POST", path, None, &all, Some(body.as_bytes()))
 }
 
-fn standard_headers(secret: &str, id: &str, ts: i64, body: &str) -> Vec<(String, String)> {
+pub(crate) fn standard_headers(
+    secret: &str,
+    id: &str,
+    ts: i64,
+    body: &str,
+) -> Vec<(String, String)> {
     let key = Secret::parse(Scheme::Standard, secret).expect("a standard secret");
     vec![
         ("webhook-id".into(), id.into()),
@@ -63,7 +68,7 @@ fn standard_headers(secret: &str, id: &str, ts: i64, body: &str) -> Vec<(String,
     ]
 }
 
-fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
     h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
@@ -278,6 +283,7 @@ fn deliveries_need_a_valid_fresh_signature_and_replays_store_nothing() {
     // comes back.
     let before = server.get("/api/v1/status", Some(&env.viewer)).json();
     {
+        use hearken_store::WebhookStore;
         let mut store = hearken_store::Store::open(&env.db()).expect("open the store");
         let hook = store
             .webhook_config("tickets")

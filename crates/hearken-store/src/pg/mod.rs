@@ -19,6 +19,7 @@ pub(crate) mod schema;
 mod signals;
 mod status;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
