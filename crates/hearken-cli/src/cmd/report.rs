@@ -45,16 +45,17 @@ pub fn run(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
     if let Some(c) = args.command {
         return super::report_delivery::run(ctx, c);
     }
-    let store = ctx.open_store()?;
-    super::select::fresh_snapshot(&store)?;
+    let store = ctx.open_team()?;
+    super::select::fresh_snapshot(store.as_ref())?;
+    let store = store.as_ref();
     let scope = Scope::all();
     let week = match &args.week {
         Some(w) => Week::parse(w).map_err(page_error)?,
-        None => report::latest_week(&store, &scope)
+        None => report::latest_week(store, &scope)
             .map_err(page_error)?
             .context("the store has no signals to report on: import some first, or give --week")?,
     };
-    let r = report::build(&store, &scope, &week).map_err(page_error)?;
+    let r = report::build(store, &scope, &week).map_err(page_error)?;
     let html = report::render(&r, false).map_err(page_error)?;
     if let Some(out) = &args.out {
         std::fs::write(out, &html).with_context(|| format!("cannot write {}", out.display()))?;

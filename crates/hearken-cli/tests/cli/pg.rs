@@ -110,6 +110,9 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         &["customer", customer, "--timeline"],
         &["case", case, "--json"],
         &["case", case],
+        // The weekly report's page (HTML), the latest week and an earlier one.
+        &["report"],
+        &["report", "--week", "2025-W05"],
     ] {
         let lite = ok(&env, args);
         let mut on_pg = args.to_vec();
