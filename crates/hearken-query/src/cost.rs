@@ -14,7 +14,7 @@ use hearken_engine::NONE;
 pub use hearken_engine::cost::CostConfig;
 use hearken_engine::cost::{CaseActivities, CostError, CostReport, cost_of_quality};
 use hearken_model::Timestamp;
-use hearken_store::{SignalColumns, Store, Window};
+use hearken_store::{FrameSource, SignalColumns, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{QueryError, Result};
@@ -126,7 +126,7 @@ fn date(t: i64) -> String {
     Timestamp::from_unix(t).date_string()
 }
 
-pub fn cost(store: &Store, scope: &Scope, req: &CostRequest) -> Result<CostResponse> {
+pub fn cost(store: &dyn FrameSource, scope: &Scope, req: &CostRequest) -> Result<CostResponse> {
     let Some(mapping) = &req.mapping else {
         return Err(QueryError::NoData {
             message: "no cost mapping: the cost of quality needs unit costs per topic, kind or case activity".into(),

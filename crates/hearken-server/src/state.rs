@@ -141,7 +141,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard, inbound webhooks and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard, inbound webhooks, the cost of quality and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 

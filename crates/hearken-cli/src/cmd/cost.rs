@@ -35,8 +35,8 @@ pub struct CostArgs {
 }
 
 pub fn run(ctx: &Ctx, args: CostArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
+    let store = ctx.open_frames()?;
+    fresh_snapshot(store.as_ref())?;
     let req = CostRequest {
         from: args.from,
         to: args.to,
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: CostArgs) -> Result<ExitCode> {
         }),
         mapping: ctx.config.cost.clone(),
     };
-    let r = hearken_query::cost(&store, &Scope::all(), &req).map_err(cli_error)?;
+    let r = hearken_query::cost(store.as_ref(), &Scope::all(), &req).map_err(cli_error)?;
     if args.json {
         output::json(&r)?;
     } else {

@@ -258,7 +258,7 @@ impl Ctx {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, customer, case, actions, suggestions, outbox, webhooks, report (the page; not its schedule), tokens and serve (its analytics, signals, customers, cases, the overview, actions, suggestions, the outbox, the dashboard, webhooks and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, customer, case, cost, actions, suggestions, outbox, webhooks, report (the page; not its schedule), tokens and serve (its analytics, signals, customers, cases, the overview, actions, suggestions, the outbox, the dashboard, webhooks and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())

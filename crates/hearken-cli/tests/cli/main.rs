@@ -21,7 +21,7 @@ mod query_parity;
 mod query_people;
 mod real_exports;
 mod report_delivery;
-mod risk;
+pub(crate) mod risk;
 mod spark;
 
 use std::io::Write;

@@ -119,6 +119,19 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
         on_pg.extend(["--db", url]);
         assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
     }
+    // The cost of quality from hearken.toml's mapping (case events and signals of both).
+    env.write("hearken.toml", crate::risk::COST);
+    for args in [
+        &["cost", "--json"][..],
+        &["cost", "--by", "product", "--json"],
+        &["cost"],
+    ] {
+        let lite = ok(&env, args);
+        let mut on_pg = args.to_vec();
+        on_pg.extend(["--db", url]);
+        assert_eq!(ok(&env, &on_pg), lite, "{args:?}");
+    }
+    std::fs::remove_file(env.path("hearken.toml")).expect("remove hearken.toml");
     for args in [&["customer", "NO-SUCH"][..], &["case", "NO-SUCH"]] {
         let lite = assert_clean_failure(&env.run(args));
         let mut on_pg = args.to_vec();

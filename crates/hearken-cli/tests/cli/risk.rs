@@ -346,7 +346,7 @@ fn as_of_dates_before_any_data_after_all_of_it_or_not_dates() {
     );
 }
 
-const COST: &str = r#"
+pub(crate) const COST: &str = r#"
 [cost]
 currency = "EUR"
 avoidable_contact = 6.5

@@ -123,7 +123,7 @@ async fn cost(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::cost(store, &scope, &req)?))
+        .frames(move |store| Ok(hearken_query::cost(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
