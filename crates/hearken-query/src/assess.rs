@@ -10,7 +10,7 @@
 //! segments or teams, so a caller with a data scope cannot see them (`out_of_scope`).
 
 use hearken_engine::assess::{self, AssessError, Assessment, AssessmentReport, Questionnaire};
-use hearken_store::Store;
+use hearken_store::RiskStore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{QueryError, Result};
@@ -98,7 +98,7 @@ fn refused(source: &str, e: AssessError) -> QueryError {
 }
 
 pub fn assess_import(
-    store: &Store,
+    store: &dyn RiskStore,
     scope: &Scope,
     req: &AssessImportRequest,
 ) -> Result<AssessImportResponse> {
@@ -123,7 +123,7 @@ pub fn assess_import(
 }
 
 pub fn assess_report(
-    store: &Store,
+    store: &dyn RiskStore,
     scope: &Scope,
     req: &AssessReportRequest,
 ) -> Result<AssessReportResponse> {

@@ -24,7 +24,7 @@ use hearken_engine::risk::{
     TrainOptions, Trained,
 };
 use hearken_model::Timestamp;
-use hearken_store::{NewRiskModel, RiskModelInfo, SignalColumns, Store, SurveyColumns, Window};
+use hearken_store::{NewRiskModel, RiskModelInfo, RiskStore, SignalColumns, SurveyColumns, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{QueryError, Result};
@@ -204,7 +204,7 @@ fn step_of(activity: &str) -> CaseStep {
     }
 }
 
-pub(crate) fn load(store: &Store, scope: &Scope, segment: Option<&str>) -> Result<Loaded> {
+pub(crate) fn load(store: &dyn RiskStore, scope: &Scope, segment: Option<&str>) -> Result<Loaded> {
     let filters = Filters {
         segment: segment.map(str::to_string),
         ..Filters::default()
@@ -311,7 +311,7 @@ fn view(info: &RiskModelInfo, m: &RiskModel) -> ModelView {
 }
 
 /// The newest stored model, read back.
-fn stored_model(store: &Store) -> Result<Option<(RiskModelInfo, RiskModel)>> {
+fn stored_model(store: &dyn RiskStore) -> Result<Option<(RiskModelInfo, RiskModel)>> {
     match store.load_risk_model()? {
         None => Ok(None),
         Some((info, bytes)) => {
@@ -361,7 +361,7 @@ pub(crate) struct Scored {
 }
 
 pub(crate) fn score(
-    store: &Store,
+    store: &dyn RiskStore,
     scope: &Scope,
     as_of_value: Option<&str>,
     segment: Option<&str>,
@@ -453,7 +453,7 @@ pub(crate) fn score(
 }
 
 /// Every customer with a signal or answer before the as-of date, highest risk first.
-pub fn risk(store: &Store, scope: &Scope, req: &RiskRequest) -> Result<RiskResponse> {
+pub fn risk(store: &dyn RiskStore, scope: &Scope, req: &RiskRequest) -> Result<RiskResponse> {
     check_top(req.top)?;
     let s = score(
         store,
@@ -504,7 +504,7 @@ pub fn risk(store: &Store, scope: &Scope, req: &RiskRequest) -> Result<RiskRespo
 /// Learns a risk model from the churn dates in the store before the as-of date and stores it
 /// as a new version.
 pub fn risk_train(
-    store: &Store,
+    store: &dyn RiskStore,
     scope: &Scope,
     req: &RiskTrainRequest,
 ) -> Result<RiskTrainResponse> {
@@ -663,7 +663,7 @@ pub struct ValueResponse {
 }
 
 /// The value x vulnerability matrix of the customers scored as of the date.
-pub fn value(store: &Store, scope: &Scope, req: &ValueRequest) -> Result<ValueResponse> {
+pub fn value(store: &dyn RiskStore, scope: &Scope, req: &ValueRequest) -> Result<ValueResponse> {
     if req.new_days == 0 {
         return Err(QueryError::OutOfRange {
             field: "new_days",

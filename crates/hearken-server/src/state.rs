@@ -141,7 +141,7 @@ pub fn not_on_postgres() -> AppError {
         "this route does not run on a PostgreSQL store yet",
     )
     .with_hint(
-        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard, inbound webhooks, the cost of quality and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
+        "on PostgreSQL the server answers status, imports, scores, pareto, drivers, trends, repeats, issues, themes, flow, the overview, customers, cases, signals (GET), the quarantine, actions, suggestions, the outbox, the dashboard, inbound webhooks, risk, customer value, assessments, the cost of quality and live ingestion (POST /api/v1/signals, surveys, case-events); serve an SQLite store for the rest (`hearken store copy --from URL --to FILE`)",
     )
 }
 
@@ -246,6 +246,21 @@ impl Pool {
     where
         T: Send + 'static,
         F: FnOnce(&dyn hearken_store::TeamStore) -> Result<T, AppError> + Send + 'static,
+    {
+        self.with(move |conn| match conn {
+            Conn::Sqlite(store) => f(store),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(p) => p.read_consistent(|p| f(p))?,
+        })
+        .await
+    }
+
+    /// Runs `f` with risk models, assessments and the frames of either store: on PostgreSQL
+    /// in one consistent snapshot.
+    pub async fn risk<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn hearken_store::RiskStore) -> Result<T, AppError> + Send + 'static,
     {
         self.with(move |conn| match conn {
             Conn::Sqlite(store) => f(store),

@@ -58,7 +58,7 @@ pub use read_entities::{
 };
 pub use read_imports::{ImportHistoryRow, ScopeCounts};
 pub use report_sends::{NewReportSend, ReportHow, ReportSendRow};
-pub use risk::{NewRiskModel, RiskModelInfo, StoredAssessment};
+pub use risk::{NewRiskModel, RiskModelInfo, RiskStore, StoredAssessment};
 pub use schema::current_version;
 pub use snapshot::{CHUNK, CaseKpis, SignalColumns, SnapshotRefresh, SurveyColumns};
 pub use source::{FrameSource, is_postgres_url};

@@ -2,9 +2,9 @@
 //! customer-focus self-assessments of the organisation's units. The store keeps bytes and text;
 //! what they mean is the engine's (`hearken_engine::risk::RiskModel`, `hearken_engine::assess`).
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use crate::sql::{Db, Lite, Row, Value, vals};
 use crate::{Store, StoreError};
 
 fn now() -> i64 {
@@ -56,90 +56,107 @@ pub struct StoredAssessment {
 
 const RISK_INFO: &str = "SELECT version, created_at, horizon_days, trained_until, learner, examples, churners, held_out_auc FROM risk_models";
 
-fn risk_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<RiskModelInfo> {
+fn risk_info(r: &Row) -> Result<RiskModelInfo, StoreError> {
     Ok(RiskModelInfo {
         version: r.get(0)?,
         created_at: r.get(1)?,
-        horizon_days: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
+        horizon_days: r.get::<i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
         trained_until: r.get(3)?,
         learner: r.get(4)?,
-        examples: r.get::<_, i64>(5)?.max(0) as u64,
-        churners: r.get::<_, i64>(6)?.max(0) as u64,
+        examples: r.get::<i64>(5)?.max(0) as u64,
+        churners: r.get::<i64>(6)?.max(0) as u64,
         held_out_auc: r.get(7)?,
     })
 }
 
-impl Store {
-    /// Saves a new risk model version and returns its version number.
-    pub fn save_risk_model(&self, m: &NewRiskModel<'_>) -> Result<i64, StoreError> {
-        self.writable("save a risk model")?;
-        let tx = self.conn.unchecked_transaction()?;
-        let version: i64 = tx.query_row(
-            "SELECT coalesce(max(version), 0) + 1 FROM risk_models",
-            [],
-            |r| r.get(0),
-        )?;
-        tx.execute(
-            "INSERT INTO risk_models (version, created_at, horizon_days, trained_until, learner, examples, churners, held_out_auc, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                version,
-                now(),
-                i64::from(m.horizon_days),
-                m.trained_until,
-                m.learner,
-                m.examples.min(i64::MAX as u64) as i64,
-                m.churners.min(i64::MAX as u64) as i64,
-                m.held_out_auc,
-                m.bytes
-            ],
-        )?;
-        tx.commit()?;
-        Ok(version)
-    }
-
-    /// The newest risk model, if any.
-    pub fn load_risk_model(&self) -> Result<Option<(RiskModelInfo, Vec<u8>)>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT version, created_at, horizon_days, trained_until, learner, examples, churners, held_out_auc, bytes
-                     FROM risk_models ORDER BY version DESC LIMIT 1",
-                [],
-                |r| Ok((risk_info(r)?, r.get(8)?)),
-            )
-            .optional()?)
-    }
-
+/// Risk models and self-assessments on either store: the same statements (`crate::sql`), a
+/// save in one transaction (on PostgreSQL under the risk lock, so two saves get two versions).
+pub trait RiskStore: crate::FrameSource {
+    /// Saves a new risk model version (the previous stay, for comparison); returns its version.
+    fn save_risk_model(&self, m: &NewRiskModel<'_>) -> Result<i64, StoreError>;
+    /// The newest risk model and its bytes.
+    fn load_risk_model(&self) -> Result<Option<(RiskModelInfo, Vec<u8>)>, StoreError>;
     /// Every stored risk model version, newest first.
-    pub fn risk_models(&self) -> Result<Vec<RiskModelInfo>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{RISK_INFO} ORDER BY version DESC"))?;
-        let rows = stmt.query_map([], risk_info)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Stores a unit's assessment; one of the same unit and date is replaced. Returns whether
-    /// one was replaced.
-    pub fn save_assessment(
+    fn risk_models(&self) -> Result<Vec<RiskModelInfo>, StoreError>;
+    /// Stores a unit's self-assessment of one date (replacing the same unit and date); returns
+    /// whether one was replaced.
+    fn save_assessment(
         &self,
         unit: &str,
         date: &str,
         questionnaire: &str,
         questionnaire_version: u32,
         answers: &str,
+    ) -> Result<bool, StoreError>;
+    /// Every stored assessment, by date then unit.
+    fn assessments(&self) -> Result<Vec<StoredAssessment>, StoreError>;
+}
+
+/// The statements of [`RiskStore`], written once against [`Db`].
+pub(crate) mod ops {
+    use super::*;
+
+    pub(crate) fn save_risk_model(
+        db: &mut dyn Db,
+        m: &NewRiskModel<'_>,
+    ) -> Result<i64, StoreError> {
+        let version: i64 = db
+            .first("SELECT coalesce(max(version), 0) + 1 FROM risk_models", &[])?
+            .ok_or_else(|| StoreError::Snapshot("a count returned no row".into()))?
+            .get(0)?;
+        db.execute(
+            "INSERT INTO risk_models (version, created_at, horizon_days, trained_until, learner, examples, churners, held_out_auc, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                version.into(),
+                now().into(),
+                i64::from(m.horizon_days).into(),
+                m.trained_until.into(),
+                m.learner.into(),
+                (m.examples.min(i64::MAX as u64) as i64).into(),
+                (m.churners.min(i64::MAX as u64) as i64).into(),
+                m.held_out_auc.map_or(Value::Null, Value::Real),
+                Value::Blob(m.bytes.to_vec()),
+            ],
+        )?;
+        Ok(version)
+    }
+
+    pub(crate) fn load_risk_model(
+        db: &mut dyn Db,
+    ) -> Result<Option<(RiskModelInfo, Vec<u8>)>, StoreError> {
+        db.first(
+            "SELECT version, created_at, horizon_days, trained_until, learner, examples, churners, held_out_auc, bytes
+                 FROM risk_models ORDER BY version DESC LIMIT 1",
+            &[],
+        )?
+        .map(|r| Ok((risk_info(&r)?, r.get(8)?)))
+        .transpose()
+    }
+
+    pub(crate) fn risk_models(db: &mut dyn Db) -> Result<Vec<RiskModelInfo>, StoreError> {
+        db.query(&format!("{RISK_INFO} ORDER BY version DESC"), &[])?
+            .iter()
+            .map(risk_info)
+            .collect()
+    }
+
+    pub(crate) fn save_assessment(
+        db: &mut dyn Db,
+        unit: &str,
+        date: &str,
+        questionnaire: &str,
+        questionnaire_version: u32,
+        answers: &str,
     ) -> Result<bool, StoreError> {
-        self.writable("save an assessment")?;
-        let tx = self.conn.unchecked_transaction()?;
-        let replaced = tx.execute(
+        let replaced = db.execute(
             "DELETE FROM assessments WHERE unit = ?1 AND date = ?2",
-            params![unit, date],
+            vals![unit, date],
         )? > 0;
-        tx.execute(
+        db.execute(
             "INSERT INTO assessments (unit, date, questionnaire, questionnaire_version, answers, imported_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+            vals![
                 unit,
                 date,
                 questionnaire,
@@ -148,26 +165,103 @@ impl Store {
                 now()
             ],
         )?;
-        tx.commit()?;
         Ok(replaced)
     }
 
-    /// Every stored assessment, by date then unit.
-    pub fn assessments(&self) -> Result<Vec<StoredAssessment>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT unit, date, questionnaire, questionnaire_version, answers, imported_at
-             FROM assessments ORDER BY date, unit",
-        )?;
-        let rows = stmt.query_map([], |r| {
+    pub(crate) fn assessments(db: &mut dyn Db) -> Result<Vec<StoredAssessment>, StoreError> {
+        let order = db.bytewise();
+        db.query(
+            &format!(
+                "SELECT unit, date, questionnaire, questionnaire_version, answers, imported_at
+                 FROM assessments ORDER BY date{order}, unit{order}"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(|r| {
             Ok(StoredAssessment {
                 unit: r.get(0)?,
                 date: r.get(1)?,
                 questionnaire: r.get(2)?,
-                questionnaire_version: r.get::<_, i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
+                questionnaire_version: r.get::<i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
                 answers: r.get(4)?,
                 imported_at: r.get(5)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .collect()
     }
 }
+
+impl Store {
+    /// Runs `f` in one (deferred) transaction on the file.
+    fn risk_write<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.writable(what)?;
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn risk_read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut Lite(&self.conn))
+    }
+}
+
+/// The [`RiskStore`] of a store with `risk_read` and `risk_write`.
+macro_rules! risk_store {
+    ($store:ty) => {
+        impl $crate::risk::RiskStore for $store {
+            fn save_risk_model(
+                &self,
+                m: &$crate::risk::NewRiskModel<'_>,
+            ) -> Result<i64, $crate::StoreError> {
+                self.risk_write("save a risk model", |db| {
+                    $crate::risk::ops::save_risk_model(db, m)
+                })
+            }
+            fn load_risk_model(
+                &self,
+            ) -> Result<Option<($crate::risk::RiskModelInfo, Vec<u8>)>, $crate::StoreError> {
+                self.risk_read(|db| $crate::risk::ops::load_risk_model(db))
+            }
+            fn risk_models(&self) -> Result<Vec<$crate::risk::RiskModelInfo>, $crate::StoreError> {
+                self.risk_read(|db| $crate::risk::ops::risk_models(db))
+            }
+            fn save_assessment(
+                &self,
+                unit: &str,
+                date: &str,
+                questionnaire: &str,
+                questionnaire_version: u32,
+                answers: &str,
+            ) -> Result<bool, $crate::StoreError> {
+                self.risk_write("save an assessment", |db| {
+                    $crate::risk::ops::save_assessment(
+                        db,
+                        unit,
+                        date,
+                        questionnaire,
+                        questionnaire_version,
+                        answers,
+                    )
+                })
+            }
+            fn assessments(
+                &self,
+            ) -> Result<Vec<$crate::risk::StoredAssessment>, $crate::StoreError> {
+                self.risk_read(|db| $crate::risk::ops::assessments(db))
+            }
+        }
+    };
+}
+#[cfg_attr(not(feature = "postgres"), allow(unused_imports))]
+pub(crate) use risk_store;
+
+risk_store!(Store);

@@ -105,6 +105,16 @@ impl FromValue for f64 {
     const WANTED: &'static str = "a number";
 }
 
+impl FromValue for Vec<u8> {
+    fn from_value(v: &Value) -> Option<Vec<u8>> {
+        match v {
+            Value::Blob(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+    const WANTED: &'static str = "bytes";
+}
+
 impl FromValue for bool {
     fn from_value(v: &Value) -> Option<bool> {
         match v {

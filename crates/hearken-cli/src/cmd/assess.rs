@@ -75,13 +75,19 @@ pub fn run(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
         AssessCommand::Import { file, json } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let store = ctx.create_store()?;
+            // An assessment may come before any data: the file is created as by an import.
+            let store: Box<dyn hearken_store::RiskStore> = if ctx.postgres_url().is_some() {
+                ctx.open_risk()?
+            } else {
+                Box::new(ctx.create_store()?)
+            };
             let req = AssessImportRequest {
                 text,
                 source: file.display().to_string(),
                 settings,
             };
-            let r = hearken_query::assess_import(&store, &Scope::all(), &req).map_err(cli_error)?;
+            let r = hearken_query::assess_import(store.as_ref(), &Scope::all(), &req)
+                .map_err(cli_error)?;
             if json {
                 output::json(&r)?;
             } else {
@@ -101,13 +107,14 @@ pub fn run(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
             }
         }
         AssessCommand::Report { unit, all, json } => {
-            let store = ctx.open_store()?;
+            let store = ctx.open_risk()?;
             let req = AssessReportRequest {
                 unit,
                 all,
                 settings,
             };
-            let r = hearken_query::assess_report(&store, &Scope::all(), &req).map_err(cli_error)?;
+            let r = hearken_query::assess_report(store.as_ref(), &Scope::all(), &req)
+                .map_err(cli_error)?;
             if json {
                 output::json(&r)?;
             } else {

@@ -221,6 +221,19 @@ impl Ctx {
         Ok(Box::new(self.open_store()?))
     }
 
+    /// Opens the store for risk, customer value and assessments: the SQLite file (created for
+    /// `assess import`, as before), or the PostgreSQL database a `postgres://` URL names.
+    pub fn open_risk(&self) -> Result<Box<dyn hearken_store::RiskStore>> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            #[cfg(feature = "postgres")]
+            return Ok(Box::new(hearken_store::pg::PgStore::connect(&db)?));
+            #[cfg(not(feature = "postgres"))]
+            anyhow::bail!(NO_POSTGRES);
+        }
+        Ok(Box::new(self.open_store()?))
+    }
+
     /// Opens the store's inbound webhooks (`hearken webhooks`): the SQLite file, or the
     /// PostgreSQL database a `postgres://` URL names.
     pub fn open_webhooks(&self) -> Result<Box<dyn hearken_store::WebhookStore>> {
@@ -258,7 +271,7 @@ impl Ctx {
         let db = self.config.db.to_string_lossy();
         if hearken_store::is_postgres_url(&db) {
             anyhow::bail!(
-                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, customer, case, cost, actions, suggestions, outbox, webhooks, report (the page; not its schedule), tokens and serve (its analytics, signals, customers, cases, the overview, actions, suggestions, the outbox, the dashboard, webhooks and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
+                "this command does not run on a PostgreSQL store yet: import, status, imports, quarantine (and its clear), scores, pareto, drivers, trends, repeats, issues-rank, flow, themes, signals, customer, case, cost, risk (and value), assess, actions, suggestions, outbox, webhooks, report (the page; not its schedule), tokens and serve (its analytics, signals, customers, cases, the overview, actions, suggestions, the outbox, the dashboard, webhooks and live ingestion) do; use an SQLite store (`hearken store copy --from URL --to FILE` makes one)"
             );
         }
         Ok(())

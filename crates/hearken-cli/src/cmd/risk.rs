@@ -168,11 +168,12 @@ impl MatrixArgs {
 }
 
 pub fn run(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
-    fresh_snapshot(&store)?;
+    let store = ctx.open_risk()?;
+    fresh_snapshot(store.as_ref())?;
+    let store = store.as_ref();
     match args.command {
         None => {
-            let r = hearken_query::risk(&store, &Scope::all(), &args.list.request())
+            let r = hearken_query::risk(store, &Scope::all(), &args.list.request())
                 .map_err(cli_error)?;
             if args.list.json {
                 // The contract: an array of customers. The rest (method, model, lead
@@ -194,7 +195,7 @@ pub fn run(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
                     .into(),
                 ),
             };
-            let r = hearken_query::risk_train(&store, &Scope::all(), &req).map_err(cli_error)?;
+            let r = hearken_query::risk_train(store, &Scope::all(), &req).map_err(cli_error)?;
             if a.json {
                 output::json(&r)?;
             } else {
@@ -202,7 +203,7 @@ pub fn run(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
             }
         }
         Some(RiskCommand::Matrix(a)) => {
-            let r = hearken_query::value(&store, &Scope::all(), &a.request()).map_err(cli_error)?;
+            let r = hearken_query::value(store, &Scope::all(), &a.request()).map_err(cli_error)?;
             if a.json {
                 output::json(&r)?;
             } else {

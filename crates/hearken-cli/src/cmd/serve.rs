@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     let outbox = super::outbox::spawn_for_server(ctx)?;
     let schedule = if postgres {
         eprintln!(
-            "note: on a PostgreSQL store the weekly report's schedule, exports, risk and topic models need an SQLite store for now (501 not_implemented); the analytics, actions, suggestions, the outbox, inbound webhooks and the dashboard run"
+            "note: on a PostgreSQL store the weekly report's schedule, exports and topic models need an SQLite store for now (501 not_implemented); the analytics, risk, actions, suggestions, the outbox, inbound webhooks and the dashboard run"
         );
         false
     } else {

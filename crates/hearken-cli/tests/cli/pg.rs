@@ -212,7 +212,7 @@ fn a_store_moves_to_postgres_and_answers_the_same() {
     assert!(!err.contains("s3cret"), "{err}");
     let err = assert_clean_failure(&env.run(&["scores", "--db", "postgres://h@127.0.0.1:port/x"]));
     assert!(err.contains("is not a store location"), "{err}");
-    let err = assert_clean_failure(&env.run(&["risk", "--db", url]));
+    let err = assert_clean_failure(&env.run(&["topics", "list", "--db", url]));
     assert!(
         err.contains("does not run on a PostgreSQL store yet"),
         "{err}"

@@ -435,3 +435,42 @@ fn senders_on_one_postgres_store_deliver_each_notification_once() {
     let r: Value = serde_json::from_slice(&again.stdout).expect("json");
     assert_eq!(r["attempted"], 0, "{r}");
 }
+
+#[test]
+fn risk_models_on_postgres_score_as_on_the_file() {
+    let Some(db) = test_db("cli_risk") else {
+        return;
+    };
+    let env = Env::new();
+    succeeded(&env, &["demo", "--customers", "900", "--months", "4"]);
+    let url = db.url.as_str();
+    copy_to(&env, url);
+    // Before a model is stored, both say so; then one is trained on each store.
+    let lite = succeeded(&env, &["risk", "--top", "3"]).stdout;
+    assert_eq!(
+        succeeded(&env, &["risk", "--top", "3", "--db", url]).stdout,
+        lite
+    );
+    let train = |db: Option<&str>| -> Value {
+        let mut args = vec!["risk", "train", "--json"];
+        args.extend(db.map(|d| ["--db", d]).into_iter().flatten());
+        let mut v: Value = serde_json::from_slice(&succeeded(&env, &args).stdout).expect("json");
+        // When it was saved differs by the seconds between the two runs.
+        v["model"]["created_at"] = Value::Null;
+        v
+    };
+    let trained = train(None);
+    assert_eq!(trained["model"]["version"], 1, "{trained}");
+    assert_eq!(train(Some(url)), trained);
+    for args in [
+        &["risk", "--top", "5", "--json"][..],
+        &["risk", "--top", "5"],
+        &["risk", "--method", "model", "--top", "5", "--json"],
+        &["risk", "matrix", "--json"],
+    ] {
+        let lite = succeeded(&env, args).stdout;
+        let mut on_pg = args.to_vec();
+        on_pg.extend(["--db", url]);
+        assert_eq!(succeeded(&env, &on_pg).stdout, lite, "{args:?}");
+    }
+}

@@ -68,7 +68,7 @@ async fn risk(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::risk(store, &scope, &req)?))
+        .risk(move |store| Ok(hearken_query::risk(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -94,7 +94,7 @@ async fn risk_matrix(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::value(store, &scope, &req)?))
+        .risk(move |store| Ok(hearken_query::value(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }
@@ -153,7 +153,7 @@ async fn assess_report(
     let answer = auth
         .db()
         .read
-        .run(move |store| Ok(hearken_query::assess_report(store, &scope, &req)?))
+        .risk(move |store| Ok(hearken_query::assess_report(store, &scope, &req)?))
         .await?;
     Ok(Json(answer))
 }

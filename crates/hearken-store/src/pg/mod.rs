@@ -15,6 +15,7 @@ mod frames;
 mod import;
 mod ingest;
 mod outbox;
+mod risk;
 pub(crate) mod schema;
 mod signals;
 mod status;
