@@ -363,7 +363,11 @@ impl Pool {
                 left -= 1;
                 let mut conn = pool.take()?;
                 let out = f(&mut conn);
-                if conn.reusable() {
+                // A lost connection may not know it is closed yet when its error arrives (the
+                // server's FATAL comes before the socket's end): its error says so too.
+                let lost = !matches!(conn, Conn::Sqlite(_))
+                    && matches!(&out, Err(e) if e.code == ErrorCode::Unavailable);
+                if conn.reusable() && !lost {
                     pool.idle
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
