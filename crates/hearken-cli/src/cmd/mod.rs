@@ -175,6 +175,25 @@ impl Ctx {
     }
 }
 
+/// A store of either kind, as `--db` names it.
+enum Either {
+    Sqlite(Store),
+    #[cfg(feature = "postgres")]
+    Postgres(hearken_store::pg::PgStore),
+}
+
+/// An [`Either`] as a boxed trait object both stores implement.
+macro_rules! boxed {
+    ($either:expr, $t:ty) => {{
+        let b: Box<$t> = match $either {
+            Either::Sqlite(s) => Box::new(s),
+            #[cfg(feature = "postgres")]
+            Either::Postgres(p) => Box::new(p),
+        };
+        b
+    }};
+}
+
 impl Ctx {
     /// Opens the store for the analytics that read through `hearken_store::FrameSource`
     /// (scores, pareto, drivers, trends, repeats, issues-rank): the SQLite file, or the
@@ -187,64 +206,46 @@ impl Ctx {
         Ok(Box::new(Store::open_existing(&self.config.db)?))
     }
 
-    /// Opens the store for actions and suggestions (`hearken actions`, `hearken suggestions`):
-    /// the SQLite file, or the PostgreSQL database a `postgres://` URL names. Both run the same
-    /// statements (hearken-store `sql.rs`).
+    /// The store `--db` names for the commands that run on either store: the SQLite file
+    /// (`open_store`'s rules), or the PostgreSQL database a `postgres://` URL names.
+    fn open_either(&self) -> Result<Either> {
+        let db = self.config.db.to_string_lossy();
+        if hearken_store::is_postgres_url(&db) {
+            #[cfg(feature = "postgres")]
+            return Ok(Either::Postgres(hearken_store::pg::PgStore::connect(&db)?));
+            #[cfg(not(feature = "postgres"))]
+            anyhow::bail!(NO_POSTGRES);
+        }
+        Ok(Either::Sqlite(self.open_store()?))
+    }
+
+    /// Actions and suggestions (`hearken actions`, `hearken suggestions`): both stores run the
+    /// same statements (hearken-store `sql.rs`).
     pub fn open_actions(&self) -> Result<Box<dyn hearken_store::ActionStore>> {
-        let db = self.config.db.to_string_lossy();
-        if hearken_store::is_postgres_url(&db) {
-            return open_postgres_actions(&db);
-        }
-        Ok(Box::new(self.open_store()?))
+        Ok(boxed!(self.open_either()?, dyn hearken_store::ActionStore))
     }
 
-    /// Opens the store's outbox (`hearken outbox`, the server's sender): the SQLite file, or the
-    /// PostgreSQL database a `postgres://` URL names.
+    /// The outbox (`hearken outbox`, the server's sender).
     pub fn open_outbox(&self) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
-        let db = self.config.db.to_string_lossy();
-        if hearken_store::is_postgres_url(&db) {
-            return open_postgres_outbox(&db);
-        }
-        Ok(Box::new(self.open_store()?))
+        Ok(boxed!(
+            self.open_either()?,
+            dyn hearken_store::OutboxStore + Send
+        ))
     }
 
-    /// Opens what the weekly report reads (`hearken report`): the SQLite file, or the
-    /// PostgreSQL database a `postgres://` URL names.
+    /// What the weekly report reads (`hearken report`).
     pub fn open_team(&self) -> Result<Box<dyn hearken_store::TeamStore>> {
-        let db = self.config.db.to_string_lossy();
-        if hearken_store::is_postgres_url(&db) {
-            #[cfg(feature = "postgres")]
-            return Ok(Box::new(hearken_store::pg::PgStore::connect(&db)?));
-            #[cfg(not(feature = "postgres"))]
-            anyhow::bail!(NO_POSTGRES);
-        }
-        Ok(Box::new(self.open_store()?))
+        Ok(boxed!(self.open_either()?, dyn hearken_store::TeamStore))
     }
 
-    /// Opens the store for risk, customer value and assessments: the SQLite file (created for
-    /// `assess import`, as before), or the PostgreSQL database a `postgres://` URL names.
+    /// Risk, customer value and assessments.
     pub fn open_risk(&self) -> Result<Box<dyn hearken_store::RiskStore>> {
-        let db = self.config.db.to_string_lossy();
-        if hearken_store::is_postgres_url(&db) {
-            #[cfg(feature = "postgres")]
-            return Ok(Box::new(hearken_store::pg::PgStore::connect(&db)?));
-            #[cfg(not(feature = "postgres"))]
-            anyhow::bail!(NO_POSTGRES);
-        }
-        Ok(Box::new(self.open_store()?))
+        Ok(boxed!(self.open_either()?, dyn hearken_store::RiskStore))
     }
 
-    /// Opens the store's inbound webhooks (`hearken webhooks`): the SQLite file, or the
-    /// PostgreSQL database a `postgres://` URL names.
+    /// The inbound webhooks (`hearken webhooks`).
     pub fn open_webhooks(&self) -> Result<Box<dyn hearken_store::WebhookStore>> {
-        let db = self.config.db.to_string_lossy();
-        if hearken_store::is_postgres_url(&db) {
-            #[cfg(feature = "postgres")]
-            return Ok(Box::new(hearken_store::pg::PgStore::connect(&db)?));
-            #[cfg(not(feature = "postgres"))]
-            anyhow::bail!(NO_POSTGRES);
-        }
-        Ok(Box::new(self.open_store()?))
+        Ok(boxed!(self.open_either()?, dyn hearken_store::WebhookStore))
     }
 
     /// The store's location for messages: the file's path, or the URL without its password.
@@ -281,26 +282,6 @@ impl Ctx {
 #[cfg(feature = "postgres")]
 fn open_postgres(url: &str) -> Result<Box<dyn hearken_store::FrameSource>> {
     Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
-}
-
-#[cfg(feature = "postgres")]
-fn open_postgres_actions(url: &str) -> Result<Box<dyn hearken_store::ActionStore>> {
-    Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
-}
-
-#[cfg(feature = "postgres")]
-fn open_postgres_outbox(url: &str) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
-    Ok(Box::new(hearken_store::pg::PgStore::connect(url)?))
-}
-
-#[cfg(not(feature = "postgres"))]
-fn open_postgres_outbox(_url: &str) -> Result<Box<dyn hearken_store::OutboxStore + Send>> {
-    anyhow::bail!(NO_POSTGRES)
-}
-
-#[cfg(not(feature = "postgres"))]
-fn open_postgres_actions(_url: &str) -> Result<Box<dyn hearken_store::ActionStore>> {
-    anyhow::bail!(NO_POSTGRES)
 }
 
 #[cfg(not(feature = "postgres"))]
